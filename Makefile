@@ -1,0 +1,58 @@
+# cxlab — run `make help` for the list of targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CLIENTS ?= data/sample
+OUT ?= reports
+
+.PHONY: help demo test lab sample bench validate lint format clean browser
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "; printf "cxlab targets:\n"} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+$(CLIENTS)/.generated: | $(VENV)/.installed
+	$(BIN)/cxlab sample --out $(CLIENTS)
+
+demo: $(VENV)/.installed ## Set up, make the sample clients if missing, run the main job on them
+	@test -f $(CLIENTS)/bookshop/client.toml || $(BIN)/cxlab sample --out $(CLIENTS)
+	$(BIN)/cxlab validate $(CLIENTS) --all --summary
+
+test: $(VENV)/.installed-test browser ## Set up and run the whole test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+browser: ## Install Debian's chromium for the report browser tests, when missing
+	@bash scripts/ensure-chromium.sh
+
+lab: $(VENV)/.installed ## Open JupyterLab on notebooks/
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+sample: $(VENV)/.installed ## (Re)generate the sample clients in data/sample
+	$(BIN)/cxlab sample --out $(CLIENTS)
+
+validate: $(VENV)/.installed ## Print the validation report of every sample client
+	$(BIN)/cxlab validate $(CLIENTS) --all
+
+bench: $(VENV)/.installed-test ## Run the benchmark suite (see benchmarks/README.md)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(VENV)/.installed-test ## ruff over the package, tests and notebooks
+	$(BIN)/ruff check cxlab tests benchmarks notebooks
+
+clean: ## Remove the virtualenv, caches and rendered reports
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

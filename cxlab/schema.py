@@ -1,0 +1,184 @@
+"""The client data contract: canonical tables, their columns and types, stages and scales.
+
+This module is the single place where the canonical shape of client data is written down.
+Loaders map a client's own column names onto these (see ``client.toml``), validate, and
+return frames with exactly these dtypes; every analysis relies on them.
+
+Canonical tables
+----------------
+events
+    One row per touchpoint interaction.
+feedback
+    One row per survey answer (NPS, CSAT or CES).
+customers
+    One row per customer with attributes.
+
+Each loaded table also carries ``source_row`` (UInt32): the 1-based data row in the source
+file (row 1 is the first row after the header). It makes every set-aside row traceable and
+gives a stable tie-break for events of one customer with the same timestamp (file order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+__all__ = [
+    "STAGES",
+    "STAGE_DTYPE",
+    "SURVEYS",
+    "SURVEY_SCALES",
+    "Column",
+    "TableSchema",
+    "EVENTS",
+    "FEEDBACK",
+    "CUSTOMERS",
+    "TABLES",
+    "DEFAULT_JOURNEY_MAP",
+    "DEFAULT_PURCHASE_TOUCHPOINTS",
+    "SOURCE_ROW",
+    "TIMESTAMP_DTYPE",
+]
+
+#: The five journey stages, in order.
+STAGES: tuple[str, ...] = ("awareness", "consideration", "purchase", "retention", "advocacy")
+#: Ordered enum dtype of stages; comparisons (``<``, ``max``) follow journey order.
+STAGE_DTYPE = pl.Enum(list(STAGES))
+
+#: Survey kinds and their inclusive score ranges.
+SURVEY_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+SURVEYS: tuple[str, ...] = tuple(SURVEY_SCALES)
+
+#: Every timestamp is stored as UTC with microsecond precision.
+TIMESTAMP_DTYPE = pl.Datetime("us", "UTC")
+#: Name of the column that keeps the 1-based source data row of each loaded row.
+SOURCE_ROW = "source_row"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its name, polars dtype, whether it is required, and its meaning."""
+
+    name: str
+    dtype: pl.DataType
+    required: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The canonical columns of one table. Extra source columns are kept as attributes."""
+
+    name: str
+    columns: tuple[Column, ...]
+    description: str
+
+    @property
+    def required(self) -> list[str]:
+        """Names of the required columns."""
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def names(self) -> list[str]:
+        """Names of all canonical columns, in order."""
+        return [c.name for c in self.columns]
+
+    def dtype(self, name: str) -> pl.DataType:
+        """The canonical dtype of column ``name``."""
+        return next(c.dtype for c in self.columns if c.name == name)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The schema as a table (for the README, notebooks and ``cxlab schema``)."""
+        return pl.DataFrame(
+            {
+                "column": [c.name for c in self.columns],
+                "type": [str(c.dtype) for c in self.columns],
+                "required": [c.required for c in self.columns],
+                "meaning": [c.description for c in self.columns],
+            }
+        )
+
+
+EVENTS = TableSchema(
+    "events",
+    (
+        Column("customer_id", pl.String(), True, "Who: the client's customer identifier."),
+        Column("timestamp", TIMESTAMP_DTYPE, True, "When, in UTC (naive source times are read in the client's timezone)."),
+        Column("touchpoint", pl.String(), True, "What happened, e.g. ad_click, site_visit, checkout, purchase, support_call, review."),
+        Column("channel", pl.String(), True, "Where: web, app, email, store, phone, social, chat …"),
+        Column("session_id", pl.String(), False, "Session the event belongs to, when the source has one."),
+        Column("revenue", pl.Float64(), False, "Money taken by the event (purchases), in the client's currency."),
+    ),
+    "One row per touchpoint interaction of a customer.",
+)
+
+FEEDBACK = TableSchema(
+    "feedback",
+    (
+        Column("customer_id", pl.String(), True, "Who answered."),
+        Column("timestamp", TIMESTAMP_DTYPE, True, "When the answer was given, in UTC."),
+        Column("survey", pl.String(), True, "Which survey: nps (0–10), csat (1–5) or ces (1–7)."),
+        Column("score", pl.Int64(), True, "The answer, an integer on the survey's scale."),
+        Column("comment", pl.String(), False, "Free text written by the customer (never trusted: escaped when shown)."),
+        Column("touchpoint", pl.String(), False, "The touchpoint that triggered the survey, when known."),
+    ),
+    "One row per survey answer.",
+)
+
+CUSTOMERS = TableSchema(
+    "customers",
+    (
+        Column("customer_id", pl.String(), True, "The client's customer identifier (unique)."),
+        Column("segment", pl.String(), False, "The client's own segment label."),
+        Column("region", pl.String(), False, "Region or market."),
+        Column("signup_date", pl.Date(), False, "Date the customer signed up or was first seen."),
+        Column("churned", pl.Boolean(), False, "Whether the client considers the customer lost."),
+        Column("churn_date", pl.Date(), False, "Date the customer was lost, when known."),
+    ),
+    "One row per customer, with attributes; extra columns are kept as segment attributes.",
+)
+
+TABLES: dict[str, TableSchema] = {t.name: t for t in (EVENTS, FEEDBACK, CUSTOMERS)}
+
+#: The documented default journey map: touchpoint -> stage. Clients extend or override it in
+#: ``client.toml`` under ``[journey.map]``. Purchases are special: a customer's first
+#: purchase touchpoint is the purchase stage, every later one counts as retention.
+DEFAULT_JOURNEY_MAP: dict[str, str] = {
+    # awareness: the customer discovers the brand
+    "ad_impression": "awareness",
+    "ad_click": "awareness",
+    "social_post": "awareness",
+    "search_click": "awareness",
+    "word_of_mouth": "awareness",
+    # consideration: the customer evaluates
+    "site_visit": "consideration",
+    "app_open": "consideration",
+    "product_view": "consideration",
+    "comparison": "consideration",
+    "review_read": "consideration",
+    "chat": "consideration",
+    "sales_call": "consideration",
+    "store_visit": "consideration",
+    "add_to_cart": "consideration",
+    # purchase: the decision and the transaction
+    "checkout": "purchase",
+    "checkout_error": "purchase",
+    "purchase": "purchase",
+    # retention: use, help, repeat
+    "onboarding": "retention",
+    "delivery": "retention",
+    "email_open": "retention",
+    "support_call": "retention",
+    "support_email": "retention",
+    "return": "retention",
+    "renewal": "retention",
+    "promotion_click": "retention",
+    # advocacy: the customer recommends
+    "review": "advocacy",
+    "referral": "advocacy",
+    "social_share": "advocacy",
+}
+
+#: Touchpoints that are a purchase (first one = purchase stage, later ones = retention).
+DEFAULT_PURCHASE_TOUCHPOINTS: tuple[str, ...] = ("purchase",)

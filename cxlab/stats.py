@@ -1,0 +1,99 @@
+"""Small statistics shared by every analysis: Wilson intervals, NPS variance, small-n flags.
+
+All functions come in two forms where it helps: a polars expression builder (for columns of
+counts) and a plain-float function (for one number). See ``../shared/DOMAIN.md`` for the
+definitions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+__all__ = [
+    "Z95",
+    "SMALL_N",
+    "wilson_interval",
+    "wilson_bounds",
+    "nps_interval",
+    "small_n",
+]
+
+#: Two-sided 95% normal quantile.
+Z95: float = 1.959963984540054
+#: Samples below this size are flagged (never hidden).
+SMALL_N: int = 30
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / n``.
+
+    Returns ``(nan, nan)`` when ``n == 0``.
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(8, 10)
+    >>> round(lo, 4), round(hi, 4)
+    (0.4902, 0.9433)
+    """
+    if n == 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def wilson_bounds(
+    successes: str | pl.Expr, n: str | pl.Expr, z: float = Z95, prefix: str = ""
+) -> list[pl.Expr]:
+    """Polars expressions for the Wilson interval of ``successes / n`` per row.
+
+    Returns two expressions named ``{prefix}ci_low`` and ``{prefix}ci_high``; rows with
+    ``n == 0`` get nulls.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"k": [8, 0], "n": [10, 0]})
+    >>> df.with_columns(wilson_bounds("k", "n")).select(pl.col("ci_low").round(4)).to_series().to_list()
+    [0.4902, None]
+    """
+    k = pl.col(successes) if isinstance(successes, str) else successes
+    m = pl.col(n) if isinstance(n, str) else n
+    m_f = m.cast(pl.Float64)
+    p = k.cast(pl.Float64) / m_f
+    denom = 1 + z * z / m_f
+    centre = (p + z * z / (2 * m_f)) / denom
+    half = z * (p * (1 - p) / m_f + z * z / (4 * m_f * m_f)).sqrt() / denom
+    valid = m > 0
+    return [
+        pl.when(valid).then((centre - half).clip(0.0, 1.0)).alias(f"{prefix}ci_low"),
+        pl.when(valid).then((centre + half).clip(0.0, 1.0)).alias(f"{prefix}ci_high"),
+    ]
+
+
+def nps_interval(promoters: int, detractors: int, n: int, z: float = Z95) -> tuple[float, float, float]:
+    """NPS (−100..100) and its normal-approximation 95% interval.
+
+    Uses var(NPS/100) = (p + d − (p − d)²) / n with p, d the promoter and detractor shares.
+
+    Examples
+    --------
+    >>> nps, lo, hi = nps_interval(promoters=50, detractors=20, n=100)
+    >>> nps, round(lo, 2), round(hi, 2)
+    (30.0, 14.69, 45.31)
+    """
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    p, d = promoters / n, detractors / n
+    score = p - d
+    se = math.sqrt(max(p + d - score * score, 0.0) / n)
+    return (100 * score, max(-100.0, 100 * (score - z * se)), min(100.0, 100 * (score + z * se)))
+
+
+def small_n(n: str | pl.Expr, threshold: int = SMALL_N) -> pl.Expr:
+    """Expression flagging rows whose sample size is below ``threshold`` (named ``small_n``)."""
+    m = pl.col(n) if isinstance(n, str) else n
+    return (m < threshold).alias("small_n")
