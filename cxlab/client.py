@@ -1,0 +1,171 @@
+"""A loaded client: its config, its three canonical tables and what loading them found.
+
+:func:`load_client` reads ``client.toml`` in a client folder, loads every table it names with
+:mod:`cxlab.loaders`, adds the cross-table warnings (events and feedback of customers missing
+from the customers table) and returns a :class:`Client`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from cxlab.client_config import ClientConfig, read_client_config
+from cxlab.loaders import (
+    LoadResult,
+    empty_table,
+    load_customers,
+    load_events,
+    load_feedback,
+)
+from cxlab.schema import SOURCE_ROW
+from cxlab.validation import Issue, ValidationReport
+
+__all__ = ["Client", "load_client"]
+
+_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Client:
+    """One client's data, loaded and validated. Build it with :func:`load_client`.
+
+    Attributes
+    ----------
+    config : ClientConfig
+        The parsed ``client.toml``.
+    events, feedback, customers : pl.DataFrame
+        Canonical tables; feedback and customers are empty frames with the canonical schema
+        when the client has none.
+    set_aside : dict of str to pl.DataFrame
+        Per table, every row not loaded, with ``source_row``, ``reason`` and ``column``.
+    validation : ValidationReport
+        Counts, set-aside reasons and warnings.
+    """
+
+    config: ClientConfig
+    events: pl.DataFrame
+    feedback: pl.DataFrame
+    customers: pl.DataFrame
+    set_aside: dict[str, pl.DataFrame] = field(default_factory=dict)
+    validation: ValidationReport = field(default_factory=lambda: ValidationReport(""))
+
+    @property
+    def name(self) -> str:
+        """The display name (``name`` in ``client.toml``)."""
+        return self.config.name
+
+    @property
+    def slug(self) -> str:
+        """The folder name: the client's key in batches and reports."""
+        return self.config.slug
+
+    @property
+    def period(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """First and last event timestamp (UTC); ``(None, None)`` without events."""
+        if self.events.height == 0:
+            return (None, None)
+        row = self.events.select(pl.col("timestamp").min().alias("a"), pl.col("timestamp").max().alias("b")).row(0)
+        return (row[0], row[1])
+
+    def __repr__(self) -> str:
+        first, last = self.period
+        span = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}" if first is not None else "no events"
+        tables = ", ".join(
+            f"{t.table} {t.loaded:,}" + (f" (+{t.set_aside:,} set aside)" if t.set_aside else "")
+            for t in self.validation.tables
+        )
+        warn = len(self.validation.warnings)
+        return (f"<Client {self.slug!r} ({self.name}): {tables}; events {span}; "
+                f"{warn} warning{'' if warn == 1 else 's'}>")
+
+
+def _unknown_customers(frame: pl.DataFrame, customers: pl.DataFrame, table: str, file: str,
+                       source_column: str) -> Issue | None:
+    missing = frame.lazy().join(customers.lazy().select("customer_id"), on="customer_id", how="anti")
+    missing = missing.select(SOURCE_ROW, "customer_id").collect()
+    if missing.height == 0:
+        return None
+    people = missing.get_column("customer_id").n_unique()
+    examples = tuple(missing.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list())
+    where = f"column {source_column!r}" + ("" if source_column == "customer_id" else " (-> customer_id)")
+    rows = f"{missing.height:,} row" + ("" if missing.height == 1 else "s")
+    people_s = f"{people:,} customer" + ("" if people == 1 else "s")
+    msg = (f"{file}, {where}: {rows} ({people_s}) belong to customers not in the customers "
+           f"table. The rows are kept; segment and churn analyses "
+           f"will not know these customers. Check that both exports cover the same customers.")
+    return Issue(table, file, "warning", "unknown_customer", "customer_id", missing.height, examples, msg)
+
+
+def _source_name(mapping: dict[str, str], canonical: str) -> str:
+    return next((src for src, can in mapping.items() if can == canonical), canonical)
+
+
+def load_client(folder: str | Path, *, strict: bool = False) -> Client:
+    """Load and validate the client in ``folder`` (which holds ``client.toml``).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The client folder.
+    strict : bool
+        Raise :class:`~cxlab.errors.DataError` on the first row that would be set aside.
+
+    Returns
+    -------
+    Client
+
+    Raises
+    ------
+    ConfigError
+        ``client.toml`` is missing or wrong.
+    DataError
+        A data file is missing, unreadable or lacks a required column (or, in strict mode,
+        has a row that would be set aside).
+
+    Examples
+    --------
+    >>> from cxlab.config import SAMPLE_DIR
+    >>> client = load_client(SAMPLE_DIR / "bookshop")  # doctest: +SKIP
+    >>> print(client.validation.one_line())  # doctest: +SKIP
+    bookshop: events 30,512 loaded, 14 set aside (3 reasons); ...
+    """
+    config = read_client_config(folder)
+    results: dict[str, LoadResult] = {}
+    common = {"strict": strict, "separator": config.separator,
+              "timestamp_formats": config.timestamp_formats}
+    timed = {"timezone": config.timezone, "start_date": config.start_date, "as_of": config.as_of}
+    path = config.path_of("events")
+    assert path is not None  # read_client_config requires the events file
+    results["events"] = load_events(path, config.columns.get("events"), journey_map=config.journey_map,
+                                    **timed, **common)
+    path = config.path_of("feedback")
+    if path is not None:
+        results["feedback"] = load_feedback(path, config.columns.get("feedback"), **timed, **common)
+    path = config.path_of("customers")
+    if path is not None:
+        results["customers"] = load_customers(path, config.columns.get("customers"), **common)
+
+    frames = {t: (results[t].frame if t in results else empty_table(t))
+              for t in ("events", "feedback", "customers")}
+    issues: list[Issue] = [i for r in results.values() for i in r.issues]
+    if "customers" in results:
+        for table in ("events", "feedback"):
+            if table in results:
+                source = _source_name(config.columns.get(table, {}), "customer_id")
+                issue = _unknown_customers(frames[table], frames["customers"], table,
+                                           results[table].file.name, source)
+                if issue is not None:
+                    issues.append(issue)
+    report = ValidationReport(config.slug, [r.counts for r in results.values()], issues)
+    return Client(
+        config=config,
+        events=frames["events"],
+        feedback=frames["feedback"],
+        customers=frames["customers"],
+        set_aside={t: r.set_aside for t, r in results.items()},
+        validation=report,
+    )

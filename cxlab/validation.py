@@ -1,0 +1,334 @@
+"""What loading a client did to its data: counts, rows set aside, warnings.
+
+Loading never drops a row silently. Every row that cannot be used is *set aside* with a reason
+code, and every oddity that keeps rows (an unknown touchpoint, a customer missing from the
+customers table) is a *warning*. Both are :class:`Issue` records, collected with per-table
+counts in a :class:`ValidationReport`.
+
+For every table ``input rows == loaded + set aside`` holds. Issue examples are 1-based data row
+numbers in the source file (``source_row``, row 1 is the first row after the header), never
+customer identifiers: a report can be shared without leaking them.
+
+Reason codes
+------------
+Set aside (the row is not analysed):
+
+``null_customer_id``
+    The customer identifier is empty.
+``unparsable_timestamp``
+    The time is empty or matches neither ISO 8601 nor a format in ``timestamp_formats``.
+``missing_touchpoint``
+    An event without a touchpoint.
+``missing_value``
+    Another required value is empty (events ``channel``, feedback ``survey`` or ``score``).
+``unparsable_value``
+    A value is present but cannot be read as its type (revenue ``"abc"``, score ``"x"``,
+    signup date ``"soon"``, churned ``"maybe"``).
+``negative_revenue``
+    Revenue below zero.
+``unknown_survey``
+    A survey other than nps, csat or ces.
+``score_out_of_range``
+    A score outside its survey's scale (nps 0–10, csat 1–5, ces 1–7).
+``before_start``
+    A time before the client's ``start_date``.
+``future_timestamp``
+    A time after ``as_of`` (by default: when the data was loaded).
+``duplicate_event``
+    An event equal on every canonical column to an earlier event (the first is kept).
+``duplicate_customer``
+    A customer id already seen earlier in the customers table (the first is kept).
+
+A row with several problems is counted once, under the first reason in this order.
+
+Warnings (rows kept): ``unknown_touchpoint``, ``unknown_customer``, ``mixed_timezones``,
+``nonexistent_local_time``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+__all__ = ["Issue", "TableCounts", "ValidationReport", "SET_ASIDE_REASONS", "WARNING_REASONS"]
+
+#: Set-aside reason codes, in the order a row's first problem is chosen.
+SET_ASIDE_REASONS: tuple[str, ...] = (
+    "null_customer_id",
+    "unparsable_timestamp",
+    "missing_touchpoint",
+    "missing_value",
+    "unparsable_value",
+    "negative_revenue",
+    "unknown_survey",
+    "score_out_of_range",
+    "before_start",
+    "future_timestamp",
+    "duplicate_event",
+    "duplicate_customer",
+)
+#: Warning reason codes: the rows are kept, the oddity is reported.
+WARNING_REASONS: tuple[str, ...] = (
+    "unknown_touchpoint",
+    "unknown_customer",
+    "mixed_timezones",
+    "nonexistent_local_time",
+)
+
+_TABLE_ORDER = ("events", "feedback", "customers")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found while loading one table.
+
+    Parameters
+    ----------
+    table : str
+        Canonical table name (``events``, ``feedback``, ``customers``).
+    file : str
+        Name of the source file.
+    severity : {"set_aside", "warning"}
+        ``set_aside``: the rows are not loaded; ``warning``: the rows are loaded.
+    reason : str
+        Reason code (see the module docstring).
+    column : str
+        Canonical column concerned.
+    rows : int
+        Number of rows concerned.
+    examples : tuple of int
+        The first few ``source_row`` numbers concerned (never customer identifiers).
+    message : str
+        A sentence for people: file, column, what was found, what to do.
+    values : tuple of (str, int)
+        For value-level warnings (``unknown_touchpoint``): each value with its row count.
+    """
+
+    table: str
+    file: str
+    severity: Literal["set_aside", "warning"]
+    reason: str
+    column: str
+    rows: int
+    examples: tuple[int, ...]
+    message: str
+    values: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """Row counts of one loaded table: ``input_rows == loaded + set_aside``."""
+
+    table: str
+    file: str
+    input_rows: int
+    loaded: int
+    set_aside: int
+
+
+def _n(x: int) -> str:
+    return f"{x:,}"
+
+
+def _plural_n(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Counts, set-aside reasons and warnings of one client's load.
+
+    Parameters
+    ----------
+    name : str
+        Who the report is about (the client's slug).
+    tables : sequence of TableCounts
+        One entry per loaded table.
+    issues : sequence of Issue
+        Set-aside reasons and warnings.
+
+    Examples
+    --------
+    >>> report = ValidationReport(
+    ...     "demo",
+    ...     [TableCounts("events", "events.csv", 10, 9, 1)],
+    ...     [Issue("events", "events.csv", "set_aside", "null_customer_id", "customer_id", 1,
+    ...            (4,), "events.csv, column 'customer_id': 1 row has no customer id.")],
+    ... )
+    >>> report.one_line()
+    'demo: events 9 loaded, 1 set aside (1 reason); 0 warnings'
+    >>> report.ok
+    False
+    """
+
+    name: str
+    tables: Sequence[TableCounts] = field(default_factory=tuple)
+    issues: Sequence[Issue] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        order = {t: i for i, t in enumerate(_TABLE_ORDER)}
+        reasons = {r: i for i, r in enumerate(SET_ASIDE_REASONS + WARNING_REASONS)}
+        object.__setattr__(
+            self, "tables", tuple(sorted(self.tables, key=lambda t: order.get(t.table, 99)))
+        )
+        object.__setattr__(
+            self,
+            "issues",
+            tuple(
+                sorted(
+                    self.issues,
+                    key=lambda i: (
+                        i.severity != "set_aside",
+                        order.get(i.table, 99),
+                        reasons.get(i.reason, 99),
+                        i.column,
+                    ),
+                )
+            ),
+        )
+
+    # ------------------------------------------------------------------ data
+    @property
+    def ok(self) -> bool:
+        """True when no row was set aside (warnings do not count)."""
+        return all(t.set_aside == 0 for t in self.tables)
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        """The warning issues (rows kept)."""
+        return tuple(i for i in self.issues if i.severity == "warning")
+
+    @property
+    def set_aside_issues(self) -> tuple[Issue, ...]:
+        """The set-aside issues (rows not loaded)."""
+        return tuple(i for i in self.issues if i.severity == "set_aside")
+
+    def counts(self) -> pl.DataFrame:
+        """Per-table counts: table, file, input_rows, loaded, set_aside."""
+        return pl.DataFrame(
+            {
+                "table": [t.table for t in self.tables],
+                "file": [t.file for t in self.tables],
+                "input_rows": [t.input_rows for t in self.tables],
+                "loaded": [t.loaded for t in self.tables],
+                "set_aside": [t.set_aside for t in self.tables],
+            },
+            schema={
+                "table": pl.String, "file": pl.String, "input_rows": pl.Int64,
+                "loaded": pl.Int64, "set_aside": pl.Int64,
+            },
+        )
+
+    def to_frame(self) -> pl.DataFrame:
+        """The issues as a tidy frame.
+
+        Columns: table, file, severity (``set_aside`` | ``warning``), reason, column, rows,
+        examples (list of source row numbers), message. Set-aside issues first.
+        """
+        return pl.DataFrame(
+            {
+                "table": [i.table for i in self.issues],
+                "file": [i.file for i in self.issues],
+                "severity": [i.severity for i in self.issues],
+                "reason": [i.reason for i in self.issues],
+                "column": [i.column for i in self.issues],
+                "rows": [i.rows for i in self.issues],
+                "examples": [list(i.examples) for i in self.issues],
+                "message": [i.message for i in self.issues],
+            },
+            schema={
+                "table": pl.String, "file": pl.String, "severity": pl.String,
+                "reason": pl.String, "column": pl.String, "rows": pl.Int64,
+                "examples": pl.List(pl.Int64), "message": pl.String,
+            },
+        )
+
+    def merge(self, other: ValidationReport | Iterable[Issue]) -> ValidationReport:
+        """A new report with the tables and issues of both (or with extra issues)."""
+        if isinstance(other, ValidationReport):
+            return ValidationReport(
+                self.name, [*self.tables, *other.tables], [*self.issues, *other.issues]
+            )
+        return ValidationReport(self.name, self.tables, [*self.issues, *other])
+
+    # ------------------------------------------------------------------ text
+    def _table_phrase(self, t: TableCounts) -> str:
+        reasons = {i.reason for i in self.set_aside_issues if i.table == t.table}
+        phrase = f"{t.table} {_n(t.loaded)} loaded, {_n(t.set_aside)} set aside"
+        if reasons:
+            phrase += f" ({_plural(len(reasons), 'reason')})"
+        return phrase
+
+    def one_line(self) -> str:
+        """One line per client, e.g. ``bookshop: events 30,512 loaded, 14 set aside (3 reasons); … ; 2 warnings``."""
+        parts = [self._table_phrase(t) for t in self.tables]
+        parts.append(_plural(len(self.warnings), "warning"))
+        return f"{self.name}: " + "; ".join(parts)
+
+    def summary(self) -> str:
+        """A readable multi-line report: counts per table, then each issue with its message."""
+        head = f"{self.name}: " + ("OK" if self.ok else "rows set aside")
+        if self.warnings:
+            head += ", " + _plural(len(self.warnings), "warning")
+        lines = [head]
+        for t in self.tables:
+            lines.append(
+                f"  {t.table:<9} {t.file}: {_n(t.input_rows)} rows read, {_n(t.loaded)} loaded, "
+                f"{_n(t.set_aside)} set aside"
+            )
+            for i in self.issues:
+                if i.table != t.table:
+                    continue
+                tag = "set aside" if i.severity == "set_aside" else "warning"
+                ex = ", ".join(str(r) for r in i.examples)
+                rows = "row" if len(i.examples) == 1 else "rows"
+                lines.append(
+                    f"    - [{tag}] {i.reason} ({_plural_n(i.rows, 'row')}; e.g. {rows} {ex}): {i.message}"
+                )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<ValidationReport {self.one_line()}>"
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        out = [
+            "<div class='cxlab-validation'>",
+            f"<h4>Validation: {e(self.name)} — {'OK' if self.ok else 'rows set aside'}</h4>",
+            "<table><thead><tr><th>table</th><th>file</th><th>rows read</th><th>loaded</th>"
+            "<th>set aside</th></tr></thead><tbody>",
+        ]
+        for t in self.tables:
+            out.append(
+                f"<tr><td>{e(t.table)}</td><td>{e(t.file)}</td><td>{_n(t.input_rows)}</td>"
+                f"<td>{_n(t.loaded)}</td><td>{_n(t.set_aside)}</td></tr>"
+            )
+        out.append("</tbody></table>")
+        if self.issues:
+            out.append(
+                "<table><thead><tr><th>table</th><th>severity</th><th>reason</th><th>column</th>"
+                "<th>rows</th><th>example rows</th><th>message</th></tr></thead><tbody>"
+            )
+            for i in self.issues:
+                ex = ", ".join(str(int(r)) for r in i.examples)
+                out.append(
+                    f"<tr><td>{e(i.table)}</td><td>{e(i.severity)}</td><td>{e(i.reason)}</td>"
+                    f"<td>{e(i.column)}</td><td>{_n(i.rows)}</td><td>{e(ex)}</td>"
+                    f"<td>{e(i.message)}</td></tr>"
+                )
+            out.append("</tbody></table>")
+        else:
+            out.append("<p>No rows set aside, no warnings.</p>")
+        out.append("</div>")
+        return "\n".join(out)
