@@ -204,7 +204,7 @@ def read_client_config(folder: str | Path) -> ClientConfig:
     if separator is not None and (not isinstance(separator, str) or len(separator) != 1):
         raise _fail(path, f"'files.separator' must be one character, got {separator!r}.")
     files: dict[str, str] = {}
-    for key, value in files_raw.items():
+    for key in files_raw:
         if key == "separator":
             continue
         if key not in TABLES:
