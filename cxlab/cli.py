@@ -20,6 +20,8 @@ examples:
   cxlab validate data/sample/bookshop   check one client folder, print what was set aside
   cxlab validate data/sample --all      check every client folder under data/sample
   cxlab schema                          print the client data contract
+  cxlab report data/sample/bookshop     render one client's report into reports/bookshop/
+  cxlab batch data/sample --workers 2   render every client's report and reports/index.html
 """
 
 
@@ -67,7 +69,94 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true", help="one line per client instead of the full report")
 
     sub.add_parser("schema", help="print the client data contract (canonical tables and columns)")
+    _add_report_parsers(sub)
     return parser
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    from cxlab.config import REPORTS_DIR
+
+    p.add_argument("--out", type=Path, default=REPORTS_DIR,
+                   help="reports folder; each client gets OUT/<client>/ (default: %(default)s)")
+    p.add_argument("--notebook", type=Path, default=None,
+                   help="report notebook template (default: notebooks/reports/client_report.ipynb)")
+    p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a notebook parameter; VALUE is read as JSON when it parses, else as "
+                        "text (repeatable), e.g. -p start_date=2024-01-01 -p 'sections=[\"funnel\"]'")
+    p.add_argument("--no-pseudonymize", dest="pseudonymize", action="store_false",
+                   help="show raw customer ids (default: salted hashes, PII masked; only for "
+                        "reports that stay with the data owner)")
+    p.add_argument("--salt-file", type=Path, default=None,
+                   help="pseudonymisation secret (default: $CXLAB_SALT_FILE, else OUT/../.cxlab-salt; "
+                        "never inside OUT)")
+    p.add_argument("--timeout", type=int, default=600,
+                   help="seconds one notebook cell may run before the run counts as failed (default: %(default)s)")
+    p.add_argument("--retries", type=int, default=1,
+                   help="extra attempts after a timeout or a kernel failure (default: %(default)s)")
+    p.add_argument("--kernel", default=None,
+                   help="installed Jupyter kernel to use (default: this Python interpreter)")
+
+
+def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="render one client's report (executed notebook + offline HTML)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Run the report notebook for one client folder and write OUT/<client>/report.ipynb "
+            "(the executed notebook, kept for audit), OUT/<client>/report.html (a self-contained "
+            "page that opens offline) and OUT/<client>/run.json, then refresh OUT/index.html. "
+            "Exits 1 when the notebook failed (the executed notebook then holds the error)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  cxlab report data/sample/bookshop\n"
+            "  cxlab report data/sample/bank --out /tmp/reports -p start_date=2024-01-01\n"
+            "  cxlab report ~/clients/acme -p max_customers=5000 --timeout 300\n"
+        ),
+    )
+    p.add_argument("client_dir", type=Path, metavar="CLIENT_DIR", help="a client folder (with client.toml)")
+    _add_run_options(p)
+
+    p = sub.add_parser(
+        "batch",
+        help="render the report of every client under a folder, in parallel, and an index page",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Render the report of every client folder (sub-folder with client.toml) under "
+            "CLIENTS_DIR in parallel, with a progress bar and one status line per client, then "
+            "write OUT/index.html (one sortable row per client with status, run time and headline "
+            "metrics). One client's failure never stops the others: its executed notebook keeps "
+            "the error, the index and the exit summary list the failing cell and exception, and "
+            "the exit code is 1. Files are written atomically, so an interrupted batch leaves no "
+            "half-written report."
+        ),
+        epilog=(
+            "examples:\n"
+            "  cxlab batch data/sample                         all clients, one run per core\n"
+            "  cxlab batch data/sample --workers 2 --only bookshop,bank\n"
+            "  cxlab batch data/sample --resume                re-run only clients whose data,\n"
+            "                                                  parameters or notebook changed\n"
+            "  cxlab batch data/sample --scheduler tcp://10.0.0.5:8786\n"
+            "                                                  run on an existing Dask cluster\n"
+            "                                                  (pip install 'cxlab[dask]'; the\n"
+            "                                                  workers must see the same paths)\n"
+        ),
+    )
+    p.add_argument("clients_dir", type=Path, metavar="CLIENTS_DIR", help="a folder of client folders")
+    _add_run_options(p)
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel local runs (default: the number of cores)")
+    p.add_argument("--only", default=None, metavar="A,B",
+                   help="comma-separated client folder names to run (the index still lists all)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip clients whose inputs, parameters and notebook are unchanged since "
+                        "their last successful report (content hash)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="submit each client run to this Dask distributed scheduler instead of "
+                        "local processes, e.g. tcp://host:8786")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar or status lines (the exit summary is still printed)")
 
 
 def _client_folders(folder: Path, all_clients: bool) -> list[Path]:
@@ -122,7 +211,66 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"sample": _cmd_sample, "validate": _cmd_validate, "schema": _cmd_schema}
+def _parse_parameters(items: Sequence[str]) -> dict[str, object]:
+    import json
+
+    from cxlab.errors import ParameterError
+
+    params: dict[str, object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ParameterError(
+                f"-p/--parameter expects NAME=VALUE with NAME a Python identifier. Got {item!r} instead."
+            )
+        try:
+            params[name.strip()] = json.loads(value)
+        except ValueError:
+            params[name.strip()] = value
+    return params
+
+
+def _render_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "notebook": args.notebook,
+        "parameters": _parse_parameters(args.parameter),
+        "pseudonymize": args.pseudonymize,
+        "salt_file": args.salt_file,
+        "timeout": args.timeout,
+        "retries": args.retries,
+        "kernel_name": args.kernel,
+    }
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from cxlab.report.batch import run_batch
+
+    folder = args.client_dir.expanduser().resolve()
+    if not (folder / "client.toml").is_file():
+        raise CxlabError(f"{folder} is not a client folder: it has no client.toml.")
+    result = run_batch(folder.parent, args.out, workers=1, only=[folder.name], progress=True,
+                       **_render_kwargs(args))
+    run = result.runs[0]
+    if run["status"] == "failed":
+        print(result.summary(), file=sys.stderr)
+        return 1
+    print(f"wrote {Path(args.out) / run['html']}")
+    print(f"wrote {Path(args.out) / run['notebook']}")
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from cxlab.report.batch import run_batch
+
+    only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+    result = run_batch(args.clients_dir, args.out, workers=args.workers, only=only, resume=args.resume,
+                       scheduler=args.scheduler, progress=args.progress, **_render_kwargs(args))
+    print(result.summary(), file=sys.stderr if result.failed else sys.stdout)
+    return 0 if result.ok else 1
+
+
+_COMMANDS = {"sample": _cmd_sample, "validate": _cmd_validate, "schema": _cmd_schema,
+             "report": _cmd_report, "batch": _cmd_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,135 @@
+"""Benchmark: ``cxlab batch`` vs a plain serial loop of the papermill CLI, in the same run.
+
+For N sample-sized clients (copies of the sample clients, cycling bookshop/telecom/bank) it
+times
+
+1. ``cxlab batch CLIENTS --out OUT --workers W`` (guarded kernels, offline HTML, index), and
+2. a plain serial shell loop doing, per client, what one would write by hand:
+   ``papermill client_report.ipynb OUT/c/report.ipynb -p client_dir ... -k python3`` followed
+   by ``jupyter nbconvert --to html --no-input`` (the same artefacts: executed notebook and
+   HTML; papermill's HTML is not offline, which is not timed here),
+
+and reports the wall-time ratio and, from the batch's run records, the per-report overhead:
+kernel start (until the first kernel reply) vs analysis (executing the cells) vs the rest
+(parameter injection, HTML export, writing files, process start).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_batch.py                 # 20 clients, sample size
+    .venv/bin/python benchmarks/bench_batch.py --clients 6 --customers 1000 --workers 2
+
+Results are printed and written to ``benchmarks/out/bench_batch.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "reports" / "client_report.ipynb"
+BIN = Path(sys.executable).parent
+
+
+def make_clients(base: Path, n: int, customers: int | None, seed: int) -> Path:
+    from cxlab.sample import write_sample_clients
+
+    templates = base / "templates"
+    write_sample_clients(templates, seed=seed, customers=customers)
+    names = sorted(p.name for p in templates.iterdir() if (p / "client.toml").exists())
+    clients = base / "clients"
+    clients.mkdir(parents=True)
+    for i in range(n):
+        shutil.copytree(templates / names[i % len(names)], clients / f"client{i + 1:02d}")
+    return clients
+
+
+def run_cxlab_batch(clients: Path, out: Path, workers: int, salt: Path) -> tuple[float, list[dict]]:
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(BIN / "cxlab"), "batch", str(clients), "--out", str(out), "--workers", str(workers),
+         "--salt-file", str(salt), "--no-progress"],
+        capture_output=True, text=True,
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(proc.stdout, proc.stderr, file=sys.stderr)
+        raise SystemExit("cxlab batch failed")
+    records = [json.loads(p.read_text()) for p in sorted(out.glob("*/run.json"))]
+    return elapsed, records
+
+
+def run_papermill_loop(clients: Path, out: Path, salt: Path) -> float:
+    start = time.perf_counter()
+    for client in sorted(p for p in clients.iterdir() if p.is_dir()):
+        target = out / client.name
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [str(BIN / "papermill"), str(NOTEBOOK), str(target / "report.ipynb"), "-k", "python3",
+             "-p", "client_dir", str(client), "-p", "salt_file", str(salt), "--no-progress-bar",
+             "--log-level", "WARNING", "--cwd", str(target)],
+            check=True, capture_output=True,
+        )
+        subprocess.run(
+            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(target / "report.ipynb")],
+            check=True, capture_output=True,
+        )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=20, help="number of clients (default: 20)")
+    parser.add_argument("--customers", type=int, default=None, help="customers per client (default: sample size)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="batch workers (default: cores)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "out" / "bench_batch")
+    args = parser.parse_args()
+
+    if args.work.exists():
+        shutil.rmtree(args.work)
+    args.work.mkdir(parents=True)
+    salt = args.work / ".cxlab-salt"
+    clients = make_clients(args.work, args.clients, args.customers, args.seed)
+
+    batch_s, records = run_cxlab_batch(clients, args.work / "batch", args.workers, salt)
+    loop_s = run_papermill_loop(clients, args.work / "papermill", salt)
+
+    kernel = [r["kernel_seconds"] for r in records]
+    cells = [r["cell_seconds"] for r in records]
+    total = [r["seconds"] for r in records]
+    rest = [t - k - c for t, k, c in zip(total, kernel, cells, strict=True)]
+    sizes = [r.get("html_bytes", 0) for r in records]
+    result = {
+        "clients": args.clients,
+        "customers_per_client": args.customers or "sample size",
+        "workers": args.workers,
+        "cores": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "cxlab_batch_seconds": round(batch_s, 1),
+        "papermill_serial_loop_seconds": round(loop_s, 1),
+        "speedup_batch_vs_loop": round(loop_s / batch_s, 2),
+        "per_report_seconds_median": {
+            "total_in_worker": round(statistics.median(total), 2),
+            "kernel_start": round(statistics.median(kernel), 2),
+            "analysis_cells": round(statistics.median(cells), 2),
+            "export_and_io": round(statistics.median(rest), 2),
+        },
+        "report_html_bytes_median": int(statistics.median(sizes)),
+        "all_ok": all(r["status"] == "ok" for r in records),
+    }
+    out_file = ROOT / "benchmarks" / "out" / "bench_batch.json"
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

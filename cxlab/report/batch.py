@@ -1,0 +1,505 @@
+"""Render the report for one client or for a folder of clients, in parallel, resumably.
+
+:func:`render_client` runs the report notebook for one client folder and writes, in
+``<out>/<client>/``:
+
+``report.ipynb``
+    The executed notebook, always (with the error when the run failed), for audit.
+``report.html``
+    The offline HTML report (successful runs only).
+``run.json``
+    The run record: status, timings, the failure (cell and exception), the headline facts the
+    notebook published and the content hash used by ``--resume``.
+
+:func:`run_batch` does that for every client folder (a sub-folder with ``client.toml``) under
+a folder, in local worker processes (default: one per core) or on an existing Dask
+distributed cluster, with a tqdm progress bar, one status line per client, and finally
+``<out>/index.html``. One client's failure never stops the others.
+
+Resume: a client is skipped when its last run succeeded and the *content hash* of its inputs
+is unchanged: every file in the client folder (names and bytes), the notebook template, the
+parameters, and a fingerprint of the pseudonymisation secret.
+
+Every file is written atomically (temporary file, then rename): an interrupted batch never
+leaves a half-written report, record or index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from cxlab.errors import ConfigError, ParameterError, did_you_mean
+from cxlab.report.atomic import atomic_write_text, remove_stale_temps
+
+__all__ = [
+    "BatchResult",
+    "DEFAULT_NOTEBOOK",
+    "RECORD_FILE",
+    "content_hash",
+    "find_clients",
+    "load_record",
+    "render_client",
+    "run_batch",
+]
+
+RECORD_FILE = "run.json"
+
+
+def _default_notebook() -> Path:
+    from cxlab.config import NOTEBOOKS_DIR
+
+    return NOTEBOOKS_DIR / "reports" / "client_report.ipynb"
+
+
+DEFAULT_NOTEBOOK: Path = _default_notebook()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def find_clients(clients_dir: str | os.PathLike[str], only: Sequence[str] | None = None) -> list[Path]:
+    """Client folders (sub-folders holding ``client.toml``) under ``clients_dir``, sorted.
+
+    Raises
+    ------
+    ConfigError
+        When the folder does not exist or holds no client folder.
+    ParameterError
+        When ``only`` names a client that is not there.
+    """
+    base = Path(clients_dir).expanduser().resolve()
+    if not base.is_dir():
+        raise ConfigError(f"The clients folder {base} does not exist (or is not a folder).")
+    found = sorted(p.parent for p in base.glob("*/client.toml"))
+    if not found:
+        raise ConfigError(
+            f"No client folders under {base}: expected sub-folders that each hold a client.toml "
+            f"(e.g. {base}/bookshop/client.toml). Run `cxlab sample` for example clients."
+        )
+    if only:
+        names = {p.name: p for p in found}
+        missing = [n for n in only if n not in names]
+        if missing:
+            raise ParameterError(
+                f"--only names client '{missing[0]}', which is not a client folder under {base}."
+                f"{did_you_mean(missing[0], names)} Clients: {', '.join(sorted(names))}."
+            )
+        found = [names[n] for n in sorted(set(only))]
+    return found
+
+
+def _salt_fingerprint(salt_file: Path | None) -> str:
+    if salt_file is None:
+        return ""
+    from cxlab.privacy import read_or_create_secret
+
+    return hashlib.sha256(b"cxlab-salt-fingerprint" + read_or_create_secret(salt_file)).hexdigest()[:16]
+
+
+def content_hash(client_dir: Path, notebook: Path, parameters: dict[str, Any], salt_file: Path | None = None) -> str:
+    """The resume key of one client run: a SHA-256 over its inputs.
+
+    Covers every file in the client folder (relative path and bytes, hidden files excluded),
+    the notebook template's bytes, the parameters (as sorted JSON) and a fingerprint of the
+    pseudonymisation secret (a one-way hash of it, never the secret).
+    """
+    h = hashlib.sha256()
+    h.update(b"cxlab-report-v1\0")
+    for p in sorted(client_dir.rglob("*")):
+        rel = p.relative_to(client_dir)
+        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+        h.update(rel.as_posix().encode() + b"\0")
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    h.update(b"notebook\0" + notebook.read_bytes() + b"\0")
+    h.update(json.dumps(parameters, sort_keys=True, default=str).encode() + b"\0")
+    h.update(_salt_fingerprint(salt_file).encode())
+    return h.hexdigest()
+
+
+def load_record(out_dir: str | os.PathLike[str], slug: str) -> dict[str, Any] | None:
+    """The run record of ``slug`` under ``out_dir``, or None."""
+    path = Path(out_dir) / slug / RECORD_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def render_client(
+    client_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    notebook: str | os.PathLike[str] | None = None,
+    parameters: dict[str, Any] | None = None,
+    pseudonymize: bool = True,
+    salt_file: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    timeout: int = 600,
+    startup_timeout: int = 60,
+    retries: int = 1,
+    kernel_name: str | None = None,
+) -> dict[str, Any]:
+    """Run the report notebook for one client and write its notebook, page and record.
+
+    Parameters
+    ----------
+    client_dir : path
+        The client folder (with ``client.toml``).
+    out_dir : path
+        The reports folder; this client's files go to ``<out_dir>/<client folder name>/``.
+    notebook : path, optional
+        The report notebook template (default ``notebooks/reports/client_report.ipynb``).
+    parameters : dict, optional
+        Extra notebook parameters (date range, sections, sample size limits...).
+    pseudonymize : bool
+        Replace customer ids and mask PII in the report (default True).
+    salt_file : path, optional
+        The pseudonymisation secret (default :func:`cxlab.privacy.default_salt_file`).
+    resume : bool
+        Skip the run when the last one succeeded with the same content hash.
+    timeout, startup_timeout, retries, kernel_name
+        See :func:`cxlab.report.execute.execute_notebook`.
+
+    Returns
+    -------
+    dict
+        The run record (also written to ``<out>/<client>/run.json``); ``status`` is ``ok``,
+        ``failed`` or ``skipped``. Never raises for a failing client.
+    """
+    started = time.monotonic()
+    client_path = Path(client_dir).expanduser().resolve()
+    out = Path(out_dir).expanduser().resolve()
+    slug = client_path.name
+    target = out / slug
+    nb_path = Path(notebook).expanduser().resolve() if notebook else _default_notebook()
+    record: dict[str, Any] = {
+        "client": slug,
+        "name": slug,
+        "client_dir": str(client_path),
+        "status": "failed",
+        "started": _now(),
+        "notebook": f"{slug}/report.ipynb",
+        "html": None,
+        "failure": None,
+        "facts": {},
+    }
+    try:
+        from cxlab.privacy import default_salt_file
+        from cxlab.report.execute import execute_notebook, resolve_parameters
+
+        salt = Path(salt_file).expanduser().resolve() if salt_file else default_salt_file(out)
+        params = resolve_parameters(
+            {
+                "client_dir": str(client_path),
+                "pseudonymize": bool(pseudonymize),
+                "salt_file": str(salt),
+                **(parameters or {}),
+            }
+        )
+        key = content_hash(client_path, nb_path, params, salt if pseudonymize else None)
+        record["input_hash"] = key
+        previous = load_record(out, slug)
+        if (
+            resume
+            and previous
+            and previous.get("status") in ("ok", "skipped")
+            and previous.get("input_hash") == key
+            and (target / "report.html").exists()
+        ):
+            previous = dict(previous)
+            previous["status"] = "skipped"
+            previous["skipped_at"] = _now()
+            return previous
+
+        target.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target)
+        result = execute_notebook(
+            nb_path,
+            params,
+            cwd=target,
+            timeout=timeout,
+            startup_timeout=startup_timeout,
+            retries=retries,
+            kernel_name=kernel_name,
+        )
+        from cxlab.report.html import export_html, report_facts
+
+        facts = report_facts(result.notebook)
+        record.update(
+            facts=facts,
+            name=str(facts.get("client_name") or slug),
+            attempts=result.attempts,
+            kernel_seconds=round(result.kernel_seconds, 3),
+            cell_seconds=round(result.cell_seconds, 3),
+            retried=result.retried,
+        )
+        atomic_write_text(target / "report.ipynb", nbformat.writes(result.notebook))
+        if result.ok:
+            page = export_html(result.notebook)
+            atomic_write_text(target / "report.html", page)
+            record.update(status="ok", html=f"{slug}/report.html", html_bytes=len(page.encode("utf-8")))
+        else:
+            failure = result.failure.to_dict()
+            failure["summary"] = result.failure.one_line()
+            record["failure"] = failure
+    except Exception as exc:  # the batch goes on; the record says what happened
+        record["failure"] = {
+            "kind": "pipeline",
+            "ename": type(exc).__name__,
+            "evalue": str(exc),
+            "summary": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(limit=8),
+        }
+    record["seconds"] = round(time.monotonic() - started, 3)
+    record["finished"] = _now()
+    try:
+        atomic_write_text(target / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True, default=str))
+    except OSError:
+        pass
+    return record
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: one run record per client, the index path and the wall time."""
+
+    runs: list[dict[str, Any]]
+    index: Path | None
+    seconds: float
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no client failed."""
+        return not self.failed
+
+    def summary(self) -> str:
+        """The exit summary: counts, then one line per failure."""
+        counts: dict[str, int] = {}
+        for r in self.runs:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        parts = [f"{counts.get(s, 0)} {label}" for s, label in (("ok", "ok"), ("skipped", "unchanged"), ("failed", "failed"))]
+        lines = [f"{len(self.runs)} clients in {self.seconds:.1f} s: " + ", ".join(parts)]
+        for r in self.failed:
+            f = r.get("failure") or {}
+            lines.append(f"  FAILED {r['client']}: {f.get('summary', 'unknown error')}")
+            lines.append(f"         notebook with the error: {r.get('notebook')}")
+        if self.index is not None:
+            lines.append(f"index: {self.index}")
+        return "\n".join(lines)
+
+
+def status_line(record: dict[str, Any]) -> str:
+    """One line per finished client, for the progress display."""
+    status = {"skipped": "unchanged"}.get(record["status"], record["status"])
+    secs = record.get("seconds")
+    timing = f"{secs:6.1f}s" if isinstance(secs, (int, float)) else "       "
+    if record["status"] == "failed":
+        detail = (record.get("failure") or {}).get("summary", "")
+    elif record["status"] == "skipped":
+        detail = "inputs unchanged since the last successful run"
+    else:
+        detail = str(record.get("html") or "")
+        if record.get("attempts", 1) > 1:
+            detail += f" (after {record['attempts'] - 1} retry)"
+    return f"{status.upper():<9} {record['client']:<20} {timing}  {detail}"
+
+
+def _failed_record(client_dir: Path, out: Path, exc: BaseException) -> dict[str, Any]:
+    slug = client_dir.name
+    record = {
+        "client": slug,
+        "name": slug,
+        "status": "failed",
+        "notebook": f"{slug}/report.ipynb",
+        "html": None,
+        "facts": {},
+        "finished": _now(),
+        "failure": {"kind": "worker", "ename": type(exc).__name__, "evalue": str(exc),
+                    "summary": f"the worker running this client died: {type(exc).__name__}: {exc}"},
+    }
+    try:
+        atomic_write_text(out / slug / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True))
+    except OSError:
+        pass
+    return record
+
+
+def _run_local(
+    clients: list[Path], out: Path, workers: int, kwargs: dict[str, Any], on_done: Callable[[dict[str, Any]], None]
+) -> None:
+    # spawn: a clean interpreter per worker (no forked zmq/asyncio state from the parent)
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(clients))), mp_context=ctx)
+    try:
+        futures: dict[Future[dict[str, Any]], Path] = {pool.submit(render_client, c, out, **kwargs): c for c in clients}
+        not_done = set(futures)
+        while not_done:
+            done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: futures[f].name):
+                try:
+                    record = fut.result()
+                except Exception as exc:  # a worker process died (killed, out of memory)
+                    record = _failed_record(futures[fut], out, exc)
+                on_done(record)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_dask(
+    clients: list[Path], out: Path, scheduler: str, kwargs: dict[str, Any], on_done: Callable[[dict[str, Any]], None]
+) -> None:
+    try:
+        from distributed import Client as DaskClient
+        from distributed import as_completed
+    except ImportError:
+        raise ConfigError(
+            "--scheduler needs dask.distributed, which is not installed. Install the optional "
+            "extra: pip install 'cxlab[dask]'."
+        ) from None
+    batch_id = uuid.uuid4().hex[:8]
+    with DaskClient(scheduler, timeout="30s") as dask:
+        futures = {
+            dask.submit(render_client, str(c), str(out), key=f"cxlab-report-{c.name}-{batch_id}", pure=False, **kwargs): c
+            for c in clients
+        }
+        try:
+            for fut in as_completed(list(futures)):
+                client = futures[fut]
+                try:
+                    record = fut.result()
+                except Exception as exc:  # a worker died or the task was lost
+                    record = _failed_record(client, out, exc)
+                on_done(record)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+def run_batch(
+    clients_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    only: Sequence[str] | None = None,
+    resume: bool = False,
+    scheduler: str | None = None,
+    progress: bool = True,
+    stream: Any = None,
+    **render_kwargs: Any,
+) -> BatchResult:
+    """Render the report of every client folder under ``clients_dir`` into ``out_dir``.
+
+    Parameters
+    ----------
+    clients_dir : path
+        A folder of client folders (each with ``client.toml``).
+    out_dir : path
+        The reports folder; gets ``<client>/report.ipynb``, ``<client>/report.html``,
+        ``<client>/run.json`` and ``index.html``.
+    workers : int, optional
+        Parallel local runs (default: the number of cores). Ignored with ``scheduler``.
+    only : sequence of str, optional
+        Client folder names to run (the index still lists every client).
+    resume : bool
+        Skip clients whose inputs, parameters and notebook are unchanged since their last
+        successful report.
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:8786``): each client run is a
+        task on that cluster instead of a local process. The workers must see the same paths.
+    progress : bool
+        Show a tqdm progress bar and one status line per client (on ``stream``, default
+        stderr).
+    **render_kwargs
+        Passed to :func:`render_client` (``notebook``, ``parameters``, ``pseudonymize``,
+        ``salt_file``, ``timeout``, ``startup_timeout``, ``retries``, ``kernel_name``).
+
+    Returns
+    -------
+    BatchResult
+        ``result.ok`` is False when any client failed; ``result.summary()`` is the exit
+        summary.
+    """
+    from tqdm.auto import tqdm
+
+    from cxlab.privacy import default_salt_file, read_or_create_secret
+
+    started = time.monotonic()
+    clients = find_clients(clients_dir, only)
+    out = Path(out_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
+    if workers is not None and workers < 1:
+        raise ParameterError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
+    n_workers = workers or os.cpu_count() or 1
+    kwargs = dict(render_kwargs)
+    kwargs["resume"] = resume
+    if kwargs.get("pseudonymize", True):
+        # Create the secret once, here, before parallel runs (and outside the reports folder).
+        salt = Path(kwargs["salt_file"]).expanduser().resolve() if kwargs.get("salt_file") else default_salt_file(out)
+        read_or_create_secret(salt)
+        kwargs["salt_file"] = str(salt)
+    if kwargs.get("notebook") is not None:
+        kwargs["notebook"] = str(Path(kwargs["notebook"]).expanduser().resolve())
+
+    stream = stream if stream is not None else sys.stderr
+    bar = tqdm(total=len(clients), desc="reports", unit="client", file=stream, disable=not progress, dynamic_ncols=True)
+
+    runs: list[dict[str, Any]] = []
+
+    def on_done(record: dict[str, Any]) -> None:
+        runs.append(record)
+        bar.update(1)
+        if progress:
+            bar.write(status_line(record), file=stream)
+
+    try:
+        if scheduler:
+            _run_dask(clients, out, scheduler, kwargs, on_done)
+        else:
+            _run_local(clients, out, n_workers, kwargs, on_done)
+    finally:
+        bar.close()
+        # The index lists every client under clients_dir, with its latest record (runs of
+        # this batch first, else what a previous batch left); written even when interrupted.
+        by_slug = {r["client"]: r for r in _all_records(clients_dir, out)}
+        by_slug.update({r["client"]: r for r in runs})
+        from cxlab.report.index import write_index
+
+        index = write_index(list(by_slug.values()), out)
+    runs = sorted(runs, key=lambda r: r["client"])
+    return BatchResult(
+        runs=runs,
+        index=index,
+        seconds=time.monotonic() - started,
+        failed=[r for r in runs if r["status"] == "failed"],
+    )
+
+
+def _all_records(clients_dir: str | os.PathLike[str], out: Path) -> Iterable[dict[str, Any]]:
+    for client in find_clients(clients_dir):
+        record = load_record(out, client.name)
+        yield record if record else {"client": client.name, "name": client.name, "status": "not run"}

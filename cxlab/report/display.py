@@ -1,0 +1,209 @@
+"""Small display helpers for report notebooks: safe headings, paragraphs, tables and facts.
+
+Everything here HTML-escapes what it shows (customer-written text, segment names and client
+names included), so a report notebook never concatenates raw strings into HTML itself.
+
+* :func:`setup` -- call once at the top of a report notebook: charts are then written as
+  Vega-Lite MIME outputs, which :func:`cxlab.report.html.export_html` embeds offline.
+* :func:`heading`, :func:`paragraph`, :func:`summary`, :func:`note` -- escaped text blocks.
+* :func:`table` -- a small polars frame as an escaped HTML table (polars expressions only).
+* :func:`publish` -- facts for the page header and the portfolio index (client name, data
+  period, headline metrics), written as a private MIME output the exporter reads and hides.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import Any
+
+import polars as pl
+
+from cxlab.report.html import REPORT_MIME
+
+__all__ = ["setup", "heading", "paragraph", "summary", "note", "table", "table_html", "publish", "slugify"]
+
+_RENDERER = "cxlab"
+
+
+def _vegalite_mime() -> str:
+    import altair as alt
+
+    major = alt.SCHEMA_VERSION.lstrip("v").split(".")[0]
+    # altair 6's own "mimetype" renderer writes 'application/vnd.vegalite.v6.json', which
+    # nbformat rejects (a dict under a non-JSON MIME type); '+json' is the valid form.
+    return f"application/vnd.vegalite.v{major}+json"
+
+
+def _renderer(spec: dict[str, Any], **metadata: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    title = spec.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    label = f"<chart: {title}>" if title else "<chart>"
+    return {_vegalite_mime(): spec, "text/plain": label}, {}
+
+
+def setup(max_rows: int = 5000) -> None:
+    """Prepare a report notebook: altair charts become offline-embeddable Vega-Lite outputs.
+
+    Parameters
+    ----------
+    max_rows : int
+        altair's guard against shipping event-level data into a chart (charts take small
+        aggregated frames; a chart over this many rows raises).
+    """
+    import altair as alt
+
+    alt.renderers.register(_RENDERER, _renderer)
+    alt.renderers.enable(_RENDERER)
+    alt.data_transformers.enable("default", max_rows=max_rows)
+
+
+def _display(bundle: dict[str, Any]) -> None:
+    from IPython.display import display
+
+    display(bundle, raw=True)
+
+
+def slugify(text: str) -> str:
+    """An HTML id from a heading.
+
+    Examples
+    --------
+    >>> slugify("Journey funnel: where customers drop")
+    'journey-funnel-where-customers-drop'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def heading(text: str, level: int = 2) -> None:
+    """Show a section heading (level 2 or 3 enter the table of contents)."""
+    level = min(max(int(level), 1), 6)
+    esc = html.escape(str(text))
+    _display({"text/html": f'<h{level} id="{slugify(str(text))}">{esc}</h{level}>', "text/plain": str(text)})
+
+
+def paragraph(text: str) -> None:
+    """Show a paragraph of plain text (escaped)."""
+    _display({"text/html": f"<p>{html.escape(str(text))}</p>", "text/plain": str(text)})
+
+
+def summary(text: str) -> None:
+    """Show the executive summary box (plain text, escaped)."""
+    _display({"text/html": f'<div class="cx-summary"><p>{html.escape(str(text))}</p></div>', "text/plain": str(text)})
+
+
+def note(text: str) -> None:
+    """Show a small grey note (plain text, escaped)."""
+    _display({"text/html": f'<p class="cx-note">{html.escape(str(text))}</p>', "text/plain": str(text)})
+
+
+def _escape_expr(expr: pl.Expr) -> pl.Expr:
+    return (
+        expr.str.replace_all("&", "&amp;", literal=True)
+        .str.replace_all("<", "&lt;", literal=True)
+        .str.replace_all(">", "&gt;", literal=True)
+        .str.replace_all('"', "&quot;", literal=True)
+        .str.replace_all("'", "&#x27;", literal=True)
+    )
+
+
+def table_html(
+    df: pl.DataFrame,
+    *,
+    caption: str | None = None,
+    max_rows: int = 50,
+    decimals: int = 2,
+    percent: tuple[str, ...] | list[str] = (),
+    escaped: tuple[str, ...] | list[str] = (),
+) -> str:
+    """A small frame as an HTML table with every header and cell escaped.
+
+    Parameters
+    ----------
+    df : pl.DataFrame
+        An aggregated frame (already sorted: the row order is kept).
+    caption : str, optional
+        Shown above the table.
+    max_rows : int
+        Rows shown; a note says how many were left out.
+    decimals : int
+        Decimals for float columns.
+    percent : sequence of str
+        Float columns holding shares (0..1), shown as percentages.
+    escaped : sequence of str
+        String columns that are *already* HTML-escaped (e.g. :func:`cxlab.voc.safe_text`
+        verbatims): shown as they are, not escaped twice.
+
+    Examples
+    --------
+    >>> t = table_html(pl.DataFrame({"segment": ["<b>VIP</b>"], "share": [0.25]}), percent=["share"])
+    >>> "&lt;b&gt;VIP&lt;/b&gt;" in t and "25.0%" in t and "<b>" not in t
+    True
+    """
+    shown = df.head(max_rows)
+    exprs = []
+    numeric = []
+    for name, dtype in shown.schema.items():
+        col = pl.col(name)
+        if name in percent and dtype.is_numeric():
+            text = pl.format("{}%", (col * 100).round(1).cast(pl.String))
+            numeric.append(name)
+        elif dtype.is_float():
+            text = col.round(decimals).cast(pl.String)
+            numeric.append(name)
+        elif dtype.is_numeric():
+            text = col.cast(pl.String)
+            numeric.append(name)
+        elif dtype == pl.Boolean:
+            text = pl.when(col).then(pl.lit("yes")).otherwise(pl.lit("no"))
+        elif isinstance(dtype, pl.List):
+            text = col.list.eval(pl.element().cast(pl.String)).list.join(", ")
+        elif isinstance(dtype, pl.Struct):
+            text = col.struct.json_encode()
+        else:
+            text = col.cast(pl.String)
+        td = '<td class="cx-num">' if name in numeric else "<td>"
+        shown_text = text if name in escaped else _escape_expr(text)
+        exprs.append(pl.concat_str([pl.lit(td), shown_text.fill_null("–"), pl.lit("</td>")]).alias(name))
+    if exprs:
+        rows = shown.select(pl.concat_str(exprs).alias("row")).get_column("row")
+        body = "".join("<tr>" + r + "</tr>" for r in rows.to_list())
+    else:
+        body = ""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    more = ""
+    if df.height > max_rows:
+        more = f'<p class="cx-note">Showing the first {max_rows} of {df.height} rows.</p>'
+    return f'<table class="cx-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}'
+
+
+def table(df: pl.DataFrame, **kwargs: Any) -> None:
+    """Show a small frame as an escaped HTML table (see :func:`table_html`)."""
+    _display({"text/html": table_html(df, **kwargs), "text/plain": repr(df)})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def publish(**facts: Any) -> None:
+    """Publish facts for the report header and the portfolio index.
+
+    Known keys: ``client_name``, ``period`` (shown in the page header) and headline metrics
+    such as ``conversion`` (0..1), ``conversion_n``, ``nps``, ``nps_low``, ``nps_high``,
+    ``nps_n``, ``churn_rate`` (0..1), ``customers``. Values must be JSON-like; NaN becomes
+    null. The output is hidden from the HTML page.
+    """
+    payload = _jsonable(facts)
+    _display({REPORT_MIME: payload, "text/plain": "report facts: " + ", ".join(sorted(payload))})

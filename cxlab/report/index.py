@@ -1,0 +1,168 @@
+"""The portfolio page ``<out>/index.html``: one row per client, sortable, offline.
+
+Each row shows the client, the status of its last run (``ok``, ``failed`` with the cell and
+exception, ``unchanged`` when ``--resume`` skipped it, ``not run``), the run time, the data
+period and the headline metrics the report notebook published (overall conversion, NPS with
+its 95% interval, churn rate), with a link to the report (or, for a failed run, to the
+executed notebook that holds the error). Clicking a column header sorts by it (a few lines
+of inline JavaScript; nothing is loaded from the network). Every value is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cxlab.report.atomic import atomic_write_text
+
+__all__ = ["index_html", "write_index"]
+
+_SORT_JS = """
+document.querySelectorAll('table.cx-index th').forEach((th, col) => {
+  th.addEventListener('click', () => {
+    const tbody = th.closest('table').tBodies[0];
+    const asc = th.dataset.dir !== 'asc';
+    th.closest('tr').querySelectorAll('th').forEach((h) => { delete h.dataset.dir; });
+    th.dataset.dir = asc ? 'asc' : 'desc';
+    const key = (tr) => { const c = tr.children[col]; const v = c.dataset.sort ?? c.textContent;
+                          const n = parseFloat(v); return (v !== '' && !isNaN(n)) ? n : v.toLowerCase(); };
+    const rows = Array.from(tbody.rows);
+    rows.sort((a, b) => { const x = key(a), y = key(b);
+      const r = (typeof x === typeof y) ? (x < y ? -1 : x > y ? 1 : 0) : (typeof x === 'number' ? -1 : 1);
+      return asc ? r : -r; });
+    rows.forEach((r) => tbody.appendChild(r));
+  });
+});
+"""
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color:#1d2733; margin:2rem; }
+h1 { margin-bottom:.2rem; } .meta { color:#5b6877; margin-bottom:1.2rem; }
+table { border-collapse:collapse; width:100%; font-size:.92rem; }
+th, td { border-bottom:1px solid #dde3ea; padding:.45rem .6rem; text-align:left; vertical-align:top; }
+th { background:#f4f6f9; cursor:pointer; user-select:none; white-space:nowrap; }
+th[data-dir="asc"]::after { content:" ▲"; } th[data-dir="desc"]::after { content:" ▼"; }
+td.num { text-align:right; font-variant-numeric: tabular-nums; white-space:nowrap; }
+.status-ok { color:#1b7a3a; font-weight:600; } .status-failed { color:#b3261e; font-weight:600; }
+.status-unchanged { color:#2f6db5; font-weight:600; } .status-not-run { color:#5b6877; }
+.failure { color:#b3261e; font-size:.85rem; margin-top:.2rem; max-width:40rem; }
+.ci { color:#5b6877; font-size:.85rem; } .small { color:#a35a00; font-size:.8rem; }
+"""
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _pct(value: Any) -> tuple[str, str]:
+    x = _num(value)
+    return ("–", "") if x is None else (f"{100 * x:.1f}%", f"{x:.6f}")
+
+
+def _cell(text: str, sort: str = "", cls: str = "") -> str:
+    attrs = f' data-sort="{html.escape(sort, quote=True)}"' if sort != "" else ""
+    attrs += f' class="{cls}"' if cls else ""
+    return f"<td{attrs}>{text}</td>"
+
+
+def _row(run: dict[str, Any], out_dir: Path) -> str:
+    e = html.escape
+    facts = run.get("facts") or {}
+    slug = str(run.get("client", ""))
+    name = str(facts.get("client_name") or run.get("name") or slug)
+    status = str(run.get("status", "not run"))
+    shown_status = {"skipped": "unchanged"}.get(status, status)
+    cells = [_cell(f"<strong>{e(name)}</strong><br><span class='ci'>{e(slug)}</span>", sort=name.lower())]
+    status_html = f"<span class='status-{e(shown_status.replace(' ', '-'))}'>{e(shown_status)}</span>"
+    failure = run.get("failure")
+    if failure:
+        status_html += f"<div class='failure'>{e(str(failure.get('summary') or failure))}</div>"
+    cells.append(_cell(status_html, sort=shown_status))
+    secs = _num(run.get("seconds"))
+    cells.append(_cell("–" if secs is None else f"{secs:.1f} s", sort="" if secs is None else f"{secs:.3f}", cls="num"))
+    cells.append(_cell(e(str(facts.get("period") or "–"))))
+    text, sort = _pct(facts.get("conversion"))
+    n = _num(facts.get("conversion_n"))
+    if n is not None and text != "–":
+        text += f"<br><span class='ci'>n = {int(n):,}</span>"
+    cells.append(_cell(text, sort, "num"))
+    nps = _num(facts.get("nps"))
+    if nps is None:
+        cells.append(_cell("–", "", "num"))
+    else:
+        lo, hi, nn = _num(facts.get("nps_low")), _num(facts.get("nps_high")), _num(facts.get("nps_n"))
+        text = f"{nps:+.0f}"
+        if lo is not None and hi is not None:
+            text += f"<br><span class='ci'>95% CI {lo:+.0f} to {hi:+.0f}</span>"
+        if nn is not None:
+            text += f"<br><span class='ci'>n = {int(nn):,}</span>"
+            if nn < 30:
+                text += " <span class='small'>small sample</span>"
+        cells.append(_cell(text, f"{nps:.3f}", "num"))
+    text, sort = _pct(facts.get("churn_rate"))
+    cells.append(_cell(text, sort, "num"))
+    links = []
+    for key, label in (("html", "report"), ("notebook", "notebook")):
+        rel = run.get(key)
+        if rel and (out_dir / rel).exists():
+            links.append(f"<a href='{e(Path(rel).as_posix(), quote=True)}'>{label}</a>")
+    cells.append(_cell(" · ".join(links) or "–"))
+    finished = str(run.get("finished") or "")
+    cells.append(_cell(e(finished[:16].replace("T", " ")), sort=finished))
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def index_html(runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: str = "Client reports") -> str:
+    """The portfolio page for ``runs`` (run records, one per client), links relative to ``out_dir``.
+
+    Examples
+    --------
+    >>> page = index_html([{"client": "shop", "status": "ok", "seconds": 3.2,
+    ...                     "facts": {"client_name": "<Shop>", "nps": 12.0, "nps_low": 2.0,
+    ...                               "nps_high": 22.0, "nps_n": 150}}], ".")
+    >>> "&lt;Shop&gt;" in page and "95% CI +2 to +22" in page and "<script src" not in page
+    True
+    """
+    out = Path(out_dir)
+    rows = sorted(runs, key=lambda r: str(r.get("client", "")))
+    counts: dict[str, int] = {}
+    for r in rows:
+        s = {"skipped": "unchanged"}.get(str(r.get("status")), str(r.get("status")))
+        counts[s] = counts.get(s, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    heads = ["Client", "Status", "Run time", "Data period", "Overall conversion", "NPS", "Churn rate",
+             "Open", "Last run (UTC)"]
+    head = "".join(f"<th scope='col'>{h}</th>" for h in heads)
+    body = "\n".join(_row(r, out) for r in rows)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<div class="meta">{len(rows)} clients: {html.escape(summary or "none")}. Updated {now}. Click a column header to sort.</div>
+<table class="cx-index"><thead><tr>{head}</tr></thead>
+<tbody>
+{body}
+</tbody></table>
+<script>{_SORT_JS}</script>
+</body>
+</html>
+"""
+
+
+def write_index(runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: str = "Client reports") -> Path:
+    """Write ``<out_dir>/index.html`` atomically and return its path."""
+    out = Path(out_dir)
+    return atomic_write_text(out / "index.html", index_html(runs, out, title=title))
