@@ -87,3 +87,23 @@ def test_difference_heatmap():
     assert {"difference", "diff_ci_low", "reach (web)", "reach (all)"} <= tooltip_fields(spec)
     with pytest.raises(ParameterError, match="Did you mean 'reach'"):
         difference_heatmap_chart(compare_heatmaps(a, b), "reech")
+
+
+def test_heatmap_explorer_folds_metrics_and_binds_a_dropdown():
+    from cxlab.charts.journey import heatmap_explorer_chart
+
+    # reach 0.5 / 0.25 scale to 1 / 0 within reach; pain 0.3 / -0.1 over max |pain| 0.3:
+    # (0.3/0.3 + 1)/2 = 1, (-0.1/0.3 + 1)/2 = 1/3
+    t = pl.DataFrame({"stage": ["purchase", "purchase"], "touchpoint": ["checkout", "purchase"],
+                      "reach": [0.5, 0.25], "pain": [0.3, -0.1], "customers": [10, 5]})
+    spec = heatmap_explorer_chart(t, metrics=("reach", "pain", "not_a_column")).to_dict()
+    param = spec["params"][0]
+    assert param["bind"]["input"] == "select"
+    assert param["bind"]["options"] == ["reach", "pain"]
+    rows = next(iter(spec["datasets"].values()))
+    scaled = {(r["metric"], r["touchpoint"]): r["scaled"] for r in rows}
+    assert scaled[("reach", "checkout")] == 1.0 and scaled[("reach", "purchase")] == 0.0
+    assert scaled[("pain", "checkout")] == 1.0
+    assert abs(scaled[("pain", "purchase")] - 1 / 3) < 1e-12
+    labels = {(r["metric"], r["touchpoint"]): r["label"] for r in rows}
+    assert labels[("pain", "purchase")] == "-10%"

@@ -134,6 +134,96 @@ def heatmap_chart(
     return alt.layer(rect, text)
 
 
+_EXPLORER_LABELS = {
+    "reach": "Reach (share of the stage's customers)",
+    "intensity": "Intensity (events per touching customer)",
+    "satisfaction": "Satisfaction (0-100)",
+    "pain": "Pain (extra drop-out after touching)",
+    "customers": "Customers",
+    "events": "Events",
+}
+
+
+def heatmap_explorer_chart(
+    table: pl.DataFrame,
+    metrics: Sequence[str] = ("reach", "intensity", "pain", "satisfaction"),
+    *,
+    x: str = "touchpoint",
+    y: str = "stage",
+    n: str = "customers",
+    title: str = "Touchpoints by stage",
+) -> alt.LayerChart:
+    """Heatmap whose metric is picked from a dropdown inside the chart.
+
+    The dropdown is an altair parameter bound to a select input, so the choice works in an
+    exported HTML report without Python. Metrics are folded to long form in polars; each cell's
+    colour is the value scaled within its metric (0 = lowest, 1 = highest; for ``pain``,
+    ``(pain / max |pain| + 1) / 2`` so that no extra drop-out sits in the middle), and its label
+    and tooltip show the value itself.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"stage": ["purchase", "purchase"], "touchpoint": ["checkout", "purchase"],
+    ...                   "reach": [0.5, 0.25], "pain": [0.3, -0.1], "customers": [10, 5]})
+    >>> spec = heatmap_explorer_chart(t, metrics=("reach", "pain")).to_dict()
+    >>> spec["params"][0]["bind"]["input"], spec["params"][0]["value"]
+    ('select', 'reach')
+    """
+    present = [m for m in metrics if m in table.columns]
+    if not present:
+        raise ParameterError(
+            f"heatmap_explorer_chart: none of the metrics {list(metrics)} is a column of the table. "
+            f"Columns: {', '.join(table.columns)}."
+        )
+    data = _prepare(table, [x, y, n, *present], "heatmap_explorer_chart")
+    long = (
+        data.select(x, y, n, *[pl.col(m).cast(pl.Float64) for m in present])
+        .unpivot(index=[x, y, n], on=present, variable_name="metric", value_name="value")
+        .filter(pl.col("value").is_not_null())
+        .with_columns(
+            pl.when(pl.col("metric") == "pain")
+            .then((pl.col("value") / pl.col("value").abs().max().over("metric") + 1) / 2)
+            .otherwise(
+                (pl.col("value") - pl.col("value").min().over("metric"))
+                / (pl.col("value").max() - pl.col("value").min()).over("metric")
+            )
+            .fill_nan(0.5)
+            .alias("scaled"),
+            pl.when(pl.col("metric").is_in(["reach", "pain"]))
+            .then((pl.col("value") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%")
+            .otherwise(pl.col("value").round(1).cast(pl.String))
+            .alias("label"),
+        )
+        .sort("metric", y, x)
+    )
+    pick = alt.param(
+        name="metric_choice",
+        value=present[0],
+        bind=alt.binding_select(
+            options=present, labels=[_EXPLORER_LABELS.get(m, m) for m in present], name="Show: "
+        ),
+    )
+    tooltips = [
+        alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{x}:N"), alt.Tooltip("metric:N"),
+        alt.Tooltip("label:N", title="value"), alt.Tooltip(f"{n}:Q", format=",", title=f"n ({n})"),
+    ]
+    base = (
+        alt.Chart(long, title=title)
+        .transform_filter(alt.datum.metric == pick)
+        .encode(
+            x=alt.X(f"{x}:N", sort=_order(data[x], x), title=x),
+            y=alt.Y(f"{y}:N", sort=_order(data[y], y), title=y),
+        )
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("scaled:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                        legend=alt.Legend(title="low → high", format=".0%")),
+        tooltip=tooltips,
+    )
+    text = base.mark_text(fontSize=9).encode(text="label:N", tooltip=tooltips)
+    return alt.layer(rect, text).add_params(pick)
+
+
 def difference_heatmap_chart(
     comparison: pl.DataFrame, metric: str = "reach", *, x: str | None = None, y: str | None = None,
     title: str | None = None,

@@ -75,6 +75,9 @@ def events_over_time_chart(
 ) -> alt.Chart:
     """Line chart of event counts per period and ``by`` value (aggregated in polars first).
 
+    Clicking a legend entry highlights that line (an altair selection bound to the legend, so
+    it works in exported HTML reports too).
+
     Examples
     --------
     >>> import datetime as dt
@@ -84,10 +87,13 @@ def events_over_time_chart(
     """
     data = events_over_time(events, freq, by)
     label = "Week starting" if freq == "week" else "Day"
+    highlight = alt.selection_point(fields=[by], bind="legend")
     return (
         alt.Chart(data, title=title or f"Events per {freq} and {by}")
         .mark_line(point=True)
+        .add_params(highlight)
         .encode(
+            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
             x=alt.X("period:T", title=f"{label} (UTC)"),
             y=alt.Y("events:Q", title="Events"),
             color=alt.Color(f"{by}:N", title=by),
