@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab._frames import FrameLike, as_lazy
+from cxlab.errors import DataError, ParameterError
 from cxlab.metrics import nps_group_expr
 from cxlab.schema import DEFAULT_PURCHASE_TOUCHPOINTS
 from cxlab.stats import SMALL_N
@@ -50,7 +51,6 @@ __all__ = [
     "QUADRANTS",
 ]
 
-FrameLike = pl.DataFrame | pl.LazyFrame
 
 #: Quadrant names of the importance × performance chart and what they mean.
 QUADRANTS: dict[str, str] = {
@@ -62,22 +62,6 @@ QUADRANTS: dict[str, str] = {
 
 _SUPPORT = ("support_call", "support_email", "chat")
 _DAY_US = 86_400_000_000
-
-
-def _lazy(frame: FrameLike, name: str, required: Sequence[str]) -> pl.LazyFrame:
-    if isinstance(frame, pl.DataFrame):
-        lf = frame.lazy()
-    elif isinstance(frame, pl.LazyFrame):
-        lf = frame
-    else:
-        raise ParameterError(
-            f"The '{name}' parameter must be a polars DataFrame or LazyFrame. Got {type(frame).__name__} instead."
-        )
-    have = lf.collect_schema().names()
-    for c in required:
-        if c not in have:
-            raise DataError(f"The {name} frame has no column '{c}'.{did_you_mean(c, have)} Columns found: {', '.join(have)}.")
-    return lf
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,8 +115,8 @@ def driver_features(
     >>> "hit:support_call" in out.columns  # a's support call came after the answer
     False
     """
-    ev = _lazy(events, "events", ["customer_id", "timestamp", "touchpoint"])
-    fb = _lazy(feedback, "feedback", ["customer_id", "timestamp", "survey", "score"])
+    ev = as_lazy(events, "events", ["customer_id", "timestamp", "touchpoint"])
+    fb = as_lazy(feedback, "feedback", ["customer_id", "timestamp", "survey", "score"])
     order = ["customer_id", "timestamp"] + (["source_row"] if "source_row" in fb.collect_schema().names() else [])
     resp = (
         fb.filter((pl.col("survey") == "nps") & pl.col("score").is_between(0, 10))

@@ -31,6 +31,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from cxlab._frames import FrameLike, as_lazy, require_columns
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.schema import DEFAULT_JOURNEY_MAP, STAGE_DTYPE, SURVEY_SCALES
 from cxlab.stats import SMALL_N, Z95, small_n, wilson_bounds
@@ -68,7 +69,6 @@ _BOUNDS: dict[str, tuple[float, float]] = {
 }
 _DERIVED_BREAKDOWNS = ("stage", "segment", "channel")
 
-FrameLike = pl.DataFrame | pl.LazyFrame
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,27 +306,6 @@ def _finish(hist: pl.DataFrame, metric: str, keys: list[str], method: str, n_boo
 # --------------------------------------------------------------------------------------------
 # input checks and breakdown columns
 # --------------------------------------------------------------------------------------------
-def _lazy(frame: FrameLike, name: str) -> pl.LazyFrame:
-    if isinstance(frame, pl.DataFrame):
-        return frame.lazy()
-    if isinstance(frame, pl.LazyFrame):
-        return frame
-    raise ParameterError(
-        f"The '{name}' parameter must be a polars DataFrame or LazyFrame. Got {type(frame).__name__} instead."
-    )
-
-
-def _require(lf: pl.LazyFrame, columns: Sequence[str], name: str) -> list[str]:
-    have = lf.collect_schema().names()
-    for c in columns:
-        if c not in have:
-            raise DataError(
-                f"The {name} frame has no column '{c}'.{did_you_mean(c, have)} "
-                f"Columns found: {', '.join(have)}."
-            )
-    return have
-
-
 def _as_list(by: str | Sequence[str] | None) -> list[str]:
     if by is None:
         return []
@@ -363,7 +342,7 @@ def add_breakdowns(
     >>> add_breakdowns(fb, "stage").collect()["stage"].to_list()
     ['purchase']
     """
-    lf = _lazy(feedback, "feedback")
+    lf = as_lazy(feedback, "feedback")
     have = lf.collect_schema().names()
     for b in _as_list(by):
         if b in have:
@@ -374,7 +353,7 @@ def add_breakdowns(
                 {"touchpoint": list(jm), "stage": list(jm.values())},
                 schema={"touchpoint": pl.String, "stage": pl.String},
             ).with_columns(pl.col("stage").cast(STAGE_DTYPE))
-            _require(lf, ["touchpoint"], "feedback")
+            require_columns(lf, ["touchpoint"], "feedback")
             lf = lf.join(mapping, on="touchpoint", how="left", maintain_order="left")
         elif b == "segment":
             if customers is None:
@@ -382,8 +361,8 @@ def add_breakdowns(
                     "Breaking scores down by 'segment' needs the customers table: pass "
                     "customers=client.customers."
                 )
-            cust = _lazy(customers, "customers")
-            _require(cust, ["customer_id", "segment"], "customers")
+            cust = as_lazy(customers, "customers")
+            require_columns(cust, ["customer_id", "segment"], "customers")
             cust = cust.select("customer_id", "segment").unique("customer_id", keep="first", maintain_order=True)
             lf = lf.join(cust, on="customer_id", how="left", maintain_order="left")
         elif b == "channel":
@@ -392,9 +371,9 @@ def add_breakdowns(
                     "Breaking scores down by 'channel' needs the events table (feedback has no "
                     "'channel' column): pass events=client.events."
                 )
-            ev = _lazy(events, "events")
-            _require(ev, ["customer_id", "timestamp", "touchpoint", "channel"], "events")
-            _require(lf, ["customer_id", "timestamp", "touchpoint"], "feedback")
+            ev = as_lazy(events, "events")
+            require_columns(ev, ["customer_id", "timestamp", "touchpoint", "channel"], "events")
+            require_columns(lf, ["customer_id", "timestamp", "touchpoint"], "feedback")
             ev = ev.select("customer_id", "touchpoint", "timestamp", "channel").sort("timestamp")
             last_any = ev.select("customer_id", "timestamp", pl.col("channel").alias("_any_channel"))
             lf = (
@@ -421,8 +400,8 @@ def add_breakdowns(
 
 
 def _prepare(feedback: FrameLike, metric: str, by: list[str], **joins: object) -> pl.LazyFrame:
-    lf = _lazy(feedback, "feedback")
-    _require(lf, ["survey", "score"], "feedback")
+    lf = as_lazy(feedback, "feedback")
+    require_columns(lf, ["survey", "score"], "feedback")
     lf = lf.filter(pl.col("survey") == METRIC_SURVEY[metric])
     lo, hi = SURVEY_SCALES[METRIC_SURVEY[metric]]
     lf = lf.filter(pl.col("score").is_between(lo, hi))
@@ -559,7 +538,7 @@ def score_over_time(
         raise ParameterError(f"The 'window' parameter must be None or an int >= 1. Got {window!r} instead.")
     keys = _as_list(by)
     lf = _prepare(feedback, survey, keys, journey_map=journey_map, customers=customers, events=events)
-    _require(lf, ["timestamp"], "feedback")
+    require_columns(lf, ["timestamp"], "feedback")
     lf = lf.with_columns(pl.col("timestamp").dt.truncate(step).alias("period"))
     hist = lf.group_by([*keys, "period"]).agg(_hist_aggs(survey)).collect()
     cols = _hist_cols(survey)

@@ -17,14 +17,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 import polars as pl
 
-from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab._frames import FrameLike, as_lazy
+from cxlab.errors import DataError, ParameterError
 from cxlab.metrics import nps_group_expr
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "representative_verbatims",
 ]
 
-FrameLike = pl.DataFrame | pl.LazyFrame
 T = TypeVar("T", pl.Expr, pl.Series, str)
 
 #: (pattern, replacement) applied in this order. Rust regex syntax (no look-around).
@@ -120,22 +119,6 @@ def safe_text(text: T) -> T:
     return html_escape(mask_pii(text))
 
 
-def _lazy(frame: FrameLike, required: Sequence[str]) -> pl.LazyFrame:
-    if isinstance(frame, pl.DataFrame):
-        lf = frame.lazy()
-    elif isinstance(frame, pl.LazyFrame):
-        lf = frame
-    else:
-        raise ParameterError(
-            f"The 'feedback' parameter must be a polars DataFrame or LazyFrame. Got {type(frame).__name__} instead."
-        )
-    have = lf.collect_schema().names()
-    for c in required:
-        if c not in have:
-            raise DataError(f"The feedback frame has no column '{c}'.{did_you_mean(c, have)} Columns found: {', '.join(have)}.")
-    return lf
-
-
 # --------------------------------------------------------------------------------------------
 # sentiment
 # --------------------------------------------------------------------------------------------
@@ -175,7 +158,7 @@ def comment_sentiment(feedback: FrameLike, *, threshold: float = 0.05) -> pl.Dat
     >>> comment_sentiment(fb)["sentiment_label"].to_list()
     ['positive', 'negative', None]
     """
-    lf = _lazy(feedback, ["comment"])
+    lf = as_lazy(feedback, "feedback", ["comment"])
     clean = pl.col("comment").str.strip_chars()
     unique = (
         lf.select(clean.alias("_text")).filter(pl.col("_text").str.len_chars() > 0)
@@ -327,7 +310,7 @@ def comment_topics(
     lo, hi = k_range
     if not (isinstance(lo, int) and isinstance(hi, int) and 2 <= lo <= hi <= 20):
         raise ParameterError(f"The 'k_range' parameter must be (low, high) ints with 2 <= low <= high <= 20. Got {k_range!r} instead.")
-    lf = _lazy(feedback, ["comment"])
+    lf = as_lazy(feedback, "feedback", ["comment"])
     names = lf.collect_schema().names()
     group = nps_group_expr("score") if "score" in names else pl.lit(None, dtype=pl.String)
     if "survey" in names:

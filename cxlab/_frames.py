@@ -1,0 +1,63 @@
+"""Input checks shared by every analysis: accept a DataFrame or LazyFrame, check columns.
+
+One place for the two messages a user sees most often, so they read the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from cxlab.errors import DataError, ParameterError, did_you_mean
+
+__all__ = ["FrameLike", "as_lazy", "require_columns"]
+
+FrameLike = pl.DataFrame | pl.LazyFrame
+
+
+def require_columns(lf: pl.LazyFrame, columns: Iterable[str], name: str) -> list[str]:
+    """Raise :class:`DataError` unless ``lf`` has every column; return the column names.
+
+    Examples
+    --------
+    >>> require_columns(pl.LazyFrame({"customer_id": ["a"]}), ["custmer_id"], "events")
+    Traceback (most recent call last):
+    ...
+    cxlab.errors.DataError: The events frame has no column 'custmer_id'. Did you mean 'customer_id'? Columns found: customer_id.
+    """
+    have = lf.collect_schema().names()
+    for column in columns:
+        if column not in have:
+            raise DataError(
+                f"The {name} frame has no column '{column}'.{did_you_mean(column, have)} "
+                f"Columns found: {', '.join(have)}."
+            )
+    return have
+
+
+def as_lazy(frame: object, name: str, required: Iterable[str] = ()) -> pl.LazyFrame:
+    """``frame`` as a LazyFrame, after checking it is a polars frame with ``required`` columns.
+
+    Examples
+    --------
+    >>> as_lazy(pl.DataFrame({"score": [9]}), "feedback", ["score"]).collect().height
+    1
+    >>> as_lazy([1, 2], "feedback")
+    Traceback (most recent call last):
+    ...
+    cxlab.errors.ParameterError: The 'feedback' parameter must be a polars DataFrame or LazyFrame. Got list instead.
+    """
+    if isinstance(frame, pl.DataFrame):
+        lf = frame.lazy()
+    elif isinstance(frame, pl.LazyFrame):
+        lf = frame
+    else:
+        raise ParameterError(
+            f"The '{name}' parameter must be a polars DataFrame or LazyFrame. "
+            f"Got {type(frame).__name__} instead."
+        )
+    required = list(required)
+    if required:
+        require_columns(lf, required, name)
+    return lf
