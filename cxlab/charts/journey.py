@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
-from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.charts._common import MAX_ROWS, chart_frame
+from cxlab.errors import ParameterError, did_you_mean
 from cxlab.journey import TRANSITION_STATES
 from cxlab.schema import STAGES
 
@@ -27,8 +28,6 @@ __all__ = [
     "drop_off_chart",
 ]
 
-#: Largest frame a chart accepts (charts are for aggregates).
-MAX_ROWS = 5000
 
 _FUNNEL_COLS = {
     "step", "step_name", "entered", "converted", "open_window", "censored", "eligible",
@@ -41,25 +40,8 @@ _PERCENT = {"reach", "conversion_rate", "overall_rate", "share", "drop_touched",
             "pain", "share_of_events", "stopped_share", "continued_share"}
 
 
-def _prepare(frame: pl.DataFrame, needed: Sequence[str], where: str) -> pl.DataFrame:
-    if isinstance(frame, pl.LazyFrame):
-        raise ParameterError(f"{where} takes an aggregated DataFrame; collect the LazyFrame first.")
-    if not isinstance(frame, pl.DataFrame):
-        raise ParameterError(f"{where} takes a polars DataFrame, got {type(frame).__name__}.")
-    if "customer_id" in frame.columns or frame.height > MAX_ROWS:
-        raise ParameterError(
-            f"{where} draws aggregated tables only (got {frame.height:,} rows"
-            f"{' with a customer_id column' if 'customer_id' in frame.columns else ''}). "
-            "Aggregate first, e.g. with cxlab.heatmap.touchpoint_heatmap or cxlab.funnel.funnel."
-        )
-    for c in needed:
-        if c not in frame.columns:
-            raise DataError(f"{where}: the table has no column '{c}'.{did_you_mean(c, frame.columns)} "
-                            f"Columns: {', '.join(frame.columns)}.")
-    # altair/vega-lite wants plain types: enums and categoricals become strings
-    return frame.with_columns(
-        pl.col(c).cast(pl.String) for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))
-    )
+def _prepare(frame: object, needed: Sequence[str], where: str) -> pl.DataFrame:
+    return chart_frame(frame, needed, where, "cxlab.heatmap.touchpoint_heatmap or cxlab.funnel.funnel")
 
 
 def _order(values: pl.Series, name: str) -> list[str]:

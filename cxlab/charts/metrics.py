@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
+from cxlab.charts._common import MAX_ROWS, chart_frame
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.metrics import METRIC_LABELS, RESULT_COLUMNS
 from cxlab.schema import STAGES
@@ -26,8 +27,6 @@ __all__ = [
     "topic_share_chart",
 ]
 
-#: Largest frame a chart accepts (charts are for aggregates).
-MAX_ROWS = 5000
 _GROUP_ORDER = ["promoter", "passive", "detractor"]
 _GROUP_COLORS = ["#1a9850", "#bdbdbd", "#d73027"]
 _QUADRANT_ORDER = ["fix first", "protect", "monitor", "maintain"]
@@ -35,24 +34,7 @@ _QUADRANT_COLORS = ["#d73027", "#1a9850", "#fdae61", "#91bfdb"]
 
 
 def _prepare(frame: object, needed: Sequence[str], where: str) -> pl.DataFrame:
-    if isinstance(frame, pl.LazyFrame):
-        raise ParameterError(f"{where} takes an aggregated DataFrame; collect the LazyFrame first.")
-    if not isinstance(frame, pl.DataFrame):
-        raise ParameterError(f"{where} takes a polars DataFrame, got {type(frame).__name__}.")
-    if "customer_id" in frame.columns or frame.height > MAX_ROWS:
-        raise ParameterError(
-            f"{where} draws aggregated tables only (got {frame.height:,} rows"
-            f"{' with a customer_id column' if 'customer_id' in frame.columns else ''}). "
-            "Aggregate first, e.g. with cxlab.metrics.score_summary."
-        )
-    for c in needed:
-        if c not in frame.columns:
-            raise DataError(f"{where}: the table has no column '{c}'.{did_you_mean(c, frame.columns)} "
-                            f"Columns: {', '.join(frame.columns)}.")
-    drop = [c for c, t in frame.schema.items() if isinstance(t, pl.List | pl.Struct | pl.Object)]
-    return frame.drop(drop).with_columns(
-        pl.col(c).cast(pl.String) for c, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)
-    )
+    return chart_frame(frame, needed, where, "cxlab.metrics.score_summary")
 
 
 def _metric_title(frame: pl.DataFrame) -> str:
