@@ -1,8 +1,10 @@
-"""Every explorer notebook executes top to bottom on the sample data (papermill).
+"""Every explorer notebook executes top to bottom on the sample data.
 
 Notebooks are found by globbing notebooks/explore/, never listed by hand, so a new notebook is
 tested the day it is added. Each must leave no error output. Outputs are stripped in git, so
-this is the check that they still run.
+this is the check that they still run. They run through cxlab's guarded executor (the one the
+reports use): a private kernel polled in short slices, so nbclient's missed-reply hang
+(nbclient #312, seen with widget cells) cannot stall CI, and a timeout is a failure.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-import papermill as pm
 import pytest
 
 from cxlab.config import NOTEBOOKS_DIR, SAMPLE_DIR
+from cxlab.report.execute import execute_notebook
 
 EXPLORERS = sorted((NOTEBOOKS_DIR / "explore").glob("*.ipynb"))
 
@@ -33,19 +35,12 @@ def test_notebooks_are_committed_without_outputs():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", EXPLORERS, ids=[p.stem for p in EXPLORERS])
-def test_explorer_notebook_executes(notebook: Path, tmp_path: Path):
+def test_explorer_notebook_executes(notebook: Path):
     if not (SAMPLE_DIR / "bookshop" / "client.toml").exists():
         pytest.fail("sample data missing: run `cxlab sample` (make sample)")
-    out = tmp_path / notebook.name
-    pm.execute_notebook(
-        str(notebook),
-        str(out),
-        cwd=str(notebook.parent),
-        kernel_name="python3",
-        progress_bar=False,
-        execution_timeout=300,
-    )
-    executed = nbformat.read(out, as_version=4)
+    result = execute_notebook(notebook, cwd=notebook.parent, timeout=300, retries=1)
+    assert result.ok, result.failure
+    executed = result.notebook
     errors = [
         o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
     ]
