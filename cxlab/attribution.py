@@ -101,10 +101,16 @@ def _journeys_lazy(
             - pl.col("is_conv").cast(pl.UInt32)
         )
     )
-    return long.group_by("customer_id", "journey").agg(
-        touches=pl.col(by).sort_by("step").filter(~pl.col("is_conv").sort_by("step")),
-        converted=pl.col("is_conv").any(),
-        revenue=pl.col("revenue").filter(pl.col("is_conv")).sum().fill_null(0.0),
+    # sorted, so every later sum (polars or numpy) adds in one fixed order: byte-identical
+    # numbers run to run, whatever order the group_by produced
+    return (
+        long.group_by("customer_id", "journey")
+        .agg(
+            touches=pl.col(by).sort_by("step").filter(~pl.col("is_conv").sort_by("step")),
+            converted=pl.col("is_conv").any(),
+            revenue=pl.col("revenue").filter(pl.col("is_conv")).sum().fill_null(0.0),
+        )
+        .sort("customer_id", "journey")
     )
 
 
@@ -443,6 +449,7 @@ def markov_attribution(
         .explode(["src", "dst"])
         .group_by("customer_id", "src", "dst")
         .agg(n=pl.len())
+        .sort("customer_id", "src", "dst")
     )
     size = m + 3
     flat = (pairs["src"] * size + pairs["dst"]).to_numpy()
@@ -457,8 +464,10 @@ def markov_attribution(
     ci_cols: dict[str, np.ndarray] = {}
     if n_boot:
         cust, n_c = _customer_index(pairs)
-        per_cust = j.group_by("customer_id").agg(
-            c=pl.col("converted").sum(), r=pl.col("revenue").filter(pl.col("converted")).sum()
+        per_cust = (
+            j.group_by("customer_id")
+            .agg(c=pl.col("converted").sum(), r=pl.col("revenue").filter(pl.col("converted")).sum())
+            .sort("customer_id")
         )
         pc_idx, _ = _customer_index(per_cust)
         conv_c = np.zeros(n_c)

@@ -415,7 +415,10 @@ def comment_topics(
 
 
 def representative_verbatims(topics: TopicModel, n: int = 3, *, topic: int | None = None) -> pl.DataFrame:
-    """The ``n`` comments that load most on each topic, PII-masked and HTML-escaped.
+    """The ``n`` distinct comments that load most on each topic, PII-masked and HTML-escaped.
+
+    A comment written word for word by several customers is shown once (with the score of the
+    first of them in the ranking order).
 
     Parameters
     ----------
@@ -455,6 +458,7 @@ def representative_verbatims(topics: TopicModel, n: int = 3, *, topic: int | Non
     return (
         c.with_columns(pl.col("comment").str.len_chars().alias("_len"))
         .sort(["topic", "topic_weight", "_len", "comment"], descending=[False, True, False, False])
+        .unique(subset=["topic", "comment"], keep="first", maintain_order=True)
         .group_by("topic", maintain_order=True)
         .head(n)
         .with_columns(pl.int_range(1, pl.len() + 1).over("topic").alias("rank"),
