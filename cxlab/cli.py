@@ -206,7 +206,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
         print(f"{table.name}: {table.description}")
         for col in table.columns:
             flag = "required" if col.required else "optional"
-            print(f"  {col.name:<12} {str(col.dtype):<22} {flag:<9} {col.description}")
+            print(f"  {col.name:<12} {table.type_name(col.name):<18} {flag:<9} {col.description}")
         print()
     return 0
 

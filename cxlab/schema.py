@@ -88,12 +88,25 @@ class TableSchema:
         """The canonical dtype of column ``name``."""
         return next(c.dtype for c in self.columns if c.name == name)
 
+    def type_name(self, name: str) -> str:
+        """Readable type of column ``name``, as the README writes it (``Datetime[us, UTC]``).
+
+        Examples
+        --------
+        >>> EVENTS.type_name("timestamp"), EVENTS.type_name("revenue")
+        ('Datetime[us, UTC]', 'Float64')
+        """
+        dtype = self.dtype(name)
+        if isinstance(dtype, pl.Datetime):
+            return f"Datetime[{dtype.time_unit}, {dtype.time_zone}]"
+        return str(dtype)
+
     def to_frame(self) -> pl.DataFrame:
         """The schema as a table (for the README, notebooks and ``cxlab schema``)."""
         return pl.DataFrame(
             {
                 "column": [c.name for c in self.columns],
-                "type": [str(c.dtype) for c in self.columns],
+                "type": [self.type_name(c.name) for c in self.columns],
                 "required": [c.required for c in self.columns],
                 "meaning": [c.description for c in self.columns],
             }

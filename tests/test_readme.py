@@ -25,8 +25,10 @@ def test_readme_shows_the_two_commands_first():
 
 @pytest.mark.parametrize("table", sorted(TABLES))
 def test_every_canonical_column_is_documented(table):
-    for column in TABLES[table].names:
-        assert f"| `{column}` |" in README, f"README lacks the {table}.{column} row"
+    schema = TABLES[table]
+    for column in schema.names:
+        row = f"| `{column}` | {schema.type_name(column)} |"
+        assert row in README, f"README lacks the {table}.{column} row with its type: {row}"
 
 
 def test_every_make_target_in_readme_exists():
