@@ -54,6 +54,7 @@ import polars as pl
 
 from cxlab.client_config import ChurnDefinition
 from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.prepare import CUSTOMER_CODE
 from cxlab.schema import DEFAULT_PURCHASE_TOUCHPOINTS, SOURCE_ROW, STAGES, TIMESTAMP_DTYPE
 
 __all__ = [
@@ -153,10 +154,15 @@ def _universe(events: pl.LazyFrame, customers: pl.LazyFrame | None) -> pl.LazyFr
 
 def _first_seen(events: pl.LazyFrame, customers: pl.LazyFrame | None) -> pl.LazyFrame:
     """customer_id, first_event, last_event, signup (as UTC datetime), first_seen."""
-    per_customer = events.group_by("customer_id").agg(
-        pl.col("timestamp").min().alias("first_event"),
-        pl.col("timestamp").max().alias("last_event"),
-    )
+    if "_last" in events.collect_schema().names():  # already one row per customer (first, last)
+        per_customer = events.select("customer_id", pl.col("timestamp").alias("first_event"),
+                                     pl.col("_last").alias("last_event"))
+        events = events.select("customer_id")
+    else:
+        per_customer = events.group_by("customer_id").agg(
+            pl.col("timestamp").min().alias("first_event"),
+            pl.col("timestamp").max().alias("last_event"),
+        )
     out = _universe(events, customers).join(per_customer, on="customer_id", how="left")
     has_signup = customers is not None and "signup_date" in customers.collect_schema().names()
     if has_signup:
@@ -249,33 +255,66 @@ def customer_features(
 
     channels, more_channels = _top_levels(ev, "channel", max_levels)
     is_purchase = pl.col("touchpoint").is_in(list(purchase_touchpoints))
+    prepared = CUSTOMER_CODE in staged.collect_schema().names()
+    key = CUSTOMER_CODE if prepared else "customer_id"
     # Support is help after buying: support touchpoints strictly after the first purchase
     # (a chat before it is a sales question, part of consideration).
-    first_purchase = pl.col("timestamp").filter(is_purchase).min().over("customer_id")
-    staged = staged.with_columns(
-        (pl.col("touchpoint").is_in(list(support_touchpoints)) & (pl.col("timestamp") > first_purchase))
-        .fill_null(False).alias("_support")
-    )
+    is_support_tp = pl.col("touchpoint").is_in(list(support_touchpoints))
+    if prepared:
+        # integer customer codes: a small group-by and a join beat a window over 1M groups
+        firsts = staged.filter(is_purchase).group_by(key).agg(pl.col("timestamp").min().alias("_fp"))
+        staged = staged.join(firsts, on=key, how="left", maintain_order="left").with_columns(
+            (is_support_tp & (pl.col("timestamp") > pl.col("_fp"))).fill_null(False).alias("_support")
+        )
+    else:
+        first_purchase = pl.col("timestamp").filter(is_purchase).min().over("customer_id")
+        staged = staged.with_columns(
+            (is_support_tp & (pl.col("timestamp") > first_purchase)).fill_null(False).alias("_support")
+        )
     is_support = pl.col("_support")
     recent_start = pl.lit(at - dt.timedelta(days=recent_days), dtype=TIMESTAMP_DTYPE)
     has_revenue = "revenue" in staged.collect_schema().names()
 
+    # Row-level indicator columns first, then only plain sums/max in the group-by: filters and
+    # comparisons inside .agg() fall off polars' fast aggregation path.
+    ts_dtype = staged.collect_schema()["timestamp"]
+    phys = pl.col("stage").to_physical()
+    ch = pl.col("channel").cast(pl.String)
+    staged = staged.with_columns(
+        is_purchase.alias("_p"),
+        pl.when(is_purchase).then(pl.col("timestamp").to_physical()).alias("_lp"),
+        (pl.col("revenue").fill_null(0.0) if has_revenue else pl.lit(0.0)).cast(pl.Float64).alias("_rev"),
+        (is_support & (pl.col("timestamp") > recent_start)).alias("_sup_recent"),
+        *[(phys == i).alias(f"_st{i}") for i in range(len(STAGES))],
+        phys.alias("_phys"),
+        *[(ch == c).alias(f"_ch{j}") for j, c in enumerate(channels)],
+        *([(~ch.is_in(channels)).alias("_ch_other")] if more_channels else []),
+    )
     aggs: list[pl.Expr] = [
         pl.len().cast(pl.Int64).alias("frequency"),
-        is_purchase.sum().cast(pl.Int64).alias("n_purchases"),
-        (pl.col("revenue").fill_null(0.0).sum() if has_revenue else pl.lit(0.0)).cast(pl.Float64).alias("monetary"),
-        pl.col("timestamp").filter(is_purchase).max().alias("last_purchase"),
+        pl.col("_p").sum().cast(pl.Int64).alias("n_purchases"),
+        pl.col("_rev").sum().alias("monetary"),
+        pl.col("_lp").max().cast(ts_dtype).alias("last_purchase"),
         is_support.sum().cast(pl.Int64).alias("support_contacts"),
-        (is_support & (pl.col("timestamp") > recent_start)).sum().cast(pl.Int64).alias(f"support_contacts_{recent_days}d"),
-        *[(pl.col("stage") == s).sum().cast(pl.Int64).alias(f"stage_{s}_events") for s in STAGES],
-        (pl.col("stage").max().to_physical().cast(pl.Int64) + 1).alias("furthest_stage"),
-        *[((pl.col("channel").cast(pl.String) == c).sum() / pl.len()).alias(f"channel_{_slug(c)}_share") for c in channels],
+        pl.col("_sup_recent").sum().cast(pl.Int64).alias(f"support_contacts_{recent_days}d"),
+        *[pl.col(f"_st{i}").sum().cast(pl.Int64).alias(f"stage_{s}_events") for i, s in enumerate(STAGES)],
+        (pl.col("_phys").max().cast(pl.Int64) + 1).alias("furthest_stage"),
+        *[(pl.col(f"_ch{j}").sum() / pl.len()).alias(f"channel_{_slug(c)}_share") for j, c in enumerate(channels)],
     ]
     if more_channels:
-        aggs.append((~pl.col("channel").cast(pl.String).is_in(channels)).mean().alias("channel_other_share"))
-    per_customer = staged.group_by("customer_id").agg(aggs)
-
-    seen = _first_seen(ev, cu)
+        aggs.append(pl.col("_ch_other").mean().alias("channel_other_share"))
+    if prepared:
+        aggs += [pl.col("customer_id").first(),
+                 pl.col("timestamp").to_physical().min().alias("_first_event"),
+                 pl.col("timestamp").to_physical().max().alias("_last_event")]
+        per_customer = staged.group_by(key).agg(aggs).drop(key).with_columns(
+            pl.col("_first_event").cast(ts_dtype), pl.col("_last_event").cast(ts_dtype)).collect().lazy()
+        seen = _first_seen(per_customer.select("customer_id", pl.col("_first_event").alias("timestamp"),
+                                               pl.col("_last_event").alias("_last")), cu)
+        per_customer = per_customer.drop("_first_event", "_last_event")
+    else:
+        per_customer = staged.group_by("customer_id").agg(aggs)
+        seen = _first_seen(ev, cu)
     out = seen.join(per_customer, on="customer_id", how="left")
     tenure = _days(at_lit, pl.col("first_seen")).clip(lower_bound=0.0)
     count_cols = ["frequency", "n_purchases", "support_contacts", f"support_contacts_{recent_days}d",

@@ -43,7 +43,8 @@ import polars as pl
 
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.funnel import parse_window
-from cxlab.journey import _as_of_expr, _check_stage_column, _require, _to_lazy
+from cxlab.journey import _as_of_expr, _check_stage_column, _prepared, _require, _to_lazy
+from cxlab.prepare import CUSTOMER_CODE
 from cxlab.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES
 from cxlab.stats import Z95, small_n, wilson_bounds
 
@@ -92,17 +93,35 @@ def newcombe_bounds(
 
 
 def _mapped(events_with_stage: Frame, as_of, where: str) -> pl.LazyFrame:
+    """Events with an enum ``stage`` and text ``touchpoint``, up to ``as_of``.
+
+    On prepared events (:func:`cxlab.prepare.prepare_events`) ``customer_id`` is replaced by
+    the integer customer code: these tables only count distinct customers, so the numbers are
+    the same, and hashing integers instead of text is what makes them fast on large logs.
+    """
     lf, _ = _to_lazy(events_with_stage)
-    _check_stage_column(lf, where)
+    names = _check_stage_column(lf, where)
     _require(lf, ["touchpoint"], where)
     if as_of is not None:
         lf = lf.filter(pl.col("timestamp") <= _as_of_expr(as_of))
+    if _prepared(names):
+        lf = lf.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
     return lf.with_columns(pl.col("stage").cast(STAGE_DTYPE), pl.col("touchpoint").cast(pl.String))
 
 
-def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None) -> pl.LazyFrame:
+def _feedback_codes(events_with_stage: Frame, fb: pl.LazyFrame) -> pl.LazyFrame:
+    """Feedback with ``customer_id`` replaced by the events' integer customer codes."""
+    lf, _ = _to_lazy(events_with_stage)
+    codes = lf.group_by(CUSTOMER_CODE).agg(pl.col("customer_id").first())
+    return fb.join(codes, on="customer_id", how="inner").with_columns(
+        pl.col(CUSTOMER_CODE).alias("customer_id")).drop(CUSTOMER_CODE)
+
+
+def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events: Frame | None = None) -> pl.LazyFrame:
     fb, _ = _to_lazy(feedback, "feedback")
     _require(fb, ["customer_id", "timestamp", "survey", "score", "touchpoint"], "touchpoint_heatmap", "feedback")
+    if events is not None:  # prepared events: lf carries integer customer codes
+        fb = _feedback_codes(events, fb)
     if survey is not None and survey not in SURVEY_SCALES:
         raise ParameterError(
             f"The 'survey' parameter must be one of {tuple(SURVEY_SCALES)} or None. Got {survey!r}."
@@ -137,6 +156,72 @@ def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None) -> pl.L
     return both.filter(pl.col("stage").is_not_null()).group_by("stage", "touchpoint").agg(
         pl.len().cast(pl.Int64).alias("feedback_n"), pl.col("_sat").mean().alias("satisfaction")
     )
+
+
+def _touchpoint_codes(lf: pl.LazyFrame) -> tuple[pl.Expr, dict[int, str | None], int]:
+    """Integer code of ``touchpoint`` (0..T-1, T for null), the decoding, and T + 1."""
+    values = lf.select(pl.col("touchpoint").unique()).collect().to_series().drop_nulls().sort()
+    n = len(values)
+    code = pl.col("touchpoint").cast(pl.Enum(values.to_list())).to_physical().cast(pl.UInt64).fill_null(n)
+    return code, {**dict(enumerate(values.to_list())), n: None}, n + 1
+
+
+def _tables_prepared(lf: pl.LazyFrame, cut: pl.Expr | None):
+    """cells, stage_all, stage_pain, touched of :func:`touchpoint_heatmap` on prepared events.
+
+    ``lf``'s ``customer_id`` holds integer codes. (customer, stage) and (customer, stage,
+    touchpoint) are packed into single UInt64 keys, so each table is one group-by on one
+    integer column instead of several group-bys, distinct counts and joins on text.
+    """
+    n_st = len(STAGES)
+    tp_code, decode, n_tp = _touchpoint_codes(lf)
+    ts_dtype = lf.collect_schema()["timestamp"]
+    stage = pl.col("stage").to_physical().cast(pl.UInt64)
+    k_cs = pl.col("customer_id").cast(pl.UInt64) * n_st + stage
+    # one row per (customer, stage, touchpoint): events and first time
+    # Rows are sorted by customer already, so the packed key is sorted in blocks of a few
+    # events: sorting it is cheap, and group-bys on a sorted key take polars' fast path
+    # (a hash group-by on millions of distinct keys is several times slower).
+    keyed = lf.select((k_cs * n_tp + tp_code).alias("_k"), pl.col("timestamp").to_physical().alias("_t")).collect()
+    keyed = keyed.sort("_k").with_columns(pl.col("_k").set_sorted())
+    trip = (
+        keyed.lazy().group_by("_k").agg(pl.len().cast(pl.Int64).alias("_n"), pl.col("_t").min())
+        .with_columns((pl.col("_k") // n_tp).set_sorted().alias("_kcs"), (pl.col("_k") % n_tp).alias("_tp"))
+        .collect()
+    ).lazy()
+    del keyed
+    per_cs = (
+        trip.group_by("_kcs").agg(pl.col("_t").min().alias("_entered"))
+        .with_columns((pl.col("_kcs") // n_st).set_sorted().alias("_c"), (pl.col("_kcs") % n_st).alias("_s"))
+    )
+    furthest = per_cs.group_by("_c").agg(pl.col("_s").max().alias("_furthest"))
+    per_cs = per_cs.join(furthest, on="_c").with_columns(
+        (pl.col("_furthest") == pl.col("_s")).alias("_dropped"),
+        pl.col("_entered").cast(ts_dtype),
+    ).collect().lazy()
+    stage_all = per_cs.group_by("_s").agg(pl.len().cast(pl.Int64).alias("stage_customers"))
+    if cut is not None:
+        per_cs = per_cs.filter(pl.col("_entered") <= cut)
+    stage_pain = per_cs.group_by("_s").agg(
+        pl.len().cast(pl.Int64).alias("_N"), pl.col("_dropped").sum().cast(pl.Int64).alias("_K"))
+    cells = trip.with_columns((pl.col("_kcs") % n_st).alias("_s")).group_by("_s", "_tp").agg(
+        pl.col("_n").sum().cast(pl.Int64).alias("events"), pl.len().cast(pl.Int64).alias("customers"))
+    touched = (
+        trip.select("_kcs", "_tp").join(per_cs.select("_kcs", "_s", "_dropped"), on="_kcs")
+        .group_by("_s", "_tp")
+        .agg(pl.len().cast(pl.Int64).alias("n_touched"),
+             pl.col("_dropped").sum().cast(pl.Int64).alias("dropped_touched"))
+    )
+    stages = dict(enumerate(STAGES))
+
+    def decode_keys(frame: pl.LazyFrame) -> pl.LazyFrame:
+        names = frame.collect_schema().names()
+        out = frame.with_columns(pl.col("_s").replace_strict(stages, return_dtype=STAGE_DTYPE).alias("stage"))
+        if "_tp" in names:
+            out = out.with_columns(pl.col("_tp").replace_strict(decode, return_dtype=pl.String).alias("touchpoint"))
+        return out.drop([c for c in ("_s", "_tp") if c in names])
+
+    return decode_keys(cells), decode_keys(stage_all), decode_keys(stage_pain), decode_keys(touched)
 
 
 def touchpoint_heatmap(
@@ -189,29 +274,35 @@ def touchpoint_heatmap(
     """
     lf = _mapped(events_with_stage, as_of, "touchpoint_heatmap").filter(pl.col("stage").is_not_null())
     cid = "customer_id"
-    cells = lf.group_by("stage", "touchpoint").agg(
-        pl.len().cast(pl.Int64).alias("events"), pl.col(cid).n_unique().cast(pl.Int64).alias("customers")
-    )
-    per_cs = lf.group_by(cid, "stage").agg(pl.col("timestamp").min().alias("_entered"))
-    furthest = lf.group_by(cid).agg(pl.col("stage").max().alias("_furthest"))
-    per_cs = per_cs.join(furthest, on=cid).with_columns(
-        (pl.col("_furthest") == pl.col("stage")).alias("_dropped")
-    )
     mat = parse_window(maturity, "maturity")
+    cut = None
     if mat is not None:
         end = lf.select(pl.col("timestamp").max()).collect().item() if as_of is None else (
             pl.select(_as_of_expr(as_of)).item())
-        per_cs = per_cs.filter(pl.col("_entered") <= pl.lit(end - mat).cast(pl.Datetime("us", "UTC")))
-    stage_all = lf.group_by("stage").agg(pl.col(cid).n_unique().cast(pl.Int64).alias("stage_customers"))
-    stage_pain = per_cs.group_by("stage").agg(
-        pl.len().cast(pl.Int64).alias("_N"), pl.col("_dropped").sum().cast(pl.Int64).alias("_K"))
-    touched = (
-        lf.select(cid, "stage", "touchpoint").unique()
-        .join(per_cs.select(cid, "stage", "_dropped"), on=[cid, "stage"])
-        .group_by("stage", "touchpoint")
-        .agg(pl.len().cast(pl.Int64).alias("n_touched"),
-             pl.col("_dropped").sum().cast(pl.Int64).alias("dropped_touched"))
-    )
+        cut = pl.lit(end - mat).cast(pl.Datetime("us", "UTC"))
+    if _prepared(_to_lazy(events_with_stage)[0].collect_schema().names()):
+        cells, stage_all, stage_pain, touched = _tables_prepared(lf, cut)
+    else:
+        cells = lf.group_by("stage", "touchpoint").agg(
+            pl.len().cast(pl.Int64).alias("events"), pl.col(cid).n_unique().cast(pl.Int64).alias("customers")
+        )
+        per_cs = lf.group_by(cid, "stage").agg(pl.col("timestamp").min().alias("_entered"))
+        furthest = lf.group_by(cid).agg(pl.col("stage").max().alias("_furthest"))
+        per_cs = per_cs.join(furthest, on=cid).with_columns(
+            (pl.col("_furthest") == pl.col("stage")).alias("_dropped")
+        )
+        if cut is not None:
+            per_cs = per_cs.filter(pl.col("_entered") <= cut)
+        stage_all = lf.group_by("stage").agg(pl.col(cid).n_unique().cast(pl.Int64).alias("stage_customers"))
+        stage_pain = per_cs.group_by("stage").agg(
+            pl.len().cast(pl.Int64).alias("_N"), pl.col("_dropped").sum().cast(pl.Int64).alias("_K"))
+        touched = (
+            lf.select(cid, "stage", "touchpoint").unique()
+            .join(per_cs.select(cid, "stage", "_dropped"), on=[cid, "stage"])
+            .group_by("stage", "touchpoint")
+            .agg(pl.len().cast(pl.Int64).alias("n_touched"),
+                 pl.col("_dropped").sum().cast(pl.Int64).alias("dropped_touched"))
+        )
     out = (
         cells.join(stage_all, on="stage", how="left")
         .join(stage_pain, on="stage", how="left")
@@ -240,7 +331,8 @@ def touchpoint_heatmap(
         small_n("customers"),
     )
     if feedback is not None:
-        sat = _satisfaction(lf, feedback, survey)
+        prepared = _prepared(_to_lazy(events_with_stage)[0].collect_schema().names())
+        sat = _satisfaction(lf, feedback, survey, events_with_stage if prepared else None)
         out = out.join(sat, on=["stage", "touchpoint"], how="left").with_columns(
             pl.col("feedback_n").fill_null(0))
     else:

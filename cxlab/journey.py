@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping
 import polars as pl
 
 from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.prepare import CUSTOMER_CODE, SEQUENCE
 from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES
 
 __all__ = [
@@ -88,10 +89,30 @@ def _require(lf: pl.LazyFrame, columns: Iterable[str], where: str, name: str = "
 
 
 def _with_order(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``__order`` (UInt32/UInt64): source_row when present, else row position."""
-    if SOURCE_ROW in lf.collect_schema().names():
+    """Add ``__order`` (UInt32/UInt64): the tie-break of events with equal timestamps.
+
+    ``source_row`` when present, else row position. On prepared events
+    (:func:`cxlab.prepare.prepare_events`) it is ``_cx_seq``, which orders the events of one
+    customer exactly like (timestamp, source_row); every use of ``__order`` compares events of
+    one customer only, so both give the same results.
+    """
+    names = lf.collect_schema().names()
+    if _prepared(names):
+        return lf.with_columns(pl.col(SEQUENCE).alias(_ORDER))
+    if SOURCE_ROW in names:
         return lf.with_columns(pl.col(SOURCE_ROW).alias(_ORDER))
     return lf.with_row_index(_ORDER)
+
+
+def _prepared(names: Iterable[str]) -> bool:
+    """Whether a frame with these columns comes from :func:`cxlab.prepare.prepare_events`."""
+    names = set(names)
+    return CUSTOMER_CODE in names and SEQUENCE in names
+
+
+def _key(names: Iterable[str]) -> str:
+    """The customer group key: the integer code on prepared events, else ``customer_id``."""
+    return CUSTOMER_CODE if _prepared(names) else "customer_id"
 
 
 def _as_of_expr(as_of: dt.datetime | dt.date | None) -> pl.Expr:
@@ -199,11 +220,22 @@ def assign_stages(
     if not purchases:
         out = lf.with_columns(base.alias("stage"))
         return out if was_lazy else out.collect()
+    is_p = tp.is_in(purchases)
+    if _prepared(names):
+        # _cx_seq orders each customer's events like (timestamp, source_row) and is unique:
+        # the first purchase is the smallest _cx_seq among the customer's purchase events.
+        seq = pl.col(SEQUENCE)
+        rows = (lf.filter(is_p).group_by(CUSTOMER_CODE).agg(seq.min()).select(SEQUENCE)
+                .collect().to_series())
+        out = lf.with_columns(
+            pl.when(is_p & ~seq.is_in(rows.implode())).then(pl.lit("retention", dtype=STAGE_DTYPE))
+            .otherwise(base).alias("stage")
+        )
+        return out if was_lazy else out.collect()
     added = SOURCE_ROW not in names
     if added:
         lf = lf.with_row_index(_ORDER)
     order = pl.col(_ORDER) if added else pl.col(SOURCE_ROW)
-    is_p = tp.is_in(purchases)
     # The first purchase of each customer: one small group-by over purchase events. Window
     # expressions (.over) over millions of customers are ~10x slower at 10M events.
     # sorting only the purchase events makes first() the earliest (timestamp, row) per customer
@@ -342,16 +374,21 @@ def customer_journeys(events_with_stage: Frame, as_of: dt.datetime | dt.date | N
     ('purchase', 'consideration', 2.0, True)
     """
     lf, _ = _to_lazy(events_with_stage)
-    _check_stage_column(lf, "customer_journeys")
+    names = _check_stage_column(lf, "customer_journeys")
+    key = _key(names)
     lf = _with_order(lf)
     if as_of is not None:
         lf = lf.filter(pl.col("timestamp") <= _as_of_expr(as_of))
     ts, stage = pl.col("timestamp"), _stage_expr()
-    # One sort on two integer-like columns gives every event its chronological sequence number
-    # (_seq), consistent with the per-customer order (timestamp, then source_row). After that
-    # every "first/last" is a plain min/max, which polars aggregates on its fast path.
-    lf = lf.select("customer_id", "timestamp", _ORDER, stage.alias("stage")).sort(["timestamp", _ORDER])
-    lf = lf.with_row_index("_seq")
+    if key == CUSTOMER_CODE:
+        # Prepared events: _cx_seq already is a chronological sequence number per customer.
+        lf = lf.select(key, "customer_id", "timestamp", pl.col(SEQUENCE).alias("_seq"), stage.alias("stage"))
+    else:
+        # One sort on two integer-like columns gives every event its chronological sequence
+        # number (_seq), consistent with the per-customer order (timestamp, then source_row).
+        # After that every "first/last" is a plain min/max (polars' fast path).
+        lf = lf.select("customer_id", "timestamp", _ORDER, stage.alias("stage")).sort(["timestamp", _ORDER])
+        lf = lf.with_row_index("_seq")
     seq = pl.col("_seq")
     phys = pl.col("stage").to_physical()
     cols: list[pl.Expr] = [seq.alias("_any_seq"), pl.when(pl.col("stage").is_not_null()).then(seq).alias("_mapped_seq"),
@@ -363,7 +400,8 @@ def customer_journeys(events_with_stage: Frame, as_of: dt.datetime | dt.date | N
             pl.when(in_s).then(seq).alias(f"_seq_{s}"),
             in_s.cast(pl.Int64).fill_null(0).alias(f"events_{s}"),
         ]
-    aggs: list[pl.Expr] = [
+    aggs: list[pl.Expr] = [pl.col("customer_id").first()] if key == CUSTOMER_CODE else []
+    aggs += [
         ts.min().alias("first_event_at"),
         ts.max().alias("last_event_at"),
         pl.len().cast(pl.Int64).alias("n_events"),
@@ -378,7 +416,10 @@ def customer_journeys(events_with_stage: Frame, as_of: dt.datetime | dt.date | N
             pl.col(f"_seq_{s}").max().alias(f"_last_{s}_seq"),
             pl.col(f"events_{s}").sum(),
         ]
-    j = lf.with_columns(cols).group_by("customer_id").agg(aggs)
+    if key == CUSTOMER_CODE:
+        j = _journey_aggregates_prepared(lf)
+    else:
+        j = lf.with_columns(cols).group_by(key).agg(aggs)
     if as_of is None:
         end_value = lf.select(ts.max()).collect().item()
         end_lit = pl.lit(end_value).cast(pl.Datetime("us", "UTC"))
@@ -426,6 +467,43 @@ def customer_journeys(events_with_stage: Frame, as_of: dt.datetime | dt.date | N
     return j.select(out).sort("customer_id").collect()
 
 
+def _journey_aggregates_prepared(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """The per-customer aggregates of :func:`customer_journeys` on prepared events.
+
+    Same columns as the general path. One group-by on the integer customer code for the
+    whole journey, then one per stage over that stage's events only (first/last sequence
+    number, first time, count), joined on the code. Times are aggregated as integers (polars
+    aggregates tz-aware datetimes several times slower) and cast back.
+    """
+    key = CUSTOMER_CODE
+    ts_dtype = lf.collect_schema()["timestamp"]
+    t, seq, phys = pl.col("_t"), pl.col("_seq"), pl.col("_phys")
+    base = lf.select(key, "customer_id", pl.col("timestamp").to_physical().alias("_t"), "_seq",
+                     pl.col("stage").to_physical().alias("_phys"))
+    j = base.group_by(key).agg(
+        pl.col("customer_id").first(),
+        t.min().alias("first_event_at"),
+        t.max().alias("last_event_at"),
+        pl.len().cast(pl.Int64).alias("n_events"),
+        phys.is_null().sum().cast(pl.Int64).alias("n_unmapped"),
+        phys.max().alias("_furthest"),
+    )
+    for i, s in enumerate(STAGES):
+        per = base.filter(phys == i).group_by(key).agg(
+            t.min().alias(f"first_{s}_at"),
+            seq.min().alias(f"_first_{s}_seq"),
+            seq.max().alias(f"_last_{s}_seq"),
+            pl.len().cast(pl.Int64).alias(f"events_{s}"),
+        )
+        j = j.join(per, on=key, how="left")
+    times = ["first_event_at", "last_event_at", *[f"first_{s}_at" for s in STAGES]]
+    return j.with_columns(
+        *[pl.col(c).cast(ts_dtype) for c in times],
+        *[pl.col(f"events_{s}").fill_null(0) for s in STAGES],
+        pl.max_horizontal([pl.col(f"_last_{s}_seq") for s in STAGES]).alias("_last_mapped_seq"),
+    )
+
+
 def stage_transitions(
     events_with_stage: Frame,
     *,
@@ -471,45 +549,48 @@ def stage_transitions(
     [('(start)', 'awareness', 1), ('awareness', 'consideration', 1)]
     """
     lf, _ = _to_lazy(events_with_stage)
-    _check_stage_column(lf, "stage_transitions")
+    names = _check_stage_column(lf, "stage_transitions")
+    key = _key(names)
     lf = _with_order(lf)
     if as_of is not None:
         lf = lf.filter(pl.col("timestamp") <= _as_of_expr(as_of))
-    cid = pl.col("customer_id")
-    st = pl.col("stage").cast(pl.String)
-    seq = (
-        lf.filter(pl.col("stage").is_not_null())
-        .select("customer_id", "timestamp", _ORDER, st.alias("stage"))
-        .sort(["customer_id", "timestamp", _ORDER])
-    )
+    cid = pl.col(key)
+    # States as small integers (index in TRANSITION_STATES): no text in the 10M-row part.
+    st = (pl.col("stage").cast(STAGE_DTYPE).to_physical().cast(pl.Int8) + 1)
+    mapped = lf.filter(pl.col("stage").is_not_null()).select(key, "timestamp", _ORDER, st.alias("stage"))
+    # Prepared events: _cx_seq is the (customer, timestamp, source_row) order, usually already
+    # the row order (polars skips the sort then).
+    seq = mapped.sort(_ORDER) if key == CUSTOMER_CODE else mapped.sort([key, "timestamp", _ORDER])
     first = cid != cid.shift(1)
     first = first.fill_null(True)
     if collapse_repeats:
         seq = seq.filter(first | (pl.col("stage") != pl.col("stage").shift(1)))
     is_first = (cid != cid.shift(1)).fill_null(True)
     is_last = (cid != cid.shift(-1)).fill_null(True)
+    start, end = 0, len(TRANSITION_STATES) - 1
     pairs = seq.with_columns(
-        pl.when(is_first).then(pl.lit("(start)")).otherwise(pl.col("stage").shift(1)).alias("from_stage"),
+        pl.when(is_first).then(pl.lit(start, dtype=pl.Int8)).otherwise(pl.col("stage").shift(1)).alias("from_stage"),
         pl.col("stage").alias("to_stage"),
         is_last.alias("_last"),
     )
-    parts = [pairs.select("customer_id", "from_stage", "to_stage")]
+    parts = [pairs.select(key, "from_stage", "to_stage")]
     if include_start_end:
         parts.append(
             pairs.filter(pl.col("_last")).select(
-                "customer_id", pl.col("stage").alias("from_stage"), pl.lit("(end)").alias("to_stage")
+                key, pl.col("stage").alias("from_stage"), pl.lit(end, dtype=pl.Int8).alias("to_stage")
             )
         )
     else:
-        parts[0] = parts[0].filter(pl.col("from_stage") != "(start)")
+        parts[0] = parts[0].filter(pl.col("from_stage") != start)
     allp = pl.concat(parts)
+    states = dict(enumerate(TRANSITION_STATES))
     out = (
         allp.group_by("from_stage", "to_stage")
         .agg(pl.len().cast(pl.Int64).alias("transitions"),
-             pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers"))
+             pl.col(key).n_unique().cast(pl.Int64).alias("customers"))
         .with_columns(
-            pl.col("from_stage").cast(TRANSITION_DTYPE),
-            pl.col("to_stage").cast(TRANSITION_DTYPE),
+            pl.col("from_stage").replace_strict(states, return_dtype=TRANSITION_DTYPE),
+            pl.col("to_stage").replace_strict(states, return_dtype=TRANSITION_DTYPE),
         )
         .with_columns(pl.col("transitions").sum().over("from_stage").alias("from_total"))
         .with_columns((pl.col("transitions") / pl.col("from_total")).alias("share"))

@@ -1,0 +1,285 @@
+"""cxlab benchmark suite (``make bench``): the per-client pipeline at 1M and 10M events.
+
+For each size it makes the data once with ``cxlab sample --customers N --clients bookshop
+--format parquet`` (under ``benchmarks/data/``, git-ignored; the generator makes about 9.3
+events per customer, so 100k customers ~ 0.93M events and 1M customers ~ 9.3M events), then
+runs, each in a fresh process and ``--runs`` times (median, min-max):
+
+cxlab
+    load + validate (``load_client``), ``prepare_events``, ``assign_stages``,
+    ``customer_journeys``, ``stage_transitions``, ``funnel`` (4 steps, 30-day window),
+    ``touchpoint_heatmap`` (with feedback), ``paths.transitions``, ``paths.step_matrix``,
+    ``customer_features`` (with feedback and customers); each step timed, and the whole.
+floor
+    polars reading the same events Parquet and one group-by on the customer key: the least
+    any per-customer analysis of this file can cost.
+pandas
+    ``benchmarks/pandas_baseline.py``: a straightforward pandas implementation of the same
+    kinds of tables.
+plain (``--plain``)
+    the cxlab pipeline without ``prepare_events`` (every analysis on the loaded frame).
+
+Peak RSS is the child process's own maximum resident set (``ru_maxrss``). ``--huge`` adds a
+100M-event run (10M customers) of the streaming engine on the Parquet file. Results are
+printed as a table and written to ``benchmarks/out/bench.json``.
+
+Usage::
+
+    .venv/bin/python benchmarks/run.py                       # 100k and 1M customers, 3 runs
+    .venv/bin/python benchmarks/run.py --customers 100000 --runs 5
+    .venv/bin/python benchmarks/run.py --plain --huge
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+OUT = ROOT / "benchmarks" / "out"
+FUNNEL_STEPS = ["site_visit", "product_view", "checkout", "purchase"]
+
+
+# --------------------------------------------------------------------------- data
+def ensure_data(customers: int) -> Path:
+    folder = DATA / f"bookshop_{customers}" / "bookshop"
+    if not (folder / "events.parquet").is_file():
+        print(f"generating {customers:,} customers -> {folder.parent}", flush=True)
+        subprocess.run([str(Path(sys.executable).parent / "cxlab"), "sample", "--customers", str(customers),
+                        "--clients", "bookshop", "--format", "parquet", "--out", str(folder.parent)], check=True)
+    return folder
+
+
+# --------------------------------------------------------------------------- children
+class Timer:
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self.t0 = time.perf_counter()
+
+    def __call__(self, name, fn):
+        t = time.perf_counter()
+        out = fn()
+        self.steps[name] = time.perf_counter() - t
+        return out
+
+    def result(self) -> dict:
+        return {"steps": self.steps, "total": time.perf_counter() - self.t0,
+                "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2}
+
+
+def child_cxlab(folder: Path, prepared: bool = True) -> dict:
+    import polars as pl
+
+    from cxlab import paths
+    from cxlab.client import load_client
+    from cxlab.features import customer_features
+    from cxlab.funnel import funnel
+    from cxlab.heatmap import touchpoint_heatmap
+    from cxlab.journey import assign_stages, customer_journeys, stage_transitions
+    from cxlab.prepare import CUSTOMER_CODE, prepare_events
+
+    tm = Timer()
+    c = tm("load+validate", lambda: load_client(folder))
+    cfg = c.config
+    ev = tm("prepare", lambda: prepare_events(c.events)) if prepared else c.events
+    st = tm("assign_stages", lambda: assign_stages(ev, cfg.journey_map, cfg.purchase_touchpoints))
+    tm("customer_journeys", lambda: customer_journeys(st))
+    tm("stage_transitions", lambda: stage_transitions(st))
+    tm("funnel", lambda: funnel(st, FUNNEL_STEPS, window="30d"))
+    tm("heatmap", lambda: touchpoint_heatmap(st, c.feedback))
+    # cxlab.paths only uses customer_id as a grouping key: hand it the integer code.
+    coded = st.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id")) if prepared else st
+    tm("transitions", lambda: paths.transitions(coded))
+    tm("step_matrix", lambda: paths.step_matrix(coded, 10))
+    tm("features", lambda: customer_features(st, c.feedback, c.customers, journey_map=cfg.journey_map,
+                                             purchase_touchpoints=cfg.purchase_touchpoints))
+    out = tm.result()
+    out["events"] = c.events.height
+    out["customers"] = c.customers.height
+    return out
+
+
+def child_floor(folder: Path) -> dict:
+    import polars as pl
+
+    tm = Timer()
+    df = tm("read_parquet", lambda: pl.read_parquet(folder / "events.parquet"))
+    tm("group_by", lambda: df.group_by("Customer Ref").agg(pl.len(), pl.col("Event Time").max()))
+    return tm.result()
+
+
+def child_pandas(folder: Path) -> dict:
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import pandas_baseline as pb
+
+    from cxlab.client_config import read_client_config
+
+    cfg = read_client_config(folder)
+    mapping = cfg.columns.get("events", {})
+    tm = Timer()
+    t = tm("load+validate", lambda: pb.load(folder / "events.parquet", folder / "customers.parquet",
+                                            folder / "feedback.parquet", mapping))
+    ev = tm("assign_stages", lambda: pb.assign_stages(t["events"], dict(cfg.journey_map)))
+    tm("customer_journeys", lambda: pb.customer_journeys(ev))
+    tm("stage_transitions", lambda: pb.stage_transitions(ev))
+    tm("funnel", lambda: pb.funnel(ev, FUNNEL_STEPS, pd.Timedelta(days=30)))
+    tm("heatmap", lambda: pb.touchpoint_heatmap(ev))
+    tm("transitions", lambda: pb.transitions(ev))
+    tm("step_matrix", lambda: pb.step_matrix(ev, 10))
+    tm("features", lambda: pb.customer_features(ev, ev["timestamp"].max()))
+    return tm.result()
+
+
+def child_streaming(folder: Path) -> dict:
+    """100M events: the streaming engine straight from Parquet (no full materialisation)."""
+    import polars as pl
+
+    from cxlab.client_config import read_client_config
+
+    cfg = read_client_config(folder)
+    mapping = cfg.columns.get("events", {})
+    lf = pl.scan_parquet(folder / "events.parquet").rename(mapping).filter(
+        pl.col("customer_id").is_not_null() & pl.col("touchpoint").is_not_null())
+    stage = pl.col("touchpoint").replace_strict(dict(cfg.journey_map), default=None)
+    tm = Timer()
+    tm("per_customer", lambda: lf.group_by("customer_id").agg(
+        pl.len(), pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last"),
+        pl.col("revenue").sum()).collect(engine="streaming"))
+    tm("stage_touchpoint_cells", lambda: lf.with_columns(stage.alias("stage")).group_by("stage", "touchpoint").agg(
+        pl.len()).collect(engine="streaming"))
+    tm("customer_stage_firsts", lambda: lf.with_columns(stage.alias("stage")).group_by("customer_id", "stage").agg(
+        pl.col("timestamp").min()).collect(engine="streaming"))
+    return tm.result()
+
+
+CHILDREN = {"cxlab": child_cxlab, "floor": child_floor, "pandas": child_pandas,
+            "plain": lambda f: child_cxlab(f, prepared=False), "streaming": child_streaming}
+
+
+# --------------------------------------------------------------------------- parent
+def run_child(kind: str, folder: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, "--folder", str(folder)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} on {folder} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def summarize(runs: list[dict]) -> dict:
+    steps = {}
+    for name in runs[0]["steps"]:
+        xs = [r["steps"][name] for r in runs]
+        steps[name] = (statistics.median(xs), min(xs), max(xs))
+    tot = [r["total"] for r in runs]
+    rss = [r["peak_rss_gb"] for r in runs]
+    return {"steps": steps, "total": (statistics.median(tot), min(tot), max(tot)), "peak_rss_gb": max(rss),
+            "runs": len(runs)}
+
+
+def fmt(t) -> str:
+    return f"{t[0]:7.2f} ({t[1]:.2f}–{t[2]:.2f})"
+
+
+def print_table(label: str, res: dict) -> None:
+    cx, fl, pd_ = res.get("cxlab"), res.get("floor"), res.get("pandas")
+    pl_ = res.get("plain")
+    print(f"\n## {label}\n")
+    head = "| step | cxlab s, median (min–max) |"
+    head += " cxlab without prepare |" if pl_ else ""
+    head += " pandas |" if pd_ else ""
+    head += " pandas/cxlab |" if pd_ else ""
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    names = list(cx["steps"]) if cx else []
+    for n in names:
+        row = f"| {n} | {fmt(cx['steps'][n])} |"
+        if pl_:
+            row += f" {fmt(pl_['steps'][n]) if n in pl_['steps'] else '–'} |"
+        if pd_:
+            p = pd_["steps"].get(n)
+            row += f" {fmt(p) if p else '–'} | {p[0] / cx['steps'][n][0]:.1f}× |" if p else " – | – |"
+        print(row)
+    row = f"| **whole pipeline** | **{fmt(cx['total'])}** |"
+    row += f" {fmt(pl_['total'])} |" if pl_ else ""
+    row += f" {fmt(pd_['total'])} | {pd_['total'][0] / cx['total'][0]:.1f}× |" if pd_ else ""
+    print(row)
+    row = f"| peak RSS | {cx['peak_rss_gb']:.2f} GB |"
+    row += f" {pl_['peak_rss_gb']:.2f} GB |" if pl_ else ""
+    row += f" {pd_['peak_rss_gb']:.2f} GB | |" if pd_ else ""
+    print(row)
+    if fl:
+        print(f"\nfloor (polars read_parquet + one group_by): {fmt(fl['total'])} s, peak RSS "
+              f"{fl['peak_rss_gb']:.2f} GB; cxlab/floor = {cx['total'][0] / fl['total'][0]:.1f}×")
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    import polars as pl
+
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, polars {pl.__version__}, load average "
+            f"{os.getloadavg()[0]:.1f} at start")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--customers", default="100000,1000000",
+                    help="comma-separated customer counts (default: 100000,1000000 ~ 1M and 10M events)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per implementation and size (default 3)")
+    ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    ap.add_argument("--plain", action="store_true", help="also run cxlab without prepare_events")
+    ap.add_argument("--huge", action="store_true", help="also the 100M-event streaming run (10M customers)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--folder", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(CHILDREN[a.child](Path(a.folder))))
+        return
+    print(machine())
+    results = {}
+    for n in [int(x) for x in a.customers.split(",")]:
+        folder = ensure_data(n)
+        kinds = ["floor", "cxlab"] + ([] if a.no_pandas else ["pandas"]) + (["plain"] if a.plain else [])
+        res = {}
+        for kind in kinds:
+            runs = []
+            for i in range(a.runs):
+                r = run_child(kind, folder)
+                runs.append(r)
+                print(f"  {n:,} customers, {kind} run {i + 1}: {r['total']:.2f}s, {r['peak_rss_gb']:.2f} GB", flush=True)
+            res[kind] = summarize(runs)
+            res[kind]["events"] = runs[0].get("events")
+        ev = res["cxlab"].get("events")
+        label = f"{n:,} customers, {ev:,} events" if ev else f"{n:,} customers"
+        results[label] = res
+        print_table(label, res)
+    if a.huge:
+        folder = ensure_data(10_000_000)
+        r = run_child("streaming", folder)
+        results["10,000,000 customers (streaming)"] = r
+        print(f"\n## 100M events, streaming engine\n\n{json.dumps(r, indent=1)}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The large-data path gives exactly the small-data numbers.
+
+:func:`cxlab.prepare.prepare_events` sorts events once by customer and time and adds integer
+customer codes; journey, funnel, heatmap and feature functions then take faster code paths.
+Every test here runs one analysis on the plain canonical events and on the prepared ones of
+the same sample client and asserts the two results are identical (same rows, same order, same
+dtypes, same floats). No timing assertions: ``make bench`` is the measure of speed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from cxlab import prepare as prep
+from cxlab.features import customer_features
+from cxlab.funnel import funnel, funnel_customers, stage_funnel
+from cxlab.heatmap import touchpoint_heatmap
+from cxlab.journey import assign_stages, customer_journeys, stage_transitions
+from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, is_prepared, prepare_events
+from cxlab.sample import generate_client
+from cxlab.schema import DEFAULT_JOURNEY_MAP
+
+N = 1_500
+JOURNEY_MAP = {**DEFAULT_JOURNEY_MAP, "delivery_late": "retention"}
+PURCHASES = ("purchase",)
+
+
+@pytest.fixture(scope="module")
+def client():
+    return generate_client("bookshop", seed=3, customers=N)
+
+
+@pytest.fixture(scope="module")
+def events(client) -> pl.DataFrame:
+    ev = client.events
+    # Shuffle the rows: prepare must restore (customer, timestamp, source_row) order itself,
+    # and source_row must break ties between equal timestamps. Duplicate one timestamp
+    # within a customer so the tie-break is exercised.
+    ev = ev.sample(fraction=1.0, shuffle=True, seed=5)
+    first = ev.row(0, named=True)
+    twin = ev.filter((pl.col("customer_id") == first["customer_id"]) & (pl.col(SOURCE) != first[SOURCE])).head(1)
+    if twin.height:
+        ev = ev.with_columns(pl.when(pl.col(SOURCE) == twin[SOURCE][0]).then(pl.lit(first["timestamp"]))
+                             .otherwise(pl.col("timestamp")).alias("timestamp"))
+    return ev
+
+
+SOURCE = "source_row"
+
+
+@pytest.fixture(scope="module")
+def prepared(events) -> pl.DataFrame:
+    return prepare_events(events)
+
+
+@pytest.fixture(scope="module")
+def staged(events):
+    return assign_stages(events, JOURNEY_MAP, PURCHASES)
+
+
+@pytest.fixture(scope="module")
+def staged_prepared(prepared):
+    return assign_stages(prepared, JOURNEY_MAP, PURCHASES)
+
+
+def test_prepare_keeps_every_row_and_orders_customers_by_time(events, prepared):
+    assert is_prepared(prepared) and not is_prepared(events)
+    assert prepared.height == events.height
+    # same rows (compare in source_row order), canonical columns untouched
+    back = prepared.drop(CUSTOMER_CODE, SEQUENCE).sort(SOURCE)
+    assert_frame_equal(back, events.sort(SOURCE))
+    # one code per customer, contiguous rows, sequence follows (timestamp, source_row)
+    assert prepared.group_by(CUSTOMER_CODE).agg(pl.col("customer_id").n_unique())["customer_id"].max() == 1
+    assert prepared[CUSTOMER_CODE].n_unique() == events["customer_id"].n_unique()
+    expected = events.sort("customer_id", "timestamp", SOURCE)
+    got = prepared.sort(CUSTOMER_CODE, SEQUENCE)
+    per_customer = (got.group_by("customer_id", maintain_order=True).agg(pl.col(SOURCE))
+                    .sort("customer_id"))
+    want = expected.group_by("customer_id", maintain_order=True).agg(pl.col(SOURCE)).sort("customer_id")
+    assert_frame_equal(per_customer, want)
+    assert prepared[CUSTOMER_CODE].is_sorted() and prepared[SEQUENCE].is_sorted()
+
+
+def test_prepare_survives_a_hash_collision(monkeypatch, events, prepared):
+    # Every customer gets the same hash: prepare must notice and group on the text key.
+    monkeypatch.setattr(prep, "_hash", lambda e: pl.lit(7, dtype=pl.UInt64) + e.len() * 0)
+    collided = prepare_events(events)
+    assert collided[CUSTOMER_CODE].n_unique() == events["customer_id"].n_unique()
+    a = customer_journeys(assign_stages(collided, JOURNEY_MAP, PURCHASES))
+    b = customer_journeys(assign_stages(prepared, JOURNEY_MAP, PURCHASES))
+    assert_frame_equal(a, b)
+
+
+def test_assign_stages_identical(staged, staged_prepared):
+    cols = staged.columns
+    assert_frame_equal(staged_prepared.select(cols).sort(SOURCE), staged.sort(SOURCE))
+
+
+def test_assign_stages_lazy_identical(events, prepared):
+    a = assign_stages(events.lazy(), JOURNEY_MAP, PURCHASES).collect().sort(SOURCE)
+    b = assign_stages(prepared.lazy(), JOURNEY_MAP, PURCHASES).collect().select(a.columns).sort(SOURCE)
+    assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("as_of", [None, dt.datetime(2025, 4, 1, tzinfo=dt.UTC)])
+def test_customer_journeys_identical(staged, staged_prepared, as_of):
+    assert_frame_equal(customer_journeys(staged_prepared, as_of=as_of), customer_journeys(staged, as_of=as_of))
+
+
+@pytest.mark.parametrize("collapse", [True, False])
+@pytest.mark.parametrize("ends", [True, False])
+def test_stage_transitions_identical(staged, staged_prepared, collapse, ends):
+    kw = {"collapse_repeats": collapse, "include_start_end": ends}
+    assert_frame_equal(stage_transitions(staged_prepared, **kw), stage_transitions(staged, **kw))
+
+
+FUNNEL_STEPS = ["site_visit", "product_view", ["checkout", "add_to_cart"], "purchase"]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"window": "30d"},
+    {"step_windows": [None, "7d", None]},
+    {"order": "strict"},
+    {"order": "any", "window": "60d"},
+    {"by": "channel", "exclude": ["support_call"]},
+])
+def test_funnel_identical(staged, staged_prepared, kwargs):
+    assert_frame_equal(funnel(staged_prepared, FUNNEL_STEPS, **kwargs), funnel(staged, FUNNEL_STEPS, **kwargs))
+    assert_frame_equal(funnel_customers(staged_prepared, FUNNEL_STEPS, **kwargs),
+                       funnel_customers(staged, FUNNEL_STEPS, **kwargs))
+
+
+def test_stage_funnel_identical(staged, staged_prepared):
+    assert_frame_equal(stage_funnel(staged_prepared, window="90d"), stage_funnel(staged, window="90d"))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"maturity": "30d"}, {"survey": "nps"},
+                                    {"as_of": dt.datetime(2025, 3, 1, tzinfo=dt.UTC)}])
+def test_touchpoint_heatmap_identical(client, staged, staged_prepared, kwargs):
+    fb = client.feedback
+    assert_frame_equal(touchpoint_heatmap(staged_prepared, fb, **kwargs), touchpoint_heatmap(staged, fb, **kwargs))
+    assert_frame_equal(touchpoint_heatmap(staged_prepared, **{k: v for k, v in kwargs.items() if k != "survey"}),
+                       touchpoint_heatmap(staged, **{k: v for k, v in kwargs.items() if k != "survey"}))
+
+
+@pytest.mark.parametrize("with_tables", [True, False])
+def test_customer_features_identical(client, events, prepared, with_tables):
+    fb = client.feedback if with_tables else None
+    cu = client.customers if with_tables else None
+    kw = {"journey_map": JOURNEY_MAP, "purchase_touchpoints": PURCHASES}
+    assert_frame_equal(customer_features(prepared, fb, cu, **kw), customer_features(events, fb, cu, **kw))
+
+
+def test_filtered_prepared_frame_stays_exact(events, prepared):
+    # a segment filter on the prepared frame keeps it prepared and exact
+    keep = pl.col("channel") != "email"
+    a = customer_journeys(assign_stages(prepared.filter(keep), JOURNEY_MAP, PURCHASES))
+    b = customer_journeys(assign_stages(events.filter(keep), JOURNEY_MAP, PURCHASES))
+    assert_frame_equal(a, b)
+
+
+def test_paths_on_integer_codes_identical(events, prepared):
+    # cxlab.paths only uses customer_id as a key: the integer code gives the same tables
+    paths = pytest.importorskip("cxlab.paths")
+    coded = prepared.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
+    assert_frame_equal(paths.transitions(coded), paths.transitions(events))
+    assert_frame_equal(paths.step_matrix(coded, 8), paths.step_matrix(events, 8))
