@@ -266,9 +266,16 @@ def rule_based_attribution(
             f"{func}: no conversions found (conversion touchpoints {_as_list(conversion, 'conversion', func)}). "
             "Check the 'conversion' parameter against the touchpoints in the events."
         )
+    # Credits are fractions (1/3, 0.4 …): sum them with numpy over the rows in their sorted
+    # order, so the totals are byte-identical run to run (a polars group-by float sum is not).
+    codes = credit.select(pl.col(by).rank("dense").cast(pl.Int64) - 1)[by].to_numpy()
+    names = credit.select(pl.col(by).unique().sort())[by]
     out = (
-        credit.group_by(by)
-        .agg(conversions=pl.col("_w").sum(), revenue=pl.col("_rev").sum())
+        pl.DataFrame({
+            by: names,
+            "conversions": np.bincount(codes, weights=credit["_w"].to_numpy(), minlength=len(names)),
+            "revenue": np.bincount(codes, weights=credit["_rev"].to_numpy(), minlength=len(names)),
+        })
         .with_columns(model=pl.lit(model), share=pl.col("conversions") / total)
         .sort(["conversions", by], descending=[True, False])
     )

@@ -41,7 +41,7 @@ from cxlab._frames import FrameLike, as_lazy
 from cxlab.errors import DataError, ParameterError
 from cxlab.metrics import nps_group_expr
 from cxlab.schema import DEFAULT_PURCHASE_TOUCHPOINTS
-from cxlab.stats import SMALL_N
+from cxlab.stats import SMALL_N, exact_sum
 
 __all__ = [
     "KeyDrivers",
@@ -333,7 +333,8 @@ def _design(feat: pl.DataFrame, specs: list[dict]) -> pl.DataFrame:
             if c == "days_to_purchase":
                 e = e.fill_null(e.median())
             elif c.endswith("_before"):
-                e = e.fill_null(e.mean())
+                # an exact mean: a float mean's last bits depend on polars' thread split
+                e = e.fill_null(exact_sum(e, decimals=9) / e.count())
             exprs.append(e.alias(c))
     return feat.select(exprs)
 

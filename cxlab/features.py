@@ -56,6 +56,7 @@ from cxlab.client_config import ChurnDefinition
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.prepare import CUSTOMER_CODE
 from cxlab.schema import DEFAULT_PURCHASE_TOUCHPOINTS, SOURCE_ROW, STAGES, TIMESTAMP_DTYPE
+from cxlab.stats import exact_sum
 
 __all__ = [
     "FEATURE_GROUPS",
@@ -293,7 +294,7 @@ def customer_features(
     aggs: list[pl.Expr] = [
         pl.len().cast(pl.Int64).alias("frequency"),
         pl.col("_p").sum().cast(pl.Int64).alias("n_purchases"),
-        pl.col("_rev").sum().alias("monetary"),
+        exact_sum("_rev").alias("monetary"),  # order-independent: byte-identical run to run
         pl.col("_lp").max().cast(ts_dtype).alias("last_purchase"),
         is_support.sum().cast(pl.Int64).alias("support_contacts"),
         pl.col("_sup_recent").sum().cast(pl.Int64).alias(f"support_contacts_{recent_days}d"),
@@ -374,7 +375,7 @@ def _sentiment(feedback: pl.LazyFrame) -> pl.LazyFrame:
     column = next((c for c in ("sentiment", "compound", "sentiment_score") if c in names), None)
     if column is None:
         raise DataError(f"cxlab.voc.comment_sentiment returned no sentiment column (found: {', '.join(names)}).")
-    return scored.group_by("customer_id").agg(pl.col(column).cast(pl.Float64).mean().alias("mean_sentiment"))
+    return scored.group_by("customer_id").agg((exact_sum(pl.col(column).cast(pl.Float64), decimals=9) / pl.col(column).count()).alias("mean_sentiment"))
 
 
 def _attribute_exprs(customers: pl.LazyFrame, max_levels: int, taken: set[str]) -> tuple[list[pl.Expr], list[str]]:

@@ -46,7 +46,7 @@ from cxlab.funnel import parse_window
 from cxlab.journey import _as_of_expr, _check_stage_column, _prepared, _require, _to_lazy
 from cxlab.prepare import CUSTOMER_CODE
 from cxlab.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES
-from cxlab.stats import Z95, small_n, wilson_bounds
+from cxlab.stats import Z95, exact_sum, small_n, wilson_bounds
 
 __all__ = [
     "touchpoint_heatmap",
@@ -154,7 +154,9 @@ def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events:
         pl.col("stage").alias("_fwd"))
     both = pl.concat([back, fwd], how="horizontal").with_columns(pl.coalesce("stage", "_fwd").alias("stage"))
     return both.filter(pl.col("stage").is_not_null()).group_by("stage", "touchpoint").agg(
-        pl.len().cast(pl.Int64).alias("feedback_n"), pl.col("_sat").mean().alias("satisfaction")
+        pl.len().cast(pl.Int64).alias("feedback_n"),
+        # an exact (order-independent) mean, so the numbers are byte-identical run to run
+        (exact_sum("_sat", decimals=9) / pl.len()).alias("satisfaction"),
     )
 
 

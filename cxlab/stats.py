@@ -18,6 +18,7 @@ __all__ = [
     "wilson_bounds",
     "nps_interval",
     "small_n",
+    "exact_sum",
 ]
 
 #: Two-sided 95% normal quantile.
@@ -97,3 +98,22 @@ def small_n(n: str | pl.Expr, threshold: int = SMALL_N) -> pl.Expr:
     """Expression flagging rows whose sample size is below ``threshold`` (named ``small_n``)."""
     m = pl.col(n) if isinstance(n, str) else n
     return (m < threshold).alias("small_n")
+
+
+def exact_sum(expr: str | pl.Expr, decimals: int = 6) -> pl.Expr:
+    """Order-independent sum of a float column: summed as integers in units of ``10**-decimals``.
+
+    A plain float sum depends on the order in which polars adds the values, which depends on
+    how a parallel group-by splits the rows: the last bits can differ run to run. Summing
+    fixed-point integers is exact, so the same input always gives byte-identical totals (to
+    ``decimals`` places — micro-units of a currency by default; |total| < 9.2e12).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"g": [1, 1, 1], "x": [0.1, 0.2, 0.3]})
+    >>> df.group_by("g").agg(exact_sum("x").alias("total"))["total"].to_list()
+    [0.6]
+    """
+    e = pl.col(expr) if isinstance(expr, str) else expr
+    scale = 10**decimals
+    return (e * scale).round(0).cast(pl.Int64).sum() / scale
