@@ -24,14 +24,15 @@ def require_columns(lf: pl.LazyFrame, columns: Iterable[str], name: str) -> list
     >>> require_columns(pl.LazyFrame({"customer_id": ["a"]}), ["custmer_id"], "events")
     Traceback (most recent call last):
     ...
-    cxlab.errors.DataError: The events frame has no column 'custmer_id'. Did you mean 'customer_id'? Columns found: customer_id.
+    cxlab.errors.DataError: The events frame has no column 'custmer_id'. Did you mean 'customer_id'? Columns found: customer_id. Load the client with cxlab.load_client so columns are mapped to the canonical names, or rename the column.
     """
     have = lf.collect_schema().names()
     for column in columns:
         if column not in have:
             raise DataError(
                 f"The {name} frame has no column '{column}'.{did_you_mean(column, have)} "
-                f"Columns found: {', '.join(have)}."
+                f"Columns found: {', '.join(have)}. Load the client with cxlab.load_client so "
+                "columns are mapped to the canonical names, or rename the column."
             )
     return have
 

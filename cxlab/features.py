@@ -52,6 +52,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 
+from cxlab._frames import as_lazy
 from cxlab.client_config import ChurnDefinition
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.prepare import CUSTOMER_CODE
@@ -89,24 +90,6 @@ _DAY_SECONDS = 86_400.0
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
-def _lazy(frame: FrameLike, table: str, required: Iterable[str]) -> pl.LazyFrame:
-    """``frame`` as a LazyFrame, after checking the required columns are there."""
-    if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
-        raise ParameterError(
-            f"'{table}' must be a polars DataFrame or LazyFrame, got {type(frame).__name__}."
-        )
-    lf = frame.lazy()
-    names = lf.collect_schema().names()
-    for column in required:
-        if column not in names:
-            raise DataError(
-                f"The {table} table has no '{column}' column.{did_you_mean(column, names)} "
-                f"Columns found: {', '.join(names)}. Load the client with cxlab so columns are "
-                f"mapped to the canonical names, or rename the column."
-            )
-    return lf
-
-
 def _as_of(events: pl.LazyFrame, as_of: dt.datetime | dt.date | None) -> dt.datetime:
     """The moment features and labels are computed at (UTC), by default the last event."""
     if as_of is None:
@@ -241,9 +224,9 @@ def customer_features(
         raise ParameterError(f"The 'recent_days' parameter of customer_features must be an int >= 1. Got {recent_days!r} instead.")
     if not isinstance(max_levels, int) or isinstance(max_levels, bool) or max_levels < 1:
         raise ParameterError(f"The 'max_levels' parameter of customer_features must be an int >= 1. Got {max_levels!r} instead.")
-    ev = _lazy(events, "events", ("customer_id", "timestamp", "touchpoint", "channel"))
-    fb = None if feedback is None else _lazy(feedback, "feedback", ("customer_id", "timestamp", "survey", "score"))
-    cu = None if customers is None else _lazy(customers, "customers", ("customer_id",))
+    ev = as_lazy(events, "events", ("customer_id", "timestamp", "touchpoint", "channel"))
+    fb = None if feedback is None else as_lazy(feedback, "feedback", ("customer_id", "timestamp", "survey", "score"))
+    cu = None if customers is None else as_lazy(customers, "customers", ("customer_id",))
     at = _as_of(ev, as_of)
     at_lit = pl.lit(at, dtype=TIMESTAMP_DTYPE)
     ev = ev.filter(pl.col("timestamp") <= at_lit)
@@ -503,8 +486,8 @@ def churn_labels(
     """
     if not isinstance(churn, ChurnDefinition):
         raise ParameterError(f"The 'churn' parameter of churn_labels must be a ChurnDefinition (config.churn). Got {type(churn).__name__}.")
-    ev = _lazy(events, "events", ("customer_id", "timestamp"))
-    cu = None if customers is None else _lazy(customers, "customers", ("customer_id",))
+    ev = as_lazy(events, "events", ("customer_id", "timestamp"))
+    cu = None if customers is None else as_lazy(customers, "customers", ("customer_id",))
     at = _as_of(ev, as_of)
     at_lit = pl.lit(at, dtype=TIMESTAMP_DTYPE)
     ev = ev.filter(pl.col("timestamp") <= at_lit)
