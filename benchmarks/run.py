@@ -77,15 +77,13 @@ class Timer:
 
 
 def child_cxlab(folder: Path, prepared: bool = True) -> dict:
-    import polars as pl
-
     from cxlab import paths
     from cxlab.client import load_client
     from cxlab.features import customer_features
     from cxlab.funnel import funnel
     from cxlab.heatmap import touchpoint_heatmap
     from cxlab.journey import assign_stages, customer_journeys, stage_transitions
-    from cxlab.prepare import CUSTOMER_CODE, prepare_events
+    from cxlab.prepare import prepare_events
 
     tm = Timer()
     c = tm("load+validate", lambda: load_client(folder))
@@ -96,10 +94,9 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
     tm("stage_transitions", lambda: stage_transitions(st))
     tm("funnel", lambda: funnel(st, FUNNEL_STEPS, window="30d"))
     tm("heatmap", lambda: touchpoint_heatmap(st, c.feedback))
-    # cxlab.paths only uses customer_id as a grouping key: hand it the integer code.
-    coded = st.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id")) if prepared else st
-    tm("transitions", lambda: paths.transitions(coded))
-    tm("step_matrix", lambda: paths.step_matrix(coded, 10))
+    # cxlab.paths recognises prepared events itself (integer customer codes, rows in path order).
+    tm("transitions", lambda: paths.transitions(st))
+    tm("step_matrix", lambda: paths.step_matrix(st, 10))
     tm("features", lambda: customer_features(st, c.feedback, c.customers, journey_map=cfg.journey_map,
                                              purchase_touchpoints=cfg.purchase_touchpoints))
     out = tm.result()

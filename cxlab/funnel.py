@@ -54,6 +54,7 @@ import polars as pl
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.journey import (
     _ORDER,
+    _key,
     _require,
     _resolve_as_of,
     _to_lazy,
@@ -226,6 +227,10 @@ def _state(
     excl = _exclusions(exclude, n)
     lf, _ = _to_lazy(events)
     cols = _require(lf, ["customer_id", "timestamp", column], "funnel")
+    # Prepared events (cxlab.prepare): group and join on the integer customer code ``ck``
+    # (customer_id rides along); plain events: ck is customer_id itself.
+    ck = _key(cols)
+    coded = ck != "customer_id"
     lf = _with_order(lf)
     end = _resolve_as_of(lf, as_of)
     end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
@@ -244,17 +249,19 @@ def _state(
                 )
 
     by_is_event = by is not None and by in cols and by != "signup_cohort"
-    keep = ["customer_id", "timestamp", _ORDER]
+    ids = [ck, "customer_id"] if coded else ["customer_id"]
+    keep = [*ids, "timestamp", _ORDER]
     base_cols = [*keep, val.alias("_v")] + ([pl.col(by).cast(pl.String).alias("_by")] if by_is_event else [])
     ts, row = pl.col("timestamp"), pl.col(_ORDER)
     match = [pl.col("_v").is_in(v) for v in values]
 
     if order == "strict":
-        seq = lf.select(base_cols).sort(["customer_id", "timestamp", _ORDER])
-        cid = pl.col("customer_id")
+        # prepared: _ORDER (= _cx_seq) alone is the (customer, timestamp, source_row) order
+        seq = lf.select(base_cols).sort(_ORDER if coded else ["customer_id", "timestamp", _ORDER])
+        cid = pl.col(ck)
         m1 = match[0]
         seq = seq.with_columns(
-            (m1 & (m1.cast(pl.UInt32).cum_sum().over("customer_id") == 1)).alias("_anchor")
+            (m1 & (m1.cast(pl.UInt32).cum_sum().over(ck) == 1)).alias("_anchor")
         )
         shifted = []
         for j in range(1, n):
@@ -265,7 +272,7 @@ def _state(
             ]
         st = seq.with_columns(shifted).filter(pl.col("_anchor"))
         st = st.with_columns(ts.alias("_t_0"), row.alias("_r_0"))
-        sel = ["customer_id", "_t_0", "_r_0"] + (["_by"] if by_is_event else [])
+        sel = [*ids, "_t_0", "_r_0"] + (["_by"] if by_is_event else [])
         reached = pl.lit(True)
         exprs = [pl.col("_t_0").alias("step_1_at"), pl.col("_r_0").alias("_row_1")]
         for k in range(1, n):
@@ -281,7 +288,7 @@ def _state(
             ]
             sel += [f"_ok_{k}", f"_t_{k}", f"_r_{k}"]
         state = st.select(*sel).with_columns(exprs).select(
-            "customer_id", *(["_by"] if by_is_event else []),
+            *ids, *(["_by"] if by_is_event else []),
             *[c for k in range(n) for c in (f"step_{k + 1}_at", f"_row_{k + 1}")],
         ).collect()
     else:
@@ -289,11 +296,14 @@ def _state(
         base = lf.select(base_cols).with_columns(
             [m.alias(f"_m_{k}") for k, m in enumerate(match)]
         ).filter(pl.any_horizontal([pl.col(f"_m_{k}") for k in range(n)])).collect()
+        if coded and not base.get_column(_ORDER).is_sorted():
+            base = base.sort(_ORDER)  # a reordered prepared frame: back to (customer, time) order
         b = base.lazy()
         # step 1: first matching event
         t1 = ts.filter(pl.col("_m_0")).min()
         r1 = row.filter(pl.col("_m_0") & (ts == t1)).min()
         agg = [t1.alias("step_1_at"), r1.alias("_row_1")]
+        first_id = [pl.col("customer_id").first()] if coded else []
         if by_is_event:
             agg.append(pl.col("_by").filter(pl.col("_m_0") & (ts == t1) & (row == r1)).first())
         if order == "any":
@@ -301,7 +311,7 @@ def _state(
                 tk = ts.filter(pl.col(f"_m_{k}")).min()
                 agg += [tk.alias(f"_first_{k}"),
                         row.filter(pl.col(f"_m_{k}") & (ts == tk)).min().alias(f"_firstrow_{k}")]
-            state_lf = b.filter(pl.col("_m_0").any().over("customer_id")).group_by("customer_id").agg(agg)
+            state_lf = b.filter(pl.col("_m_0").any().over(ck)).group_by(ck).agg(first_id + agg)
             exprs = []
             reached = pl.lit(True)
             for k in range(1, n):
@@ -317,12 +327,14 @@ def _state(
                 exprs += [pl.when(reached).then(hi).alias(f"step_{k + 1}_at"),
                           pl.when(reached).then(pl.max_horizontal(rows)).alias(f"_row_{k + 1}")]
             state = state_lf.with_columns(exprs).select(
-                "customer_id", *(["_by"] if by_is_event else []),
+                *ids, *(["_by"] if by_is_event else []),
                 *[c for k in range(n) for c in (f"step_{k + 1}_at", f"_row_{k + 1}")],
                 *[f"_first_{k}" for k in range(1, n)],
             ).collect()
+        elif coded:  # ordered, prepared: rows in (customer, time) order, first row = earliest
+            state = _state_ordered_prepared(b, ck, n, win, swin, by_is_event)
         else:  # ordered: greedy first match after the previous step, within windows
-            state = b.filter(pl.col("_m_0")).group_by("customer_id").agg(agg).collect()
+            state = b.filter(pl.col("_m_0")).group_by(ck).agg(first_id + agg).collect()
             for k in range(1, n):
                 prev_t, prev_r = pl.col(f"step_{k}_at"), pl.col(f"_row_{k}")
                 deadline = _min_dt(
@@ -331,18 +343,18 @@ def _state(
                 )
                 cand = (
                     b.filter(pl.col(f"_m_{k}"))
-                    .select("customer_id", "timestamp", _ORDER)
+                    .select(ck, "timestamp", _ORDER)
                     .join(state.lazy().filter(prev_t.is_not_null())
-                          .select(list(dict.fromkeys(["customer_id", "step_1_at", f"step_{k}_at", f"_row_{k}"]))),
-                          on="customer_id")
+                          .select(list(dict.fromkeys([ck, "step_1_at", f"step_{k}_at", f"_row_{k}"]))),
+                          on=ck)
                     .filter(_before(prev_t, prev_r, ts, row))
                     .filter(deadline.is_null() | (ts <= deadline))
                 )
                 tk = ts.min()
-                nxt = cand.group_by("customer_id").agg(
+                nxt = cand.group_by(ck).agg(
                     tk.alias(f"step_{k + 1}_at"), row.filter(ts == tk).min().alias(f"_row_{k + 1}")
                 ).collect()
-                state = state.join(nxt, on="customer_id", how="left")
+                state = state.join(nxt, on=ck, how="left")
 
     # deadlines and open windows per step (k >= 2)
     dl = []
@@ -365,7 +377,7 @@ def _state(
         ex_vals = sorted({v for tps, _, _ in excl for v in tps})
         ex_ev = (
             lf.filter(val.is_in(ex_vals))
-            .select("customer_id", "timestamp", _ORDER, val.alias("_v"))
+            .select(ck, "timestamp", _ORDER, val.alias("_v"))
             .collect()
         )
         flags = []
@@ -378,24 +390,64 @@ def _state(
             hit = (
                 ex_ev.lazy().filter(pl.col("_v").is_in(tps))
                 .join(state.lazy().filter(lo_t.is_not_null()).select(
-                    "customer_id", lo_t.alias("_lo_t"), lo_r.cast(pl.Int64).alias("_lo_r"),
-                    hi_t.alias("_hi_t"), hi_r.alias("_hi_r")), on="customer_id")
+                    ck, lo_t.alias("_lo_t"), lo_r.cast(pl.Int64).alias("_lo_r"),
+                    hi_t.alias("_hi_t"), hi_r.alias("_hi_r")), on=ck)
                 .filter(_before(pl.col("_lo_t"), pl.col("_lo_r"), ts, row.cast(pl.Int64))
                         & _before(ts, row.cast(pl.Int64), pl.col("_hi_t"), pl.col("_hi_r")))
-                .select("customer_id").unique().with_columns(pl.lit(True).alias(f"_ex_{i}"))
+                .select(ck).unique().with_columns(pl.lit(True).alias(f"_ex_{i}"))
                 .collect()
             )
-            state = state.join(hit, on="customer_id", how="left")
+            state = state.join(hit, on=ck, how="left")
             flags.append(pl.col(f"_ex_{i}").fill_null(False))
         state = state.with_columns(pl.any_horizontal(flags).alias("excluded")).drop(
             [f"_ex_{i}" for i in range(len(excl))]
         )
 
+    if coded:
+        state = state.drop(ck)
     # breakdown
     state = _attach_by(state, lf, by, by_is_event, customers, cols, cohort_every)
     reached_n = pl.sum_horizontal([pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(n)])
-    state = state.with_columns(reached_n.alias("steps_reached")).sort("customer_id")
+    # rows in no particular order (funnel_customers sorts; the aggregates do not need it)
+    state = state.with_columns(reached_n.alias("steps_reached"))
     return state, names, end
+
+
+def _state_ordered_prepared(b: pl.LazyFrame, ck: str, n: int, win, swin, by_is_event: bool) -> pl.DataFrame:
+    """The ``order="ordered"`` funnel state on prepared events, without per-customer group-bys.
+
+    ``b`` holds the step-matching events in ``_cx_seq`` order: each customer's events are
+    contiguous and ordered by (timestamp, source_row), so a customer's earliest event
+    among a set of candidates is simply the first candidate row of that customer.
+    """
+    ts, row, cid = pl.col("timestamp"), pl.col(_ORDER), pl.col(ck)
+    first_of_customer = cid.ne_missing(cid.shift(1)).fill_null(True)
+    state = (
+        b.filter(pl.col("_m_0")).filter(first_of_customer)
+        .select(ck, "customer_id", ts.alias("step_1_at"), row.alias("_row_1"),
+                *(["_by"] if by_is_event else []))
+        .collect()
+    )
+    for k in range(1, n):
+        prev_t, prev_r = pl.col(f"step_{k}_at"), pl.col(f"_row_{k}")
+        deadline = _min_dt(
+            pl.col("step_1_at") + win if win else None,
+            prev_t + swin[k] if swin[k] else None,
+        )
+        nxt = (
+            b.filter(pl.col(f"_m_{k}"))
+            .select(ck, "timestamp", _ORDER)
+            .join(state.lazy().filter(prev_t.is_not_null())
+                  .select(list(dict.fromkeys([ck, "step_1_at", f"step_{k}_at", f"_row_{k}"]))),
+                  on=ck, maintain_order="left")
+            .filter(_before(prev_t, prev_r, ts, row))
+            .filter(deadline.is_null() | (ts <= deadline))
+            .filter(first_of_customer)
+            .select(ck, ts.alias(f"step_{k + 1}_at"), row.alias(f"_row_{k + 1}"))
+            .collect()
+        )
+        state = state.join(nxt, on=ck, how="left", maintain_order="left")
+    return state
 
 
 def _attach_by(state, lf, by, by_is_event, customers, cols, cohort_every) -> pl.DataFrame:
@@ -445,7 +497,7 @@ def funnel_customers(events: Frame, steps: Sequence[Step], **kwargs) -> pl.DataF
     [2, 1]
     """
     state, _, _ = _state(events, steps, **kwargs)
-    return state.select([c for c in state.columns if not c.startswith("_")])
+    return state.select([c for c in state.columns if not c.startswith("_")]).sort("customer_id")
 
 
 # --------------------------------------------------------------------------- funnel table

@@ -40,6 +40,12 @@ Step matrix
 Variant
     The whole path (or its first ``max_steps`` events) as one string; loops (the same
     touchpoint repeated back to back) are optionally collapsed first.
+
+Prepared events (:func:`cxlab.prepare.prepare_events`) give the same tables faster:
+:func:`transitions`, :func:`compare_transitions`, :func:`step_matrix` and
+:func:`path_variants` then group on the integer customer code and take path order from
+``_cx_seq`` (customer paths: consecutive rows of one customer are the transitions) instead of
+sorting inside every group.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from typing import Literal
 import polars as pl
 
 from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.prepare import CUSTOMER_CODE, SEQUENCE
 from cxlab.schema import DEFAULT_JOURNEY_MAP, DEFAULT_PURCHASE_TOUCHPOINTS, SOURCE_ROW, STAGES
 from cxlab.stats import small_n, wilson_bounds
 
@@ -134,20 +141,65 @@ def _check_int(value: int, name: str, func: str, low: int, high: int = 10_000) -
         )
 
 
-def _path_lists(lf: pl.LazyFrame, key: list[str], cols: Sequence[str]) -> pl.LazyFrame:
+def _ordered(events: pl.DataFrame | pl.LazyFrame | None, lf: pl.LazyFrame) -> tuple[pl.LazyFrame, bool]:
+    """``lf`` in path order and whether it is prepared (:func:`cxlab.prepare.prepare_events`).
+
+    Prepared events carry ``_cx_cid`` (integer customer code) and ``_cx_seq`` (position in
+    (customer, timestamp, source_row) order). In ``_cx_seq`` order the events of one customer
+    are contiguous and in path order, so paths need no per-group sort and can group on the
+    integer code. A prepared DataFrame (also after filtering rows) already is in that order;
+    anything else (a LazyFrame, a reordered frame) is sorted on the integer ``_cx_seq`` first.
+    """
+    names = lf.collect_schema().names()
+    if CUSTOMER_CODE not in names or SEQUENCE not in names:
+        return lf, False
+    if isinstance(events, pl.DataFrame):
+        seq = events.get_column(SEQUENCE)
+        if seq.null_count() or events.get_column(CUSTOMER_CODE).null_count():
+            return lf, False  # rows added after prepare_events: not prepared any more
+        if seq.is_sorted():
+            return lf, True
+    return lf.sort(SEQUENCE), True
+
+
+def _path_key(key: list[str], prepared: bool) -> list[str]:
+    """The group key of a path: the integer customer code stands for ``customer_id`` when prepared."""
+    return [CUSTOMER_CODE, *key[1:]] if prepared else key
+
+
+def _path_lists(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False) -> pl.LazyFrame:
     """One row per path with the columns ``cols`` as lists in path order.
 
     Ordering happens inside each group (``sort_by`` on timestamp, then source_row), which
     avoids a global sort on the text customer key; ``source_row`` makes the order total.
+    Prepared events (``lf`` from :func:`_ordered`) group on the integer customer code and need
+    no sort: polars keeps the row order within each group, and the rows are in path order.
     """
+    if prepared:
+        return lf.group_by(_path_key(key, True)).agg([pl.col(c) for c in cols])
     return lf.group_by(key).agg([pl.col(c).sort_by(_ORDER) for c in cols])
 
 
-def _steps(lf: pl.LazyFrame, key: list[str], cols: Sequence[str]) -> pl.LazyFrame:
-    """Long frame: one row per event with ``step`` (1-based) and ``n_events`` of its path."""
+def _steps(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False) -> pl.LazyFrame:
+    """Long frame: one row per event with ``step`` (1-based) and ``n_events`` of its path.
+
+    On prepared customer paths the rows are already in path order with each customer's
+    events contiguous: step and path length come from the position in the customer's run of
+    rows (no group-by, no lists).
+    """
+    if prepared and key == ["customer_id"]:
+        cid = pl.col(CUSTOMER_CODE)
+        idx = pl.int_range(pl.len(), dtype=pl.Int64)
+        start = pl.when(cid.ne_missing(cid.shift(1)).fill_null(True)).then(idx).forward_fill()
+        stop = pl.when(cid.ne_missing(cid.shift(-1)).fill_null(True)).then(idx).backward_fill()
+        return lf.select(
+            CUSTOMER_CODE, *cols,
+            n_events=(stop - start + 1).cast(pl.UInt32),
+            step=(idx - start + 1).cast(pl.Int32),
+        )
     first = cols[0]
     return (
-        _path_lists(lf, key, cols)
+        _path_lists(lf, key, cols, prepared)
         .with_columns(
             n_events=pl.col(first).list.len(),
             step=pl.int_ranges(1, pl.col(first).list.len() + 1, dtype=pl.Int32),
@@ -263,7 +315,8 @@ def add_markers(
     last. ``channel`` of a marker is its touchpoint name; other columns are null. With markers,
     ``transitions`` also gives pm4py's start and end activities (``path_start → X`` counts
     paths starting with ``X``; ``X → path_end`` paths ending with it) and Retentioneering's
-    ``add_start_end`` graph.
+    ``add_start_end`` graph. On prepared events the private ``_cx_cid`` / ``_cx_seq``
+    columns are dropped (the markers are new rows; prepare again if needed).
 
     Examples
     --------
@@ -276,7 +329,9 @@ def add_markers(
     """
     func = "add_markers"
     key = _key(path, func)
-    lf = _lazy(events, func, extra=key[1:])
+    # Adding rows ends a prepared frame (its customer codes and sequence would not cover the
+    # markers): drop the private columns so every analysis takes the plain path.
+    lf = _lazy(events, func, extra=key[1:]).drop(CUSTOMER_CODE, SEQUENCE, strict=False)
     schema = lf.collect_schema()
     bounds = lf.group_by(key).agg(
         first=pl.col("timestamp").min(), last=pl.col("timestamp").max()
@@ -310,7 +365,10 @@ def _seconds(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.Float64)
 
 
-def _transitions_lazy(lf: pl.LazyFrame, path: PathUnit, weight: Weight, func: str) -> pl.LazyFrame:
+def _transitions_lazy(
+    lf: pl.LazyFrame, path: PathUnit, weight: Weight, func: str, prepared: bool = False
+) -> pl.LazyFrame:
+    """Transition table of ``lf`` (``prepared``: ``lf`` comes in path order from :func:`_ordered`)."""
     key = _key(path, func)
     if weight not in ("events", "customers", "sessions"):
         raise ParameterError(
@@ -324,22 +382,35 @@ def _transitions_lazy(lf: pl.LazyFrame, path: PathUnit, weight: Weight, func: st
         )
     ts_type = lf.collect_schema()["timestamp"]
     n = pl.col("touchpoint").list.len() - 1
-    pairs = (
-        _path_lists(lf, key, ["touchpoint", "timestamp"])
-        .select(
-            *key,
-            source=pl.col("touchpoint").list.head(n),
-            target=pl.col("touchpoint").list.tail(n),
-            t0=pl.col("timestamp").list.head(n),
-            t1=pl.col("timestamp").list.tail(n),
+    if prepared and path == "customer":
+        # rows in path order, customers contiguous: B follows A when the next row has A's customer
+        cid, tp, ts = pl.col(CUSTOMER_CODE), pl.col("touchpoint"), pl.col("timestamp")
+        pairs = lf.select(
+            CUSTOMER_CODE,
+            source=tp,
+            target=tp.shift(-1),
+            t0=ts,
+            t1=ts.shift(-1),
+            _same=cid.shift(-1).eq_missing(cid),
+        ).filter(pl.col("_same")).drop("_same")
+    else:
+        pairs = (
+            _path_lists(lf, key, ["touchpoint", "timestamp"], prepared)
+            .select(
+                *_path_key(key, prepared),
+                source=pl.col("touchpoint").list.head(n),
+                target=pl.col("touchpoint").list.tail(n),
+                t0=pl.col("timestamp").list.head(n),
+                t1=pl.col("timestamp").list.tail(n),
+            )
+            .explode(["source", "target", "t0", "t1"])
         )
-        .explode(["source", "target", "t0", "t1"])
-        .with_columns(seconds=_seconds(pl.col("t1") - pl.col("t0"), ts_type))
-    )
-    unit = {"events": None, "customers": "customer_id", "sessions": key}[weight]
+    pairs = pairs.with_columns(seconds=_seconds(pl.col("t1") - pl.col("t0"), ts_type))
+    key = _path_key(key, prepared)  # the customer code stands for customer_id on prepared events
+    unit = {"events": None, "customers": key[0], "sessions": key}[weight]
     aggs = [
         pl.len().alias("events"),
-        pl.col("customer_id").n_unique().alias("customers"),
+        pl.col(key[0]).n_unique().alias("customers"),
         pl.col("seconds").mean().alias("mean_seconds"),
         pl.col("seconds").median().alias("median_seconds"),
     ]
@@ -353,8 +424,9 @@ def _transitions_lazy(lf: pl.LazyFrame, path: PathUnit, weight: Weight, func: st
         count = pl.col("events")
     else:
         ucols = [unit] if isinstance(unit, str) else unit
-        out_w = pairs.group_by("source").agg(pl.struct(ucols).n_unique().alias("_out"))
-        total = lf.select(pl.struct(ucols).n_unique().alias("_total"))
+        units = pl.col(ucols[0]) if len(ucols) == 1 else pl.struct(ucols)
+        out_w = pairs.group_by("source").agg(units.n_unique().alias("_out"))
+        total = lf.select(units.n_unique().alias("_total"))
         count = pl.col(weight)
     return (
         edges.join(out_w, on="source", how="left")
@@ -406,8 +478,8 @@ def transitions(
     [('ad', 'visit', 2, 1.0, 5400.0), ('visit', 'buy', 1, 1.0, 7200.0)]
     """
     func = "transitions"
-    lf = _lazy(events, func, extra=_key(path, func)[1:])
-    out = _transitions_lazy(lf, path, weight, func).collect()
+    lf, prepared = _ordered(events, _lazy(events, func, extra=_key(path, func)[1:]))
+    out = _transitions_lazy(lf, path, weight, func, prepared).collect()
     cols = ["source", "target", "events", "customers"]
     cols += ["sessions"] if path == "session" else []
     cols += ["count", "probability", "share", "mean_seconds", "median_seconds"]
@@ -480,6 +552,7 @@ def compare_transitions(
             f"{func}: events have no column '{segment}'.{did_you_mean(segment, names)} "
             "Pass customers=<customers table> to take the segment from there."
         )
+    lf, prepared = _ordered(None, lf)
     sides = []
     for label, value in (("a", a), ("b", b)):
         sub = lf.filter(pl.col(segment) == value)
@@ -490,7 +563,7 @@ def compare_transitions(
                 f"Values present: {present[:20]}.{did_you_mean(str(value), map(str, present))}"
             )
         sides.append(
-            _transitions_lazy(sub, path, weight, func).select(
+            _transitions_lazy(sub, path, weight, func, prepared).select(
                 "source",
                 "target",
                 pl.col("count").alias(f"count_{label}"),
@@ -565,12 +638,13 @@ def step_matrix(
     """
     func = "step_matrix"
     key = _key(path, func)
-    lf = _lazy(events, func, extra=key[1:])
+    lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:]))
     _check_int(max_steps, "max_steps", func, 1)
-    long = _steps(lf, key, ["touchpoint"])
+    long = _steps(lf, key, ["touchpoint"], prepared)
+    key = _path_key(key, prepared)
     if anchor is None:
         lo, hi = 1, max_steps
-        n_paths = long.select(pl.struct(key).n_unique().alias("n_paths"))
+        n_paths = long.filter(pl.col("step") == 1).select(pl.len().alias("n_paths"))
         ended_at = pl.col("n_events") + 1  # first step at which the path counts as ENDED
     else:
         if not isinstance(anchor, str):
@@ -603,7 +677,8 @@ def step_matrix(
         .agg(paths=pl.len())
     )
     # ENDED at step s: paths whose last event is before s (cumulative, as in Retentioneering).
-    ends = long.group_by(key).agg(pl.first("n_events")).select(
+    # one row per path: its first step (no anchor) or its anchor (step 0)
+    ends = long.filter(pl.col("step") == (1 if anchor is None else 0)).select(
         ended=ended_at.cast(pl.Int32)
     ).group_by("ended").agg(n=pl.len())
     steps = pl.LazyFrame({"step": list(range(max(lo, 1), hi + 1))}, schema={"step": pl.Int32})
@@ -691,7 +766,7 @@ def path_variants(
     """
     func = "path_variants"
     key = _key(path, func)
-    lf = _lazy(events, func, extra=key[1:])
+    lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:]))
     if top_n is not None:
         _check_int(top_n, "top_n", func, 1, 1_000_000)
     if max_steps is not None:
@@ -700,7 +775,7 @@ def path_variants(
     if until_conversion and not conv:
         raise ParameterError(f"{func}: until_conversion=True needs conversion touchpoints. Got conversion=None.")
     tp = pl.col("touchpoint")
-    paths = _path_lists(lf, key, ["touchpoint"]).with_columns(
+    paths = _path_lists(lf, key, ["touchpoint"], prepared).with_columns(
         converted=tp.list.eval(pl.element().is_in(conv)).list.any() if conv else pl.lit(False)
     )
     if until_conversion:

@@ -130,9 +130,33 @@ FUNNEL_STEPS = ["site_visit", "product_view", ["checkout", "add_to_cart"], "purc
     {"by": "channel", "exclude": ["support_call"]},
 ])
 def test_funnel_identical(staged, staged_prepared, kwargs):
-    assert_frame_equal(funnel(staged_prepared, FUNNEL_STEPS, **kwargs), funnel(staged, FUNNEL_STEPS, **kwargs))
+    assert_frame_equal(funnel(staged_prepared, FUNNEL_STEPS, **kwargs), funnel(staged, FUNNEL_STEPS, **kwargs),
+                       check_exact=True)
     assert_frame_equal(funnel_customers(staged_prepared, FUNNEL_STEPS, **kwargs),
                        funnel_customers(staged, FUNNEL_STEPS, **kwargs))
+
+
+@pytest.mark.parametrize("kwargs", [{"window": "30d"}, {"order": "strict"}, {"order": "any"},
+                                    {"by": "channel", "exclude": [("support_call", 2, 4)]}])
+def test_funnel_reordered_or_lazy_prepared_identical(staged, staged_prepared, kwargs):
+    # the prepared fast path relies on _cx_seq order: a shuffled or lazy prepared frame must
+    # be put back in that order, not trusted blindly
+    want = funnel_customers(staged, FUNNEL_STEPS, **kwargs)
+    assert want["steps_reached"].max() == len(FUNNEL_STEPS)  # somebody converts all the way
+    shuffled = staged_prepared.sample(fraction=1.0, shuffle=True, seed=7)
+    assert_frame_equal(funnel_customers(shuffled, FUNNEL_STEPS, **kwargs), want)
+    assert_frame_equal(funnel_customers(staged_prepared.lazy(), FUNNEL_STEPS, **kwargs), want)
+    assert_frame_equal(funnel(shuffled, FUNNEL_STEPS, **kwargs), funnel(staged, FUNNEL_STEPS, **kwargs))
+
+
+def test_time_to_convert_and_drop_off_identical(staged, staged_prepared):
+    from cxlab.funnel import drop_off_drivers, time_to_convert
+
+    kw = {"window": "30d"}
+    assert_frame_equal(time_to_convert(staged_prepared, FUNNEL_STEPS, **kw),
+                       time_to_convert(staged, FUNNEL_STEPS, **kw), check_exact=True)
+    assert_frame_equal(drop_off_drivers(staged_prepared, FUNNEL_STEPS, 2, **kw),
+                       drop_off_drivers(staged, FUNNEL_STEPS, 2, **kw), check_exact=True)
 
 
 def test_stage_funnel_identical(staged, staged_prepared):
@@ -162,6 +186,76 @@ def test_filtered_prepared_frame_stays_exact(events, prepared):
     a = customer_journeys(assign_stages(prepared.filter(keep), JOURNEY_MAP, PURCHASES))
     b = customer_journeys(assign_stages(events.filter(keep), JOURNEY_MAP, PURCHASES))
     assert_frame_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def sessions(events):
+    from cxlab.paths import sessionize
+
+    return sessionize(events, "30m")
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"weight": "customers"}, {"path": "session"},
+                                    {"path": "session", "weight": "sessions"},
+                                    {"path": "session", "weight": "customers"}])
+def test_paths_transitions_identical(sessions, kwargs):
+    from cxlab.paths import transitions
+
+    prepared = prepare_events(sessions)
+    want = transitions(sessions, **kwargs)
+    assert want.height > 10  # a real graph, not an empty table
+    assert_frame_equal(transitions(prepared, **kwargs), want, check_exact=True)
+    # a reordered / lazy prepared frame is put back in path order, not trusted blindly
+    shuffled = prepared.sample(fraction=1.0, shuffle=True, seed=11)
+    assert_frame_equal(transitions(shuffled, **kwargs), want, check_exact=True)
+    assert_frame_equal(transitions(prepared.lazy(), **kwargs), want, check_exact=True)
+
+
+def test_paths_transitions_filtered_and_markers_identical(sessions):
+    from cxlab.paths import add_markers, transitions
+
+    prepared = prepare_events(sessions)
+    keep = pl.col("channel") != "email"
+    assert_frame_equal(transitions(prepared.filter(keep)), transitions(sessions.filter(keep)), check_exact=True)
+    # markers add rows: the result is no longer prepared and must still be exact
+    marked = add_markers(prepared, path="session")
+    assert not is_prepared(marked)
+    want = transitions(add_markers(sessions, path="session"), path="session")
+    assert_frame_equal(transitions(marked, path="session"), want, check_exact=True)
+
+
+def test_compare_transitions_identical(client, events, prepared):
+    from cxlab.paths import compare_transitions
+
+    cu = client.customers
+    a, b = cu["segment"].unique().sort().to_list()[:2]
+    want = compare_transitions(events, "segment", a, b, customers=cu)
+    assert_frame_equal(compare_transitions(prepared, "segment", a, b, customers=cu), want, check_exact=True)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"max_steps": 3}, {"path": "session"},
+                                    {"anchor": "checkout"}, {"anchor": "product_view", "occurrence": 2},
+                                    {"anchor": "purchase", "steps_before": 5, "path": "session"}])
+def test_paths_step_matrix_identical(sessions, kwargs):
+    from cxlab.paths import step_matrix
+
+    prepared = prepare_events(sessions)
+    kw = {"max_steps": 8, **kwargs}
+    want = step_matrix(sessions, **kw)
+    assert want["paths"].sum() > 0
+    assert_frame_equal(step_matrix(prepared, **kw), want, check_exact=True)
+    assert_frame_equal(step_matrix(prepared.sample(fraction=1.0, shuffle=True, seed=2), **kw), want, check_exact=True)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"top_n": None, "collapse_loops": True}, {"max_steps": 4},
+                                    {"until_conversion": True}, {"path": "session", "top_n": 50}])
+def test_paths_variants_identical(sessions, kwargs):
+    from cxlab.paths import path_variants
+
+    prepared = prepare_events(sessions)
+    want = path_variants(sessions, **kwargs)
+    assert_frame_equal(path_variants(prepared, **kwargs), want, check_exact=True)
+    assert_frame_equal(path_variants(prepared.lazy(), **kwargs), want, check_exact=True)
 
 
 def test_paths_on_integer_codes_identical(events, prepared):
