@@ -16,8 +16,24 @@ __all__ = ["FrameLike", "as_lazy", "require_columns"]
 FrameLike = pl.DataFrame | pl.LazyFrame
 
 
-def require_columns(lf: pl.LazyFrame, columns: Iterable[str], name: str) -> list[str]:
+_LOAD_HINT = (
+    "Load the client with cxlab.load_client so columns are mapped to the canonical names, "
+    "or rename the column."
+)
+
+
+def require_columns(
+    lf: pl.LazyFrame,
+    columns: Iterable[str],
+    name: str,
+    *,
+    where: str | None = None,
+    hints: dict[str, str] | None = None,
+) -> list[str]:
     """Raise :class:`DataError` unless ``lf`` has every column; return the column names.
+
+    ``where`` (the calling function) prefixes the message; ``hints`` replaces the default
+    "how to fix" sentence for particular columns.
 
     Examples
     --------
@@ -29,15 +45,18 @@ def require_columns(lf: pl.LazyFrame, columns: Iterable[str], name: str) -> list
     have = lf.collect_schema().names()
     for column in columns:
         if column not in have:
+            prefix = f"{where}: the" if where else "The"
+            fix = (hints or {}).get(column, _LOAD_HINT)
             raise DataError(
-                f"The {name} frame has no column '{column}'.{did_you_mean(column, have)} "
-                f"Columns found: {', '.join(have)}. Load the client with cxlab.load_client so "
-                "columns are mapped to the canonical names, or rename the column."
+                f"{prefix} {name} frame has no column '{column}'.{did_you_mean(column, have)} "
+                f"Columns found: {', '.join(have)}. {fix}"
             )
     return have
 
 
-def as_lazy(frame: object, name: str, required: Iterable[str] = ()) -> pl.LazyFrame:
+def as_lazy(
+    frame: object, name: str, required: Iterable[str] = (), *, where: str | None = None
+) -> pl.LazyFrame:
     """``frame`` as a LazyFrame, after checking it is a polars frame with ``required`` columns.
 
     Examples
@@ -54,11 +73,12 @@ def as_lazy(frame: object, name: str, required: Iterable[str] = ()) -> pl.LazyFr
     elif isinstance(frame, pl.LazyFrame):
         lf = frame
     else:
+        of = f" of {where}" if where else ""
         raise ParameterError(
-            f"The '{name}' parameter must be a polars DataFrame or LazyFrame. "
+            f"The '{name}' parameter{of} must be a polars DataFrame or LazyFrame. "
             f"Got {type(frame).__name__} instead."
         )
     required = list(required)
     if required:
-        require_columns(lf, required, name)
+        require_columns(lf, required, name, where=where)
     return lf

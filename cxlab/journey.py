@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
+from cxlab._frames import as_lazy, require_columns
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE
 from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES
@@ -65,27 +66,12 @@ _ORDER = "__order"
 # --------------------------------------------------------------------------- helpers (shared)
 def _to_lazy(frame: Frame, name: str = "events") -> tuple[pl.LazyFrame, bool]:
     """Return ``(lazy frame, was_lazy)``; raise ParameterError for anything else."""
-    if isinstance(frame, pl.LazyFrame):
-        return frame, True
-    if isinstance(frame, pl.DataFrame):
-        return frame.lazy(), False
-    raise ParameterError(
-        f"The '{name}' argument must be a polars DataFrame or LazyFrame. "
-        f"Got {type(frame).__name__} instead."
-    )
+    return as_lazy(frame, name), isinstance(frame, pl.LazyFrame)
 
 
 def _require(lf: pl.LazyFrame, columns: Iterable[str], where: str, name: str = "events") -> list[str]:
     """Raise DataError naming the first missing column (with a close match); return schema names."""
-    names = lf.collect_schema().names()
-    for col in columns:
-        if col not in names:
-            raise DataError(
-                f"{where}: the {name} frame has no column '{col}'.{did_you_mean(col, names)} "
-                f"Columns found: {', '.join(names)}. Load data with cxlab.client.load_client "
-                f"(it returns canonical columns) or rename the column."
-            )
-    return names
+    return require_columns(lf, columns, name, where=where)
 
 
 def _with_order(lf: pl.LazyFrame) -> pl.LazyFrame:

@@ -57,6 +57,7 @@ from typing import Literal
 
 import polars as pl
 
+from cxlab._frames import as_lazy, require_columns
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE
 from cxlab.schema import DEFAULT_JOURNEY_MAP, DEFAULT_PURCHASE_TOUCHPOINTS, SOURCE_ROW, STAGES
@@ -97,28 +98,11 @@ _MAX_ROW = 2**32 - 1  # source_row of path_end markers: after any real event wit
 # --------------------------------------------------------------------------------------------
 def _lazy(events: pl.DataFrame | pl.LazyFrame, func: str, extra: Sequence[str] = ()) -> pl.LazyFrame:
     """Validate the events frame and return it lazy, with ``source_row`` present."""
-    if isinstance(events, pl.DataFrame):
-        lf = events.lazy()
-    elif isinstance(events, pl.LazyFrame):
-        lf = events
-    else:
-        raise ParameterError(
-            f"The 'events' parameter of {func} must be a polars DataFrame or LazyFrame. "
-            f"Got {type(events).__name__} instead."
-        )
-    names = lf.collect_schema().names()
-    for col in ("customer_id", "timestamp", "touchpoint", *extra):
-        if col not in names:
-            hint = did_you_mean(col, names)
-            how = (
-                " Call cxlab.paths.sessionize(events, gap='30m') first, or use path='customer'."
-                if col == "session_id"
-                else " Load events with cxlab.client.load_client or rename the column."
-            )
-            raise DataError(
-                f"{func} needs the events column '{col}', which is missing.{hint} "
-                f"Found columns: {', '.join(names)}.{how}"
-            )
+    lf = as_lazy(events, "events", where=func)
+    names = require_columns(
+        lf, ("customer_id", "timestamp", "touchpoint", *extra), "events", where=func,
+        hints={"session_id": "Call cxlab.paths.sessionize(events, gap='30m') first, or use path='customer'."},
+    )
     if SOURCE_ROW not in names:
         lf = lf.with_row_index(SOURCE_ROW, offset=1)
     return lf

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab._frames import as_lazy
 from cxlab.schema import SOURCE_ROW
 
 __all__ = ["prepare_events", "is_prepared", "CUSTOMER_CODE", "SEQUENCE"]
@@ -92,22 +92,9 @@ def prepare_events(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     ...     [["y"], ["z", "x"]], [["z", "x"], ["y"]])
     True
     """
-    if isinstance(events, pl.LazyFrame):
-        df = events.collect()
-    elif isinstance(events, pl.DataFrame):
-        df = events
-    else:
-        raise ParameterError(
-            "The 'events' parameter of prepare_events must be a polars DataFrame or LazyFrame. "
-            f"Got {type(events).__name__} instead."
-        )
+    lf = as_lazy(events, "events", ["customer_id", "timestamp"], where="prepare_events")
+    df = events if isinstance(events, pl.DataFrame) else lf.collect()
     names = df.columns
-    for col in ("customer_id", "timestamp"):
-        if col not in names:
-            raise DataError(
-                f"prepare_events: the events frame has no column '{col}'.{did_you_mean(col, names)} "
-                f"Columns found: {', '.join(names)}. Load data with cxlab.client.load_client."
-            )
     df = df.drop([CUSTOMER_CODE, SEQUENCE], strict=False)
     if SOURCE_ROW not in names:
         df = df.with_row_index(SOURCE_ROW, offset=1)
