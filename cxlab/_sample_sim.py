@@ -193,8 +193,15 @@ def _score(rng: np.random.Generator, mean: np.ndarray, sd: float, lo: int, hi: i
     return np.clip(np.rint(rng.normal(mean, sd)), lo, hi).astype(np.int64)
 
 
-def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: int) -> dict[str, pl.DataFrame]:
+def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: int,
+                   browsing: float = 0.0) -> dict[str, pl.DataFrame]:
     """Simulate ``n`` customers with global indices ``first_index ..``.
+
+    ``browsing`` > 0 adds on average that many browsing events per customer (the client's
+    consideration touchpoints and channels, spread over the customer's active window: arrival
+    to decision for customers who never buy, arrival to churn or the end for buyers). It makes
+    long logs (``browsing=90``: ~100 events per customer) for benchmarks; 0 draws nothing extra,
+    so the default data do not change.
 
     Returns canonical ``events``, ``feedback`` and ``customers`` frames (UTC, no source_row),
     where ``cidx`` (the customer's index inside the chunk) is already replaced by
@@ -397,6 +404,16 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
     to_driver = hit[rs] & (tone_rs == 0) & (rng.random(rs.size) < 0.85)
     add_feedback(b[rs], t_nps[rs], "nps", nps[rs], None,
                  np.where(to_driver, spec.driver_theme, theme_general).astype(object))
+
+    # --- optional browsing (benchmark-sized logs) -----------------------------------------------
+    if browsing > 0:
+        hi = dec.copy()
+        hi[b] = t_end
+        idx, t = spread(rng, cust, t0, hi, rng.poisson(browsing, n))
+        tps = pick(rng, con_w, idx.size)
+        for tp_name, ch in spec.consideration.items():
+            m = tps == tp_name
+            log.add(idx[m], t[m], tp_name, pick(rng, ch, int(m.sum())))
 
     # --- assemble events ------------------------------------------------------------------------
     owner, t_float, tp_code, ch_code, revenue = log.arrays()

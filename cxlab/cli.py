@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", default=None, help="comma-separated client names (default: all)")
     p.add_argument("--format", choices=["native", "parquet"], default="native",
                    help="'native': each client's own file shape; 'parquet': Parquet for every table (default: %(default)s)")
+    p.add_argument("--browsing", type=float, default=0.0, metavar="N",
+                   help="add on average N browsing events per customer, for long benchmark logs "
+                        "(--customers 100000 --browsing 90 gives ~10M events; default: 0)")
 
     p = sub.add_parser(
         "validate",
@@ -173,7 +176,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     clients = args.clients.split(",") if args.clients else None
     written = write_sample_clients(
-        args.out, seed=args.seed, customers=args.customers, clients=clients, file_format=args.format
+        args.out, seed=args.seed, customers=args.customers, clients=clients, file_format=args.format,
+        browsing=args.browsing,
     )
     for path in written:
         print(f"wrote {path}")

@@ -30,7 +30,8 @@ Planted findings (``truth.json``), all measured on the clean data the loader ret
     Rows planted for validation to find, by table and reason code.
 
 The same seed always gives byte-identical files. Everything is vectorised; large clients
-(``customers=``) are generated and written in chunks of 100,000 customers.
+(``customers=``) are generated and written in chunks of 100,000 customers (fewer with
+``browsing=``, which adds browsing events per customer for long benchmark logs).
 """
 
 from __future__ import annotations
@@ -624,14 +625,23 @@ class SampleClient:
                 f"events={self.events.height}, feedback={self.feedback.height})")
 
 
-def _chunks(spec: Spec, seed: int, customers: int, file_format: str) -> Iterator[dict[str, Any]]:
+def _chunk_size(browsing: float) -> int:
+    """Customers per chunk: :data:`CHUNK_CUSTOMERS`, fewer for long (browsing) logs."""
+    if browsing <= 0:
+        return CHUNK_CUSTOMERS
+    return max(1_000, int(CHUNK_CUSTOMERS * 10 / (10 + browsing)))
+
+
+def _chunks(spec: Spec, seed: int, customers: int, file_format: str,
+            browsing: float = 0.0) -> Iterator[dict[str, Any]]:
     """Simulate, dirty and shape one chunk at a time (dirty rows go into the first chunk)."""
     rng = np.random.default_rng(seed + spec.index)
     fmt = _fmt(spec, file_format)
     offsets = {"events": 0, "feedback": 0, "customers": 0}
-    for k, first in enumerate(range(0, customers, CHUNK_CUSTOMERS)):
-        n = min(CHUNK_CUSTOMERS, customers - first)
-        frames = simulate_chunk(spec, rng, first, n)
+    size = _chunk_size(browsing)
+    for k, first in enumerate(range(0, customers, size)):
+        n = min(size, customers - first)
+        frames = simulate_chunk(spec, rng, first, n, browsing)
         if k == 0:
             frames = _kept_dirty(spec, rng, frames, customers)
         counts = _truth_counts(spec, frames["events"], frames["feedback"], frames["customers"])
@@ -645,6 +655,14 @@ def _chunks(spec: Spec, seed: int, customers: int, file_format: str) -> Iterator
                 pl.Series("source_row", pos + 1 + offsets[t], dtype=pl.UInt32))
             offsets[t] += merged.height
         yield {"canonical": canonical, "raw": files, "counts": counts, "dirty": dirty_counts}
+
+
+def _check_browsing(browsing: float) -> float:
+    if isinstance(browsing, bool) or not isinstance(browsing, int | float) or not 0 <= browsing <= 10_000:
+        raise ParameterError(
+            f"The 'browsing' parameter must be a number of extra events per customer in [0, 10000]. "
+            f"Got {browsing!r} instead.")
+    return float(browsing)
 
 
 def _size(spec: Spec, customers: int | None) -> int:
@@ -665,7 +683,7 @@ def _order_canonical(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def generate_client(name: str, *, seed: int = 7, customers: int | None = None,
-                    file_format: str = "native") -> SampleClient:
+                    file_format: str = "native", browsing: float = 0.0) -> SampleClient:
     """Generate one sample client in memory (no files).
 
     Parameters
@@ -678,6 +696,9 @@ def generate_client(name: str, *, seed: int = 7, customers: int | None = None,
         Number of customers (default: the client's own size, 2,500-4,000).
     file_format : {"native", "parquet"}
         The file shape the ``raw`` frames follow.
+    browsing : float
+        Extra browsing events per customer on average (consideration touchpoints over each
+        customer's active window), for long benchmark logs; 0 (default) adds none.
 
     Returns
     -------
@@ -694,7 +715,7 @@ def generate_client(name: str, *, seed: int = 7, customers: int | None = None,
     spec = _spec(name)
     _check_format(file_format)
     n = _size(spec, customers)
-    parts = list(_chunks(spec, seed, n, file_format))
+    parts = list(_chunks(spec, seed, n, file_format, _check_browsing(browsing)))
     canonical = {t: _order_canonical(t, pl.concat([p["canonical"][t] for p in parts]))
                  for t in ("events", "feedback", "customers")}
     raw = {t: pl.concat([p["raw"][t] for p in parts]) for t in ("events", "feedback", "customers")}
@@ -741,7 +762,8 @@ class _Sink:
 
 
 def write_sample_clients(out: Path, *, seed: int = 7, customers: int | None = None,
-                         clients: list[str] | None = None, file_format: str = "native") -> list[Path]:
+                         clients: list[str] | None = None, file_format: str = "native",
+                         browsing: float = 0.0) -> list[Path]:
     """Write sample clients, one folder each, under ``out``; return the folders.
 
     Each folder holds ``client.toml``, the three data files and ``truth.json``. Existing
@@ -760,6 +782,9 @@ def write_sample_clients(out: Path, *, seed: int = 7, customers: int | None = No
         Which clients (default: all of :data:`SAMPLE_CLIENTS`).
     file_format : {"native", "parquet"}
         ``"native"``: each client's own file shape; ``"parquet"``: Parquet for every table.
+    browsing : float
+        Extra browsing events per customer on average (see :func:`generate_client`);
+        ``customers=100_000, browsing=90`` makes ~10M events per client.
 
     Returns
     -------
@@ -773,6 +798,7 @@ def write_sample_clients(out: Path, *, seed: int = 7, customers: int | None = No
     ['client.toml', 'customers.ndjson.gz', 'events.ndjson.gz', 'feedback.ndjson.gz', 'truth.json']
     """
     _check_format(file_format)
+    browsing = _check_browsing(browsing)
     names = list(SAMPLE_CLIENTS) if clients is None else [c.strip() for c in clients if c.strip()]
     specs = [_spec(c) for c in names]
     out = Path(out)
@@ -788,7 +814,7 @@ def write_sample_clients(out: Path, *, seed: int = 7, customers: int | None = No
         sinks = {t: _Sink(folder / f, fmt) for t, f in files.items()}
         counts, dirty = [], None
         try:
-            for part in _chunks(spec, seed, n, file_format):
+            for part in _chunks(spec, seed, n, file_format, browsing):
                 for t, sink in sinks.items():
                     sink.write(part["raw"][t])
                 counts.append(part["counts"])

@@ -436,6 +436,28 @@ def test_chunked_native_files_load_like_the_in_memory_client(tmp_path, monkeypat
             assert_frame_equal(getattr(loaded, table).sort("source_row"), getattr(expected, table).sort("source_row"))
 
 
+def test_browsing_lengthens_logs_deterministically_and_keeps_files_loadable(tmp_path):
+    base = generate_client("bookshop", seed=3, customers=400)
+    long = generate_client("bookshop", seed=3, customers=400, browsing=40)
+    again = generate_client("bookshop", seed=3, customers=400, browsing=40)
+    assert_frame_equal(long.events, again.events)
+    # ~40 extra events per customer on average (Poisson), all consideration touchpoints
+    extra = long.events.height - base.events.height
+    assert 35 * 400 < extra < 45 * 400
+    added = set(long.events["touchpoint"].unique()) - set(base.events["touchpoint"].unique())
+    assert added <= set(DEFAULT_JOURNEY_MAP)
+    # browsing=0 is the default data, unchanged
+    assert_frame_equal(generate_client("bookshop", seed=3, customers=400, browsing=0).events, base.events)
+    client_mod = pytest.importorskip("cxlab.client")
+    folder = write_sample_clients(tmp_path, seed=3, customers=400, clients=["bookshop"],
+                                  file_format="parquet", browsing=40)[0]
+    loaded = client_mod.load_client(folder)
+    expected = generate_client("bookshop", seed=3, customers=400, browsing=40, file_format="parquet")
+    assert_frame_equal(loaded.events.sort("source_row"), expected.events.sort("source_row"))
+    with pytest.raises(ParameterError, match="'browsing'"):
+        generate_client("bookshop", customers=400, browsing=-1)
+
+
 def test_unknown_client_and_bad_format_raise_parameter_errors(tmp_path):
     with pytest.raises(ParameterError, match="Did you mean 'telecom'"):
         generate_client("telecon")

@@ -15,7 +15,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cxlab import prepare as prep
 from cxlab.features import customer_features
 from cxlab.funnel import funnel, funnel_customers, stage_funnel
 from cxlab.heatmap import touchpoint_heatmap
@@ -85,14 +84,28 @@ def test_prepare_keeps_every_row_and_orders_customers_by_time(events, prepared):
     assert prepared[CUSTOMER_CODE].is_sorted() and prepared[SEQUENCE].is_sorted()
 
 
-def test_prepare_survives_a_hash_collision(monkeypatch, events, prepared):
-    # Every customer gets the same hash: prepare must notice and group on the text key.
-    monkeypatch.setattr(prep, "_hash", lambda e: pl.lit(7, dtype=pl.UInt64) + e.len() * 0)
-    collided = prepare_events(events)
-    assert collided[CUSTOMER_CODE].n_unique() == events["customer_id"].n_unique()
-    a = customer_journeys(assign_stages(collided, JOURNEY_MAP, PURCHASES))
-    b = customer_journeys(assign_stages(prepared, JOURNEY_MAP, PURCHASES))
-    assert_frame_equal(a, b)
+def test_prepare_codes_follow_customer_names_and_sort_unordered_exports(events, prepared):
+    # Codes are ranks of the customer key: the first code is the smallest name.
+    firsts = prepared.group_by(CUSTOMER_CODE).agg(pl.col("customer_id").first()).sort(CUSTOMER_CODE)
+    assert firsts["customer_id"].to_list() == sorted(events["customer_id"].unique().to_list())
+    # An export in reverse file order (times out of order within customers) gives the same rows.
+    shuffled = prepare_events(events.reverse())
+    assert_frame_equal(shuffled, prepared)
+
+
+def test_prepare_by_hand():
+    t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    day = dt.timedelta(days=1)
+    ev = pl.DataFrame({"customer_id": ["c", "a", "c", "a", "b"],
+                       "timestamp": [t + day, t, t, t, t],
+                       "touchpoint": ["c2", "a1", "c1", "a2", "b1"]})
+    p = prepare_events(ev)
+    # a: two rows at the same time keep file order (source_row 2 then 4); c: time order.
+    assert p["touchpoint"].to_list() == ["a1", "a2", "b1", "c1", "c2"]
+    assert p[CUSTOMER_CODE].to_list() == [0, 0, 1, 2, 2]
+    assert p[SEQUENCE].to_list() == [0, 1, 2, 3, 4]
+    assert p[SOURCE].to_list() == [2, 4, 5, 3, 1]
+    assert prepare_events(ev.head(0)).height == 0
 
 
 def test_assign_stages_identical(staged, staged_prepared):
