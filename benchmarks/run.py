@@ -1,12 +1,15 @@
 """cxlab benchmark suite (``make bench``): the per-client pipeline at 1M and 10M events.
 
-For each size it makes the data once with ``cxlab sample --customers N --clients bookshop
---format parquet`` (under ``benchmarks/data/``, git-ignored; the generator makes about 9.3
-events per customer, so 100k customers ~ 0.93M events and 1M customers ~ 9.3M events), then
-runs, each in a fresh process and ``--runs`` times (median, min-max):
+For each size it makes the data once with ``cxlab sample --customers N --browsing B --clients
+bookshop --format parquet`` (under ``benchmarks/data/``, git-ignored). By default B = 90 extra
+browsing events per customer, ~100 events per customer as in the issue: 10k customers ~ 1M
+events, 100k customers ~ 10M events. ``--browsing 0`` gives the generator's natural ~9.3
+events per customer (1M customers ~ 9.3M events: the harder case for per-customer group-bys).
+It then runs, each in a fresh process and ``--runs`` times (median, min-max):
 
 cxlab
-    load + validate (``load_client``), ``prepare_events``, ``assign_stages``,
+    load + validate (``load_client``), ``prepare_events`` (the loaded copy is dropped
+    afterwards, as ``load_client(..., prepare=True)`` does), ``assign_stages``,
     ``customer_journeys``, ``stage_transitions``, ``funnel`` (4 steps, 30-day window),
     ``touchpoint_heatmap`` (with feedback), ``paths.transitions``, ``paths.step_matrix``,
     ``customer_features`` (with feedback and customers); each step timed, and the whole.
@@ -19,20 +22,21 @@ pandas
 plain (``--plain``)
     the cxlab pipeline without ``prepare_events`` (every analysis on the loaded frame).
 
-Peak RSS is the child process's own maximum resident set (``ru_maxrss``). ``--huge`` adds a
-100M-event run (10M customers) of the streaming engine on the Parquet file. Results are
-printed as a table and written to ``benchmarks/out/bench.json``.
+Peak RSS is the child process's own maximum resident set (``ru_maxrss``). The 100M-event
+out-of-core run is ``benchmarks/bench_outofcore.py``. Results are printed as a table and
+written to ``benchmarks/out/bench.json``.
 
 Usage::
 
-    .venv/bin/python benchmarks/run.py                       # 100k and 1M customers, 3 runs
-    .venv/bin/python benchmarks/run.py --customers 100000 --runs 5
-    .venv/bin/python benchmarks/run.py --plain --huge
+    .venv/bin/python benchmarks/run.py                       # 10k and 100k customers (1M, 10M events)
+    .venv/bin/python benchmarks/run.py --customers 100000 --runs 5 --no-pandas
+    .venv/bin/python benchmarks/run.py --customers 1000000 --browsing 0 --plain
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -50,12 +54,14 @@ FUNNEL_STEPS = ["site_visit", "product_view", "checkout", "purchase"]
 
 
 # --------------------------------------------------------------------------- data
-def ensure_data(customers: int) -> Path:
-    folder = DATA / f"bookshop_{customers}" / "bookshop"
+def ensure_data(customers: int, browsing: float) -> Path:
+    tag = f"bookshop_{customers}" + (f"_b{browsing:g}" if browsing else "")
+    folder = DATA / tag / "bookshop"
     if not (folder / "events.parquet").is_file():
-        print(f"generating {customers:,} customers -> {folder.parent}", flush=True)
+        print(f"generating {customers:,} customers (browsing {browsing:g}) -> {folder.parent}", flush=True)
         subprocess.run([str(Path(sys.executable).parent / "cxlab"), "sample", "--customers", str(customers),
-                        "--clients", "bookshop", "--format", "parquet", "--out", str(folder.parent)], check=True)
+                        "--browsing", f"{browsing:g}", "--clients", "bookshop", "--format", "parquet",
+                        "--out", str(folder.parent)], check=True)
     return folder
 
 
@@ -88,7 +94,10 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
     tm = Timer()
     c = tm("load+validate", lambda: load_client(folder))
     cfg = c.config
-    ev = tm("prepare", lambda: prepare_events(c.events)) if prepared else c.events
+    n_events = c.events.height
+    if prepared:  # keep only the prepared copy alive, as load_client(prepare=True) does
+        c = dataclasses.replace(c, events=tm("prepare", lambda: prepare_events(c.events)))
+    ev = c.events
     st = tm("assign_stages", lambda: assign_stages(ev, cfg.journey_map, cfg.purchase_touchpoints))
     tm("customer_journeys", lambda: customer_journeys(st))
     tm("stage_transitions", lambda: stage_transitions(st))
@@ -100,7 +109,7 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
     tm("features", lambda: customer_features(st, c.feedback, c.customers, journey_map=cfg.journey_map,
                                              purchase_touchpoints=cfg.purchase_touchpoints))
     out = tm.result()
-    out["events"] = c.events.height
+    out["events"] = n_events
     out["customers"] = c.customers.height
     return out
 
@@ -138,30 +147,8 @@ def child_pandas(folder: Path) -> dict:
     return tm.result()
 
 
-def child_streaming(folder: Path) -> dict:
-    """100M events: the streaming engine straight from Parquet (no full materialisation)."""
-    import polars as pl
-
-    from cxlab.client_config import read_client_config
-
-    cfg = read_client_config(folder)
-    mapping = cfg.columns.get("events", {})
-    lf = pl.scan_parquet(folder / "events.parquet").rename(mapping).filter(
-        pl.col("customer_id").is_not_null() & pl.col("touchpoint").is_not_null())
-    stage = pl.col("touchpoint").replace_strict(dict(cfg.journey_map), default=None)
-    tm = Timer()
-    tm("per_customer", lambda: lf.group_by("customer_id").agg(
-        pl.len(), pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last"),
-        pl.col("revenue").sum()).collect(engine="streaming"))
-    tm("stage_touchpoint_cells", lambda: lf.with_columns(stage.alias("stage")).group_by("stage", "touchpoint").agg(
-        pl.len()).collect(engine="streaming"))
-    tm("customer_stage_firsts", lambda: lf.with_columns(stage.alias("stage")).group_by("customer_id", "stage").agg(
-        pl.col("timestamp").min()).collect(engine="streaming"))
-    return tm.result()
-
-
 CHILDREN = {"cxlab": child_cxlab, "floor": child_floor, "pandas": child_pandas,
-            "plain": lambda f: child_cxlab(f, prepared=False), "streaming": child_streaming}
+            "plain": lambda f: child_cxlab(f, prepared=False)}
 
 
 # --------------------------------------------------------------------------- parent
@@ -239,12 +226,14 @@ def machine() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--customers", default="100000,1000000",
-                    help="comma-separated customer counts (default: 100000,1000000 ~ 1M and 10M events)")
+    ap.add_argument("--customers", default="10000,100000",
+                    help="comma-separated customer counts (default: 10000,100000 ~ 1M and 10M events)")
+    ap.add_argument("--browsing", type=float, default=90.0,
+                    help="extra browsing events per customer given to cxlab sample (default: 90, "
+                         "~100 events per customer; 0: ~9.3 events per customer)")
     ap.add_argument("--runs", type=int, default=3, help="runs per implementation and size (default 3)")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     ap.add_argument("--plain", action="store_true", help="also run cxlab without prepare_events")
-    ap.add_argument("--huge", action="store_true", help="also the 100M-event streaming run (10M customers)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -254,7 +243,7 @@ def main() -> None:
     print(machine())
     results = {}
     for n in [int(x) for x in a.customers.split(",")]:
-        folder = ensure_data(n)
+        folder = ensure_data(n, a.browsing)
         kinds = ["floor", "cxlab"] + ([] if a.no_pandas else ["pandas"]) + (["plain"] if a.plain else [])
         res = {}
         for kind in kinds:
@@ -269,11 +258,6 @@ def main() -> None:
         label = f"{n:,} customers, {ev:,} events" if ev else f"{n:,} customers"
         results[label] = res
         print_table(label, res)
-    if a.huge:
-        folder = ensure_data(10_000_000)
-        r = run_child("streaming", folder)
-        results["10,000,000 customers (streaming)"] = r
-        print(f"\n## 100M events, streaming engine\n\n{json.dumps(r, indent=1)}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
 

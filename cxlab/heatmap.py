@@ -44,7 +44,7 @@ import polars as pl
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.funnel import parse_window
 from cxlab.journey import _as_of_expr, _check_stage_column, _prepared, _require, _to_lazy
-from cxlab.prepare import CUSTOMER_CODE
+from cxlab.prepare import CUSTOMER_CODE, text_codes
 from cxlab.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES
 from cxlab.stats import Z95, exact_sum, small_n, wilson_bounds
 
@@ -160,14 +160,6 @@ def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events:
     )
 
 
-def _touchpoint_codes(lf: pl.LazyFrame) -> tuple[pl.Expr, dict[int, str | None], int]:
-    """Integer code of ``touchpoint`` (0..T-1, T for null), the decoding, and T + 1."""
-    values = lf.select(pl.col("touchpoint").unique()).collect().to_series().drop_nulls().sort()
-    n = len(values)
-    code = pl.col("touchpoint").cast(pl.Enum(values.to_list())).to_physical().cast(pl.UInt64).fill_null(n)
-    return code, {**dict(enumerate(values.to_list())), n: None}, n + 1
-
-
 def _tables_prepared(lf: pl.LazyFrame, cut: pl.Expr | None):
     """cells, stage_all, stage_pain, touched of :func:`touchpoint_heatmap` on prepared events.
 
@@ -176,7 +168,7 @@ def _tables_prepared(lf: pl.LazyFrame, cut: pl.Expr | None):
     integer column instead of several group-bys, distinct counts and joins on text.
     """
     n_st = len(STAGES)
-    tp_code, decode, n_tp = _touchpoint_codes(lf)
+    tp_code, decode, n_tp = text_codes(lf, "touchpoint")
     ts_dtype = lf.collect_schema()["timestamp"]
     stage = pl.col("stage").to_physical().cast(pl.UInt64)
     k_cs = pl.col("customer_id").cast(pl.UInt64) * n_st + stage

@@ -59,7 +59,7 @@ import polars as pl
 
 from cxlab._frames import as_lazy, require_columns
 from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.prepare import CUSTOMER_CODE, SEQUENCE
+from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
 from cxlab.schema import DEFAULT_JOURNEY_MAP, DEFAULT_PURCHASE_TOUCHPOINTS, SOURCE_ROW, STAGES
 from cxlab.stats import small_n, wilson_bounds
 
@@ -367,28 +367,18 @@ def _transitions_lazy(
     ts_type = lf.collect_schema()["timestamp"]
     n = pl.col("touchpoint").list.len() - 1
     if prepared and path == "customer":
-        # rows in path order, customers contiguous: B follows A when the next row has A's customer
-        cid, tp, ts = pl.col(CUSTOMER_CODE), pl.col("touchpoint"), pl.col("timestamp")
-        pairs = lf.select(
-            CUSTOMER_CODE,
-            source=tp,
-            target=tp.shift(-1),
-            t0=ts,
-            t1=ts.shift(-1),
-            _same=cid.shift(-1).eq_missing(cid),
-        ).filter(pl.col("_same")).drop("_same")
-    else:
-        pairs = (
-            _path_lists(lf, key, ["touchpoint", "timestamp"], prepared)
-            .select(
-                *_path_key(key, prepared),
-                source=pl.col("touchpoint").list.head(n),
-                target=pl.col("touchpoint").list.tail(n),
-                t0=pl.col("timestamp").list.head(n),
-                t1=pl.col("timestamp").list.tail(n),
-            )
-            .explode(["source", "target", "t0", "t1"])
+        return _customer_transitions_prepared(lf, weight, ts_type)
+    pairs = (
+        _path_lists(lf, key, ["touchpoint", "timestamp"], prepared)
+        .select(
+            *_path_key(key, prepared),
+            source=pl.col("touchpoint").list.head(n),
+            target=pl.col("touchpoint").list.tail(n),
+            t0=pl.col("timestamp").list.head(n),
+            t1=pl.col("timestamp").list.tail(n),
         )
+        .explode(["source", "target", "t0", "t1"])
+    )
     pairs = pairs.with_columns(seconds=_seconds(pl.col("t1") - pl.col("t0"), ts_type))
     key = _path_key(key, prepared)  # the customer code stands for customer_id on prepared events
     unit = {"events": None, "customers": key[0], "sessions": key}[weight]
@@ -412,6 +402,54 @@ def _transitions_lazy(
         out_w = pairs.group_by("source").agg(units.n_unique().alias("_out"))
         total = lf.select(units.n_unique().alias("_total"))
         count = pl.col(weight)
+    return (
+        edges.join(out_w, on="source", how="left")
+        .join(total, how="cross")
+        .with_columns(
+            count=count.cast(pl.UInt32),
+            probability=count / pl.col("_out"),
+            share=count / pl.col("_total"),
+        )
+        .drop("_out", "_total")
+        .sort("source", "target")
+    )
+
+
+def _customer_transitions_prepared(lf: pl.LazyFrame, weight: Weight, ts_type: pl.DataType) -> pl.LazyFrame:
+    """:func:`_transitions_lazy` for customer paths of prepared events, on integer keys.
+
+    Rows come in path order with each customer's rows contiguous, so B follows A when the
+    next row belongs to the same customer. Touchpoints become small integer codes and each
+    (source, target) pair one packed integer, so the edge table is one group-by on one integer
+    column (no text hashing); labels are decoded on the few hundred edges at the end.
+    """
+    code, decode, n_tp = text_codes(lf, "touchpoint")
+    cid, ts = pl.col(CUSTOMER_CODE), pl.col("timestamp")
+    pairs = lf.select(
+        CUSTOMER_CODE,
+        _k=code * n_tp + code.shift(-1),
+        seconds=_seconds(ts.shift(-1) - ts, ts_type),
+        _same=cid.shift(-1).eq_missing(cid),
+    ).filter(pl.col("_same")).drop("_same").collect().lazy()
+    edges = pairs.group_by("_k").agg(
+        pl.len().alias("events"),
+        pl.col(CUSTOMER_CODE).n_unique().alias("customers"),
+        pl.col("seconds").mean().alias("mean_seconds"),
+        pl.col("seconds").median().alias("median_seconds"),
+    ).with_columns(
+        (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source"),
+        (pl.col("_k") % n_tp).replace_strict(decode, return_dtype=pl.String).alias("target"),
+    ).drop("_k").collect().lazy()
+    if weight == "events":
+        out_w = edges.group_by("source").agg(pl.col("events").sum().alias("_out"))
+        total = pairs.select(pl.len().alias("_total"))
+        count = pl.col("events")
+    else:  # customers: distinct customers with a transition out of the source / in the log
+        src = (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source")
+        out_w = (pairs.select(src, CUSTOMER_CODE).unique()
+                 .group_by("source").agg(pl.len().alias("_out")))
+        total = lf.select(cid.n_unique().alias("_total"))
+        count = pl.col("customers")
     return (
         edges.join(out_w, on="source", how="left")
         .join(total, how="cross")

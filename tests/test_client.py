@@ -87,6 +87,18 @@ def test_load_client(client_dir):
     assert "bookshop" in text and "events 3 (+2 set aside)" in text and "2024-03-01 to 2024-07-02" in text
 
 
+def test_load_client_prepared(client_dir):
+    from cxlab.prepare import is_prepared, prepare_events
+
+    plain = load_client(client_dir)
+    client = load_client(client_dir, prepare=True)
+    assert is_prepared(client.events) and not is_prepared(plain.events)
+    assert client.events.equals(prepare_events(plain.events))
+    # the validation and the rows set aside are those of the plain load
+    assert client.validation.one_line() == plain.validation.one_line()
+    assert client.set_aside["events"].equals(plain.set_aside["events"])
+
+
 def test_report_never_shows_customer_ids(client_dir):
     report = load_client(client_dir).validation
     texts = [report.summary(), report.one_line(), report._repr_html_(), repr(report),
