@@ -140,9 +140,10 @@ def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events:
                                              return_dtype=pl.Float64)
         fb = fb.with_columns(((pl.col("score") - lo) / (hi - lo) * 100).alias("_sat")).filter(
             pl.col("_sat").is_not_null())
-    fb = fb.sort("timestamp")
+    fb = fb.sort("timestamp").collect().lazy()
+    asked = fb.select(pl.col("touchpoint").unique()).collect().to_series()
     ev = (
-        lf.filter(pl.col("stage").is_not_null())
+        lf.filter(pl.col("stage").is_not_null() & pl.col("touchpoint").is_in(asked.implode()))
         .select("customer_id", "timestamp", "touchpoint", "stage")
         .join(fb.select("customer_id", "touchpoint").unique(), on=["customer_id", "touchpoint"], how="semi")
         .sort("timestamp")
@@ -172,18 +173,16 @@ def _tables_prepared(lf: pl.LazyFrame, cut: pl.Expr | None):
     ts_dtype = lf.collect_schema()["timestamp"]
     stage = pl.col("stage").to_physical().cast(pl.UInt64)
     k_cs = pl.col("customer_id").cast(pl.UInt64) * n_st + stage
-    # one row per (customer, stage, touchpoint): events and first time
-    # Rows are sorted by customer already, so the packed key is sorted in blocks of a few
-    # events: sorting it is cheap, and group-bys on a sorted key take polars' fast path
-    # (a hash group-by on millions of distinct keys is several times slower).
-    keyed = lf.select((k_cs * n_tp + tp_code).alias("_k"), pl.col("timestamp").to_physical().alias("_t")).collect()
-    keyed = keyed.sort("_k").with_columns(pl.col("_k").set_sorted())
+    # one row per (customer, stage, touchpoint): events and first time. One hash group-by on
+    # the packed key, then a sort of its (far fewer) rows, so the group-bys on (customer,
+    # stage) and customer below take polars' fast path for sorted keys.
     trip = (
-        keyed.lazy().group_by("_k").agg(pl.len().cast(pl.Int64).alias("_n"), pl.col("_t").min())
+        lf.select((k_cs * n_tp + tp_code).alias("_k"), pl.col("timestamp").to_physical().alias("_t"))
+        .group_by("_k").agg(pl.len().cast(pl.Int64).alias("_n"), pl.col("_t").min())
+        .sort("_k")
         .with_columns((pl.col("_k") // n_tp).set_sorted().alias("_kcs"), (pl.col("_k") % n_tp).alias("_tp"))
         .collect()
     ).lazy()
-    del keyed
     per_cs = (
         trip.group_by("_kcs").agg(pl.col("_t").min().alias("_entered"))
         .with_columns((pl.col("_kcs") // n_st).set_sorted().alias("_c"), (pl.col("_kcs") % n_st).alias("_s"))
