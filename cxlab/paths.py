@@ -164,13 +164,31 @@ def _path_lists(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared:
     return lf.group_by(key).agg([pl.col(c).sort_by(_ORDER) for c in cols])
 
 
-def _steps(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False) -> pl.LazyFrame:
+def _steps(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False,
+           max_step: int | None = None) -> pl.LazyFrame:
     """Long frame: one row per event with ``step`` (1-based) and ``n_events`` of its path.
 
     On prepared customer paths the rows are already in path order with each customer's
     events contiguous: step and path length come from the position in the customer's run of
-    rows (no group-by, no lists).
+    rows (no group-by, no lists). With ``max_step`` only steps up to it may be returned (all
+    steps is fine too): on prepared customer paths the first ``max_step`` rows of each run
+    are then gathered directly (run lengths from one run-length encoding of the customer
+    code), without a pass over every event.
     """
+    if prepared and key == ["customer_id"] and max_step is not None:
+        runs = lf.select(pl.col(CUSTOMER_CODE).rle()).collect().to_series().struct.unnest()
+        take = runs.select(
+            start=(pl.col("len").cum_sum() - pl.col("len")).cast(pl.Int64),
+            take=pl.min_horizontal(pl.col("len"), pl.lit(max_step)).cast(pl.Int64),
+            n_events=pl.col("len").cast(pl.UInt32),
+        )
+        rows = take.select(
+            row=pl.int_ranges("start", pl.col("start") + pl.col("take")),
+            step=pl.int_ranges(1, pl.col("take") + 1, dtype=pl.Int32),
+            n_events=pl.col("n_events").repeat_by("take"),
+        ).explode("row", "step", "n_events")
+        picked = lf.select(CUSTOMER_CODE, *cols).collect()[rows.get_column("row")]
+        return pl.concat([picked, rows.select("n_events", "step")], how="horizontal").lazy()
     if prepared and key == ["customer_id"]:
         cid = pl.col(CUSTOMER_CODE)
         idx = pl.int_range(pl.len(), dtype=pl.Int64)
@@ -662,10 +680,15 @@ def step_matrix(
     key = _key(path, func)
     lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:]))
     _check_int(max_steps, "max_steps", func, 1)
-    long = _steps(lf, key, ["touchpoint"], prepared)
+    long = _steps(lf, key, ["touchpoint"], prepared, max_step=max_steps if anchor is None else None)
     key = _path_key(key, prepared)
+    # every touchpoint of the log is a row of the grid (zeros included)
+    touchpoints = lf.select(pl.col("touchpoint").unique()).collect().lazy()
     if anchor is None:
         lo, hi = 1, max_steps
+        # only the first max_steps steps are counted: keep those rows once (the long frame
+        # is used several times below and would otherwise be recomputed for each use)
+        long = long.filter(pl.col("step") <= hi).collect().lazy()
         n_paths = long.filter(pl.col("step") == 1).select(pl.len().alias("n_paths"))
         ended_at = pl.col("n_events") + 1  # first step at which the path counts as ENDED
     else:
@@ -674,6 +697,7 @@ def step_matrix(
         _check_int(occurrence, "occurrence", func, 1)
         _check_int(steps_before, "steps_before", func, 0)
         lo, hi = -steps_before, max_steps
+        long = long.collect().lazy()
         hits = (
             long.filter(pl.col("touchpoint") == anchor)
             .with_columns(k=pl.int_range(1, pl.len() + 1).over(key, order_by="step"))
@@ -711,7 +735,6 @@ def step_matrix(
         .agg(paths=pl.col("n").sum())
         .with_columns(touchpoint=pl.lit(ENDED))
     )
-    touchpoints = long.select(pl.col("touchpoint").unique())
     grid = (
         pl.LazyFrame({"step": list(range(lo, hi + 1))}, schema={"step": pl.Int32})
         .join(pl.concat([touchpoints, pl.LazyFrame({"touchpoint": [ENDED]})]), how="cross")
