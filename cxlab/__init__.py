@@ -22,6 +22,7 @@ from cxlab.client import Client, load_client
 from cxlab.client_config import ChurnDefinition, ClientConfig, read_client_config
 from cxlab.drivers import KeyDrivers, nps_drivers
 from cxlab.errors import ConfigError, CxlabError, DataError, ParameterError
+from cxlab.explore import HeatmapCube, heatmap_cube
 from cxlab.features import LABEL_LEAKING_FEATURES, churn_labels, customer_features, feature_groups
 from cxlab.funnel import drop_off_drivers, funnel, stage_funnel, time_to_convert
 from cxlab.heatmap import channel_by_stage, compare_heatmaps, touchpoint_by_week, touchpoint_heatmap
@@ -37,6 +38,7 @@ from cxlab.paths import (
     step_matrix,
     transitions,
 )
+from cxlab.prepare import prepare_events
 from cxlab.sample import SAMPLE_CLIENTS, SampleClient, generate_client, write_sample_clients
 from cxlab.schema import CUSTOMERS, DEFAULT_JOURNEY_MAP, EVENTS, FEEDBACK, STAGES
 from cxlab.stats import nps_interval, wilson_interval
@@ -67,6 +69,7 @@ __all__ = [
     "ConfigError",
     "CxlabError",
     "DataError",
+    "HeatmapCube",
     "Issue",
     "KeyDrivers",
     "LoadResult",
@@ -91,6 +94,7 @@ __all__ = [
     "feature_groups",
     "funnel",
     "generate_client",
+    "heatmap_cube",
     "load_client",
     "load_customers",
     "load_events",
@@ -100,6 +104,7 @@ __all__ = [
     "nps_drivers",
     "nps_interval",
     "path_variants",
+    "prepare_events",
     "read_client_config",
     "representative_verbatims",
     "retention_curves",
