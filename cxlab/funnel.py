@@ -61,6 +61,7 @@ from cxlab.journey import (
     _with_order,
     assign_stages,
 )
+from cxlab.prepare import text_codes
 from cxlab.schema import STAGES
 from cxlab.stats import Z95, small_n, wilson_bounds
 
@@ -237,8 +238,10 @@ def _state(
     lf = lf.filter(pl.col("timestamp") <= end_lit)
     val = pl.col(column).cast(pl.String)
 
-    # check step values exist
-    seen = set(lf.select(val.unique()).collect().to_series().drop_nulls().to_list())
+    # integer codes of the step column (one text pass), then check the step values exist
+    code, decode, _ = text_codes(lf, column)
+    index = {v: i for i, v in decode.items() if v is not None}
+    seen = set(index)
     pool = sorted(seen | (set(STAGES) if column == "stage" else set()))
     for vals in values:
         for v in vals:
@@ -251,9 +254,10 @@ def _state(
     by_is_event = by is not None and by in cols and by != "signup_cohort"
     ids = [ck, "customer_id"] if coded else ["customer_id"]
     keep = [*ids, "timestamp", _ORDER]
-    base_cols = [*keep, val.alias("_v")] + ([pl.col(by).cast(pl.String).alias("_by")] if by_is_event else [])
+    base_cols = [*keep, code.alias("_v")] + ([pl.col(by).cast(pl.String).alias("_by")] if by_is_event else [])
     ts, row = pl.col("timestamp"), pl.col(_ORDER)
-    match = [pl.col("_v").is_in(v) for v in values]
+    match = [pl.col("_v").is_in(pl.Series([index[x] for x in v if x in index], dtype=pl.UInt64).implode())
+             for v in values]
 
     if order == "strict":
         # prepared: _ORDER (= _cx_seq) alone is the (customer, timestamp, source_row) order
