@@ -29,6 +29,7 @@ from cxlab.heatmap import channel_by_stage, compare_heatmaps, touchpoint_by_week
 from cxlab.journey import assign_stages, customer_journeys, stage_transitions, unmapped_touchpoints
 from cxlab.loaders import LoadResult, load_customers, load_events, load_feedback
 from cxlab.metrics import compare_scores, score_over_time, score_summary
+from cxlab.outofcore import OutOfCoreResult, analyze_client
 from cxlab.paths import (
     add_markers,
     compare_transitions,
@@ -74,10 +75,12 @@ __all__ = [
     "KeyDrivers",
     "LoadResult",
     "MarkovAttribution",
+    "OutOfCoreResult",
     "ParameterError",
     "SampleClient",
     "ValidationReport",
     "add_markers",
+    "analyze_client",
     "assign_stages",
     "channel_by_stage",
     "churn_drivers",
