@@ -106,7 +106,8 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
     # cxlab.paths recognises prepared events itself (integer customer codes, rows in path order).
     tm("transitions", lambda: paths.transitions(st))
     tm("step_matrix", lambda: paths.step_matrix(st, 10))
-    tm("features", lambda: customer_features(st, c.feedback, c.customers, journey_map=cfg.journey_map,
+    # st already has its stages: customer_features uses them (journey_map=None)
+    tm("features", lambda: customer_features(st, c.feedback, c.customers,
                                              purchase_touchpoints=cfg.purchase_touchpoints))
     out = tm.result()
     out["events"] = n_events

@@ -56,7 +56,13 @@ from cxlab._frames import as_lazy
 from cxlab.client_config import ChurnDefinition
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.prepare import CUSTOMER_CODE
-from cxlab.schema import DEFAULT_PURCHASE_TOUCHPOINTS, SOURCE_ROW, STAGES, TIMESTAMP_DTYPE
+from cxlab.schema import (
+    DEFAULT_PURCHASE_TOUCHPOINTS,
+    SOURCE_ROW,
+    STAGE_DTYPE,
+    STAGES,
+    TIMESTAMP_DTYPE,
+)
 from cxlab.stats import exact_sum
 
 __all__ = [
@@ -169,7 +175,7 @@ def customer_features(
     feedback: FrameLike | None,
     customers: FrameLike | None,
     *,
-    journey_map: Mapping[str, str],
+    journey_map: Mapping[str, str] | None = None,
     purchase_touchpoints: Sequence[str] = DEFAULT_PURCHASE_TOUCHPOINTS,
     as_of: dt.datetime | dt.date | None = None,
     support_touchpoints: Sequence[str] = ("support_call", "support_email", "chat"),
@@ -184,8 +190,11 @@ def customer_features(
     events, feedback, customers : DataFrame or LazyFrame
         The canonical tables (see :mod:`cxlab.schema`). ``feedback`` and ``customers`` may
         be None.
-    journey_map : mapping of touchpoint to stage
-        Usually ``config.journey_map``; used to assign journey stages.
+    journey_map : mapping of touchpoint to stage, optional
+        Usually ``config.journey_map``; used to assign journey stages. None: use the
+        ``stage`` column ``events`` already has (from :func:`cxlab.journey.assign_stages`
+        with the same ``purchase_touchpoints``), which saves assigning them again on large
+        logs.
     purchase_touchpoints : sequence of str
         Touchpoints that are purchases (``n_purchases``, ``days_since_last_purchase``).
     as_of : datetime or date, optional
@@ -234,8 +243,24 @@ def customer_features(
     # Stage assignment is the one dependency on the journey module.
     from cxlab.journey import assign_stages
 
-    staged = assign_stages(ev, journey_map, purchase_touchpoints=tuple(purchase_touchpoints))
-    staged = staged.lazy()
+    if journey_map is not None:
+        staged = assign_stages(ev, journey_map, purchase_touchpoints=tuple(purchase_touchpoints)).lazy()
+    elif "stage" in ev.collect_schema().names():
+        # stages assigned on the whole log stay right on any prefix of it (a customer's first
+        # purchase is their earliest), so the as_of filter above does not change them
+        if ev.collect_schema()["stage"] != STAGE_DTYPE:
+            found = ev.select(pl.col("stage").cast(pl.String).unique()).collect().to_series().drop_nulls()
+            wrong = sorted(set(found.to_list()) - set(STAGES))
+            if wrong:
+                raise ParameterError(
+                    f"customer_features: the 'stage' column of events has values that are not journey "
+                    f"stages: {', '.join(map(repr, wrong[:5]))}. Stages are {', '.join(STAGES)}; assign them "
+                    f"with cxlab.journey.assign_stages, or pass journey_map= instead.")
+        staged = ev.with_columns(pl.col("stage").cast(pl.String).cast(STAGE_DTYPE))
+    else:
+        raise ParameterError(
+            "customer_features needs the journey stages: pass journey_map=config.journey_map, or "
+            "events with a 'stage' column from cxlab.journey.assign_stages.")
 
     channels, more_channels = _top_levels(ev, "channel", max_levels)
     is_purchase = pl.col("touchpoint").is_in(list(purchase_touchpoints))

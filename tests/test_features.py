@@ -229,6 +229,20 @@ def test_lazy_input_same_result(events, feedback, customers, feats):
     assert lazy.equals(feats)
 
 
+def test_stages_come_from_the_map_or_the_stage_column(events, feedback, customers, feats):
+    from cxlab.journey import assign_stages
+
+    staged = assign_stages(events, DEFAULT_JOURNEY_MAP)
+    f = customer_features(staged, feedback, customers, recent_days=30, max_levels=2)
+    assert f.equals(feats)
+    with pytest.raises(ParameterError, match="journey_map=config.journey_map"):
+        customer_features(events, feedback, customers)
+    bad = staged.with_columns(stage=pl.when(pl.col("stage") == "awareness").then(pl.lit("limbo"))
+                              .otherwise(pl.col("stage").cast(pl.String)))
+    with pytest.raises(ParameterError, match="'limbo'"):
+        customer_features(bad, feedback, customers)
+
+
 def test_feature_groups_cover_every_column(feats):
     groups = feature_groups(feats.columns)
     flat = [c for g in groups.values() for c in g]

@@ -190,7 +190,14 @@ def test_customer_features_identical(client, events, prepared, with_tables):
     fb = client.feedback if with_tables else None
     cu = client.customers if with_tables else None
     kw = {"journey_map": JOURNEY_MAP, "purchase_touchpoints": PURCHASES}
-    assert_frame_equal(customer_features(prepared, fb, cu, **kw), customer_features(events, fb, cu, **kw))
+    want = customer_features(events, fb, cu, **kw)
+    assert_frame_equal(customer_features(prepared, fb, cu, **kw), want)
+    # already staged (no journey_map): the stage column is used as it is, same numbers
+    staged = assign_stages(prepared, JOURNEY_MAP, PURCHASES)
+    assert_frame_equal(customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES), want)
+    at = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    assert_frame_equal(customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES, as_of=at),
+                       customer_features(events, fb, cu, **kw, as_of=at))
 
 
 def test_filtered_prepared_frame_stays_exact(events, prepared):
