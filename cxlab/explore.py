@@ -52,10 +52,10 @@ import polars as pl
 from cxlab._frames import FrameLike, as_lazy, require_columns
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.funnel import parse_window
-from cxlab.heatmap import newcombe_bounds
+from cxlab.heatmap import heatmap_metrics
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, is_prepared
 from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES, SURVEY_SCALES
-from cxlab.stats import exact_sum, small_n, wilson_bounds
+from cxlab.stats import exact_sum
 
 __all__ = ["HeatmapCube", "heatmap_cube", "MISSING_SEGMENT", "MAX_BUCKETS"]
 
@@ -337,7 +337,7 @@ class HeatmapCube:
             pl.col("tp").replace_strict(dict(enumerate(self.touchpoints)), default=None, return_dtype=pl.String)
             .alias("touchpoint"),
         )
-        return _metrics(out).select(_HEATMAP_COLUMNS).sort("stage", "touchpoint").collect()
+        return heatmap_metrics(out).select(_HEATMAP_COLUMNS).sort("stage", "touchpoint").collect()
 
     def _satisfaction(self, seg: pl.Expr, ch: int, first: int, last: int, survey: str | None) -> pl.LazyFrame:
         """feedback_n and satisfaction per (stage, touchpoint) of one filter state."""
@@ -363,35 +363,6 @@ class HeatmapCube:
             f"{len(self.touchpoints)} touchpoints, {self._cells.height:,} cell rows, "
             f"feedback={'yes' if self.has_feedback else 'no'})"
         )
-
-
-def _metrics(out: pl.LazyFrame) -> pl.LazyFrame:
-    """The metric arithmetic of :func:`cxlab.heatmap.touchpoint_heatmap` on its count columns.
-
-    Expects ``customers``, ``events``, ``stage_customers``, ``n_touched``, ``dropped_touched``,
-    ``_N``, ``_K``; written term for term as there so the floats are identical.
-    """
-    out = out.with_columns(
-        (pl.col("_N") - pl.col("n_touched")).alias("n_not_touched"),
-        (pl.col("_K") - pl.col("dropped_touched")).alias("dropped_not_touched"),
-        (pl.col("customers") / pl.col("stage_customers")).alias("reach"),
-        *wilson_bounds("customers", "stage_customers", prefix="reach_"),
-        (pl.col("events") / pl.col("customers")).alias("intensity"),
-    )
-    last = pl.col("stage") == STAGES[-1]
-    valid = ~last & (pl.col("n_touched") > 0) & (pl.col("n_not_touched") > 0)
-    return out.with_columns(
-        pl.when(pl.col("n_touched") > 0).then(pl.col("dropped_touched") / pl.col("n_touched")).alias("drop_touched"),
-        pl.when(pl.col("n_not_touched") > 0).then(pl.col("dropped_not_touched") / pl.col("n_not_touched"))
-        .alias("drop_not_touched"),
-        *[pl.when(valid).then(e).alias(e.meta.output_name()) for e in newcombe_bounds(
-            "dropped_touched", "n_touched", "dropped_not_touched", "n_not_touched", prefix="pain_")],
-    ).with_columns(
-        pl.when(valid).then(pl.col("drop_touched") - pl.col("drop_not_touched")).alias("pain"),
-        pl.when(valid & (pl.col("drop_not_touched") > 0))
-        .then(pl.col("drop_touched") / pl.col("drop_not_touched")).alias("pain_ratio"),
-        small_n("customers"),
-    )
 
 
 # ---------------------------------------------------------------------- building the cube

@@ -54,6 +54,7 @@ __all__ = [
     "channel_by_stage",
     "compare_heatmaps",
     "newcombe_bounds",
+    "heatmap_metrics",
     "HEATMAP_METRICS",
 ]
 
@@ -217,6 +218,48 @@ def _tables_prepared(lf: pl.LazyFrame, cut: pl.Expr | None):
     return decode_keys(cells), decode_keys(stage_all), decode_keys(stage_pain), decode_keys(touched)
 
 
+def heatmap_metrics(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """The derived columns of :func:`touchpoint_heatmap` from its count columns.
+
+    ``counts`` has one row per (stage, touchpoint) with ``events``, ``customers``,
+    ``stage_customers``, ``n_touched``, ``dropped_touched`` and the stage's pain population
+    ``_N`` (customers) and ``_K`` (of them dropped out). Adds ``n_not_touched``,
+    ``dropped_not_touched``, ``reach`` (with Wilson bounds), ``intensity``, the drop-out rates,
+    ``pain`` (with Newcombe bounds), ``pain_ratio`` and ``small_n``. Shared by the heatmap cube
+    (:mod:`cxlab.explore`) and the out-of-core analysis (:mod:`cxlab.outofcore`), so every
+    path computes the same floats.
+
+    Examples
+    --------
+    >>> counts = pl.LazyFrame({"stage": ["purchase"], "touchpoint": ["checkout_error"], "events": [6],
+    ...     "customers": [4], "stage_customers": [10], "n_touched": [4], "dropped_touched": [3],
+    ...     "_N": [10], "_K": [4]})
+    >>> heatmap_metrics(counts).select("reach", "intensity", "drop_touched", "drop_not_touched", "pain").collect().row(0)
+    (0.4, 1.5, 0.75, 0.16666666666666666, 0.5833333333333334)
+    """
+    out = counts.with_columns(
+        (pl.col("_N") - pl.col("n_touched")).alias("n_not_touched"),
+        (pl.col("_K") - pl.col("dropped_touched")).alias("dropped_not_touched"),
+        (pl.col("customers") / pl.col("stage_customers")).alias("reach"),
+        *wilson_bounds("customers", "stage_customers", prefix="reach_"),
+        (pl.col("events") / pl.col("customers")).alias("intensity"),
+    )
+    last = pl.col("stage").cast(pl.String) == STAGES[-1]
+    valid = ~last & (pl.col("n_touched") > 0) & (pl.col("n_not_touched") > 0)
+    return out.with_columns(
+        pl.when(pl.col("n_touched") > 0).then(pl.col("dropped_touched") / pl.col("n_touched")).alias("drop_touched"),
+        pl.when(pl.col("n_not_touched") > 0).then(pl.col("dropped_not_touched") / pl.col("n_not_touched"))
+        .alias("drop_not_touched"),
+        *[pl.when(valid).then(e).alias(e.meta.output_name()) for e in newcombe_bounds(
+            "dropped_touched", "n_touched", "dropped_not_touched", "n_not_touched", prefix="pain_")],
+    ).with_columns(
+        pl.when(valid).then(pl.col("drop_touched") - pl.col("drop_not_touched")).alias("pain"),
+        pl.when(valid & (pl.col("drop_not_touched") > 0))
+        .then(pl.col("drop_touched") / pl.col("drop_not_touched")).alias("pain_ratio"),
+        small_n("customers"),
+    )
+
+
 def touchpoint_heatmap(
     events_with_stage: Frame,
     feedback: Frame | None = None,
@@ -296,32 +339,11 @@ def touchpoint_heatmap(
             .agg(pl.len().cast(pl.Int64).alias("n_touched"),
                  pl.col("_dropped").sum().cast(pl.Int64).alias("dropped_touched"))
         )
-    out = (
+    out = heatmap_metrics(
         cells.join(stage_all, on="stage", how="left")
         .join(stage_pain, on="stage", how="left")
         .join(touched, on=["stage", "touchpoint"], how="left")
         .with_columns(pl.col("_N", "_K", "n_touched", "dropped_touched").fill_null(0))
-        .with_columns(
-            (pl.col("_N") - pl.col("n_touched")).alias("n_not_touched"),
-            (pl.col("_K") - pl.col("dropped_touched")).alias("dropped_not_touched"),
-            (pl.col("customers") / pl.col("stage_customers")).alias("reach"),
-            *wilson_bounds("customers", "stage_customers", prefix="reach_"),
-            (pl.col("events") / pl.col("customers")).alias("intensity"),
-        )
-    )
-    last = pl.col("stage") == STAGES[-1]
-    valid = ~last & (pl.col("n_touched") > 0) & (pl.col("n_not_touched") > 0)
-    out = out.with_columns(
-        pl.when(pl.col("n_touched") > 0).then(pl.col("dropped_touched") / pl.col("n_touched")).alias("drop_touched"),
-        pl.when(pl.col("n_not_touched") > 0).then(pl.col("dropped_not_touched") / pl.col("n_not_touched"))
-        .alias("drop_not_touched"),
-        *[pl.when(valid).then(e).alias(e.meta.output_name()) for e in newcombe_bounds(
-            "dropped_touched", "n_touched", "dropped_not_touched", "n_not_touched", prefix="pain_")],
-    ).with_columns(
-        pl.when(valid).then(pl.col("drop_touched") - pl.col("drop_not_touched")).alias("pain"),
-        pl.when(valid & (pl.col("drop_not_touched") > 0))
-        .then(pl.col("drop_touched") / pl.col("drop_not_touched")).alias("pain_ratio"),
-        small_n("customers"),
     )
     if feedback is not None:
         prepared = _prepared(_to_lazy(events_with_stage)[0].collect_schema().names())

@@ -73,7 +73,7 @@ import polars as pl
 
 from cxlab.client_config import ClientConfig, read_client_config
 from cxlab.errors import DataError, ParameterError
-from cxlab.heatmap import newcombe_bounds, touchpoint_heatmap
+from cxlab.heatmap import heatmap_metrics, touchpoint_heatmap
 from cxlab.journey import TRANSITION_DTYPE, assign_stages, customer_journeys, stage_transitions
 from cxlab.loaders import (
     _FIX,
@@ -92,8 +92,8 @@ from cxlab.loaders import (
     _untidy,
 )
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, prepare_events
-from cxlab.schema import EVENTS, SOURCE_ROW, STAGE_DTYPE, STAGES, TIMESTAMP_DTYPE
-from cxlab.stats import exact_sum, small_n, wilson_bounds
+from cxlab.schema import EVENTS, SOURCE_ROW, STAGE_DTYPE, TIMESTAMP_DTYPE
+from cxlab.stats import exact_sum
 from cxlab.validation import SET_ASIDE_REASONS, Issue, TableCounts, ValidationReport
 
 __all__ = ["EventScan", "OutOfCoreResult", "scan_events", "analyze_client", "choose_partitions"]
@@ -420,30 +420,7 @@ def _combine_heatmap(cells: list[pl.DataFrame], stages: list[pl.DataFrame]) -> p
     keys = ["stage", "touchpoint"]
     c = pl.concat(cells).group_by(keys).agg(pl.all().sum())
     s = pl.concat(stages).group_by("stage").agg(pl.all().sum())
-    out = (
-        c.join(s, on="stage", how="left")
-        .with_columns(
-            (pl.col("_N") - pl.col("n_touched")).alias("n_not_touched"),
-            (pl.col("_K") - pl.col("dropped_touched")).alias("dropped_not_touched"),
-            (pl.col("customers") / pl.col("stage_customers")).alias("reach"),
-            *wilson_bounds("customers", "stage_customers", prefix="reach_"),
-            (pl.col("events") / pl.col("customers")).alias("intensity"),
-        )
-    )
-    last = pl.col("stage") == STAGES[-1]
-    valid = ~last & (pl.col("n_touched") > 0) & (pl.col("n_not_touched") > 0)
-    out = out.with_columns(
-        pl.when(pl.col("n_touched") > 0).then(pl.col("dropped_touched") / pl.col("n_touched")).alias("drop_touched"),
-        pl.when(pl.col("n_not_touched") > 0).then(pl.col("dropped_not_touched") / pl.col("n_not_touched"))
-        .alias("drop_not_touched"),
-        *[pl.when(valid).then(e).alias(e.meta.output_name()) for e in newcombe_bounds(
-            "dropped_touched", "n_touched", "dropped_not_touched", "n_not_touched", prefix="pain_")],
-    ).with_columns(
-        pl.when(valid).then(pl.col("drop_touched") - pl.col("drop_not_touched")).alias("pain"),
-        pl.when(valid & (pl.col("drop_not_touched") > 0))
-        .then(pl.col("drop_touched") / pl.col("drop_not_touched")).alias("pain_ratio"),
-        small_n("customers"),
-    )
+    out = heatmap_metrics(c.lazy().join(s.lazy(), on="stage", how="left")).collect()
     cols = ["stage", "touchpoint", "events", "customers", "stage_customers", "reach", "reach_ci_low",
             "reach_ci_high", "intensity", "n_touched", "dropped_touched", "drop_touched", "n_not_touched",
             "dropped_not_touched", "drop_not_touched", "pain", "pain_ci_low", "pain_ci_high", "pain_ratio",
