@@ -43,6 +43,7 @@ CUSTOMER_CODE = "_cx_cid"
 #: Position of the row in (customer, timestamp, source_row) order (UInt32).
 SEQUENCE = "_cx_seq"
 
+
 def text_codes(lf: pl.LazyFrame, column: str) -> tuple[pl.Expr, dict[int, str | None], int]:
     """Integer codes for a text column with few distinct values (touchpoints, channels).
 
