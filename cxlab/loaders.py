@@ -567,6 +567,91 @@ def _col_label(canonical: str, source: str) -> str:
 
 
 # --------------------------------------------------------------------------- the load
+def _column_checks(
+    table: str,
+    schema: TableSchema,
+    resolved: Mapping[str, str],
+    raw: Mapping[str, pl.Expr],
+    rdt: Mapping[str, pl.DataType],
+    *,
+    timezone: str,
+    formats: Sequence[str],
+    start_utc: dt.datetime | None,
+    as_of_utc: dt.datetime,
+) -> tuple[dict[str, pl.Expr], list[tuple[str, str, pl.Expr]], list[tuple[str, str, pl.Expr]], _Ts | None]:
+    """The canonical value of every column and the set-aside checks of ``table``.
+
+    ``raw`` holds each resolved column's source expression (stripped when untidy) and ``rdt``
+    its source dtype. Returns the value expressions, the flags on source values (first stage),
+    the flags on cast canonical columns (``later``, second stage) and the timestamp parse
+    (its ``gap`` / ``aware`` / ``naive`` warning expressions), so the in-memory loader and
+    :mod:`cxlab.outofcore` apply exactly the same rules.
+    """
+    values: dict[str, pl.Expr] = {}
+    flags: list[tuple[str, str, pl.Expr]] = []  # (reason, canonical column, flag)
+    ts: _Ts | None = None
+
+    for col in schema.columns:
+        name = col.name
+        if name not in resolved:
+            if name not in _OPTIONAL_ABSENT_OK:
+                values[name] = pl.lit(None, dtype=col.dtype)
+            continue
+        r, d = raw[name], rdt[name]
+        if name == "timestamp":
+            ts = _timestamp(r, d, timezone, formats)
+            values[name] = ts.value
+            flags.append(("unparsable_timestamp", name, ts.value.is_null()))
+        elif col.dtype == pl.String:
+            v = _text(r, d)
+            blank = v.is_null()
+            if name == "survey":
+                v = v.str.to_lowercase()
+            values[name] = v
+            if name == _ID:
+                flags.append(("null_customer_id", name, blank))
+            elif name == "touchpoint" and table == "events":
+                flags.append(("missing_touchpoint", name, blank))
+            elif col.required:
+                flags.append(("missing_value", name, blank))
+        elif name == "revenue":
+            v = _number(r, d)
+            values[name] = v
+            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
+        elif name == "score":
+            f = _number(r, d)
+            v = pl.when(f == f.floor()).then(f).cast(pl.Int64)
+            values[name] = v
+            flags.append(("missing_value", name, ~_present(r, d)))
+            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
+        elif col.dtype == pl.Date:
+            v = _date(r, d, formats)
+            values[name] = v
+            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
+        elif col.dtype == pl.Boolean:
+            v = _boolean(r, d)
+            values[name] = v
+            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
+        else:  # pragma: no cover - every canonical dtype is handled above
+            values[name] = r.cast(col.dtype, strict=False)
+
+    # Checks on cast values (they refer to the canonical columns after the first stage).
+    later: list[tuple[str, str, pl.Expr]] = []
+    if "revenue" in resolved:
+        later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
+    if table == "feedback":
+        lo = pl.col("survey").replace_strict({k: v[0] for k, v in SURVEY_SCALES.items()}, default=None, return_dtype=pl.Int64)
+        hi = pl.col("survey").replace_strict({k: v[1] for k, v in SURVEY_SCALES.items()}, default=None, return_dtype=pl.Int64)
+        later.append(("unknown_survey", "survey", pl.col("survey").is_not_null() & ~pl.col("survey").is_in(SURVEYS)))
+        later.append(("score_out_of_range", "score", (pl.col("score") < lo) | (pl.col("score") > hi)))
+    if "timestamp" in schema.names:
+        if start_utc is not None:
+            later.append(("before_start", "timestamp", pl.col("timestamp") < pl.lit(start_utc, dtype=TIMESTAMP_DTYPE)))
+        later.append(("future_timestamp", "timestamp", pl.col("timestamp") > pl.lit(as_of_utc, dtype=TIMESTAMP_DTYPE)))
+
+    return values, flags, later, ts
+
+
 def load_table(
     table: str,
     path: str | Path,
@@ -618,71 +703,14 @@ def load_table(
         for c, s in resolved.items()
     }
     rdt = {c: src.schema[s] for c, s in resolved.items()}
-    values: dict[str, pl.Expr] = {}
-    flags: list[tuple[str, str, pl.Expr]] = []  # (reason, canonical column, flag)
+    values, flags, later, ts = _column_checks(table, schema, resolved, raw, rdt, timezone=timezone,
+                                              formats=formats, start_utc=start_utc, as_of_utc=as_of_utc)
     extra_cols: dict[str, pl.Expr] = {}
-
-    for col in schema.columns:
-        name = col.name
-        if name not in resolved:
-            if name not in _OPTIONAL_ABSENT_OK:
-                values[name] = pl.lit(None, dtype=col.dtype)
-            continue
-        r, d = raw[name], rdt[name]
-        if name == "timestamp":
-            ts = _timestamp(r, d, timezone, formats)
-            values[name] = ts.value
-            flags.append(("unparsable_timestamp", name, ts.value.is_null()))
-            extra_cols["__gap"] = ts.gap
-            if ts.aware is not None:
-                extra_cols["__aware"] = ts.aware
-                extra_cols["__naive"] = ts.naive
-        elif col.dtype == pl.String:
-            v = _text(r, d)
-            blank = v.is_null()
-            if name == "survey":
-                v = v.str.to_lowercase()
-            values[name] = v
-            if name == _ID:
-                flags.append(("null_customer_id", name, blank))
-            elif name == "touchpoint" and table == "events":
-                flags.append(("missing_touchpoint", name, blank))
-            elif col.required:
-                flags.append(("missing_value", name, blank))
-        elif name == "revenue":
-            v = _number(r, d)
-            values[name] = v
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        elif name == "score":
-            f = _number(r, d)
-            v = pl.when(f == f.floor()).then(f).cast(pl.Int64)
-            values[name] = v
-            flags.append(("missing_value", name, ~_present(r, d)))
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        elif col.dtype == pl.Date:
-            v = _date(r, d, formats)
-            values[name] = v
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        elif col.dtype == pl.Boolean:
-            v = _boolean(r, d)
-            values[name] = v
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        else:  # pragma: no cover - every canonical dtype is handled above
-            values[name] = r.cast(col.dtype, strict=False)
-
-    # Checks on cast values (they refer to the canonical columns after the first stage).
-    later: list[tuple[str, str, pl.Expr]] = []
-    if "revenue" in resolved:
-        later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
-    if table == "feedback":
-        lo = pl.col("survey").replace_strict({k: v[0] for k, v in SURVEY_SCALES.items()}, default=None, return_dtype=pl.Int64)
-        hi = pl.col("survey").replace_strict({k: v[1] for k, v in SURVEY_SCALES.items()}, default=None, return_dtype=pl.Int64)
-        later.append(("unknown_survey", "survey", pl.col("survey").is_not_null() & ~pl.col("survey").is_in(SURVEYS)))
-        later.append(("score_out_of_range", "score", (pl.col("score") < lo) | (pl.col("score") > hi)))
-    if "timestamp" in schema.names:
-        if start_utc is not None:
-            later.append(("before_start", "timestamp", pl.col("timestamp") < pl.lit(start_utc, dtype=TIMESTAMP_DTYPE)))
-        later.append(("future_timestamp", "timestamp", pl.col("timestamp") > pl.lit(as_of_utc, dtype=TIMESTAMP_DTYPE)))
+    if ts is not None:
+        extra_cols["__gap"] = ts.gap
+        if ts.aware is not None:
+            extra_cols["__aware"] = ts.aware
+            extra_cols["__naive"] = ts.naive
 
     n_first = len(flags)
     all_flags = flags + later

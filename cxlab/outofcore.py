@@ -77,22 +77,18 @@ from cxlab.heatmap import heatmap_metrics, touchpoint_heatmap
 from cxlab.journey import TRANSITION_DTYPE, assign_stages, customer_journeys, stage_transitions
 from cxlab.loaders import (
     _FIX,
-    _OPTIONAL_ABSENT_OK,
     _WHAT,
     _as_utc,
     _blank_to_null,
     _col_label,
-    _number,
+    _column_checks,
     _open_source,
-    _present,
     _read_error,
     _resolve_columns,
-    _text,
-    _timestamp,
     _untidy,
 )
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, prepare_events
-from cxlab.schema import EVENTS, SOURCE_ROW, STAGE_DTYPE, TIMESTAMP_DTYPE
+from cxlab.schema import EVENTS, SOURCE_ROW, STAGE_DTYPE
 from cxlab.stats import exact_sum
 from cxlab.validation import SET_ASIDE_REASONS, Issue, TableCounts, ValidationReport
 
@@ -219,46 +215,17 @@ def scan_events(folder: str | Path) -> EventScan:
            for c, s in resolved.items()}
     rdt = {c: src.schema[s] for c, s in resolved.items()}
 
-    values: dict[str, pl.Expr] = {}
-    flags: list[tuple[str, str, pl.Expr]] = []
+    values, flags, later, ts = _column_checks("events", schema, resolved, raw, rdt, timezone=tz,
+                                              formats=cfg.timestamp_formats, start_utc=start_utc,
+                                              as_of_utc=as_of_utc)
     extras: dict[str, pl.Expr] = {}
-    for col in schema.columns:
-        name = col.name
-        if name not in resolved:
-            if name not in _OPTIONAL_ABSENT_OK:
-                values[name] = pl.lit(None, dtype=col.dtype)
-            continue
-        r, d = raw[name], rdt[name]
-        if name == "timestamp":
-            ts = _timestamp(r, d, tz, cfg.timestamp_formats)
-            values[name] = ts.value
-            flags.append(("unparsable_timestamp", name, ts.value.is_null()))
-            if not isinstance(d, pl.Datetime) or d.time_zone is None:
-                extras["_w_gap"] = ts.gap
-            if ts.aware is not None:
-                extras["_w_aware"] = ts.aware
-                extras["_w_naive"] = ts.naive
-        elif col.dtype == pl.String:
-            v = _text(r, d)
-            values[name] = v
-            if name == "customer_id":
-                flags.append(("null_customer_id", name, v.is_null()))
-            elif name == "touchpoint":
-                flags.append(("missing_touchpoint", name, v.is_null()))
-            elif col.required:
-                flags.append(("missing_value", name, v.is_null()))
-        elif name == "revenue":
-            v = _number(r, d)
-            values[name] = v
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        else:  # pragma: no cover - the events contract has no other dtypes
-            values[name] = r.cast(col.dtype, strict=False)
-    later: list[tuple[str, str, pl.Expr]] = []
-    if "revenue" in resolved:
-        later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
-    if start_utc is not None:
-        later.append(("before_start", "timestamp", pl.col("timestamp") < pl.lit(start_utc, dtype=TIMESTAMP_DTYPE)))
-    later.append(("future_timestamp", "timestamp", pl.col("timestamp") > pl.lit(as_of_utc, dtype=TIMESTAMP_DTYPE)))
+    if ts is not None:
+        d = rdt["timestamp"]
+        if not isinstance(d, pl.Datetime) or d.time_zone is None:
+            extras["_w_gap"] = ts.gap
+        if ts.aware is not None:
+            extras["_w_aware"] = ts.aware
+            extras["_w_naive"] = ts.naive
     all_flags = flags + later
     all_flags.append(("duplicate_event", "all", pl.lit(False)))  # found per part (analyze_client)
 
