@@ -367,6 +367,22 @@ def _seconds(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.Float64)
 
 
+def _weighted(edges: pl.LazyFrame, out_w: pl.LazyFrame, total: pl.LazyFrame, count: pl.Expr) -> pl.LazyFrame:
+    """``count``, ``probability`` (count / weight out of the source, ``_out``) and ``share``
+    (count / ``_total``) of the edge table, sorted by source and target."""
+    return (
+        edges.join(out_w, on="source", how="left")
+        .join(total, how="cross")
+        .with_columns(
+            count=count.cast(pl.UInt32),
+            probability=count / pl.col("_out"),
+            share=count / pl.col("_total"),
+        )
+        .drop("_out", "_total")
+        .sort("source", "target")
+    )
+
+
 def _transitions_lazy(
     lf: pl.LazyFrame, path: PathUnit, weight: Weight, func: str, prepared: bool = False
 ) -> pl.LazyFrame:
@@ -420,17 +436,7 @@ def _transitions_lazy(
         out_w = pairs.group_by("source").agg(units.n_unique().alias("_out"))
         total = lf.select(units.n_unique().alias("_total"))
         count = pl.col(weight)
-    return (
-        edges.join(out_w, on="source", how="left")
-        .join(total, how="cross")
-        .with_columns(
-            count=count.cast(pl.UInt32),
-            probability=count / pl.col("_out"),
-            share=count / pl.col("_total"),
-        )
-        .drop("_out", "_total")
-        .sort("source", "target")
-    )
+    return _weighted(edges, out_w, total, count)
 
 
 def _customer_transitions_prepared(lf: pl.LazyFrame, weight: Weight, ts_type: pl.DataType) -> pl.LazyFrame:
@@ -468,17 +474,7 @@ def _customer_transitions_prepared(lf: pl.LazyFrame, weight: Weight, ts_type: pl
                  .group_by("source").agg(pl.len().alias("_out")))
         total = lf.select(cid.n_unique().alias("_total"))
         count = pl.col("customers")
-    return (
-        edges.join(out_w, on="source", how="left")
-        .join(total, how="cross")
-        .with_columns(
-            count=count.cast(pl.UInt32),
-            probability=count / pl.col("_out"),
-            share=count / pl.col("_total"),
-        )
-        .drop("_out", "_total")
-        .sort("source", "target")
-    )
+    return _weighted(edges, out_w, total, count)
 
 
 def transitions(
