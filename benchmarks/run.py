@@ -8,8 +8,8 @@ events per customer (1M customers ~ 9.3M events: the harder case for per-custome
 It then runs, each in a fresh process and ``--runs`` times (median, min-max):
 
 cxlab
-    load + validate (``load_client``), ``prepare_events`` (the loaded copy is dropped
-    afterwards, as ``load_client(..., prepare=True)`` does), ``assign_stages``,
+    load + validate + prepare (``load_client(folder, prepare=True)``: the loader puts the
+    clean rows in (customer, time) order with integer customer codes), ``assign_stages``,
     ``customer_journeys``, ``stage_transitions``, ``funnel`` (4 steps, 30-day window),
     ``touchpoint_heatmap`` (with feedback), ``paths.transitions``, ``paths.step_matrix``,
     ``customer_features`` (with feedback and customers); each step timed, and the whole.
@@ -20,7 +20,8 @@ pandas
     ``benchmarks/pandas_baseline.py``: a straightforward pandas implementation of the same
     kinds of tables.
 plain (``--plain``)
-    the cxlab pipeline without ``prepare_events`` (every analysis on the loaded frame).
+    the cxlab pipeline without preparing (``load_client(folder)``; every analysis on the
+    loaded frame in file order).
 
 Peak RSS is the child process's own maximum resident set (``ru_maxrss``). The 100M-event
 out-of-core run is ``benchmarks/bench_outofcore.py``. Results are printed as a table and
@@ -36,7 +37,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -89,14 +89,14 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
     from cxlab.funnel import funnel
     from cxlab.heatmap import touchpoint_heatmap
     from cxlab.journey import assign_stages, customer_journeys, stage_transitions
-    from cxlab.prepare import prepare_events
 
     tm = Timer()
-    c = tm("load+validate", lambda: load_client(folder))
+    if prepared:  # the loader puts the rows in prepared order in its own pass
+        c = tm("load+validate+prepare", lambda: load_client(folder, prepare=True))
+    else:
+        c = tm("load+validate", lambda: load_client(folder))
     cfg = c.config
     n_events = c.events.height
-    if prepared:  # keep only the prepared copy alive, as load_client(prepare=True) does
-        c = dataclasses.replace(c, events=tm("prepare", lambda: prepare_events(c.events)))
     ev = c.events
     st = tm("assign_stages", lambda: assign_stages(ev, cfg.journey_map, cfg.purchase_touchpoints))
     tm("customer_journeys", lambda: customer_journeys(st))
@@ -234,7 +234,7 @@ def main() -> None:
                          "~100 events per customer; 0: ~9.3 events per customer)")
     ap.add_argument("--runs", type=int, default=3, help="runs per implementation and size (default 3)")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
-    ap.add_argument("--plain", action="store_true", help="also run cxlab without prepare_events")
+    ap.add_argument("--plain", action="store_true", help="also run cxlab without prepared events")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     a = ap.parse_args()

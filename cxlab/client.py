@@ -7,7 +7,6 @@ from the customers table) and returns a :class:`Client`.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +155,7 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
     path = config.path_of("events")
     assert path is not None  # read_client_config requires the events file
     results["events"] = load_events(path, config.columns.get("events"), journey_map=config.journey_map,
-                                    **timed, **common)
+                                    prepare=prepare, **timed, **common)
     path = config.path_of("feedback")
     if path is not None:
         results["feedback"] = load_feedback(path, config.columns.get("feedback"), **timed, **common)
@@ -167,11 +166,6 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
     frames = {t: (results[t].frame if t in results else empty_table(t))
               for t in ("events", "feedback", "customers")}
     set_aside = {t: r.set_aside for t, r in results.items()}
-    if prepare:
-        from cxlab.prepare import prepare_events
-
-        frames["events"] = prepare_events(frames["events"])
-        results["events"] = dataclasses.replace(results["events"], frame=frames["events"])  # one copy alive
     issues: list[Issue] = [i for r in results.values() for i in r.issues]
     if "customers" in results:
         for table in ("events", "feedback"):

@@ -45,6 +45,7 @@ from pathlib import Path
 import polars as pl
 
 from cxlab.errors import DataError, did_you_mean
+from cxlab.prepare import customer_order, gather_prepared
 from cxlab.schema import (
     SOURCE_ROW,
     SURVEY_SCALES,
@@ -664,6 +665,7 @@ def load_table(
     as_of: dt.date | dt.datetime | None = None,
     strict: bool = False,
     separator: str | None = None,
+    prepare: bool = False,
 ) -> LoadResult:
     """Load one file as canonical ``table``; see :func:`load_events` for the parameters."""
     schema = _schema(table)
@@ -727,16 +729,28 @@ def load_table(
 
     dup_reason = {"events": "duplicate_event", "customers": "duplicate_customer"}.get(table)
     dup_key = ([c for c in schema.names if c in resolved] if table == "events" else [_ID]) if dup_reason else []
-    hash_col = [_key_hash(dup_key).alias("__h")] if dup_reason else []
+    prepared = prepare and table == "events"
+    hash_col = [_key_hash(dup_key).alias("__h")] if dup_reason and not prepared else []
     flagged = (data.lazy().select(stage1).with_columns(stage2)
                .with_columns(bad.alias("__bad"), *hash_col).collect())
     del data
 
+    if prepared:  # the permutation of prepare_events, on the clean rows only
+        order, codes, keys = customer_order(flagged.get_column("customer_id"), flagged.get_column("timestamp"),
+                                            keep=~flagged.get_column("__bad"))
     if dup_reason:
         bad_s = flagged.get_column("__bad")
         all_flags.append((dup_reason, "customer_id" if table == "customers" else "all", pl.lit(True)))
         fcols.append(f"__f{len(all_flags) - 1}")
-        dup = _later_duplicates(flagged, dup_key, bad_s).alias(fcols[-1])
+        if prepared:
+            dup_rows = _adjacent_duplicates(flagged, dup_key, order, codes)
+            dup = _row_mask(flagged.height, dup_rows)
+            if dup_rows.len():
+                kept = ~order.is_in(dup_rows.implode())
+                order, codes = order.filter(kept), codes.filter(kept)
+        else:
+            dup = _later_duplicates(flagged, dup_key, bad_s)
+        dup = dup.alias(fcols[-1])
         flagged = flagged.with_columns(dup, (bad_s | dup).alias("__bad"))
 
     # A row's reason is its first flag in the SET_ASIDE_REASONS order (computed on bad rows only).
@@ -749,12 +763,12 @@ def load_table(
     n = flagged.height
 
     kept_cols = [c for c in schema.names if c in values] + [SOURCE_ROW]
-    frame = (
-        flagged.lazy()
-        .filter(~pl.col("__bad"))
-        .select([pl.col(c) for c in kept_cols] + [pl.col(f"__raw__{c}").alias(c) for c in extras])
-        .collect()
-    )
+    columns = [pl.col(c) for c in kept_cols] + [pl.col(f"__raw__{c}").alias(c) for c in extras]
+    if prepared:  # one gather: set-aside rows left out and rows put in (customer, time) order
+        # (a lazy select: an eager one would first copy the mixed-chunk frame into one chunk)
+        frame = gather_prepared(flagged.lazy().select(columns).collect(), order, codes, keys)
+    else:
+        frame = flagged.lazy().filter(~pl.col("__bad")).select(columns).collect()
     set_aside = flagged.lazy().filter(pl.col("__bad")).select(
         [pl.col(SOURCE_ROW), reason.alias("reason"), column.alias("column")]
         + [pl.col(f"__raw__{c}").alias(c) for c in source_cols if c not in (SOURCE_ROW, "reason", "column")]
@@ -843,6 +857,33 @@ def _later_duplicates(frame: pl.DataFrame, key: list[str], bad: pl.Series) -> pl
     return out
 
 
+def _adjacent_duplicates(frame: pl.DataFrame, key: list[str], order: pl.Series, codes: pl.Series) -> pl.Series:
+    """Row numbers of clean rows equal on ``key`` to an earlier clean row, in prepared order.
+
+    ``order`` and ``codes`` come from :func:`cxlab.prepare.customer_order` over the clean
+    rows: equal rows share customer and timestamp, so they sit in one run of equal
+    (code, timestamp) there. Only rows of such runs are compared on every ``key`` column, in
+    file order, so the first of a set of equal rows is the one kept (as
+    :func:`_later_duplicates` does on the file order).
+    """
+    ts = frame.get_column("timestamp").rechunk().gather(order)
+    same = ((codes == codes.shift(1)) & ts.eq_missing(ts.shift(1))).fill_null(False)
+    candidates = order.filter(same | same.shift(-1, fill_value=False)).sort()
+    if candidates.len() == 0:
+        return candidates
+    # Picked by source_row in a lazy filter: a gather or an eager mask filter would first
+    # copy the whole many-chunk frame into one chunk.
+    sub = (frame.lazy().select(*key, SOURCE_ROW)
+           .filter(pl.col(SOURCE_ROW).is_in((candidates + 1).implode())).collect())
+    return sub.filter(~pl.struct(key).is_first_distinct()).get_column(SOURCE_ROW) - 1
+
+
+def _row_mask(height: int, rows: pl.Series) -> pl.Series:
+    """A boolean Series of ``height`` that is True at ``rows``."""
+    out = pl.repeat(False, height, eager=True, dtype=pl.Boolean)
+    return out.scatter(rows, True) if rows.len() else out
+
+
 def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date, as_of) -> Issue:
     reason, column, rows, examples = g["reason"], g["column"], g["rows"], tuple(g["examples"])
     label = path.name
@@ -917,6 +958,7 @@ def load_events(
     as_of: dt.date | dt.datetime | None = None,
     strict: bool = False,
     separator: str | None = None,
+    prepare: bool = False,
 ) -> LoadResult:
     """Load an events file into the canonical events table.
 
@@ -941,6 +983,12 @@ def load_events(
         timezones) instead of setting rows aside.
     separator : str, optional
         Delimiter of delimited files (default ``,`` for CSV, tab for TSV).
+    prepare : bool
+        Return the loaded rows as :func:`cxlab.prepare.prepare_events` would: sorted by
+        customer and time, with integer customer codes. The loader then puts the rows in that
+        order in the same pass that leaves set-aside rows out (one copy of the events instead
+        of three), and finds duplicate events among rows of equal customer and time; the
+        rows, set-aside rows and issues are exactly those of ``prepare=False``.
 
     Returns
     -------
@@ -971,7 +1019,7 @@ def load_events(
     """
     return load_table("events", path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
                       journey_map=journey_map, start_date=start_date, as_of=as_of, strict=strict,
-                      separator=separator)
+                      separator=separator, prepare=prepare)
 
 
 def load_feedback(

@@ -36,7 +36,8 @@ import polars as pl
 from cxlab._frames import as_lazy
 from cxlab.schema import SOURCE_ROW
 
-__all__ = ["prepare_events", "is_prepared", "text_codes", "CUSTOMER_CODE", "SEQUENCE"]
+__all__ = ["prepare_events", "is_prepared", "text_codes", "customer_order", "gather_prepared", "CUSTOMER_CODE",
+           "SEQUENCE"]
 
 #: Integer code of the customer (UInt32, rows sorted by it).
 CUSTOMER_CODE = "_cx_cid"
@@ -111,24 +112,84 @@ def prepare_events(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     df = df.drop([CUSTOMER_CODE, SEQUENCE], strict=False)
     if SOURCE_ROW not in df.columns:
         df = df.with_row_index(SOURCE_ROW, offset=1)
-    df = df.rechunk()  # gathers from one chunk are several times faster than from many
-    # Each customer's row numbers in frame order; customers sorted by key (nulls last).
-    groups = (
-        df.select("customer_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"))
-        .group_by("customer_id")
-        .agg("__row")
-        .sort("customer_id", nulls_last=True)
-    )
+    order, codes, keys = customer_order(df.get_column("customer_id"), df.get_column("timestamp"),
+                                        df.get_column(SOURCE_ROW))
+    return gather_prepared(df, order, codes, keys)
+
+
+def customer_order(
+    customer_id: pl.Series,
+    timestamp: pl.Series,
+    source_row: pl.Series | None = None,
+    keep: pl.Series | None = None,
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """The row permutation of :func:`prepare_events`, computed without moving any other column.
+
+    Parameters
+    ----------
+    customer_id, timestamp : Series
+        The key columns of the frame (same length, any chunking).
+    source_row : Series, optional
+        The tie-break for equal timestamps. None: the frame order (rows within one customer
+        are then already in tie-break order).
+    keep : Series of bool, optional
+        Rows to leave out are False (the loader's set-aside rows): they get no position.
+
+    Returns
+    -------
+    order : Series (UInt32)
+        Frame row numbers in (customer_id, timestamp, source_row) order, kept rows only.
+    codes : Series (UInt32)
+        The customer code of each position of ``order`` (0..k-1, non-decreasing).
+    keys : Series (String)
+        The k distinct customer ids, sorted (nulls last): ``keys[codes]`` is the customer.
+
+    Examples
+    --------
+    >>> order, codes, keys = customer_order(pl.Series(["b", "a", "b"]), pl.Series([2, 5, 1]))
+    >>> order.to_list(), codes.to_list(), keys.to_list()
+    ([1, 2, 0], [0, 1, 1], ['a', 'b'])
+    """
+    rows = pl.int_range(customer_id.len(), dtype=pl.UInt32, eager=True).alias("__row")
+    pairs = pl.DataFrame([customer_id.alias("customer_id"), rows])
+    if keep is not None:
+        pairs = pairs.filter(keep)
+    # One hash group-by on the text key; only the distinct keys are sorted, never the rows.
+    groups = pairs.group_by("customer_id").agg("__row").sort("customer_id", nulls_last=True)
     order = groups.get_column("__row").explode()
-    codes = pl.int_range(groups.height, dtype=pl.UInt32, eager=True).repeat_by(
-        groups.get_column("__row").list.len()).explode()
-    out = df.drop("customer_id")[order].with_columns(
-        groups.get_column("customer_id").gather(codes).alias("customer_id"),
+    lengths = groups.get_column("__row").list.len()
+    codes = pl.int_range(groups.height, dtype=pl.UInt32, eager=True).repeat_by(lengths).explode()
+    keys = groups.get_column("customer_id")
+    # Within a customer the rows are in frame order; usually also in time order (exports
+    # are). Check on the two key columns alone, and sort the integer keys only when needed.
+    ts = timestamp.rechunk().gather(order)
+    ties = None if source_row is None else source_row.rechunk().gather(order)
+    cid, t = pl.col("c"), pl.col("t")
+    later = (t >= t.shift(1)) if ties is None else (
+        (t > t.shift(1)) | ((t == t.shift(1)) & (pl.col("r") > pl.col("r").shift(1))))
+    if ties is None:
+        ties = order
+    keys_frame = pl.DataFrame({"c": codes, "t": ts, "r": ties})
+    in_order = keys_frame.select(((cid != cid.shift(1)) | later).fill_null(True)).to_series()
+    if not in_order.all():
+        # Sort only the customers with a row out of order (their rows are contiguous).
+        unsorted = codes.is_in(codes.filter(~in_order).unique().implode())
+        part = keys_frame.filter(unsorted)
+        perm = part.select(pl.arg_sort_by("c", "t", "r", nulls_last=True)).to_series()
+        order = order.scatter(unsorted.arg_true(), order.filter(unsorted).gather(perm))
+    return order.alias("__row"), codes.alias(CUSTOMER_CODE), keys.alias("customer_id")
+
+
+def gather_prepared(frame: pl.DataFrame, order: pl.Series, codes: pl.Series, keys: pl.Series) -> pl.DataFrame:
+    """The prepared frame: ``frame``'s rows gathered in ``order`` plus the code columns.
+
+    ``order``, ``codes`` and ``keys`` come from :func:`customer_order`; ``frame`` should be
+    in one chunk (gathers from many chunks are several times slower). ``customer_id`` is
+    rebuilt from the distinct keys rather than gathered.
+    """
+    out = frame.drop("customer_id").rechunk()[order].with_columns(
+        keys.gather(codes).alias("customer_id"),
         codes.alias(CUSTOMER_CODE),
-    ).select(*df.columns, CUSTOMER_CODE)
-    cid, ts, row = pl.col(CUSTOMER_CODE), pl.col("timestamp"), pl.col(SOURCE_ROW)
-    ordered = (cid != cid.shift(1)) | (ts > ts.shift(1)) | ((ts == ts.shift(1)) & (row > row.shift(1)))
-    if not out.select(ordered.fill_null(True).all()).item():
-        out = out.sort(CUSTOMER_CODE, "timestamp", SOURCE_ROW, nulls_last=True)
-    out = out.with_columns(pl.int_range(0, pl.len(), dtype=pl.UInt32).alias(SEQUENCE))
+        pl.int_range(0, order.len(), dtype=pl.UInt32, eager=True).alias(SEQUENCE),
+    ).select(*frame.columns, CUSTOMER_CODE, SEQUENCE)
     return out.with_columns(pl.col(CUSTOMER_CODE).set_sorted(), pl.col(SEQUENCE).set_sorted())

@@ -97,6 +97,7 @@ def test_load_client_prepared(client_dir):
     # the validation and the rows set aside are those of the plain load
     assert client.validation.one_line() == plain.validation.one_line()
     assert client.set_aside["events"].equals(plain.set_aside["events"])
+    assert client.validation.issues == plain.validation.issues
 
 
 def test_report_never_shows_customer_ids(client_dir):

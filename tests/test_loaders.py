@@ -11,9 +11,11 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from cxlab.errors import DataError
 from cxlab.loaders import load_customers, load_events, load_feedback
+from cxlab.prepare import prepare_events
 from cxlab.schema import DEFAULT_JOURNEY_MAP, TIMESTAMP_DTYPE
 
 UTC = dt.UTC
@@ -255,6 +257,11 @@ def test_lenient_mode_sets_aside_with_reasons_and_rows(tmp_path):
     assert by_reason["null_customer_id"].examples == (2, 11)
     # set-aside rows keep the values as read from the file
     assert res.set_aside.filter(pl.col("source_row") == 6)["revenue"].to_list() == ["abc"]
+    # prepared: the same rows kept and set aside; the kept rows in (customer, time) order
+    fused = load_events(path, start_date=dt.date(2020, 1, 1), as_of=AS_OF, prepare=True)
+    assert fused.frame.select("source_row", "_cx_cid", "_cx_seq").rows() == [(1, 0, 0), (12, 1, 1)]
+    assert_frame_equal(fused.set_aside, res.set_aside)
+    assert fused.issues == res.issues
 
 
 def test_feedback_lenient(tmp_path):
@@ -328,3 +335,10 @@ def test_rows_are_conserved(tmp_path, rows):
     # kept rows satisfy the contract
     assert res.frame["customer_id"].null_count() == 0 and res.frame["timestamp"].null_count() == 0
     assert (res.frame["revenue"].drop_nulls() >= 0).all()
+    # prepare=True (duplicates found among rows of equal customer and time, rows gathered in
+    # prepared order) sets aside exactly the same rows, with the same issues
+    fused = load_events(path, start_date=dt.date(2000, 1, 1), as_of=AS_OF, journey_map=DEFAULT_JOURNEY_MAP,
+                        prepare=True)
+    assert_frame_equal(fused.frame, prepare_events(res.frame))
+    assert_frame_equal(fused.set_aside, res.set_aside)
+    assert fused.issues == res.issues

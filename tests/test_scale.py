@@ -19,7 +19,7 @@ from cxlab.features import customer_features
 from cxlab.funnel import funnel, funnel_customers, stage_funnel
 from cxlab.heatmap import touchpoint_heatmap
 from cxlab.journey import assign_stages, customer_journeys, stage_transitions
-from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, is_prepared, prepare_events
+from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, customer_order, is_prepared, prepare_events
 from cxlab.sample import generate_client
 from cxlab.schema import DEFAULT_JOURNEY_MAP
 
@@ -106,6 +106,21 @@ def test_prepare_by_hand():
     assert p[SEQUENCE].to_list() == [0, 1, 2, 3, 4]
     assert p[SOURCE].to_list() == [2, 4, 5, 3, 1]
     assert prepare_events(ev.head(0)).height == 0
+
+
+def test_customer_order_by_hand():
+    # b's rows are out of time order (only b is re-sorted); the row of a with keep=False and
+    # the null customer (last) get no / the last position.
+    ids = pl.Series(["b", "a", "b", None, "a", "b"])
+    ts = pl.Series([5, 1, 3, 0, 1, 4])
+    order, codes, keys = customer_order(ids, ts)
+    assert order.to_list() == [1, 4, 2, 5, 0, 3]  # a: rows 1, 4 (tie: file order); b: 3, 4, 5
+    assert codes.to_list() == [0, 0, 1, 1, 1, 2] and keys.to_list() == ["a", "b", None]
+    order, codes, keys = customer_order(ids, ts, keep=pl.Series([True, False, True, False, True, True]))
+    assert order.to_list() == [4, 2, 5, 0] and codes.to_list() == [0, 1, 1, 1] and keys.to_list() == ["a", "b"]
+    # an explicit tie-break column decides equal times
+    order, _, _ = customer_order(ids, ts, source_row=pl.Series([1, 9, 3, 4, 2, 6]))
+    assert order.to_list()[:2] == [4, 1]
 
 
 def test_assign_stages_identical(staged, staged_prepared):
