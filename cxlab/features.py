@@ -256,7 +256,8 @@ def customer_features(
                     f"customer_features: the 'stage' column of events has values that are not journey "
                     f"stages: {', '.join(map(repr, wrong[:5]))}. Stages are {', '.join(STAGES)}; assign them "
                     f"with cxlab.journey.assign_stages, or pass journey_map= instead.")
-        staged = ev.with_columns(pl.col("stage").cast(pl.String).cast(STAGE_DTYPE))
+            ev = ev.with_columns(pl.col("stage").cast(pl.String).cast(STAGE_DTYPE))
+        staged = ev
     else:
         raise ParameterError(
             "customer_features needs the journey stages: pass journey_map=config.journey_map, or "

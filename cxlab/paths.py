@@ -454,7 +454,9 @@ def _customer_transitions_prepared(lf: pl.LazyFrame, weight: Weight, ts_type: pl
         _k=code * n_tp + code.shift(-1),
         seconds=_seconds(ts.shift(-1) - ts, ts_type),
         _same=cid.shift(-1).eq_missing(cid),
-    ).filter(pl.col("_same")).drop("_same").collect().lazy()
+    ).filter(pl.col("_same")).drop("_same")
+    if weight != "events":  # read twice below: materialise once
+        pairs = pairs.collect().lazy()
     edges = pairs.group_by("_k").agg(
         pl.len().alias("events"),
         pl.col(CUSTOMER_CODE).n_unique().alias("customers"),
@@ -464,9 +466,9 @@ def _customer_transitions_prepared(lf: pl.LazyFrame, weight: Weight, ts_type: pl
         (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source"),
         (pl.col("_k") % n_tp).replace_strict(decode, return_dtype=pl.String).alias("target"),
     ).drop("_k").collect().lazy()
-    if weight == "events":
+    if weight == "events":  # every pair is in one edge: the totals come from the edge table
         out_w = edges.group_by("source").agg(pl.col("events").sum().alias("_out"))
-        total = pairs.select(pl.len().alias("_total"))
+        total = edges.select(pl.col("events").sum().alias("_total"))
         count = pl.col("events")
     else:  # customers: distinct customers with a transition out of the source / in the log
         src = (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source")
