@@ -25,8 +25,12 @@ are the permutation every column is gathered with, and the customer codes are th
 numbers repeated. Customers therefore come in ``customer_id`` order and ``_cx_cid`` follows
 name order, so per-customer results grouped on the code are already sorted by name. Exports
 are usually in time order within a customer, so the frame order already gives (customer,
-time, file order); when it does not, one sort on the integer keys (``_cx_cid``,
-``timestamp``, ``source_row``) follows.
+time, file order); when it does not, only the customers with a row out of order are sorted,
+on the integer keys (``_cx_cid``, ``timestamp``, ``source_row``).
+
+``load_client(folder, prepare=True)`` (:func:`cxlab.loaders.load_events` with
+``prepare=True``) computes the same permutation inside the loader, over the clean rows only,
+and gathers the loaded frame once in that order: no file-order copy of the events is made.
 """
 
 from __future__ import annotations
