@@ -112,16 +112,15 @@ def main() -> None:
     from cxlab.funnel import funnel
     from cxlab.heatmap import touchpoint_heatmap
     from cxlab.journey import assign_stages
-    from cxlab.prepare import prepare_events
 
     folder = ensure_data(args.customers, args.browsing)
-    client, t_load = timed(lambda: load_client(folder))
+    client, t_load = timed(lambda: load_client(folder, prepare=True))  # loaded in prepared order
     cfg = client.config
-    events, t_prep = timed(lambda: prepare_events(client.events))
+    events = client.events
     staged, t_stages = timed(lambda: assign_stages(events, cfg.journey_map, cfg.purchase_touchpoints))
     cube, t_cube = timed(lambda: heatmap_cube(staged, client.feedback, client.customers))
     print(f"{staged.height:,} events, {client.customers.height:,} customers, {client.feedback.height:,} answers")
-    print(f"load {t_load:.2f} s, prepare {t_prep:.2f} s, stages {t_stages:.2f} s, cube {t_cube:.2f} s: {cube}\n",
+    print(f"load + prepare {t_load:.2f} s, stages {t_stages:.2f} s, cube {t_cube:.2f} s: {cube}\n",
           flush=True)
 
     funnels: dict[tuple, pl.DataFrame] = {}
@@ -174,7 +173,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "folder": str(folder),
-        "events": staged.height, "load_s": t_load, "prepare_s": t_prep, "stages_s": t_stages,
+        "events": staged.height, "load_prepare_s": t_load, "stages_s": t_stages,
         "cube_s": t_cube, "cube": repr(cube), "reactions": rows, "summary": summary, "peak_rss_gb": rss,
     }, indent=1))
 
