@@ -15,7 +15,8 @@ intensity
 satisfaction
     Mean score of feedback triggered at the touchpoint (``feedback.touchpoint``), put in the
     stage of the customer's last event at that touchpoint before the answer (the next one
-    when there is none before). With ``survey=None`` every survey is rescaled to 0–100 over
+    when there is none before; among events at the same time, the last, or first, in file
+    order). With ``survey=None`` every survey is rescaled to 0–100 over
     its scale (NPS 0–10, CSAT 1–5, CES 1–7; higher is better on all three) before
     averaging; with ``survey="csat"`` it is the raw mean on that survey's scale.
     ``feedback_n`` answers. Null when there is no feedback.
@@ -44,8 +45,8 @@ import polars as pl
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.funnel import parse_window
 from cxlab.journey import _as_of_expr, _check_stage_column, _prepared, _require, _to_lazy
-from cxlab.prepare import CUSTOMER_CODE, text_codes
-from cxlab.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES
+from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
+from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES, SURVEY_SCALES
 from cxlab.stats import Z95, exact_sum, small_n, wilson_bounds
 
 __all__ = [
@@ -143,11 +144,21 @@ def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events:
             pl.col("_sat").is_not_null())
     fb = fb.sort("timestamp").collect().lazy()
     asked = fb.select(pl.col("touchpoint").unique()).collect().to_series()
+    # Events at one touchpoint with the same time are ordered by file order (_cx_seq on
+    # prepared events follows it), so the answer goes to the latest event before it (the last
+    # in file order among equal times) or else the earliest after it, whatever the row order
+    # of the frame; the heatmap cube (cxlab.explore) breaks ties the same way.
+    names = lf.collect_schema().names()
+    tie = SEQUENCE if SEQUENCE in names else SOURCE_ROW if SOURCE_ROW in names else None
+    if tie is None:
+        tie = "_row"
+        lf = lf.with_row_index(tie)
     ev = (
         lf.filter(pl.col("stage").is_not_null() & pl.col("touchpoint").is_in(asked.implode()))
-        .select("customer_id", "timestamp", "touchpoint", "stage")
+        .select("customer_id", "timestamp", "touchpoint", "stage", tie)
         .join(fb.select("customer_id", "touchpoint").unique(), on=["customer_id", "touchpoint"], how="semi")
-        .sort("timestamp")
+        .sort("timestamp", tie)
+        .drop(tie)
     )
     back = fb.join_asof(ev, on="timestamp", by=["customer_id", "touchpoint"], strategy="backward",
                          check_sortedness=False)

@@ -253,3 +253,25 @@ def test_bad_build_input_is_a_clear_error():
         heatmap_cube(SMALL, customers=pl.concat([SMALL_CUSTOMERS, SMALL_CUSTOMERS]))
     with pytest.raises(DataError, match="no event has a stage"):
         heatmap_cube(SMALL.with_columns(pl.lit(None).cast(SMALL.schema["stage"]).alias("stage")))
+
+
+def test_feedback_ties_go_to_file_order_in_cube_and_heatmap():
+    # a and b each buy twice at the same moment: the first row in file order is the purchase,
+    # the second retention. a answers after both (the latest event before the answer: the
+    # later row, retention); b answers before both (the earliest after it: purchase).
+    events = assign_stages(log([
+        ("a", 0, "site_visit", "web"), ("a", 3, "purchase", "web"), ("a", 3, "purchase", "app"),
+        ("b", 0, "site_visit", "web"), ("b", 5, "purchase", "web"), ("b", 5, "purchase", "app"),
+    ]), DEFAULT_JOURNEY_MAP)
+    assert events["stage"].cast(pl.String).to_list()[1:3] == ["purchase", "retention"]
+    feedback = pl.DataFrame({
+        "customer_id": ["a", "b"], "timestamp": [T0 + dt.timedelta(days=4), T0 + dt.timedelta(days=2)],
+        "survey": ["csat", "csat"], "score": [5, 1], "touchpoint": ["purchase", "purchase"],
+    })
+    want = touchpoint_heatmap(events, feedback)
+    sat = want.filter(pl.col("touchpoint") == "purchase").select("stage", "feedback_n", "satisfaction")
+    assert sorted(sat.iter_rows()) == [("purchase", 1, 0.0), ("retention", 1, 100.0)]
+    # the row order of the frame does not matter, prepared or not, and the cube agrees
+    assert_frame_equal(touchpoint_heatmap(events.reverse(), feedback), want)
+    assert_frame_equal(touchpoint_heatmap(prepare_events(events.reverse()), feedback), want)
+    assert_frame_equal(heatmap_cube(events.reverse(), feedback).heatmap(), want)
