@@ -113,8 +113,8 @@ def _as_of(events: pl.LazyFrame, as_of: dt.datetime | dt.date | None) -> dt.date
 
 def _days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     """Fractional days between two datetime expressions."""
-    # A multiplication by the constant 1/86400 rather than a division: polars may run a
-    # division by a literal as a multiplication by its reciprocal in one kernel and as a
+    # Microseconds times the constant 1/86,400,000,000 rather than a division: polars may run
+    # a division by a literal as a multiplication by its reciprocal in one kernel and as a
     # true division in another (a one-row batch), so the last bit would depend on how the
     # rows happen to be batched. A multiplication is the same everywhere.
     return (later - earlier).dt.total_microseconds() * (1.0 / (_DAY_SECONDS * 1e6))

@@ -842,9 +842,8 @@ def _later_duplicates(frame: pl.DataFrame, key: list[str], bad: pl.Series) -> pl
     hashes = frame.get_column("__h").rechunk()
     ordered = hashes.sort()
     repeated = ordered.filter(ordered == ordered.shift(1)).unique()
-    out = pl.repeat(False, frame.height, eager=True, dtype=pl.Boolean)
     if repeated.len() == 0:
-        return out
+        return _row_mask(frame.height, repeated)
     cols = [*key, "__bad"]
     sub = (
         frame.lazy()
@@ -853,9 +852,7 @@ def _later_duplicates(frame: pl.DataFrame, key: list[str], bad: pl.Series) -> pl
         .collect()
     )
     later = sub.filter(~pl.struct(cols).is_first_distinct() & ~pl.col("__bad"))
-    if later.height:
-        out = out.scatter(later.get_column(SOURCE_ROW).cast(pl.Int64) - 1, True)
-    return out
+    return _row_mask(frame.height, later.get_column(SOURCE_ROW).cast(pl.Int64) - 1)
 
 
 def _adjacent_duplicates(frame: pl.DataFrame, key: list[str], order: pl.Series, codes: pl.Series) -> pl.Series:
