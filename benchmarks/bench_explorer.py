@@ -31,26 +31,13 @@ import datetime as dt
 import json
 import resource
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "benchmarks" / "data"
-OUT = ROOT / "benchmarks" / "out"
+from run import OUT, ensure_data  # benchmarks/run.py: one data layout for every benchmark
+
 STEPS = ("site_visit", "add_to_cart", "checkout", "purchase")
 WINDOW = "14d"
-
-
-def ensure_data(customers: int, browsing: float) -> Path:
-    folder = DATA / f"bookshop_{customers}_b{browsing:g}" / "bookshop"
-    if not (folder / "events.parquet").is_file():
-        print(f"generating {customers:,} customers (browsing {browsing:g}) -> {folder.parent}", flush=True)
-        subprocess.run([str(Path(sys.executable).parent / "cxlab"), "sample", "--customers", str(customers),
-                        "--clients", "bookshop", "--format", "parquet", "--browsing", f"{browsing:g}",
-                        "--out", str(folder.parent)], check=True)
-    return folder
 
 
 def reactions(cube) -> list[tuple[str, dict]]:

@@ -41,35 +41,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "benchmarks" / "data"
-OUT = ROOT / "benchmarks" / "out"
-
-
-# --------------------------------------------------------------------------- data
-def ensure_data(customers: int, browsing: int) -> Path:
-    """The client folder for this size; generated with ``cxlab sample`` when missing."""
-    root = DATA / f"bookshop_{customers}_b{browsing}"
-    folder = root / "bookshop"
-    if not (folder / "events.parquet").is_file():
-        free = shutil.disk_usage(ROOT).free / 1024**3
-        print(f"generating {customers:,} customers, browsing {browsing} -> {root} ({free:.0f} GB free)", flush=True)
-        cmd = [str(Path(sys.executable).parent / "cxlab"), "sample", "--customers", str(customers),
-               "--clients", "bookshop", "--format", "parquet", "--browsing", str(browsing), "--out", str(root)]
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        print(f"  generated in {time.perf_counter() - t:.0f} s", flush=True)
-    return folder
+from run import (  # benchmarks/run.py: one data layout for every benchmark
+    OUT,
+    ensure_data,
+    machine,
+)
 
 
 # --------------------------------------------------------------------------- children
@@ -163,21 +146,6 @@ def table(label: str, res: dict) -> str:
         elif runs:
             lines.append(f"| {name} | not run: {runs} | |")
     return "\n".join(lines)
-
-
-def machine() -> str:
-    import polars as pl
-
-    cpu = "?"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, polars {pl.__version__}, load average "
-            f"{os.getloadavg()[0]:.1f} at start")
 
 
 def main() -> None:

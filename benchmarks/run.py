@@ -43,6 +43,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,13 +63,19 @@ ISSUE_STEPS = ("load+validate+prepare", "load+validate", "assign_stages", "funne
 
 # --------------------------------------------------------------------------- data
 def ensure_data(customers: int, browsing: float) -> Path:
+    """The bookshop folder of this size under ``benchmarks/data/``, made with ``cxlab sample``
+    when missing (shared by every benchmark script)."""
     tag = f"bookshop_{customers}" + (f"_b{browsing:g}" if browsing else "")
     folder = DATA / tag / "bookshop"
     if not (folder / "events.parquet").is_file():
-        print(f"generating {customers:,} customers (browsing {browsing:g}) -> {folder.parent}", flush=True)
+        free = shutil.disk_usage(ROOT).free / 1024**3
+        print(f"generating {customers:,} customers (browsing {browsing:g}) -> {folder.parent} "
+              f"({free:.0f} GB free)", flush=True)
+        t = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "cxlab"), "sample", "--customers", str(customers),
                         "--browsing", f"{browsing:g}", "--clients", "bookshop", "--format", "parquet",
                         "--out", str(folder.parent)], check=True)
+        print(f"  generated in {time.perf_counter() - t:.0f} s", flush=True)
     return folder
 
 
@@ -223,6 +230,7 @@ def print_table(label: str, res: dict) -> None:
 
 
 def machine() -> str:
+    """CPU, cores, memory, OS, Python and polars versions, and the load average now."""
     cpu = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
