@@ -54,7 +54,7 @@ from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.funnel import parse_window
 from cxlab.heatmap import heatmap_metrics
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, is_prepared
-from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES, SURVEY_SCALES
+from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
 from cxlab.stats import exact_sum
 
 __all__ = ["HeatmapCube", "heatmap_cube", "MISSING_SEGMENT", "MAX_BUCKETS"]
@@ -611,18 +611,14 @@ def _feedback_tables(
     """Candidate events of every survey answer, and the answers (see the module docstring)."""
     fb = as_lazy(feedback, "feedback", ["customer_id", "timestamp", "survey", "score", "touchpoint"],
                  where="heatmap_cube")
-    lo = pl.col("survey").replace_strict({k: v[0] for k, v in SURVEY_SCALES.items()}, default=None,
-                                         return_dtype=pl.Float64)
-    hi = pl.col("survey").replace_strict({k: v[1] for k, v in SURVEY_SCALES.items()}, default=None,
-                                         return_dtype=pl.Float64)
     codes = pl.LazyFrame({"touchpoint": list(touchpoints)}, schema={"touchpoint": pl.String}).with_row_index("tp")
     fb = (
         fb.filter(pl.col("touchpoint").is_not_null())
         .select("customer_id", pl.col("timestamp").dt.epoch("us").alias("_t"),
                 pl.col("touchpoint").cast(pl.String), pl.col("survey").cast(pl.String),
                 pl.col("score").cast(pl.Float64))
-        # exactly the expression of touchpoint_heatmap, so the floats are the same
-        .with_columns(((pl.col("score") - lo) / (hi - lo) * 100).alias("_sat_all"))
+        # the expression touchpoint_heatmap uses, so the floats are the same
+        .with_columns(score_on_100().alias("_sat_all"))
         .with_row_index("f")
         .join(ids.lazy(), on="customer_id", how="inner")  # customers with events
         .join(codes.with_columns(pl.col("tp").cast(pl.UInt16)), on="touchpoint", how="inner")  # touchpoints with events

@@ -46,7 +46,7 @@ from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.funnel import parse_window
 from cxlab.journey import _as_of_expr, _check_stage_column, _prepared, _require, _to_lazy
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
-from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES, SURVEY_SCALES
+from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
 from cxlab.stats import Z95, exact_sum, small_n, wilson_bounds
 
 __all__ = [
@@ -136,12 +136,7 @@ def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events:
     if survey is not None:
         fb = fb.filter(pl.col("survey") == survey).with_columns(pl.col("score").alias("_sat"))
     else:
-        lo = pl.col("survey").replace_strict({k: v[0] for k, v in SURVEY_SCALES.items()}, default=None,
-                                             return_dtype=pl.Float64)
-        hi = pl.col("survey").replace_strict({k: v[1] for k, v in SURVEY_SCALES.items()}, default=None,
-                                             return_dtype=pl.Float64)
-        fb = fb.with_columns(((pl.col("score") - lo) / (hi - lo) * 100).alias("_sat")).filter(
-            pl.col("_sat").is_not_null())
+        fb = fb.with_columns(score_on_100().alias("_sat")).filter(pl.col("_sat").is_not_null())
     fb = fb.sort("timestamp").collect().lazy()
     asked = fb.select(pl.col("touchpoint").unique()).collect().to_series()
     # Events at one touchpoint with the same time are ordered by file order (_cx_seq on

@@ -53,6 +53,7 @@ from cxlab.schema import (
     TABLES,
     TIMESTAMP_DTYPE,
     TableSchema,
+    survey_scale_bounds,
 )
 from cxlab.validation import SET_ASIDE_REASONS, Issue, TableCounts, ValidationReport
 
@@ -641,8 +642,7 @@ def _column_checks(
     if "revenue" in resolved:
         later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
     if table == "feedback":
-        lo = pl.col("survey").replace_strict({k: v[0] for k, v in SURVEY_SCALES.items()}, default=None, return_dtype=pl.Int64)
-        hi = pl.col("survey").replace_strict({k: v[1] for k, v in SURVEY_SCALES.items()}, default=None, return_dtype=pl.Int64)
+        lo, hi = survey_scale_bounds(pl.Int64)
         later.append(("unknown_survey", "survey", pl.col("survey").is_not_null() & ~pl.col("survey").is_in(SURVEYS)))
         later.append(("score_out_of_range", "score", (pl.col("score") < lo) | (pl.col("score") > hi)))
     if "timestamp" in schema.names:

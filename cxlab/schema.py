@@ -29,6 +29,8 @@ __all__ = [
     "STAGE_DTYPE",
     "SURVEYS",
     "SURVEY_SCALES",
+    "survey_scale_bounds",
+    "score_on_100",
     "Column",
     "TableSchema",
     "EVENTS",
@@ -49,6 +51,37 @@ STAGE_DTYPE = pl.Enum(list(STAGES))
 #: Survey kinds and their inclusive score ranges.
 SURVEY_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 SURVEYS: tuple[str, ...] = tuple(SURVEY_SCALES)
+
+
+def survey_scale_bounds(dtype: pl.DataType = pl.Float64) -> tuple[pl.Expr, pl.Expr]:
+    """The low and high end of each row's survey scale, from its ``survey``; null for others.
+
+    Examples
+    --------
+    >>> lo, hi = survey_scale_bounds(pl.Int64)
+    >>> pl.DataFrame({"survey": ["nps", "ces", "vibes"]}).select(lo, hi).rows()
+    [(0, 10), (1, 7), (None, None)]
+    """
+    lo = pl.col("survey").replace_strict({k: v[0] for k, v in SURVEY_SCALES.items()}, default=None,
+                                         return_dtype=dtype)
+    hi = pl.col("survey").replace_strict({k: v[1] for k, v in SURVEY_SCALES.items()}, default=None,
+                                         return_dtype=dtype)
+    return lo.alias("survey_low"), hi.alias("survey_high")
+
+
+def score_on_100() -> pl.Expr:
+    """``score`` rescaled over its survey's scale to 0–100 (null for an unknown survey).
+
+    One expression, so every table that averages rescaled scores (the heatmap's and the
+    explorer cube's satisfaction) computes the same floats.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"survey": ["nps", "csat", "ces"], "score": [10.0, 2.0, 4.0]}).select(score_on_100()).rows()
+    [(100.0,), (25.0,), (50.0,)]
+    """
+    lo, hi = survey_scale_bounds()
+    return ((pl.col("score") - lo) / (hi - lo) * 100).alias("score")
 
 #: Every timestamp is stored as UTC with microsecond precision.
 TIMESTAMP_DTYPE = pl.Datetime("us", "UTC")
