@@ -340,20 +340,7 @@ def _state(
         else:  # ordered: greedy first match after the previous step, within windows
             state = b.filter(pl.col("_m_0")).group_by(ck).agg(first_id + agg).collect()
             for k in range(1, n):
-                prev_t, prev_r = pl.col(f"step_{k}_at"), pl.col(f"_row_{k}")
-                deadline = _min_dt(
-                    pl.col("step_1_at") + win if win else None,
-                    prev_t + swin[k] if swin[k] else None,
-                )
-                cand = (
-                    b.filter(pl.col(f"_m_{k}"))
-                    .select(ck, "timestamp", _ORDER)
-                    .join(state.lazy().filter(prev_t.is_not_null())
-                          .select(list(dict.fromkeys([ck, "step_1_at", f"step_{k}_at", f"_row_{k}"]))),
-                          on=ck)
-                    .filter(_before(prev_t, prev_r, ts, row))
-                    .filter(deadline.is_null() | (ts <= deadline))
-                )
+                cand = _next_step_candidates(b, state, ck, k, win, swin)
                 tk = ts.min()
                 nxt = cand.group_by(ck).agg(
                     tk.alias(f"step_{k + 1}_at"), row.filter(ts == tk).min().alias(f"_row_{k + 1}")
@@ -417,6 +404,29 @@ def _state(
     return state, names, end
 
 
+def _next_step_candidates(b: pl.LazyFrame, state: pl.DataFrame, ck: str, k: int, win, swin) -> pl.LazyFrame:
+    """Events matching step k + 1 that may follow each customer's step k (``order="ordered"``).
+
+    Events of ``b`` (in ``b``'s row order) strictly after the customer's step-k event in
+    (timestamp, row) order and within the funnel window and the step's own window.
+    """
+    ts, row = pl.col("timestamp"), pl.col(_ORDER)
+    prev_t, prev_r = pl.col(f"step_{k}_at"), pl.col(f"_row_{k}")
+    deadline = _min_dt(
+        pl.col("step_1_at") + win if win else None,
+        prev_t + swin[k] if swin[k] else None,
+    )
+    reached = (state.lazy().filter(prev_t.is_not_null())
+               .select(list(dict.fromkeys([ck, "step_1_at", f"step_{k}_at", f"_row_{k}"]))))
+    return (
+        b.filter(pl.col(f"_m_{k}"))
+        .select(ck, "timestamp", _ORDER)
+        .join(reached, on=ck, maintain_order="left")
+        .filter(_before(prev_t, prev_r, ts, row))
+        .filter(deadline.is_null() | (ts <= deadline))
+    )
+
+
 def _state_ordered_prepared(b: pl.LazyFrame, ck: str, n: int, win, swin, by_is_event: bool) -> pl.DataFrame:
     """The ``order="ordered"`` funnel state on prepared events, without per-customer group-bys.
 
@@ -433,19 +443,8 @@ def _state_ordered_prepared(b: pl.LazyFrame, ck: str, n: int, win, swin, by_is_e
         .collect()
     )
     for k in range(1, n):
-        prev_t, prev_r = pl.col(f"step_{k}_at"), pl.col(f"_row_{k}")
-        deadline = _min_dt(
-            pl.col("step_1_at") + win if win else None,
-            prev_t + swin[k] if swin[k] else None,
-        )
         nxt = (
-            b.filter(pl.col(f"_m_{k}"))
-            .select(ck, "timestamp", _ORDER)
-            .join(state.lazy().filter(prev_t.is_not_null())
-                  .select(list(dict.fromkeys([ck, "step_1_at", f"step_{k}_at", f"_row_{k}"]))),
-                  on=ck, maintain_order="left")
-            .filter(_before(prev_t, prev_r, ts, row))
-            .filter(deadline.is_null() | (ts <= deadline))
+            _next_step_candidates(b, state, ck, k, win, swin)
             .filter(first_of_customer)
             .select(ck, ts.alias(f"step_{k + 1}_at"), row.alias(f"_row_{k + 1}"))
             .collect()
