@@ -10,8 +10,9 @@ from collections.abc import Iterable
 import polars as pl
 
 from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.schema import CODED_COLUMNS, CUSTOMER_CODE, SEQUENCE
 
-__all__ = ["FrameLike", "as_lazy", "require_columns"]
+__all__ = ["FrameLike", "as_lazy", "require_columns", "as_text"]
 
 FrameLike = pl.DataFrame | pl.LazyFrame
 
@@ -54,10 +55,28 @@ def require_columns(
     return have
 
 
+def as_text(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """``lf`` with the :data:`~cxlab.schema.CODED_COLUMNS` that are enums (prepared events) as text.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"touchpoint": pl.Series(["ad"], dtype=pl.Enum(["ad"]))})
+    >>> as_text(lf).collect_schema()["touchpoint"]
+    String
+    """
+    schema = lf.collect_schema()
+    coded = [c for c in CODED_COLUMNS if isinstance(schema.get(c), pl.Enum)]
+    return lf.with_columns(pl.col(coded).cast(pl.String)) if coded else lf
+
+
 def as_lazy(
-    frame: object, name: str, required: Iterable[str] = (), *, where: str | None = None
+    frame: object, name: str, required: Iterable[str] = (), *, where: str | None = None, codes: bool = False
 ) -> pl.LazyFrame:
     """``frame`` as a LazyFrame, after checking it is a polars frame with ``required`` columns.
+
+    Prepared events (:mod:`cxlab.prepare`) hold ``touchpoint`` and ``channel`` as enums; they
+    come back as text (:func:`as_text`) unless ``codes`` is True (for the analyses written to
+    use the codes) and the frame is prepared.
 
     Examples
     --------
@@ -81,4 +100,6 @@ def as_lazy(
     required = list(required)
     if required:
         require_columns(lf, required, name, where=where)
-    return lf
+    if codes and {CUSTOMER_CODE, SEQUENCE} <= set(lf.collect_schema().names()):
+        return lf
+    return as_text(lf)

@@ -226,7 +226,7 @@ def _state(
             "Use 'window' instead."
         )
     excl = _exclusions(exclude, n)
-    lf, _ = _to_lazy(events)
+    lf, _ = _to_lazy(events, codes=True)
     cols = _require(lf, ["customer_id", "timestamp", column], "funnel")
     # Prepared events (cxlab.prepare): group and join on the integer customer code ``ck``
     # (customer_id rides along); plain events: ck is customer_id itself.

@@ -101,14 +101,17 @@ def _mapped(events_with_stage: Frame, as_of, where: str) -> pl.LazyFrame:
     the integer customer code: these tables only count distinct customers, so the numbers are
     the same, and hashing integers instead of text is what makes them fast on large logs.
     """
-    lf, _ = _to_lazy(events_with_stage)
+    lf, _ = _to_lazy(events_with_stage, codes=True)
     names = _check_stage_column(lf, where)
     _require(lf, ["touchpoint"], where)
     if as_of is not None:
         lf = lf.filter(pl.col("timestamp") <= _as_of_expr(as_of))
     if _prepared(names):
         lf = lf.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
-    return lf.with_columns(pl.col("stage").cast(STAGE_DTYPE), pl.col("touchpoint").cast(pl.String))
+    # prepared events keep their touchpoint codes (an enum of the values) for the group-bys
+    coded = isinstance(lf.collect_schema()["touchpoint"], pl.Enum)
+    return lf.with_columns(pl.col("stage").cast(STAGE_DTYPE), pl.col("touchpoint") if coded else
+                           pl.col("touchpoint").cast(pl.String))
 
 
 def _feedback_codes(events_with_stage: Frame, fb: pl.LazyFrame) -> pl.LazyFrame:
@@ -150,7 +153,7 @@ def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events:
         lf = lf.with_row_index(tie)
     ev = (
         lf.filter(pl.col("stage").is_not_null() & pl.col("touchpoint").is_in(asked.implode()))
-        .select("customer_id", "timestamp", "touchpoint", "stage", tie)
+        .select("customer_id", "timestamp", pl.col("touchpoint").cast(pl.String), "stage", tie)
         .join(fb.select("customer_id", "touchpoint").unique(), on=["customer_id", "touchpoint"], how="semi")
         .sort("timestamp", tie)
         .drop(tie)

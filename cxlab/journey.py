@@ -64,9 +64,12 @@ _ORDER = "__order"
 
 
 # --------------------------------------------------------------------------- helpers (shared)
-def _to_lazy(frame: Frame, name: str = "events") -> tuple[pl.LazyFrame, bool]:
-    """Return ``(lazy frame, was_lazy)``; raise ParameterError for anything else."""
-    return as_lazy(frame, name), isinstance(frame, pl.LazyFrame)
+def _to_lazy(frame: Frame, name: str = "events", codes: bool = False) -> tuple[pl.LazyFrame, bool]:
+    """Return ``(lazy frame, was_lazy)``; raise ParameterError for anything else.
+
+    ``codes``: keep the enum-coded columns of prepared events (see :func:`cxlab._frames.as_lazy`).
+    """
+    return as_lazy(frame, name, codes=codes), isinstance(frame, pl.LazyFrame)
 
 
 def _require(lf: pl.LazyFrame, columns: Iterable[str], where: str, name: str = "events") -> list[str]:
@@ -194,15 +197,21 @@ def assign_stages(
     >>> assign_stages(ev, {"ad_click": "awareness", "purchase": "purchase"})["stage"].to_list()
     ['awareness', 'purchase', 'retention', None]
     """
-    lf, was_lazy = _to_lazy(events)
+    lf, was_lazy = _to_lazy(events, codes=True)
     purchases = list(purchase_touchpoints) if not isinstance(purchase_touchpoints, str) else purchase_touchpoints
     _check_map(journey_map, purchases)
     names = _require(lf, ["customer_id", "timestamp", "touchpoint"], "assign_stages")
     mapping = {str(k): str(v) for k, v in journey_map.items()}
     for p in purchases:
         mapping[str(p)] = "purchase"
-    tp = pl.col("touchpoint").cast(pl.String)
-    base = tp.replace_strict(mapping, default=None, return_dtype=STAGE_DTYPE)
+    tp_dtype = lf.collect_schema()["touchpoint"]
+    if isinstance(tp_dtype, pl.Enum):  # prepared events: the stage of each code, gathered
+        stage_of_code = pl.Series([mapping.get(v) for v in tp_dtype.categories.to_list()], dtype=STAGE_DTYPE)
+        tp = pl.col("touchpoint")
+        base = pl.lit(stage_of_code).gather(tp.to_physical())
+    else:
+        tp = pl.col("touchpoint").cast(pl.String)
+        base = tp.replace_strict(mapping, default=None, return_dtype=STAGE_DTYPE)
     if not purchases:
         out = lf.with_columns(base.alias("stage"))
         return out if was_lazy else out.collect()

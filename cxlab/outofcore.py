@@ -346,7 +346,8 @@ def _dedupe(df: pl.DataFrame, key: list[str], dup_flag: int) -> pl.DataFrame:
 
 def _transition_counts(ev: pl.DataFrame) -> pl.DataFrame:
     """Touchpoint pairs of consecutive events per customer, on prepared events (path order)."""
-    cid, tp, ts = pl.col(CUSTOMER_CODE), pl.col("touchpoint"), pl.col("timestamp")
+    # text touchpoints: each part's prepared events have their own enum of touchpoints
+    cid, tp, ts = pl.col(CUSTOMER_CODE), pl.col("touchpoint").cast(pl.String), pl.col("timestamp")
     return (
         ev.lazy().sort(SEQUENCE)
         .select(cid, source=tp, target=tp.shift(-1),

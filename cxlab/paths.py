@@ -57,7 +57,7 @@ from typing import Literal
 
 import polars as pl
 
-from cxlab._frames import as_lazy, require_columns
+from cxlab._frames import as_lazy, as_text, require_columns
 from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
 from cxlab.schema import DEFAULT_JOURNEY_MAP, DEFAULT_PURCHASE_TOUCHPOINTS, SOURCE_ROW, STAGES
@@ -96,9 +96,12 @@ _MAX_ROW = 2**32 - 1  # source_row of path_end markers: after any real event wit
 # --------------------------------------------------------------------------------------------
 # input checks and the ordered-path primitive
 # --------------------------------------------------------------------------------------------
-def _lazy(events: pl.DataFrame | pl.LazyFrame, func: str, extra: Sequence[str] = ()) -> pl.LazyFrame:
-    """Validate the events frame and return it lazy, with ``source_row`` present."""
-    lf = as_lazy(events, "events", where=func)
+def _lazy(events: pl.DataFrame | pl.LazyFrame, func: str, extra: Sequence[str] = (), codes: bool = False) -> pl.LazyFrame:
+    """Validate the events frame and return it lazy, with ``source_row`` present.
+
+    ``codes``: keep the enum-coded touchpoints of prepared events (see :func:`cxlab._frames.as_lazy`).
+    """
+    lf = as_lazy(events, "events", where=func, codes=codes)
     names = require_columns(
         lf, ("customer_id", "timestamp", "touchpoint", *extra), "events", where=func,
         hints={"session_id": "Call cxlab.paths.sessionize(events, gap='30m') first, or use path='customer'."},
@@ -402,6 +405,7 @@ def _transitions_lazy(
     n = pl.col("touchpoint").list.len() - 1
     if prepared and path == "customer":
         return _customer_transitions_prepared(lf, weight, ts_type)
+    lf = as_text(lf)
     pairs = (
         _path_lists(lf, key, ["touchpoint", "timestamp"], prepared)
         .select(
@@ -516,7 +520,7 @@ def transitions(
     [('ad', 'visit', 2, 1.0, 5400.0), ('visit', 'buy', 1, 1.0, 7200.0)]
     """
     func = "transitions"
-    lf, prepared = _ordered(events, _lazy(events, func, extra=_key(path, func)[1:]))
+    lf, prepared = _ordered(events, _lazy(events, func, extra=_key(path, func)[1:], codes=True))
     out = _transitions_lazy(lf, path, weight, func, prepared).collect()
     cols = ["source", "target", "events", "customers"]
     cols += ["sessions"] if path == "session" else []
@@ -676,12 +680,13 @@ def step_matrix(
     """
     func = "step_matrix"
     key = _key(path, func)
-    lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:]))
+    lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:], codes=True))
     _check_int(max_steps, "max_steps", func, 1)
-    long = _steps(lf, key, ["touchpoint"], prepared, max_step=max_steps if anchor is None else None)
+    # prepared events: touchpoint codes are gathered (at most max_steps per path), then decoded
+    long = as_text(_steps(lf, key, ["touchpoint"], prepared, max_step=max_steps if anchor is None else None))
     key = _path_key(key, prepared)
     # every touchpoint of the log is a row of the grid (zeros included)
-    touchpoints = lf.select(pl.col("touchpoint").unique()).collect().lazy()
+    touchpoints = as_text(lf.select(pl.col("touchpoint").unique())).collect().lazy()
     if anchor is None:
         lo, hi = 1, max_steps
         # only the first max_steps steps are counted: keep those rows once (the long frame

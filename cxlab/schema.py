@@ -41,6 +41,9 @@ __all__ = [
     "DEFAULT_PURCHASE_TOUCHPOINTS",
     "SOURCE_ROW",
     "TIMESTAMP_DTYPE",
+    "CODED_COLUMNS",
+    "CUSTOMER_CODE",
+    "SEQUENCE",
 ]
 
 #: The five journey stages, in order.
@@ -87,6 +90,14 @@ def score_on_100() -> pl.Expr:
 TIMESTAMP_DTYPE = pl.Datetime("us", "UTC")
 #: Name of the column that keeps the 1-based source data row of each loaded row.
 SOURCE_ROW = "source_row"
+#: Integer code of the customer in prepared events (:mod:`cxlab.prepare`; UInt32, rows sorted by it).
+CUSTOMER_CODE = "_cx_cid"
+#: Position of the row of prepared events in (customer, timestamp, source_row) order (UInt32).
+SEQUENCE = "_cx_seq"
+#: Text columns that prepared events (:mod:`cxlab.prepare`) hold as an enum of their sorted
+#: values: few distinct values, read by every analysis, and one-byte codes group, compare and
+#: move far faster than text.
+CODED_COLUMNS: tuple[str, ...] = ("touchpoint", "channel")
 
 
 @dataclass(frozen=True)
