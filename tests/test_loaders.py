@@ -264,6 +264,28 @@ def test_lenient_mode_sets_aside_with_reasons_and_rows(tmp_path):
     assert fused.issues == res.issues
 
 
+def test_prepared_touchpoints_are_enums_of_the_kept_values(tmp_path):
+    # "fax" / "telex" occur only in a set-aside row: the prepared frame's enums leave them out
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "customer_id,timestamp,touchpoint,channel,revenue\n"
+        "b,2024-03-02 09:00,site_visit,web,\n"    # 1
+        "a,2024-03-01 09:00,purchase,web,5\n"     # 2
+        "a,not a time,fax,telex,\n"               # 3 set aside
+        "a,2024-03-01 08:00,ad_click,app,\n"      # 4
+    )
+    plain = load_events(path, as_of=AS_OF)
+    fused = load_events(path, as_of=AS_OF, prepare=True)
+    assert fused.frame.schema["touchpoint"] == pl.Enum(["ad_click", "purchase", "site_visit"])
+    assert fused.frame.schema["channel"] == pl.Enum(["app", "web"])
+    assert fused.frame.select(pl.col("touchpoint", "channel").cast(pl.String)).rows() == [
+        ("ad_click", "app"), ("purchase", "web"), ("site_visit", "web")]
+    assert_frame_equal(fused.frame, prepare_events(plain.frame))
+    # they still compare with any text, known to the enum or not
+    assert fused.frame.filter(pl.col("touchpoint").is_in(["purchase", "fax"]))["source_row"].to_list() == [2]
+    assert fused.frame.filter(pl.col("channel") == "telex").height == 0
+
+
 def test_feedback_lenient(tmp_path):
     path = tmp_path / "feedback.csv"
     path.write_text(f"{FB_HEAD},comment\n"
