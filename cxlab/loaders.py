@@ -47,6 +47,7 @@ import polars as pl
 from cxlab.errors import DataError, did_you_mean
 from cxlab.prepare import customer_order, gather_prepared
 from cxlab.schema import (
+    CODED_COLUMNS,
     SOURCE_ROW,
     SURVEY_SCALES,
     SURVEYS,
@@ -698,9 +699,18 @@ def load_table(
             f"with its rows."
         )
     # Strip and blank->null only the text columns that need it (a cheap check first).
+    prepared = prepare and table == "events"
     text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
-    untidy = (data.lazy().select([_untidy(pl.col(s)).any().alias(s) for s in text_cols]).collect().row(0, named=True)
-              if text_cols else {})
+    # Prepared events: the few distinct values of the coded columns (touchpoint, channel) are
+    # read once; their untidiness and their enum categories come from those values, not rows.
+    coded_src = list(dict.fromkeys(resolved[c] for c in CODED_COLUMNS if prepared and resolved.get(c) in text_cols))
+    row_checked = [s for s in text_cols if s not in coded_src]
+    found = pl.collect_all(
+        [data.lazy().select([_untidy(pl.col(s)).any().alias(s) for s in row_checked])]
+        + [data.lazy().select(pl.col(s).unique()) for s in coded_src])
+    untidy = found[0].row(0, named=True) if row_checked else {}
+    distinct = {s: f for s, f in zip(coded_src, found[1:], strict=True)}
+    untidy.update({s: f.select(_untidy(pl.col(s)).any()).item() for s, f in distinct.items()})
     raw = {
         c: _blank_to_null(pl.col(s).str.strip_chars()) if untidy.get(s) else pl.col(s)
         for c, s in resolved.items()
@@ -708,6 +718,9 @@ def load_table(
     rdt = {c: src.schema[s] for c, s in resolved.items()}
     values, flags, later, ts = _column_checks(table, schema, resolved, raw, rdt, timezone=timezone,
                                               formats=formats, start_utc=start_utc, as_of_utc=as_of_utc)
+    # every value a coded column can take (its values in set-aside rows included)
+    categories = {c: distinct[s].select(values[c].alias(c)).to_series() for c, s in resolved.items()
+                  if s in distinct and c in CODED_COLUMNS}
     extra_cols: dict[str, pl.Expr] = {}
     if ts is not None:
         extra_cols["__gap"] = ts.gap
@@ -730,7 +743,6 @@ def load_table(
 
     dup_reason = {"events": "duplicate_event", "customers": "duplicate_customer"}.get(table)
     dup_key = ([c for c in schema.names if c in resolved] if table == "events" else [_ID]) if dup_reason else []
-    prepared = prepare and table == "events"
     hash_col = [_key_hash(dup_key).alias("__h")] if dup_reason and not prepared else []
     flagged = (data.lazy().select(stage1).with_columns(stage2)
                .with_columns(bad.alias("__bad"), *hash_col).collect())
@@ -767,7 +779,7 @@ def load_table(
     columns = [pl.col(c) for c in kept_cols] + [pl.col(f"__raw__{c}").alias(c) for c in extras]
     if prepared:  # one gather: set-aside rows left out and rows put in (customer, time) order
         # (a lazy select: an eager one would first copy the mixed-chunk frame into one chunk)
-        frame = gather_prepared(flagged.lazy().select(columns).collect(), order, codes, keys)
+        frame = gather_prepared(flagged.lazy().select(columns).collect(), order, codes, keys, categories)
     else:
         frame = flagged.lazy().filter(~pl.col("__bad")).select(columns).collect()
     set_aside = flagged.lazy().filter(pl.col("__bad")).select(

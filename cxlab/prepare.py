@@ -41,6 +41,8 @@ and gathers the loaded frame once in that order: no file-order copy of the event
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from cxlab._frames import as_lazy
@@ -196,16 +198,18 @@ def customer_order(
     return order.alias("__row"), codes.alias(CUSTOMER_CODE), keys.alias("customer_id")
 
 
-def gather_prepared(frame: pl.DataFrame, order: pl.Series, codes: pl.Series, keys: pl.Series) -> pl.DataFrame:
+def gather_prepared(frame: pl.DataFrame, order: pl.Series, codes: pl.Series, keys: pl.Series,
+                    values: Mapping[str, pl.Series] | None = None) -> pl.DataFrame:
     """The prepared frame: ``frame``'s rows gathered in ``order`` plus the code columns.
 
     ``order``, ``codes`` and ``keys`` come from :func:`customer_order`. ``customer_id`` is
     rebuilt from the distinct keys rather than gathered; the :data:`CODED_COLUMNS` become
-    enums of their values (see :func:`code_text_columns`) before the gather, so one byte per
-    row moves instead of a 16-byte string view. ``frame`` may have many chunks: it is put in
-    one chunk first (gathers from many chunks are several times slower).
+    enums of their values (see :func:`code_text_columns`; ``values``: every value each may
+    take, when known) before the gather, so one byte per row moves instead of a 16-byte
+    string view. ``frame`` may have many chunks: it is put in one chunk first (gathers from
+    many chunks are several times slower).
     """
-    coded = code_text_columns(frame.lazy().drop("customer_id"))
+    coded = code_text_columns(frame.lazy().drop("customer_id"), values)
     out = coded.collect().rechunk()[order].with_columns(
         keys.gather(codes).alias("customer_id"),
         codes.alias(CUSTOMER_CODE),
@@ -215,12 +219,14 @@ def gather_prepared(frame: pl.DataFrame, order: pl.Series, codes: pl.Series, key
     return out.with_columns(pl.col(CUSTOMER_CODE).set_sorted(), pl.col(SEQUENCE).set_sorted())
 
 
-def code_text_columns(lf: pl.LazyFrame) -> pl.LazyFrame:
+def code_text_columns(lf: pl.LazyFrame, values: Mapping[str, pl.Series] | None = None) -> pl.LazyFrame:
     """``lf`` with each of the :data:`CODED_COLUMNS` it has as an enum of its sorted values.
 
     The enum's categories are the column's distinct values in sorted order, so codes,
     sorting and ``<`` follow text order, and comparisons with any text (``== "purchase"``,
     ``is_in([...])``) work as on strings. Columns already such an enum are left alone.
+    ``values`` may give, per column, values known to include all of its values (nulls and
+    repeats allowed), which saves a pass over the rows; categories no row has are kept.
 
     Examples
     --------
@@ -233,8 +239,10 @@ def code_text_columns(lf: pl.LazyFrame) -> pl.LazyFrame:
     names = [c for c in CODED_COLUMNS if c in schema and not _is_value_enum(schema[c])]
     if not names:
         return lf
-    values = pl.collect_all([lf.select(pl.col(c).cast(pl.String).unique().drop_nulls().sort()) for c in names])
-    return lf.with_columns(pl.col(c).cast(pl.String).cast(pl.Enum(v.to_series())) for c, v in zip(names, values, strict=True))
+    given = values or {}
+    found = iter(pl.collect_all([lf.select(pl.col(c).cast(pl.String).unique()) for c in names if c not in given]))
+    categories = {c: (given[c] if c in given else next(found).to_series()).drop_nulls().unique().sort() for c in names}
+    return lf.with_columns(pl.col(c).cast(pl.String).cast(pl.Enum(categories[c])) for c in names)
 
 
 def _is_value_enum(dtype: pl.DataType) -> bool:

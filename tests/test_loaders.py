@@ -273,13 +273,14 @@ def test_prepared_touchpoints_are_enums_of_the_kept_values(tmp_path):
         "a,2024-03-01 09:00,purchase,web,5\n"     # 2
         "a,not a time,fax,telex,\n"               # 3 set aside
         "a,2024-03-01 08:00,ad_click,app,\n"      # 4
+        "b,2024-03-03 09:00, site_visit ,web,\n"  # 5 (stripped: the same value as row 1)
     )
     plain = load_events(path, as_of=AS_OF)
     fused = load_events(path, as_of=AS_OF, prepare=True)
     assert fused.frame.schema["touchpoint"] == pl.Enum(["ad_click", "purchase", "site_visit"])
     assert fused.frame.schema["channel"] == pl.Enum(["app", "web"])
     assert fused.frame.select(pl.col("touchpoint", "channel").cast(pl.String)).rows() == [
-        ("ad_click", "app"), ("purchase", "web"), ("site_visit", "web")]
+        ("ad_click", "app"), ("purchase", "web"), ("site_visit", "web"), ("site_visit", "web")]
     assert_frame_equal(fused.frame, prepare_events(plain.frame))
     # they still compare with any text, known to the enum or not
     assert fused.frame.filter(pl.col("touchpoint").is_in(["purchase", "fax"]))["source_row"].to_list() == [2]
@@ -335,7 +336,7 @@ def test_unknown_touchpoints_are_kept_and_counted(tmp_path):
 _IDS = st.sampled_from(["c1", "c2", "", " "])
 _TIMES = st.sampled_from(["2024-03-01 09:00", "2024-03-01T09:00:00+01:00", "", "nope", "2099-01-01",
                           "1990-05-05", "2024-13-45"])
-_TOUCH = st.sampled_from(["purchase", "site_visit", "", "teleport"])
+_TOUCH = st.sampled_from(["purchase", "site_visit", "", "teleport", " purchase", "site_visit  "])
 _REV = st.sampled_from(["", "10", "-2", "abc", "1e3", "nan"])
 
 
