@@ -210,13 +210,18 @@ def test_customer_features_identical(client, events, prepared, with_tables):
     cu = client.customers if with_tables else None
     kw = {"journey_map": JOURNEY_MAP, "purchase_touchpoints": PURCHASES}
     want = customer_features(events, fb, cu, **kw)
-    assert_frame_equal(customer_features(prepared, fb, cu, **kw), want)
+    assert_frame_equal(customer_features(prepared, fb, cu, **kw), want, check_exact=True)
     # already staged (no journey_map): the stage column is used as it is, same numbers
     staged = assign_stages(prepared, JOURNEY_MAP, PURCHASES)
-    assert_frame_equal(customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES), want)
+    assert_frame_equal(customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES), want, check_exact=True)
+    # in another row order (rows are put back in prepared order), and lazy
+    assert_frame_equal(customer_features(staged.reverse(), fb, cu, purchase_touchpoints=PURCHASES), want,
+                       check_exact=True)
+    assert_frame_equal(customer_features(staged.lazy(), fb, cu, purchase_touchpoints=PURCHASES), want,
+                       check_exact=True)
     at = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
     assert_frame_equal(customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES, as_of=at),
-                       customer_features(events, fb, cu, **kw, as_of=at))
+                       customer_features(events, fb, cu, **kw, as_of=at), check_exact=True)
 
 
 def test_filtered_prepared_frame_stays_exact(events, prepared):
