@@ -109,9 +109,9 @@ def _mapped(events_with_stage: Frame, as_of, where: str) -> pl.LazyFrame:
     if _prepared(names):
         lf = lf.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
     # prepared events keep their touchpoint codes (an enum of the values) for the group-bys
-    coded = isinstance(lf.collect_schema()["touchpoint"], pl.Enum)
-    return lf.with_columns(pl.col("stage").cast(STAGE_DTYPE), pl.col("touchpoint") if coded else
-                           pl.col("touchpoint").cast(pl.String))
+    tp = pl.col("touchpoint")
+    tp = tp if isinstance(lf.collect_schema()["touchpoint"], pl.Enum) else tp.cast(pl.String)
+    return lf.with_columns(pl.col("stage").cast(STAGE_DTYPE), tp)
 
 
 def _feedback_codes(events_with_stage: Frame, fb: pl.LazyFrame) -> pl.LazyFrame:

@@ -18,11 +18,10 @@ window expressions (``.over("customer_id")``) over millions of string groups.
   back as text; results always carry text.
 
 The result is still a canonical events frame (every column kept; the same dtypes but for the
-two enums); the analyses
-of :mod:`cxlab.journey`, :mod:`cxlab.funnel`, :mod:`cxlab.heatmap`, :mod:`cxlab.paths` and
-:mod:`cxlab.features` recognise the two private columns and use them, and give exactly the
-same numbers as on the unprepared frame. Filtering rows of a prepared frame keeps it
-prepared; adding rows or changing ``customer_id`` does not (prepare again).
+two enums); the analyses of :mod:`cxlab.journey`, :mod:`cxlab.funnel`, :mod:`cxlab.heatmap`,
+:mod:`cxlab.paths` and :mod:`cxlab.features` recognise the two private columns and use them,
+and give exactly the same numbers as on the unprepared frame. Filtering rows of a prepared
+frame keeps it prepared; adding rows or changing ``customer_id`` does not (prepare again).
 
 How it stays cheap (no sort of the whole frame on a text key): one hash group-by on
 ``customer_id`` collects each customer's row numbers in frame order; only the distinct
@@ -50,7 +49,6 @@ from cxlab.schema import CODED_COLUMNS, CUSTOMER_CODE, SEQUENCE, SOURCE_ROW
 
 __all__ = ["prepare_events", "is_prepared", "text_codes", "customer_order", "gather_prepared",
            "code_text_columns", "CUSTOMER_CODE", "SEQUENCE", "CODED_COLUMNS"]
-
 
 
 def text_codes(lf: pl.LazyFrame, column: str) -> tuple[pl.Expr, dict[int, str | None], int]:
