@@ -223,7 +223,7 @@ class HeatmapCube:
         >>> cube.filter_events(ev, channel="app", start=dt.date(2024, 1, 8)).height
         1
         """
-        lf = as_lazy(events, "events", ["customer_id", "timestamp", "channel"], where="filter_events")
+        lf = as_lazy(events, "events", ["customer_id", "timestamp", "channel"], where="filter_events", codes=True)
         codes = self._segment_codes(segment)
         self._channel_code(channel)
         cond = pl.lit(True)

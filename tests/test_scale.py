@@ -16,10 +16,14 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cxlab._frames import as_text
+from cxlab.attribution import journeys, rule_based_attribution
+from cxlab.charts.quality import events_over_time
+from cxlab.drivers import driver_features
 from cxlab.features import customer_features
 from cxlab.funnel import funnel, funnel_customers, stage_funnel
-from cxlab.heatmap import touchpoint_heatmap
-from cxlab.journey import assign_stages, customer_journeys, stage_transitions
+from cxlab.heatmap import channel_by_stage, touchpoint_by_week, touchpoint_heatmap
+from cxlab.journey import assign_stages, customer_journeys, stage_transitions, unmapped_touchpoints
+from cxlab.paths import stage_flows
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, customer_order, is_prepared, prepare_events
 from cxlab.sample import generate_client
 from cxlab.schema import DEFAULT_JOURNEY_MAP
@@ -308,3 +312,26 @@ def test_paths_on_integer_codes_identical(events, prepared):
     coded = prepared.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
     assert_frame_equal(paths.transitions(coded), paths.transitions(events))
     assert_frame_equal(paths.step_matrix(coded, 8), paths.step_matrix(events, 8))
+
+
+# Every other analysis reads a prepared frame's enum-coded touchpoints and channels back as
+# text: the same result, text columns included, as on the plain events.
+_TEXT_READERS = {
+    "events_over_time by channel": lambda ev, fb: events_over_time(ev, "week", "channel"),
+    "events_over_time by touchpoint": lambda ev, fb: events_over_time(ev, "day", "touchpoint"),
+    "touchpoint_by_week": lambda ev, fb: touchpoint_by_week(ev),
+    "channel_by_stage": lambda ev, fb: channel_by_stage(assign_stages(ev, JOURNEY_MAP, PURCHASES)),
+    "unmapped_touchpoints": lambda ev, fb: unmapped_touchpoints(ev, {"site_visit": "consideration"}),
+    "stage_flows": lambda ev, fb: stage_flows(ev, 4),
+    "journeys by channel": lambda ev, fb: journeys(ev, PURCHASES, by="channel"),
+    "rule_based_attribution": lambda ev, fb: rule_based_attribution(ev, PURCHASES, model="linear"),
+    "driver_features": lambda ev, fb: driver_features(ev, fb),
+}
+
+
+@pytest.mark.parametrize("name", list(_TEXT_READERS))
+def test_other_analyses_read_prepared_events_as_text(client, events, prepared, name):
+    run = _TEXT_READERS[name]
+    want = run(events, client.feedback)
+    assert want.height > 0
+    assert_frame_equal(run(prepared, client.feedback), want, check_exact=True)  # dtypes included

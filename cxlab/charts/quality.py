@@ -13,6 +13,7 @@ from typing import Literal
 import altair as alt
 import polars as pl
 
+from cxlab._frames import as_lazy
 from cxlab.errors import ParameterError
 
 __all__ = ["events_over_time", "events_over_time_chart", "table_profile"]
@@ -55,7 +56,7 @@ def events_over_time(
     """
     if freq not in _FREQS:
         raise ParameterError(f"The 'freq' parameter of events_over_time must be 'day' or 'week'. Got {freq!r} instead.")
-    lf = events.lazy() if isinstance(events, pl.DataFrame) else events
+    lf = as_lazy(events, "events", where="events_over_time")
     names = lf.collect_schema().names()
     if by not in names:
         raise ParameterError(f"The 'by' parameter of events_over_time must be a column of events ({', '.join(names)}). Got {by!r} instead.")
