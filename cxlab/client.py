@@ -158,10 +158,12 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
                                     prepare=prepare, **timed, **common)
     path = config.path_of("feedback")
     if path is not None:
-        results["feedback"] = load_feedback(path, config.columns.get("feedback"), **timed, **common)
+        results["feedback"] = load_feedback(path, config.columns.get("feedback"), optional=True,
+                                            **timed, **common)
     path = config.path_of("customers")
     if path is not None:
-        results["customers"] = load_customers(path, config.columns.get("customers"), **common)
+        results["customers"] = load_customers(path, config.columns.get("customers"), optional=True,
+                                              **common)
 
     frames = {t: (results[t].frame if t in results else empty_table(t))
               for t in ("events", "feedback", "customers")}

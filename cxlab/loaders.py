@@ -37,6 +37,8 @@ import datetime as dt
 import gzip
 import io
 import json
+import stat
+import zlib
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -174,8 +176,25 @@ def file_format(path: str | Path) -> tuple[str, bool]:
     return kind, gz
 
 
+class _EmptyFile(DataError):
+    """The file holds no data rows (0 bytes, blank, or a header only).
+
+    A :class:`~cxlab.errors.DataError` like any other; ``load_table(optional=True)`` turns it
+    into a warning and an empty table (no survey answers this quarter is not a failure).
+    """
+
+
 def _check_file(path: Path, table: str) -> None:
-    if not path.is_file():
+    try:
+        info = path.stat()  # follows symlinks: a link to a device is judged by the device
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:  # a symlink loop, a path through a file, no permission
+        raise DataError(
+            f"{path}: the {table} file cannot be opened ({exc.strerror or type(exc).__name__}). "
+            f"Check the path under [files] in client.toml and the file's permissions."
+        ) from None
+    if info is None:
         folder = path.parent
         if folder.is_dir():
             names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
@@ -186,22 +205,36 @@ def _check_file(path: Path, table: str) -> None:
                 f"Fix the file name under [files] in client.toml, or add the file."
             )
         raise DataError(f"{path}: the {table} file does not exist (nor does its folder {folder}).")
-    if path.stat().st_size == 0:
+    if stat.S_ISDIR(info.st_mode):
         raise DataError(
+            f"{path}: the {table} file is a folder, not a file. Name the data file itself under "
+            f"[files] in client.toml, or put the export in the client folder."
+        )
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
+        raise DataError(
+            f"{path}: the {table} file is {kind}, not a regular file; cxlab reads only regular "
+            f"files (a pipe or device may never end). Save the export as a file and name it "
+            f"under [files] in client.toml."
+        )
+    if info.st_size == 0:
+        raise _EmptyFile(
             f"{path}: the file is empty (0 bytes). Export the {table} table again, with a header "
             f"row and data rows."
         )
 
 
-def _open_bytes(path: Path, gz: bool):
+def _open_bytes(path: Path, gz: bool, content: bytes | None = None):
+    if content is not None:
+        return io.BytesIO(content)
     return gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
 
 
-def _utf8_error(path: Path, gz: bool) -> str | None:
+def _utf8_error(path: Path, gz: bool, content: bytes | None = None) -> str | None:
     """Where the first byte that is not UTF-8 sits, as text; None when the file is UTF-8."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset, line = 0, 1
-    with _open_bytes(path, gz) as fh:
+    with _open_bytes(path, gz, content) as fh:
         while True:
             chunk = fh.read(1 << 20)
             final = not chunk
@@ -222,20 +255,118 @@ def _utf8_error(path: Path, gz: bool) -> str | None:
             offset += len(chunk)
 
 
-def _read_header(path: Path, gz: bool, sep: str) -> list[str]:
-    with _open_bytes(path, gz) as fh:
+# First bytes of files that are not a text or Parquet export, whatever their name says.
+_FOREIGN = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one too)",
+     "Extract the export from the archive, or save the sheet as CSV (UTF-8)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "Save the sheet as CSV (UTF-8)"),
+    (b"%PDF", "a PDF document", "Export the table itself as CSV, Parquet or NDJSON"),
+    (b"BZh", "a bzip2 archive", "Decompress it, or compress it with gzip and name it .gz"),
+    (b"\xfd7zXZ", "an xz archive", "Decompress it, or compress it with gzip and name it .gz"),
+    (b"(\xb5/\xfd", "a zstd archive", "Decompress it, or compress it with gzip and name it .gz"),
+)
+
+
+def _sniff(path: Path, kind: str, gz: bool, table: str) -> bytes | None:
+    """Check the first bytes against the name; return the decompressed content of ``.gz`` files.
+
+    Reads the first few bytes once (never the file's content into a message). A ``.gz`` file is
+    decompressed here, in full, so that a truncated or corrupt archive is an error rather than
+    a silently shorter table; other files are left to polars.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    name = _FORMAT_NAMES[kind]
+    is_gzip = head.startswith(b"\x1f\x8b")
+    if gz and not is_gzip:
+        plain = path.name[: -len(path.suffixes[-1])]
+        raise DataError(
+            f"{path}: the name ends in .gz but the file is not gzip-compressed. Rename it to "
+            f"{plain!r} (and the line under [files] in client.toml), or compress it with gzip."
+        )
+    if is_gzip and not gz:
+        raise DataError(
+            f"{path}: the file is gzip-compressed but its name does not end in .gz. Rename it to "
+            f"'{path.name}.gz' (and the line under [files] in client.toml)."
+        )
+    content = None
+    if gz:
+        try:
+            content = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(
+                f"{path}: the gzip data is truncated or corrupt ({exc}); the {name} inside cannot "
+                f"be read completely. Copy or compress the {table} export again."
+            ) from None
+        if not content.strip():
+            raise _EmptyFile(f"{path}: the compressed file holds no data. Export the {table} "
+                             f"table again, with a header row and data rows.")
+        head = content[:8]
+    for magic, what, fix in _FOREIGN:
+        if head.startswith(magic):
+            raise DataError(f"{path}: the file is {what}, not a {name} file. {fix}.")
+    if kind == "parquet" and not head.startswith(b"PAR1"):
+        raise DataError(
+            f"{path}: the file is not Parquet (a Parquet file starts with the bytes 'PAR1'). "
+            f"Export the {table} table as Parquet again, or rename the file to what it holds "
+            f"(.csv, .tsv, .ndjson)."
+        )
+    return content
+
+
+def _text_content(path: Path, gz: bool, content: bytes | None) -> bytes | None:
+    """Text files that polars cannot read as they are, rewritten in memory (else None).
+
+    UTF-16 (a byte-order mark, as Excel's "Unicode text" writes) is re-encoded as UTF-8, a
+    UTF-8 byte-order mark is dropped, and old-Mac line endings (``\\r`` with no ``\\n`` in
+    the first 64 KiB) become ``\\n``. Only the first 64 KiB are read to decide.
+    """
+    with _open_bytes(path, gz, content) as fh:
+        head = fh.read(1 << 16)
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    bom = head.startswith(codecs.BOM_UTF8)
+    cr_only = b"\r" in head and b"\n" not in head
+    if not (utf16 or bom or cr_only):
+        return content
+    data = content if content is not None else path.read_bytes()
+    if utf16:
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: the file starts like UTF-16 text but is not valid UTF-16. "
+                            f"Re-save the file as UTF-8.") from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    if cr_only and b"\n" not in data:
+        data = data.replace(b"\r", b"\n")
+    return data
+
+
+def _read_header(path: Path, gz: bool, sep: str, content: bytes | None = None, table: str = "") -> list[str]:
+    with _open_bytes(path, gz, content) as fh:
         head = fh.read(1 << 16)
     if not head.strip():
-        raise DataError(f"{path}: the file has no content (only blank space). Export it again with "
-                        f"a header row and data rows.")
+        raise _EmptyFile(f"{path}: the file has no content (only blank space). Export it again "
+                         f"with a header row and data rows.")
     first = head.split(b"\n", 1)[0]
     try:
         text = first.decode("utf-8")
     except UnicodeDecodeError:
-        where = _utf8_error(path, gz)
+        where = _utf8_error(path, gz, content)
         raise DataError(f"{path}: {where}. Re-save the file as UTF-8.") from None
     text = text.lstrip("\ufeff").rstrip("\r")
-    header = [h.strip() for h in next(csv.reader([text], delimiter=sep, quotechar='"'))]
+    if "\r" in text:
+        raise DataError(
+            f"{path}: line 1 (the header) holds a carriage return (\\r) that does not end the "
+            f"line: the file mixes line-ending styles. Re-save it with one kind of line ending."
+        )
+    try:
+        header = [h.strip() for h in next(csv.reader([text], delimiter=sep, quotechar='"'))]
+    except (csv.Error, StopIteration) as exc:
+        raise DataError(f"{path}: line 1 (the header) cannot be read ({exc}). Check its quoting and "
+                        f"the separator ({sep!r}).") from None
+    # a nameless column (a trailing separator on every line) gets a name, as polars would
+    header = [h or f"column_{i}" for i, h in enumerate(header, start=1)]
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
         if name in seen:
@@ -263,38 +394,53 @@ class _Source:
     sep: str | None
     lf: pl.LazyFrame
     schema: dict[str, pl.DataType]
+    # the file's own types (NDJSON is read as text, but a canonical column of objects or
+    # lists is refused by what the file holds), and the rewritten content, if any
+    types: dict[str, pl.DataType] | None = None
+    content: bytes | None = None
 
 
-def _read_error(src_path: Path, kind: str, gz: bool, exc: BaseException, sep: str | None = None) -> DataError:
+def _read_error(src_path: Path, kind: str, gz: bool, exc: BaseException, sep: str | None = None,
+                content: bytes | None = None) -> DataError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     name = _FORMAT_NAMES[kind]
-    if kind in ("csv", "tsv", "ndjson") and ("utf-8" in text.lower() or "utf8" in text.lower()):
-        where = _utf8_error(src_path, gz)
-        if where:
-            return DataError(f"{src_path}: {where}. Re-save the file as UTF-8.")
-    if kind == "ndjson":
-        line = _bad_json_line(src_path, gz)
-        if line is not None:
-            return DataError(
-                f"{src_path}: line {line[0]} is not a JSON object ({line[1]}). Each line of an "
-                f"NDJSON file must be one complete JSON object; fix or remove that line."
-            )
-    if kind in ("csv", "tsv"):
-        bad = _ragged_line(src_path, gz, sep or ",")
-        if bad is not None:
-            return DataError(
-                f"{src_path}: data row {bad[0]} (line {bad[0] + 1}) has {bad[1]} fields but the "
-                f"header has {bad[2]}. Check quoting and the separator ({sep!r}) on that line."
-            )
+    try:
+        if kind in ("csv", "tsv", "ndjson") and ("utf-8" in text.lower() or "utf8" in text.lower()):
+            where = _utf8_error(src_path, gz, content)
+            if where:
+                return DataError(f"{src_path}: {where}. Re-save the file as UTF-8.")
+        if kind == "ndjson":
+            line = _bad_json_line(src_path, gz, content)
+            if line is not None:
+                return DataError(
+                    f"{src_path}: line {line[0]} is not a JSON object ({line[1]}). Each line of an "
+                    f"NDJSON file must be one complete JSON object; fix or remove that line."
+                )
+        if kind in ("csv", "tsv"):
+            lone_cr = _lone_cr_line(src_path, gz, content)
+            if lone_cr is not None:
+                return DataError(
+                    f"{src_path}: line {lone_cr} holds a carriage return (\\r) that is not followed "
+                    f"by a newline: the file mixes line-ending styles. Re-save it with one kind of "
+                    f"line ending (\\n or \\r\\n)."
+                )
+            bad = _ragged_line(src_path, gz, sep or ",", content)
+            if bad is not None:
+                return DataError(
+                    f"{src_path}: data row {bad[0]} (line {bad[0] + 1}) has {bad[1]} fields but the "
+                    f"header has {bad[2]}. Check quoting and the separator ({sep!r}) on that line."
+                )
+    except (OSError, EOFError, zlib.error) as err:  # the file cannot even be re-read
+        text = f"{type(err).__name__}: {err}"
     return DataError(
         f"{src_path}: cannot be read as a {name} file ({text}). Check that the file is a "
         f"complete {name} export{' compressed with gzip' if gz else ''}, or export it again."
     )
 
 
-def _bad_json_line(path: Path, gz: bool) -> tuple[int, str] | None:
+def _bad_json_line(path: Path, gz: bool, content: bytes | None = None) -> tuple[int, str] | None:
     # Error path only: find the first line that is not a JSON object.
-    with _open_bytes(path, gz) as fh:
+    with _open_bytes(path, gz, content) as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
@@ -302,54 +448,96 @@ def _bad_json_line(path: Path, gz: bool) -> tuple[int, str] | None:
                 value = json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 return number, str(err).split(":")[0]
+            if isinstance(value, list) and number == 1:
+                return number, ("found a JSON array: the file holds one array, not one object per "
+                                "line; write each element on its own line, e.g. jq -c '.[]'")
             if not isinstance(value, dict):
                 return number, f"found a JSON {type(value).__name__}"
     return None
 
 
-def _ragged_line(path: Path, gz: bool, sep: str) -> tuple[int, int, int] | None:
+def _lone_cr_line(path: Path, gz: bool, content: bytes | None = None) -> int | None:
+    # Error path only: the line of the first \r not followed by \n.
+    with _open_bytes(path, gz, content) as fh:
+        for number, raw in enumerate(fh, start=1):
+            if b"\r" in raw.rstrip(b"\r\n") or raw.endswith(b"\r"):
+                return number
+    return None
+
+
+def _ragged_line(path: Path, gz: bool, sep: str, content: bytes | None = None) -> tuple[int, int, int] | None:
     # Error path only: find the first data row whose field count differs from the header.
-    with _open_bytes(path, gz) as fh:
+    with _open_bytes(path, gz, content) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
         reader = csv.reader(text, delimiter=sep, quotechar='"')
-        header = next(reader, None)
-        if header is None:
+        try:
+            header = next(reader, None)
+            if header is None:
+                return None
+            for number, row in enumerate(reader, start=1):
+                if row and len(row) != len(header):
+                    return number, len(row), len(header)
+        except csv.Error:
             return None
-        for number, row in enumerate(reader, start=1):
-            if row and len(row) != len(header):
-                return number, len(row), len(header)
     return None
+
+
+_NESTED = (pl.List, pl.Array, pl.Struct, pl.Object)
+
+
+def _check_source_types(path: Path, table: str, resolved: Mapping[str, str],
+                        types: Mapping[str, pl.DataType]) -> None:
+    """Refuse canonical columns whose values are lists or objects (one value per row expected)."""
+    for canonical, src in resolved.items():
+        dtype = types.get(src)
+        if isinstance(dtype, _NESTED):
+            what = "objects (structs)" if isinstance(dtype, pl.Struct) else "lists"
+            raise DataError(
+                f"{path}, {_col_label(canonical, src)}: holds {what} ({dtype}), but cxlab expects "
+                f"one plain value per row in the {table} column {canonical!r}. Export it as a "
+                f"plain text or number column, or map another column to {canonical!r} under "
+                f"[columns.{table}] in client.toml."
+            )
 
 
 def _open_source(path: Path, table: str, separator: str | None) -> _Source:
     _check_file(path, table)
     kind, gz = file_format(path)
     sep: str | None = None
+    content: bytes | None = None
+    types: dict[str, pl.DataType] | None = None
     try:
+        content = _sniff(path, kind, gz, table)
         if kind in ("csv", "tsv"):
+            content = _text_content(path, gz, content)
             sep = separator or ("\t" if kind == "tsv" else ",")
-            header = _read_header(path, gz, sep)
+            header = _read_header(path, gz, sep, content, table)
             lf = pl.scan_csv(
-                path, separator=sep, infer_schema=False, new_columns=header, quote_char='"',
-                raise_if_empty=False, encoding="utf8",
+                path if content is None else content, separator=sep, infer_schema=False,
+                new_columns=header, quote_char='"', raise_if_empty=False, encoding="utf8",
             )
             schema = {h: pl.String() for h in header}
         elif kind == "parquet":
-            source = io.BytesIO(gzip.decompress(path.read_bytes())) if gz else path
-            lf = pl.scan_parquet(source)
+            lf = pl.scan_parquet(path if content is None else io.BytesIO(content))
             schema = dict(lf.collect_schema())
         else:
-            with _open_bytes(path, gz) as fh:
+            content = _text_content(path, gz, content)
+            with _open_bytes(path, gz, content) as fh:
                 if not fh.read(1 << 16).strip():
-                    raise DataError(f"{path}: the file has no content (only blank space). Export "
-                                    f"it again with one JSON object per line.")
-            lf = pl.scan_ndjson(path, infer_schema_length=10_000)
-            schema = dict(lf.collect_schema())
+                    raise _EmptyFile(f"{path}: the file has no content (only blank space). Export "
+                                     f"it again with one JSON object per line.")
+            source = path if content is None else content
+            # Types from the whole file (not its first lines: a key first seen late is kept),
+            # then every value read as text and cast by the loader's own per-row checks, so a
+            # value whose type changes late is set aside with its row, not a failed file.
+            types = dict(pl.scan_ndjson(source, infer_schema_length=None).collect_schema())
+            schema = {k: pl.String() for k in types}
+            lf = pl.scan_ndjson(source, schema=schema)
     except DataError:
         raise
     except (pl.exceptions.PolarsError, OSError, EOFError, ValueError) as exc:
-        raise _read_error(path, kind, gz, exc, sep) from None
-    return _Source(path, kind, gz, sep, lf, schema)
+        raise _read_error(path, kind, gz, exc, sep, content) from None
+    return _Source(path, kind, gz, sep, lf, schema, types or schema, content)
 
 
 # --------------------------------------------------------------------------- columns
@@ -416,10 +604,93 @@ def _untidy(e: pl.Expr) -> pl.Expr:
     """
     return (e.str.len_bytes() == 0) | e.str.starts_with(" ") | e.str.ends_with(" ")
 
+#: Text that spreadsheet and database exports write for "no value"; in a text file (CSV, TSV,
+#: NDJSON) a canonical column holding exactly one of these reads as empty.
+PLACEHOLDERS = ("NULL", "null", "Null", "N/A", "n/a", "#N/A", "NaN", "nan", "None", "-")
+
+
+def _tidy_probe(s: str, text_file: bool) -> list[pl.Expr]:
+    """One-row checks of text column ``s``: what :func:`_tidy` must do to it.
+
+    Always: untidy (surrounding spaces, empty). Text files only (Parquet has real nulls and no
+    spreadsheet formulas): Excel's ``="00123"`` wrapper and the :data:`PLACEHOLDERS`.
+    """
+    e = pl.col(s)
+    out = [_untidy(e).any().alias(s)]
+    if text_file:
+        out += [e.str.starts_with('="').any().alias(f"{s}\x00excel"),
+                e.is_in(PLACEHOLDERS).any().alias(f"{s}\x00null")]
+    return out
+
+
+def _tidy(s: str, needs: Mapping[str, bool]) -> pl.Expr:
+    """Column ``s`` stripped, unwrapped and with placeholders as null, as far as ``needs`` says."""
+    e = pl.col(s)
+    strip, excel, nulls = needs.get(s), needs.get(f"{s}\x00excel"), needs.get(f"{s}\x00null")
+    if strip:
+        e = e.str.strip_chars()
+    if excel:  # ="00123" is how Excel is told to keep leading zeros: the value is 00123
+        wrapped = e.str.starts_with('="') & e.str.ends_with('"') & (e.str.len_bytes() >= 3)
+        e = pl.when(wrapped).then(e.str.strip_prefix('="').str.strip_suffix('"').str.strip_chars()).otherwise(e)
+    if nulls:
+        e = pl.when(~e.is_in(PLACEHOLDERS)).then(e)
+    return _blank_to_null(e) if strip or excel else e
+
+
+def _blank_rows(data: pl.DataFrame, source_cols: Sequence[str]) -> pl.Series | None:
+    """``source_row`` of delimited-file rows with no value in any column (blank lines); None if none.
+
+    The first column is checked on every row, the others only where it is blank.
+    """
+    def empty(c: str) -> pl.Expr:
+        return pl.col(c).is_null() | (pl.col(c).str.strip_chars().str.len_bytes() == 0)
+
+    rows = (data.lazy().filter(empty(source_cols[0])).filter(pl.all_horizontal([empty(c) for c in source_cols]))
+            .select(SOURCE_ROW).collect().to_series())
+    return rows if rows.len() else None
+
+
+def _binary_as_text(data: pl.DataFrame, path: Path, resolved: Mapping[str, str],
+                    types: Mapping[str, pl.DataType]) -> tuple[pl.DataFrame, dict[str, pl.DataType]]:
+    """Binary canonical columns (Parquet byte strings) as text; a DataError if one is not UTF-8."""
+    types = dict(types)
+    for canonical, src in resolved.items():
+        if types[src] != pl.Binary:
+            continue
+        try:
+            data = data.with_columns(pl.col(src).cast(pl.String))
+        except pl.exceptions.PolarsError:
+            # Error path only: find the first value that is not UTF-8.
+            values = data.get_column(src).to_list()
+            row = next(i for i, v in enumerate(values, start=1) if v is not None and not _is_utf8(v))
+            raise DataError(
+                f"{path}, {_col_label(canonical, src)}: row {row} holds bytes that are not UTF-8 "
+                f"text. cxlab reads {canonical!r} as text; export the column as a UTF-8 string "
+                f"column (not binary), or fix the values at the source."
+            ) from None
+        types[src] = pl.String()
+    return data, types
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
 
 def _text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     # String sources arrive already stripped with blanks as null (see load_table).
-    return raw if dtype == pl.String else raw.cast(pl.String)
+    if dtype == pl.String:
+        return raw
+    if dtype.is_float():
+        # A float id (an integer column that a null turned into floats) reads as the integer
+        # (1.0 -> "1", as in a table of integer ids); NaN and infinities are missing values.
+        whole = (raw == raw.floor()) & (raw.abs() < 2.0**53)
+        return (pl.when(raw.is_finite() & whole).then(raw.cast(pl.Int64, strict=False).cast(pl.String))
+                .when(raw.is_finite()).then(raw.cast(pl.String)))
+    return raw.cast(pl.String)
 
 
 def _present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -512,7 +783,7 @@ def _boolean(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     e = raw.cast(pl.Float64, strict=False) if dtype.is_numeric() else _text(raw, dtype).cast(pl.Float64, strict=False)
-    return pl.when(e.is_finite()).then(e)
+    return pl.when(e == 0).then(0.0).when(e.is_finite()).then(e)  # -0.0 reads as 0.0
 
 
 def _as_utc(value: dt.date | dt.datetime | str | None, tz: str, name: str) -> dt.datetime | None:
@@ -623,7 +894,9 @@ def _column_checks(
             flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
         elif name == "score":
             f = _number(r, d)
-            v = pl.when(f == f.floor()).then(f).cast(pl.Int64)
+            # a whole number; a huge one (1e30) is clipped so that it is out of range, not an
+            # integer overflow
+            v = pl.when(f == f.floor()).then(f.clip(-1e15, 1e15)).cast(pl.Int64, strict=False)
             values[name] = v
             flags.append(("missing_value", name, ~_present(r, d)))
             flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
@@ -667,8 +940,43 @@ def load_table(
     strict: bool = False,
     separator: str | None = None,
     prepare: bool = False,
+    optional: bool = False,
 ) -> LoadResult:
-    """Load one file as canonical ``table``; see :func:`load_events` for the parameters."""
+    """Load one file as canonical ``table``; see :func:`load_events` for the parameters.
+
+    ``optional=True`` (feedback and customers in :func:`cxlab.client.load_client`): a file
+    with no data rows (0 bytes, blank, a header only) gives an empty table and an
+    ``empty_file`` warning instead of a :class:`~cxlab.errors.DataError`.
+    """
+    try:
+        return _load_table(table, path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
+                           journey_map=journey_map, start_date=start_date, as_of=as_of, strict=strict,
+                           separator=separator, prepare=prepare)
+    except _EmptyFile:
+        if not optional:
+            raise
+    path = Path(path)
+    msg = (f"{path.name}: the {table} file has no data rows, so the {table} table is empty; "
+           f"sections that need it say so. Export it again with its rows if there should be some.")
+    issue = Issue(table, path.name, "warning", "empty_file", "all", 0, (), msg)
+    set_aside = pl.DataFrame(schema={SOURCE_ROW: pl.UInt32(), "reason": pl.String(), "column": pl.String()})
+    return LoadResult(table, path, empty_table(table), set_aside, (issue,), 0)
+
+
+def _load_table(
+    table: str,
+    path: str | Path,
+    mapping: Mapping[str, str] | None,
+    *,
+    timezone: str,
+    timestamp_formats: Sequence[str],
+    journey_map: Mapping[str, str] | None,
+    start_date: dt.date | None,
+    as_of: dt.date | dt.datetime | None,
+    strict: bool,
+    separator: str | None,
+    prepare: bool,
+) -> LoadResult:
     schema = _schema(table)
     path = Path(path)
     label = path.name
@@ -685,6 +993,7 @@ def load_table(
     src = _open_source(path, table, separator)
     source_cols = list(src.schema)
     resolved = _resolve_columns(schema, source_cols, mapping or {}, path)
+    _check_source_types(path, table, resolved, src.types or src.schema)
     taken = set(resolved.values())
     extras = [c for c in source_cols if c not in taken]
 
@@ -692,30 +1001,34 @@ def load_table(
     try:
         data = src.lf.with_row_index(SOURCE_ROW, offset=1).collect()
     except (pl.exceptions.PolarsError, OSError, EOFError, ValueError) as exc:
-        raise _read_error(path, src.kind, src.gz, exc, src.sep) from None
+        raise _read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
     if data.height == 0:
-        raise DataError(
+        raise _EmptyFile(
             f"{path}: the file has a header but no data rows. Export the {table} table again "
             f"with its rows."
         )
+    data, types = _binary_as_text(data, path, resolved, src.schema)
+    text_file = src.kind != "parquet"
+    blank = _blank_rows(data, source_cols) if src.kind in ("csv", "tsv") else None
+    if blank is not None and blank.len() == data.height:
+        raise _EmptyFile(f"{path}: the file has a header and {blank.len():,} blank lines, but no data "
+                         f"rows. Export the {table} table again with its rows.")
     # Strip and blank->null only the text columns that need it (a cheap check first).
     prepared = prepare and table == "events"
-    text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
+    text_cols = sorted({s for s in resolved.values() if types[s] == pl.String})
     # Prepared events: the few distinct values of the coded columns (touchpoint, channel) are
     # read once; their untidiness and their enum categories come from those values, not rows.
     coded_src = list(dict.fromkeys(resolved[c] for c in CODED_COLUMNS if prepared and resolved.get(c) in text_cols))
     row_checked = [s for s in text_cols if s not in coded_src]
     found = pl.collect_all(
-        [data.lazy().select([_untidy(pl.col(s)).any().alias(s) for s in row_checked])]
+        [data.lazy().select([e for s in row_checked for e in _tidy_probe(s, text_file)])]
         + [data.lazy().select(pl.col(s).unique()) for s in coded_src])
-    untidy = found[0].row(0, named=True) if row_checked else {}
+    needs = found[0].row(0, named=True) if row_checked else {}
     distinct = {s: f for s, f in zip(coded_src, found[1:], strict=True)}
-    untidy.update({s: f.select(_untidy(pl.col(s)).any()).item() for s, f in distinct.items()})
-    raw = {
-        c: _blank_to_null(pl.col(s).str.strip_chars()) if untidy.get(s) else pl.col(s)
-        for c, s in resolved.items()
-    }
-    rdt = {c: src.schema[s] for c, s in resolved.items()}
+    for f in distinct.values():
+        needs.update(f.select(_tidy_probe(f.columns[0], text_file)).row(0, named=True))
+    raw = {c: _tidy(s, needs) for c, s in resolved.items()}
+    rdt = {c: types[s] for c, s in resolved.items()}
     values, flags, later, ts = _column_checks(table, schema, resolved, raw, rdt, timezone=timezone,
                                               formats=formats, start_utc=start_utc, as_of_utc=as_of_utc)
     # every value a coded column can take (its values in set-aside rows included)
@@ -740,6 +1053,10 @@ def load_table(
     stage2 = [e.fill_null(False).alias(f"__f{i + n_first}") for i, (_, _, e) in enumerate(later)]
     fcols = [f"__f{i}" for i in range(len(all_flags))]
     bad = pl.any_horizontal(fcols) if fcols else pl.lit(False)
+    n_blank = 0 if blank is None else blank.len()
+    if n_blank:  # blank lines are neither loaded nor set aside: left out like bad rows, not counted
+        stage1.append(pl.col(SOURCE_ROW).is_in(blank.implode()).alias("__blank"))
+        bad = bad | pl.col("__blank")
 
     dup_reason = {"events": "duplicate_event", "customers": "duplicate_customer"}.get(table)
     dup_key = ([c for c in schema.names if c in resolved] if table == "events" else [_ID]) if dup_reason else []
@@ -773,7 +1090,7 @@ def load_table(
     reason = pl.coalesce([pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][0])) for i in ordered] or none)
     column = pl.coalesce([pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][1])) for i in ordered] or none)
 
-    n = flagged.height
+    n = flagged.height - n_blank
 
     kept_cols = [c for c in schema.names if c in values] + [SOURCE_ROW]
     columns = [pl.col(c) for c in kept_cols] + [pl.col(f"__raw__{c}").alias(c) for c in extras]
@@ -782,7 +1099,7 @@ def load_table(
         frame = gather_prepared(flagged.lazy().select(columns).collect(), order, codes, keys, categories)
     else:
         frame = flagged.lazy().filter(~pl.col("__bad")).select(columns).collect()
-    set_aside = flagged.lazy().filter(pl.col("__bad")).select(
+    set_aside = flagged.lazy().filter(pl.col("__bad") & ~pl.col("__blank") if n_blank else pl.col("__bad")).select(
         [pl.col(SOURCE_ROW), reason.alias("reason"), column.alias("column")]
         + [pl.col(f"__raw__{c}").alias(c) for c in source_cols if c not in (SOURCE_ROW, "reason", "column")]
     ).collect()
@@ -799,6 +1116,12 @@ def load_table(
             issues.append(_set_aside_issue(table, path, g, resolved, set_aside, schema,
                                            start_date=start_date, as_of=as_of_utc))
 
+    if n_blank:
+        ex = tuple(blank.head(_EXAMPLES).to_list())
+        msg = (f"{label}: {n_blank:,} blank {'line was' if n_blank == 1 else 'lines were'} skipped "
+               f"(no value in any column); they are not rows and are not counted. Nothing to fix, "
+               f"or leave them out of the export.")
+        issues.append(Issue(table, label, "warning", "blank_lines", "all", n_blank, ex, msg))
     # Warnings: mixed timezones, DST gaps, unknown touchpoints (rows kept).
     if "__aware" in flagged.columns:
         n_aware = int(flagged["__aware"].sum())
@@ -1042,11 +1365,14 @@ def load_feedback(
     as_of: dt.date | dt.datetime | None = None,
     strict: bool = False,
     separator: str | None = None,
+    optional: bool = False,
 ) -> LoadResult:
     """Load a feedback (survey answers) file into the canonical feedback table.
 
     Parameters are those of :func:`load_events` (without ``journey_map``). Scores are checked
-    against :data:`cxlab.schema.SURVEY_SCALES`; survey names are lower-cased.
+    against :data:`cxlab.schema.SURVEY_SCALES`; survey names are lower-cased. With
+    ``optional=True`` a file without data rows gives an empty table and an ``empty_file``
+    warning (no survey answers this quarter) instead of an error.
 
     Examples
     --------
@@ -1058,7 +1384,8 @@ def load_feedback(
     ([('nps', 9)], ['score_out_of_range'])
     """
     return load_table("feedback", path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
-                      start_date=start_date, as_of=as_of, strict=strict, separator=separator)
+                      start_date=start_date, as_of=as_of, strict=strict, separator=separator,
+                      optional=optional)
 
 
 def load_customers(
@@ -1068,12 +1395,14 @@ def load_customers(
     timestamp_formats: Sequence[str] = (),
     strict: bool = False,
     separator: str | None = None,
+    optional: bool = False,
 ) -> LoadResult:
     """Load a customers file into the canonical customers table (one row per customer).
 
     Dates (``signup_date``, ``churn_date``) are read as ISO dates or with
     ``timestamp_formats``; ``churned`` accepts true/false, yes/no, y/n, t/f, 1/0. A repeated
-    customer id is set aside as ``duplicate_customer`` (the first row is kept).
+    customer id is set aside as ``duplicate_customer`` (the first row is kept). With
+    ``optional=True`` a file without data rows gives an empty table and a warning.
 
     Examples
     --------
@@ -1085,5 +1414,5 @@ def load_customers(
     ([True, False], [(3, 'duplicate_customer')])
     """
     return load_table("customers", path, mapping, timestamp_formats=timestamp_formats,
-                      strict=strict, separator=separator)
+                      strict=strict, separator=separator, optional=optional)
 

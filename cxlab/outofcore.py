@@ -79,13 +79,14 @@ from cxlab.loaders import (
     _FIX,
     _WHAT,
     _as_utc,
-    _blank_to_null,
+    _check_source_types,
     _col_label,
     _column_checks,
     _open_source,
     _read_error,
     _resolve_columns,
-    _untidy,
+    _tidy,
+    _tidy_probe,
 )
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, prepare_events
 from cxlab.schema import EVENTS, SOURCE_ROW, STAGE_DTYPE
@@ -197,22 +198,22 @@ def scan_events(folder: str | Path) -> EventScan:
     src = _open_source(path, "events", cfg.separator)
     source_cols = list(src.schema)
     resolved = _resolve_columns(schema, source_cols, cfg.columns.get("events", {}), path)
+    _check_source_types(path, "events", resolved, src.types or src.schema)
     tz = cfg.timezone
     as_of_utc = _as_utc(cfg.as_of, tz, "as_of") or dt.datetime.now(dt.UTC)
     start_utc = _as_utc(cfg.start_date, tz, "start_date")
 
     # The loader strips (and blanks -> null) only text columns that have an untidy value.
     text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
-    probe = [pl.len().alias("__rows")] + [_untidy(pl.col(s)).any().alias(s) for s in text_cols]
+    probe = [pl.len().alias("__rows")] + [e for s in text_cols for e in _tidy_probe(s, src.kind != "parquet")]
     try:
         row = src.lf.select(probe).collect(engine="streaming").row(0, named=True)
     except _READ_ERRORS as exc:
-        raise _read_error(path, src.kind, src.gz, exc, src.sep) from None
+        raise _read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
     if row["__rows"] == 0:
         raise DataError(f"{path}: the file has a header but no data rows. Export the events table again "
                         f"with its rows.")
-    raw = {c: _blank_to_null(pl.col(s).str.strip_chars()) if row.get(s) else pl.col(s)
-           for c, s in resolved.items()}
+    raw = {c: _tidy(s, row) for c, s in resolved.items()}
     rdt = {c: src.schema[s] for c, s in resolved.items()}
 
     values, flags, later, ts = _column_checks("events", schema, resolved, raw, rdt, timezone=tz,

@@ -42,7 +42,8 @@ Set aside (the row is not analysed):
 A row with several problems is counted once, under the first reason in this order.
 
 Warnings (rows kept): ``unknown_touchpoint``, ``unknown_customer``, ``mixed_timezones``,
-``nonexistent_local_time``.
+``nonexistent_local_time``, ``blank_lines`` (blank lines of a delimited file, skipped and not
+counted as rows), ``empty_file`` (an optional file without data rows: an empty table).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ WARNING_REASONS: tuple[str, ...] = (
     "unknown_customer",
     "mixed_timezones",
     "nonexistent_local_time",
+    "blank_lines",
+    "empty_file",
 )
 
 _TABLE_ORDER = ("events", "feedback", "customers")
