@@ -1011,8 +1011,9 @@ def _load_table(
     text_file = src.kind != "parquet"
     blank = _blank_rows(data, source_cols) if src.kind in ("csv", "tsv") else None
     if blank is not None and blank.len() == data.height:
-        raise _EmptyFile(f"{path}: the file has a header and {blank.len():,} blank lines, but no data "
-                         f"rows. Export the {table} table again with its rows.")
+        lines = f"{blank.len():,} blank line{'' if blank.len() == 1 else 's'}"
+        raise _EmptyFile(f"{path}: the file has a header and {lines}, but no data rows. Export the "
+                         f"{table} table again with its rows.")
     # Strip and blank->null only the text columns that need it (a cheap check first).
     prepared = prepare and table == "events"
     text_cols = sorted({s for s in resolved.values() if types[s] == pl.String})
