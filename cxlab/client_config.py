@@ -223,9 +223,12 @@ class Text:
     max_len: int | None = None
     forbidden: str = ""
     controls_ok: str = ""
+    label: str = ""
 
     @property
     def expected(self) -> str:
+        if self.label:
+            return self.label
         if self.min_len == self.max_len == 1:
             return "a single character"
         if self.min_len >= 1:
@@ -369,10 +372,11 @@ class TextList:
     item: Text = Text()
     min_items: int = 0
     must_contain: str = ""
+    label: str = ""
 
     @property
     def expected(self) -> str:
-        what = "an array of non-empty strings"
+        what = self.label or "an array of non-empty strings"
         return f"{what} (at least one)" if self.min_items else what
 
     def check(self, value: Any) -> tuple[str, ...]:
@@ -458,15 +462,15 @@ KEYS = Table(
             example="Online bookshop",
         ),
         "timezone": Key(
-            Text(max_len=100),
+            Text(max_len=100, label='an IANA time zone name such as "Europe/London"'),
             "UTC",
             "IANA time zone in which naive source timestamps are read",
             example="Europe/London",
         ),
         "timestamp_formats": Key(
-            TextList(must_contain=r"%[A-Za-z]"),
+            TextList(must_contain=r"%[A-Za-z]", label="an array of strftime formats"),
             (),
-            "strftime formats tried after ISO 8601",
+            'formats such as "%d/%m/%Y %H:%M" tried after ISO 8601',
             example=["%d/%m/%Y %H:%M:%S"],
             default_text="none",
         ),
@@ -499,7 +503,7 @@ KEYS = Table(
                 "events": Key(
                     Text(max_len=1000),
                     None,
-                    "the events file (required)",
+                    "the events file (CSV, TSV, Parquet, NDJSON/JSONL, each optionally .gz)",
                     example="events.csv",
                     default_text="required",
                 ),
