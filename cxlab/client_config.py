@@ -55,6 +55,7 @@ import datetime as dt
 import json
 import math
 import re
+import textwrap
 import tomllib
 import zoneinfo
 from collections.abc import Mapping as MappingABC
@@ -388,10 +389,7 @@ class TextList:
             raise _Wrong(None, "it is empty")
         for item in value:
             if not isinstance(item, str):
-                raise _Wrong(
-                    [str(v) for v in value if isinstance(v, (str, int, float))] or None,
-                    f"it holds {_found(item)}",
-                )
+                raise _Wrong(None, f"it holds {_found(item)}")
             try:
                 self.item.check(item)
             except _Wrong as wrong:
@@ -881,12 +879,12 @@ _TOML_HINTS: tuple[tuple[str, str, str], ...] = (
     (
         "after a key in a key/value pair",
         "A key with spaces or other signs needs double quotes",
-        '"Customer Ref" = "customer_id"',
+        '[columns.events]\n"Customer Ref" = "customer_id"',
     ),
     (
         "Invalid initial character for a key part",
         "A key with spaces or other signs needs double quotes",
-        '"Customer Ref" = "customer_id"',
+        '[columns.events]\n"Customer Ref" = "customer_id"',
     ),
     ("Cannot overwrite a value", "Each key may appear only once in a table: keep one line", ""),
     ("twice", "Each [table] header may appear only once: merge the two tables", ""),
@@ -896,8 +894,14 @@ _TOML_HINTS: tuple[tuple[str, str, str], ...] = (
         'name = "Acme"',
     ),
     (
+        "Illegal character '\\n'",
+        "Close the string with a double quote on the same line (a line break inside a string "
+        "is written \\n)",
+        'name = "Acme"',
+    ),
+    (
         "Illegal character",
-        "Strings cannot hold tabs or line breaks as typed: write \\t or \\n",
+        "Strings cannot hold control characters as typed: write \\t for a tab",
         'name = "Acme"',
     ),
     ("after a statement", "Put one key = value per line", 'currency = "GBP"'),
@@ -921,7 +925,7 @@ def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigEr
         if fragment in reason:
             hint, example = text_hint, text_example
             break
-    fix = ("\n\nFor example:\n\n    " + example) if example else ""
+    fix = ("\n\nFor example:\n\n" + textwrap.indent(example, "    ")) if example else ""
     return ConfigError(f"{path}, {where}: not valid TOML ({reason}).{quoted} {hint}.{fix}")
 
 
