@@ -658,7 +658,7 @@ class ClientConfig:
                 f"{self.folder / CONFIG_FILE}: 'files.{table}' = {_toml_string(name)} leads outside "
                 f"the client folder {self.folder}. To fix it, {_OUTSIDE_HINT}."
             )
-        if not inside and not path.is_file():
+        if not inside and not path.exists():
             raise DataError(
                 f"{path}: the {table} file does not exist (it is outside the client folder, "
                 f"allowed by allow_outside_folder). Fix 'files.{table}' in client.toml."

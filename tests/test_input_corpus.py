@@ -743,6 +743,11 @@ def _client_folder(case: Case, folder: Path) -> None:
         "as_of = 2025-01-01",
         f'timezone = "{case.options.get("timezone", "UTC")}"',
     ]
+    target = folder / case.file
+    if target.is_symlink() and not target.resolve().is_relative_to(folder.resolve()):
+        # client.toml refuses a link out of the folder (ConfigError); opt in, so that the
+        # loader's own refusal of the file is what this case tests.
+        lines.append("allow_outside_folder = true")
     if "timestamp_formats" in case.options:
         lines.append(f"timestamp_formats = {json.dumps(case.options['timestamp_formats'])}")
     lines.append("[files]")
