@@ -85,6 +85,7 @@ __all__ = [
 ]
 
 CONFIG_FILE = "client.toml"
+_MAX_CONFIG_BYTES = 1_000_000
 _OUTSIDE_HINT = (
     "move the file into the client folder, or set allow_outside_folder = true at the top of "
     "client.toml (the report then reads files another client's folder may hold)"
@@ -936,6 +937,18 @@ def _read_text(folder: Path, path: Path) -> str:
         raise ConfigError(
             f"{folder} has no {CONFIG_FILE}. Every client folder needs one: it names the data "
             f"files, maps columns and sets the journey map. See the README, 'Client data contract'."
+        )
+    if not path.resolve().is_relative_to(folder):
+        raise ConfigError(
+            f"{path}: is a link to a file outside the client folder. cxlab reads only the "
+            f"client's own folder (and never quotes a file from elsewhere in a message): copy "
+            f"the file into the folder instead of linking to it."
+        )
+    size = path.stat().st_size
+    if size > _MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: is {size:,} bytes; a client.toml is a few kilobytes of settings. Check "
+            f"that it is the right file (data belongs in the files named under [files])."
         )
     try:
         return path.read_text(encoding="utf-8-sig")  # a byte-order mark is accepted

@@ -5,9 +5,19 @@ import os
 import tomllib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cxlab.client import load_client
-from cxlab.client_config import KEYS, Key, Mapping, Table, key_reference, read_client_config
+from cxlab.client_config import (
+    KEYS,
+    Key,
+    Mapping,
+    Table,
+    key_reference,
+    read_client_config,
+    toml_value,
+)
 from cxlab.config import PROJECT_ROOT, SAMPLE_DIR
 from cxlab.errors import ConfigError, DataError
 from cxlab.schema import DEFAULT_JOURNEY_MAP
@@ -236,15 +246,9 @@ def test_every_key_example_passes_its_own_check():
     for dotted, node in DECLARED.items():
         if isinstance(node, Key) and node.sample() is not None:
             # the example of every key is accepted by the key's own check
-            assert node.type.check(tomllib.loads(f"x = {_toml(node.sample())}")["x"]) is not None, (
-                dotted
-            )
-
-
-def _toml(value):
-    from cxlab.client_config import toml_value
-
-    return toml_value(value)
+            assert (
+                node.type.check(tomllib.loads(f"x = {toml_value(node.sample())}")["x"]) is not None
+            ), dotted
 
 
 # ----------------------------------------------------------------- only the client's own folder
@@ -350,3 +354,26 @@ def test_a_link_changed_after_reading_is_caught_when_the_file_is_opened(clients)
 )
 def test_files_cannot_name_the_folder_or_the_config(tmp_path, written, fragment):
     assert fragment in error_of(write(tmp_path, f'[files]\nevents = "{written}"\n'))
+
+
+def test_a_client_toml_linked_from_outside_is_refused_unquoted(clients):
+    mine, other = clients
+    (other / "client.toml").write_text('name = "Other"\nsecret_key = "s3cr3t"\n' + MINIMAL)
+    (mine / "client.toml").symlink_to(other / "client.toml")
+    message = error_of(mine)
+    assert "is a link to a file outside the client folder" in message
+    assert "secret_key" not in message and "s3cr3t" not in message
+
+
+def test_an_oversized_client_toml_is_refused_before_reading(tmp_path):
+    # 1,000,001 bytes: one over the limit; a real client.toml is about 1 KB.
+    (tmp_path / "client.toml").write_text(MINIMAL + "#" * (1_000_001 - len(MINIMAL)))
+    assert "is 1,000,001 bytes" in error_of(tmp_path)
+
+
+@given(st.text(), st.text())
+def test_any_string_is_written_as_toml_that_reads_back(key, value):
+    # Fix lines quote the user's own keys and values (column names with quotes, accents,
+    # tabs ...): whatever they hold, the line must be valid TOML meaning the same thing.
+    line = f"x = {toml_value({key: value})}\ny = {toml_value([value, value])}"
+    assert tomllib.loads(line) == {"x": {key: value}, "y": [value, value]}
