@@ -37,6 +37,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import math
 import stat
 import zlib
 import zoneinfo
@@ -255,6 +256,8 @@ def _utf8_error(path: Path, gz: bool, content: bytes | None = None) -> str | Non
             offset += len(chunk)
 
 
+_MAX_HEADER = 16 << 20  # bytes read at most to find the end of a delimited file's header
+
 # First bytes of files that are not a text or Parquet export, whatever their name says.
 _FOREIGN = (
     (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one too)",
@@ -345,9 +348,17 @@ def _text_content(path: Path, gz: bool, content: bytes | None) -> bytes | None:
 def _read_header(path: Path, gz: bool, sep: str, content: bytes | None = None, table: str = "") -> list[str]:
     with _open_bytes(path, gz, content) as fh:
         head = fh.read(1 << 16)
+        while b"\n" not in head and len(head) < _MAX_HEADER:  # a very wide header
+            more = fh.read(1 << 20)
+            if not more:
+                break
+            head += more
     if not head.strip():
         raise _EmptyFile(f"{path}: the file has no content (only blank space). Export it again "
                          f"with a header row and data rows.")
+    if b"\n" not in head and len(head) >= _MAX_HEADER:
+        raise DataError(f"{path}: line 1 (the header) is longer than {_MAX_HEADER >> 20} MiB. Check "
+                        f"that the file is a {sep!r}-separated export with one header line.")
     first = head.split(b"\n", 1)[0]
     try:
         text = first.decode("utf-8")
@@ -365,6 +376,13 @@ def _read_header(path: Path, gz: bool, sep: str, content: bytes | None = None, t
     except (csv.Error, StopIteration) as exc:
         raise DataError(f"{path}: line 1 (the header) cannot be read ({exc}). Check its quoting and "
                         f"the separator ({sep!r}).") from None
+    for i, name in enumerate(header, start=1):
+        if any(ord(ch) < 32 and ch != "\t" for ch in name):
+            hint = " (NUL bytes: the file may be UTF-16 without a byte-order mark)" if "\x00" in name else ""
+            raise DataError(
+                f"{path}: column {i} of the header holds a control character{hint}. Header names "
+                f"must be plain text; re-save the file as UTF-8 text with a plain header row."
+            )
     # a nameless column (a trailing separator on every line) gets a name, as polars would
     header = [h or f"column_{i}" for i, h in enumerate(header, start=1)]
     seen: dict[str, int] = {}
@@ -378,10 +396,11 @@ def _read_header(path: Path, gz: bool, sep: str, content: bytes | None = None, t
     if len(header) == 1:
         for cand, label in ((";", ";"), ("\t", "\\t"), ("|", "|"), (",", ",")):
             if cand != sep and cand in header[0]:
+                toml_value = '"\\t"' if cand == "\t" else f"'{cand}'"
                 raise DataError(
                     f"{path}: the header was read as one column {header[0][:60]!r} with "
                     f"separator {sep!r}; the file looks {label}-separated. Set "
-                    f"files.separator = '{label}' in client.toml."
+                    f"files.separator = {toml_value} in client.toml."
                 )
     return header
 
@@ -416,6 +435,14 @@ def _read_error(src_path: Path, kind: str, gz: bool, exc: BaseException, sep: st
                     f"{src_path}: line {line[0]} is not a JSON object ({line[1]}). Each line of an "
                     f"NDJSON file must be one complete JSON object; fix or remove that line."
                 )
+            mixed = _mixed_json_key(src_path, gz, content)
+            if mixed is not None:
+                key, (kind_a, line_a), (kind_b, line_b) = mixed
+                return DataError(
+                    f"{src_path}: key {key!r} holds {kind_a} on line {line_a} and {kind_b} on line "
+                    f"{line_b}; a column needs one kind of value. Export the key with one kind of "
+                    f"value (e.g. always text), or leave it out of the export."
+                )
         if kind in ("csv", "tsv"):
             lone_cr = _lone_cr_line(src_path, gz, content)
             if lone_cr is not None:
@@ -430,8 +457,8 @@ def _read_error(src_path: Path, kind: str, gz: bool, exc: BaseException, sep: st
                     f"{src_path}: data row {bad[0]} (line {bad[0] + 1}) has {bad[1]} fields but the "
                     f"header has {bad[2]}. Check quoting and the separator ({sep!r}) on that line."
                 )
-    except (OSError, EOFError, zlib.error) as err:  # the file cannot even be re-read
-        text = f"{type(err).__name__}: {err}"
+    except (OSError, EOFError, zlib.error, csv.Error, ValueError, RecursionError) as err:
+        text = f"{type(err).__name__}: {err}"  # the diagnosis failed: say what polars said
     return DataError(
         f"{src_path}: cannot be read as a {name} file ({text}). Check that the file is a "
         f"complete {name} export{' compressed with gzip' if gz else ''}, or export it again."
@@ -445,14 +472,47 @@ def _bad_json_line(path: Path, gz: bool, content: bytes | None = None) -> tuple[
             if not raw.strip():
                 continue
             try:
-                value = json.loads(raw)
+                value = json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 return number, str(err).split(":")[0]
+            except ValueError as err:  # a number JSON parsers refuse (1e400, NaN)
+                return number, str(err)
+            except RecursionError:
+                return number, "nested too deeply"
             if isinstance(value, list) and number == 1:
                 return number, ("found a JSON array: the file holds one array, not one object per "
                                 "line; write each element on its own line, e.g. jq -c '.[]'")
             if not isinstance(value, dict):
-                return number, f"found a JSON {type(value).__name__}"
+                kinds = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}
+                return number, f"found {kinds.get(type(value), 'a number')}"
+    return None
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number too large for a 64-bit float")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _mixed_json_key(path: Path, gz: bool, content: bytes | None = None):
+    """Error path only: the first key holding an object, a list and/or plain values on two lines."""
+    first: dict[str, tuple[str, int]] = {}
+    with _open_bytes(path, gz, content) as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            for key, value in json.loads(raw).items():
+                if value is None:
+                    continue
+                kind = "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else "a plain value"
+                seen = first.setdefault(key, (kind, number))
+                if seen[0] != kind:
+                    return key, seen, (kind, number)
     return None
 
 
@@ -573,11 +633,12 @@ def _resolve_columns(schema: TableSchema, source: Sequence[str], mapping: Mappin
     for canonical in schema.required:
         if canonical not in resolved:
             close = did_you_mean(canonical, source)
-            example = close.split("'")[1] if close else "Your Column Name"
+            example = close.removeprefix(" Did you mean '").removesuffix("'?") if close else "Your Column Name"
             raise DataError(
                 f"{path}: required column {canonical!r} not found.{close} Columns in the file: "
                 f"{', '.join(source)}. If the file calls it something else, add a line "
-                f"under [columns.{schema.name}] in client.toml, e.g. \"{example}\" = \"{canonical}\"."
+                f"under [columns.{schema.name}] in client.toml, e.g. "
+                f"{json.dumps(example, ensure_ascii=False)} = \"{canonical}\"."
             )
     taken = set(resolved.values())
     for extra in source:

@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import tomllib
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -576,7 +577,7 @@ CASES = [
         "NDJSON with a bare number line",
         "events.ndjson",
         text(ndjson(_ev(1)) + "7\n"),
-        Fails(("line 2", "JSON int", "fix or remove that line")),
+        Fails(("line 2", "found a number", "fix or remove that line")),
     ),
     Case(
         "NDJSON with blank lines",
@@ -601,6 +602,55 @@ CASES = [
         "events.ndjson",
         text(ndjson(_ev(1, revenue="12.5"), _ev(2, revenue=3), _ev(3, revenue="abc"))),
         Loaded(3, 2, aside={"unparsable_value": 1}, values={"revenue": [12.5, 3.0]}),
+    ),
+    Case(
+        "NDJSON nested 100,000 levels deep",
+        "events.ndjson",
+        text(json.dumps(_ev(1))[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n"),
+        Fails(("line 1", "nested too deeply", "fix or remove that line")),
+    ),
+    Case(
+        "NDJSON number 1e400",
+        "events.ndjson",
+        text(ndjson(_ev(1)) + json.dumps(_ev(2))[:-1] + ', "revenue": 1e400}\n'),
+        Fails(("line 2", "too large", "fix or remove that line")),
+    ),
+    Case(
+        "NDJSON key holding an object, then a list",
+        "events.ndjson",
+        text(ndjson(_ev(1, extra={"a": 1}), _ev(2), _ev(3, extra=[1]))),
+        Fails(("key 'extra'", "line 1", "line 3", "one kind of value")),
+    ),
+    # ---- hostile bytes in delimited files
+    Case(
+        "NUL bytes in the header (UTF-16 without a byte-order mark)",
+        "events.csv",
+        raw(f"{EV}\nc1,2024-01-01,site_visit,web\n".encode("utf-16-le")),
+        Fails(("column 1 of the header", "control character", "re-save the file as UTF-8")),
+    ),
+    Case(
+        "a header wider than 64 KiB",
+        "events.csv",
+        text(
+            EV
+            + "".join(f",attr{i}" for i in range(12_000))
+            + "\nc1,2024-01-01,site_visit,web"
+            + ",1" * 12_000
+            + "\n"
+        ),
+        Loaded(1, 1, columns=("attr0", "attr11999")),
+    ),
+    Case(
+        "a misspelt column whose name needs TOML escaping",
+        "events.csv",
+        text('"customer_id\\""",timestamp,touchpoint,channel\nc1,2024-01-01,site_visit,web\n'),
+        Fails(("required column 'customer_id' not found", '"customer_id\\\\\\"" = "customer_id"')),
+    ),
+    Case(
+        "a column name with an apostrophe, close to customer_id",
+        "events.csv",
+        text("customer's_id,timestamp,touchpoint,channel\nc1,2024-01-01,site_visit,web\n"),
+        Fails(("required column 'customer_id' not found", "[columns.events]")),
     ),
     # ---- Parquet
     Case(
@@ -796,6 +846,16 @@ def _check_error(err: pytest.ExceptionInfo, case: Case) -> None:
     assert err.value.__cause__ is None and (
         err.value.__context__ is None or err.value.__suppress_context__
     )
+    # a fix given as a client.toml line is valid TOML that says what the message says
+    if "files.separator = " in message:
+        value = message.split("files.separator = ")[1].split(" in client.toml")[0]
+        assert len(tomllib.loads(f"[files]\nseparator = {value}")["files"]["separator"]) == 1
+    if "in client.toml, e.g. " in message:
+        line = message.split("in client.toml, e.g. ")[1].removesuffix(".")
+        ((source, canonical),) = tomllib.loads(line).items()
+        # the suggested source is a column of the file (or the placeholder when none is close)
+        assert canonical == "customer_id"
+        assert source == "Your Column Name" or f"Columns in the file: {source}," in message
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
