@@ -698,17 +698,40 @@ def _tidy(s: str, needs: Mapping[str, bool]) -> pl.Expr:
     return _blank_to_null(e) if strip or excel else e
 
 
+def _empty_text(c: str) -> pl.Expr:
+    return pl.col(c).is_null() | (pl.col(c).str.strip_chars().str.len_bytes() == 0)
+
+
+def _blank_line(source_cols: Sequence[str]) -> pl.Expr:
+    """True for a delimited-file row with no value in any column (a blank line)."""
+    return pl.all_horizontal([_empty_text(c) for c in source_cols])
+
+
 def _blank_rows(data: pl.DataFrame, source_cols: Sequence[str]) -> pl.Series | None:
     """``source_row`` of delimited-file rows with no value in any column (blank lines); None if none.
 
     The first column is checked on every row, the others only where it is blank.
     """
-    def empty(c: str) -> pl.Expr:
-        return pl.col(c).is_null() | (pl.col(c).str.strip_chars().str.len_bytes() == 0)
-
-    rows = (data.lazy().filter(empty(source_cols[0])).filter(pl.all_horizontal([empty(c) for c in source_cols]))
+    rows = (data.lazy().filter(_empty_text(source_cols[0])).filter(_blank_line(source_cols))
             .select(SOURCE_ROW).collect().to_series())
     return rows if rows.len() else None
+
+
+def _blank_lines_issue(table: str, label: str, n: int, examples: Sequence[int]) -> Issue:
+    """The warning for ``n`` blank lines skipped (not counted as rows)."""
+    msg = (f"{label}: {n:,} blank {'line was' if n == 1 else 'lines were'} skipped (no value in "
+           f"any column); they are not rows and are not counted. Nothing to fix, or leave them "
+           f"out of the export.")
+    return Issue(table, label, "warning", "blank_lines", "all", n, tuple(examples[:_EXAMPLES]), msg)
+
+
+def _binary_error(path: Path, canonical: str, src: str, row: int | None) -> DataError:
+    where = f"row {row} holds" if row is not None else "holds"
+    return DataError(
+        f"{path}, {_col_label(canonical, src)}: {where} bytes that are not UTF-8 text. cxlab reads "
+        f"{canonical!r} as text; export the column as a UTF-8 string column (not binary), or fix "
+        f"the values at the source."
+    )
 
 
 def _binary_as_text(data: pl.DataFrame, path: Path, resolved: Mapping[str, str],
@@ -724,11 +747,7 @@ def _binary_as_text(data: pl.DataFrame, path: Path, resolved: Mapping[str, str],
             # Error path only: find the first value that is not UTF-8.
             values = data.get_column(src).to_list()
             row = next(i for i, v in enumerate(values, start=1) if v is not None and not _is_utf8(v))
-            raise DataError(
-                f"{path}, {_col_label(canonical, src)}: row {row} holds bytes that are not UTF-8 "
-                f"text. cxlab reads {canonical!r} as text; export the column as a UTF-8 string "
-                f"column (not binary), or fix the values at the source."
-            ) from None
+            raise _binary_error(path, canonical, src, row) from None
         types[src] = pl.String()
     return data, types
 
@@ -1179,11 +1198,7 @@ def _load_table(
                                            start_date=start_date, as_of=as_of_utc))
 
     if n_blank:
-        ex = tuple(blank.head(_EXAMPLES).to_list())
-        msg = (f"{label}: {n_blank:,} blank {'line was' if n_blank == 1 else 'lines were'} skipped "
-               f"(no value in any column); they are not rows and are not counted. Nothing to fix, "
-               f"or leave them out of the export.")
-        issues.append(Issue(table, label, "warning", "blank_lines", "all", n_blank, ex, msg))
+        issues.append(_blank_lines_issue(table, label, n_blank, blank.head(_EXAMPLES).to_list()))
     # Warnings: mixed timezones, DST gaps, unknown touchpoints (rows kept).
     if "__aware" in flagged.columns:
         n_aware = int(flagged["__aware"].sum())

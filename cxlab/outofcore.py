@@ -79,6 +79,9 @@ from cxlab.loaders import (
     _FIX,
     _WHAT,
     _as_utc,
+    _binary_error,
+    _blank_line,
+    _blank_lines_issue,
     _check_source_types,
     _col_label,
     _column_checks,
@@ -124,7 +127,9 @@ class EventScan:
     flags : tuple of (str, str)
         ``(reason, canonical column)`` of each set-aside flag; ``_flag`` values index it.
     rows : int
-        Data rows in the file.
+        Data rows in the file (blank lines of a delimited file are not rows).
+    blank_lines, blank_examples : int, tuple of int
+        Blank lines skipped (delimited files), and the first few of their row numbers.
     """
 
     config: ClientConfig
@@ -134,6 +139,8 @@ class EventScan:
     rows: int
     _flagged: pl.LazyFrame = field(repr=False)
     _extras: dict[str, pl.Expr] = field(repr=False, default_factory=dict)
+    blank_lines: int = 0
+    blank_examples: tuple[int, ...] = ()
 
     @property
     def frame(self) -> pl.LazyFrame:
@@ -205,12 +212,28 @@ def scan_events(folder: str | Path) -> EventScan:
 
     # The loader strips (and blanks -> null) only text columns that have an untidy value.
     text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
-    probe = [pl.len().alias("__rows")] + [e for s in text_cols for e in _tidy_probe(s, src.kind != "parquet")]
+    binary = {c: s for c, s in resolved.items() if src.schema[s] == pl.Binary}
+    # blank lines of a delimited file are not rows (as in the loader): left out, not counted
+    blank = _blank_line(source_cols) if src.kind in ("csv", "tsv") else None
+    probe = ([pl.len().alias("__rows")] + [e for s in text_cols for e in _tidy_probe(s, src.kind != "parquet")]
+             + ([blank.sum().alias("__blank")] if blank is not None else [])
+             + [pl.col(s).cast(pl.String).null_count().alias(f"__bin_{s}") for s in binary.values()])
     try:
         row = src.lf.select(probe).collect(engine="streaming").row(0, named=True)
     except _READ_ERRORS as exc:
+        if binary:  # which column is not UTF-8 (its row is found by the in-memory loader)
+            for c, s in binary.items():
+                try:
+                    src.lf.select(pl.col(s).cast(pl.String).null_count()).collect(engine="streaming")
+                except _READ_ERRORS:
+                    raise _binary_error(path, c, s, None) from None
         raise _read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
-    if row["__rows"] == 0:
+    n_blank = row.get("__blank") or 0
+    blank_examples: tuple[int, ...] = ()
+    if n_blank:
+        blank_examples = tuple(src.lf.with_row_index(SOURCE_ROW, offset=1).filter(blank).select(SOURCE_ROW)
+                               .head(_EXAMPLES).collect(engine="streaming").to_series().to_list())
+    if row["__rows"] - n_blank == 0:
         raise DataError(f"{path}: the file has a header but no data rows. Export the events table again "
                         f"with its rows.")
     raw = {c: _tidy(s, row) for c, s in resolved.items()}
@@ -240,9 +263,15 @@ def scan_events(folder: str | Path) -> EventScan:
               + [e.alias(n) for n, e in extras.items()]
               + [e.fill_null(False).alias(fcols[i]) for i, (_, _, e) in enumerate(flags)])
     stage2 = [e.fill_null(False).alias(fcols[n_first + i]) for i, (_, _, e) in enumerate(all_flags[n_first:])]
-    flagged = (src.lf.with_row_index(SOURCE_ROW, offset=1).select(stage1).with_columns(stage2)
-               .with_columns(first.alias(_FLAG)).drop(fcols))
-    return EventScan(cfg, path, resolved, tuple((r, c) for r, c, _ in all_flags), row["__rows"], flagged, extras)
+    scan = src.lf.with_row_index(SOURCE_ROW, offset=1)
+    if n_blank:
+        scan = scan.filter(~blank)
+    binary_cols = {s: pl.col(s).cast(pl.String) for s in binary.values()}
+    if binary_cols:
+        scan = scan.with_columns(**binary_cols)
+    flagged = scan.select(stage1).with_columns(stage2).with_columns(first.alias(_FLAG)).drop(fcols)
+    return EventScan(cfg, path, resolved, tuple((r, c) for r, c, _ in all_flags), row["__rows"] - n_blank,
+                     flagged, extras, n_blank, blank_examples)
 
 
 def choose_partitions(rows: int, rows_per_partition: int = ROWS_PER_PARTITION) -> int:
@@ -664,6 +693,8 @@ def _warnings(scan: EventScan, unknown: pl.DataFrame, warn: pl.DataFrame) -> lis
     label, cols, tz = scan.path.name, scan.columns, scan.config.timezone
     out: list[Issue] = []
     got = {k: (n, tuple(ex)) for k, n, ex in warn.iter_rows()} if warn.height else {}
+    if scan.blank_lines:
+        out.append(_blank_lines_issue("events", label, scan.blank_lines, scan.blank_examples))
     n_aware, n_naive = got.get("aware", (0, ()))[0], got.get("naive", (0, ()))[0]
     if n_aware and n_naive:
         msg = (f"{label}, {_col_label('timestamp', cols['timestamp'])}: {n_aware:,} times carry a UTC "

@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from cxlab.client import load_client
 from cxlab.errors import DataError
 from cxlab.loaders import load_customers, load_events, load_feedback
+from cxlab.outofcore import scan_events
 
 AS_OF = dt.date(2025, 1, 1)
 EV = "customer_id,timestamp,touchpoint,channel"
@@ -901,6 +902,29 @@ def test_corpus_case_through_load_client(tmp_path, case):
         issues=issues,
         frame=frame,
     )
+
+
+_EVENT_CASES = [c for c in CASES if c.table == "events"]
+
+
+@pytest.mark.parametrize("case", _EVENT_CASES, ids=[c.name for c in _EVENT_CASES])
+def test_corpus_events_case_out_of_core(tmp_path, case):
+    # cxlab.outofcore applies the loader's rules lazily: the same error, or the same counts
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    case.write(folder / case.file)
+    _client_folder(case, folder)
+    if isinstance(case.expect, Fails):
+        with pytest.raises(DataError) as err:
+            scan_events(folder).frame.collect()
+        assert case.file in str(err.value)
+        return
+    scan = scan_events(folder)
+    reasons = scan.frame.select("set_aside_reason").collect().to_series()
+    exp = case.expect
+    assert scan.rows == exp.rows and reasons.null_count() == exp.loaded
+    assert dict(Counter(reasons.drop_nulls().to_list())) == exp.aside
+    assert scan.blank_lines == exp.warnings.get("blank_lines", 0)
 
 
 def test_the_corpus_is_large_enough():
