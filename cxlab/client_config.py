@@ -43,6 +43,9 @@ Adding a key
 1. Declare it in :data:`KEYS`: ``"my_key": Key(Integer(1, 10), 3, "what it does")`` inside
    the right :class:`Table` (add a ``Table`` for a new ``[section]``; a :class:`Mapping` for a
    table whose keys the user chooses, like ``[journey.map]``).
+   A type is any object with ``expected`` (the phrase "must be ..." uses) and
+   ``check(value)`` returning the checked value or raising ``_Wrong`` (with a corrected
+   value when one is obvious); add a new one next to :class:`Text` if none fits.
 2. Read the checked value from ``ClientConfig.settings["section.my_key"]`` (defaults filled
    in), or add a field to :class:`ClientConfig` when many modules need it.
 3. Paste the output of :func:`key_reference` into the README's client.toml key reference
@@ -76,9 +79,18 @@ from cxlab.schema import (
 __all__ = [
     "CONFIG_FILE",
     "KEYS",
+    "Boolean",
+    "Choice",
     "ChurnDefinition",
     "ClientConfig",
+    "Date",
+    "Integer",
     "Key",
+    "Mapping",
+    "Moment",
+    "Table",
+    "Text",
+    "TextList",
     "key_reference",
     "read_client_config",
     "toml_value",
@@ -242,7 +254,8 @@ class Text:
             raise _Wrong(_as_text(value))
         if any(c not in self.controls_ok for c in _CONTROL.findall(value)):
             raise _Wrong(
-                _CONTROL.sub("", value) or None, "it holds a control character (tab, new line …)"
+                _CONTROL.sub(" ", value).strip() or None,
+                "it holds a control character (tab, new line …)",
             )
         if len(value) < self.min_len or (self.min_len and self.max_len != 1 and not value.strip()):
             raise _Wrong(None, "it is empty")
@@ -440,8 +453,6 @@ class Mapping:
     example: dict[str, Any] = field(default_factory=dict)
     unique_values: bool = False
 
-
-_Node = Key | Table | Mapping
 
 #: The declared shape of ``client.toml``: every table and key, with type, default, meaning.
 KEYS = Table(

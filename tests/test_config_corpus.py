@@ -315,7 +315,7 @@ BASE = {"files": {"events": "events.csv"}, "journey": {"map": {"purchase": "purc
 
 def write(tmp_path, content):
     folder = tmp_path / "acme"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "client.toml"
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -404,3 +404,53 @@ def test_most_messages_propose_a_fix(tmp_path):
         except ConfigError as err:
             with_fix += bool(fix_blocks(str(err)))
     assert with_fix >= 40
+
+
+# Awkward but valid spellings of one configuration: each must be read exactly as REFERENCE.
+REFERENCE = (
+    'name = "Acme"\ntimezone = "Europe/Paris"\n[files]\nevents = "events.csv"\nseparator = "\\t"\n'
+    '[columns.events]\n"Customer Ref" = "customer_id"\n[churn]\nmethod = "inactivity"\n'
+    "inactivity_days = 60\n"
+)
+ACCEPTED: list[tuple[str, str | bytes]] = [
+    ("byte-order-mark", b"\xef\xbb\xbf" + REFERENCE.encode()),
+    ("crlf-line-endings", REFERENCE.replace("\n", "\r\n")),
+    ("comments-and-blank-lines", "# Acme\n\n" + REFERENCE.replace("\n[", "\n\n# next\n[")),
+    (
+        "literal-strings",
+        REFERENCE.replace('"Acme"', "'Acme'").replace('"events.csv"', "'events.csv'"),
+    ),
+    (
+        "quoted-bare-keys",
+        REFERENCE.replace("name =", '"name" =').replace("inactivity_days", '"inactivity_days"'),
+    ),
+    (
+        "inline-tables",
+        'name = "Acme"\ntimezone = "Europe/Paris"\nfiles = { events = "events.csv", separator = "\\t" }\n'
+        'columns = { events = { "Customer Ref" = "customer_id" } }\n'
+        'churn = { method = "inactivity", inactivity_days = 60 }\n',
+    ),
+    (
+        "dotted-keys",
+        'name = "Acme"\ntimezone = "Europe/Paris"\nfiles.events = "events.csv"\nfiles.separator = "\\t"\n'
+        'columns.events."Customer Ref" = "customer_id"\nchurn.method = "inactivity"\n'
+        "churn.inactivity_days = 60\n",
+    ),
+    (
+        "tables-in-another-order",
+        REFERENCE.split("[files]")[0] + '[churn]\nmethod = "inactivity"\n'
+        'inactivity_days = 60\n[columns.events]\n"Customer Ref" = "customer_id"\n[files]\n'
+        'events = "events.csv"\nseparator = "\\t"\n',
+    ),
+    ("events-in-dot-slash", REFERENCE.replace('"events.csv"', '"./events.csv"')),
+]
+
+
+@pytest.mark.parametrize("content", [c[1] for c in ACCEPTED], ids=[c[0] for c in ACCEPTED])
+def test_awkward_but_valid_configs_read_the_same(tmp_path, content):
+    reference = read_client_config(write(tmp_path / "ref", REFERENCE))
+    cfg = read_client_config(write(tmp_path / "awkward", content))
+    fields = ("name", "timezone", "separator", "columns", "journey_map", "churn", "as_of")
+    assert {f: getattr(cfg, f) for f in fields} == {f: getattr(reference, f) for f in fields}
+    assert cfg.path_of("events") == cfg.folder / "events.csv"  # pathlib drops the "./"
+    assert (cfg.separator, cfg.churn.inactivity_days) == ("\t", 60)  # read by hand from REFERENCE
