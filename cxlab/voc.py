@@ -3,8 +3,10 @@
 * :func:`mask_pii` replaces e-mail addresses, phone numbers and long digit runs (card,
   account and order numbers) with ``[email]``, ``[phone]``, ``[number]`` — vectorised polars
   regular expressions.
+* :func:`strip_controls` removes NUL bytes, control characters and Unicode bidirectional
+  controls (U+202E …), which can make text display differently from what it says.
 * :func:`html_escape` escapes ``& < > " '`` so a comment can never become markup.
-  :func:`safe_text` = escape(mask(text)): what notebooks and reports show.
+  :func:`safe_text` = escape(mask(strip_controls(text))): what notebooks and reports show.
 * :func:`comment_sentiment` scores each comment with VADER (an offline lexicon model that
   ships with ``vaderSentiment``; nothing is downloaded).
 * :func:`comment_topics` finds topics with TF-IDF + NMF (scikit-learn), names each by its
@@ -29,7 +31,9 @@ from cxlab.metrics import nps_group_expr
 
 __all__ = [
     "PII_PATTERNS",
+    "CONTROL_PATTERN",
     "mask_pii",
+    "strip_controls",
     "html_escape",
     "safe_text",
     "comment_sentiment",
@@ -40,21 +44,40 @@ __all__ = [
 
 T = TypeVar("T", pl.Expr, pl.Series, str)
 
-#: (pattern, replacement) applied in this order. Rust regex syntax (no look-around).
+#: (pattern, replacement) applied in this order. Rust regex syntax (no look-around: a pattern
+#: that must not follow some characters captures the character before it as ``$1``).
+#: Phone formats covered (tests/test_voc.py): international ``+CC``/``00CC`` forms; UK
+#: ``020 7946 0958``, ``07700 900123``, ``0161 496 0000``; FR ``06 12 34 56 78``,
+#: ``06.12.34.56.78``, ``0612345678``; DE ``030 12345678``, ``030/1234567``,
+#: ``0171-1234567``, ``089 123 456 78``; US ``(555) 123-4567``, ``555-123-4567``,
+#: ``1-800-555-1234``, ``555 8123``, ``555-8123``. Kept: dates (``2025-03-01``,
+#: ``01/03/2025``, ``01.03.2025``), amounts (``1,234.56``, ``1.234,56``, ``12.50``), times
+#: and numbers of up to 5 digits (``order 12345``). Any run of 6 or more digits is masked.
 PII_PATTERNS: tuple[tuple[str, str], ...] = (
     # e-mail addresses, including plus-addressing and multi-part domains
     (r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}", "[email]"),
     # card-like numbers: 13–19 digits, optionally grouped by single spaces or hyphens
     (r"\b(?:\d[ \-]?){12,18}\d\b", "[number]"),
-    # international phone numbers: +CC then 2–5 groups, optional (area) code
-    (r"\+\d{1,3}(?:[ .\-]?\(?\d{1,5}\)?){2,5}", "[phone]"),
+    # international phone numbers: +CC or 00CC, then 2–7 groups, optional (area) code or (0)
+    (r"(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-/]?\(?\d{1,5}\)?){2,7}", "[phone]"),
     # (555) 123-4567, (020) 7946 0958
     (r"\(\d{2,5}\)[ .\-]?\d{2,5}(?:[ .\-]?\d{2,5}){0,3}", "[phone]"),
-    # 555-123-4567, 020 7946 0958 (last two groups >= 3 digits, so ISO dates are kept)
-    (r"\b\d{2,5}[ .\-]\d{3,5}[ .\-]\d{3,5}\b", "[phone]"),
+    # 555-123-4567, 1-800-555-1234, 020 7946 0958, 089 123 456 78 (the second and third
+    # groups have >= 3 digits, so ISO dates are kept)
+    (r"\b(?:1[ .\-])?\d{2,5}[ .\-]\d{3,5}[ .\-]\d{3,5}(?:[ .\-]\d{2})?\b", "[phone]"),
+    # French: 06 12 34 56 78, 06.12.34.56.78, 06-12-34-56-78, 0612345678
+    (r"\b0[1-9](?:[ .\-]?\d{2}){4}\b", "[phone]"),
+    # UK / DE trunk prefix then one block: 07700 900123, 030 12345678, 030/1234567
+    (r"\b0[1-9]\d{1,3}[ /\-]?\d{5,8}\b", "[phone]"),
+    # US local 7 digits: 555 8123, 555-8123, 555.8123 (not inside a longer number or amount)
+    (r"(^|[^\w.,/+\-])\d{3}[ .\-]\d{4}\b", "${1}[phone]"),
     # any other run of 6 or more digits (account, order, mobile numbers)
     (r"\d{6,}", "[number]"),
 )
+#: Characters removed from any text shown: NUL and other C0 controls (tab, newline and
+#: carriage return are kept), DEL, and the Unicode bidirectional controls that can make text
+#: display in another order than it is stored (U+202E "right-to-left override" …).
+CONTROL_PATTERN = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x{061C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 _HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
 _PLACEHOLDER = r"\[(?:email|phone|number)\]"
 _NPS_GROUPS = ("promoter", "passive", "detractor")
@@ -92,6 +115,20 @@ def mask_pii(text: T) -> T:
     return _apply(text, fn)
 
 
+def strip_controls(text: T) -> T:
+    r"""Remove NUL bytes, other control characters and bidirectional controls.
+
+    Tab, newline and carriage return are kept. A right-to-left override (U+202E) in a comment
+    could otherwise make ``moc.elpmaxe@nhoj`` read as an innocent word, or reorder a table.
+
+    Examples
+    --------
+    >>> strip_controls("pay\u202eKCATTA\u202c now\x00!")
+    'payKCATTA now!'
+    """
+    return _apply(text, lambda e: e.str.replace_all(CONTROL_PATTERN, ""))
+
+
 def html_escape(text: T) -> T:
     """Escape ``& < > " '`` for HTML (``&`` first, so nothing is escaped twice).
 
@@ -109,14 +146,14 @@ def html_escape(text: T) -> T:
 
 
 def safe_text(text: T) -> T:
-    """What is shown of a comment: PII masked, then HTML-escaped.
+    r"""What is shown of a comment: control characters removed, PII masked, then HTML-escaped.
 
     Examples
     --------
-    >>> safe_text("<b>mail me</b> at a@b.com")
+    >>> safe_text("<b>mail me</b> at a@b.com\u202e")
     '&lt;b&gt;mail me&lt;/b&gt; at [email]'
     """
-    return html_escape(mask_pii(text))
+    return html_escape(mask_pii(strip_controls(text)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -95,6 +95,49 @@ def test_masked_text_has_no_long_digit_runs_or_emails(parts):
     assert not re.search(r"[\w.+-]+@[\w-]+\.[A-Za-z]{2,}", masked)
 
 
+# Every national and international form the issue lists, per country, plus US forms.
+PHONES = {
+    "FR": ["06 12 34 56 78", "06.12.34.56.78", "06-12-34-56-78", "0612345678", "+33 6 12 34 56 78",
+           "+33 (0)6 12 34 56 78", "0033 6 12 34 56 78"],
+    "UK": ["07700 900123", "020 7946 0958", "0161 496 0000", "+44 7700 900123", "+44 (0)20 7946 0958"],
+    "DE": ["030 12345678", "030/1234567", "0171-1234567", "089 123 456 78", "+49 30 12345678",
+           "+49 (0)30 1234 5678"],
+    "US": ["555 8123", "555-8123", "555.8123", "(555) 123-4567", "555-123-4567", "555.123.4567",
+           "1-800-555-1234", "+1 555 123 4567", "+1 (555) 123-4567"],
+}
+
+
+@pytest.mark.parametrize("phone", [p for group in PHONES.values() for p in group])
+def test_mask_pii_masks_national_and_international_phone_formats(phone):
+    out = mask_pii(f"call me on {phone} today")
+    # the whole number goes (a long card-like run may be labelled [number]), nothing else
+    assert out in ("call me on [phone] today", "call me on [number] today")
+
+
+# Decided: dates, amounts, times, versions and numbers of up to 5 digits stay (an order
+# number "12345" is kept; 6 digits or more are masked as [number]).
+NOT_PII = ["2025-03-01", "2025-03-01 10:30:00", "01/03/2025", "01.03.2025", "1,234.56", "1.234,56",
+           "€1 234,56", "12.50", "order 12345", "ticket #4521", "v2.3.1", "45%", "10:30",
+           "2024 and 2025", "ISO 9001", "3 times, 12 books", "1,234.5678"]
+
+
+@pytest.mark.parametrize("text", NOT_PII)
+def test_mask_pii_keeps_dates_amounts_and_short_numbers(text):
+    assert mask_pii(text) == text
+
+
+def test_mask_pii_masks_six_digit_order_numbers():
+    assert mask_pii("order 123456, ref A-12345") == "order [number], ref A-12345"
+
+
+def test_strip_controls_removes_nul_and_bidi_but_keeps_layout():
+    raw = "ok\x00 \u202egnp.exe\u202c \u2066x\u2069 \u200fy\ttab\nline\x7f"
+    assert voc.strip_controls(raw) == "ok gnp.exe x y\ttab\nline"
+    assert voc.strip_controls(pl.Series(["a\u202eb", None])).to_list() == ["ab", None]
+    # safe_text strips them too (a comment cannot reorder what a reader sees)
+    assert safe_text("<b>\u202eevil</b>") == "&lt;b&gt;evil&lt;/b&gt;"
+
+
 # ---------------------------------------------------------------------------- sentiment
 def test_comment_sentiment_labels_and_unique_calls(monkeypatch):
     calls = []
