@@ -59,7 +59,7 @@ from cxlab.schema import (
     TableSchema,
     survey_scale_bounds,
 )
-from cxlab.validation import SET_ASIDE_REASONS, Issue, TableCounts, ValidationReport
+from cxlab.validation import REDACTED, SET_ASIDE_REASONS, Issue, TableCounts, ValidationReport
 
 __all__ = [
     "LoadResult",
@@ -1305,6 +1305,7 @@ def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date,
              "churn_date": "a date", "churned": "true/false"}.get(column, "its type")
     what = _WHAT[reason].format(dtype=dtype, start=start_date, as_of=f"{as_of:%Y-%m-%d %H:%M} UTC")
     msg = f"{label}, {where}: {rows:,} {'row has' if rows == 1 else 'rows have'} {what}."
+    redacted = msg + " " + _FIX[reason]  # pseudonymised reports: no value quoted from the input
     if reason in _VALUE_EXAMPLES and column in resolved and column != _ID:
         vals = (
             set_aside.filter((pl.col("reason") == reason) & (pl.col("column") == column))
@@ -1318,7 +1319,8 @@ def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date,
         if shown:
             msg += f" Values like {shown}."
     msg += " " + _FIX[reason]
-    return Issue(table, label, "set_aside", reason, column, rows, examples, msg)
+    return Issue(table, label, "set_aside", reason, column, rows, examples, msg,
+                 redacted_message=redacted if redacted != msg else "")
 
 
 def unknown_touchpoints(
@@ -1346,14 +1348,23 @@ def unknown_touchpoints(
         return None
     counts = unknown.group_by("touchpoint").agg(pl.len().alias("n")).sort(["n", "touchpoint"], descending=[True, False])
     pairs = tuple((str(t), int(c)) for t, c in counts.iter_rows())
-    shown = ", ".join(f"{t[:40]!r} ({c:,} rows)" for t, c in pairs[:10])
     more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
     where = f"{file}, " if file else ""
-    msg = (f"{where}{_col_label('touchpoint', source_column)}: {len(pairs)} touchpoint "
-           f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
-           f"The rows are kept, without a stage; add them under [journey.map] in client.toml.")
+
+    def sentence(names: list[str]) -> str:
+        shown = ", ".join(f"{t} ({c:,} rows)" for t, (_, c) in zip(names, pairs[:10], strict=False))
+        return (f"{where}{_col_label('touchpoint', source_column)}: {len(pairs)} touchpoint "
+                f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
+                f"The rows are kept, without a stage; add them under [journey.map] in client.toml.")
+
+    from cxlab.privacy import looks_like_event_name
+
+    msg = sentence([repr(t[:40]) for t, _ in pairs[:10]])
+    # pseudonymised reports: names that could be personal data (an e-mail, a phone) are hidden
+    redacted = sentence([repr(t) if looks_like_event_name(t) else REDACTED for t, _ in pairs[:10]])
     examples = tuple(unknown.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list())
-    return Issue(table, file, "warning", "unknown_touchpoint", "touchpoint", unknown.height, examples, msg, pairs)
+    return Issue(table, file, "warning", "unknown_touchpoint", "touchpoint", unknown.height, examples, msg, pairs,
+                 redacted_message=redacted if redacted != msg else "")
 
 
 # --------------------------------------------------------------------------- public API

@@ -7,7 +7,9 @@ counts in a :class:`ValidationReport`.
 
 For every table ``input rows == loaded + set aside`` holds. Issue examples are 1-based data row
 numbers in the source file (``source_row``, row 1 is the first row after the header), never
-customer identifiers: a report can be shared without leaking them.
+customer identifiers: a report can be shared without leaking them. Messages for the analyst
+quote a few offending values (``Values like 'abc'``); :meth:`ValidationReport.redacted` gives
+the version without them that pseudonymised reports show.
 
 Reason codes
 ------------
@@ -49,13 +51,16 @@ counted as rows), ``empty_file`` (an optional file without data rows: an empty t
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import polars as pl
 
-__all__ = ["Issue", "TableCounts", "ValidationReport", "SET_ASIDE_REASONS", "WARNING_REASONS"]
+__all__ = ["Issue", "TableCounts", "ValidationReport", "SET_ASIDE_REASONS", "WARNING_REASONS", "REDACTED"]
+
+#: How a value left out of a redacted issue is shown.
+REDACTED = "[hidden]"
 
 #: Set-aside reason codes, in the order a row's first problem is chosen.
 SET_ASIDE_REASONS: tuple[str, ...] = (
@@ -109,6 +114,11 @@ class Issue:
         A sentence for people: file, column, what was found, what to do.
     values : tuple of (str, int)
         For value-level warnings (``unknown_touchpoint``): each value with its row count.
+    redacted_message : str
+        The same sentence without any value quoted from the input (``Values like 'x'`` left
+        out, unknown touchpoint names that do not look like event names shown as
+        ``[hidden]``); empty when ``message`` quotes no input value. What a pseudonymised
+        report shows (:meth:`redacted`).
     """
 
     table: str
@@ -120,6 +130,35 @@ class Issue:
     examples: tuple[int, ...]
     message: str
     values: tuple[tuple[str, int], ...] = ()
+    redacted_message: str = ""
+
+    def redacted(
+        self,
+        text: Callable[[str], str] | None = None,
+        keep: Callable[[str], bool] | None = None,
+    ) -> Issue:
+        """This issue with no value quoted from the input: row numbers and counts stay.
+
+        Parameters
+        ----------
+        text : callable, optional
+            Applied to the message last (e.g. replace customer ids, mask PII).
+        keep : callable, optional
+            Which of ``values`` may be shown; the others become ``[hidden]`` (default: none).
+
+        Examples
+        --------
+        >>> i = Issue("events", "e.csv", "set_aside", "unparsable_value", "revenue", 1, (7,),
+        ...           "e.csv: 1 row has a bad revenue. Values like 'jo@x.io'. Fix it.",
+        ...           redacted_message="e.csv: 1 row has a bad revenue. Fix it.")
+        >>> i.redacted().message, i.redacted().examples
+        ('e.csv: 1 row has a bad revenue. Fix it.', (7,))
+        """
+        message = self.redacted_message or self.message
+        if text is not None:
+            message = text(message)
+        values = tuple((v if keep is not None and keep(v) else REDACTED, n) for v, n in self.values)
+        return replace(self, message=message, values=values, redacted_message="")
 
 
 @dataclass(frozen=True)
@@ -261,6 +300,19 @@ class ValidationReport:
                 self.name, [*self.tables, *other.tables], [*self.issues, *other.issues]
             )
         return ValidationReport(self.name, self.tables, [*self.issues, *other])
+
+    def redacted(
+        self,
+        text: Callable[[str], str] | None = None,
+        keep: Callable[[str], bool] | None = None,
+    ) -> ValidationReport:
+        """The same report with no value quoted from the input (see :meth:`Issue.redacted`).
+
+        A pseudonymised report shows this one: counts, reasons and example row numbers stay;
+        ``Values like …`` examples are left out and unknown touchpoint names that look like
+        personal data are shown as ``[hidden]``.
+        """
+        return ValidationReport(self.name, self.tables, [i.redacted(text, keep) for i in self.issues])
 
     # ------------------------------------------------------------------ text
     def _table_phrase(self, t: TableCounts) -> str:

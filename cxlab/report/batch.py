@@ -208,6 +208,10 @@ def render_client(
         from cxlab.report.execute import execute_notebook, resolve_parameters
 
         salt = Path(salt_file).expanduser().resolve() if salt_file else default_salt_file(out)
+        if pseudonymize:
+            from cxlab.privacy import check_salt_file
+
+            check_salt_file(salt, out)  # private, and never inside the shared reports folder
         params = resolve_parameters(
             {
                 "client_dir": str(client_path),
@@ -253,6 +257,10 @@ def render_client(
             cell_seconds=round(result.cell_seconds, 3),
             retried=result.retried,
         )
+        if pseudonymize:  # an error output may quote an input value
+            from cxlab.privacy import redact_notebook
+
+            redact_notebook(result.notebook)
         atomic_write_text(target / "report.ipynb", nbformat.writes(result.notebook))
         if result.ok:
             page = export_html(result.notebook)
@@ -270,6 +278,10 @@ def render_client(
             "summary": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(limit=8),
         }
+    if pseudonymize and record.get("failure"):  # error texts may quote input values
+        from cxlab.privacy import redact_run_record
+
+        record = redact_run_record(record)
     record["seconds"] = round(time.monotonic() - started, 3)
     record["finished"] = _now()
     try:
@@ -460,7 +472,7 @@ def run_batch(
     if kwargs.get("pseudonymize", True):
         # Create the secret once, here, before parallel runs (and outside the reports folder).
         salt = Path(kwargs["salt_file"]).expanduser().resolve() if kwargs.get("salt_file") else default_salt_file(out)
-        read_or_create_secret(salt)
+        read_or_create_secret(salt, reports_dir=out)
         kwargs["salt_file"] = str(salt)
     if kwargs.get("notebook") is not None:
         kwargs["notebook"] = str(Path(kwargs["notebook"]).expanduser().resolve())

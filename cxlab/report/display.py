@@ -77,31 +77,46 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def heading(text: str, level: int = 2) -> None:
     """Show a section heading (level 2 or 3 enter the table of contents)."""
     level = min(max(int(level), 1), 6)
-    esc = html.escape(str(text))
-    _display({"text/html": f'<h{level} id="{slugify(str(text))}">{esc}</h{level}>', "text/plain": str(text)})
+    esc = _esc(text)
+    _display({"text/html": f'<h{level} id="{slugify(str(text))}">{esc}</h{level}>', "text/plain": _plain(text)})
 
 
 def paragraph(text: str) -> None:
     """Show a paragraph of plain text (escaped)."""
-    _display({"text/html": f"<p>{html.escape(str(text))}</p>", "text/plain": str(text)})
+    _display({"text/html": f"<p>{_esc(text)}</p>", "text/plain": _plain(text)})
 
 
 def summary(text: str) -> None:
     """Show the executive summary box (plain text, escaped)."""
-    _display({"text/html": f'<div class="cx-summary"><p>{html.escape(str(text))}</p></div>', "text/plain": str(text)})
+    _display({"text/html": f'<div class="cx-summary"><p>{_esc(text)}</p></div>', "text/plain": _plain(text)})
 
 
 def note(text: str) -> None:
     """Show a small grey note (plain text, escaped)."""
-    _display({"text/html": f'<p class="cx-note">{html.escape(str(text))}</p>', "text/plain": str(text)})
+    _display({"text/html": f'<p class="cx-note">{_esc(text)}</p>', "text/plain": _plain(text)})
+
+
+def _plain(text: object) -> str:
+    """Without NUL, control or bidirectional characters (they can spoof what a reader sees)."""
+    return _CONTROLS.sub("", str(text))
+
+
+def _esc(text: object) -> str:
+    return html.escape(_plain(text))
 
 
 def _escape_expr(expr: pl.Expr) -> pl.Expr:
+    from cxlab.voc import CONTROL_PATTERN
+
     return (
-        expr.str.replace_all("&", "&amp;", literal=True)
+        expr.str.replace_all(CONTROL_PATTERN, "")
+        .str.replace_all("&", "&amp;", literal=True)
         .str.replace_all("<", "&lt;", literal=True)
         .str.replace_all(">", "&gt;", literal=True)
         .str.replace_all('"', "&quot;", literal=True)
@@ -182,7 +197,7 @@ def table_html(
 
 def table(df: pl.DataFrame, **kwargs: Any) -> None:
     """Show a small frame as an escaped HTML table (see :func:`table_html`)."""
-    _display({"text/html": table_html(df, **kwargs), "text/plain": repr(df)})
+    _display({"text/html": table_html(df, **kwargs), "text/plain": _plain(repr(df))})
 
 
 def _jsonable(value: Any) -> Any:
