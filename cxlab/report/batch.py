@@ -9,7 +9,8 @@
     The offline HTML report (successful runs only).
 ``run.json``
     The run record: status, timings, the failure (cell and exception), the headline facts the
-    notebook published and the content hash used by ``--resume``.
+    notebook published, the sections its data could not support (``skipped_sections``: section,
+    title and the one-sentence reason) and the content hash used by ``--resume``.
 
 :func:`run_batch` does that for every client folder (a sub-folder with ``client.toml``) under
 a folder, in local worker processes (default: one per core) or on an existing Dask
@@ -249,6 +250,7 @@ def render_client(
         from cxlab.report.html import export_html, report_facts
 
         facts = report_facts(result.notebook)
+        record["skipped_sections"] = facts.get("skipped_sections", [])  # [{section, title, reason}]
         record.update(
             facts=facts,
             name=str(facts.get("client_name") or slug),

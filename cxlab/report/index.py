@@ -3,7 +3,8 @@
 Each row shows the client, the status of its last run (``ok``, ``failed`` with the cell and
 exception, ``unchanged`` when ``--resume`` skipped it, ``not run``), the run time, the data
 period and the headline metrics the report notebook published (overall conversion, NPS with
-its 95% interval, churn rate), with a link to the report (or, for a failed run, to the
+its 95% interval, churn rate), the report sections its data could not support ("2 sections
+skipped", each with its one-sentence reason), with a link to the report (or, for a failed run, to the
 executed notebook that holds the error). Clicking a column header sorts by it (a few lines
 of inline JavaScript; nothing is loaded from the network). Every value is HTML-escaped.
 """
@@ -51,6 +52,7 @@ td.num { text-align:right; font-variant-numeric: tabular-nums; white-space:nowra
 .status-unchanged { color:#2f6db5; font-weight:600; } .status-not-run { color:#5b6877; }
 .failure { color:#b3261e; font-size:.85rem; margin-top:.2rem; max-width:40rem; }
 .ci { color:#5b6877; font-size:.85rem; } .small { color:#a35a00; font-size:.8rem; }
+.skips { margin:.2rem 0 0 1rem; padding:0; color:#5b6877; font-size:.85rem; max-width:36rem; }
 """
 
 
@@ -75,6 +77,22 @@ def _cell(text: str, sort: str = "", cls: str = "") -> str:
     return f"<td{attrs}>{text}</td>"
 
 
+def _skipped_cell(facts: dict[str, Any]) -> str:
+    """'N sections skipped' and the reasons (escaped), from the notebook's published list."""
+    skips = facts.get("skipped_sections")
+    if not isinstance(skips, list):
+        return _cell("–")
+    items = [s for s in skips if isinstance(s, dict)]
+    if not items:
+        return _cell("none", sort="0")
+    n = len({str(s.get("section", "")) for s in items})
+    text = f"{n} section{'s' if n != 1 else ''} skipped<ul class='skips'>"
+    for s in items:
+        title = str(s.get("title") or s.get("section") or "")
+        text += f"<li><strong>{html.escape(title)}</strong>: {html.escape(str(s.get('reason', '')))}</li>"
+    return _cell(text + "</ul>", sort=str(n))
+
+
 def _row(run: dict[str, Any], out_dir: Path) -> str:
     e = html.escape
     facts = run.get("facts") or {}
@@ -82,14 +100,24 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
     name = str(facts.get("client_name") or run.get("name") or slug)
     status = str(run.get("status", "not run"))
     shown_status = {"skipped": "unchanged"}.get(status, status)
-    cells = [_cell(f"<strong>{e(name)}</strong><br><span class='ci'>{e(slug)}</span>", sort=name.lower())]
-    status_html = f"<span class='status-{e(shown_status.replace(' ', '-'))}'>{e(shown_status)}</span>"
+    cells = [
+        _cell(f"<strong>{e(name)}</strong><br><span class='ci'>{e(slug)}</span>", sort=name.lower())
+    ]
+    status_html = (
+        f"<span class='status-{e(shown_status.replace(' ', '-'))}'>{e(shown_status)}</span>"
+    )
     failure = run.get("failure")
     if failure:
         status_html += f"<div class='failure'>{e(str(failure.get('summary') or failure))}</div>"
     cells.append(_cell(status_html, sort=shown_status))
     secs = _num(run.get("seconds"))
-    cells.append(_cell("–" if secs is None else f"{secs:.1f} s", sort="" if secs is None else f"{secs:.3f}", cls="num"))
+    cells.append(
+        _cell(
+            "–" if secs is None else f"{secs:.1f} s",
+            sort="" if secs is None else f"{secs:.3f}",
+            cls="num",
+        )
+    )
     cells.append(_cell(e(str(facts.get("period") or "–"))))
     text, sort = _pct(facts.get("conversion"))
     n = _num(facts.get("conversion_n"))
@@ -100,7 +128,11 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
     if nps is None:
         cells.append(_cell("–", "", "num"))
     else:
-        lo, hi, nn = _num(facts.get("nps_low")), _num(facts.get("nps_high")), _num(facts.get("nps_n"))
+        lo, hi, nn = (
+            _num(facts.get("nps_low")),
+            _num(facts.get("nps_high")),
+            _num(facts.get("nps_n")),
+        )
         text = f"{nps:+.0f}"
         if lo is not None and hi is not None:
             text += f"<br><span class='ci'>95% CI {lo:+.0f} to {hi:+.0f}</span>"
@@ -111,6 +143,7 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
         cells.append(_cell(text, f"{nps:.3f}", "num"))
     text, sort = _pct(facts.get("churn_rate"))
     cells.append(_cell(text, sort, "num"))
+    cells.append(_skipped_cell(facts))
     links = []
     for key, label in (("html", "report"), ("notebook", "notebook")):
         rel = run.get(key)
@@ -122,7 +155,9 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
-def index_html(runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: str = "Client reports") -> str:
+def index_html(
+    runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: str = "Client reports"
+) -> str:
     """The portfolio page for ``runs`` (run records, one per client), links relative to ``out_dir``.
 
     Examples
@@ -131,6 +166,10 @@ def index_html(runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: st
     ...                     "facts": {"client_name": "<Shop>", "nps": 12.0, "nps_low": 2.0,
     ...                               "nps_high": 22.0, "nps_n": 150}}], ".")
     >>> "&lt;Shop&gt;" in page and "95% CI +2 to +22" in page and "<script src" not in page
+    True
+    >>> page = index_html([{"client": "tiny", "status": "ok", "facts": {"skipped_sections": [
+    ...     {"section": "paths", "title": "Paths", "reason": "No purchases <here>."}]}}], ".")
+    >>> "1 section skipped" in page and "No purchases &lt;here&gt;." in page
     True
     """
     out = Path(out_dir)
@@ -141,8 +180,18 @@ def index_html(runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: st
         counts[s] = counts.get(s, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    heads = ["Client", "Status", "Run time", "Data period", "Overall conversion", "NPS", "Churn rate",
-             "Open", "Last run (UTC)"]
+    heads = [
+        "Client",
+        "Status",
+        "Run time",
+        "Data period",
+        "Overall conversion",
+        "NPS",
+        "Churn rate",
+        "Skipped sections",
+        "Open",
+        "Last run (UTC)",
+    ]
     head = "".join(f"<th scope='col'>{h}</th>" for h in heads)
     body = "\n".join(_row(r, out) for r in rows)
     return f"""<!DOCTYPE html>
@@ -162,7 +211,9 @@ def index_html(runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: st
 """
 
 
-def write_index(runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: str = "Client reports") -> Path:
+def write_index(
+    runs: Iterable[dict[str, Any]], out_dir: str | Path, *, title: str = "Client reports"
+) -> Path:
     """Write ``<out_dir>/index.html`` atomically and return its path."""
     out = Path(out_dir)
     return atomic_write_text(out / "index.html", index_html(runs, out, title=title))

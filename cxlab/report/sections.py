@@ -1,0 +1,525 @@
+"""What each report section needs, checked before it computes.
+
+Every valid client gets a report, but not every section can be computed on every client: a
+client without purchases has nothing to attribute, one without NPS answers has no score to
+explain. Each function here checks one section's preconditions and returns either what the
+section needs or a :class:`Skipped` holding one plain sentence that says why the section
+(or a part of it) cannot be shown. The report notebook shows that sentence as a note under
+the section heading and publishes every :class:`Skipped` (:func:`skipped_facts`), so
+``run.json`` and the portfolio index list the skipped sections with their reasons.
+
+An analysis that raises :class:`~cxlab.errors.DataError` on valid data (too few distinct
+comments for topics, too few lost customers to compare) is turned into a :class:`Skipped`
+here too: the report never fails because one section has too little to work with.
+
+:func:`executive_summary` writes the summary paragraph from the headline numbers, leaving
+out any number that could not be computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from cxlab.errors import DataError
+from cxlab.stats import wilson_interval
+
+if TYPE_CHECKING:
+    from cxlab.client_config import ChurnDefinition
+    from cxlab.drivers import KeyDrivers
+    from cxlab.voc import TopicModel
+
+__all__ = [
+    "SECTION_TITLES",
+    "MIN_NPS_ANSWERS",
+    "MIN_COMMENTS",
+    "MIN_CHURN_BUYERS",
+    "Skipped",
+    "skipped_facts",
+    "headline_nps",
+    "check_funnel",
+    "check_heatmap",
+    "check_metrics",
+    "key_drivers",
+    "voc_topics",
+    "attribution",
+    "churn_status",
+    "churn_groups",
+    "churn_driver_models",
+    "executive_summary",
+]
+
+#: Section id (the notebook's ``sections`` parameter) -> the title readers see.
+SECTION_TITLES: dict[str, str] = {
+    "coverage": "What data this report covers",
+    "funnel": "Journey funnel",
+    "heatmap": "Touchpoints by stage",
+    "metrics": "Customer experience scores",
+    "drivers": "What drives NPS",
+    "voc": "Voice of the customer",
+    "paths": "Paths and attribution",
+    "churn": "Churn",
+}
+#: NPS answers needed before the key-driver analysis is run.
+MIN_NPS_ANSWERS: int = 30
+#: Written comments needed before topics are looked for.
+MIN_COMMENTS: int = 30
+#: Buyers with a known churn status needed before they are grouped and churn is modelled.
+MIN_CHURN_BUYERS: int = 100
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A report section (or part of one) that cannot be shown, and why, in one plain sentence.
+
+    Examples
+    --------
+    >>> s = Skipped("paths", "No purchases in this period, so there is nothing to attribute.")
+    >>> s.title, s.to_dict()["reason"]
+    ('Paths and attribution', 'No purchases in this period, so there is nothing to attribute.')
+    """
+
+    section: str
+    reason: str
+
+    @property
+    def title(self) -> str:
+        """The section title readers see (the id when it is not a known section)."""
+        return SECTION_TITLES.get(self.section, self.section)
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"section", "title", "reason"}``, for ``run.json`` and the index."""
+        return {"section": self.section, "title": self.title, "reason": self.reason}
+
+
+def skipped_facts(skipped: Sequence[Skipped]) -> list[dict[str, str]]:
+    """The skipped sections as published facts, in report order, one entry per reason.
+
+    Examples
+    --------
+    >>> skipped_facts([Skipped("voc", "No written comments."), Skipped("voc", "No written comments.")])
+    [{'section': 'voc', 'title': 'Voice of the customer', 'reason': 'No written comments.'}]
+    """
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for s in skipped:
+        if (s.section, s.reason) not in seen:
+            seen.add((s.section, s.reason))
+            out.append(s.to_dict())
+    return out
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def headline_nps(nps_table: pl.DataFrame) -> dict[str, Any] | None:
+    """The overall NPS row of :func:`cxlab.metrics.score_summary`, or None without NPS answers.
+
+    ``score_summary`` gives a row with ``n = 0`` and null estimates when the feedback holds no
+    NPS answer (CSAT only, say); that is "no NPS", not a score.
+
+    Examples
+    --------
+    >>> empty = pl.DataFrame({"metric": ["nps"], "n": [0], "estimate": [None], "ci_low": [None],
+    ...                       "ci_high": [None], "small_n": [True]})
+    >>> headline_nps(empty) is None
+    True
+    """
+    if nps_table.height == 0:
+        return None
+    row = nps_table.row(0, named=True)
+    if not row.get("n") or row.get("estimate") is None:
+        return None
+    return row
+
+
+def check_funnel(stages: pl.DataFrame) -> pl.DataFrame | Skipped:
+    """The stage funnel, or why it is empty (no customer entered the journey).
+
+    Examples
+    --------
+    >>> check_funnel(pl.DataFrame({"step": [1], "entered": [0]})).reason
+    'No customer entered the journey in this period, so there is no funnel to show.'
+    """
+    if stages.height == 0 or int(stages.get_column("entered")[0] or 0) == 0:
+        return Skipped(
+            "funnel",
+            "No customer entered the journey in this period, so there is no funnel to show.",
+        )
+    return stages
+
+
+def check_heatmap(heat: pl.DataFrame) -> pl.DataFrame | Skipped:
+    """The touchpoint heatmap, or why it is empty (no touchpoint placed in a stage)."""
+    if heat.height == 0:
+        return Skipped(
+            "heatmap",
+            "No interaction could be placed in a journey stage, so there is no map to draw.",
+        )
+    return heat
+
+
+def check_metrics(feedback: pl.DataFrame) -> list[str] | Skipped:
+    """The surveys answered (among nps, csat, ces, in that order), or why there are none.
+
+    Examples
+    --------
+    >>> check_metrics(pl.DataFrame({"survey": ["csat", "nps"]}))
+    ['nps', 'csat']
+    >>> check_metrics(pl.DataFrame({"survey": []}, schema={"survey": pl.String})).reason
+    'No survey answers in this period, so there are no scores to show.'
+    """
+    present = (
+        set(feedback.get_column("survey").drop_nulls().unique().to_list())
+        if feedback.height
+        else set()
+    )
+    surveys = [s for s in ("nps", "csat", "ces") if s in present]
+    if not surveys:
+        return Skipped(
+            "metrics", "No survey answers in this period, so there are no scores to show."
+        )
+    return surveys
+
+
+def _no_nps_reason(nps: dict[str, Any] | None, what: str) -> str | None:
+    if nps is None:
+        return f"No NPS answers in this period, so there is no score to {what}."
+    if nps["n"] < MIN_NPS_ANSWERS:
+        return (
+            f"Only {_plural(int(nps['n']), 'NPS answer')} in this period; at least {MIN_NPS_ANSWERS} "
+            f"are needed to {what} the score."
+        )
+    return None
+
+
+def key_drivers(
+    events: pl.DataFrame,
+    feedback: pl.DataFrame,
+    nps: dict[str, Any] | None,
+    *,
+    seed: int,
+    purchase_touchpoints: Sequence[str],
+) -> KeyDrivers | Skipped:
+    """:func:`cxlab.drivers.nps_drivers`, or why the moments that matter cannot be found.
+
+    Needs :data:`MIN_NPS_ANSWERS` NPS answers (``nps`` from :func:`headline_nps`) and a driver
+    that varies between respondents.
+
+    Examples
+    --------
+    >>> key_drivers(pl.DataFrame(), pl.DataFrame(), None, seed=0, purchase_touchpoints=["purchase"]).reason
+    'No NPS answers in this period, so there is no score to explain.'
+    """
+    reason = _no_nps_reason(nps, "explain")
+    if reason is not None:
+        return Skipped("drivers", reason)
+    from cxlab.drivers import nps_drivers
+
+    try:
+        return nps_drivers(
+            events, feedback, seed=seed, purchase_touchpoints=list(purchase_touchpoints)
+        )
+    except DataError:
+        return Skipped(
+            "drivers",
+            "The customers who answered NPS went through much the same journey, so no "
+            "touchpoint stands out as driving the score.",
+        )
+
+
+def voc_topics(
+    feedback: pl.DataFrame, *, max_comments: int, seed: int
+) -> tuple[pl.DataFrame, TopicModel] | Skipped:
+    """The comments used (a seeded sample of at most ``max_comments``) and their topics.
+
+    Returns a :class:`Skipped` when there are fewer than :data:`MIN_COMMENTS` written
+    comments, when they are all the same text, or when they share too few words to be grouped
+    (very short comments, or a language written without spaces between words).
+
+    Examples
+    --------
+    >>> fb = pl.DataFrame({"comment": ["ok"] * 3, "timestamp": [1, 2, 3], "source_row": [1, 2, 3]})
+    >>> voc_topics(fb, max_comments=100, seed=0).reason
+    'Only 3 written comments in this period; at least 30 are needed to find what they talk about.'
+    """
+    if feedback.height == 0 or "comment" not in feedback.columns:
+        return Skipped("voc", "No written comments in this period, so there is nothing to read.")
+    comments = feedback.filter(pl.col("comment").str.strip_chars().str.len_chars() > 0).sort(
+        "timestamp", "source_row"
+    )
+    if comments.height == 0:
+        return Skipped("voc", "No written comments in this period, so there is nothing to read.")
+    if comments.height < MIN_COMMENTS:
+        return Skipped(
+            "voc",
+            f"Only {_plural(comments.height, 'written comment')} in this period; at least "
+            f"{MIN_COMMENTS} are needed to find what they talk about.",
+        )
+    if comments.height > max_comments:
+        comments = comments.sample(n=max_comments, seed=seed).sort("timestamp", "source_row")
+    if comments.get_column("comment").str.strip_chars().str.to_lowercase().n_unique() == 1:
+        return Skipped(
+            "voc",
+            f"All {comments.height:,} comments say the same thing, so there are no topics to "
+            "tell apart.",
+        )
+    from cxlab.voc import comment_topics
+
+    try:
+        return comments, comment_topics(comments, seed=seed)
+    except DataError:
+        return Skipped(
+            "voc",
+            "The comments share too few words to be grouped into topics (this happens with "
+            "very short comments, or with languages written without spaces, such as Japanese).",
+        )
+
+
+def attribution(
+    events: pl.DataFrame, purchase_touchpoints: Sequence[str], *, seed: int, n_boot: int = 100
+) -> pl.DataFrame | Skipped:
+    """:func:`cxlab.attribution.compare_attribution` by channel, or why there is nothing to credit.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> ev = pl.DataFrame({"customer_id": ["a"], "timestamp": [dt.datetime(2024, 1, 1)],
+    ...                    "touchpoint": ["ad"], "channel": ["social"]})
+    >>> attribution(ev, ["purchase"], seed=0).reason
+    'No purchases in this period, so there is nothing to attribute.'
+    """
+    purchases = list(purchase_touchpoints)
+    touch = pl.col("touchpoint").cast(pl.String)
+    if events.filter(touch.is_in(purchases)).height == 0:
+        return Skipped("paths", "No purchases in this period, so there is nothing to attribute.")
+    from cxlab.attribution import compare_attribution
+
+    try:
+        return compare_attribution(events, purchases, by="channel", n_boot=n_boot, seed=seed)
+    except DataError:
+        return Skipped(
+            "paths",
+            "The purchases in this period cannot be traced back to any channel, so there "
+            "is nothing to attribute.",
+        )
+
+
+def churn_status(labels: pl.DataFrame, churn: ChurnDefinition) -> pl.DataFrame | Skipped:
+    """The customers whose churn status is known (not censored), or why there are none.
+
+    Examples
+    --------
+    >>> from cxlab.client_config import ChurnDefinition
+    >>> lab = pl.DataFrame({"customer_id": ["a"], "churned": [None], "censored": [True]},
+    ...                    schema_overrides={"churned": pl.Boolean})
+    >>> churn_status(lab, ChurnDefinition(method="inactivity", inactivity_days=90)).reason
+    'Every customer was first seen less than 90 days before the data end, so it is too early to tell who was lost.'
+    """
+    observed = labels.filter(~pl.col("censored"))
+    if observed.height:
+        return observed
+    if labels.height == 0:
+        return Skipped(
+            "churn", "No customer in this period, so there is no one whose churn could be measured."
+        )
+    if churn.method == "inactivity":
+        return Skipped(
+            "churn",
+            f"Every customer was first seen less than {churn.inactivity_days} days before the "
+            "data end, so it is too early to tell who was lost.",
+        )
+    return Skipped(
+        "churn",
+        "The customers file says for no customer whether they were lost, so churn cannot "
+        "be measured.",
+    )
+
+
+def churn_groups(buyers: pl.DataFrame, observed: pl.DataFrame) -> pl.DataFrame | Skipped:
+    """The buyers whose churn status is known, or why they cannot be grouped and modelled.
+
+    Parameters
+    ----------
+    buyers : DataFrame
+        Customer features of the customers who bought (``customer_id`` first).
+    observed : DataFrame
+        :func:`churn_status`'s result (``customer_id``, ``churned``).
+
+    Examples
+    --------
+    >>> b = pl.DataFrame({"customer_id": ["a", "b"]})
+    >>> obs = pl.DataFrame({"customer_id": ["a", "b"], "churned": [True, True]})
+    >>> churn_groups(b, obs).reason
+    'All 2 customers who bought and whose status is known were lost, so there is no one to compare them with.'
+    """
+    if buyers.height == 0:
+        return Skipped(
+            "churn",
+            "No customer bought in this period, so no one could be lost (churn counts only "
+            "customers who bought).",
+        )
+    judged = observed.join(buyers.select("customer_id"), on="customer_id", how="semi")
+    n = judged.height
+    if n == 0:
+        return Skipped(
+            "churn",
+            "None of the customers who bought has a known status yet, so there is no one "
+            "whose loss could be explained.",
+        )
+    lost = int(judged.get_column("churned").sum())
+    if lost == n:
+        return Skipped(
+            "churn",
+            f"All {_plural(n, 'customer')} who bought and whose status is known were lost, "
+            "so there is no one to compare them with.",
+        )
+    if lost == 0:
+        return Skipped(
+            "churn",
+            f"None of the {_plural(n, 'customer')} who bought and whose status is known "
+            "was lost, so there is nothing to explain.",
+        )
+    if n < MIN_CHURN_BUYERS:
+        return Skipped(
+            "churn",
+            f"Only {_plural(n, 'customer')} who bought have a known status; at least "
+            f"{MIN_CHURN_BUYERS} are needed to group them and find what predicts churn.",
+        )
+    return buyers.join(judged.select("customer_id"), on="customer_id", how="semi")
+
+
+def churn_driver_models(
+    judged: pl.DataFrame, labels: pl.DataFrame, *, cv: int = 3
+) -> Skipped | None:
+    """None when :func:`cxlab.churn.churn_drivers` can run with ``cv`` folds, else why not.
+
+    Each fold needs a lost and a kept customer: at least ``cv`` of each.
+
+    Examples
+    --------
+    >>> j = pl.DataFrame({"customer_id": ["a", "b", "c", "d"]})
+    >>> lab = pl.DataFrame({"customer_id": ["a", "b", "c", "d"], "churned": [True, False, False, False]})
+    >>> churn_driver_models(j, lab).reason
+    'Only 1 customer who bought was lost (3 needed), too few to test what predicts churn.'
+    """
+    status = labels.join(judged.select("customer_id"), on="customer_id", how="semi")
+    lost = int(status.get_column("churned").sum())
+    kept = status.height - lost
+    if lost < cv:
+        return Skipped(
+            "churn",
+            f"Only {_plural(lost, 'customer')} who bought {'was' if lost == 1 else 'were'} "
+            f"lost ({cv} needed), too few to test what predicts churn.",
+        )
+    if kept < cv:
+        return Skipped(
+            "churn",
+            f"Only {_plural(kept, 'customer')} who bought {'was' if kept == 1 else 'were'} "
+            f"kept ({cv} needed), too few to test what predicts churn.",
+        )
+    return None
+
+
+def executive_summary(
+    *,
+    client_name: str,
+    period: str,
+    customers: int,
+    interactions: int,
+    stages: pl.DataFrame,
+    painful: pl.DataFrame,
+    nps: dict[str, Any] | None,
+    top_driver: dict[str, Any] | None,
+    churn_rate: float | None,
+    churn_n: int | None,
+    set_aside: int,
+) -> str:
+    """The executive summary paragraph: only the numbers that could be computed.
+
+    Parameters
+    ----------
+    client_name, period : str
+        Shown as they are (the display escapes them).
+    customers, interactions : int
+        Distinct customers and events in the period.
+    stages : DataFrame
+        :func:`cxlab.funnel.stage_funnel` (``step, step_name, entered, converted,
+        conversion_rate``); the purchase step gives the overall conversion.
+    painful : DataFrame
+        The most painful heatmap row (``touchpoint, stage, drop_touched, drop_not_touched,
+        n_touched``), or an empty frame.
+    nps : dict or None
+        From :func:`headline_nps`.
+    top_driver : dict or None
+        The first row of the key drivers' table.
+    churn_rate, churn_n : float and int, or None
+        Share of customers with a known status who were lost, and how many were judged.
+    set_aside : int
+        Input rows the loader set aside.
+
+    Examples
+    --------
+    >>> stages = pl.DataFrame({"step": [1, 2, 3], "step_name": ["awareness", "consideration", "purchase"],
+    ...                        "entered": [3, 3, 0], "converted": [3, 0, 0],
+    ...                        "conversion_rate": [1.0, 0.0, None]})
+    >>> print(executive_summary(client_name="Shop", period="01 Jan 2024 to 02 Jan 2024", customers=3,
+    ...     interactions=3, stages=stages, painful=pl.DataFrame(), nps=None, top_driver=None,
+    ...     churn_rate=None, churn_n=None, set_aside=0))
+    Between 01 Jan 2024 to 02 Jan 2024, 3 customers of Shop generated 3 recorded interactions. 0.0% of the customers who entered the journey went on to buy (95% interval 0.0% to 56.1%, n = 3). The weakest step is the move into consideration: only 0% of those who could make it did.
+    """
+    parts = [
+        f"Between {period}, {customers:,} customers of {client_name} generated {interactions:,} "
+        "recorded interactions."
+    ]
+    entered = int(stages.get_column("entered")[0] or 0) if stages.height else 0
+    if entered:
+        purchase = stages.filter(pl.col("step_name") == "purchase")
+        purchasers = int(purchase.get_column("converted")[0] or 0) if purchase.height else 0
+        lo, hi = wilson_interval(purchasers, entered)
+        parts.append(
+            f"{100 * purchasers / entered:.1f}% of the customers who entered the journey went on to buy "
+            f"(95% interval {100 * lo:.1f}% to {100 * hi:.1f}%, n = {entered:,})."
+        )
+        worst = (
+            stages.filter((pl.col("step") > 1) & pl.col("conversion_rate").is_not_null())
+            .sort("conversion_rate", "step")
+            .head(1)
+        )
+        if worst.height:
+            w = worst.row(0, named=True)
+            parts.append(
+                f"The weakest step is the move into {w['step_name']}: only "
+                f"{100 * w['conversion_rate']:.0f}% of those who could make it did."
+            )
+    if painful.height:
+        p = painful.row(0, named=True)
+        parts.append(
+            f"The most painful touchpoint is {p['touchpoint']} in the {p['stage']} stage: "
+            f"{100 * p['drop_touched']:.0f}% of the customers who hit it went no further, against "
+            f"{100 * p['drop_not_touched']:.0f}% of the others at that stage (n = {p['n_touched']:,})."
+        )
+    if nps is not None:
+        flag = " (small sample: read with care)" if nps["small_n"] else ""
+        parts.append(
+            f"The Net Promoter Score is {nps['estimate']:+.0f} (95% interval {nps['ci_low']:+.0f} to "
+            f"{nps['ci_high']:+.0f}, {nps['n']:,} answers){flag}."
+        )
+    if top_driver is not None:
+        parts.append(
+            f"The moment that matters most for NPS is {top_driver['driver']} ({top_driver['exposure']}): "
+            f"it accounts for {top_driver['importance_pct']:.0f}% of what the journey explains of the scores."
+        )
+    if churn_rate is not None and churn_n:
+        lo, hi = wilson_interval(round(churn_rate * churn_n), churn_n)
+        parts.append(
+            f"{100 * churn_rate:.1f}% of customers whose status is known have been lost "
+            f"(95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)."
+        )
+    if set_aside:
+        parts.append(f"{set_aside:,} input rows could not be used; the appendix says why.")
+    return " ".join(parts)
