@@ -74,8 +74,8 @@ EXPECTED_SKIPS: dict[str, dict[str, str]] = {
     "identical_comments": {"voc": "comments say the same thing", "churn": "customers who bought"},
     # IDR-scale order values and one order of 1e15 rupiah: totals far above 9.2e12
     "huge_revenue": {"churn": "customers who bought"},
-    # no feedback file at all (it is optional)
-    "no_feedback": {
+    # the feedback file holds its header and no row
+    "empty_feedback": {
         "metrics": "No survey answers",
         "drivers": "No NPS answers",
         "voc": "No written comments",
@@ -246,9 +246,8 @@ def write_odd_clients(root: Path, *, seed: int = 7) -> list[str]:
     ).drop("_i")
     _write(root / "huge_revenue", huge, fb, cu, name="Huge revenue", currency="IDR")
 
-    # no feedback at all: the optional feedback file is left out. (A header-only feedback
-    # file is refused by the loader today; another change makes it load as an empty table.)
-    _write(root / "no_feedback", ev, None, cu, name="No feedback")
+    # empty optional feedback file: the header and no row (tiny has no feedback file at all)
+    _write(root / "empty_feedback", ev, fb.head(0), cu, name="Empty feedback")
 
     # a single customer, all of their events and answers
     _write(
