@@ -13,6 +13,8 @@ import re
 import tomllib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cxlab.client_config import read_client_config, toml_value
 from cxlab.errors import ConfigError
@@ -454,3 +456,70 @@ def test_awkward_but_valid_configs_read_the_same(tmp_path, content):
     assert {f: getattr(cfg, f) for f in fields} == {f: getattr(reference, f) for f in fields}
     assert cfg.path_of("events") == cfg.folder / "events.csv"  # pathlib drops the "./"
     assert (cfg.separator, cfg.churn.inactivity_days) == ("\t", 60)  # read by hand from REFERENCE
+
+
+# ----------------------------------------------------------------- fuzz: never a raw traceback
+_NAMES = [
+    "name",
+    "timezone",
+    "as_of",
+    "start_date",
+    "files",
+    "events",
+    "separator",
+    "columns",
+    "journey",
+    "map",
+    "use_default_map",
+    "purchase_touchpoints",
+    "churn",
+    "method",
+    "inactivity_days",
+    "timestamp_formats",
+    "allow_outside_folder",
+    "customer_id",
+    "x",
+]
+_SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(),
+    st.text(max_size=12),
+    st.sampled_from(["events.csv", "../x.csv", "/tmp", ".", "purchase", "UTC", "inactivity", ""]),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_NAMES), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(doc=st.dictionaries(st.sampled_from(_NAMES), _VALUES, max_size=6))
+def test_any_toml_document_is_read_or_refused_with_a_config_error(tmp_path, doc):
+    # Documents built from the declared names with values of every TOML type, at any depth:
+    # read_client_config either accepts them or raises ConfigError, nothing else.
+    folder = write(tmp_path, dump(doc))
+    try:
+        read_client_config(folder)
+    except ConfigError as err:
+        assert str(err).startswith(str(folder.resolve() / "client.toml"))
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_are_read_or_refused_with_a_config_error(tmp_path, data):
+    folder = write(tmp_path, b'[files]\nevents = "e.csv"\n' + data)
+    try:
+        read_client_config(folder)
+    except ConfigError as err:
+        assert str(err).startswith(str(folder.resolve() / "client.toml"))
