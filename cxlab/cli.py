@@ -25,6 +25,17 @@ examples:
 """
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cxlab")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from cxlab import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cxlab`` command (exposed for tests and docs)."""
     from cxlab.config import SAMPLE_DIR
@@ -35,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"cxlab {_version()}",
+                        help="print the cxlab version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(

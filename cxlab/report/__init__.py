@@ -34,7 +34,12 @@ _EXPORTS = {
     "write_index": "cxlab.report.index",
 }
 
-__all__ = sorted(_EXPORTS)
+#: The sections of the report notebook (its default ``sections`` parameter), in report order.
+#: ``cxlab report -p 'sections=[...]'`` and ``render_client(parameters={"sections": ...})``
+#: refuse any other name.
+SECTIONS: tuple[str, ...] = ("coverage", "funnel", "heatmap", "metrics", "drivers", "voc", "paths", "churn")
+
+__all__ = sorted([*_EXPORTS, "SECTIONS"])
 
 
 def __getattr__(name: str) -> Any:

@@ -18,33 +18,45 @@ distributed cluster, with a tqdm progress bar, one status line per client, and f
 ``<out>/index.html``. One client's failure never stops the others.
 
 Resume: a client is skipped when its last run succeeded and the *content hash* of its inputs
-is unchanged: every file in the client folder (names and bytes), the notebook template, the
-parameters, and a fingerprint of the pseudonymisation secret.
+is unchanged: its ``client.toml`` and every data file it names (names and bytes, wherever they
+are), the notebook template, the parameters, the cxlab version, and a fingerprint of the
+pseudonymisation secret.
 
 Every file is written atomically (temporary file, then rename): an interrupted batch never
 leaves a half-written report, record or index.
+
+Local batches survive their workers: each worker process renders one client at a time in its
+own pool, so a worker killed mid-render (out of memory, an operator) costs only the client it
+was rendering, which is retried once on a fresh worker and recorded as failed if that worker
+dies too. Workers (and the notebook kernels they start) exit when the batch's main process
+dies, so a killed batch never keeps writing behind a new ``--resume``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from cxlab.errors import ConfigError, ParameterError, did_you_mean
+from cxlab.errors import ConfigError, CxlabError, ParameterError, did_you_mean
 from cxlab.report.atomic import atomic_write_text, remove_stale_temps
 
 __all__ = [
@@ -54,11 +66,14 @@ __all__ = [
     "content_hash",
     "find_clients",
     "load_record",
+    "prepare_out_dir",
     "render_client",
     "run_batch",
 ]
 
 RECORD_FILE = "run.json"
+#: The reason recorded for a client whose worker process died on each of its attempts.
+WORKER_DIED = "the worker rendering this client stopped (killed or out of memory)"
 
 
 def _default_notebook() -> Path:
@@ -113,28 +128,126 @@ def _salt_fingerprint(salt_file: Path | None) -> str:
     return hashlib.sha256(b"cxlab-salt-fingerprint" + read_or_create_secret(salt_file)).hexdigest()[:16]
 
 
+def _hash_file(h: Any, label: str, path: Path) -> None:
+    h.update(label.encode() + b"\0")
+    if path.is_dir():  # a folder of files (e.g. partitioned Parquet): every file in it
+        for p in sorted(q for q in path.rglob("*") if q.is_file()):
+            _hash_file(h, p.relative_to(path).as_posix(), p)
+        return
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:  # missing or unreadable: the run will say so; the key still changes
+        h.update(f"<unreadable: {type(exc).__name__}>".encode())
+    h.update(b"\0")
+
+
+def _input_files(client_dir: Path) -> list[tuple[str, Path]]:
+    """(label, path) of every file a report of ``client_dir`` reads: client.toml and [files]."""
+    from cxlab.client_config import read_client_config
+
+    files = [("client.toml", client_dir / "client.toml")]
+    try:
+        config = read_client_config(client_dir)
+    except CxlabError:
+        # Unreadable config: the run fails anyway (and a failure is never skipped); hash every
+        # visible file of the folder so that fixing any of them changes the key.
+        for p in sorted(client_dir.rglob("*")):
+            rel = p.relative_to(client_dir)
+            if p.is_file() and not any(part.startswith(".") for part in rel.parts) and rel.as_posix() != "client.toml":
+                files.append((rel.as_posix(), p))
+        return files
+    for table in sorted(config.files):
+        path = config.path_of(table)
+        if path is not None:
+            files.append((f"[files] {table} = {config.files[table]}", path))
+    return files
+
+
 def content_hash(client_dir: Path, notebook: Path, parameters: dict[str, Any], salt_file: Path | None = None) -> str:
     """The resume key of one client run: a SHA-256 over its inputs.
 
-    Covers every file in the client folder (relative path and bytes, hidden files excluded),
-    the notebook template's bytes, the parameters (as sorted JSON) and a fingerprint of the
-    pseudonymisation secret (a one-way hash of it, never the secret).
+    Covers every file the report reads -- ``client.toml`` and each data file its ``[files]``
+    table names, wherever it lives (a folder named there: every file in it) --, the notebook
+    template's bytes, the parameters (as sorted JSON), the cxlab version and a fingerprint of
+    the pseudonymisation secret (a one-way hash of it, never the secret). Other files in the
+    client folder (``truth.json``, notes) do not count. When ``client.toml`` cannot be read,
+    every visible file of the folder is hashed instead.
     """
+    from cxlab import __version__
+
+    client_dir = Path(client_dir)
     h = hashlib.sha256()
-    h.update(b"cxlab-report-v1\0")
-    for p in sorted(client_dir.rglob("*")):
-        rel = p.relative_to(client_dir)
-        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
-            continue
-        h.update(rel.as_posix().encode() + b"\0")
-        with open(p, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        h.update(b"\0")
-    h.update(b"notebook\0" + notebook.read_bytes() + b"\0")
+    h.update(b"cxlab-report-v2\0" + __version__.encode() + b"\0")
+    for label, path in _input_files(client_dir):
+        _hash_file(h, label, path)
+    h.update(b"notebook\0" + Path(notebook).read_bytes() + b"\0")
     h.update(json.dumps(parameters, sort_keys=True, default=str).encode() + b"\0")
     h.update(_salt_fingerprint(salt_file).encode())
     return h.hexdigest()
+
+
+def prepare_out_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """Check (and create) the reports folder: one clear error when it cannot be written.
+
+    The folder is created when missing, but its parent must exist (a missing parent is most
+    often a mistyped path). Writing is checked by creating and removing a temporary file.
+
+    Raises
+    ------
+    ConfigError
+        When ``out_dir`` is a file, its parent folder does not exist or is a file, or the
+        folder cannot be created or written to. The message says what to change.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> prepare_out_dir(base / "reports") == (base / "reports").resolve()
+    True
+    >>> prepare_out_dir(base / "no" / "such" / "reports")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxlab.errors.ConfigError: The reports folder ... cannot be created: its parent folder ... does not exist. ...
+    """
+    import tempfile
+
+    out = Path(out_dir).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise ConfigError(
+            f"The reports folder {out} is a file, not a folder. Pass a folder with --out "
+            f"(e.g. --out {out.parent / 'reports'}), or move the file away."
+        )
+    parent = out.parent
+    if not out.exists():
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(
+                f"The reports folder {out} cannot be created: {parent} is a file, not a folder. "
+                f"Pass another folder with --out."
+            )
+        if not parent.exists():
+            raise ConfigError(
+                f"The reports folder {out} cannot be created: its parent folder {parent} does not exist. "
+                f"Check the --out path, or create the parent first (mkdir -p {parent})."
+            )
+        try:
+            out.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"The reports folder {out} cannot be created in {parent}: {exc.strerror or exc}. "
+                f"Pass a folder you can write to with --out."
+            ) from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".cxlab-write-check.", suffix=".probe", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot write into the reports folder {out}: {exc.strerror or exc}. Pass a folder you can "
+            f"write to with --out, or give yourself write access (chmod u+w {out})."
+        ) from None
+    return out.resolve()
 
 
 def load_record(out_dir: str | os.PathLike[str], slug: str) -> dict[str, Any] | None:
@@ -186,13 +299,24 @@ def render_client(
     dict
         The run record (also written to ``<out>/<client>/run.json``); ``status`` is ``ok``,
         ``failed`` or ``skipped``. Never raises for a failing client.
+
+    Raises
+    ------
+    ParameterError
+        When ``parameters`` names a parameter the notebook does not take, or ``sections``
+        names a section it does not have (see :func:`cxlab.report.execute.check_parameters`).
+    ConfigError
+        When the notebook cannot be read.
     """
+    from cxlab.report.execute import check_parameters
+
     started = time.monotonic()
     client_path = Path(client_dir).expanduser().resolve()
     out = Path(out_dir).expanduser().resolve()
     slug = client_path.name
     target = out / slug
     nb_path = Path(notebook).expanduser().resolve() if notebook else _default_notebook()
+    parameters = check_parameters(nb_path, parameters)
     record: dict[str, Any] = {
         "client": slug,
         "name": slug,
@@ -336,11 +460,15 @@ def status_line(record: dict[str, Any]) -> str:
         detail = str(record.get("html") or "")
         if record.get("attempts", 1) > 1:
             detail += f" (after {record['attempts'] - 1} retry)"
+        if record.get("worker_restarts"):
+            detail += " (its first worker stopped; rendered again on a fresh one)"
     return f"{status.upper():<9} {record['client']:<20} {timing}  {detail}"
 
 
-def _failed_record(client_dir: Path, out: Path, exc: BaseException) -> dict[str, Any]:
+def _failed_record(client_dir: Path, out: Path, exc: BaseException | None, summary: str | None = None) -> dict[str, Any]:
     slug = client_dir.name
+    ename = type(exc).__name__ if exc is not None else "WorkerDied"
+    evalue = str(exc) if exc is not None else WORKER_DIED
     record = {
         "client": slug,
         "name": slug,
@@ -349,8 +477,8 @@ def _failed_record(client_dir: Path, out: Path, exc: BaseException) -> dict[str,
         "html": None,
         "facts": {},
         "finished": _now(),
-        "failure": {"kind": "worker", "ename": type(exc).__name__, "evalue": str(exc),
-                    "summary": f"the worker running this client died: {type(exc).__name__}: {exc}"},
+        "failure": {"kind": "worker", "ename": ename, "evalue": evalue,
+                    "summary": summary or f"the worker running this client died: {ename}: {evalue}"},
     }
     try:
         atomic_write_text(out / slug / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True))
@@ -359,27 +487,118 @@ def _failed_record(client_dir: Path, out: Path, exc: BaseException) -> dict[str,
     return record
 
 
+# ------------------------------------------------------------------ local worker processes
+#: Seconds between two checks of the watchdog thread that ends a worker whose parent died.
+_WATCHDOG_SECONDS = 0.5
+
+
+def _set_parent_death_signal() -> None:
+    """Linux: ask the kernel to SIGKILL this process when its parent dies (prctl)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no libc prctl: the watchdog thread still covers it
+        pass
+
+
+def _end_orphaned_worker() -> None:
+    """The batch's main process is gone: stop this worker's kernels, then exit at once."""
+    try:
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+    except Exception:  # noqa: BLE001 - best effort; ipykernel also exits when its parent does
+        pass
+    os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        if os.getppid() != parent_pid:
+            _end_orphaned_worker()
+        time.sleep(_WATCHDOG_SECONDS)
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Initializer of every local worker: die with the batch's main process.
+
+    prctl(PR_SET_PDEATHSIG) makes Linux kill the worker the moment its parent dies; the
+    watchdog thread covers other systems, and the parent that died before prctl ran. The
+    notebook kernel a worker starts exits when the worker does (ipykernel watches its parent).
+    """
+    _set_parent_death_signal()
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        _end_orphaned_worker()
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="cxlab-parent-watchdog", daemon=True).start()
+
+
+def _new_pool(ctx: Any) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+
+
 def _run_local(
     clients: list[Path], out: Path, workers: int, kwargs: dict[str, Any], on_done: Callable[[dict[str, Any]], None]
 ) -> None:
+    """Render ``clients`` in ``workers`` worker processes, each in its own one-process pool.
+
+    One pool per worker means a worker that dies breaks only its own pool: the client it was
+    rendering is known, and only that client is retried (once, on a fresh worker) or recorded
+    as failed; the other workers go on.
+    """
     # spawn: a clean interpreter per worker (no forked zmq/asyncio state from the parent)
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(clients))), mp_context=ctx)
+    queue = deque(clients)
+    deaths: dict[Path, int] = {}
+    slots: list[ProcessPoolExecutor | None] = [None] * max(1, min(workers, len(clients)))
+    running: dict[Future[dict[str, Any]], tuple[int, Path]] = {}
+
+    def fill() -> None:
+        busy = {i for i, _ in running.values()}
+        for i in range(len(slots)):
+            if i in busy or not queue:
+                continue
+            if slots[i] is None:
+                slots[i] = _new_pool(ctx)
+            client = queue.popleft()
+            running[slots[i].submit(render_client, client, out, **kwargs)] = (i, client)
+
     try:
-        futures: dict[Future[dict[str, Any]], Path] = {pool.submit(render_client, c, out, **kwargs): c for c in clients}
-        not_done = set(futures)
-        while not_done:
-            done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
-            for fut in sorted(done, key=lambda f: futures[f].name):
+        fill()
+        while running:
+            done, _ = wait(set(running), return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: running[f][1].name):
+                i, client = running.pop(fut)
                 try:
                     record = fut.result()
-                except Exception as exc:  # a worker process died (killed, out of memory)
-                    record = _failed_record(futures[fut], out, exc)
+                except BrokenProcessPool:  # this worker died (killed, out of memory)
+                    slots[i].shutdown(wait=False, cancel_futures=True)
+                    slots[i] = None
+                    deaths[client] = deaths.get(client, 0) + 1
+                    if deaths[client] == 1:
+                        queue.appendleft(client)  # once more, on a fresh worker
+                        continue
+                    record = _failed_record(client, out, None, summary=WORKER_DIED)
+                except Exception as exc:  # e.g. the arguments could not be sent to the worker
+                    record = _failed_record(client, out, exc)
+                if deaths.get(client):
+                    record = {**record, "worker_restarts": deaths[client]}
                 on_done(record)
+            fill()
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for pool in slots:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    for pool in slots:
+        if pool is not None:
+            pool.shutdown(wait=True)
 
 
 def _run_dask(
@@ -460,24 +679,32 @@ def run_batch(
     from tqdm.auto import tqdm
 
     from cxlab.privacy import default_salt_file, read_or_create_secret
+    from cxlab.report.execute import check_parameters
 
     started = time.monotonic()
-    clients = find_clients(clients_dir, only)
-    out = Path(out_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(out)
     if workers is not None and workers < 1:
         raise ParameterError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
-    n_workers = workers or os.cpu_count() or 1
+    clients = find_clients(clients_dir, only)
     kwargs = dict(render_kwargs)
+    if kwargs.get("notebook") is not None:
+        kwargs["notebook"] = str(Path(kwargs["notebook"]).expanduser().resolve())
+    # Refuse a mistyped parameter or section before anything runs (every client would fail).
+    kwargs["parameters"] = check_parameters(kwargs.get("notebook") or _default_notebook(), kwargs.get("parameters"))
+    out = prepare_out_dir(out_dir)
+    remove_stale_temps(out)
+    n_workers = workers or os.cpu_count() or 1
     kwargs["resume"] = resume
     if kwargs.get("pseudonymize", True):
         # Create the secret once, here, before parallel runs (and outside the reports folder).
         salt = Path(kwargs["salt_file"]).expanduser().resolve() if kwargs.get("salt_file") else default_salt_file(out)
-        read_or_create_secret(salt, reports_dir=out)
+        try:
+            read_or_create_secret(salt, reports_dir=out)
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot create the pseudonymisation secret {salt}: {exc.strerror or exc}. Pass a writable "
+                f"--salt-file (salt_file=...), or make {salt.parent} writable."
+            ) from None
         kwargs["salt_file"] = str(salt)
-    if kwargs.get("notebook") is not None:
-        kwargs["notebook"] = str(Path(kwargs["notebook"]).expanduser().resolve())
 
     stream = stream if stream is not None else sys.stderr
     bar = tqdm(total=len(clients), desc="reports", unit="client", file=stream, disable=not progress, dynamic_ncols=True)

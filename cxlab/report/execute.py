@@ -62,8 +62,10 @@ __all__ = [
     "ExecutionFailure",
     "ExecutionResult",
     "GuardedNotebookClient",
+    "check_parameters",
     "execute_notebook",
     "inject_parameters",
+    "notebook_parameters",
     "resolve_parameters",
 ]
 
@@ -506,3 +508,132 @@ def execute_notebook(
                 retried=retried,
             )
         retried.append(failure.one_line())
+
+
+def notebook_parameters(notebook: str | os.PathLike[str] | NotebookNode) -> dict[str, Any]:
+    """The parameters a notebook takes: ``{name: default}`` from its cell tagged ``parameters``.
+
+    Every top-level assignment of that cell is a parameter; its default is the literal value
+    when it is one (``None``, numbers, strings, lists...), else the source text of the value.
+    (papermill's ``inspect_notebook`` gives the same names, but skips a line whose comment it
+    cannot parse.) A notebook without a ``parameters`` cell takes none.
+
+    Raises
+    ------
+    ConfigError
+        When the notebook file cannot be read, or its parameters cell is not valid Python.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell("n = 3  # rows\\nsections = ['a', 'b']")
+    >>> cell.metadata["tags"] = ["parameters"]
+    >>> notebook_parameters(nbformat.v4.new_notebook(cells=[cell]))
+    {'n': 3, 'sections': ['a', 'b']}
+    """
+    import ast
+
+    from cxlab.errors import ConfigError
+
+    if isinstance(notebook, NotebookNode):
+        nb, where = notebook, "the notebook"
+    else:
+        path = Path(notebook).expanduser()
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"Cannot read the report notebook {path}: {exc}. Pass an existing .ipynb file with --notebook "
+                f"(or leave it out for the default report)."
+            ) from None
+        where = str(path)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        return {}
+    try:
+        tree = ast.parse(cells[0].source)
+    except SyntaxError as exc:
+        raise ConfigError(f"The parameters cell of {where} is not valid Python: {exc}.") from None
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        value = getattr(node, "value", None)
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    found[target.id] = ast.literal_eval(value) if value is not None else None
+                except ValueError:
+                    found[target.id] = ast.get_source_segment(cells[0].source, value)
+    return found
+
+
+def check_parameters(
+    notebook: str | os.PathLike[str] | NotebookNode, parameters: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Refuse parameters the notebook does not take and section names it does not have.
+
+    Parameters
+    ----------
+    notebook : path or NotebookNode
+        The report notebook template.
+    parameters : dict or None
+        The parameters given by the user (``-p NAME=VALUE`` or ``parameters=``).
+
+    Returns
+    -------
+    dict
+        The parameters, with ``sections`` given as one text (``"funnel"`` or
+        ``"funnel,churn"``) turned into a list.
+
+    Raises
+    ------
+    ParameterError
+        For a name the notebook does not take, a ``sections`` value that is not a list of
+        names, or a section name the notebook does not have: the message names the closest
+        valid one and lists them all.
+    ConfigError
+        When the notebook cannot be read.
+
+    Examples
+    --------
+    >>> from cxlab.config import NOTEBOOKS_DIR
+    >>> nb = NOTEBOOKS_DIR / "reports" / "client_report.ipynb"
+    >>> check_parameters(nb, {"sections": "funnel,churn", "max_customers": 10})
+    {'sections': ['funnel', 'churn'], 'max_customers': 10}
+    >>> check_parameters(nb, {"max_custmers": 10})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxlab.errors.ParameterError: Unknown report parameter 'max_custmers'. Did you mean 'max_customers'? ...
+    """
+    from cxlab.errors import ParameterError, did_you_mean
+    from cxlab.report import SECTIONS
+
+    params = dict(parameters or {})
+    known = notebook_parameters(notebook)  # also: a missing or unreadable notebook is refused
+    name = Path(notebook).name if not isinstance(notebook, NotebookNode) else "the notebook"
+    for key in params:
+        if key not in known:
+            raise ParameterError(
+                f"Unknown report parameter '{key}'.{did_you_mean(key, known)} The parameters of {name} are: "
+                f"{', '.join(known) or 'none'}. Set one with -p NAME=VALUE (parameters={{...}} in Python)."
+            )
+    if "sections" in params:
+        default = known.get("sections")
+        valid = [str(s) for s in default] if isinstance(default, (list, tuple)) and default else list(SECTIONS)
+        value = params["sections"]
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ParameterError(
+                f"The 'sections' parameter must be a list of section names, e.g. "
+                f"-p 'sections=[\"funnel\", \"churn\"]'. Got {params['sections']!r} instead. "
+                f"Sections: {', '.join(valid)}."
+            )
+        for section in value:
+            if section not in valid:
+                raise ParameterError(
+                    f"Unknown report section '{section}' in the 'sections' parameter.{did_you_mean(section, valid)} "
+                    f"The sections of {name} are: {', '.join(valid)}."
+                )
+        params["sections"] = list(value)
+    return params
