@@ -264,3 +264,85 @@ def test_hostile_payloads_show_as_text_in_chromium(batch, browser):
         assert all(u.startswith("file://") for u in requests)
     finally:
         page.close()
+
+
+# ------------------------------------------------------------------ resume key, temp files
+def _hash_client(root: Path) -> Path:
+    folder = root / "shop"
+    folder.mkdir(parents=True)
+    (folder / "client.toml").write_text('name = "Shop"\n[files]\nevents = "data/events.csv"\n')
+    (folder / "data").mkdir()
+    (folder / "data" / "events.csv").write_text("id,ts\n1,2024-01-01\n")
+    (folder / "truth.json").write_text("{}")
+    return folder
+
+
+def test_resume_key_covers_the_files_read_and_the_version(tmp_path, monkeypatch):
+    import cxlab
+    from cxlab.report.batch import DEFAULT_NOTEBOOK, content_hash
+
+    folder = _hash_client(tmp_path)
+    key = lambda: content_hash(folder, DEFAULT_NOTEBOOK, {"seed": 7})  # noqa: E731
+    first = key()
+    assert key() == first  # deterministic
+    (folder / "truth.json").write_text('{"not": "read by the report"}')
+    (folder / "notes.txt").write_text("not read either")
+    assert key() == first
+    (folder / "data" / "events.csv").write_text("id,ts\n1,2024-01-02\n")  # a file [files] names
+    second = key()
+    assert second != first
+    with open(folder / "client.toml", "a") as fh:
+        fh.write("# edited\n")
+    third = key()
+    assert third != second
+    monkeypatch.setattr(cxlab, "__version__", cxlab.__version__ + ".post1")
+    assert key() != third  # another cxlab version renders again
+    monkeypatch.undo()
+    assert content_hash(folder, DEFAULT_NOTEBOOK, {"seed": 8}) != third
+
+
+def test_resume_key_covers_a_named_file_outside_the_folder(tmp_path):
+    from cxlab.client_config import read_client_config
+    from cxlab.errors import ConfigError
+    from cxlab.report.batch import DEFAULT_NOTEBOOK, content_hash
+
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "events.csv").write_text("id\n1\n")
+    (folder / "client.toml").write_text(
+        'name = "Shop"\nallow_outside_folder = true\n[files]\nevents = "../shared/events.csv"\n')
+    try:
+        read_client_config(folder)
+    except ConfigError as exc:
+        if "allow_outside_folder" in str(exc):
+            pytest.skip("client_config does not know allow_outside_folder yet")
+        raise
+    first = content_hash(folder, DEFAULT_NOTEBOOK, {})
+    (tmp_path / "shared" / "events.csv").write_text("id\n2\n")
+    assert content_hash(folder, DEFAULT_NOTEBOOK, {}) != first
+
+
+def test_temp_files_of_live_writers_are_kept(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from cxlab.report.atomic import _host_tag, atomic_write_text, remove_stale_temps
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)  # that process has exited
+    mine = tmp_path / f".report.html.{_host_tag()}-{os.getpid()}-abc123.tmp"  # a write in progress
+    gone = tmp_path / f".report.html.{_host_tag()}-{dead_pid}-abc123.tmp"
+    remote_new = tmp_path / ".run.json.0000beef-123-abc.tmp"  # another machine, just now
+    remote_old = tmp_path / ".run.json.0000beef-456-abc.tmp"  # another machine, two hours ago
+    for p in (mine, gone, remote_new, remote_old):
+        p.write_text("half")
+    two_hours_ago = time.time() - 7200
+    os.utime(remote_old, (two_hours_ago, two_hours_ago))
+    atomic_write_text(tmp_path / "index.html", "whole")  # a write next to them leaves none
+    assert sorted(p.name for p in remove_stale_temps(tmp_path)) == sorted([gone.name, remote_old.name])
+    assert mine.exists() and remote_new.exists()
+    assert (tmp_path / "index.html").read_text() == "whole"

@@ -149,12 +149,10 @@ def test_many_reports_in_parallel_all_complete(tmp_path):
     for i in range(9):
         (clients / f"c{i:02d}").mkdir(parents=True)
         (clients / f"c{i:02d}" / "client.toml").write_text(f'name = "Client {i:02d}"\n')
-    start = time.monotonic()
     result = run_batch(clients, tmp_path / "out", workers=3, notebook=template, pseudonymize=False,
                        timeout=60, retries=1, progress=False)
-    elapsed = time.monotonic() - start
     assert result.ok, result.summary()
-    assert len(result.runs) == 9 and elapsed < 150
+    assert len(result.runs) == 9
     for run in result.runs:
         nb_out = nbformat.read(Path(tmp_path / "out" / run["notebook"]), as_version=4)
         assert nb_out.cells[-1].outputs[0]["text"] == f"done Client {run['client'][1:]}\n"

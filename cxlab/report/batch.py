@@ -159,9 +159,14 @@ def _input_files(client_dir: Path) -> list[tuple[str, Path]]:
                 files.append((rel.as_posix(), p))
         return files
     for table in sorted(config.files):
-        path = config.path_of(table)
+        label = f"[files] {table} = {config.files[table]}"
+        try:
+            path = config.path_of(table)
+        except CxlabError:  # refused (e.g. outside the folder): the run fails and says why
+            files.append((label + " <refused>", client_dir / "client.toml"))
+            continue
         if path is not None:
-            files.append((f"[files] {table} = {config.files[table]}", path))
+            files.append((label, path))
     return files
 
 
