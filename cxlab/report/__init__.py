@@ -30,16 +30,12 @@ _EXPORTS = {
     "BatchResult": "cxlab.report.batch",
     "render_client": "cxlab.report.batch",
     "run_batch": "cxlab.report.batch",
+    "SECTIONS": "cxlab.report.sections",
     "index_html": "cxlab.report.index",
     "write_index": "cxlab.report.index",
 }
 
-#: The sections of the report notebook (its default ``sections`` parameter), in report order.
-#: ``cxlab report -p 'sections=[...]'`` and ``render_client(parameters={"sections": ...})``
-#: refuse any other name.
-SECTIONS: tuple[str, ...] = ("coverage", "funnel", "heatmap", "metrics", "drivers", "voc", "paths", "churn")
-
-__all__ = sorted([*_EXPORTS, "SECTIONS"])
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

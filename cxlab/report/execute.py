@@ -606,7 +606,7 @@ def check_parameters(
     cxlab.errors.ParameterError: Unknown report parameter 'max_custmers'. Did you mean 'max_customers'? ...
     """
     from cxlab.errors import ParameterError, did_you_mean
-    from cxlab.report import SECTIONS
+    from cxlab.report.sections import SECTIONS
 
     params = dict(parameters or {})
     known = notebook_parameters(notebook)  # also: a missing or unreadable notebook is refused

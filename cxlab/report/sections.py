@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SECTION_TITLES",
+    "SECTIONS",
     "MIN_NPS_ANSWERS",
     "MIN_COMMENTS",
     "MIN_CHURN_BUYERS",
@@ -63,6 +64,9 @@ SECTION_TITLES: dict[str, str] = {
     "paths": "Paths and attribution",
     "churn": "Churn",
 }
+#: The report's sections in report order: the only valid names of the ``sections`` parameter
+#: (``cxlab report`` and ``render_client`` refuse any other; the notebook's default lists them).
+SECTIONS: tuple[str, ...] = tuple(SECTION_TITLES)
 #: NPS answers needed before the key-driver analysis is run.
 MIN_NPS_ANSWERS: int = 30
 #: Written comments needed before topics are looked for.
