@@ -433,7 +433,13 @@ def pseudonymize_frame(
     ids = _id_table(mapping)
     known = known or {}
     for name, dtype in out.schema.items():
-        if name in _ID_COLUMNS or dtype != pl.String:
+        if name in _ID_COLUMNS or name in _GENERATED and dtype != pl.String:
+            continue
+        if isinstance(dtype, (pl.Categorical, pl.Enum)):
+            # a prepared frame's coded text: its categories are client data too (it becomes
+            # String here; re-prepare the pseudonymised frame for the prepared speed)
+            out = out.with_columns(pl.col(name).cast(pl.String))
+        elif dtype != pl.String:
             continue
         if name in _GENERATED:
             exprs.append(strip_controls(pl.col(name)))

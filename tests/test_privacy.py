@@ -82,6 +82,21 @@ def test_coded_columns_keep_known_values_and_redact_others():
     assert out.get_column("reason").to_list() == ["x", None, None, None, None]
 
 
+def test_prepared_enum_and_categorical_text_is_redacted_too():
+    mapping = pseudonyms(pl.Series(["BK-100065"]), b"salt")
+    frame = pl.DataFrame(
+        {
+            "customer_id": ["BK-100065"] * 2,
+            "touchpoint": pl.Series(["purchase", "jo@x.io"]).cast(pl.Enum(["jo@x.io", "purchase"])),
+            "segment": pl.Series(["vip", "555-8123"]).cast(pl.Categorical),
+        }
+    )
+    out = pseudonymize_frame(frame, mapping, known={"touchpoint": {"purchase"}})
+    assert out.get_column("touchpoint").to_list() == ["purchase", "[email]"]
+    assert out.get_column("segment").to_list() == ["vip", "[phone]"]
+    assert "jo@x.io" not in str(out.schema)  # no category of the Enum survives
+
+
 def test_redact_text_removes_controls_and_masks():
     assert redact_text("a\x00b \u202ejo@x.io\u202c call 555 8123") == "ab [email] call [phone]"
 
@@ -248,6 +263,56 @@ def test_render_client_refuses_a_salt_file_in_the_reports_folder(tmp_path):
     record = render_client(tmp_path / "acme", out, salt_file=out / ".cxlab-salt")
     assert record["status"] == "failed" and record["failure"]["ename"] == "ConfigError"
     assert "inside the reports folder" in record["failure"]["evalue"]
+
+
+@pytest.mark.slow
+def test_failing_client_error_quoting_values_is_redacted_everywhere(tmp_path):
+    """A notebook error quoting input values: run.json, report.ipynb and index.html hide them."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from cxlab.report.batch import render_client
+    from cxlab.report.index import write_index
+
+    params = new_code_cell("client_dir = ''")
+    params.metadata["tags"] = ["parameters"]
+    # the message comes from the client's input, as a loader's would (not from the code)
+    boom = new_code_cell(
+        "import pathlib\n"
+        "from cxlab.errors import DataError\n"
+        "raise DataError((pathlib.Path(client_dir) / 'msg.txt').read_text())"
+    )
+    nb = new_notebook(cells=[params, boom])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / "boom.ipynb")
+    (tmp_path / "acme").mkdir()
+    (tmp_path / "acme" / "client.toml").write_text('name = "Acme"\n')
+    (tmp_path / "acme" / "msg.txt").write_text(
+        "events.csv, column 'Order Value': Values like 'err.leak@example.com', 'BK-100065'. "
+        "Call 06 12 34 56 78."
+    )
+    out = tmp_path / "reports"
+    record = render_client(
+        tmp_path / "acme",
+        out,
+        notebook=tmp_path / "boom.ipynb",
+        salt_file=tmp_path / ".s",
+        timeout=120,
+    )
+    assert record["status"] == "failed" and record["failure"]["ename"] == "DataError"
+    write_index([record], out)
+    docs = [(out / "acme" / n).read_text(encoding="utf-8") for n in ("run.json", "report.ipynb")]
+    docs.append((out / "index.html").read_text(encoding="utf-8"))
+    for doc in docs:
+        for secret in ("err.leak@example.com", "BK-100065", "06 12 34 56 78"):
+            assert secret not in doc
+    # what the reader needs stays: the exception, the column, what was hidden
+    assert "Order Value" in docs[0] and "[hidden]" in docs[0] and "[phone]" in docs[0]
+    assert "DataError" in docs[2] and "[hidden]" in docs[2]
 
 
 # ------------------------------------------------------------------------ end to end
