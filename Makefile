@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CLIENTS ?= data/sample
 OUT ?= reports
 
-.PHONY: help demo test lab sample bench validate lint format clean browser
+.PHONY: help demo test lab sample bench validate lint format clean browser docs
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "; printf "cxlab targets:\n"} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,9 @@ demo: $(VENV)/.installed ## Set up, make the sample clients if missing, render e
 test: $(VENV)/.installed-test browser ## Set up and run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
+docs: $(VENV)/.installed-test ## Build the documentation site into site/ (strict: any warning fails; offline)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 browser: ## Install Debian's chromium for the report browser tests, when missing
 	@bash scripts/ensure-chromium.sh
 
@@ -48,10 +51,11 @@ validate: $(VENV)/.installed ## Print the validation report of every sample clie
 
 bench: $(VENV)/.installed-test ## Run the benchmark suite (see benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_import.py
 
 lint: $(VENV)/.installed-test ## ruff over the package, tests and notebooks
 	$(BIN)/ruff check cxlab tests benchmarks notebooks
 
 clean: ## Remove the virtualenv, caches and rendered reports
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -32,9 +32,10 @@ import functools
 import html
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nbformat import NotebookNode
+if TYPE_CHECKING:  # nbformat (and jsonschema) stay out of report kernels, which import display
+    from nbformat import NotebookNode
 
 __all__ = [
     "REPORT_MIME",
