@@ -235,6 +235,27 @@ def test_report_tables_and_text_drop_bidi_and_nul():
     assert "\u202e" not in page and "\x00" not in page and "xyz" in page
 
 
+def test_report_charts_drop_bidi_and_nul():
+    import altair as alt
+
+    from cxlab.report import display as show
+
+    previous = alt.renderers.active
+    show.setup()
+    try:
+        data = pl.DataFrame({"touchpoint": ["evil\u202eexe", "nul\x00"], "n": [1, 2]})
+        chart = alt.Chart(data).mark_bar().encode(x="touchpoint", y="n", tooltip=["touchpoint"])
+        bundle = chart.properties(title="t\u2066").to_dict()
+        shown = json.dumps(
+            chart.properties(title="t\u2066")._repr_mimebundle_(), ensure_ascii=False
+        )
+    finally:
+        alt.renderers.enable(previous)
+    assert "\u202e" in json.dumps(bundle, ensure_ascii=False)  # the raw spec carries it
+    assert "\u202e" not in shown and "\u2066" not in shown and "\\u0000" not in shown
+    assert "evilexe" in shown
+
+
 # ------------------------------------------------------------------------ salt file
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 def test_salt_file_readable_by_others_is_refused(tmp_path):

@@ -36,7 +36,19 @@ def _vegalite_mime() -> str:
     return f"application/vnd.vegalite.v{major}+json"
 
 
+def _no_controls(value: Any) -> Any:
+    """``value`` with NUL, control and bidirectional characters removed from every string."""
+    if isinstance(value, str):
+        return _CONTROLS.sub("", value)
+    if isinstance(value, dict):
+        return {_no_controls(k): _no_controls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_controls(v) for v in value]
+    return value
+
+
 def _renderer(spec: dict[str, Any], **metadata: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    spec = _no_controls(spec)  # chart labels and tooltips are client text too
     title = spec.get("title")
     if isinstance(title, dict):
         title = title.get("text")
