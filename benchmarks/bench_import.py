@@ -3,8 +3,10 @@
 Each case runs in its own fresh interpreter, ``--runs`` times (default 7), the cases
 interleaved (polars, cxlab, polars, cxlab, ...) so that a busy moment of this shared machine
 hits every case alike. A run's figure is the time of the import statement(s) inside the child
-(``time.perf_counter`` around them), so interpreter start-up is left out; the table shows the
-median and min–max, and each cxlab case's difference to ``import polars`` in the same run.
+(``time.perf_counter`` and ``time.process_time`` around them), so interpreter start-up is
+left out; the table shows the median and min–max, and each case's difference to ``import
+polars`` in the same run. CPU time is the steadier figure on a busy machine: wall time also
+counts the time the child waited for a core.
 
 Cases
 -----
@@ -30,6 +32,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import statistics
 import subprocess
@@ -50,17 +53,18 @@ CASES = {
 }
 
 
-def time_in_child(code: str) -> float:
-    """Seconds the statements ``code`` take in a fresh interpreter (start-up excluded)."""
+def time_in_child(code: str) -> tuple[float, float]:
+    """Wall and CPU seconds the statements ``code`` take in a fresh interpreter (start-up excluded)."""
     child = (
-        "import time\n_t0 = time.perf_counter()\n"
+        "import time\n_t0, _c0 = time.perf_counter(), time.process_time()\n"
         + code
-        + "\nprint(repr(time.perf_counter() - _t0))"
+        + "\nprint(repr((time.perf_counter() - _t0, time.process_time() - _c0)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", child], capture_output=True, text=True, check=True
     ).stdout
-    return float(out.strip().splitlines()[-1])
+    wall, cpu = ast.literal_eval(out.strip().splitlines()[-1])
+    return wall, cpu
 
 
 def main() -> None:
@@ -71,20 +75,28 @@ def main() -> None:
     args = ap.parse_args()
     runs = max(args.runs, 5)
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {runs} runs per case, interleaved")
-    times: dict[str, list[float]] = {case: [] for case in CASES}
+    wall: dict[str, list[float]] = {case: [] for case in CASES}
+    cpu: dict[str, list[float]] = {case: [] for case in CASES}
     for _ in range(runs):
         for case, code in CASES.items():
-            times[case].append(time_in_child(code))
-    floor = times["polars"]
+            w, c = time_in_child(code)
+            wall[case].append(w)
+            cpu[case].append(c)
     print()
-    print("| case | median s | min–max s | median of (case − polars) in the same run |")
-    print("|---|---|---|---|")
-    for case, values in times.items():
-        extra = statistics.median(v - p for v, p in zip(values, floor, strict=True))
-        print(
-            f"| {case} | {statistics.median(values):.3f} | {min(values):.3f}–{max(values):.3f} "
-            f"| {'–' if case == 'polars' else f'{extra:+.3f}'} |"
-        )
+    print(
+        "| case | wall s, median (min–max) | wall − polars, same run | "
+        "CPU s, median (min–max) | CPU − polars, same run |"
+    )
+    print("|---|---|---|---|---|")
+    for case in CASES:
+        cells = []
+        for values, floor in ((wall[case], wall["polars"]), (cpu[case], cpu["polars"])):
+            extra = statistics.median(v - p for v, p in zip(values, floor, strict=True))
+            cells.append(
+                f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+                f" | {'–' if case == 'polars' else f'{extra:+.3f}'}"
+            )
+        print(f"| {case} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import sys
 from typing import Any
 
 import polars as pl
@@ -65,6 +66,10 @@ def setup(max_rows: int = 5000) -> None:
         altair's guard against shipping event-level data into a chart (charts take small
         aggregated frames; a chart over this many rows raises).
     """
+    if "jsonschema" not in sys.modules:
+        # jsonschema (under altair) builds rfc3987_syntax's IRI grammar when imported: about
+        # 1.5 s of CPU in every report kernel, for an "iri" format no Vega-Lite schema uses.
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import altair as alt
 
     alt.renderers.register(_RENDERER, _renderer)
