@@ -1,0 +1,451 @@
+"""The explorers as a researcher uses them: JupyterLab in headless Chromium, with no network.
+
+One JupyterLab server (the project's venv and kernel) runs on 127.0.0.1 over a temporary copy
+of notebooks/explore/ (JupyterLab saves what it runs; the repository's notebooks stay
+stripped). For each explorer, on the sample clients and on a client folder made here that is
+not a sample (other touchpoint names, another purchase touchpoint, CSV files), the test:
+
+* opens it in Chromium with every request that is not to 127.0.0.1/localhost aborted and
+  recorded, runs all cells and waits until the kernel is idle with every cell run;
+* checks the charts drew marks (svg marks or a painted canvas), that no output is an error
+  or a traceback, that no widget failed to render and that nothing left localhost;
+* changes every control of the explorer once (a dropdown to another option, a toggle, a
+  slider one step, a text box to a new value + Enter; costly controls then their button) and
+  checks each time that the output changed, with no error, within 2 s (sample clients);
+* types a bad value into a text box and checks one line says what is expected.
+
+Screenshots go to tests/artifacts/explorers/ (git-ignored). Chromium is Debian's
+(``make browser``); a missing chromium fails the test, it does not skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nbformat
+import polars as pl
+import pytest
+
+from cxlab.client import load_client
+from cxlab.config import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_DIR
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+EXPLORERS = sorted((NOTEBOOKS_DIR / "explore").glob("*.ipynb"))
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "explorers"
+REACTION_LIMIT_S = 2.0
+RUN_ALL_LIMIT_S = 240
+# touchpoints of the made-up client: none of the sample funnel's names survive
+OWN_TOUCHPOINTS = {
+    "site_visit": "club_tour",
+    "add_to_cart": "plan_chosen",
+    "checkout": "join_form",
+    "purchase": "membership_start",
+    "checkout_error": "join_form_error",
+}
+
+
+def chromium_path() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("Debian's chromium is missing: run `make browser` (make test does it).")
+
+
+def make_own_client(folder: Path) -> Path:
+    """A gym chain's client folder: the telecom sample's customers under other touchpoint names, as CSV."""
+    src = load_client(SAMPLE_DIR / "telecom")
+    out = folder / "northfield_gyms"
+    out.mkdir(parents=True)
+    rename = pl.col("touchpoint").replace(OWN_TOUCHPOINTS)
+    src.events.with_columns(rename).drop("source_row").write_csv(out / "events.csv")
+    src.feedback.with_columns(rename).drop("source_row").write_csv(out / "feedback.csv")
+    src.customers.drop("source_row", "email_address").write_csv(out / "customers.csv")
+    (out / "client.toml").write_text(
+        'name = "Northfield Gyms"\nindustry = "Gyms"\ntimezone = "UTC"\n'
+        "as_of = 2025-09-30T23:59:59Z\n\n"
+        '[files]\nevents = "events.csv"\nfeedback = "feedback.csv"\ncustomers = "customers.csv"\n\n'
+        '[journey]\nuse_default_map = true\npurchase_touchpoints = ["membership_start"]\n\n'
+        '[journey.map]\nclub_tour = "consideration"\nplan_chosen = "consideration"\n'
+        'join_form = "purchase"\njoin_form_error = "purchase"\nmembership_start = "purchase"\n\n'
+        '[churn]\nmethod = "column"\n',
+        encoding="utf-8",
+    )
+    twin = folder / "southfield_gyms"  # a second client to switch to
+    shutil.copytree(out, twin)
+    toml = (twin / "client.toml").read_text(encoding="utf-8").replace("Northfield", "Southfield")
+    (twin / "client.toml").write_text(toml, encoding="utf-8")
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 over copies of the explorers (samples/ and own/)."""
+    if not (SAMPLE_DIR / "telecom" / "client.toml").exists():
+        pytest.fail("sample data missing: run `make sample`")
+    root = tmp_path_factory.mktemp("lab")
+    own = make_own_client(root / "own_clients")
+    for sub, clients_dir in (("samples", None), ("own", str(own))):
+        (root / sub).mkdir()
+        for nb_path in EXPLORERS:
+            nb = nbformat.read(nb_path, as_version=4)
+            params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+            assert params, f"{nb_path.name} has no cell tagged 'parameters'"
+            if clients_dir:
+                params[0].source += f"\nclients_dir = {clients_dir!r}"
+            nbformat.write(nb, root / sub / nb_path.name)
+    port, token = free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if k != "CXLAB_CLIENTS"}
+    env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")  # no user settings
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(root / ".jupyter" / "lab" / "user-settings")
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(root / ".jupyter" / "lab" / "workspaces")
+    settings = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false"}'
+    )  # no news prompt
+    log = (root / "lab.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--allow-root",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.extension_manager=readonly",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                pytest.fail(f"jupyter lab exited: {(root / 'lab.log').read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("jupyter lab did not start within 90 s")
+        yield {"url": f"http://127.0.0.1:{port}", "token": token, "root": root}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    exe = chromium_path()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+# --------------------------------------------------------------------------- page helpers
+JS_STATE = """() => {
+  const app = window.jupyterapp;
+  const panel = app && app.shell.currentWidget;
+  if (!panel || !panel.sessionContext || !panel.content || !panel.content.widgets) return {ready: false};
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = panel.content.widgets.filter(c => c.model.type === 'code');
+  const outputs = [];
+  for (const c of cells) for (const o of c.model.outputs.toJSON()) outputs.push(o);
+  return {
+    ready: true,
+    kernel: kernel ? kernel.status : 'none',
+    pending: cells.filter(c => c.model.executionCount === null || c.promptNode?.textContent?.includes('*')).length,
+    errors: outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue),
+    tracebacks: outputs.filter(o => o.output_type === 'stream' && /Traceback/.test(o.text)).map(o => o.text.slice(0, 300)),
+  };
+}"""
+
+JS_MARKS = """(root) => {
+  const scope = root || document;
+  const charts = [...scope.querySelectorAll('.vega-embed')];
+  const drawn = charts.filter(e => {
+    const svg = e.querySelector('svg');
+    if (svg) return svg.querySelectorAll('g[class^="mark-"] path, g[class^="mark-"] rect, g[class^="mark-"] line, g[class^="mark-"] symbol, g[class*="mark-"] > *').length > 0;
+    const cv = e.querySelector('canvas');
+    if (!cv || !cv.width || !cv.height) return false;
+    const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+    for (let i = 3; i < d.length; i += 4 * 97) if (d[i] !== 0) return true;
+    return false;
+  });
+  return {charts: charts.length, drawn: drawn.length};
+}"""
+
+JS_SIGNATURE = """() => {
+  const out = document.querySelector('.cx-explorer-out');
+  const status = document.querySelector('.cx-explorer-status');
+  if (!out) return null;
+  const parts = [...out.querySelectorAll('.vega-embed')].map(e => {
+    const svg = e.querySelector('svg');
+    if (svg) return svg.innerHTML.length + ':' + svg.innerHTML.slice(-200);
+    const cv = e.querySelector('canvas');
+    return cv ? cv.toDataURL().length + ':' + cv.toDataURL().slice(-400) : '';
+  });
+  const text = out.innerText;
+  return parts.join('|') + '#' + text + '#' + (status ? status.innerText : '');
+}"""
+
+BAD_TEXT = {"window": "2 weeks"}
+DEBUG: list = []
+
+
+def wait_idle(page, limit_s: float) -> dict:
+    """Wait until the kernel is idle and no cell is queued; return the page state."""
+    deadline = time.monotonic() + limit_s
+    idle_since = None
+    while time.monotonic() < deadline:
+        st = page.evaluate(JS_STATE)
+        if st.get("ready") and st["kernel"] == "idle" and st["pending"] == 0:
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 0.3:
+                return st
+        else:
+            idle_since = None
+        page.wait_for_timeout(50)
+    pytest.fail(f"kernel not idle after {limit_s} s: {page.evaluate(JS_STATE)}")
+
+
+def wait_changed(page, before: str, limit_s: float) -> tuple[float, str]:
+    """Seconds until the explorer's output differs from ``before`` and is drawn, kernel idle."""
+    start = time.monotonic()
+    deadline = start + limit_s
+    first_change = None
+    while time.monotonic() < deadline:
+        sig = page.evaluate(JS_SIGNATURE)
+        if sig is not None and sig != before:
+            if first_change is None:
+                first_change = time.monotonic() - start
+                DEBUG.append(("first change", round(first_change, 3)))
+            st = page.evaluate(JS_STATE)
+            marks = page.evaluate(JS_MARKS, page.query_selector(".cx-explorer-out"))
+            if st["kernel"] == "idle" and marks["drawn"] == marks["charts"]:
+                page.wait_for_timeout(150)  # settled: the same signature a moment later
+                again = page.evaluate(JS_SIGNATURE)
+                if again == sig:
+                    return time.monotonic() - start - 0.15, sig
+        page.wait_for_timeout(25)
+    return time.monotonic() - start, page.evaluate(JS_SIGNATURE) or ""
+
+
+def change_control(page, control, index: int) -> str:
+    """Change one explorer control as a person would; returns what was done."""
+    cls = control.get_attribute("class") or ""
+    if "widget-dropdown" in cls:
+        select = control.query_selector("select")
+        options = select.eval_on_selector_all("option", "os => os.map(o => o.value)")
+        current = select.evaluate("s => s.value")
+        nxt = [o for o in options if o != current]
+        choice = nxt[min(index, len(nxt) - 1)] if nxt else current
+        select.select_option(choice)
+        return f"dropdown -> {choice}"
+    if "widget-toggle-buttons" in cls:
+        buttons = control.query_selector_all("button:not(.mod-active)")
+        buttons[0].click()
+        return f"toggle -> {buttons[0].inner_text()}"
+    if "widget-checkbox" in cls:
+        control.query_selector("input").click()
+        return "checkbox"
+    if "widget-select-multiple" in cls:
+        select = control.query_selector("select")
+        options = select.eval_on_selector_all("option", "os => os.map(o => o.value)")
+        chosen = select.eval_on_selector_all("option:checked", "os => os.map(o => o.value)")
+        new = sorted(set(chosen) ^ {options[-1]}) or options[:1]
+        select.select_option(new)
+        return f"select multiple -> {new}"
+    if "widget-text" in cls:
+        box = control.query_selector("input")
+        value = box.input_value()
+        new = {"14d": "7d", "7d": "14d"}.get(value.strip())
+        if new is None:  # a comma-separated step list: drop the last step
+            steps = [s.strip() for s in value.split(",") if s.strip()]
+            new = ", ".join(steps[:-1]) if len(steps) > 2 else ", ".join(steps + steps[:0])
+        box.fill(new)
+        box.press("Enter")
+        return f"text -> {new}"
+    if "widget-slider" in cls or "widget-hslider" in cls:
+        handles = control.query_selector_all(".noUi-handle")
+        handle = handles[0]
+        handle.focus()
+        handle.press("ArrowRight")
+        return "slider +1"
+    raise AssertionError(f"unknown control: {cls}")
+
+
+def screenshot(page, path: Path) -> None:
+    """The explorer (controls, status line, output) from its top, as far as the window shows."""
+    el = page.query_selector(".cx-explorer")
+    el.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)
+    box = el.bounding_box()
+    view = page.viewport_size
+    top = max(box["y"] - 8, 0)
+    page.screenshot(
+        path=str(path),
+        clip={
+            "x": max(box["x"] - 8, 0),
+            "y": top,
+            "width": min(box["width"] + 16, 1100),
+            "height": min(box["height"] + 16, view["height"] - top - 30),
+        },
+    )
+
+
+def check_page(page, where: str, requests_out: list) -> None:
+    st = page.evaluate(JS_STATE)
+    assert not st["errors"], f"{where}: error outputs {st['errors']}"
+    assert not st["tracebacks"], f"{where}: tracebacks {st['tracebacks']}"
+    text = page.inner_text("body")
+    for bad in ("Error displaying widget", "Error loading script", "JavaScript Error", "Traceback"):
+        assert bad not in text, f"{where}: the page shows {bad!r}"
+    assert not requests_out, f"{where}: requests left localhost: {requests_out[:5]}"
+
+
+def explore(browser, lab, sub: str, nb_name: str, timed: bool) -> dict:
+    context = browser.new_context(viewport={"width": 1400, "height": 1400})
+    outside: list[str] = []
+
+    def route(r):
+        host = urlparse(r.request.url).hostname or ""
+        if r.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on(
+        "websocket",
+        lambda ws: (
+            None
+            if urlparse(ws.url).hostname in ("127.0.0.1", "localhost")
+            else outside.append(ws.url)
+        ),
+    )
+    stem = f"{sub}-{Path(nb_name).stem}"
+    try:
+        page.goto(f"{lab['url']}/lab/tree/{sub}/{nb_name}?token={lab['token']}&reset")
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+            timeout=60_000,
+        )
+        started = time.monotonic()
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_timeout(500)
+        wait_idle(page, RUN_ALL_LIMIT_S)
+        run_all = time.monotonic() - started
+        page.wait_for_selector(".cx-explorer-out", timeout=10_000)
+        # every chart on the page drew marks
+        page.wait_for_timeout(500)
+        marks = page.evaluate(JS_MARKS, None)
+        deadline = time.monotonic() + 15
+        while marks["drawn"] < marks["charts"] and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+            marks = page.evaluate(JS_MARKS, None)
+        assert marks["charts"] > 0 and marks["drawn"] == marks["charts"], (
+            f"{stem}: charts without marks {marks}"
+        )
+        check_page(page, f"{stem} after run all", outside)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        screenshot(page, ARTIFACTS / f"{stem}.png")
+
+        reactions = []
+        controls = page.query_selector_all(".cx-explorer .cx-control")
+        assert controls, f"{stem}: no explorer controls"
+        costly_button = page.query_selector(".cx-explorer .cx-redraw")
+        order = sorted(
+            range(len(controls)),
+            key=lambda i: "cx-client" in (controls[i].get_attribute("class") or ""),
+        )
+        for i in order:
+            control = page.query_selector_all(".cx-explorer .cx-control")[i]
+            before = page.evaluate(JS_SIGNATURE)
+            what = change_control(page, control, 0)
+            costly = "cx-costly" in (control.get_attribute("class") or "")
+            if costly:
+                page.wait_for_timeout(300)
+                assert "press" in page.inner_text(".cx-explorer-status").lower(), (
+                    f"{stem}: {what} says nothing"
+                )
+                before = page.evaluate(JS_SIGNATURE)
+                costly_button.click()
+            seconds, after = wait_changed(page, before, 30)
+            assert after != before, f"{stem}: the output did not change after {what}"
+            check_page(page, f"{stem} after {what}", outside)
+            kernel_s = page.evaluate(
+                "() => document.querySelector('.cx-explorer-status .cx-seconds')?.textContent"
+            )
+            reactions.append((what, round(seconds, 3), costly, kernel_s))
+        # bad input: one line saying what is expected
+        for box in page.query_selector_all(".cx-explorer .cx-control.widget-text input"):
+            label = box.evaluate("b => b.closest('.widget-text').innerText.trim()")
+            if "window" not in label.lower():
+                continue
+            box.fill(BAD_TEXT["window"])
+            box.press("Enter")
+            page.wait_for_selector(".cx-explorer-status .cx-error", timeout=5_000)
+            line = page.inner_text(".cx-explorer-status .cx-error")
+            assert "2 weeks" in line and "7d" in line and "\n" not in line.strip(), line
+            check_page(page, f"{stem} after a bad window", outside)
+        screenshot(page, ARTIFACTS / f"{stem}-after.png")
+        if timed and os.environ.get("CXLAB_ASSERT_SPEED") == "1":
+            slow = [r for r in reactions if not r[2] and r[1] > REACTION_LIMIT_S]
+            assert not slow, f"{stem}: reactions over {REACTION_LIMIT_S} s: {slow}"
+        return {"run_all_s": round(run_all, 1), "reactions": reactions, "debug": DEBUG}
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("notebook", EXPLORERS, ids=[p.stem for p in EXPLORERS])
+def test_explorer_in_jupyterlab_offline(browser, lab, notebook):
+    result = explore(browser, lab, "samples", notebook.name, timed=True)
+    (ARTIFACTS / f"samples-{notebook.stem}.json").write_text(json.dumps(result, indent=1))
+
+
+@pytest.mark.parametrize("notebook", EXPLORERS, ids=[p.stem for p in EXPLORERS])
+def test_explorer_on_own_clients_folder(browser, lab, notebook):
+    result = explore(browser, lab, "own", notebook.name, timed=False)
+    (ARTIFACTS / f"own-{notebook.stem}.json").write_text(json.dumps(result, indent=1))
