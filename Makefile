@@ -40,8 +40,11 @@ docs: $(VENV)/.installed-test ## Build the documentation site into site/ (strict
 browser: ## Install Debian's chromium for the report browser tests, when missing
 	@bash scripts/ensure-chromium.sh
 
-lab: $(VENV)/.installed ## Open JupyterLab on notebooks/
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+lab: $(VENV)/.installed ## Open the explorers in JupyterLab, offline (CLIENTS=your clients folder; default: samples)
+	@test -f data/sample/bookshop/client.toml || $(BIN)/cxlab sample --out data/sample
+	CXLAB_CLIENTS="$(abspath $(if $(filter command line,$(origin CLIENTS)),$(CLIENTS),$(or $(CXLAB_CLIENTS),$(CLIENTS))))" \
+	  $(BIN)/jupyter lab --notebook-dir=notebooks/explore --LabApp.extension_manager=readonly \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
 sample: $(VENV)/.installed ## (Re)generate the sample clients in data/sample
 	$(BIN)/cxlab sample --out $(CLIENTS)

@@ -9,6 +9,9 @@ each reaction, in the same process and run:
     built once, plus the funnel (``funnel`` on ``cube.filter_events(...)`` of the prepared
     events, by channel), recomputed only when its inputs (segment, weeks) change, as the
     notebook's cache does.
+(c) the explorer's drawing
+    the funnel and heatmap chart specs, sent to the offline chart widgets the explorer reuses
+    (``cxlab.display.Explorer``); (a) + (c) is the kernel's whole reaction.
 (b) old way (the baseline)
     ``touchpoint_heatmap`` on the filtered prepared events (filtering included), plus the same
     funnel. The old notebook cached the all-channel heatmap per (segment, dates), so a
@@ -110,6 +113,34 @@ def main() -> None:
     print(f"load + prepare {t_load:.2f} s, stages {t_stages:.2f} s, cube {t_cube:.2f} s: {cube}\n",
           flush=True)
 
+    # (c) what the explorer adds per reaction: the two chart specs and their update in the
+    # offline chart widgets it reuses (cxlab.display.Explorer; no browser here)
+    import altair as alt
+
+    from cxlab.charts.journey import funnel_chart, heatmap_chart
+    from cxlab.display import setup_notebook
+    from cxlab.stats import wilson_bounds
+
+    setup_notebook()
+    widgets_pool: list = []
+
+    def draw(h, f, channel, metric):
+        if channel is None:  # the notebook's combine_channels: per-channel counts add up
+            counts = ["entered", "converted", "open_window", "censored", "eligible", "converted_eligible",
+                      "drop_off"]
+            g = f.group_by("step", "step_name").agg(pl.col(counts).sum()).sort("step")
+            f = g.with_columns((pl.col("converted_eligible") / pl.col("eligible")).alias("conversion_rate"),
+                               *wilson_bounds("converted_eligible", "eligible"),
+                               (pl.col("converted") / (g["converted"][0] or 1)).alias("overall_rate"))
+        else:
+            f = f.filter(pl.col("channel") == channel).drop("channel")
+        charts = [funnel_chart(f, title="Funnel"), heatmap_chart(h, metric, title=metric)]
+        for i, c in enumerate(charts):
+            if i < len(widgets_pool):
+                widgets_pool[i].spec = c.to_dict(validate=False)  # as the Explorer does
+            else:
+                widgets_pool.append(alt.JupyterChart(c))
+
     funnels: dict[tuple, pl.DataFrame] = {}
     old_cache: set[tuple] = set()
     rows = []
@@ -123,6 +154,7 @@ def main() -> None:
                 ev = cube.filter_events(staged, segment=s["segment"], start=start, end=end)
                 return funnel(ev, list(STEPS), window=WINDOW, by="channel")
             funnels[key], t_funnel = timed(run_funnel)
+        _, t_draw = timed(lambda s=s, h=h, key=key: draw(h, funnels[key], s["channel"], s["metric"]))
         old, t_old = timed(lambda s=s, start=start, end=end: touchpoint_heatmap(
             cube.filter_events(staged, segment=s["segment"], channel=s["channel"], start=start, end=end),
             client.feedback))
@@ -133,26 +165,31 @@ def main() -> None:
         if s["channel"] is None:
             old_cache.add(old_key)
         rows.append({"reaction": label, "cube_heatmap_s": t_new, "funnel_s": t_funnel,
-                     "new_total_s": t_new + t_funnel, "old_heatmap_s": t_old,
+                     "new_total_s": t_new + t_funnel, "charts_s": t_draw,
+                     "explorer_total_s": t_new + t_funnel + t_draw, "old_heatmap_s": t_old,
                      "old_notebook_total_s": t_old_nb + t_funnel})
 
     def ms(x: float) -> str:
         return f"{x * 1000:,.0f} ms"
 
     print("| reaction | cube heatmap | funnel (when its inputs change) | (a) cube path total | "
-          "(b) old heatmap | (b) old notebook total | old heatmap / cube heatmap |")
-    print("|---|---|---|---|---|---|---|")
+          "(c) charts | (a)+(c) explorer | (b) old heatmap | (b) old notebook total | "
+          "old heatmap / cube heatmap |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['reaction']} | {ms(r['cube_heatmap_s'])} | {ms(r['funnel_s'])} | {ms(r['new_total_s'])} | "
+              f"{ms(r['charts_s'])} | {ms(r['explorer_total_s'])} | "
               f"{ms(r['old_heatmap_s'])} | {ms(r['old_notebook_total_s'])} | "
               f"{r['old_heatmap_s'] / r['cube_heatmap_s']:.0f}× |")
     summary = {}
-    for col in ("cube_heatmap_s", "funnel_s", "new_total_s", "old_heatmap_s", "old_notebook_total_s"):
+    for col in ("cube_heatmap_s", "funnel_s", "new_total_s", "charts_s", "explorer_total_s", "old_heatmap_s",
+                "old_notebook_total_s"):
         values = [r[col] for r in rows]
         summary[col] = {"median": statistics.median(values), "max": max(values)}
     for stat in ("median", "max"):
         c, o = summary["cube_heatmap_s"][stat], summary["old_heatmap_s"][stat]
         print(f"| **{stat}** | {ms(c)} | {ms(summary['funnel_s'][stat])} | {ms(summary['new_total_s'][stat])} | "
+              f"{ms(summary['charts_s'][stat])} | {ms(summary['explorer_total_s'][stat])} | "
               f"{ms(o)} | {ms(summary['old_notebook_total_s'][stat])} | {o / c:.0f}× |")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\ncube build {t_cube:.2f} s (once per client); peak RSS {rss:.2f} GB; "

@@ -463,9 +463,7 @@ class Explorer:
         self._started: float | None = None  # when the change being answered came in
         self._hooks: dict[str, list[Callable[[Any], None]]] = {}
         for name, control in self.controls.items():
-            control.observe(
-                self._on_costly if name in self.costly else self._handler(name), names="value"
-            )
+            control.observe(self._handler(name), names="value")
         if self.button is not None:
             self.button.on_click(lambda _: self.refresh())
         # classes the browser test (and a reader's CSS) find things by
@@ -522,7 +520,10 @@ class Explorer:
             except (CxlabError, ValueError) as err:
                 self.status.value = note_html(error_line(err), "error")
                 return
-            self.refresh()
+            if name in self.costly:
+                self._on_costly()
+            else:
+                self.refresh()
 
         return handler
 
@@ -553,7 +554,9 @@ class Explorer:
                 # browser (a new widget would send the ~1 MB vega bundle again)
                 k = len(self._used)
                 if k < len(self._pool):
-                    self._pool[k].chart = item
+                    # the spec only: setting .chart would validate it against the Vega-Lite
+                    # schema again (0.1-0.9 s a chart; cxlab's charts are tested)
+                    self._pool[k].spec = item.to_dict(validate=False)
                 else:
                     self._pool.append(alt.JupyterChart(item))
                 item = self._pool[k]
