@@ -862,8 +862,11 @@ def _boolean(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    e = raw.cast(pl.Float64, strict=False) if dtype.is_numeric() else _text(raw, dtype).cast(pl.Float64, strict=False)
-    return pl.when(e == 0).then(0.0).when(e.is_finite()).then(e)  # -0.0 reads as 0.0
+    if dtype.is_numeric():
+        e = raw.cast(pl.Float64, strict=False)
+        return pl.when(e.is_finite()).then(e)
+    e = _text(raw, dtype).cast(pl.Float64, strict=False)
+    return pl.when(e == 0).then(0.0).when(e.is_finite()).then(e)  # text "-0" reads as 0.0
 
 
 def _as_utc(value: dt.date | dt.datetime | str | None, tz: str, name: str) -> dt.datetime | None:
