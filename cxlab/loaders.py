@@ -317,17 +317,17 @@ def _sniff(path: Path, kind: str, gz: bool, table: str) -> bytes | None:
     return content
 
 
-def _text_content(path: Path, gz: bool, content: bytes | None) -> bytes | None:
+def _text_content(path: Path, gz: bool, content: bytes | None, kind: str) -> bytes | None:
     """Text files that polars cannot read as they are, rewritten in memory (else None).
 
-    UTF-16 (a byte-order mark, as Excel's "Unicode text" writes) is re-encoded as UTF-8, a
-    UTF-8 byte-order mark is dropped, and old-Mac line endings (``\\r`` with no ``\\n`` in
+    UTF-16 (a byte-order mark, as Excel's "Unicode text" writes) is re-encoded as UTF-8, an
+    NDJSON file's UTF-8 byte-order mark is dropped, and old-Mac line endings (``\\r`` with no ``\\n`` in
     the first 64 KiB) become ``\\n``. Only the first 64 KiB are read to decide.
     """
     with _open_bytes(path, gz, content) as fh:
         head = fh.read(1 << 16)
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    bom = head.startswith(codecs.BOM_UTF8)
+    bom = kind == "ndjson" and head.startswith(codecs.BOM_UTF8)  # polars' CSV reader skips it
     cr_only = b"\r" in head and b"\n" not in head
     if not (utf16 or bom or cr_only):
         return content
@@ -569,7 +569,7 @@ def _open_source(path: Path, table: str, separator: str | None) -> _Source:
     try:
         content = _sniff(path, kind, gz, table)
         if kind in ("csv", "tsv"):
-            content = _text_content(path, gz, content)
+            content = _text_content(path, gz, content, kind)
             sep = separator or ("\t" if kind == "tsv" else ",")
             header = _read_header(path, gz, sep, content, table)
             lf = pl.scan_csv(
@@ -581,7 +581,7 @@ def _open_source(path: Path, table: str, separator: str | None) -> _Source:
             lf = pl.scan_parquet(path if content is None else io.BytesIO(content))
             schema = dict(lf.collect_schema())
         else:
-            content = _text_content(path, gz, content)
+            content = _text_content(path, gz, content, kind)
             with _open_bytes(path, gz, content) as fh:
                 if not fh.read(1 << 16).strip():
                     raise _EmptyFile(f"{path}: the file has no content (only blank space). Export "

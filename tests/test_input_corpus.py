@@ -193,6 +193,12 @@ CASES = [
         Loaded(1, 1),
     ),
     Case(
+        "gz of a UTF-8 CSV with a byte-order mark and \\r\\n",
+        "events.csv.gz",
+        gz(b"\xef\xbb\xbf" + f"{EV}\r\nc1,2024-01-01,site_visit,web\r\n".encode()),
+        Loaded(1, 1, values={"customer_id": ["c1"], "channel": ["web"]}),
+    ),
+    Case(
         "zip archive named .csv",
         "events.csv",
         _zip,
