@@ -52,15 +52,13 @@ from typing import Literal
 import polars as pl
 
 from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.journey import (
-    _ORDER,
-    _key,
-    _require,
-    _resolve_as_of,
-    _to_lazy,
-    _with_order,
-    assign_stages,
-)
+from cxlab.events import ORDER as _ORDER
+from cxlab.events import customer_key as _key
+from cxlab.events import require as _require
+from cxlab.events import resolve_as_of as _resolve_as_of
+from cxlab.events import to_lazy as _to_lazy
+from cxlab.events import with_order as _with_order
+from cxlab.journey import assign_stages
 from cxlab.prepare import text_codes
 from cxlab.schema import STAGES
 from cxlab.stats import Z95, small_n, wilson_bounds

@@ -33,6 +33,10 @@ pain (drop-out difference)
     customers who entered the stage less than that long before ``as_of`` (they have not had
     time to move on). It is an association, not a cause: customers who touch ``chat`` in
     consideration may be the hesitant ones.
+
+The stage tables are written once, against prepared events (:func:`cxlab.events.as_events`);
+their readable specification is ``tests/oracles/heatmap.py``, which the tests check them
+against.
 """
 
 from __future__ import annotations
@@ -43,10 +47,9 @@ from collections.abc import Sequence
 import polars as pl
 
 from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.funnel import parse_window
-from cxlab.journey import _as_of_expr, _check_stage_column, _prepared, _require, _to_lazy
+from cxlab.events import as_events, as_of_expr, parse_duration, require, require_stage, to_lazy
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
-from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
+from cxlab.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
 from cxlab.stats import Z95, exact_sum, small_n, wilson_bounds
 
 __all__ = [
@@ -62,7 +65,14 @@ __all__ = [
 Frame = pl.DataFrame | pl.LazyFrame
 
 #: Metric columns of :func:`touchpoint_heatmap` a chart can colour by.
-HEATMAP_METRICS: tuple[str, ...] = ("events", "customers", "reach", "intensity", "satisfaction", "pain")
+HEATMAP_METRICS: tuple[str, ...] = (
+    "events",
+    "customers",
+    "reach",
+    "intensity",
+    "satisfaction",
+    "pain",
+)
 
 
 def newcombe_bounds(
@@ -91,49 +101,66 @@ def newcombe_bounds(
     lo = d - ((p1 - l1) ** 2 + (u2 - p2) ** 2).sqrt()
     hi = d + ((u1 - p1) ** 2 + (p2 - l2) ** 2).sqrt()
     valid = (pl.col(n1) > 0) & (pl.col(n2) > 0)
-    return [pl.when(valid).then(lo).alias(f"{prefix}ci_low"), pl.when(valid).then(hi).alias(f"{prefix}ci_high")]
+    return [
+        pl.when(valid).then(lo).alias(f"{prefix}ci_low"),
+        pl.when(valid).then(hi).alias(f"{prefix}ci_high"),
+    ]
 
 
-def _mapped(events_with_stage: Frame, as_of, where: str) -> pl.LazyFrame:
-    """Events with an enum ``stage`` and text ``touchpoint``, up to ``as_of``.
+def _events(events_with_stage: Frame, where: str) -> pl.LazyFrame:
+    """Prepared events (:func:`cxlab.events.as_events`) with a ``stage`` and a ``touchpoint``."""
+    lf, _ = to_lazy(events_with_stage)
+    require_stage(lf, where)
+    require(lf, ["touchpoint"], where)
+    return as_events(events_with_stage, where=where).lazy()
 
-    On prepared events (:func:`cxlab.prepare.prepare_events`) ``customer_id`` is replaced by
-    the integer customer code: these tables only count distinct customers, so the numbers are
-    the same, and hashing integers instead of text is what makes them fast on large logs.
+
+def _mapped(ev: pl.LazyFrame, as_of) -> pl.LazyFrame:
+    """Prepared events with an enum ``stage``, up to ``as_of``, ``customer_id`` as its code.
+
+    These tables only count distinct customers, so the integer customer code stands in for
+    ``customer_id`` (hashing integers instead of text is what makes them fast on large logs).
+    ``touchpoint`` stays an enum of its values (the codes group fast).
     """
-    lf, _ = _to_lazy(events_with_stage, codes=True)
-    names = _check_stage_column(lf, where)
-    _require(lf, ["touchpoint"], where)
     if as_of is not None:
-        lf = lf.filter(pl.col("timestamp") <= _as_of_expr(as_of))
-    if _prepared(names):
-        lf = lf.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
-    # prepared events keep their touchpoint codes (an enum of the values) for the group-bys
-    tp = pl.col("touchpoint")
-    tp = tp if isinstance(lf.collect_schema()["touchpoint"], pl.Enum) else tp.cast(pl.String)
-    return lf.with_columns(pl.col("stage").cast(STAGE_DTYPE), tp)
+        ev = ev.filter(pl.col("timestamp") <= as_of_expr(as_of))
+    return ev.with_columns(
+        pl.col(CUSTOMER_CODE).alias("customer_id"), pl.col("stage").cast(STAGE_DTYPE)
+    )
 
 
-def _feedback_codes(events_with_stage: Frame, fb: pl.LazyFrame) -> pl.LazyFrame:
-    """Feedback with ``customer_id`` replaced by the events' integer customer codes."""
-    lf, _ = _to_lazy(events_with_stage)
-    codes = lf.group_by(CUSTOMER_CODE).agg(pl.col("customer_id").first())
-    return fb.join(codes, on="customer_id", how="inner").with_columns(
-        pl.col(CUSTOMER_CODE).alias("customer_id")).drop(CUSTOMER_CODE)
+def _feedback_codes(ev: pl.LazyFrame, fb: pl.LazyFrame) -> pl.LazyFrame:
+    """Feedback with ``customer_id`` replaced by the prepared events' integer customer codes
+    (answers of customers without events are left out: no event to put them on)."""
+    codes = ev.group_by(CUSTOMER_CODE).agg(pl.col("customer_id").first())
+    return (
+        fb.join(codes, on="customer_id", how="inner")
+        .with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
+        .drop(CUSTOMER_CODE)
+    )
 
 
-def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events: Frame | None = None) -> pl.LazyFrame:
-    fb, _ = _to_lazy(feedback, "feedback")
-    _require(fb, ["customer_id", "timestamp", "survey", "score", "touchpoint"], "touchpoint_heatmap", "feedback")
-    if events is not None:  # prepared events: lf carries integer customer codes
-        fb = _feedback_codes(events, fb)
+def _satisfaction(
+    lf: pl.LazyFrame, feedback: Frame, survey: str | None, ev: pl.LazyFrame
+) -> pl.LazyFrame:
+    fb, _ = to_lazy(feedback, "feedback")
+    require(
+        fb,
+        ["customer_id", "timestamp", "survey", "score", "touchpoint"],
+        "touchpoint_heatmap",
+        "feedback",
+    )
+    fb = _feedback_codes(ev, fb)
     if survey is not None and survey not in SURVEY_SCALES:
         raise ParameterError(
             f"The 'survey' parameter must be one of {tuple(SURVEY_SCALES)} or None. Got {survey!r}."
             f"{did_you_mean(str(survey), SURVEY_SCALES)}"
         )
     fb = fb.filter(pl.col("touchpoint").is_not_null()).select(
-        "customer_id", "timestamp", pl.col("touchpoint").cast(pl.String), pl.col("survey").cast(pl.String),
+        "customer_id",
+        "timestamp",
+        pl.col("touchpoint").cast(pl.String),
+        pl.col("survey").cast(pl.String),
         pl.col("score").cast(pl.Float64),
     )
     if survey is not None:
@@ -142,36 +169,50 @@ def _satisfaction(lf: pl.LazyFrame, feedback: Frame, survey: str | None, events:
         fb = fb.with_columns(score_on_100().alias("_sat")).filter(pl.col("_sat").is_not_null())
     fb = fb.sort("timestamp").collect().lazy()
     asked = fb.select(pl.col("touchpoint").unique()).collect().to_series()
-    # Events at one touchpoint with the same time are ordered by file order (_cx_seq on
-    # prepared events follows it), so the answer goes to the latest event before it (the last
-    # in file order among equal times) or else the earliest after it, whatever the row order
-    # of the frame; the heatmap cube (cxlab.explore) breaks ties the same way.
-    names = lf.collect_schema().names()
-    tie = SEQUENCE if SEQUENCE in names else SOURCE_ROW if SOURCE_ROW in names else None
-    if tie is None:
-        tie = "_row"
-        lf = lf.with_row_index(tie)
+    # Events at one touchpoint with the same time are ordered by file order (_cx_seq follows
+    # it), so the answer goes to the latest event before it (the last in file order among
+    # equal times) or else the earliest after it, whatever the row order of the frame; the
+    # heatmap cube (cxlab.explore) breaks ties the same way.
     ev = (
         lf.filter(pl.col("stage").is_not_null() & pl.col("touchpoint").is_in(asked.implode()))
-        .select("customer_id", "timestamp", pl.col("touchpoint").cast(pl.String), "stage", tie)
-        .join(fb.select("customer_id", "touchpoint").unique(), on=["customer_id", "touchpoint"], how="semi")
-        .sort("timestamp", tie)
-        .drop(tie)
+        .select("customer_id", "timestamp", pl.col("touchpoint").cast(pl.String), "stage", SEQUENCE)
+        .join(
+            fb.select("customer_id", "touchpoint").unique(),
+            on=["customer_id", "touchpoint"],
+            how="semi",
+        )
+        .sort("timestamp", SEQUENCE)
+        .drop(SEQUENCE)
     )
-    back = fb.join_asof(ev, on="timestamp", by=["customer_id", "touchpoint"], strategy="backward",
-                         check_sortedness=False)
-    fwd = fb.join_asof(ev, on="timestamp", by=["customer_id", "touchpoint"], strategy="forward",
-                        check_sortedness=False).select(
-        pl.col("stage").alias("_fwd"))
-    both = pl.concat([back, fwd], how="horizontal").with_columns(pl.coalesce("stage", "_fwd").alias("stage"))
-    return both.filter(pl.col("stage").is_not_null()).group_by("stage", "touchpoint").agg(
-        pl.len().cast(pl.Int64).alias("feedback_n"),
-        # an exact (order-independent) mean, so the numbers are byte-identical run to run
-        (exact_sum("_sat", decimals=9) / pl.len()).alias("satisfaction"),
+    back = fb.join_asof(
+        ev,
+        on="timestamp",
+        by=["customer_id", "touchpoint"],
+        strategy="backward",
+        check_sortedness=False,
+    )
+    fwd = fb.join_asof(
+        ev,
+        on="timestamp",
+        by=["customer_id", "touchpoint"],
+        strategy="forward",
+        check_sortedness=False,
+    ).select(pl.col("stage").alias("_fwd"))
+    both = pl.concat([back, fwd], how="horizontal").with_columns(
+        pl.coalesce("stage", "_fwd").alias("stage")
+    )
+    return (
+        both.filter(pl.col("stage").is_not_null())
+        .group_by("stage", "touchpoint")
+        .agg(
+            pl.len().cast(pl.Int64).alias("feedback_n"),
+            # an exact (order-independent) mean, so the numbers are byte-identical run to run
+            (exact_sum("_sat", decimals=9) / pl.len()).alias("satisfaction"),
+        )
     )
 
 
-def _tables_prepared(lf: pl.LazyFrame, cut: pl.Expr | None):
+def _tables(lf: pl.LazyFrame, cut: pl.Expr | None):
     """cells, stage_all, stage_pain, touched of :func:`touchpoint_heatmap` on prepared events.
 
     ``lf``'s ``customer_id`` holds integer codes. (customer, stage) and (customer, stage,
@@ -187,41 +228,68 @@ def _tables_prepared(lf: pl.LazyFrame, cut: pl.Expr | None):
     # the packed key, then a sort of its (far fewer) rows, so the group-bys on (customer,
     # stage) and customer below take polars' fast path for sorted keys.
     trip = (
-        lf.select((k_cs * n_tp + tp_code).alias("_k"), pl.col("timestamp").to_physical().alias("_t"))
-        .group_by("_k").agg(pl.len().cast(pl.Int64).alias("_n"), pl.col("_t").min())
+        lf.select(
+            (k_cs * n_tp + tp_code).alias("_k"), pl.col("timestamp").to_physical().alias("_t")
+        )
+        .group_by("_k")
+        .agg(pl.len().cast(pl.Int64).alias("_n"), pl.col("_t").min())
         .sort("_k")
-        .with_columns((pl.col("_k") // n_tp).set_sorted().alias("_kcs"), (pl.col("_k") % n_tp).alias("_tp"))
+        .with_columns(
+            (pl.col("_k") // n_tp).set_sorted().alias("_kcs"), (pl.col("_k") % n_tp).alias("_tp")
+        )
         .collect()
     ).lazy()
     per_cs = (
-        trip.group_by("_kcs").agg(pl.col("_t").min().alias("_entered"))
-        .with_columns((pl.col("_kcs") // n_st).set_sorted().alias("_c"), (pl.col("_kcs") % n_st).alias("_s"))
+        trip.group_by("_kcs")
+        .agg(pl.col("_t").min().alias("_entered"))
+        .with_columns(
+            (pl.col("_kcs") // n_st).set_sorted().alias("_c"), (pl.col("_kcs") % n_st).alias("_s")
+        )
     )
     furthest = per_cs.group_by("_c").agg(pl.col("_s").max().alias("_furthest"))
-    per_cs = per_cs.join(furthest, on="_c").with_columns(
-        (pl.col("_furthest") == pl.col("_s")).alias("_dropped"),
-        pl.col("_entered").cast(ts_dtype),
-    ).collect().lazy()
+    per_cs = (
+        per_cs.join(furthest, on="_c")
+        .with_columns(
+            (pl.col("_furthest") == pl.col("_s")).alias("_dropped"),
+            pl.col("_entered").cast(ts_dtype),
+        )
+        .collect()
+        .lazy()
+    )
     stage_all = per_cs.group_by("_s").agg(pl.len().cast(pl.Int64).alias("stage_customers"))
     if cut is not None:
         per_cs = per_cs.filter(pl.col("_entered") <= cut)
     stage_pain = per_cs.group_by("_s").agg(
-        pl.len().cast(pl.Int64).alias("_N"), pl.col("_dropped").sum().cast(pl.Int64).alias("_K"))
-    cells = trip.with_columns((pl.col("_kcs") % n_st).alias("_s")).group_by("_s", "_tp").agg(
-        pl.col("_n").sum().cast(pl.Int64).alias("events"), pl.len().cast(pl.Int64).alias("customers"))
-    touched = (
-        trip.select("_kcs", "_tp").join(per_cs.select("_kcs", "_s", "_dropped"), on="_kcs")
+        pl.len().cast(pl.Int64).alias("_N"), pl.col("_dropped").sum().cast(pl.Int64).alias("_K")
+    )
+    cells = (
+        trip.with_columns((pl.col("_kcs") % n_st).alias("_s"))
         .group_by("_s", "_tp")
-        .agg(pl.len().cast(pl.Int64).alias("n_touched"),
-             pl.col("_dropped").sum().cast(pl.Int64).alias("dropped_touched"))
+        .agg(
+            pl.col("_n").sum().cast(pl.Int64).alias("events"),
+            pl.len().cast(pl.Int64).alias("customers"),
+        )
+    )
+    touched = (
+        trip.select("_kcs", "_tp")
+        .join(per_cs.select("_kcs", "_s", "_dropped"), on="_kcs")
+        .group_by("_s", "_tp")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_touched"),
+            pl.col("_dropped").sum().cast(pl.Int64).alias("dropped_touched"),
+        )
     )
     stages = dict(enumerate(STAGES))
 
     def decode_keys(frame: pl.LazyFrame) -> pl.LazyFrame:
         names = frame.collect_schema().names()
-        out = frame.with_columns(pl.col("_s").replace_strict(stages, return_dtype=STAGE_DTYPE).alias("stage"))
+        out = frame.with_columns(
+            pl.col("_s").replace_strict(stages, return_dtype=STAGE_DTYPE).alias("stage")
+        )
         if "_tp" in names:
-            out = out.with_columns(pl.col("_tp").replace_strict(decode, return_dtype=pl.String).alias("touchpoint"))
+            out = out.with_columns(
+                pl.col("_tp").replace_strict(decode, return_dtype=pl.String).alias("touchpoint")
+            )
         return out.drop([c for c in ("_s", "_tp") if c in names])
 
     return decode_keys(cells), decode_keys(stage_all), decode_keys(stage_pain), decode_keys(touched)
@@ -256,15 +324,27 @@ def heatmap_metrics(counts: pl.LazyFrame) -> pl.LazyFrame:
     last = pl.col("stage").cast(pl.String) == STAGES[-1]
     valid = ~last & (pl.col("n_touched") > 0) & (pl.col("n_not_touched") > 0)
     return out.with_columns(
-        pl.when(pl.col("n_touched") > 0).then(pl.col("dropped_touched") / pl.col("n_touched")).alias("drop_touched"),
-        pl.when(pl.col("n_not_touched") > 0).then(pl.col("dropped_not_touched") / pl.col("n_not_touched"))
+        pl.when(pl.col("n_touched") > 0)
+        .then(pl.col("dropped_touched") / pl.col("n_touched"))
+        .alias("drop_touched"),
+        pl.when(pl.col("n_not_touched") > 0)
+        .then(pl.col("dropped_not_touched") / pl.col("n_not_touched"))
         .alias("drop_not_touched"),
-        *[pl.when(valid).then(e).alias(e.meta.output_name()) for e in newcombe_bounds(
-            "dropped_touched", "n_touched", "dropped_not_touched", "n_not_touched", prefix="pain_")],
+        *[
+            pl.when(valid).then(e).alias(e.meta.output_name())
+            for e in newcombe_bounds(
+                "dropped_touched",
+                "n_touched",
+                "dropped_not_touched",
+                "n_not_touched",
+                prefix="pain_",
+            )
+        ],
     ).with_columns(
         pl.when(valid).then(pl.col("drop_touched") - pl.col("drop_not_touched")).alias("pain"),
         pl.when(valid & (pl.col("drop_not_touched") > 0))
-        .then(pl.col("drop_touched") / pl.col("drop_not_touched")).alias("pain_ratio"),
+        .then(pl.col("drop_touched") / pl.col("drop_not_touched"))
+        .alias("pain_ratio"),
         small_n("customers"),
     )
 
@@ -317,37 +397,18 @@ def touchpoint_heatmap(
     >>> h.filter(pl.col("touchpoint") == "checkout").select("events", "reach", "intensity").row(0)
     (3, 1.0, 1.5)
     """
-    lf = _mapped(events_with_stage, as_of, "touchpoint_heatmap").filter(pl.col("stage").is_not_null())
-    cid = "customer_id"
-    mat = parse_window(maturity, "maturity")
+    ev = _events(events_with_stage, "touchpoint_heatmap")
+    lf = _mapped(ev, as_of).filter(pl.col("stage").is_not_null())
+    mat = parse_duration(maturity, "maturity", where="touchpoint_heatmap")
     cut = None
     if mat is not None:
-        end = lf.select(pl.col("timestamp").max()).collect().item() if as_of is None else (
-            pl.select(_as_of_expr(as_of)).item())
+        end = (
+            lf.select(pl.col("timestamp").max()).collect().item()
+            if as_of is None
+            else (pl.select(as_of_expr(as_of)).item())
+        )
         cut = pl.lit(end - mat).cast(pl.Datetime("us", "UTC"))
-    if _prepared(_to_lazy(events_with_stage)[0].collect_schema().names()):
-        cells, stage_all, stage_pain, touched = _tables_prepared(lf, cut)
-    else:
-        cells = lf.group_by("stage", "touchpoint").agg(
-            pl.len().cast(pl.Int64).alias("events"), pl.col(cid).n_unique().cast(pl.Int64).alias("customers")
-        )
-        per_cs = lf.group_by(cid, "stage").agg(pl.col("timestamp").min().alias("_entered"))
-        furthest = lf.group_by(cid).agg(pl.col("stage").max().alias("_furthest"))
-        per_cs = per_cs.join(furthest, on=cid).with_columns(
-            (pl.col("_furthest") == pl.col("stage")).alias("_dropped")
-        )
-        if cut is not None:
-            per_cs = per_cs.filter(pl.col("_entered") <= cut)
-        stage_all = lf.group_by("stage").agg(pl.col(cid).n_unique().cast(pl.Int64).alias("stage_customers"))
-        stage_pain = per_cs.group_by("stage").agg(
-            pl.len().cast(pl.Int64).alias("_N"), pl.col("_dropped").sum().cast(pl.Int64).alias("_K"))
-        touched = (
-            lf.select(cid, "stage", "touchpoint").unique()
-            .join(per_cs.select(cid, "stage", "_dropped"), on=[cid, "stage"])
-            .group_by("stage", "touchpoint")
-            .agg(pl.len().cast(pl.Int64).alias("n_touched"),
-                 pl.col("_dropped").sum().cast(pl.Int64).alias("dropped_touched"))
-        )
+    cells, stage_all, stage_pain, touched = _tables(lf, cut)
     out = heatmap_metrics(
         cells.join(stage_all, on="stage", how="left")
         .join(stage_pain, on="stage", how="left")
@@ -355,17 +416,39 @@ def touchpoint_heatmap(
         .with_columns(pl.col("_N", "_K", "n_touched", "dropped_touched").fill_null(0))
     )
     if feedback is not None:
-        prepared = _prepared(_to_lazy(events_with_stage)[0].collect_schema().names())
-        sat = _satisfaction(lf, feedback, survey, events_with_stage if prepared else None)
+        sat = _satisfaction(lf, feedback, survey, ev)
         out = out.join(sat, on=["stage", "touchpoint"], how="left").with_columns(
-            pl.col("feedback_n").fill_null(0))
+            pl.col("feedback_n").fill_null(0)
+        )
     else:
-        out = out.with_columns(pl.lit(0, dtype=pl.Int64).alias("feedback_n"),
-                               pl.lit(None, dtype=pl.Float64).alias("satisfaction"))
-    cols = ["stage", "touchpoint", "events", "customers", "stage_customers", "reach", "reach_ci_low",
-            "reach_ci_high", "intensity", "feedback_n", "satisfaction", "n_touched", "dropped_touched",
-            "drop_touched", "n_not_touched", "dropped_not_touched", "drop_not_touched", "pain",
-            "pain_ci_low", "pain_ci_high", "pain_ratio", "small_n"]
+        out = out.with_columns(
+            pl.lit(0, dtype=pl.Int64).alias("feedback_n"),
+            pl.lit(None, dtype=pl.Float64).alias("satisfaction"),
+        )
+    cols = [
+        "stage",
+        "touchpoint",
+        "events",
+        "customers",
+        "stage_customers",
+        "reach",
+        "reach_ci_low",
+        "reach_ci_high",
+        "intensity",
+        "feedback_n",
+        "satisfaction",
+        "n_touched",
+        "dropped_touched",
+        "drop_touched",
+        "n_not_touched",
+        "dropped_not_touched",
+        "drop_not_touched",
+        "pain",
+        "pain_ci_low",
+        "pain_ci_high",
+        "pain_ratio",
+        "small_n",
+    ]
     return out.select(cols).sort("stage", "touchpoint").collect()
 
 
@@ -387,20 +470,29 @@ def touchpoint_by_week(
     >>> touchpoint_by_week(ev).select("touchpoint", "week", "reach").rows()
     [('ad_click', datetime.date(2024, 1, 1), 0.5), ('chat', datetime.date(2024, 1, 1), 0.5)]
     """
-    lf, _ = _to_lazy(events)
-    _require(lf, ["customer_id", "timestamp", "touchpoint"], "touchpoint_by_week")
+    lf, _ = to_lazy(events)
+    require(lf, ["customer_id", "timestamp", "touchpoint"], "touchpoint_by_week")
     if as_of is not None:
-        lf = lf.filter(pl.col("timestamp") <= _as_of_expr(as_of))
-    lf = lf.with_columns(pl.col("timestamp").dt.truncate(every).dt.date().alias("week"),
-                         pl.col("touchpoint").cast(pl.String))
-    wk = lf.group_by("week").agg(pl.col("customer_id").n_unique().cast(pl.Int64).alias("week_customers"))
+        lf = lf.filter(pl.col("timestamp") <= as_of_expr(as_of))
+    lf = lf.with_columns(
+        pl.col("timestamp").dt.truncate(every).dt.date().alias("week"),
+        pl.col("touchpoint").cast(pl.String),
+    )
+    wk = lf.group_by("week").agg(
+        pl.col("customer_id").n_unique().cast(pl.Int64).alias("week_customers")
+    )
     return (
         lf.group_by("touchpoint", "week")
-        .agg(pl.len().cast(pl.Int64).alias("events"), pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("events"),
+            pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers"),
+        )
         .join(wk, on="week")
-        .with_columns((pl.col("customers") / pl.col("week_customers")).alias("reach"),
-                      *wilson_bounds("customers", "week_customers", prefix="reach_"),
-                      (pl.col("events") / pl.col("customers")).alias("intensity"))
+        .with_columns(
+            (pl.col("customers") / pl.col("week_customers")).alias("reach"),
+            *wilson_bounds("customers", "week_customers", prefix="reach_"),
+            (pl.col("events") / pl.col("customers")).alias("intensity"),
+        )
         .sort("touchpoint", "week")
         .collect()
     )
@@ -425,26 +517,39 @@ def channel_by_stage(
     >>> channel_by_stage(ev).select("channel", "reach", "share_of_events").rows()
     [('app', 0.5, 0.3333333333333333), ('web', 1.0, 0.6666666666666666)]
     """
-    lf = _mapped(events_with_stage, as_of, "channel_by_stage").filter(pl.col("stage").is_not_null())
-    _require(lf, ["channel"], "channel_by_stage")
+    ev = _events(events_with_stage, "channel_by_stage")
+    require(ev, ["channel"], "channel_by_stage")
+    lf = _mapped(ev, as_of).filter(pl.col("stage").is_not_null())
     lf = lf.with_columns(pl.col("channel").cast(pl.String).fill_null("(missing)"))
-    st = lf.group_by("stage").agg(pl.col("customer_id").n_unique().cast(pl.Int64).alias("stage_customers"),
-                                  pl.len().cast(pl.Int64).alias("_stage_events"))
+    st = lf.group_by("stage").agg(
+        pl.col("customer_id").n_unique().cast(pl.Int64).alias("stage_customers"),
+        pl.len().cast(pl.Int64).alias("_stage_events"),
+    )
     return (
         lf.group_by("channel", "stage")
-        .agg(pl.len().cast(pl.Int64).alias("events"), pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("events"),
+            pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers"),
+        )
         .join(st, on="stage")
-        .with_columns((pl.col("customers") / pl.col("stage_customers")).alias("reach"),
-                      *wilson_bounds("customers", "stage_customers", prefix="reach_"),
-                      (pl.col("events") / pl.col("customers")).alias("intensity"),
-                      (pl.col("events") / pl.col("_stage_events")).alias("share_of_events"))
+        .with_columns(
+            (pl.col("customers") / pl.col("stage_customers")).alias("reach"),
+            *wilson_bounds("customers", "stage_customers", prefix="reach_"),
+            (pl.col("events") / pl.col("customers")).alias("intensity"),
+            (pl.col("events") / pl.col("_stage_events")).alias("share_of_events"),
+        )
         .drop("_stage_events")
         .sort("channel", "stage")
         .collect()
     )
 
 
-_KEYS = (("stage", "touchpoint"), ("touchpoint", "week"), ("channel", "stage"), ("from_stage", "to_stage"))
+_KEYS = (
+    ("stage", "touchpoint"),
+    ("touchpoint", "week"),
+    ("channel", "stage"),
+    ("from_stage", "to_stage"),
+)
 #: proportion metric -> (successes column, n column) for a Newcombe interval of the difference
 _PROPORTIONS = {
     "reach": ("customers", ("stage_customers", "week_customers")),
@@ -493,8 +598,10 @@ def compare_heatmaps(
     ('reach', 0.30000000000000004)
     """
     if not isinstance(a, pl.DataFrame) or not isinstance(b, pl.DataFrame):
-        raise ParameterError("compare_heatmaps takes two aggregated DataFrames (heatmap tables), "
-                             f"got {type(a).__name__} and {type(b).__name__}.")
+        raise ParameterError(
+            "compare_heatmaps takes two aggregated DataFrames (heatmap tables), "
+            f"got {type(a).__name__} and {type(b).__name__}."
+        )
     if on is None:
         on = next((k for k in _KEYS if set(k) <= set(a.columns) and set(k) <= set(b.columns)), None)
         if on is None:
@@ -506,45 +613,88 @@ def compare_heatmaps(
     for frame, name in ((a, "a"), (b, "b")):
         for k in on:
             if k not in frame.columns:
-                raise DataError(f"compare_heatmaps: table {name} has no key column '{k}'."
-                                f"{did_you_mean(k, frame.columns)}")
-    numeric = [c for c in a.columns if c in b.columns and c not in on and a.schema[c].is_numeric()
-               and "ci_" not in c]
+                raise DataError(
+                    f"compare_heatmaps: table {name} has no key column '{k}'."
+                    f"{did_you_mean(k, frame.columns)}"
+                )
+    numeric = [
+        c
+        for c in a.columns
+        if c in b.columns and c not in on and a.schema[c].is_numeric() and "ci_" not in c
+    ]
     metrics = list(metrics) if metrics is not None else numeric
     for m in metrics:
         if m not in a.columns or m not in b.columns:
-            raise ParameterError(f"compare_heatmaps: metric '{m}' is not in both tables."
-                                 f"{did_you_mean(m, numeric)} Metrics: {numeric}.")
-    a2 = a.with_columns(pl.col(k).cast(pl.String) for k in on if a.schema[k] in (STAGE_DTYPE,) or isinstance(a.schema[k], pl.Enum))
+            raise ParameterError(
+                f"compare_heatmaps: metric '{m}' is not in both tables."
+                f"{did_you_mean(m, numeric)} Metrics: {numeric}."
+            )
+    a2 = a.with_columns(
+        pl.col(k).cast(pl.String)
+        for k in on
+        if a.schema[k] in (STAGE_DTYPE,) or isinstance(a.schema[k], pl.Enum)
+    )
     b2 = b.with_columns(pl.col(k).cast(pl.String) for k in on if isinstance(b.schema[k], pl.Enum))
     parts = []
     for m in metrics:
         k_col, n_cols = _PROPORTIONS.get(m, (None, ()))
         n_col = next((c for c in n_cols if c in a.columns and c in b.columns), None)
-        has_counts = k_col is not None and n_col is not None and k_col in a.columns and k_col in b.columns
+        has_counts = (
+            k_col is not None and n_col is not None and k_col in a.columns and k_col in b.columns
+        )
         if has_counts:
-            sel_a = [*on, pl.col(m).alias("value_a"), pl.col(k_col).alias("_ka"), pl.col(n_col).alias("n_a")]
-            sel_b = [*on, pl.col(m).alias("value_b"), pl.col(k_col).alias("_kb"), pl.col(n_col).alias("n_b")]
+            sel_a = [
+                *on,
+                pl.col(m).alias("value_a"),
+                pl.col(k_col).alias("_ka"),
+                pl.col(n_col).alias("n_a"),
+            ]
+            sel_b = [
+                *on,
+                pl.col(m).alias("value_b"),
+                pl.col(k_col).alias("_kb"),
+                pl.col(n_col).alias("n_b"),
+            ]
         else:
             ncol = "customers" if "customers" in a.columns and "customers" in b.columns else None
             na = pl.col(ncol) if ncol else pl.lit(None, dtype=pl.Int64)
             sel_a = [*on, pl.col(m).alias("value_a"), na.cast(pl.Int64).alias("n_a")]
             sel_b = [*on, pl.col(m).alias("value_b"), na.cast(pl.Int64).alias("n_b")]
         j = a2.select(sel_a).join(b2.select(sel_b), on=on, how="full", coalesce=True)
-        j = j.with_columns((pl.col("value_b").cast(pl.Float64) - pl.col("value_a").cast(pl.Float64)).alias("difference"),
-                           pl.lit(m).alias("metric"))
+        j = j.with_columns(
+            (pl.col("value_b").cast(pl.Float64) - pl.col("value_a").cast(pl.Float64)).alias(
+                "difference"
+            ),
+            pl.lit(m).alias("metric"),
+        )
         if has_counts:
             # Newcombe for b - a
-            j = j.with_columns(newcombe_bounds("_kb", "n_b", "_ka", "n_a", prefix="diff_")).drop("_ka", "_kb")
+            j = j.with_columns(newcombe_bounds("_kb", "n_b", "_ka", "n_a", prefix="diff_")).drop(
+                "_ka", "_kb"
+            )
         else:
-            j = j.with_columns(pl.lit(None, dtype=pl.Float64).alias("diff_ci_low"),
-                               pl.lit(None, dtype=pl.Float64).alias("diff_ci_high"))
-        parts.append(j.select(*on, "metric", pl.col("value_a").cast(pl.Float64), pl.col("value_b").cast(pl.Float64),
-                              "difference", "diff_ci_low", "diff_ci_high",
-                              pl.col("n_a").cast(pl.Int64), pl.col("n_b").cast(pl.Int64)))
+            j = j.with_columns(
+                pl.lit(None, dtype=pl.Float64).alias("diff_ci_low"),
+                pl.lit(None, dtype=pl.Float64).alias("diff_ci_high"),
+            )
+        parts.append(
+            j.select(
+                *on,
+                "metric",
+                pl.col("value_a").cast(pl.Float64),
+                pl.col("value_b").cast(pl.Float64),
+                "difference",
+                "diff_ci_low",
+                "diff_ci_high",
+                pl.col("n_a").cast(pl.Int64),
+                pl.col("n_b").cast(pl.Int64),
+            )
+        )
     if not parts:
         raise ParameterError("compare_heatmaps: no metric to compare.")
-    out = pl.concat(parts).with_columns(pl.lit(labels[0]).alias("label_a"), pl.lit(labels[1]).alias("label_b"))
+    out = pl.concat(parts).with_columns(
+        pl.lit(labels[0]).alias("label_a"), pl.lit(labels[1]).alias("label_b")
+    )
     order_cols = ["metric", *on]
     if "stage" in on:
         out = out.with_columns(pl.col("stage").cast(STAGE_DTYPE, strict=False))

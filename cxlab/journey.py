@@ -28,8 +28,10 @@ Regression
     already reached (e.g. back to consideration after purchase); ``regressed_after_purchase``
     only looks at awareness/consideration events after the first purchase.
 
-Everything here is expressed as polars group-by aggregations or window expressions; only
-:func:`stage_transitions` needs one sort (events must be consecutive there).
+Every function here is written once, against prepared events (:func:`cxlab.events.as_events`:
+integer customer codes, ``_cx_seq`` as the in-customer order, touchpoints as codes); a frame
+that is not prepared is prepared once on the way in. The readable specification of each is
+in ``tests/oracles/journey.py``; the tests check these functions equal it.
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
-from cxlab._frames import as_lazy, require_columns
-from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.prepare import CUSTOMER_CODE, SEQUENCE
+from cxlab.errors import ParameterError, did_you_mean
+from cxlab.events import as_events, as_events_kept, as_of_expr, require, require_stage, to_lazy
+from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, vouch
 from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES
 
 __all__ = [
@@ -60,78 +62,7 @@ TRANSITION_STATES: tuple[str, ...] = ("(start)", *STAGES, "(end)")
 #: Ordered enum of :data:`TRANSITION_STATES`.
 TRANSITION_DTYPE = pl.Enum(list(TRANSITION_STATES))
 
-_ORDER = "__order"
-
-
-# --------------------------------------------------------------------------- helpers (shared)
-def _to_lazy(frame: Frame, name: str = "events", codes: bool = False) -> tuple[pl.LazyFrame, bool]:
-    """Return ``(lazy frame, was_lazy)``; raise ParameterError for anything else.
-
-    ``codes``: keep the enum-coded columns of prepared events (see :func:`cxlab._frames.as_lazy`).
-    """
-    return as_lazy(frame, name, codes=codes), isinstance(frame, pl.LazyFrame)
-
-
-def _require(lf: pl.LazyFrame, columns: Iterable[str], where: str, name: str = "events") -> list[str]:
-    """Raise DataError naming the first missing column (with a close match); return schema names."""
-    return require_columns(lf, columns, name, where=where)
-
-
-def _with_order(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``__order`` (UInt32/UInt64): the tie-break of events with equal timestamps.
-
-    ``source_row`` when present, else row position. On prepared events
-    (:func:`cxlab.prepare.prepare_events`) it is ``_cx_seq``, which orders the events of one
-    customer exactly like (timestamp, source_row); every use of ``__order`` compares events of
-    one customer only, so both give the same results.
-    """
-    names = lf.collect_schema().names()
-    if _prepared(names):
-        return lf.with_columns(pl.col(SEQUENCE).alias(_ORDER))
-    if SOURCE_ROW in names:
-        return lf.with_columns(pl.col(SOURCE_ROW).alias(_ORDER))
-    return lf.with_row_index(_ORDER)
-
-
-def _prepared(names: Iterable[str]) -> bool:
-    """Whether a frame with these columns comes from :func:`cxlab.prepare.prepare_events`."""
-    names = set(names)
-    return CUSTOMER_CODE in names and SEQUENCE in names
-
-
-def _key(names: Iterable[str]) -> str:
-    """The customer group key: the integer code on prepared events, else ``customer_id``."""
-    return CUSTOMER_CODE if _prepared(names) else "customer_id"
-
-
-def _as_of_expr(as_of: dt.datetime | dt.date | None) -> pl.Expr:
-    """Literal for ``as_of`` in UTC microseconds, or the data end (max timestamp)."""
-    if as_of is None:
-        return pl.col("timestamp").max()
-    if not isinstance(as_of, dt.datetime):
-        if isinstance(as_of, dt.date):
-            as_of = dt.datetime.combine(as_of, dt.time())
-        else:
-            raise ParameterError(
-                f"The 'as_of' parameter must be a datetime, a date or None. Got {as_of!r} instead."
-            )
-    if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=dt.UTC)
-    return pl.lit(as_of).cast(pl.Datetime("us", "UTC"))
-
-
-def _resolve_as_of(lf: pl.LazyFrame, as_of: dt.datetime | dt.date | None) -> dt.datetime:
-    """A concrete UTC datetime for ``as_of`` (the data end when None)."""
-    value = pl.select(_as_of_expr(as_of)).item() if as_of is not None else (
-        lf.select(pl.col("timestamp").max()).collect().item()
-    )
-    if value is None:
-        raise DataError("The events frame is empty: there is no data end to use as 'as_of'.")
-    return value
-
-
-def _stage_expr(name: str = "stage") -> pl.Expr:
-    return pl.col(name).cast(STAGE_DTYPE)
+_ROW = "__input_row"
 
 
 # --------------------------------------------------------------------------- stages
@@ -197,68 +128,57 @@ def assign_stages(
     >>> assign_stages(ev, {"ad_click": "awareness", "purchase": "purchase"})["stage"].to_list()
     ['awareness', 'purchase', 'retention', None]
     """
-    lf, was_lazy = _to_lazy(events, codes=True)
-    purchases = list(purchase_touchpoints) if not isinstance(purchase_touchpoints, str) else purchase_touchpoints
+    lf, was_lazy = to_lazy(events, codes=True)
+    purchases = (
+        list(purchase_touchpoints)
+        if not isinstance(purchase_touchpoints, str)
+        else purchase_touchpoints
+    )
     _check_map(journey_map, purchases)
-    names = _require(lf, ["customer_id", "timestamp", "touchpoint"], "assign_stages")
+    require(lf, ["customer_id", "timestamp", "touchpoint"], "assign_stages")
     mapping = {str(k): str(v) for k, v in journey_map.items()}
     for p in purchases:
         mapping[str(p)] = "purchase"
-    tp_dtype = lf.collect_schema()["touchpoint"]
-    if isinstance(tp_dtype, pl.Enum):  # prepared events: the stage of each code, gathered
-        stage_of_code = pl.Series([mapping.get(v) for v in tp_dtype.categories.to_list()], dtype=STAGE_DTYPE)
-        tp = pl.col("touchpoint")
-        base = pl.lit(stage_of_code).gather(tp.to_physical())
-    else:
-        tp = pl.col("touchpoint").cast(pl.String)
-        base = tp.replace_strict(mapping, default=None, return_dtype=STAGE_DTYPE)
-    if not purchases:
-        out = lf.with_columns(base.alias("stage"))
-        return out if was_lazy else out.collect()
-    is_p = tp.is_in(purchases)
-    if _prepared(names):
-        # _cx_seq orders each customer's events like (timestamp, source_row) and is unique:
-        # the first purchase is the smallest _cx_seq among the customer's purchase events.
-        seq = pl.col(SEQUENCE)
-        rows = (lf.filter(is_p).group_by(CUSTOMER_CODE).agg(seq.min()).select(SEQUENCE)
-                .collect().to_series())
-        out = lf.with_columns(
-            pl.when(is_p & ~seq.is_in(rows.implode())).then(pl.lit("retention", dtype=STAGE_DTYPE))
-            .otherwise(base).alias("stage")
-        )
-        return out if was_lazy else out.collect()
-    added = SOURCE_ROW not in names
-    if added:
-        lf = lf.with_row_index(_ORDER)
-    order = pl.col(_ORDER) if added else pl.col(SOURCE_ROW)
-    # The first purchase of each customer: one small group-by over purchase events. Window
-    # expressions (.over) over millions of customers are ~10x slower at 10M events.
-    # sorting only the purchase events makes first() the earliest (timestamp, row) per customer
+    ev, kept = as_events_kept(events, where="assign_stages", row_index=_ROW)
+    out = ev.lazy().with_columns(_stage(ev.lazy(), mapping, purchases))
+    if kept:
+        return out if was_lazy else vouch(out.collect())
+    # It was not prepared (or its codes no longer matched its rows): the stages computed on
+    # the prepared rows go back to the input's row order, on the input's own columns.
+    stage = out.select(_ROW, "stage").sort(_ROW).collect().get_column("stage")
+    plain = lf.drop(CUSTOMER_CODE, SEQUENCE, strict=False).with_columns(pl.lit(stage))
+    return plain if was_lazy else plain.collect()
+
+
+def _stage(ev: pl.LazyFrame, mapping: dict[str, str], purchases: list[str]) -> pl.Expr:
+    """The ``stage`` expression on prepared events (``touchpoint`` an enum of its values).
+
+    The stage of each touchpoint code is gathered from a small table; a customer's first
+    purchase is the purchase event with the smallest ``_cx_seq`` (the in-customer order), and
+    every later purchase event is ``retention``.
+    """
+    values = ev.collect_schema()["touchpoint"].categories.to_list()
+    stage_of_code = pl.Series([mapping.get(v) for v in values], dtype=STAGE_DTYPE)
+    code = pl.col("touchpoint").to_physical()
+    base = pl.lit(stage_of_code).gather(code)
+    codes = [i for i, v in enumerate(values) if v in set(purchases)]
+    if not codes:
+        return base.alias("stage")
+    is_p, seq = code.is_in(codes), pl.col(SEQUENCE)
     firsts = (
-        lf.filter(is_p).select("customer_id", "timestamp", order.alias("_first_row"))
-        .sort(["timestamp", "_first_row"])
-        .group_by("customer_id").agg(pl.col("timestamp").first().alias("_first_ts"), pl.col("_first_row").first())
+        ev.filter(is_p)
+        .group_by(CUSTOMER_CODE)
+        .agg(seq.min())
+        .select(SEQUENCE)
+        .collect()
+        .to_series()
     )
-    unique_rows = added or lf.select(order.n_unique() == pl.len()).collect().item()
-    if unique_rows:
-        # source_row identifies an event: membership test, no join on the customer key
-        rows = firsts.select("_first_row").collect().to_series()
-        is_first = is_p & order.is_in(rows.implode())
-        out = lf.with_columns(
-            pl.when(is_p & ~is_first).then(pl.lit("retention", dtype=STAGE_DTYPE)).otherwise(base).alias("stage")
-        )
-    else:
-        out = (
-            lf.join(firsts, on="customer_id", how="left", maintain_order="left")
-            .with_columns(
-                pl.when(is_p & ~((pl.col("timestamp") == pl.col("_first_ts")) & (order == pl.col("_first_row"))))
-                .then(pl.lit("retention", dtype=STAGE_DTYPE)).otherwise(base).alias("stage")
-            )
-            .drop("_first_ts", "_first_row")
-        )
-    if added:
-        out = out.drop(_ORDER)
-    return out if was_lazy else out.collect()
+    return (
+        pl.when(is_p & ~seq.is_in(firsts.implode()))
+        .then(pl.lit("retention", dtype=STAGE_DTYPE))
+        .otherwise(base)
+        .alias("stage")
+    )
 
 
 def unmapped_touchpoints(
@@ -298,9 +218,11 @@ def unmapped_touchpoints(
     ('fax', 2, 2)
     """
     if not isinstance(n_examples, int) or n_examples < 1:
-        raise ParameterError(f"The 'n_examples' parameter must be an int >= 1. Got {n_examples!r} instead.")
-    lf, _ = _to_lazy(events)
-    names = _require(lf, ["customer_id", "timestamp", "touchpoint"], "unmapped_touchpoints")
+        raise ParameterError(
+            f"The 'n_examples' parameter must be an int >= 1. Got {n_examples!r} instead."
+        )
+    lf, _ = to_lazy(events)
+    names = require(lf, ["customer_id", "timestamp", "touchpoint"], "unmapped_touchpoints")
     _check_map(journey_map, list(purchase_touchpoints))
     known = list({*map(str, journey_map), *map(str, purchase_touchpoints)})
     tp = pl.col("touchpoint").cast(pl.String)
@@ -318,25 +240,25 @@ def unmapped_touchpoints(
             rows.sort().head(n_examples).drop_nulls().alias("example_rows"),
         )
         .with_columns((pl.col("events") / max(total, 1)).alias("share_of_events"))
-        .select("touchpoint", "events", "customers", "share_of_events", "first_seen",
-                "last_seen", "example_customers", "example_rows")
+        .select(
+            "touchpoint",
+            "events",
+            "customers",
+            "share_of_events",
+            "first_seen",
+            "last_seen",
+            "example_customers",
+            "example_rows",
+        )
         .sort(["events", "touchpoint"], descending=[True, False], nulls_last=True)
         .collect()
     )
     return out.with_columns(pl.col("events", "customers").cast(pl.Int64))
 
 
-def _check_stage_column(lf: pl.LazyFrame, where: str) -> list[str]:
-    names = _require(lf, ["customer_id", "timestamp"], where)
-    if "stage" not in names:
-        raise DataError(
-            f"{where}: the events frame has no 'stage' column. Add it first with "
-            "cxlab.journey.assign_stages(events, config.journey_map, config.purchase_touchpoints)."
-        )
-    return names
-
-
-def customer_journeys(events_with_stage: Frame, as_of: dt.datetime | dt.date | None = None) -> pl.DataFrame:
+def customer_journeys(
+    events_with_stage: Frame, as_of: dt.datetime | dt.date | None = None
+) -> pl.DataFrame:
     """One row per customer: when they reached each stage, how far they got, where they are.
 
     Parameters
@@ -368,74 +290,48 @@ def customer_journeys(events_with_stage: Frame, as_of: dt.datetime | dt.date | N
     >>> j.select("furthest_stage", "current_stage", "days_in_awareness", "regressed").row(0)
     ('purchase', 'consideration', 2.0, True)
     """
-    lf, _ = _to_lazy(events_with_stage)
-    names = _check_stage_column(lf, "customer_journeys")
-    key = _key(names)
-    lf = _with_order(lf)
+    require_stage(to_lazy(events_with_stage)[0], "customer_journeys")
+    lf = as_events(events_with_stage, where="customer_journeys").lazy()
     if as_of is not None:
-        lf = lf.filter(pl.col("timestamp") <= _as_of_expr(as_of))
-    ts, stage = pl.col("timestamp"), _stage_expr()
-    if key == CUSTOMER_CODE:
-        # Prepared events: _cx_seq already is a chronological sequence number per customer.
-        lf = lf.select(key, "customer_id", "timestamp", pl.col(SEQUENCE).alias("_seq"), stage.alias("stage"))
-    else:
-        # One sort on two integer-like columns gives every event its chronological sequence
-        # number (_seq), consistent with the per-customer order (timestamp, then source_row).
-        # After that every "first/last" is a plain min/max (polars' fast path).
-        lf = lf.select("customer_id", "timestamp", _ORDER, stage.alias("stage")).sort(["timestamp", _ORDER])
-        lf = lf.with_row_index("_seq")
-    seq = pl.col("_seq")
-    phys = pl.col("stage").to_physical()
-    cols: list[pl.Expr] = [seq.alias("_any_seq"), pl.when(pl.col("stage").is_not_null()).then(seq).alias("_mapped_seq"),
-                           pl.col("stage").is_null().cast(pl.Int64).alias("_unmapped"), phys.alias("_phys")]
-    for i, s in enumerate(STAGES):
-        in_s = phys == i
-        cols += [
-            pl.when(in_s).then(ts).alias(f"first_{s}_at"),
-            pl.when(in_s).then(seq).alias(f"_seq_{s}"),
-            in_s.cast(pl.Int64).fill_null(0).alias(f"events_{s}"),
-        ]
-    aggs: list[pl.Expr] = [pl.col("customer_id").first()] if key == CUSTOMER_CODE else []
-    aggs += [
-        ts.min().alias("first_event_at"),
-        ts.max().alias("last_event_at"),
-        pl.len().cast(pl.Int64).alias("n_events"),
-        pl.col("_unmapped").sum().alias("n_unmapped"),
-        pl.col("_phys").max().alias("_furthest"),
-        pl.col("_mapped_seq").max().alias("_last_mapped_seq"),
-    ]
-    for s in STAGES:
-        aggs += [
-            pl.col(f"first_{s}_at").min(),
-            pl.col(f"_seq_{s}").min().alias(f"_first_{s}_seq"),
-            pl.col(f"_seq_{s}").max().alias(f"_last_{s}_seq"),
-            pl.col(f"events_{s}").sum(),
-        ]
-    if key == CUSTOMER_CODE:
-        j = _journey_aggregates_prepared(lf)
-    else:
-        j = lf.with_columns(cols).group_by(key).agg(aggs)
+        lf = lf.filter(pl.col("timestamp") <= as_of_expr(as_of))
+    ts = pl.col("timestamp")
+    # _cx_seq is a chronological sequence number within each customer: every "first/last"
+    # is a plain min/max of it.
+    lf = lf.select(
+        CUSTOMER_CODE,
+        "customer_id",
+        "timestamp",
+        pl.col(SEQUENCE).alias("_seq"),
+        pl.col("stage").cast(STAGE_DTYPE),
+    )
+    j = _journey_aggregates(lf)
     if as_of is None:
         end_value = lf.select(ts.max()).collect().item()
         end_lit = pl.lit(end_value).cast(pl.Datetime("us", "UTC"))
     else:
-        end_lit = _as_of_expr(as_of)
+        end_lit = as_of_expr(as_of)
 
     # time while each stage was the furthest so far
     day_us = 86_400_000_000
     days: list[pl.Expr] = []
     for i, s in enumerate(STAGES):
-        later = [pl.col(f"first_{t}_at") for t in STAGES[i + 1:]]
+        later = [pl.col(f"first_{t}_at") for t in STAGES[i + 1 :]]
         next_entry = pl.min_horizontal(*later, end_lit) if later else end_lit
-        dur = (next_entry - pl.col(f"first_{s}_at")).dt.total_microseconds() / day_us
+        # times the constant 1/day rather than divided by it: polars divides a one-row column
+        # by a literal exactly but multiplies longer ones by the reciprocal, so a division's
+        # last bit would depend on how many customers share a batch
+        dur = (next_entry - pl.col(f"first_{s}_at")).dt.total_microseconds() * (1.0 / day_us)
         days.append(
-            pl.when(pl.col(f"first_{s}_at").is_null()).then(None).otherwise(dur.clip(lower_bound=0.0))
+            pl.when(pl.col(f"first_{s}_at").is_null())
+            .then(None)
+            .otherwise(dur.clip(lower_bound=0.0))
             .alias(f"days_in_{s}")
         )
     # regressed: a later stage was first reached before the last event of an earlier stage
     regress = [
         (pl.col(f"_first_{hi}_seq") < pl.col(f"_last_{lo}_seq")).fill_null(False)
-        for i, hi in enumerate(STAGES) for lo in STAGES[:i]
+        for i, hi in enumerate(STAGES)
+        for lo in STAGES[:i]
     ]
     after_purchase = [
         (pl.col("_first_purchase_seq") < pl.col(f"_last_{lo}_seq")).fill_null(False)
@@ -443,14 +339,19 @@ def customer_journeys(events_with_stage: Frame, as_of: dt.datetime | dt.date | N
     ]
     current = pl.lit(None, dtype=pl.String)
     for s in STAGES:
-        current = pl.when(pl.col(f"_last_{s}_seq") == pl.col("_last_mapped_seq")).then(pl.lit(s)).otherwise(current)
+        current = (
+            pl.when(pl.col(f"_last_{s}_seq") == pl.col("_last_mapped_seq"))
+            .then(pl.lit(s))
+            .otherwise(current)
+        )
     j = j.with_columns(
         *days,
         pl.any_horizontal(*regress).alias("regressed"),
         pl.any_horizontal(*after_purchase).alias("regressed_after_purchase"),
         current.cast(STAGE_DTYPE).alias("current_stage"),
     ).with_columns(
-        pl.col("_furthest").cast(pl.Int64)
+        pl.col("_furthest")
+        .cast(pl.Int64)
         .replace_strict(dict(enumerate(STAGES)), default=None, return_dtype=STAGE_DTYPE)
         .alias("furthest_stage")
     )
@@ -462,10 +363,10 @@ def customer_journeys(events_with_stage: Frame, as_of: dt.datetime | dt.date | N
     return j.select(out).sort("customer_id").collect()
 
 
-def _journey_aggregates_prepared(lf: pl.LazyFrame) -> pl.LazyFrame:
+def _journey_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
     """The per-customer aggregates of :func:`customer_journeys` on prepared events.
 
-    Same columns as the general path. One group-by on the integer customer code for the
+    One group-by on the integer customer code for the
     whole journey, then one per stage over that stage's events only (first/last sequence
     number, first time, count), joined on the code. Times are aggregated as integers (polars
     aggregates tz-aware datetimes several times slower) and cast back.
@@ -473,23 +374,37 @@ def _journey_aggregates_prepared(lf: pl.LazyFrame) -> pl.LazyFrame:
     key = CUSTOMER_CODE
     ts_dtype = lf.collect_schema()["timestamp"]
     t, seq, phys = pl.col("_t"), pl.col("_seq"), pl.col("_phys")
-    base = lf.select(key, "customer_id", pl.col("timestamp").to_physical().alias("_t"), "_seq",
-                     pl.col("stage").to_physical().alias("_phys"))
-    j = base.group_by(key).agg(
-        pl.col("customer_id").first(),
-        t.min().alias("first_event_at"),
-        t.max().alias("last_event_at"),
-        pl.len().cast(pl.Int64).alias("n_events"),
-        phys.is_null().sum().cast(pl.Int64).alias("n_unmapped"),
-        phys.max().alias("_furthest"),
-    ).sort(key)
+    base = lf.select(
+        key,
+        "customer_id",
+        pl.col("timestamp").to_physical().alias("_t"),
+        "_seq",
+        pl.col("stage").to_physical().alias("_phys"),
+    )
+    j = (
+        base.group_by(key)
+        .agg(
+            pl.col("customer_id").first(),
+            t.min().alias("first_event_at"),
+            t.max().alias("last_event_at"),
+            pl.len().cast(pl.Int64).alias("n_events"),
+            phys.is_null().sum().cast(pl.Int64).alias("n_unmapped"),
+            phys.max().alias("_furthest"),
+        )
+        .sort(key)
+    )
     for i, s in enumerate(STAGES):
-        per = base.filter(phys == i).group_by(key).agg(
-            t.min().alias(f"first_{s}_at"),
-            seq.min().alias(f"_first_{s}_seq"),
-            seq.max().alias(f"_last_{s}_seq"),
-            pl.len().cast(pl.Int64).alias(f"events_{s}"),
-        ).sort(key)
+        per = (
+            base.filter(phys == i)
+            .group_by(key)
+            .agg(
+                t.min().alias(f"first_{s}_at"),
+                seq.min().alias(f"_first_{s}_seq"),
+                seq.max().alias(f"_last_{s}_seq"),
+                pl.len().cast(pl.Int64).alias(f"events_{s}"),
+            )
+            .sort(key)
+        )
         # both sides sorted by the code: polars merges them (a million customers: ~4x faster)
         j = j.join(per, on=key, how="left", maintain_order="left")
     times = ["first_event_at", "last_event_at", *[f"first_{s}_at" for s in STAGES]]
@@ -544,19 +459,18 @@ def stage_transitions(
     >>> stage_transitions(ev).select("from_stage", "to_stage", "transitions").rows()[:2]
     [('(start)', 'awareness', 1), ('awareness', 'consideration', 1)]
     """
-    lf, _ = _to_lazy(events_with_stage)
-    names = _check_stage_column(lf, "stage_transitions")
-    key = _key(names)
-    lf = _with_order(lf)
+    require_stage(to_lazy(events_with_stage)[0], "stage_transitions")
+    lf = as_events(events_with_stage, where="stage_transitions").lazy()
     if as_of is not None:
-        lf = lf.filter(pl.col("timestamp") <= _as_of_expr(as_of))
+        lf = lf.filter(pl.col("timestamp") <= as_of_expr(as_of))
+    key = CUSTOMER_CODE
     cid = pl.col(key)
     # States as small integers (index in TRANSITION_STATES): no text in the 10M-row part.
-    st = (pl.col("stage").cast(STAGE_DTYPE).to_physical().cast(pl.Int8) + 1)
-    mapped = lf.filter(pl.col("stage").is_not_null()).select(key, "timestamp", _ORDER, st.alias("stage"))
-    # Prepared events: _cx_seq is the (customer, timestamp, source_row) order, usually already
-    # the row order (polars skips the sort then).
-    seq = mapped.sort(_ORDER) if key == CUSTOMER_CODE else mapped.sort([key, "timestamp", _ORDER])
+    st = pl.col("stage").cast(STAGE_DTYPE).to_physical().cast(pl.Int8) + 1
+    mapped = lf.filter(pl.col("stage").is_not_null()).select(key, SEQUENCE, st.alias("stage"))
+    # _cx_seq is the (customer, timestamp, source_row) order, usually already the row order
+    # (polars skips the sort then).
+    seq = mapped.sort(SEQUENCE)
     first = cid != cid.shift(1)
     first = first.fill_null(True)
     if collapse_repeats:
@@ -565,7 +479,10 @@ def stage_transitions(
     is_last = (cid != cid.shift(-1)).fill_null(True)
     start, end = 0, len(TRANSITION_STATES) - 1
     pairs = seq.with_columns(
-        pl.when(is_first).then(pl.lit(start, dtype=pl.Int8)).otherwise(pl.col("stage").shift(1)).alias("from_stage"),
+        pl.when(is_first)
+        .then(pl.lit(start, dtype=pl.Int8))
+        .otherwise(pl.col("stage").shift(1))
+        .alias("from_stage"),
         pl.col("stage").alias("to_stage"),
         is_last.alias("_last"),
     )
@@ -573,7 +490,9 @@ def stage_transitions(
     if include_start_end:
         parts.append(
             pairs.filter(pl.col("_last")).select(
-                key, pl.col("stage").alias("from_stage"), pl.lit(end, dtype=pl.Int8).alias("to_stage")
+                key,
+                pl.col("stage").alias("from_stage"),
+                pl.lit(end, dtype=pl.Int8).alias("to_stage"),
             )
         )
     else:
@@ -582,8 +501,10 @@ def stage_transitions(
     states = dict(enumerate(TRANSITION_STATES))
     out = (
         allp.group_by("from_stage", "to_stage")
-        .agg(pl.len().cast(pl.Int64).alias("transitions"),
-             pl.col(key).n_unique().cast(pl.Int64).alias("customers"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("transitions"),
+            pl.col(key).n_unique().cast(pl.Int64).alias("customers"),
+        )
         .with_columns(
             pl.col("from_stage").replace_strict(states, return_dtype=TRANSITION_DTYPE),
             pl.col("to_stage").replace_strict(states, return_dtype=TRANSITION_DTYPE),

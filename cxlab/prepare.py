@@ -40,6 +40,7 @@ and gathers the loaded frame once in that order: no file-order copy of the event
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 
 import polars as pl
@@ -47,8 +48,54 @@ import polars as pl
 from cxlab._frames import as_lazy
 from cxlab.schema import CODED_COLUMNS, CUSTOMER_CODE, SEQUENCE, SOURCE_ROW
 
-__all__ = ["prepare_events", "is_prepared", "text_codes", "customer_order", "gather_prepared",
-           "code_text_columns", "CUSTOMER_CODE", "SEQUENCE", "CODED_COLUMNS"]
+__all__ = [
+    "prepare_events",
+    "is_prepared",
+    "text_codes",
+    "customer_order",
+    "gather_prepared",
+    "code_text_columns",
+    "vouch",
+    "vouched",
+    "CUSTOMER_CODE",
+    "SEQUENCE",
+    "CODED_COLUMNS",
+]
+
+# DataFrames cxlab itself made prepared (id -> weak reference and schema at that time), so
+# cxlab.events.as_events need not check their codes again. Weak: nothing is kept alive.
+_VOUCHED: dict[int, tuple[weakref.ref, tuple]] = {}
+
+
+def vouch(frame: pl.DataFrame) -> pl.DataFrame:
+    """Record that cxlab made ``frame`` prepared with codes matching its rows; return it.
+
+    :func:`cxlab.events.as_events` then trusts it without checking (polars DataFrames are
+    immutable but for in-place methods such as ``replace_column``; a changed schema or
+    height drops the record). Only cxlab's own functions vouch for frames.
+
+    Examples
+    --------
+    >>> df = vouch(pl.DataFrame({"customer_id": ["a"], "_cx_cid": [0], "_cx_seq": [0]}))
+    >>> vouched(df), vouched(df.clone()), vouched(df.head(0))
+    (True, False, False)
+    """
+    key = id(frame)
+    _VOUCHED[key] = (
+        weakref.ref(frame, lambda _, key=key: _VOUCHED.pop(key, None)),
+        _fingerprint(frame),
+    )
+    return frame
+
+
+def vouched(frame: pl.DataFrame | pl.LazyFrame) -> bool:
+    """Whether ``frame`` is a DataFrame :func:`vouch` recorded, unchanged since."""
+    entry = _VOUCHED.get(id(frame)) if isinstance(frame, pl.DataFrame) else None
+    return entry is not None and entry[0]() is frame and entry[1] == _fingerprint(frame)
+
+
+def _fingerprint(frame: pl.DataFrame) -> tuple:
+    return frame.height, tuple(frame.schema.items())
 
 
 def text_codes(lf: pl.LazyFrame, column: str) -> tuple[pl.Expr, dict[int, str | None], int]:
@@ -74,9 +121,18 @@ def text_codes(lf: pl.LazyFrame, column: str) -> tuple[pl.Expr, dict[int, str | 
         present = lf.select(physical.unique()).collect().to_series().drop_nulls().sort()
         decode = dict(zip(present.to_list(), categories.gather(present).to_list(), strict=True))
         return physical.cast(pl.UInt64).fill_null(n), {**decode, n: None}, n + 1
-    values = lf.select(pl.col(column).cast(pl.String).unique()).collect().to_series().drop_nulls().sort()
+    values = (
+        lf.select(pl.col(column).cast(pl.String).unique()).collect().to_series().drop_nulls().sort()
+    )
     n = len(values)
-    code = pl.col(column).cast(pl.String).cast(pl.Enum(values.to_list())).to_physical().cast(pl.UInt64).fill_null(n)
+    code = (
+        pl.col(column)
+        .cast(pl.String)
+        .cast(pl.Enum(values.to_list()))
+        .to_physical()
+        .cast(pl.UInt64)
+        .fill_null(n)
+    )
     return code, {**dict(enumerate(values.to_list())), n: None}, n + 1
 
 
@@ -128,8 +184,9 @@ def prepare_events(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     df = df.drop([CUSTOMER_CODE, SEQUENCE], strict=False)
     if SOURCE_ROW not in df.columns:
         df = df.with_row_index(SOURCE_ROW, offset=1)
-    order, codes, keys = customer_order(df.get_column("customer_id"), df.get_column("timestamp"),
-                                        df.get_column(SOURCE_ROW))
+    order, codes, keys = customer_order(
+        df.get_column("customer_id"), df.get_column("timestamp"), df.get_column(SOURCE_ROW)
+    )
     return gather_prepared(df, order, codes, keys)
 
 
@@ -181,8 +238,11 @@ def customer_order(
     ts = timestamp.rechunk().gather(order)
     ties = None if source_row is None else source_row.rechunk().gather(order)
     cid, t = pl.col("c"), pl.col("t")
-    later = (t >= t.shift(1)) if ties is None else (
-        (t > t.shift(1)) | ((t == t.shift(1)) & (pl.col("r") > pl.col("r").shift(1))))
+    later = (
+        (t >= t.shift(1))
+        if ties is None
+        else ((t > t.shift(1)) | ((t == t.shift(1)) & (pl.col("r") > pl.col("r").shift(1))))
+    )
     if ties is None:
         ties = order
     keys_frame = pl.DataFrame({"c": codes, "t": ts, "r": ties})
@@ -196,8 +256,13 @@ def customer_order(
     return order.alias("__row"), codes.alias(CUSTOMER_CODE), keys.alias("customer_id")
 
 
-def gather_prepared(frame: pl.DataFrame, order: pl.Series, codes: pl.Series, keys: pl.Series,
-                    values: Mapping[str, pl.Series] | None = None) -> pl.DataFrame:
+def gather_prepared(
+    frame: pl.DataFrame,
+    order: pl.Series,
+    codes: pl.Series,
+    keys: pl.Series,
+    values: Mapping[str, pl.Series] | None = None,
+) -> pl.DataFrame:
     """The prepared frame: ``frame``'s rows gathered in ``order`` plus the code columns.
 
     ``order``, ``codes`` and ``keys`` come from :func:`customer_order`. ``customer_id`` is
@@ -208,16 +273,25 @@ def gather_prepared(frame: pl.DataFrame, order: pl.Series, codes: pl.Series, key
     many chunks are several times slower).
     """
     coded = code_text_columns(frame.lazy().drop("customer_id"), values)
-    out = coded.collect().rechunk()[order].with_columns(
-        keys.gather(codes).alias("customer_id"),
-        codes.alias(CUSTOMER_CODE),
-        pl.int_range(0, order.len(), dtype=pl.UInt32, eager=True).alias(SEQUENCE),
-    ).select(*frame.columns, CUSTOMER_CODE, SEQUENCE)
+    out = (
+        coded.collect()
+        .rechunk()[order]
+        .with_columns(
+            keys.gather(codes).alias("customer_id"),
+            codes.alias(CUSTOMER_CODE),
+            pl.int_range(0, order.len(), dtype=pl.UInt32, eager=True).alias(SEQUENCE),
+        )
+        .select(*frame.columns, CUSTOMER_CODE, SEQUENCE)
+    )
     out = _drop_unused_values(out)
-    return out.with_columns(pl.col(CUSTOMER_CODE).set_sorted(), pl.col(SEQUENCE).set_sorted())
+    return vouch(
+        out.with_columns(pl.col(CUSTOMER_CODE).set_sorted(), pl.col(SEQUENCE).set_sorted())
+    )
 
 
-def code_text_columns(lf: pl.LazyFrame, values: Mapping[str, pl.Series] | None = None) -> pl.LazyFrame:
+def code_text_columns(
+    lf: pl.LazyFrame, values: Mapping[str, pl.Series] | None = None
+) -> pl.LazyFrame:
     """``lf`` with each of the :data:`CODED_COLUMNS` it has as an enum of its sorted values.
 
     The enum's categories are the column's distinct values in sorted order, so codes,
@@ -238,8 +312,15 @@ def code_text_columns(lf: pl.LazyFrame, values: Mapping[str, pl.Series] | None =
     if not names:
         return lf
     given = values or {}
-    found = iter(pl.collect_all([lf.select(pl.col(c).cast(pl.String).unique()) for c in names if c not in given]))
-    categories = {c: (given[c] if c in given else next(found).to_series()).drop_nulls().unique().sort() for c in names}
+    found = iter(
+        pl.collect_all(
+            [lf.select(pl.col(c).cast(pl.String).unique()) for c in names if c not in given]
+        )
+    )
+    categories = {
+        c: (given[c] if c in given else next(found).to_series()).drop_nulls().unique().sort()
+        for c in names
+    }
     return lf.with_columns(pl.col(c).cast(pl.String).cast(pl.Enum(categories[c])) for c in names)
 
 
@@ -248,14 +329,22 @@ def _is_value_enum(dtype: pl.DataType) -> bool:
     if not isinstance(dtype, pl.Enum):
         return False
     categories = dtype.categories
-    return categories.len() < 2 or bool((categories.slice(1) > categories.slice(0, categories.len() - 1)).all())
+    return categories.len() < 2 or bool(
+        (categories.slice(1) > categories.slice(0, categories.len() - 1)).all()
+    )
 
 
 def _drop_unused_values(frame: pl.DataFrame) -> pl.DataFrame:
     """Re-code the :data:`CODED_COLUMNS` whose enum has values no row has (they were only in
     rows left out of the gather), so a prepared frame's categories are exactly its values."""
-    coded = [c for c in CODED_COLUMNS if c in frame.columns and isinstance(frame.schema[c], pl.Enum)]
-    used = frame.lazy().select(pl.col(c).to_physical().drop_nulls().n_unique() for c in coded).collect()
+    coded = [
+        c for c in CODED_COLUMNS if c in frame.columns and isinstance(frame.schema[c], pl.Enum)
+    ]
+    used = (
+        frame.lazy()
+        .select(pl.col(c).to_physical().drop_nulls().n_unique() for c in coded)
+        .collect()
+    )
     fixes = [c for c in coded if used.item(0, c) < frame.schema[c].categories.len()]
     if not fixes:
         return frame

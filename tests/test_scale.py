@@ -4,12 +4,18 @@
 customer codes; journey, funnel, heatmap and feature functions then take faster code paths.
 Every test here runs one analysis on the plain canonical events and on the prepared ones of
 the same sample client and asserts the two results are identical (same rows, same order, same
-dtypes, same floats). No timing assertions: ``make bench`` is the measure of speed.
+dtypes, same floats). Journey and heatmap have one implementation (on prepared events,
+:func:`cxlab.events.as_events`): their tests here compare both inputs with the readable
+specification in ``tests/oracles/`` on this realistic sample (``tests/test_oracles_*.py`` do
+the same on hypothesis-generated logs). No timing assertions: ``make bench`` is the measure of
+speed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -27,6 +33,10 @@ from cxlab.paths import stage_flows
 from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, customer_order, is_prepared, prepare_events
 from cxlab.sample import generate_client
 from cxlab.schema import DEFAULT_JOURNEY_MAP
+
+sys.path.insert(0, str(Path(__file__).parent))
+from oracles import heatmap as oracle_heatmap  # noqa: E402
+from oracles import journey as oracle_journey  # noqa: E402
 
 N = 1_500
 JOURNEY_MAP = {**DEFAULT_JOURNEY_MAP, "delivery_late": "retention"}
@@ -131,27 +141,38 @@ def test_customer_order_by_hand():
     assert order.to_list()[:2] == [4, 1]
 
 
-def test_assign_stages_identical(staged, staged_prepared):
+@pytest.fixture(scope="module")
+def oracle_staged(events):
+    return oracle_journey.assign_stages(events, JOURNEY_MAP, PURCHASES)
+
+
+def test_assign_stages_match_oracle(staged, staged_prepared, oracle_staged):
+    assert_frame_equal(staged, oracle_staged, check_exact=True)
     cols = staged.columns
     assert_frame_equal(as_text(staged_prepared.lazy()).select(cols).collect().sort(SOURCE), staged.sort(SOURCE))
 
 
-def test_assign_stages_lazy_identical(events, prepared):
-    a = assign_stages(events.lazy(), JOURNEY_MAP, PURCHASES).collect().sort(SOURCE)
+def test_assign_stages_lazy_match_oracle(events, prepared, oracle_staged):
+    a = assign_stages(events.lazy(), JOURNEY_MAP, PURCHASES).collect()
+    assert_frame_equal(a, oracle_staged, check_exact=True)
     b = as_text(assign_stages(prepared.lazy(), JOURNEY_MAP, PURCHASES)).collect().select(a.columns).sort(SOURCE)
-    assert_frame_equal(a, b)
+    assert_frame_equal(a.sort(SOURCE), b)
 
 
 @pytest.mark.parametrize("as_of", [None, dt.datetime(2025, 4, 1, tzinfo=dt.UTC)])
-def test_customer_journeys_identical(staged, staged_prepared, as_of):
-    assert_frame_equal(customer_journeys(staged_prepared, as_of=as_of), customer_journeys(staged, as_of=as_of))
+def test_customer_journeys_match_oracle(staged, staged_prepared, oracle_staged, as_of):
+    want = oracle_journey.customer_journeys(oracle_staged, as_of=as_of)
+    assert_frame_equal(customer_journeys(staged_prepared, as_of=as_of), want, check_exact=True)
+    assert_frame_equal(customer_journeys(staged, as_of=as_of), want, check_exact=True)
 
 
 @pytest.mark.parametrize("collapse", [True, False])
 @pytest.mark.parametrize("ends", [True, False])
-def test_stage_transitions_identical(staged, staged_prepared, collapse, ends):
+def test_stage_transitions_match_oracle(staged, staged_prepared, oracle_staged, collapse, ends):
     kw = {"collapse_repeats": collapse, "include_start_end": ends}
-    assert_frame_equal(stage_transitions(staged_prepared, **kw), stage_transitions(staged, **kw))
+    want = oracle_journey.stage_transitions(oracle_staged, **kw)
+    assert_frame_equal(stage_transitions(staged_prepared, **kw), want, check_exact=True)
+    assert_frame_equal(stage_transitions(staged, **kw), want, check_exact=True)
 
 
 FUNNEL_STEPS = ["site_visit", "product_view", ["checkout", "add_to_cart"], "purchase"]
@@ -201,11 +222,14 @@ def test_stage_funnel_identical(staged, staged_prepared):
 
 @pytest.mark.parametrize("kwargs", [{}, {"maturity": "30d"}, {"survey": "nps"},
                                     {"as_of": dt.datetime(2025, 3, 1, tzinfo=dt.UTC)}])
-def test_touchpoint_heatmap_identical(client, staged, staged_prepared, kwargs):
+def test_touchpoint_heatmap_matches_oracle(client, staged, staged_prepared, oracle_staged, kwargs):
     fb = client.feedback
-    assert_frame_equal(touchpoint_heatmap(staged_prepared, fb, **kwargs), touchpoint_heatmap(staged, fb, **kwargs))
-    assert_frame_equal(touchpoint_heatmap(staged_prepared, **{k: v for k, v in kwargs.items() if k != "survey"}),
-                       touchpoint_heatmap(staged, **{k: v for k, v in kwargs.items() if k != "survey"}))
+    want = oracle_heatmap.touchpoint_heatmap(oracle_staged, fb, **kwargs)
+    assert_frame_equal(touchpoint_heatmap(staged_prepared, fb, **kwargs), want, check_exact=True)
+    assert_frame_equal(touchpoint_heatmap(staged, fb, **kwargs), want, check_exact=True)
+    no_survey = {k: v for k, v in kwargs.items() if k != "survey"}
+    assert_frame_equal(touchpoint_heatmap(staged_prepared, **no_survey),
+                       oracle_heatmap.touchpoint_heatmap(oracle_staged, **no_survey), check_exact=True)
 
 
 @pytest.mark.parametrize("with_tables", [True, False])
@@ -232,8 +256,8 @@ def test_filtered_prepared_frame_stays_exact(events, prepared):
     # a segment filter on the prepared frame keeps it prepared and exact
     keep = pl.col("channel") != "email"
     a = customer_journeys(assign_stages(prepared.filter(keep), JOURNEY_MAP, PURCHASES))
-    b = customer_journeys(assign_stages(events.filter(keep), JOURNEY_MAP, PURCHASES))
-    assert_frame_equal(a, b)
+    b = oracle_journey.customer_journeys(oracle_journey.assign_stages(events.filter(keep), JOURNEY_MAP, PURCHASES))
+    assert_frame_equal(a, b, check_exact=True)
 
 
 @pytest.fixture(scope="module")
