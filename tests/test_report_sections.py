@@ -316,3 +316,40 @@ def test_skipped_facts_keep_report_order_and_drop_repeats():
     facts = sec.skipped_facts([a, b, a])
     assert [f["section"] for f in facts] == ["voc", "churn"]
     assert facts[0] == {"section": "voc", "title": "Voice of the customer", "reason": a.reason}
+
+
+def test_an_empty_period_skips_every_section_but_the_coverage_tables():
+    # dates outside the data, or every event row set aside: 0 events
+    empty = _events([]).head(0)
+    skips = sec.check_period(empty, ["coverage", "funnel", "voc"])
+    assert [s.section for s in skips] == ["funnel", "voc"]
+    assert {s.reason for s in skips} == {
+        "No interaction was recorded in this period, so there is nothing to show."
+    }
+    assert sec.check_coverage(empty).reason.endswith("so there is no timeline to draw.")
+    assert sec.check_period(_events([("a", 0, "ad_click", "social")]), ["funnel"]) == []
+    text = sec.executive_summary(
+        client_name="Shop",
+        period="no events",
+        customers=0,
+        interactions=0,
+        stages=pl.DataFrame(),
+        painful=pl.DataFrame(),
+        nps=None,
+        top_driver=None,
+        churn_rate=None,
+        churn_n=None,
+        set_aside=1,
+    )
+    assert text == (
+        "No interaction with the customers of Shop was recorded in this period. "
+        "1 input row could not be used; the appendix says why."
+    )
+
+
+def test_skipped_facts_follow_the_report_order():
+    late = Skipped(
+        "coverage", "No interaction was recorded in this period, so there is no timeline to draw."
+    )
+    facts = sec.skipped_facts([Skipped("churn", "x."), late, Skipped("funnel", "y.")])
+    assert [f["section"] for f in facts] == ["coverage", "funnel", "churn"]

@@ -40,6 +40,8 @@ __all__ = [
     "MIN_CHURN_BUYERS",
     "Skipped",
     "skipped_facts",
+    "check_period",
+    "check_coverage",
     "headline_nps",
     "check_funnel",
     "check_heatmap",
@@ -102,6 +104,9 @@ class Skipped:
 def skipped_facts(skipped: Sequence[Skipped]) -> list[dict[str, str]]:
     """The skipped sections as published facts, in report order, one entry per reason.
 
+    Sections come in the order of :data:`SECTION_TITLES` (the report's order); the reasons of
+    one section keep the order they were given in.
+
     Examples
     --------
     >>> skipped_facts([Skipped("voc", "No written comments."), Skipped("voc", "No written comments.")])
@@ -109,7 +114,8 @@ def skipped_facts(skipped: Sequence[Skipped]) -> list[dict[str, str]]:
     """
     seen: set[tuple[str, str]] = set()
     out = []
-    for s in skipped:
+    order = {name: i for i, name in enumerate(SECTION_TITLES)}
+    for s in sorted(skipped, key=lambda s: order.get(s.section, len(order))):
         if (s.section, s.reason) not in seen:
             seen.add((s.section, s.reason))
             out.append(s.to_dict())
@@ -118,6 +124,37 @@ def skipped_facts(skipped: Sequence[Skipped]) -> list[dict[str, str]]:
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+_NO_EVENTS = "No interaction was recorded in this period, so there is nothing to show."
+
+
+def check_period(events: pl.DataFrame, sections: Sequence[str]) -> list[Skipped]:
+    """Nothing when the period holds events; else one :class:`Skipped` per requested section.
+
+    A period can be empty for a valid client: dates chosen outside the data, or every event
+    row set aside by the loader (the appendix says why). Only the coverage tables and the
+    appendix can be shown then; ``coverage`` is checked by :func:`check_coverage`.
+
+    Examples
+    --------
+    >>> empty = pl.DataFrame({"customer_id": []}, schema={"customer_id": pl.String})
+    >>> [s.section for s in check_period(empty, ["coverage", "funnel", "churn"])]
+    ['funnel', 'churn']
+    """
+    if events.height:
+        return []
+    return [Skipped(s, _NO_EVENTS) for s in sections if s != "coverage"]
+
+
+def check_coverage(events: pl.DataFrame) -> pl.DataFrame | Skipped:
+    """The events, or why there is no timeline of interactions to draw."""
+    if events.height == 0:
+        return Skipped(
+            "coverage",
+            "No interaction was recorded in this period, so there is no timeline to draw.",
+        )
+    return events
 
 
 def headline_nps(nps_table: pl.DataFrame) -> dict[str, Any] | None:
@@ -476,10 +513,14 @@ def executive_summary(
     ...     churn_rate=None, churn_n=None, set_aside=0))
     Between 01 Jan 2024 to 02 Jan 2024, 3 customers of Shop generated 3 recorded interactions. 0.0% of the customers who entered the journey went on to buy (95% interval 0.0% to 56.1%, n = 3). The weakest step is the move into consideration: only 0% of those who could make it did.
     """
-    parts = [
-        f"Between {period}, {customers:,} customers of {client_name} generated {interactions:,} "
-        "recorded interactions."
-    ]
+    if interactions:
+        opening = (
+            f"Between {period}, {customers:,} customers of {client_name} generated "
+            f"{interactions:,} recorded interactions."
+        )
+    else:
+        opening = f"No interaction with the customers of {client_name} was recorded in this period."
+    parts = [opening]
     entered = int(stages.get_column("entered")[0] or 0) if stages.height else 0
     if entered:
         purchase = stages.filter(pl.col("step_name") == "purchase")
@@ -525,5 +566,6 @@ def executive_summary(
             f"(95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)."
         )
     if set_aside:
-        parts.append(f"{set_aside:,} input rows could not be used; the appendix says why.")
+        rows = "input row" if set_aside == 1 else "input rows"
+        parts.append(f"{set_aside:,} {rows} could not be used; the appendix says why.")
     return " ".join(parts)
