@@ -268,8 +268,8 @@ def key_drivers(
     except DataError:
         return Skipped(
             "drivers",
-            "The customers who answered NPS went through much the same journey, so no "
-            "touchpoint stands out as driving the score.",
+            "The journeys before the NPS answers do not differ enough to tell which "
+            "touchpoint drives the score.",
         )
 
 
