@@ -22,6 +22,7 @@ examples:
   cxlab schema                          print the client data contract
   cxlab report data/sample/bookshop     render one client's report into reports/bookshop/
   cxlab batch data/sample --workers 2   render every client's report and reports/index.html
+  cxlab --version                       print the cxlab version
 """
 
 
