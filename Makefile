@@ -44,7 +44,8 @@ lab: $(VENV)/.installed ## Open the explorers in JupyterLab, offline (CLIENTS=yo
 	@test -f data/sample/bookshop/client.toml || $(BIN)/cxlab sample --out data/sample
 	CXLAB_CLIENTS="$(abspath $(if $(filter command line,$(origin CLIENTS)),$(CLIENTS),$(or $(CXLAB_CLIENTS),$(CLIENTS))))" \
 	  $(BIN)/jupyter lab --notebook-dir=notebooks/explore --LabApp.extension_manager=readonly \
-	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 sample: $(VENV)/.installed ## (Re)generate the sample clients in data/sample
 	$(BIN)/cxlab sample --out $(CLIENTS)
