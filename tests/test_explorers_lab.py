@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 EXPLORERS = sorted((NOTEBOOKS_DIR / "explore").glob("*.ipynb"))
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "explorers"
 REACTION_LIMIT_S = 2.0
-RUN_ALL_LIMIT_S = 240
+RUN_ALL_LIMIT_S = 600  # generous: CI shares 2 cores; time is recorded, not asserted
 # touchpoints of the made-up client: none of the sample funnel's names survive
 OWN_TOUCHPOINTS = {
     "site_visit": "club_tour",
@@ -365,18 +365,18 @@ def explore(browser, lab, sub: str, nb_name: str, timed: bool, every_control: bo
             " && window.jupyterapp.shell.currentWidget.sessionContext.session"
             " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
             " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-            timeout=60_000,
+            timeout=180_000,
         )
         started = time.monotonic()
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_timeout(500)
         wait_idle(page, RUN_ALL_LIMIT_S)
         run_all = time.monotonic() - started
-        page.wait_for_selector(".cx-explorer-out", timeout=10_000)
+        page.wait_for_selector(".cx-explorer-out", timeout=60_000)
         # every chart on the page drew marks
         page.wait_for_timeout(500)
         marks = page.evaluate(JS_MARKS, None)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while marks["drawn"] < marks["charts"] and time.monotonic() < deadline:
             page.wait_for_timeout(200)
             marks = page.evaluate(JS_MARKS, None)
@@ -405,11 +405,11 @@ def explore(browser, lab, sub: str, nb_name: str, timed: bool, every_control: bo
             if costly:  # the page says the output is out of date and what to press
                 page.wait_for_function(
                     "() => /press/i.test(document.querySelector('.cx-explorer-status').innerText)",
-                    timeout=30_000,
+                    timeout=120_000,
                 )
                 before = page.evaluate(JS_SIGNATURE)
                 costly_button.click()
-            seconds, after = wait_changed(page, before, 30)
+            seconds, after = wait_changed(page, before, 120)
             assert after != before, f"{stem}: the output did not change after {what}"
             check_page(page, f"{stem} after {what}", outside)
             kernel_s = page.evaluate(
@@ -423,7 +423,7 @@ def explore(browser, lab, sub: str, nb_name: str, timed: bool, every_control: bo
                 continue
             box.fill(BAD_TEXT["window"])
             box.press("Enter")
-            page.wait_for_selector(".cx-explorer-status .cx-error", timeout=5_000)
+            page.wait_for_selector(".cx-explorer-status .cx-error", timeout=30_000)
             line = page.inner_text(".cx-explorer-status .cx-error")
             assert "2 weeks" in line and "7d" in line and "\n" not in line.strip(), line
             check_page(page, f"{stem} after a bad window", outside)
