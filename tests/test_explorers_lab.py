@@ -292,9 +292,11 @@ def change_control(page, control, index: int) -> str:
         new = {"14d": "7d", "7d": "14d"}.get(value.strip())
         if new is None:  # a comma-separated step list: drop the last step
             steps = [s.strip() for s in value.split(",") if s.strip()]
-            new = ", ".join(steps[:-1]) if len(steps) > 2 else ", ".join(steps + steps[:0])
+            new = ", ".join(steps[:-1]) if len(steps) > 2 else ", ".join(reversed(steps))
+        box.click()
         box.fill(new)
-        box.press("Enter")
+        box.press("Enter")  # applies the value (the box does not update on keystrokes)
+        box.evaluate("b => b.blur()")
         return f"text -> {new}"
     if "widget-slider" in cls or "widget-hslider" in cls:
         handles = control.query_selector_all(".noUi-handle")
