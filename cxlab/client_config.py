@@ -48,8 +48,8 @@ Adding a key
    value when one is obvious); add a new one next to :class:`Text` if none fits.
 2. Read the checked value from ``ClientConfig.settings["section.my_key"]`` (defaults filled
    in), or add a field to :class:`ClientConfig` when many modules need it.
-3. Paste the output of :func:`key_reference` into the README's client.toml key reference
-   (``tests/test_client_config.py`` fails until the README lists every key).
+3. Paste the output of :func:`key_reference` into the client.toml key reference of docs/guide/data.md
+   (``tests/test_client_config.py`` fails until that page lists every key).
 """
 
 from __future__ import annotations
@@ -420,7 +420,7 @@ _Type = Text | Choice | Integer | Boolean | Date | Moment | TextList
 class Key:
     """One declared key: its type, its default (None: required or computed) and what it does.
 
-    ``example`` is the value shown in corrected TOML lines and the README reference (the
+    ``example`` is the value shown in corrected TOML lines and the key reference in docs/guide/data.md (the
     default when None).
     """
 
@@ -875,7 +875,7 @@ def _unknown(
             top_level=not where and not isinstance(value, dict),
         )
     return problems.error(
-        (*where, key), message + " Remove the line, or see the README, 'client.toml keys'."
+        (*where, key), message + " Remove the line, or see docs/guide/data.md, 'client.toml keys'."
     )
 
 
@@ -932,7 +932,7 @@ def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigEr
         if 0 < line <= len(lines):
             quoted = f" Line {line} reads: {_short(lines[line - 1].strip(), 80)}."
     reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", message)
-    hint, example = "Compare it with the client.toml example in the README", ""
+    hint, example = "Compare it with the client.toml example in docs/guide/data.md", ""
     for fragment, text_hint, text_example in _TOML_HINTS:
         if fragment in reason:
             hint, example = text_hint, text_example
@@ -947,7 +947,7 @@ def _read_text(folder: Path, path: Path) -> str:
     if not path.is_file():
         raise ConfigError(
             f"{folder} has no {CONFIG_FILE}. Every client folder needs one: it names the data "
-            f"files, maps columns and sets the journey map. See the README, 'Client data contract'."
+            f"files, maps columns and sets the journey map. See docs/guide/data.md, 'Bring your data'."
         )
     if not path.resolve().is_relative_to(folder):
         raise ConfigError(
@@ -1162,7 +1162,7 @@ def _rows(node: Table, where: tuple[str, ...]) -> list[tuple[str, str, str, str]
 
 
 def key_reference() -> str:
-    """The README's table of every ``client.toml`` key, generated from :data:`KEYS`.
+    """The documentation's table of every ``client.toml`` key, generated from :data:`KEYS`.
 
     Returns
     -------

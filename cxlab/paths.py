@@ -4,7 +4,7 @@ Every function takes the canonical ``events`` frame (``pl.DataFrame`` or ``pl.La
 returns a small, sorted ``pl.DataFrame`` (``sessionize`` / ``add_markers`` return events of the
 same kind they were given).
 
-Definitions (they follow Retentioneering 3.x and pm4py; see the README section "Paths")
+Definitions (they follow Retentioneering 3.x and pm4py; see docs/definitions.md, "Paths")
 ---------------------------------------------------------------------------------------
 Path
     The ordered events of one customer (``path="customer"``) or of one session

@@ -133,7 +133,7 @@ class TableSchema:
         return next(c.dtype for c in self.columns if c.name == name)
 
     def type_name(self, name: str) -> str:
-        """Readable type of column ``name``, as the README writes it (``Datetime[us, UTC]``).
+        """Readable type of column ``name``, as the documentation writes it (``Datetime[us, UTC]``).
 
         Examples
         --------
@@ -146,7 +146,7 @@ class TableSchema:
         return str(dtype)
 
     def to_frame(self) -> pl.DataFrame:
-        """The schema as a table (for the README, notebooks and ``cxlab schema``)."""
+        """The schema as a table (for the documentation, notebooks and ``cxlab schema``)."""
         return pl.DataFrame(
             {
                 "column": [c.name for c in self.columns],

@@ -91,7 +91,7 @@ def test_every_public_module_has_a_reference_page():
     assert public <= documented, sorted(public - documented)
 
 
-USER_DOCS = sorted(DOCS.rglob("*.md"))
+USER_DOCS = [PROJECT_ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 
 
 @pytest.mark.parametrize("path", USER_DOCS, ids=lambda p: p.name)

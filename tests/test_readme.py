@@ -35,13 +35,17 @@ def test_every_canonical_column_is_documented(table):
     schema = TABLES[table]
     for column in schema.names:
         row = f"| `{column}` | {schema.type_name(column)} |"
-        assert row in DATA_PAGE, f"docs/guide/data.md lacks the {table}.{column} row with its type: {row}"
+        assert row in DATA_PAGE, (
+            f"docs/guide/data.md lacks the {table}.{column} row with its type: {row}"
+        )
 
 
 def test_every_make_target_in_the_documentation_exists():
     targets = set(re.findall(r"^([a-z-]+):", MAKEFILE, flags=re.M))
     for target in set(re.findall(r"`make ([a-z-]+)`", USER_TEXT)):
-        assert target in targets, f"the docs mention `make {target}`, the Makefile has no such target"
+        assert target in targets, (
+            f"the docs mention `make {target}`, the Makefile has no such target"
+        )
 
 
 def test_every_cli_command_is_documented():
@@ -58,9 +62,36 @@ def test_ruff_is_clean():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
     if ruff is None:
         pytest.fail("ruff is not installed in the test environment (it is in the test extra)")
-    targets = [p for p in ("cxlab", "tests", "benchmarks", "notebooks") if (PROJECT_ROOT / p).exists()]
+    targets = [
+        p for p in ("cxlab", "tests", "benchmarks", "notebooks") if (PROJECT_ROOT / p).exists()
+    ]
     result = subprocess.run(
         [ruff, "check", "--output-format", "concise", *targets],
-        cwd=PROJECT_ROOT, capture_output=True, text=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readme_is_one_screen_plus_links():
+    assert len(README) <= 8000, f"README.md has {len(README)} characters; move detail into docs/"
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README)
+    for link in links:
+        if not link.startswith(("http://", "https://")):
+            assert (PROJECT_ROOT / link).exists(), f"README links to {link}, which does not exist"
+    for page in sorted((DOCS / "guide").glob("*.md")):
+        assert f"docs/guide/{page.name}" in links, (
+            f"README does not link the guide page {page.name}"
+        )
+
+
+def test_the_readme_quick_start_runs():
+    block = re.search(r"## Quick start\n+```python\n(.*?)```", README, flags=re.S)
+    assert block, "README has no Quick start python block"
+    code = block.group(1)
+    assert "cxlab.load_client" in code and len(code.splitlines()) <= 10
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
