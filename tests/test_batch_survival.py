@@ -24,10 +24,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
+import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-
-psutil = pytest.importorskip("psutil")
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="kills processes with POSIX signals")
 
