@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from cxlab.client_config import ClientConfig, read_client_config
+from cxlab.errors import DataError
 from cxlab.loaders import (
     LoadResult,
     empty_table,
@@ -113,6 +114,31 @@ def _source_name(mapping: dict[str, str], canonical: str) -> str:
     return next((src for src, can in mapping.items() if can == canonical), canonical)
 
 
+def _check_losses(results: dict[str, LoadResult], config: ClientConfig) -> None:
+    """Refuse a load that leaves a table with no rows, or the events with less than half.
+
+    Such a client would get a report about almost nothing; its most common set-aside reason
+    (and the fix that goes with it) is the message.
+    """
+    for table, result in results.items():
+        lost, n = result.set_aside.height, result.input_rows
+        if lost == 0 or not (result.loaded == 0 or (table == "events" and lost > result.loaded)):
+            continue
+        top = max((i for i in result.issues if i.severity == "set_aside"), key=lambda i: i.rows)
+        share = "every" if result.loaded == 0 else "most"
+        raise DataError(
+            f"{result.file.name}: {share} {table} row was set aside ({lost:,} of {n:,}; "
+            f"{result.loaded:,} left), so an analysis would describe almost nothing. The main "
+            f"reason, {top.rows:,} rows: {top.message}"
+            + (_START_FIX.format(folder=config.folder.name) if top.reason == "before_start" else "")
+        )
+
+
+_START_FIX = ("\n\nTo keep every old event, remove the start_date line from "
+              "{folder}/client.toml (there is no lower bound then), or set an earlier date, e.g.:"
+              "\n\n    start_date = 1990-01-01")
+
+
 def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = False) -> Client:
     """Load and validate the client in ``folder`` (which holds ``client.toml``).
 
@@ -138,7 +164,8 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
         ``client.toml`` is missing or wrong.
     DataError
         A data file is missing, unreadable or lacks a required column (or, in strict mode,
-        has a row that would be set aside).
+        has a row that would be set aside); or loading set aside every row of a table, or
+        most events: the message gives the main reason and its fix.
 
     Examples
     --------
@@ -155,15 +182,16 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
     path = config.path_of("events")
     assert path is not None  # read_client_config requires the events file
     results["events"] = load_events(path, config.columns.get("events"), journey_map=config.journey_map,
-                                    prepare=prepare, **timed, **common)
+                                    prepare=prepare, source=config.source_spec("events"),
+                                    duplicate_events=config.duplicate_events, **timed, **common)
     path = config.path_of("feedback")
     if path is not None:
         results["feedback"] = load_feedback(path, config.columns.get("feedback"), optional=True,
-                                            **timed, **common)
+                                            source=config.source_spec("feedback"), **timed, **common)
     path = config.path_of("customers")
     if path is not None:
         results["customers"] = load_customers(path, config.columns.get("customers"), optional=True,
-                                              **common)
+                                              source=config.source_spec("customers"), **common)
 
     frames = {t: (results[t].frame if t in results else empty_table(t))
               for t in ("events", "feedback", "customers")}
@@ -178,6 +206,7 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
                 if issue is not None:
                     issues.append(issue)
     report = ValidationReport(config.slug, [r.counts for r in results.values()], issues)
+    _check_losses(results, config)
     return Client(
         config=config,
         events=frames["events"],

@@ -75,6 +75,7 @@ from cxlab.schema import (
     STAGES,
     TABLES,
 )
+from cxlab.sources import SourceSpec
 
 __all__ = [
     "CONFIG_FILE",
@@ -454,6 +455,12 @@ class Mapping:
     unique_values: bool = False
 
 
+_CONSTANT_EXAMPLES: dict[str, dict[str, str]] = {
+    "events": {"channel": "web", "touchpoint": "purchase"},
+    "feedback": {"survey": "nps"},
+    "customers": {"segment": "all"},
+}
+
 #: The declared shape of ``client.toml``: every table and key, with type, default, meaning.
 KEYS = Table(
     description="the top level of client.toml",
@@ -486,9 +493,18 @@ KEYS = Table(
         ),
         "start_date": Key(
             Date(),
-            dt.date(2000, 1, 1),
+            None,
             "events before this date are implausible and set aside",
             example=dt.date(2024, 10, 1),
+            default_text="none (no lower bound)",
+        ),
+        "timestamp_unit": Key(
+            Choice(("s", "ms", "us", "ns")),
+            None,
+            "the source times are integer epochs in seconds, milliseconds, microseconds "
+            "(GA4) or nanoseconds since 1970-01-01 UTC",
+            example="us",
+            default_text="none (times are text or datetimes)",
         ),
         "as_of": Key(
             Moment(),
@@ -554,6 +570,74 @@ KEYS = Table(
                     unique_values=True,
                 )
                 for table, schema in TABLES.items()
+            },
+        ),
+        "defaults": Table(
+            description="a constant for a canonical column the file does not have",
+            example={"events": {"channel": "web"}},
+            keys={
+                table: Table(
+                    description=f"constants for {table} columns",
+                    example=_CONSTANT_EXAMPLES[table],
+                    keys={
+                        col.name: Key(
+                            Text(max_len=200),
+                            None,
+                            f"the {table} {col.name} of every row, when no column of the "
+                            f"file gives it",
+                            example=_CONSTANT_EXAMPLES[table].get(col.name, "unknown"),
+                            default_text='"unknown"' if (table, col.name) == ("events", "channel") else "none",
+                        )
+                        for col in schema.columns
+                        if col.dtype == pl.String and col.name != "customer_id"
+                    },
+                )
+                for table, schema in TABLES.items()
+            },
+        ),
+        "derive": Table(
+            description="a canonical column built from several source columns",
+            example={"events": {"touchpoint": ["event_name", "page_type"]}},
+            keys={
+                "separator": Key(
+                    Text(min_len=1, max_len=5),
+                    "_",
+                    "put between the parts of a derived column",
+                    example=":",
+                ),
+                **{
+                    table: Table(
+                        description=f"derived {table} columns",
+                        example={"touchpoint": ["event_name", "page_type"]}
+                        if table == "events" else {},
+                        keys={
+                            col.name: Key(
+                                TextList(min_items=1, label="an array of source column names"),
+                                (),
+                                f"source columns whose values, joined by the separator (empty "
+                                f"parts left out), give the {table} {col.name}",
+                                example=["event_name", "page_type"],
+                                default_text="none",
+                            )
+                            for col in schema.columns
+                            if col.dtype == pl.String and col.name != "customer_id"
+                        },
+                    )
+                    for table, schema in TABLES.items()
+                },
+            },
+        ),
+        "validation": Table(
+            description="how loading treats rows that are not wrong but may be unwanted",
+            example={"duplicate_events": "drop"},
+            keys={
+                "duplicate_events": Key(
+                    Choice(("keep", "drop")),
+                    "keep",
+                    '"keep": repeated identical events are kept and counted in a warning; '
+                    '"drop": they are set aside (the first is kept)',
+                    example="drop",
+                ),
             },
         ),
         "journey": Table(
@@ -629,7 +713,7 @@ class ClientConfig:
     industry: str = ""
     timezone: str = "UTC"
     timestamp_formats: tuple[str, ...] = ()
-    start_date: dt.date = dt.date(2000, 1, 1)
+    start_date: dt.date | None = None
     currency: str = ""
     files: dict[str, str] = field(default_factory=dict)
     separator: str | None = None
@@ -645,6 +729,28 @@ class ClientConfig:
     def slug(self) -> str:
         """The folder name: the client's key in batches, reports and the index."""
         return self.folder.name
+
+    def source_spec(self, table: str) -> SourceSpec:
+        """What ``client.toml`` declares for ``table`` beyond ``[columns]``: constants
+        (``[defaults]``), derived columns (``[derive]``) and ``timestamp_unit``.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> ClientConfig(Path("acme"), "Acme").source_spec("events")
+        SourceSpec(constants={}, derived={}, separator='_', timestamp_unit=None)
+        """
+        s = self.settings
+        constants = {k.rsplit(".", 1)[1]: v for k, v in s.items()
+                     if k.startswith(f"defaults.{table}.") and v is not None}
+        derived = {k.rsplit(".", 1)[1]: tuple(v) for k, v in s.items()
+                   if k.startswith(f"derive.{table}.") and v}
+        return SourceSpec(constants, derived, s.get("derive.separator", "_"), s.get("timestamp_unit"))
+
+    @property
+    def duplicate_events(self) -> str:
+        """``[validation] duplicate_events``: ``"keep"`` (default) or ``"drop"``."""
+        return self.settings.get("validation.duplicate_events", "keep")
 
     def path_of(self, table: str) -> Path | None:
         """Absolute path of the file holding ``table``, or None when the client has none.
@@ -1096,7 +1202,8 @@ def read_client_config(folder: str | Path) -> ClientConfig:
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
         as_of = as_of.astimezone(dt.UTC)
-        if as_of.astimezone(zoneinfo.ZoneInfo(timezone)).date() < values["start_date"]:
+        start = values["start_date"]
+        if start is not None and as_of.astimezone(zoneinfo.ZoneInfo(timezone)).date() < start:
             raise problems.error(
                 ("as_of",),
                 f"'as_of' ({as_of.isoformat()}) is before 'start_date' "

@@ -59,6 +59,7 @@ from cxlab.schema import (
     TableSchema,
     survey_scale_bounds,
 )
+from cxlab.sources import SourceSpec, apply_source_spec
 from cxlab.validation import REDACTED, SET_ASIDE_REASONS, Issue, TableCounts, ValidationReport
 
 __all__ = [
@@ -1024,6 +1025,8 @@ def load_table(
     separator: str | None = None,
     prepare: bool = False,
     optional: bool = False,
+    source: SourceSpec | None = None,
+    duplicate_events: str = "keep",
 ) -> LoadResult:
     """Load one file as canonical ``table``; see :func:`load_events` for the parameters.
 
@@ -1034,7 +1037,8 @@ def load_table(
     try:
         return _load_table(table, path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
                            journey_map=journey_map, start_date=start_date, as_of=as_of, strict=strict,
-                           separator=separator, prepare=prepare)
+                           separator=separator, prepare=prepare, source=source,
+                           duplicate_events=duplicate_events)
     except _EmptyFile:
         if not optional:
             raise
@@ -1059,6 +1063,8 @@ def _load_table(
     strict: bool,
     separator: str | None,
     prepare: bool,
+    source: SourceSpec | None = None,
+    duplicate_events: str = "keep",
 ) -> LoadResult:
     schema = _schema(table)
     path = Path(path)
@@ -1074,11 +1080,13 @@ def _load_table(
     start_utc = _as_utc(start_date, timezone, "start_date")
 
     src = _open_source(path, table, separator)
+    file_cols = list(src.schema)
+    src, mapping, consumed = _declared_columns(src, mapping or {}, source, table, path)
     source_cols = list(src.schema)
-    resolved = _resolve_columns(schema, source_cols, mapping or {}, path)
+    resolved = _resolve_columns(schema, source_cols, mapping, path)
     _check_source_types(path, table, resolved, src.types or src.schema)
     taken = set(resolved.values())
-    extras = [c for c in source_cols if c not in taken]
+    extras = [c for c in source_cols if c not in taken and c not in consumed]
 
     # Read once into memory; every later pass (checks, casts, flags) runs on that frame.
     try:
@@ -1092,7 +1100,7 @@ def _load_table(
         )
     data, types = _binary_as_text(data, path, resolved, src.schema)
     text_file = src.kind != "parquet"
-    blank = _blank_rows(data, source_cols) if src.kind in ("csv", "tsv") else None
+    blank = _blank_rows(data, file_cols) if src.kind in ("csv", "tsv") else None
     if blank is not None and blank.len() == data.height:
         lines = f"{blank.len():,} blank line{'' if blank.len() == 1 else 's'}"
         raise _EmptyFile(f"{path}: the file has a header and {lines}, but no data rows. Export the "
@@ -1152,6 +1160,10 @@ def _load_table(
     if prepared:  # the permutation of prepare_events, on the clean rows only
         order, codes, keys = customer_order(flagged.get_column("customer_id"), flagged.get_column("timestamp"),
                                             keep=~flagged.get_column("__bad"))
+    repeated = None
+    if dup_reason == "duplicate_event" and duplicate_events == "keep":
+        repeated = _repeated_events_issue(flagged, dup_key, label, prepared and (order, codes))
+        dup_reason = None
     if dup_reason:
         bad_s = flagged.get_column("__bad")
         all_flags.append((dup_reason, "customer_id" if table == "customers" else "all", pl.lit(True)))
@@ -1202,6 +1214,8 @@ def _load_table(
 
     if n_blank:
         issues.append(_blank_lines_issue(table, label, n_blank, blank.head(_EXAMPLES).to_list()))
+    if repeated is not None:
+        issues.append(repeated)
     # Warnings: mixed timezones, DST gaps, unknown touchpoints (rows kept).
     if "__aware" in flagged.columns:
         n_aware = int(flagged["__aware"].sum())
@@ -1383,6 +1397,8 @@ def load_events(
     strict: bool = False,
     separator: str | None = None,
     prepare: bool = False,
+    source: SourceSpec | None = None,
+    duplicate_events: str = "keep",
 ) -> LoadResult:
     """Load an events file into the canonical events table.
 
@@ -1413,6 +1429,13 @@ def load_events(
         order in the same pass that leaves set-aside rows out (one copy of the events instead
         of three), and finds duplicate events among rows of equal customer and time; the
         rows, set-aside rows and issues are exactly those of ``prepare=False``.
+    source : SourceSpec, optional
+        Constants, derived columns, epoch times and nested fields declared in ``client.toml``
+        (:mod:`cxlab.sources`), added to the file's columns before the checks.
+    duplicate_events : {"keep", "drop"}
+        Events equal on every canonical column to an earlier one: ``"keep"`` loads them and
+        counts them in a ``repeated_events`` warning; ``"drop"`` sets them aside as
+        ``duplicate_event`` (the first is kept).
 
     Returns
     -------
@@ -1443,7 +1466,8 @@ def load_events(
     """
     return load_table("events", path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
                       journey_map=journey_map, start_date=start_date, as_of=as_of, strict=strict,
-                      separator=separator, prepare=prepare)
+                      separator=separator, prepare=prepare, source=source,
+                      duplicate_events=duplicate_events)
 
 
 def load_feedback(
@@ -1456,6 +1480,7 @@ def load_feedback(
     as_of: dt.date | dt.datetime | None = None,
     strict: bool = False,
     separator: str | None = None,
+    source: SourceSpec | None = None,
     optional: bool = False,
 ) -> LoadResult:
     """Load a feedback (survey answers) file into the canonical feedback table.
@@ -1475,7 +1500,7 @@ def load_feedback(
     ([('nps', 9)], ['score_out_of_range'])
     """
     return load_table("feedback", path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
-                      start_date=start_date, as_of=as_of, strict=strict, separator=separator,
+                      start_date=start_date, as_of=as_of, strict=strict, separator=separator, source=source,
                       optional=optional)
 
 
@@ -1486,6 +1511,7 @@ def load_customers(
     timestamp_formats: Sequence[str] = (),
     strict: bool = False,
     separator: str | None = None,
+    source: SourceSpec | None = None,
     optional: bool = False,
 ) -> LoadResult:
     """Load a customers file into the canonical customers table (one row per customer).
@@ -1505,5 +1531,40 @@ def load_customers(
     ([True, False], [(3, 'duplicate_customer')])
     """
     return load_table("customers", path, mapping, timestamp_formats=timestamp_formats,
-                      strict=strict, separator=separator, optional=optional)
+                      strict=strict, separator=separator, optional=optional,
+                      source=source)
 
+
+# --------------------------------------------------------------------------- declared columns
+def _declared_columns(src: _Source, mapping: Mapping[str, str], spec: SourceSpec | None, table: str,
+                      path: Path) -> tuple[_Source, dict[str, str], list[str]]:
+    """The source with what client.toml declares (:mod:`cxlab.sources`) added as columns."""
+    types = src.types or src.schema
+    lf, schema, mapping, consumed = apply_source_spec(src.lf, src.schema, types, mapping, spec,
+                                                      table=table, path=path)
+    if len(schema) == len(src.schema):
+        return src, mapping, consumed
+    added = {c: t for c, t in schema.items() if c not in src.schema}
+    return (_Source(src.path, src.kind, src.gz, src.sep, lf, schema, {**types, **added}, src.content),
+            mapping, consumed)
+
+
+def _repeated_events_issue(flagged: pl.DataFrame, key: list[str], label: str,
+                           prepared: tuple[pl.Series, pl.Series] | bool) -> Issue | None:
+    """The ``repeated_events`` warning: events equal on every canonical column to an earlier one, kept."""
+    if prepared:
+        order, codes = prepared
+        rows = (_adjacent_duplicates(flagged, key, order, codes) + 1).sort()
+    else:
+        mask = _later_duplicates(flagged, key, flagged.get_column("__bad"))
+        rows = flagged.get_column(SOURCE_ROW).filter(mask)
+    if rows.len() == 0:
+        return None
+    n = rows.len()
+    msg = (f"{label}: {n:,} {'event repeats' if n == 1 else 'events repeat'} an earlier event on every "
+           f"canonical column (same customer, time, touchpoint, channel …). They are kept and "
+           f"counted in journeys, paths and funnels, as clickstream tools count them. If the export "
+           f"repeats rows by mistake, set them aside with this line in client.toml:\n\n"
+           f"    [validation]\n    duplicate_events = \"drop\"")
+    return Issue("events", label, "warning", "repeated_events", "all", n,
+                 tuple(rows.head(_EXAMPLES).to_list()), msg)

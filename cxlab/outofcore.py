@@ -85,6 +85,7 @@ from cxlab.loaders import (
     _check_source_types,
     _col_label,
     _column_checks,
+    _declared_columns,
     _open_source,
     _read_error,
     _resolve_columns,
@@ -203,8 +204,11 @@ def scan_events(folder: str | Path) -> EventScan:
         raise DataError(f"{folder}: client.toml names no events file. Add events = \"...\" under [files].")
     schema = EVENTS
     src = _open_source(path, "events", cfg.separator)
+    file_cols = list(src.schema)
+    src, mapping, _ = _declared_columns(src, cfg.columns.get("events", {}), cfg.source_spec("events"),
+                                        "events", path)
     source_cols = list(src.schema)
-    resolved = _resolve_columns(schema, source_cols, cfg.columns.get("events", {}), path)
+    resolved = _resolve_columns(schema, source_cols, mapping, path)
     _check_source_types(path, "events", resolved, src.types or src.schema)
     tz = cfg.timezone
     as_of_utc = _as_utc(cfg.as_of, tz, "as_of") or dt.datetime.now(dt.UTC)
@@ -214,7 +218,7 @@ def scan_events(folder: str | Path) -> EventScan:
     text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
     binary = {c: s for c, s in resolved.items() if src.schema[s] == pl.Binary}
     # blank lines of a delimited file are not rows (as in the loader): left out, not counted
-    blank = _blank_line(source_cols) if src.kind in ("csv", "tsv") else None
+    blank = _blank_line(file_cols) if src.kind in ("csv", "tsv") else None
     probe = ([pl.len().alias("__rows")] + [e for s in text_cols for e in _tidy_probe(s, src.kind != "parquet")]
              + ([blank.sum().alias("__blank")] if blank is not None else [])
              + [pl.col(s).cast(pl.String).null_count().alias(f"__bin_{s}") for s in binary.values()])
@@ -604,7 +608,8 @@ def analyze_client(
         for k, fs in enumerate(tqdm(list(files.values()), desc=f"{cfg.slug}: parts", unit="part",
                                     disable=not progress)):
             df = pl.scan_parquet(fs).collect(engine="streaming")
-            df = _dedupe(df, scan.key, dup_flag)
+            if cfg.duplicate_events == "drop":  # "keep" (default): repeated events are loaded
+                df = _dedupe(df, scan.key, dup_flag)
             bad = df.lazy().filter(pl.col(_FLAG).is_not_null())
             acc["set_aside"].append(bad.group_by(_FLAG).agg(
                 pl.len().cast(pl.Int64).alias("rows"),

@@ -327,6 +327,8 @@ def client_toml(name: str, file_format: str = "native") -> str:
     lines += ["", "[churn]", f"method = {_toml_str(spec.churn_method)}"]
     if spec.churn_method == "inactivity":
         lines.append(f"inactivity_days = {spec.inactivity_days}")
+    # the planted duplicate rows stand for an export that repeats rows by mistake
+    lines += ["", "[validation]", 'duplicate_events = "drop"']
     return "\n".join(lines) + "\n"
 
 

@@ -45,7 +45,9 @@ A row with several problems is counted once, under the first reason in this orde
 
 Warnings (rows kept): ``unknown_touchpoint``, ``unknown_customer``, ``mixed_timezones``,
 ``nonexistent_local_time``, ``blank_lines`` (blank lines of a delimited file, skipped and not
-counted as rows), ``empty_file`` (an optional file without data rows: an empty table).
+counted as rows), ``empty_file`` (an optional file without data rows: an empty table), ``repeated_events``
+(events equal on every canonical column to an earlier one, kept unless ``[validation]
+duplicate_events = "drop"``).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ WARNING_REASONS: tuple[str, ...] = (
     "nonexistent_local_time",
     "blank_lines",
     "empty_file",
+    "repeated_events",
 )
 
 _TABLE_ORDER = ("events", "feedback", "customers")

@@ -30,9 +30,13 @@ customers = "customers.csv"
 [columns.events]
 "Customer Ref" = "customer_id"
 "Event Time" = "timestamp"
+
+[validation]
+duplicate_events = "drop"
 """
 
-# events by hand: 5 rows; row 4 has no id (set aside); row 5 repeats row 1 (set aside).
+# events by hand: 5 rows; row 4 has no id (set aside); row 5 repeats row 1 (set aside:
+# duplicate_events = "drop").
 # Row 3's touchpoint <script> is not in the journey map (kept, warned).
 # Times: 01/03/2024 09:00 London (GMT) = 09:00 UTC; 2024-07-01 12:00 London (BST) = 11:00 UTC.
 EVENTS = """Customer Ref,Event Time,touchpoint,channel,revenue

@@ -44,7 +44,8 @@ def test_minimal_config_uses_defaults(tmp_path):
     assert cfg.purchase_touchpoints == ("purchase",)
     assert cfg.churn.method == "column"
     assert cfg.churn.inactivity_days == 90
-    assert cfg.start_date == dt.date(2000, 1, 1)
+    assert cfg.start_date is None  # no lower bound
+    assert cfg.duplicate_events == "keep"
     assert cfg.as_of is None
     assert cfg.allow_outside_folder is False
     assert cfg.columns == {}
