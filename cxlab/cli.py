@@ -86,8 +86,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true", help="one line per client instead of the full report")
 
     sub.add_parser("schema", help="print the client data contract (canonical tables and columns)")
+    _add_init_parser(sub)
     _add_report_parsers(sub)
     return parser
+
+
+def _add_init_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "init",
+        help="make a client folder from export files: copy them, write client.toml, validate",
+        description=(
+            "Copy the export files into FOLDER, propose the column mapping, time format and "
+            "journey stages from a sample of their rows, write a commented client.toml (lines "
+            "marked REVIEW need a look) and load the client to print what is left to fix. "
+            "Exits 0 when the client loads, 1 when something is left to fix."
+        ),
+    )
+    p.add_argument("folder", type=Path, help="the client folder to create or fill")
+    p.add_argument("--events", type=Path, help="the events export (CSV, TSV, Parquet, NDJSON, .gz)")
+    p.add_argument("--feedback", type=Path, help="the survey answers export")
+    p.add_argument("--customers", type=Path, help="the customers export")
+    p.add_argument("--timezone", help="IANA zone of times written without an offset (default UTC)")
+    p.add_argument("--name", help="display name (default: the folder name)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing client.toml")
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from cxlab.init import init_client
+
+    result = init_client(args.folder, args.events, feedback=args.feedback, customers=args.customers,
+                         timezone=args.timezone, name=args.name, force=args.force)
+    print(result.summary())
+    return 1 if result.left_to_fix else 0
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -288,7 +318,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"sample": _cmd_sample, "validate": _cmd_validate, "schema": _cmd_schema,
-             "report": _cmd_report, "batch": _cmd_batch}
+             "report": _cmd_report, "batch": _cmd_batch, "init": _cmd_init}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
