@@ -109,13 +109,16 @@ def _add_init_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timezone", help="IANA zone of times written without an offset (default UTC)")
     p.add_argument("--name", help="display name (default: the folder name)")
     p.add_argument("--force", action="store_true", help="overwrite an existing client.toml")
+    p.add_argument("--no-validate", action="store_true",
+                   help="write client.toml without loading the client afterwards (reads only a sample)")
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from cxlab.init import init_client
 
     result = init_client(args.folder, args.events, feedback=args.feedback, customers=args.customers,
-                         timezone=args.timezone, name=args.name, force=args.force)
+                         timezone=args.timezone, name=args.name, force=args.force,
+                         validate=not args.no_validate)
     print(result.summary())
     return 1 if result.left_to_fix else 0
 

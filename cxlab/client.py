@@ -180,10 +180,10 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
               "timestamp_formats": config.timestamp_formats}
     timed = {"timezone": config.timezone, "start_date": config.start_date, "as_of": config.as_of}
     path = config.path_of("events")
-    assert path is not None  # read_client_config requires the events file
-    results["events"] = load_events(path, config.columns.get("events"), journey_map=config.journey_map,
-                                    prepare=prepare, source=config.source_spec("events"),
-                                    duplicate_events=config.duplicate_events, **timed, **common)
+    if path is not None:  # a survey-only client has none: its events table is empty
+        results["events"] = load_events(path, config.columns.get("events"), journey_map=config.journey_map,
+                                        prepare=prepare, source=config.source_spec("events"),
+                                        duplicate_events=config.duplicate_events, **timed, **common)
     path = config.path_of("feedback")
     if path is not None:
         results["feedback"] = load_feedback(path, config.columns.get("feedback"), optional=True,

@@ -531,7 +531,7 @@ KEYS = Table(
                     None,
                     "the events file (CSV, TSV, Parquet, NDJSON/JSONL, each optionally .gz)",
                     example="events.csv",
-                    default_text="required",
+                    default_text="none (then feedback is required)",
                 ),
                 "feedback": Key(
                     Text(max_len=1000),
@@ -1186,10 +1186,10 @@ def read_client_config(folder: str | Path) -> ClientConfig:
         for t in ("events", "feedback", "customers")
         if values[f"files.{t}"] is not None
     }
-    if "events" not in files:
+    if "events" not in files and "feedback" not in files:
         raise problems.error(
             ("files",),
-            "'[files]' must name at least the events file.",
+            "'[files]' must name the events file or the feedback (survey answers) file, or both.",
             _block(("files",), {"events": "events.csv"}),
         )
     for table, written in files.items():

@@ -611,6 +611,7 @@ def init_client(
     copy: bool = True,
     force: bool = False,
     sample_rows: int = SAMPLE_ROWS,
+    validate: bool = True,
 ) -> InitResult:
     """Make ``folder`` a client folder from export files: copy them, write ``client.toml``, validate.
 
@@ -631,6 +632,9 @@ def init_client(
         Overwrite an existing ``client.toml``.
     sample_rows : int
         Rows read from each file to propose the mapping.
+    validate : bool
+        Load the client once written and list what is left to fix (default). Without it,
+        only the first ``sample_rows`` rows of each file are read.
 
     Returns
     -------
@@ -720,6 +724,8 @@ def init_client(
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(folder / CONFIG_FILE)
     left: list[str] = []
+    if not validate:
+        return InitResult(folder, text, review, left)
     try:
         client = load_client(folder)
         left = [i.message for i in client.validation.issues if i.severity == "set_aside"]

@@ -214,8 +214,9 @@ def apply_source_spec(
     -------
     lf, schema, mapping, consumed
         The scan with the added columns, its schema, the mapping that sends each added
-        column to its canonical column, and the source columns replaced by an added one
-        (an epoch time column: not kept as an attribute).
+        column to its canonical column, and the source columns an added one is made from
+        (an epoch time column, the parts of a derived column, an object or list column whose
+        fields are mapped): like a mapped column, they are not kept as attributes.
 
     Examples
     --------
@@ -249,6 +250,7 @@ def apply_source_spec(
         expr, leaf = _nested_expr(name, base_expr, base, steps, dtype, str(path))
         added[name] = expr
         schema[name] = leaf
+        consumed.append(base)  # an object or list column: its fields are what is used
 
     for src, canonical in list(mapping.items()):
         source_column(src, canonical)
@@ -276,6 +278,7 @@ def apply_source_spec(
             e = added.get(part, pl.col(part))
             t = e.cast(pl.String).str.strip_chars()
             texts.append(pl.when(t.str.len_bytes() > 0).then(t))
+        consumed.extend(p for p in parts if p not in added)  # used, like a mapped column
         name = _free_name(" + ".join(parts), schema)
         added[name] = pl.concat_str(texts, separator=spec.separator, ignore_nulls=True).pipe(
             lambda joined, texts=texts: pl.when(

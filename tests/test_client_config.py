@@ -126,7 +126,7 @@ def test_naive_as_of_is_read_in_the_client_timezone(tmp_path):
             "Did you mean 'customer_id'",
         ),
         ('timezone = "Mars/Olympus"\n[files]\nevents = "e.csv"\n', "IANA time zone"),
-        ('[files]\nfeedback = "f.csv"\n', "at least the events file"),
+        ('[files]\ncustomers = "c.csv"\n', "the events file or the feedback"),
         ('[files]\nevents = "e.csv"\n[churn]\nmethod = "vibes"\n', "churn.method"),
         ('[files\nevents = "e.csv"\n', "not valid TOML"),
         ('nmae = "x"\n[files]\nevents = "e.csv"\n', "Did you mean 'name'"),

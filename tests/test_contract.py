@@ -147,8 +147,8 @@ def test_derived_touchpoint_from_two_columns(tmp_path):
     assert "'event + page_type'" in next(
         i.message for i in res.issues if i.reason == "missing_touchpoint"
     )
-    # the parts stay as attributes
-    assert {"event", "page_type"} <= set(res.frame.columns)
+    # the parts are used, like a mapped column: not kept as attributes
+    assert not {"event", "page_type"} & set(res.frame.columns)
 
 
 @pytest.mark.parametrize(
@@ -288,3 +288,56 @@ def test_config_keys_for_the_contract(tmp_path):
     (folder / "client.toml").write_text('timestamp_unit = "sec"\n[files]\nevents = "events.csv"\n')
     with pytest.raises(ConfigError, match=r"timestamp_unit.*one of \"s\", \"ms\", \"us\", \"ns\""):
         load_client(folder)
+
+
+def test_survey_only_and_customers_plus_survey_clients_load(tmp_path):
+    # feedback only: 2 answers; the events table is empty with its canonical columns
+    folder = tmp_path / "survey"
+    _write(
+        folder,
+        "answers.csv",
+        "customer_id,timestamp,survey,score,comment\n"
+        "a,2024-05-01 10:00,nps,9,great\nb,2024-05-02 11:00,nps,3,slow\n",
+    )
+    (folder / "client.toml").write_text('[files]\nfeedback = "answers.csv"\n')
+    client = load_client(folder)
+    assert client.events.height == 0 and client.events.columns[:4] == [
+        "customer_id",
+        "timestamp",
+        "touchpoint",
+        "channel",
+    ]
+    assert client.feedback["score"].to_list() == [9, 3]
+    assert client.period == (None, None)
+    assert [t.table for t in client.validation.tables] == ["feedback"]
+    # customers + feedback
+    _write(folder, "people.csv", "customer_id,segment\na,gold\nb,silver\n")
+    (folder / "client.toml").write_text(
+        '[files]\nfeedback = "answers.csv"\ncustomers = "people.csv"\n'
+    )
+    client = load_client(folder)
+    assert client.customers["segment"].to_list() == ["gold", "silver"]
+    assert client.validation.warnings == ()  # every answer's customer is known
+    # customers alone are not enough for any section: refused with the line to add
+    (folder / "client.toml").write_text('[files]\ncustomers = "people.csv"\n')
+    with pytest.raises(
+        ConfigError, match=r"(?s)events file or the feedback.*\[files\]\n    events = "
+    ):
+        load_client(folder)
+
+
+def test_survey_only_client_gets_a_report(tmp_path):
+    # the report runs for a client with answers and customers but no events: scores and the
+    # voice of the customer are there, the journey sections say why they are empty
+    from cxlab.report.batch import render_client
+
+    folder = tmp_path / "survey"
+    rows = "".join(
+        f"c{i},2024-05-{1 + i % 28:02d} 10:00,nps,{i % 11},comment {i}\n" for i in range(60)
+    )
+    _write(folder, "answers.csv", "customer_id,timestamp,survey,score,comment\n" + rows)
+    (folder / "client.toml").write_text('[files]\nfeedback = "answers.csv"\n')
+    render_client(folder, tmp_path / "out", salt_file=tmp_path / ".salt", timeout=300)
+    html = (tmp_path / "out" / "survey" / "report.html").read_text(encoding="utf-8")
+    assert "Customer experience scores" in html
+    assert "This client has no events file, so there is no journey to show." in html

@@ -153,7 +153,9 @@ HAND = (
 
 @pytest.mark.parametrize("parts", PARTS)
 def test_hand_checked_client(tmp_path, parts):
-    res = analyze_client(_client(tmp_path / "hand", HAND), partitions=parts)
+    # duplicate_events = "drop": row 4 is set aside (the default keeps repeated events)
+    drop = '[validation]\nduplicate_events = "drop"\n'
+    res = analyze_client(_client(tmp_path / "hand", HAND, drop), partitions=parts)
     assert (res.input_rows, res.loaded) == (14, 7)
     assert res.set_aside.select("reason", "rows", "examples").rows() == [
         ("null_customer_id", 1, [8]), ("unparsable_timestamp", 1, [9]), ("missing_touchpoint", 1, [10]),
@@ -215,8 +217,8 @@ def _same_error(folder: Path, pattern: str) -> None:
 
 
 def test_missing_column_raises_the_loader_message(tmp_path):
-    folder = _client(tmp_path / "bad", "customer_id,timestamp,touchpoint\na,2024-03-01,ad_click\n")
-    _same_error(folder, r"events\.csv: required column 'channel' not found.*\[columns\.events\]")
+    folder = _client(tmp_path / "bad", "customer_id,timestamp,channel\na,2024-03-01,web\n")
+    _same_error(folder, r"events\.csv: required column 'touchpoint' not found.*\[columns\.events\]")
 
 
 def test_missing_mapped_column_names_file_and_fix(tmp_path):
