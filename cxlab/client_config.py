@@ -614,7 +614,7 @@ KEYS = Table(
                             col.name: Key(
                                 TextList(min_items=1, label="an array of source column names"),
                                 (),
-                                f"source columns whose values, joined by the separator (empty "
+                                f"source columns whose values, joined by the separator (missing "
                                 f"parts left out), give the {table} {col.name}",
                                 example=["event_name", "page_type"],
                                 default_text="none",

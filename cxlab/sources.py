@@ -13,7 +13,7 @@ the source, what ``client.toml`` declares:
 - **epoch times** (``timestamp_unit = "s" | "ms" | "us" | "ns"``): integer (or decimal) seconds,
   milliseconds, microseconds or nanoseconds since 1970-01-01 UTC become UTC datetimes;
 - **derived columns** (``[derive.<table>]``): a canonical column built from several source
-  columns, their values joined by ``[derive] separator`` (``"_"``), empty parts left out;
+  columns, their values joined by ``[derive] separator`` (``"_"``), missing parts left out;
 - **constants** (``[defaults.<table>]``): a canonical column the file does not have, the same
   value on every row. An events file without a channel gets ``channel = "unknown"``.
 
@@ -146,27 +146,28 @@ datetime.datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=zoneinfo.ZoneInfo(key
     """
     if unit not in EPOCH_UNITS:
         raise ValueError(f"unit must be one of {EPOCH_UNITS}, got {unit!r}")
+    target = pl.Datetime("us", "UTC")
+    if dtype.is_integer():  # the common case (GA4, Parquet, NDJSON): integer arithmetic only
+        whole = e.cast(pl.Int64, strict=False)
+        return _us(whole, unit).cast(target)
     if dtype == pl.String:
         text = e.str.strip_chars()
         whole, decimal = text.cast(pl.Int64, strict=False), text.cast(pl.Float64, strict=False)
-    elif dtype.is_integer():
-        whole, decimal = e.cast(pl.Int64, strict=False), pl.lit(None, pl.Float64)
     elif dtype.is_float():
         whole, decimal = pl.lit(None, pl.Int64), e
     else:
-        return pl.lit(None, pl.Datetime("us", "UTC"))
-    # microseconds since the epoch; a decimal one is rounded to the microsecond
-    per_us = _PER_SECOND[unit] / 1_000_000
+        return pl.lit(None, target)
+    # a decimal value is rounded to the microsecond
+    us_decimal = (decimal * (1_000_000 / _PER_SECOND[unit])).round(0)
+    us_decimal = pl.when(us_decimal.is_finite() & (us_decimal.abs() < 9e18)).then(us_decimal)
+    return pl.coalesce(_us(whole, unit), us_decimal.cast(pl.Int64)).cast(target)
+
+
+def _us(whole: pl.Expr, unit: str) -> pl.Expr:
+    """Whole epoch numbers in ``unit`` as microseconds (nanoseconds cut to the microsecond)."""
     if unit == "ns":
-        us_whole = whole // 1000
-    else:
-        us_whole = whole * int(1 / per_us)
-    us_decimal = (decimal / per_us).round(0)
-    us_decimal = (
-        pl.when(us_decimal.is_finite() & (us_decimal.abs() < 9e18)).then(us_decimal).cast(pl.Int64)
-    )
-    us = pl.coalesce(us_whole, us_decimal)
-    return pl.from_epoch(us, time_unit="us").dt.replace_time_zone("UTC")
+        return whole // 1000
+    return whole * (1_000_000 // _PER_SECOND[unit]) if unit != "us" else whole
 
 
 def _provided(
@@ -258,7 +259,7 @@ def apply_source_spec(
         for part in parts:
             source_column(part, canonical)
 
-    # derived columns: parts joined by the separator, empty parts left out
+    # derived columns: parts joined by the separator, missing parts left out
     for canonical, parts in spec.derived.items():
         if canonical in mapping.values():
             other = next(s for s, c in mapping.items() if c == canonical)
@@ -273,18 +274,11 @@ def apply_source_spec(
                 f"is not in the file.{did_you_mean(missing[0], list(schema))} Columns in the file: "
                 f"{', '.join(schema)}."
             )
-        texts = []
-        for part in parts:
-            e = added.get(part, pl.col(part))
-            t = e.cast(pl.String).str.strip_chars()
-            texts.append(pl.when(t.str.len_bytes() > 0).then(t))
+        # null parts are left out; the loader then strips the result and reads "" as empty
+        texts = [added.get(part, pl.col(part)).cast(pl.String) for part in parts]
         consumed.extend(p for p in parts if p not in added)  # used, like a mapped column
         name = _free_name(" + ".join(parts), schema)
-        added[name] = pl.concat_str(texts, separator=spec.separator, ignore_nulls=True).pipe(
-            lambda joined, texts=texts: pl.when(
-                pl.any_horizontal(t.is_not_null() for t in texts)
-            ).then(joined)
-        )
+        added[name] = pl.concat_str(texts, separator=spec.separator, ignore_nulls=True)
         schema[name] = pl.String()
         mapping[name] = canonical
 

@@ -129,7 +129,14 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 _NO_EVENTS = "No interaction was recorded in this period, so there is nothing to show."
 
 
-def check_period(events: pl.DataFrame, sections: Sequence[str]) -> list[Skipped]:
+#: Sections that read survey answers only: a client with answers but no events (no events
+#: file, or none in the period) still gets them.
+FEEDBACK_ONLY_SECTIONS: tuple[str, ...] = ("metrics", "voc")
+
+
+def check_period(
+    events: pl.DataFrame, sections: Sequence[str], feedback: pl.DataFrame | None = None
+) -> list[Skipped]:
     """Nothing when the period holds events; else one :class:`Skipped` per requested section.
 
     A period can be empty for a valid client: dates chosen outside the data, or every event
@@ -141,10 +148,18 @@ def check_period(events: pl.DataFrame, sections: Sequence[str]) -> list[Skipped]
     >>> empty = pl.DataFrame({"customer_id": []}, schema={"customer_id": pl.String})
     >>> [s.section for s in check_period(empty, ["coverage", "funnel", "churn"])]
     ['funnel', 'churn']
+
+    With survey answers (a survey-only client), the score and comment sections are kept:
+
+    >>> answers = pl.DataFrame({"score": [9]})
+    >>> [s.section for s in check_period(empty, ["funnel", "metrics", "voc"], answers)]
+    ['funnel']
     """
     if events.height:
         return []
-    return [Skipped(s, _NO_EVENTS) for s in sections if s != "coverage"]
+    answered = feedback is not None and feedback.height > 0
+    return [Skipped(s, _NO_EVENTS) for s in sections
+            if s != "coverage" and not (answered and s in FEEDBACK_ONLY_SECTIONS)]
 
 
 def check_coverage(events: pl.DataFrame) -> pl.DataFrame | Skipped:
