@@ -237,15 +237,15 @@ CORPUS: list[tuple[str, str | bytes, tuple[str, ...]]] = [
     ("timezone-lower-case", 'timezone = "utc"\n' + EVENTS, ("Did you mean 'UTC'?",)),
     ("timezone-invented", 'timezone = "Mars/Olympus"\n' + EVENTS, ("is not an IANA time zone",)),
     (
-        "no-events-file",
-        '[files]\nfeedback = "feedback.csv"\n',
-        ("must name at least the events file",),
+        "no-events-file",  # customers alone: no section could use them
+        '[files]\ncustomers = "customers.csv"\n',
+        ("must name the events file or the feedback",),
     ),
-    ("empty-file", "", ("must name at least the events file",)),
+    ("empty-file", "", ("must name the events file or the feedback",)),
     (
         "only-comments",
         "# client.toml for Acme\n# to be filled in\n",
-        ("must name at least the events file",),
+        ("must name the events file or the feedback",),
     ),
     (
         "purchase-not-in-purchase-stage",
