@@ -232,7 +232,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from cxlab.client import load_client
+    from cxlab.client import check_losses, load_client
 
     failures = 0
     for folder in _client_folders(args.folder, args.all):
@@ -247,6 +247,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(client.validation.summary())
             print()
+        try:  # a table left empty, or most events lost: a report would describe almost nothing
+            check_losses(client)
+        except CxlabError as exc:
+            failures += 1
+            print(f"{folder.name}: FAILED\n  {exc}", file=sys.stderr)
     return 1 if failures else 0
 
 

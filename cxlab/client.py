@@ -26,7 +26,7 @@ from cxlab.prepare import CUSTOMER_CODE
 from cxlab.schema import SOURCE_ROW
 from cxlab.validation import Issue, ValidationReport
 
-__all__ = ["Client", "load_client"]
+__all__ = ["Client", "check_losses", "load_client"]
 
 _EXAMPLES = 5
 
@@ -114,23 +114,35 @@ def _source_name(mapping: dict[str, str], canonical: str) -> str:
     return next((src for src, can in mapping.items() if can == canonical), canonical)
 
 
-def _check_losses(results: dict[str, LoadResult], config: ClientConfig) -> None:
-    """Refuse a load that leaves a table with no rows, or the events with less than half.
+def check_losses(client: Client) -> None:
+    """Refuse a client whose load left a table with no rows, or the events with less than half.
 
-    Such a client would get a report about almost nothing; its most common set-aside reason
-    (and the fix that goes with it) is the message.
+    Such a client would get a report about almost nothing. ``cxlab validate`` calls it and
+    exits 1 with the message: the table, how many rows were lost, the most common set-aside
+    reason and its fix.
+
+    Raises
+    ------
+    DataError
+        A table (whose file had rows) lost every row, or the events lost more than half.
+
+    Examples
+    --------
+    >>> from cxlab.config import SAMPLE_DIR
+    >>> check_losses(load_client(SAMPLE_DIR / "bookshop"))  # doctest: +SKIP
     """
-    for table, result in results.items():
-        lost, n = result.set_aside.height, result.input_rows
-        if lost == 0 or not (result.loaded == 0 or (table == "events" and lost > result.loaded)):
+    for t in client.validation.tables:
+        lost, n = t.set_aside, t.input_rows
+        if lost == 0 or not (t.loaded == 0 or (t.table == "events" and lost > t.loaded)):
             continue
-        top = max((i for i in result.issues if i.severity == "set_aside"), key=lambda i: i.rows)
-        share = "every" if result.loaded == 0 else "most"
+        top = max((i for i in client.validation.issues
+                   if i.severity == "set_aside" and i.table == t.table), key=lambda i: i.rows)
+        share = "every" if t.loaded == 0 else "most"
         raise DataError(
-            f"{result.file.name}: {share} {table} row was set aside ({lost:,} of {n:,}; "
-            f"{result.loaded:,} left), so an analysis would describe almost nothing. The main "
+            f"{t.file}: {share} {t.table} row was set aside ({lost:,} of {n:,}; "
+            f"{t.loaded:,} left), so an analysis would describe almost nothing. The main "
             f"reason, {top.rows:,} rows: {top.message}"
-            + (_START_FIX.format(folder=config.folder.name) if top.reason == "before_start" else "")
+            + (_START_FIX.format(folder=client.config.folder.name) if top.reason == "before_start" else "")
         )
 
 
@@ -164,8 +176,8 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
         ``client.toml`` is missing or wrong.
     DataError
         A data file is missing, unreadable or lacks a required column (or, in strict mode,
-        has a row that would be set aside); or loading set aside every row of a table, or
-        most events: the message gives the main reason and its fix.
+        has a row that would be set aside). A load that sets aside every row of a table, or
+        most events, is returned as it is; :func:`check_losses` refuses it.
 
     Examples
     --------
@@ -206,7 +218,6 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
                 if issue is not None:
                     issues.append(issue)
     report = ValidationReport(config.slug, [r.counts for r in results.values()], issues)
-    _check_losses(results, config)
     return Client(
         config=config,
         events=frames["events"],

@@ -640,7 +640,7 @@ def init_client(
     -------
     InitResult
     """
-    from cxlab.client import load_client
+    from cxlab.client import check_losses, load_client
     from cxlab.errors import CxlabError
 
     folder = Path(folder)
@@ -729,6 +729,7 @@ def init_client(
     try:
         client = load_client(folder)
         left = [i.message for i in client.validation.issues if i.severity == "set_aside"]
+        check_losses(client)
     except CxlabError as exc:
         left = [str(exc)]
     return InitResult(folder, text, review, left)

@@ -163,7 +163,7 @@ EVENTS = TableSchema(
         Column("customer_id", pl.String(), True, "Who: the client's customer identifier."),
         Column("timestamp", TIMESTAMP_DTYPE, True, "When, in UTC (naive source times are read in the client's timezone)."),
         Column("touchpoint", pl.String(), True, "What happened, e.g. ad_click, site_visit, checkout, purchase, support_call, review."),
-        Column("channel", pl.String(), False, "Where: web, app, email, store, phone, social, chat … (absent: [defaults.events] channel, else \"unknown\")."),
+        Column("channel", pl.String(), True, "Where: web, app, email, store, phone, social, chat … (absent: [defaults.events] channel, else \"unknown\")."),
         Column("session_id", pl.String(), False, "Session the event belongs to, when the source has one."),
         Column("revenue", pl.Float64(), False, "Money taken by the event (purchases), in the client's currency."),
     ),

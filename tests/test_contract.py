@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from cxlab.cli import main
-from cxlab.client import load_client
+from cxlab.client import check_losses, load_client
 from cxlab.errors import ConfigError, DataError
 from cxlab.funnel import funnel
 from cxlab.loaders import load_events
@@ -240,7 +240,7 @@ def _client(folder, events, extra=""):
 
 
 def test_every_event_set_aside_is_an_error_with_the_fix(tmp_path, capsys):
-    # the whole log is older than start_date: load_client (and cxlab validate) refuse it
+    # the whole log is older than start_date: check_losses (and cxlab validate) refuse it
     folder = _client(
         tmp_path / "old",
         "customer_id,timestamp,touchpoint\na,1997-01-01,purchase\nb,1997-02-01,purchase\n",
@@ -248,17 +248,23 @@ def test_every_event_set_aside_is_an_error_with_the_fix(tmp_path, capsys):
     )
     text = (folder / "client.toml").read_text()
     (folder / "client.toml").write_text("start_date = 2000-01-01\n" + text)
+    client = load_client(folder)  # loads: the report's appendix can say why it is empty
+    assert client.events.height == 0
     with pytest.raises(
         DataError, match=r"every events row was set aside \(2 of 2; 0 left\)"
     ) as err:
-        load_client(folder)
-    assert "before_start" not in str(err.value) and "start_date = 1990-01-01" in str(err.value)
+        check_losses(client)
+    assert "start_date = 1990-01-01" in str(err.value)
     assert main(["validate", str(folder)]) == 1
     assert "every events row was set aside" in capsys.readouterr().err
+    # without start_date (no default lower bound) the 1997 log loads
+    (folder / "client.toml").write_text(text)
+    check_losses(load_client(folder))
+    assert main(["validate", str(folder)]) == 0
 
 
 def test_most_events_set_aside_is_an_error(tmp_path):
-    # 3 rows, 2 without a customer id: 2 of 3 set aside, 1 left → refused; 1 of 3 → loads
+    # 3 rows, 2 without a customer id: 2 of 3 set aside, 1 left → refused; 1 of 3 → accepted
     folder = _client(
         tmp_path / "c",
         "customer_id,timestamp,touchpoint\n,2024-01-01,x\n,2024-01-02,x\na,2024-01-03,x\n",
@@ -266,11 +272,11 @@ def test_most_events_set_aside_is_an_error(tmp_path):
     with pytest.raises(
         DataError, match=r"most events row was set aside \(2 of 3; 1 left\).*no customer id"
     ):
-        load_client(folder)
+        check_losses(load_client(folder))
     _client(
         folder, "customer_id,timestamp,touchpoint\n,2024-01-01,x\nb,2024-01-02,x\na,2024-01-03,x\n"
     )
-    assert load_client(folder).events.height == 2
+    check_losses(load_client(folder))
 
 
 def test_config_keys_for_the_contract(tmp_path):
