@@ -54,9 +54,20 @@ def make_clients(base: Path, n: int, customers: int | None, seed: int) -> Path:
 def run_cxlab_batch(clients: Path, out: Path, workers: int, salt: Path) -> tuple[float, list[dict]]:
     start = time.perf_counter()
     proc = subprocess.run(
-        [str(BIN / "cxlab"), "batch", str(clients), "--out", str(out), "--workers", str(workers),
-         "--salt-file", str(salt), "--no-progress"],
-        capture_output=True, text=True,
+        [
+            str(BIN / "cxlab"),
+            "batch",
+            str(clients),
+            "--out",
+            str(out),
+            "--workers",
+            str(workers),
+            "--salt-file",
+            str(salt),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -72,14 +83,38 @@ def run_papermill_loop(clients: Path, out: Path, salt: Path) -> float:
         target = out / client.name
         target.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [str(BIN / "papermill"), str(NOTEBOOK), str(target / "report.ipynb"), "-k", "python3",
-             "-p", "client_dir", str(client), "-p", "salt_file", str(salt), "--no-progress-bar",
-             "--log-level", "WARNING", "--cwd", str(target)],
-            check=True, capture_output=True,
+            [
+                str(BIN / "papermill"),
+                str(NOTEBOOK),
+                str(target / "report.ipynb"),
+                "-k",
+                "python3",
+                "-p",
+                "client_dir",
+                str(client),
+                "-p",
+                "salt_file",
+                str(salt),
+                "--no-progress-bar",
+                "--log-level",
+                "WARNING",
+                "--cwd",
+                str(target),
+            ],
+            check=True,
+            capture_output=True,
         )
         subprocess.run(
-            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(target / "report.ipynb")],
-            check=True, capture_output=True,
+            [
+                str(BIN / "jupyter"),
+                "nbconvert",
+                "--to",
+                "html",
+                "--no-input",
+                str(target / "report.ipynb"),
+            ],
+            check=True,
+            capture_output=True,
         )
     return time.perf_counter() - start
 
@@ -87,8 +122,12 @@ def run_papermill_loop(clients: Path, out: Path, salt: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=20, help="number of clients (default: 20)")
-    parser.add_argument("--customers", type=int, default=None, help="customers per client (default: sample size)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="batch workers (default: cores)")
+    parser.add_argument(
+        "--customers", type=int, default=None, help="customers per client (default: sample size)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="batch workers (default: cores)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "out" / "bench_batch")
     args = parser.parse_args()

@@ -86,13 +86,27 @@ def timed(fn):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--customers", type=int, default=100_000,
-                    help="customers of the generated bookshop (default 100000: ~10M events with --browsing 90)")
-    ap.add_argument("--browsing", type=float, default=90,
-                    help="extra browsing events per customer given to cxlab sample (default 90)")
-    ap.add_argument("--out", type=Path, default=OUT / "bench_explorer.json", help="where to write the raw numbers")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--customers",
+        type=int,
+        default=100_000,
+        help="customers of the generated bookshop (default 100000: ~10M events with --browsing 90)",
+    )
+    ap.add_argument(
+        "--browsing",
+        type=float,
+        default=90,
+        help="extra browsing events per customer given to cxlab sample (default 90)",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=OUT / "bench_explorer.json",
+        help="where to write the raw numbers",
+    )
     args = ap.parse_args()
 
     import polars as pl
@@ -107,11 +121,17 @@ def main() -> None:
     client, t_load = timed(lambda: load_client(folder, prepare=True))  # loaded in prepared order
     cfg = client.config
     events = client.events
-    staged, t_stages = timed(lambda: assign_stages(events, cfg.journey_map, cfg.purchase_touchpoints))
+    staged, t_stages = timed(
+        lambda: assign_stages(events, cfg.journey_map, cfg.purchase_touchpoints)
+    )
     cube, t_cube = timed(lambda: heatmap_cube(staged, client.feedback, client.customers))
-    print(f"{staged.height:,} events, {client.customers.height:,} customers, {client.feedback.height:,} answers")
-    print(f"load + prepare {t_load:.2f} s, stages {t_stages:.2f} s, cube {t_cube:.2f} s: {cube}\n",
-          flush=True)
+    print(
+        f"{staged.height:,} events, {client.customers.height:,} customers, {client.feedback.height:,} answers"
+    )
+    print(
+        f"load + prepare {t_load:.2f} s, stages {t_stages:.2f} s, cube {t_cube:.2f} s: {cube}\n",
+        flush=True,
+    )
 
     # (c) what the explorer adds per reaction: the two chart specs and their update in the
     # offline chart widgets it reuses (cxlab.display.Explorer; no browser here)
@@ -126,12 +146,21 @@ def main() -> None:
 
     def draw(h, f, channel, metric):
         if channel is None:  # the notebook's combine_channels: per-channel counts add up
-            counts = ["entered", "converted", "open_window", "censored", "eligible", "converted_eligible",
-                      "drop_off"]
+            counts = [
+                "entered",
+                "converted",
+                "open_window",
+                "censored",
+                "eligible",
+                "converted_eligible",
+                "drop_off",
+            ]
             g = f.group_by("step", "step_name").agg(pl.col(counts).sum()).sort("step")
-            f = g.with_columns((pl.col("converted_eligible") / pl.col("eligible")).alias("conversion_rate"),
-                               *wilson_bounds("converted_eligible", "eligible"),
-                               (pl.col("converted") / (g["converted"][0] or 1)).alias("overall_rate"))
+            f = g.with_columns(
+                (pl.col("converted_eligible") / pl.col("eligible")).alias("conversion_rate"),
+                *wilson_bounds("converted_eligible", "eligible"),
+                (pl.col("converted") / (g["converted"][0] or 1)).alias("overall_rate"),
+            )
         else:
             f = f.filter(pl.col("channel") == channel).drop("channel")
         charts = [funnel_chart(f, title="Funnel"), heatmap_chart(h, metric, title=metric)]
@@ -146,60 +175,106 @@ def main() -> None:
     rows = []
     for label, s in reactions(cube):
         start, end = cube.edges[s["weeks"][0]], cube.edges[s["weeks"][1]]
-        h, t_new = timed(lambda s=s, start=start, end=end: cube.heatmap(s["segment"], s["channel"], start, end))
+        h, t_new = timed(
+            lambda s=s, start=start, end=end: cube.heatmap(s["segment"], s["channel"], start, end)
+        )
         key = (s["segment"], s["weeks"])
         t_funnel = 0.0
         if key not in funnels:
+
             def run_funnel(s=s, start=start, end=end):
                 ev = cube.filter_events(staged, segment=s["segment"], start=start, end=end)
                 return funnel(ev, list(STEPS), window=WINDOW, by="channel")
+
             funnels[key], t_funnel = timed(run_funnel)
-        _, t_draw = timed(lambda s=s, h=h, key=key: draw(h, funnels[key], s["channel"], s["metric"]))
-        old, t_old = timed(lambda s=s, start=start, end=end: touchpoint_heatmap(
-            cube.filter_events(staged, segment=s["segment"], channel=s["channel"], start=start, end=end),
-            client.feedback))
+        _, t_draw = timed(
+            lambda s=s, h=h, key=key: draw(h, funnels[key], s["channel"], s["metric"])
+        )
+        old, t_old = timed(
+            lambda s=s, start=start, end=end: touchpoint_heatmap(
+                cube.filter_events(
+                    staged, segment=s["segment"], channel=s["channel"], start=start, end=end
+                ),
+                client.feedback,
+            )
+        )
         assert h.equals(old), f"cube and touchpoint_heatmap differ at {label}"
         # the old notebook: all-channel heatmaps cached per (segment, dates); a channel recomputed
         old_key = (s["segment"], s["weeks"])
         t_old_nb = 0.0 if s["channel"] is None and old_key in old_cache else t_old
         if s["channel"] is None:
             old_cache.add(old_key)
-        rows.append({"reaction": label, "cube_heatmap_s": t_new, "funnel_s": t_funnel,
-                     "new_total_s": t_new + t_funnel, "charts_s": t_draw,
-                     "explorer_total_s": t_new + t_funnel + t_draw, "old_heatmap_s": t_old,
-                     "old_notebook_total_s": t_old_nb + t_funnel})
+        rows.append(
+            {
+                "reaction": label,
+                "cube_heatmap_s": t_new,
+                "funnel_s": t_funnel,
+                "new_total_s": t_new + t_funnel,
+                "charts_s": t_draw,
+                "explorer_total_s": t_new + t_funnel + t_draw,
+                "old_heatmap_s": t_old,
+                "old_notebook_total_s": t_old_nb + t_funnel,
+            }
+        )
 
     def ms(x: float) -> str:
         return f"{x * 1000:,.0f} ms"
 
-    print("| reaction | cube heatmap | funnel (when its inputs change) | (a) cube path total | "
-          "(c) charts | (a)+(c) explorer | (b) old heatmap | (b) old notebook total | "
-          "old heatmap / cube heatmap |")
+    print(
+        "| reaction | cube heatmap | funnel (when its inputs change) | (a) cube path total | "
+        "(c) charts | (a)+(c) explorer | (b) old heatmap | (b) old notebook total | "
+        "old heatmap / cube heatmap |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['reaction']} | {ms(r['cube_heatmap_s'])} | {ms(r['funnel_s'])} | {ms(r['new_total_s'])} | "
-              f"{ms(r['charts_s'])} | {ms(r['explorer_total_s'])} | "
-              f"{ms(r['old_heatmap_s'])} | {ms(r['old_notebook_total_s'])} | "
-              f"{r['old_heatmap_s'] / r['cube_heatmap_s']:.0f}× |")
+        print(
+            f"| {r['reaction']} | {ms(r['cube_heatmap_s'])} | {ms(r['funnel_s'])} | {ms(r['new_total_s'])} | "
+            f"{ms(r['charts_s'])} | {ms(r['explorer_total_s'])} | "
+            f"{ms(r['old_heatmap_s'])} | {ms(r['old_notebook_total_s'])} | "
+            f"{r['old_heatmap_s'] / r['cube_heatmap_s']:.0f}× |"
+        )
     summary = {}
-    for col in ("cube_heatmap_s", "funnel_s", "new_total_s", "charts_s", "explorer_total_s", "old_heatmap_s",
-                "old_notebook_total_s"):
+    for col in (
+        "cube_heatmap_s",
+        "funnel_s",
+        "new_total_s",
+        "charts_s",
+        "explorer_total_s",
+        "old_heatmap_s",
+        "old_notebook_total_s",
+    ):
         values = [r[col] for r in rows]
         summary[col] = {"median": statistics.median(values), "max": max(values)}
     for stat in ("median", "max"):
         c, o = summary["cube_heatmap_s"][stat], summary["old_heatmap_s"][stat]
-        print(f"| **{stat}** | {ms(c)} | {ms(summary['funnel_s'][stat])} | {ms(summary['new_total_s'][stat])} | "
-              f"{ms(summary['charts_s'][stat])} | {ms(summary['explorer_total_s'][stat])} | "
-              f"{ms(o)} | {ms(summary['old_notebook_total_s'][stat])} | {o / c:.0f}× |")
+        print(
+            f"| **{stat}** | {ms(c)} | {ms(summary['funnel_s'][stat])} | {ms(summary['new_total_s'][stat])} | "
+            f"{ms(summary['charts_s'][stat])} | {ms(summary['explorer_total_s'][stat])} | "
+            f"{ms(o)} | {ms(summary['old_notebook_total_s'][stat])} | {o / c:.0f}× |"
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"\ncube build {t_cube:.2f} s (once per client); peak RSS {rss:.2f} GB; "
-          f"every cube heatmap equalled touchpoint_heatmap on the filtered events.")
+    print(
+        f"\ncube build {t_cube:.2f} s (once per client); peak RSS {rss:.2f} GB; "
+        f"every cube heatmap equalled touchpoint_heatmap on the filtered events."
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "folder": str(folder),
-        "events": staged.height, "load_prepare_s": t_load, "stages_s": t_stages,
-        "cube_s": t_cube, "cube": repr(cube), "reactions": rows, "summary": summary, "peak_rss_gb": rss,
-    }, indent=1))
+    args.out.write_text(
+        json.dumps(
+            {
+                "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "folder": str(folder),
+                "events": staged.height,
+                "load_prepare_s": t_load,
+                "stages_s": t_stages,
+                "cube_s": t_cube,
+                "cube": repr(cube),
+                "reactions": rows,
+                "summary": summary,
+                "peak_rss_gb": rss,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -73,8 +73,11 @@ def main() -> None:
     args = ap.parse_args()
     events = args.events or ensure_data(100_000, 90) / "events.parquet"
     print(machine(), flush=True)
-    read = (lambda: pl.read_csv(events, infer_schema=False)) if events.suffix == ".csv" else \
-        (lambda: pl.read_parquet(events))
+    read = (
+        (lambda: pl.read_csv(events, infer_schema=False))
+        if events.suffix == ".csv"
+        else (lambda: pl.read_parquet(events))
+    )
     n = read().height
     rows: dict[str, list[float]] = {"read": _timed(read, args.runs)}
 
@@ -110,16 +113,20 @@ def main() -> None:
     (declared_dir / "client.toml").write_text(
         'timestamp_unit = "us"\n[files]\nevents = "events.parquet"\n\n[columns.events]\n'
         '"props.time" = "timestamp"\n\n[derive.events]\ntouchpoint = ["event", "page"]\n\n'
-        '[defaults.events]\nchannel = "web"\n')
+        '[defaults.events]\nchannel = "web"\n'
+    )
     del raw, base
     a = load_client(plain_dir).events
     b = load_client(declared_dir).events
     assert a.select("customer_id", "timestamp", "touchpoint", "channel").equals(
-        b.select("customer_id", "timestamp", "touchpoint", "channel")), "declared load differs"
+        b.select("customer_id", "timestamp", "touchpoint", "channel")
+    ), "declared load differs"
     del a, b
     # reading the two files alone: the declared one holds a struct column, which costs more
     # to decode whatever cxlab does with it
-    rows["read plain file"] = _timed(lambda: pl.read_parquet(plain_dir / "events.parquet"), args.runs)
+    rows["read plain file"] = _timed(
+        lambda: pl.read_parquet(plain_dir / "events.parquet"), args.runs
+    )
     rows["read declared file"] = _timed(
         lambda: pl.read_parquet(declared_dir / "events.parquet"), args.runs
     )
@@ -130,8 +137,11 @@ def main() -> None:
     print("| step | s, median (min–max) | ratio |")
     print("|---|---|---|")
     med = {k: statistics.median(v) for k, v in rows.items()}
-    ratio = {"init": med["init"] / med["read"], "init + validate": med["init + validate"] / med["read"],
-             "load declared": med["load declared"] / med["load plain"]}
+    ratio = {
+        "init": med["init"] / med["read"],
+        "init + validate": med["init + validate"] / med["read"],
+        "load declared": med["load declared"] / med["load plain"],
+    }
     for k, v in rows.items():
         r = {"init": "x read", "init + validate": "x read", "load declared": "x plain"}.get(k, "")
         print(f"| {k} | {_fmt(v)} | {f'{ratio[k]:.2f} {r}' if k in ratio else ''} |")

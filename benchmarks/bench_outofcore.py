@@ -68,9 +68,16 @@ def child_outofcore(folder: Path, partitions: int | None) -> dict:
     res = analyze_client(folder, partitions=partitions, workdir=work / "work", out_dir=work)
     total = time.perf_counter() - t
     n_customers = res.customers.select(__import__("polars").len()).collect().item()
-    return {"steps": res.timings, "total": total, "peak_rss_gb": _peak_gb(), "partitions": res.partitions,
-            "events": res.input_rows, "loaded": res.loaded, "customers": n_customers,
-            "set_aside": dict(res.set_aside.select("reason", "rows").iter_rows())}
+    return {
+        "steps": res.timings,
+        "total": total,
+        "peak_rss_gb": _peak_gb(),
+        "partitions": res.partitions,
+        "events": res.input_rows,
+        "loaded": res.loaded,
+        "customers": n_customers,
+        "set_aside": dict(res.set_aside.select("reason", "rows").iter_rows()),
+    }
 
 
 #: Predicted peak RSS of an in-memory floor = BASE_GB + this x the in-memory size of the columns read.
@@ -93,10 +100,14 @@ def child_floor(folder: Path, kind: str) -> dict:
     steps = {}
     t = time.perf_counter()
     if kind == "floor_streaming":
-        pl.scan_parquet(folder / "events.parquet").group_by(cid).agg(agg).collect(engine="streaming")
+        pl.scan_parquet(folder / "events.parquet").group_by(cid).agg(agg).collect(
+            engine="streaming"
+        )
         steps["scan+group_by"] = time.perf_counter() - t
     else:
-        df = pl.read_parquet(folder / "events.parquet", columns=[cid, ts] if kind == "floor2" else None)
+        df = pl.read_parquet(
+            folder / "events.parquet", columns=[cid, ts] if kind == "floor2" else None
+        )
         steps["read_parquet"] = time.perf_counter() - t
         t = time.perf_counter()
         df.group_by(cid).agg(agg)
@@ -115,7 +126,9 @@ def predicted_peak_gb(folder: Path, columns: list[str] | None) -> float:
 
 
 def run_child(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"child {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -133,39 +146,69 @@ def table(label: str, res: dict) -> str:
     lines = [f"## {label}", "", "| what | seconds | peak RSS |", "|---|---|---|"]
     for step in ooc[0]["steps"]:
         lines.append(f"| outofcore: {step} | {_med([r['steps'][step] for r in ooc])} | |")
-    lines.append(f"| **outofcore total** (P = {ooc[0]['partitions']}) | **{_med([r['total'] for r in ooc])}** | "
-                 f"**{max(r['peak_rss_gb'] for r in ooc):.2f} GB** |")
-    for kind, name in (("floor", "floor: read_parquet + group_by"),
-                       ("floor2", "floor, 2 columns: read_parquet + group_by"),
-                       ("floor_streaming", "floor, streaming: scan_parquet + group_by")):
+    lines.append(
+        f"| **outofcore total** (P = {ooc[0]['partitions']}) | **{_med([r['total'] for r in ooc])}** | "
+        f"**{max(r['peak_rss_gb'] for r in ooc):.2f} GB** |"
+    )
+    for kind, name in (
+        ("floor", "floor: read_parquet + group_by"),
+        ("floor2", "floor, 2 columns: read_parquet + group_by"),
+        ("floor_streaming", "floor, streaming: scan_parquet + group_by"),
+    ):
         runs = res.get(kind)
         if isinstance(runs, list):
-            detail = ", ".join(f"{s} {_med([r['steps'][s] for r in runs])}" for s in runs[0]["steps"])
-            lines.append(f"| {name} ({detail}) | {_med([r['total'] for r in runs])} | "
-                         f"{max(r['peak_rss_gb'] for r in runs):.2f} GB |")
+            detail = ", ".join(
+                f"{s} {_med([r['steps'][s] for r in runs])}" for s in runs[0]["steps"]
+            )
+            lines.append(
+                f"| {name} ({detail}) | {_med([r['total'] for r in runs])} | "
+                f"{max(r['peak_rss_gb'] for r in runs):.2f} GB |"
+            )
         elif runs:
             lines.append(f"| {name} | not run: {runs} | |")
     return "\n".join(lines)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--customers", type=int, default=1_000_000,
-                    help="customers of the generated bookshop (default 1000000; with --browsing 90 ~100M events)")
-    ap.add_argument("--browsing", type=int, default=90,
-                    help="extra browsing events per customer passed to cxlab sample (default 90)")
-    ap.add_argument("--partitions", type=int, default=None,
-                    help="P, customer-hash parts (default: chosen from the row count, 4M rows per part)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--customers",
+        type=int,
+        default=1_000_000,
+        help="customers of the generated bookshop (default 1000000; with --browsing 90 ~100M events)",
+    )
+    ap.add_argument(
+        "--browsing",
+        type=int,
+        default=90,
+        help="extra browsing events per customer passed to cxlab sample (default 90)",
+    )
+    ap.add_argument(
+        "--partitions",
+        type=int,
+        default=None,
+        help="P, customer-hash parts (default: chosen from the row count, 4M rows per part)",
+    )
     ap.add_argument("--runs", type=int, default=1, help="runs of each child (default 1)")
-    ap.add_argument("--floor-max-gb", type=float, default=8.0,
-                    help="skip an in-memory floor whose predicted peak RSS exceeds this (default 8)")
+    ap.add_argument(
+        "--floor-max-gb",
+        type=float,
+        default=8.0,
+        help="skip an in-memory floor whose predicted peak RSS exceeds this (default 8)",
+    )
     ap.add_argument("--no-floor", action="store_true", help="skip the floors")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         folder = Path(a.folder)
-        out = child_outofcore(folder, a.partitions) if a.child == "outofcore" else child_floor(folder, a.child)
+        out = (
+            child_outofcore(folder, a.partitions)
+            if a.child == "outofcore"
+            else child_floor(folder, a.child)
+        )
         print(json.dumps(out))
         return
 
@@ -178,8 +221,10 @@ def main() -> None:
     for i in range(a.runs):
         r = run_child(["--child", "outofcore", "--folder", str(folder), *part])
         res["outofcore"].append(r)
-        print(f"  outofcore run {i + 1}: {r['total']:.1f} s, {r['peak_rss_gb']:.2f} GB, P = {r['partitions']}",
-              flush=True)
+        print(
+            f"  outofcore run {i + 1}: {r['total']:.1f} s, {r['peak_rss_gb']:.2f} GB, P = {r['partitions']}",
+            flush=True,
+        )
     if not a.no_floor:
         for kind, cols in (("floor", None), ("floor2", list(_key_columns(folder)))):
             est = predicted_peak_gb(folder, cols)
@@ -187,17 +232,23 @@ def main() -> None:
             if est > a.floor_max_gb:
                 res[kind] = f"predicted peak ~{est:.0f} GB, over --floor-max-gb {a.floor_max_gb:g}"
             else:
-                res[kind] = [run_child(["--child", kind, "--folder", str(folder)]) for _ in range(a.runs)]
-        res["floor_streaming"] = [run_child(["--child", "floor_streaming", "--folder", str(folder)])
-                                  for _ in range(a.runs)]
+                res[kind] = [
+                    run_child(["--child", kind, "--folder", str(folder)]) for _ in range(a.runs)
+                ]
+        res["floor_streaming"] = [
+            run_child(["--child", "floor_streaming", "--folder", str(folder)])
+            for _ in range(a.runs)
+        ]
     r0 = res["outofcore"][0]
-    label = (f"{r0['events']:,} events, {r0['customers']:,} customers "
-             f"(events.parquet {size_gb:.2f} GB)")
+    label = (
+        f"{r0['events']:,} events, {r0['customers']:,} customers (events.parquet {size_gb:.2f} GB)"
+    )
     text = table(label, res)
     print("\n" + text)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"bench_outofcore_{a.customers}_b{a.browsing}.json").write_text(json.dumps({"machine": info, "label": label, "results": res},
-                                                         indent=1))
+    (OUT / f"bench_outofcore_{a.customers}_b{a.browsing}.json").write_text(
+        json.dumps({"machine": info, "label": label, "results": res}, indent=1)
+    )
 
 
 if __name__ == "__main__":

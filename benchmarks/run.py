@@ -57,8 +57,16 @@ FUNNEL_STEPS = ["site_visit", "product_view", "checkout", "purchase"]
 # The speed issue's "full per-client analysis": load + validate + stage assignment + funnel +
 # heatmap + transitions + step matrix + customer features. The whole pipeline also runs
 # customer_journeys and stage_transitions, which that list does not name.
-ISSUE_STEPS = ("load+validate+prepare", "load+validate", "assign_stages", "funnel", "heatmap",
-               "transitions", "step_matrix", "features")
+ISSUE_STEPS = (
+    "load+validate+prepare",
+    "load+validate",
+    "assign_stages",
+    "funnel",
+    "heatmap",
+    "transitions",
+    "step_matrix",
+    "features",
+)
 
 
 # --------------------------------------------------------------------------- data
@@ -69,12 +77,29 @@ def ensure_data(customers: int, browsing: float) -> Path:
     folder = DATA / tag / "bookshop"
     if not (folder / "events.parquet").is_file():
         free = shutil.disk_usage(ROOT).free / 1024**3
-        print(f"generating {customers:,} customers (browsing {browsing:g}) -> {folder.parent} "
-              f"({free:.0f} GB free)", flush=True)
+        print(
+            f"generating {customers:,} customers (browsing {browsing:g}) -> {folder.parent} "
+            f"({free:.0f} GB free)",
+            flush=True,
+        )
         t = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "cxlab"), "sample", "--customers", str(customers),
-                        "--browsing", f"{browsing:g}", "--clients", "bookshop", "--format", "parquet",
-                        "--out", str(folder.parent)], check=True)
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "cxlab"),
+                "sample",
+                "--customers",
+                str(customers),
+                "--browsing",
+                f"{browsing:g}",
+                "--clients",
+                "bookshop",
+                "--format",
+                "parquet",
+                "--out",
+                str(folder.parent),
+            ],
+            check=True,
+        )
         print(f"  generated in {time.perf_counter() - t:.0f} s", flush=True)
     return folder
 
@@ -92,8 +117,11 @@ class Timer:
         return out
 
     def result(self) -> dict:
-        return {"steps": self.steps, "total": time.perf_counter() - self.t0,
-                "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2}
+        return {
+            "steps": self.steps,
+            "total": time.perf_counter() - self.t0,
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
+        }
 
 
 def child_cxlab(folder: Path, prepared: bool = True) -> dict:
@@ -121,8 +149,12 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
     tm("transitions", lambda: paths.transitions(st))
     tm("step_matrix", lambda: paths.step_matrix(st, 10))
     # st already has its stages: customer_features uses them (journey_map=None)
-    tm("features", lambda: customer_features(st, c.feedback, c.customers,
-                                             purchase_touchpoints=cfg.purchase_touchpoints))
+    tm(
+        "features",
+        lambda: customer_features(
+            st, c.feedback, c.customers, purchase_touchpoints=cfg.purchase_touchpoints
+        ),
+    )
     out = tm.result()
     out["events"] = n_events
     out["customers"] = c.customers.height
@@ -149,8 +181,15 @@ def child_pandas(folder: Path) -> dict:
     cfg = read_client_config(folder)
     mapping = cfg.columns.get("events", {})
     tm = Timer()
-    t = tm("load+validate", lambda: pb.load(folder / "events.parquet", folder / "customers.parquet",
-                                            folder / "feedback.parquet", mapping))
+    t = tm(
+        "load+validate",
+        lambda: pb.load(
+            folder / "events.parquet",
+            folder / "customers.parquet",
+            folder / "feedback.parquet",
+            mapping,
+        ),
+    )
     ev = tm("assign_stages", lambda: pb.assign_stages(t["events"], dict(cfg.journey_map)))
     tm("customer_journeys", lambda: pb.customer_journeys(ev))
     tm("stage_transitions", lambda: pb.stage_transitions(ev))
@@ -162,14 +201,22 @@ def child_pandas(folder: Path) -> dict:
     return tm.result()
 
 
-CHILDREN = {"cxlab": child_cxlab, "floor": child_floor, "pandas": child_pandas,
-            "plain": lambda f: child_cxlab(f, prepared=False)}
+CHILDREN = {
+    "cxlab": child_cxlab,
+    "floor": child_floor,
+    "pandas": child_pandas,
+    "plain": lambda f: child_cxlab(f, prepared=False),
+}
 
 
 # --------------------------------------------------------------------------- parent
 def run_child(kind: str, folder: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, "--folder", str(folder)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--folder", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} on {folder} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -184,8 +231,13 @@ def summarize(runs: list[dict]) -> dict:
     rss = [r["peak_rss_gb"] for r in runs]
     # the issue's steps of each run: the sum of their times (the steps run one after another)
     issue = [sum(t for name, t in r["steps"].items() if name in ISSUE_STEPS) for r in runs]
-    return {"steps": steps, "total": (statistics.median(tot), min(tot), max(tot)), "peak_rss_gb": max(rss),
-            "issue_steps": (statistics.median(issue), min(issue), max(issue)), "runs": len(runs)}
+    return {
+        "steps": steps,
+        "total": (statistics.median(tot), min(tot), max(tot)),
+        "peak_rss_gb": max(rss),
+        "issue_steps": (statistics.median(issue), min(issue), max(issue)),
+        "runs": len(runs),
+    }
 
 
 def fmt(t) -> str:
@@ -209,7 +261,9 @@ def print_table(label: str, res: dict) -> None:
             row += f" {fmt(pl_['steps'][n]) if n in pl_['steps'] else '–'} |"
         if pd_:
             p = pd_["steps"].get(n)
-            row += f" {fmt(p) if p else '–'} | {p[0] / cx['steps'][n][0]:.1f}× |" if p else " – | – |"
+            row += (
+                f" {fmt(p) if p else '–'} | {p[0] / cx['steps'][n][0]:.1f}× |" if p else " – | – |"
+            )
         print(row)
     row = f"| **whole pipeline** | **{fmt(cx['total'])}** |"
     row += f" {fmt(pl_['total'])} |" if pl_ else ""
@@ -217,16 +271,21 @@ def print_table(label: str, res: dict) -> None:
     print(row)
     row = f"| **the issue's steps** (all but journeys and stage transitions) | **{fmt(cx['issue_steps'])}** |"
     row += f" {fmt(pl_['issue_steps'])} |" if pl_ else ""
-    row += (f" {fmt(pd_['issue_steps'])} | {pd_['issue_steps'][0] / cx['issue_steps'][0]:.1f}× |"
-            if pd_ else "")
+    row += (
+        f" {fmt(pd_['issue_steps'])} | {pd_['issue_steps'][0] / cx['issue_steps'][0]:.1f}× |"
+        if pd_
+        else ""
+    )
     print(row)
     row = f"| peak RSS | {cx['peak_rss_gb']:.2f} GB |"
     row += f" {pl_['peak_rss_gb']:.2f} GB |" if pl_ else ""
     row += f" {pd_['peak_rss_gb']:.2f} GB | |" if pd_ else ""
     print(row)
     if fl:
-        print(f"\nfloor (polars read_parquet + one group_by): {fmt(fl['total'])} s, peak RSS "
-              f"{fl['peak_rss_gb']:.2f} GB; cxlab/floor = {cx['total'][0] / fl['total'][0]:.1f}×")
+        print(
+            f"\nfloor (polars read_parquet + one group_by): {fmt(fl['total'])} s, peak RSS "
+            f"{fl['peak_rss_gb']:.2f} GB; cxlab/floor = {cx['total'][0] / fl['total'][0]:.1f}×"
+        )
 
 
 def machine() -> str:
@@ -242,19 +301,32 @@ def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     import polars as pl
 
-    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, polars {pl.__version__}, load average "
-            f"{os.getloadavg()[0]:.1f} at start")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, polars {pl.__version__}, load average "
+        f"{os.getloadavg()[0]:.1f} at start"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--customers", default="10000,100000",
-                    help="comma-separated customer counts (default: 10000,100000 ~ 1M and 10M events)")
-    ap.add_argument("--browsing", type=float, default=90.0,
-                    help="extra browsing events per customer given to cxlab sample (default: 90, "
-                         "~100 events per customer; 0: ~9.3 events per customer)")
-    ap.add_argument("--runs", type=int, default=3, help="runs per implementation and size (default 3)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--customers",
+        default="10000,100000",
+        help="comma-separated customer counts (default: 10000,100000 ~ 1M and 10M events)",
+    )
+    ap.add_argument(
+        "--browsing",
+        type=float,
+        default=90.0,
+        help="extra browsing events per customer given to cxlab sample (default: 90, "
+        "~100 events per customer; 0: ~9.3 events per customer)",
+    )
+    ap.add_argument(
+        "--runs", type=int, default=3, help="runs per implementation and size (default 3)"
+    )
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     ap.add_argument("--plain", action="store_true", help="also run cxlab without prepared events")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -267,14 +339,21 @@ def main() -> None:
     results = {}
     for n in [int(x) for x in a.customers.split(",")]:
         folder = ensure_data(n, a.browsing)
-        kinds = ["floor", "cxlab"] + ([] if a.no_pandas else ["pandas"]) + (["plain"] if a.plain else [])
+        kinds = (
+            ["floor", "cxlab"]
+            + ([] if a.no_pandas else ["pandas"])
+            + (["plain"] if a.plain else [])
+        )
         res = {}
         for kind in kinds:
             runs = []
             for i in range(a.runs):
                 r = run_child(kind, folder)
                 runs.append(r)
-                print(f"  {n:,} customers, {kind} run {i + 1}: {r['total']:.2f}s, {r['peak_rss_gb']:.2f} GB", flush=True)
+                print(
+                    f"  {n:,} customers, {kind} run {i + 1}: {r['total']:.2f}s, {r['peak_rss_gb']:.2f} GB",
+                    flush=True,
+                )
             res[kind] = summarize(runs)
             res[kind]["events"] = runs[0].get("events")
         ev = res["cxlab"].get("events")
@@ -282,7 +361,9 @@ def main() -> None:
         results[label] = res
         print_table(label, res)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bench.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
+    (OUT / "bench.json").write_text(
+        json.dumps({"machine": machine(), "results": results}, indent=1)
+    )
 
 
 if __name__ == "__main__":

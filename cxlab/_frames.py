@@ -70,7 +70,12 @@ def as_text(lf: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def as_lazy(
-    frame: object, name: str, required: Iterable[str] = (), *, where: str | None = None, codes: bool = False
+    frame: object,
+    name: str,
+    required: Iterable[str] = (),
+    *,
+    where: str | None = None,
+    codes: bool = False,
 ) -> pl.LazyFrame:
     """``frame`` as a LazyFrame, after checking it is a polars frame with ``required`` columns.
 

@@ -63,7 +63,9 @@ class Spec:
     repeat_rate: float
     support_types: Choice  # touchpoint -> share of support contacts (telecom: split separately)
     support_channels: dict[str, Choice]
-    retention: list[tuple[str, float, float, Choice]]  # touchpoint, P(has any), monthly rate, channels
+    retention: list[
+        tuple[str, float, float, Choice]
+    ]  # touchpoint, P(has any), monthly rate, channels
     onboarding: int  # onboarding events right after the first purchase (0, 1 or 2)
     has_delivery: bool
     driver: str  # the NPS driver touchpoint
@@ -77,7 +79,9 @@ class Spec:
     email_column: str
     session_channels: tuple[str, ...]
     warp_ambiguous_hour: bool
-    advocacy: dict[str, tuple[float, float, Choice]] = field(default_factory=dict)  # tp -> (p promoter, p other, channels)
+    advocacy: dict[str, tuple[float, float, Choice]] = field(
+        default_factory=dict
+    )  # tp -> (p promoter, p other, channels)
 
 
 class Cat:
@@ -112,7 +116,9 @@ def pick(rng: np.random.Generator, choice: Choice, size: int) -> Cat:
     """``size`` labels drawn from ``choice`` (keys starting with ``_`` are not labels)."""
     labels = [k for k in choice if not k.startswith("_")]
     p = np.array([choice[k] for k in labels], dtype=float)
-    codes = rng.choice(len(labels), size=size, p=p / p.sum()) if size else np.empty(0, dtype=np.int64)
+    codes = (
+        rng.choice(len(labels), size=size, p=p / p.sum()) if size else np.empty(0, dtype=np.int64)
+    )
     return Cat(codes.astype(np.int64), labels)
 
 
@@ -132,8 +138,14 @@ class EventLog:
     def _code(names: dict[str, int], label: str) -> int:
         return names.setdefault(label, len(names))
 
-    def add(self, owner: np.ndarray, t: np.ndarray, touchpoint: str, channel: Cat | str,
-            revenue: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        owner: np.ndarray,
+        t: np.ndarray,
+        touchpoint: str,
+        channel: Cat | str,
+        revenue: np.ndarray | None = None,
+    ) -> None:
         m = owner.size
         if m == 0:
             return
@@ -143,7 +155,9 @@ class EventLog:
         if isinstance(channel, str):
             self.ch.append(np.full(m, self._code(self.ch_names, channel), dtype=np.int64))
         else:
-            remap = np.array([self._code(self.ch_names, label) for label in channel.labels], dtype=np.int64)
+            remap = np.array(
+                [self._code(self.ch_names, label) for label in channel.labels], dtype=np.int64
+            )
             self.ch.append(remap[channel.codes])
         self.rev.append(np.full(m, np.nan) if revenue is None else revenue.astype(np.float64))
 
@@ -155,8 +169,9 @@ class EventLog:
         return sorted(names, key=names.__getitem__)
 
 
-def spread(rng: np.random.Generator, owners: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-           counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def spread(
+    rng: np.random.Generator, owners: np.ndarray, lo: np.ndarray, hi: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """``counts[i]`` times uniform in ``[lo[i], hi[i]]`` for each owner ``i`` (vectorised)."""
     counts = np.where(hi > lo, counts, 0).astype(np.int64)
     idx = np.repeat(owners, counts)
@@ -193,8 +208,9 @@ def _score(rng: np.random.Generator, mean: np.ndarray, sd: float, lo: int, hi: i
     return np.clip(np.rint(rng.normal(mean, sd)), lo, hi).astype(np.int64)
 
 
-def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: int,
-                   browsing: float = 0.0) -> dict[str, pl.DataFrame]:
+def simulate_chunk(
+    spec: Spec, rng: np.random.Generator, first_index: int, n: int, browsing: float = 0.0
+) -> dict[str, pl.DataFrame]:
     """Simulate ``n`` customers with global indices ``first_index ..``.
 
     ``browsing`` > 0 adds on average that many browsing events per customer (the client's
@@ -238,8 +254,12 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
         log.add(idx[m], t[m], tp, pick(rng, ch, int(m.sum())))
 
     # --- purchase stage: checkout, errors, the first purchase -----------------------------
-    reach_p = spec.p_reach * segment.series().replace_strict(
-        spec.segment_reach, default=1.0, return_dtype=pl.Float64).to_numpy()
+    reach_p = (
+        spec.p_reach
+        * segment.series()
+        .replace_strict(spec.segment_reach, default=1.0, return_dtype=pl.Float64)
+        .to_numpy()
+    )
     reach = rng.random(n) < reach_p
     err = reach & (rng.random(n) < spec.p_error)
     buy = reach & (rng.random(n) < np.where(err, spec.p_buy_error, spec.p_buy_ok))
@@ -265,17 +285,37 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
     # --- CES after the first checkout (reachers) -------------------------------------------
     fb_parts: list[dict[str, np.ndarray]] = []
 
-    def add_feedback(owner: np.ndarray, t: np.ndarray, survey: str, score: np.ndarray,
-                     touchpoint: str | None, theme: np.ndarray) -> None:
-        fb_parts.append({"cidx": owner, "t": t, "survey": np.full(owner.size, survey, dtype=object),
-                         "score": score, "touchpoint": np.full(owner.size, touchpoint, dtype=object),
-                         "theme": theme})
+    def add_feedback(
+        owner: np.ndarray,
+        t: np.ndarray,
+        survey: str,
+        score: np.ndarray,
+        touchpoint: str | None,
+        theme: np.ndarray,
+    ) -> None:
+        fb_parts.append(
+            {
+                "cidx": owner,
+                "t": t,
+                "survey": np.full(owner.size, survey, dtype=object),
+                "score": score,
+                "touchpoint": np.full(owner.size, touchpoint, dtype=object),
+                "theme": theme,
+            }
+        )
 
     ces_r = r[rng.random(r.size) < 0.2]
-    ces_theme = "app" if spec.slug == "bank" else "website" if spec.slug == "bookshop" else "contract"
-    add_feedback(ces_r, np.minimum(dec[ces_r] + rng.uniform(600, DAY, ces_r.size), end), "ces",
-                 _score(rng, np.where(err[ces_r], 2.8, 5.5), 1.2, 1, 7), "checkout",
-                 np.full(ces_r.size, ces_theme, dtype=object))
+    ces_theme = (
+        "app" if spec.slug == "bank" else "website" if spec.slug == "bookshop" else "contract"
+    )
+    add_feedback(
+        ces_r,
+        np.minimum(dec[ces_r] + rng.uniform(600, DAY, ces_r.size), end),
+        "ces",
+        _score(rng, np.where(err[ces_r], 2.8, 5.5), 1.2, 1, 7),
+        "checkout",
+        np.full(ces_r.size, ces_theme, dtype=object),
+    )
 
     # --- buyers: support load, churn, active window ----------------------------------------
     high = rng.random(nb) < 0.25
@@ -307,26 +347,42 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
     if spec.has_delivery:
         late = rng.random(nb) < 0.22
         t_late = tp + rng.uniform(1 * DAY, 3 * DAY, nb)
-        t_deliv = tp + np.where(late, rng.uniform(4 * DAY, 8 * DAY, nb), rng.uniform(0.6 * DAY, 3 * DAY, nb))
+        t_deliv = tp + np.where(
+            late, rng.uniform(4 * DAY, 8 * DAY, nb), rng.uniform(0.6 * DAY, 3 * DAY, nb)
+        )
         m = late & (t_late <= t_end)
         log.add(b[m], t_late[m], "delivery_late", "courier")
         hit = m
         md = t_deliv <= t_end
         log.add(b[md], t_deliv[md], "delivery", "courier")
         cs = md & (rng.random(nb) < 0.25)
-        add_feedback(b[cs], np.minimum(t_deliv[cs] + rng.uniform(HOUR, 2 * DAY, int(cs.sum())), t_end[cs]),
-                     "csat", _score(rng, np.where(late[cs], 1.9, 4.4), 0.8, 1, 5), "delivery",
-                     np.full(int(cs.sum()), "delivery", dtype=object))
+        add_feedback(
+            b[cs],
+            np.minimum(t_deliv[cs] + rng.uniform(HOUR, 2 * DAY, int(cs.sum())), t_end[cs]),
+            "csat",
+            _score(rng, np.where(late[cs], 1.9, 4.4), 0.8, 1, 5),
+            "delivery",
+            np.full(int(cs.sum()), "delivery", dtype=object),
+        )
     for k in range(spec.onboarding):
         t_on = tp + rng.uniform(HOUR, 3 * DAY, nb) + k * 2 * DAY
         m = t_on <= t_end
-        ch = pick(rng, {"app": 0.5, "web": 0.3, "store" if spec.slug == "telecom" else "branch": 0.2}, int(m.sum()))
+        ch = pick(
+            rng,
+            {"app": 0.5, "web": 0.3, "store" if spec.slug == "telecom" else "branch": 0.2},
+            int(m.sum()),
+        )
         log.add(b[m], t_on[m], "onboarding", ch)
         if k == 0:
             ce = m & (rng.random(nb) < 0.35)
-            add_feedback(b[ce], np.minimum(t_on[ce] + rng.uniform(HOUR, DAY, int(ce.sum())), t_end[ce]), "ces",
-                         _score(rng, np.full(int(ce.sum()), 5.0), 1.3, 1, 7), "onboarding",
-                         np.full(int(ce.sum()), "app" if spec.slug == "bank" else "contract", dtype=object))
+            add_feedback(
+                b[ce],
+                np.minimum(t_on[ce] + rng.uniform(HOUR, DAY, int(ce.sum())), t_end[ce]),
+                "ces",
+                _score(rng, np.full(int(ce.sum()), 5.0), 1.3, 1, 7),
+                "onboarding",
+                np.full(int(ce.sum()), "app" if spec.slug == "bank" else "contract", dtype=object),
+            )
     if spec.driver == "app_login_failed":
         n_fail = np.where(rng.random(nb) < 0.25, 1 + rng.poisson(0.6, nb), 0)
         idx, t = spread(rng, np.arange(nb), tp + HOUR, driver_hi, n_fail)
@@ -361,8 +417,14 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
         sup_csat_tp.append(kind)
     for owner, t, kind in zip(sup_csat_owner, sup_csat_t, sup_csat_tp, strict=True):
         mean = np.where(sup3[owner], 2.6, 3.9)
-        add_feedback(b[owner], np.minimum(t + rng.uniform(HOUR, 2 * DAY, owner.size), t_end[owner]), "csat",
-                     _score(rng, mean, 1.0, 1, 5), kind, np.full(owner.size, "support", dtype=object))
+        add_feedback(
+            b[owner],
+            np.minimum(t + rng.uniform(HOUR, 2 * DAY, owner.size), t_end[owner]),
+            "csat",
+            _score(rng, mean, 1.0, 1, 5),
+            kind,
+            np.full(owner.size, "support", dtype=object),
+        )
 
     # --- generic retention touchpoints ------------------------------------------------------
     months = (t_end - tp) / (30 * DAY)
@@ -382,8 +444,13 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
     idx, t = spread(rng, np.arange(nb), tp + 10 * DAY, t_end - 8 * DAY, k_rep)
     ch = pick(rng, spec.checkout_channels, idx.size)
     log.add(b[idx], t - rng.uniform(60, 900, idx.size), "checkout", ch)
-    log.add(b[idx], t, spec.repeat_purchase, ch,
-            np.round(np.exp(rng.normal(spec.revenue_log_mean, spec.revenue_log_sd, idx.size)), 2))
+    log.add(
+        b[idx],
+        t,
+        spec.repeat_purchase,
+        ch,
+        np.round(np.exp(rng.normal(spec.revenue_log_mean, spec.revenue_log_sd, idx.size)), 2),
+    )
     if spec.has_delivery:
         log.add(b[idx], t + rng.uniform(0.6 * DAY, 4 * DAY, idx.size), "delivery", "courier")
 
@@ -402,8 +469,14 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
     theme_general = pick(rng, spec.nps_themes, rs.size).objects()
     tone_rs = _tone(np.full(rs.size, "nps"), nps[rs])
     to_driver = hit[rs] & (tone_rs == 0) & (rng.random(rs.size) < 0.85)
-    add_feedback(b[rs], t_nps[rs], "nps", nps[rs], None,
-                 np.where(to_driver, spec.driver_theme, theme_general).astype(object))
+    add_feedback(
+        b[rs],
+        t_nps[rs],
+        "nps",
+        nps[rs],
+        None,
+        np.where(to_driver, spec.driver_theme, theme_general).astype(object),
+    )
 
     # --- optional browsing (benchmark-sized logs) -----------------------------------------------
     if browsing > 0:
@@ -433,13 +506,17 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
         rel[order] += rank
     ts = rel + int(S0)
     ids = customer_ids(spec, first_index, n)
-    events = pl.DataFrame({
-        "customer_id": ids.gather(owner),
-        "timestamp": pl.Series(ts * 1_000_000).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-        "touchpoint": pl.Series(EventLog.labels(log.tp_names), dtype=pl.String).gather(tp_code),
-        "channel": pl.Series(EventLog.labels(log.ch_names), dtype=pl.String).gather(ch_code),
-        "revenue": pl.Series(revenue).fill_nan(None),
-    })
+    events = pl.DataFrame(
+        {
+            "customer_id": ids.gather(owner),
+            "timestamp": pl.Series(ts * 1_000_000)
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC"),
+            "touchpoint": pl.Series(EventLog.labels(log.tp_names), dtype=pl.String).gather(tp_code),
+            "channel": pl.Series(EventLog.labels(log.ch_names), dtype=pl.String).gather(ch_code),
+            "revenue": pl.Series(revenue).fill_nan(None),
+        }
+    )
     cols = ["customer_id", "timestamp", "touchpoint", "channel"]
     if spec.session_channels:
         day = ((ts - int(S0)) // 86_400).astype(np.uint64)
@@ -448,7 +525,8 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
         events = events.with_columns(
             pl.when(pl.col("channel").is_in(list(spec.session_channels)))
             .then(pl.lit("s") + pl.Series(sid.astype(np.int64)).cast(pl.String).str.zfill(10))
-            .otherwise(None).alias("session_id")
+            .otherwise(None)
+            .alias("session_id")
         )
         cols.append("session_id")
     cols.append("revenue")
@@ -465,17 +543,22 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
     if spec.warp_ambiguous_hour:
         fb_t = _warp(fb_t)
     feedback = (
-        pl.DataFrame({
-            "cidx": fb["cidx"].astype(np.int64),
-            "ts": np.floor(fb_t).astype(np.int64),
-            "survey": pl.Series(fb["survey"].astype(str), dtype=pl.String),
-            "score": fb["score"].astype(np.int64),
-            "comment": pl.Series(list(text), dtype=pl.String),
-            "touchpoint": pl.Series(list(fb["touchpoint"]), dtype=pl.String),
-        })
+        pl.DataFrame(
+            {
+                "cidx": fb["cidx"].astype(np.int64),
+                "ts": np.floor(fb_t).astype(np.int64),
+                "survey": pl.Series(fb["survey"].astype(str), dtype=pl.String),
+                "score": fb["score"].astype(np.int64),
+                "comment": pl.Series(list(text), dtype=pl.String),
+                "touchpoint": pl.Series(list(fb["touchpoint"]), dtype=pl.String),
+            }
+        )
         .with_columns(
             pl.lit(ids).gather(pl.col("cidx")).alias("customer_id"),
-            pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC").cast(TIMESTAMP_DTYPE).alias("timestamp"),
+            pl.from_epoch("ts", time_unit="s")
+            .dt.replace_time_zone("UTC")
+            .cast(TIMESTAMP_DTYPE)
+            .alias("timestamp"),
         )
         .sort(["timestamp", "customer_id", "survey"])
         .select("customer_id", "timestamp", "survey", "score", "comment", "touchpoint")
@@ -489,19 +572,22 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
     cdate = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     tc_w = _warp(t_c) if spec.warp_ambiguous_hour else t_c
     cdate[b[churner]] = (np.floor(tc_w[churner]).astype(np.int64) // 86_400).astype("datetime64[D]")
-    customers = pl.DataFrame({
-        "customer_id": pl.Series(ids, dtype=pl.String),
-        "segment": segment.series(),
-        "region": region.series(),
-        "signup_date": pl.Series(signup).cast(pl.Date),
-    })
+    customers = pl.DataFrame(
+        {
+            "customer_id": pl.Series(ids, dtype=pl.String),
+            "segment": segment.series(),
+            "region": region.series(),
+            "signup_date": pl.Series(signup).cast(pl.Date),
+        }
+    )
     if spec.churn_method == "column":
         customers = customers.with_columns(
             pl.Series("churned", churned), pl.Series("churn_date", cdate).cast(pl.Date)
         )
     else:  # the client has no churn columns; canonical frames carry them as nulls
         customers = customers.with_columns(
-            pl.lit(None, dtype=pl.Boolean).alias("churned"), pl.lit(None, dtype=pl.Date).alias("churn_date")
+            pl.lit(None, dtype=pl.Boolean).alias("churned"),
+            pl.lit(None, dtype=pl.Date).alias("churn_date"),
         )
     for attr, choice in spec.extra_attributes.items():
         customers = customers.with_columns(pick(rng, choice, n).series(attr))
@@ -511,7 +597,8 @@ def simulate_chunk(spec: Spec, rng: np.random.Generator, first_index: int, n: in
     num = pl.Series(rng.integers(1, 99, n)).cast(pl.String)
     email = fn + "." + ln + num + "@example.com"
     customers = customers.with_columns(
-        pl.when(pl.Series(has_email)).then(email).otherwise(None).alias(spec.email_column))
+        pl.when(pl.Series(has_email)).then(email).otherwise(None).alias(spec.email_column)
+    )
     return {"events": events, "feedback": feedback, "customers": customers}
 
 

@@ -77,7 +77,9 @@ _MODELS = ("first", "last", "linear", "position")
 
 def _check_by(by: str, func: str) -> None:
     if by not in ("touchpoint", "channel"):
-        raise ParameterError(f"The 'by' parameter of {func} must be 'touchpoint' or 'channel'. Got {by!r} instead.")
+        raise ParameterError(
+            f"The 'by' parameter of {func} must be 'touchpoint' or 'channel'. Got {by!r} instead."
+        )
 
 
 def _journeys_lazy(
@@ -86,7 +88,9 @@ def _journeys_lazy(
     _check_by(by, func)
     conv = _as_list(conversion, "conversion", func)
     if not conv:
-        raise ParameterError(f"The 'conversion' parameter of {func} must name at least one touchpoint. Got {conversion!r}.")
+        raise ParameterError(
+            f"The 'conversion' parameter of {func} must name at least one touchpoint. Got {conversion!r}."
+        )
     lf = _lazy(events, func, extra=("channel",) if by == "channel" else ())
     names = lf.collect_schema().names()
     if "revenue" not in names:
@@ -137,7 +141,9 @@ def journeys(
     >>> journeys(ev).select("touches", "converted").rows()
     [(['ad'], True), (['email', 'visit'], False)]
     """
-    return _journeys_lazy(events, conversion, by, "journeys").sort("customer_id", "journey").collect()
+    return (
+        _journeys_lazy(events, conversion, by, "journeys").sort("customer_id", "journey").collect()
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +167,9 @@ def _percentile(draws: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
 def _check_boot(n_boot: int, ci: float, func: str) -> None:
     _check_int(n_boot, "n_boot", func, 0, 100_000)
     if not (isinstance(ci, float) and 0 < ci < 1):
-        raise ParameterError(f"The 'ci' parameter of {func} must be a float in (0, 1). Got {ci!r} instead.")
+        raise ParameterError(
+            f"The 'ci' parameter of {func} must be a float in (0, 1). Got {ci!r} instead."
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,10 +186,14 @@ def _rule_weight(model: str, position_weights: tuple[float, float]) -> pl.Expr:
     wf, wl = position_weights
     middle = (1.0 - wf - wl) / (n - 2).cast(pl.Float64)
     return (
-        pl.when(n == 1).then(1.0)
-        .when(n == 2).then(pl.when(pos == 0).then(wf / (wf + wl)).otherwise(wl / (wf + wl)))
-        .when(pos == 0).then(wf)
-        .when(pos == n - 1).then(wl)
+        pl.when(n == 1)
+        .then(1.0)
+        .when(n == 2)
+        .then(pl.when(pos == 0).then(wf / (wf + wl)).otherwise(wl / (wf + wl)))
+        .when(pos == 0)
+        .then(wf)
+        .when(pos == n - 1)
+        .then(wl)
         .otherwise(middle)
     )
 
@@ -257,7 +269,12 @@ def rule_based_attribution(
         .with_columns(_pos=pl.int_ranges(0, pl.col("_n")))
         .explode(["touches", "_pos"])
         .with_columns(_w=_rule_weight(model, (wf, wl)))
-        .select("customer_id", pl.col("touches").alias(by), "_w", (pl.col("_w") * pl.col("revenue")).alias("_rev"))
+        .select(
+            "customer_id",
+            pl.col("touches").alias(by),
+            "_w",
+            (pl.col("_w") * pl.col("revenue")).alias("_rev"),
+        )
         .collect()
     )
     total = j.select(pl.len()).collect().item()
@@ -271,11 +288,17 @@ def rule_based_attribution(
     codes = credit.select(pl.col(by).rank("dense").cast(pl.Int64) - 1)[by].to_numpy()
     names = credit.select(pl.col(by).unique().sort())[by]
     out = (
-        pl.DataFrame({
-            by: names,
-            "conversions": np.bincount(codes, weights=credit["_w"].to_numpy(), minlength=len(names)),
-            "revenue": np.bincount(codes, weights=credit["_rev"].to_numpy(), minlength=len(names)),
-        })
+        pl.DataFrame(
+            {
+                by: names,
+                "conversions": np.bincount(
+                    codes, weights=credit["_w"].to_numpy(), minlength=len(names)
+                ),
+                "revenue": np.bincount(
+                    codes, weights=credit["_rev"].to_numpy(), minlength=len(names)
+                ),
+            }
+        )
         .with_columns(model=pl.lit(model), share=pl.col("conversions") / total)
         .sort(["conversions", by], descending=[True, False])
     )
@@ -379,8 +402,11 @@ class MarkovAttribution:
     def removal_effects(self) -> pl.DataFrame:
         """``<by>``, ``conversion_probability_without``, ``removal_effect`` and its interval."""
         return self.credit.select(
-            self.by, "conversion_probability_without", "removal_effect",
-            "removal_effect_ci_low", "removal_effect_ci_high",
+            self.by,
+            "conversion_probability_without",
+            "removal_effect",
+            "removal_effect_ci_low",
+            "removal_effect_ci_high",
         )
 
 
@@ -484,13 +510,19 @@ def markov_attribution(
         convs = np.empty(n_boot)
         for b in range(n_boot):
             w = np.bincount(rng.integers(0, n_c, n_c), minlength=n_c)
-            reps[b] = np.bincount(flat, weights=w[cust] * cnt, minlength=size * size).reshape(size, size)
+            reps[b] = np.bincount(flat, weights=w[cust] * cnt, minlength=size * size).reshape(
+                size, size
+            )
             convs[b] = w @ conv_c
         bp, bwo = _absorb(reps, m)  # one batched solve over all replicates
         with np.errstate(all="ignore"):
             bre = np.where(bp[:, None] > 0, 1.0 - bwo / bp[:, None], np.nan)
             bshare = bre / bre.sum(axis=1, keepdims=True)
-        for name, draws in (("removal_effect", bre), ("share", bshare), ("conversions", bshare * convs[:, None])):
+        for name, draws in (
+            ("removal_effect", bre),
+            ("share", bshare),
+            ("conversions", bshare * convs[:, None]),
+        ):
             ci_cols[f"{name}_ci_low"], ci_cols[f"{name}_ci_high"] = _percentile(draws, ci)
     else:
         for name in ("removal_effect", "share", "conversions"):
@@ -573,15 +605,21 @@ def compare_attribution(
         if model == "markov":
             res = markov_attribution(events, conversion, by=by, n_boot=n_boot, ci=ci, seed=seed)
             f = res.credit.select(
-                pl.col(by).alias("label"), "conversions", "share",
-                pl.col("share_ci_low").alias("ci_low"), pl.col("share_ci_high").alias("ci_high"),
+                pl.col(by).alias("label"),
+                "conversions",
+                "share",
+                pl.col("share_ci_low").alias("ci_low"),
+                pl.col("share_ci_high").alias("ci_high"),
             )
         elif model in _MODELS:
             f = rule_based_attribution(
                 events, conversion, model=model, by=by, n_boot=n_boot, ci=ci, seed=seed
             ).select(
-                pl.col(by).alias("label"), "conversions", "share",
-                pl.col("share_ci_low").alias("ci_low"), pl.col("share_ci_high").alias("ci_high"),
+                pl.col(by).alias("label"),
+                "conversions",
+                "share",
+                pl.col("share_ci_low").alias("ci_low"),
+                pl.col("share_ci_high").alias("ci_high"),
             )
         else:
             raise ParameterError(

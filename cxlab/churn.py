@@ -80,19 +80,33 @@ def _signed_log1p(x: np.ndarray) -> np.ndarray:
 
 def _scaler(scaling: str, n_rows: int, random_state: int) -> Pipeline:
     """Median imputation, then the chosen scaling."""
-    steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+    steps: list[tuple[str, Any]] = [
+        ("impute", SimpleImputer(strategy="median", keep_empty_features=True))
+    ]
     if scaling == "log1p":
         steps += [("log1p", FunctionTransformer(_signed_log1p)), ("standardise", StandardScaler())]
     elif scaling == "quantile":
-        steps += [("quantile", QuantileTransformer(
-            n_quantiles=max(2, min(1000, n_rows)), output_distribution="normal", random_state=random_state))]
+        steps += [
+            (
+                "quantile",
+                QuantileTransformer(
+                    n_quantiles=max(2, min(1000, n_rows)),
+                    output_distribution="normal",
+                    random_state=random_state,
+                ),
+            )
+        ]
     else:
         steps += [("standardise", StandardScaler())]
     return Pipeline(steps)
 
 
 def _numeric_columns(features: pl.DataFrame) -> list[str]:
-    return [c for c, t in features.schema.items() if c != "customer_id" and (t.is_numeric() or t == pl.Boolean)]
+    return [
+        c
+        for c, t in features.schema.items()
+        if c != "customer_id" and (t.is_numeric() or t == pl.Boolean)
+    ]
 
 
 def _select_columns(
@@ -115,19 +129,27 @@ def _select_columns(
     return chosen
 
 
-def _join_labels(features: pl.DataFrame | pl.LazyFrame, labels: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+def _join_labels(
+    features: pl.DataFrame | pl.LazyFrame, labels: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
     """Features with churned / censored attached (missing labels are censored)."""
     f = features.lazy().collect() if isinstance(features, pl.LazyFrame) else features
     lab = labels.lazy().collect() if isinstance(labels, pl.LazyFrame) else labels
-    for name, frame, cols in (("features", f, ("customer_id",)), ("labels", lab, ("customer_id", "churned", "censored"))):
+    for name, frame, cols in (
+        ("features", f, ("customer_id",)),
+        ("labels", lab, ("customer_id", "churned", "censored")),
+    ):
         for c in cols:
             if c not in frame.columns:
                 raise DataError(
                     f"The {name} frame has no '{c}' column.{did_you_mean(c, frame.columns)} Build it with "
                     f"cxlab.features.{'customer_features' if name == 'features' else 'churn_labels'}."
                 )
-    lab = lab.select("customer_id", pl.col("churned").cast(pl.Boolean).alias("_churned"),
-                     pl.col("censored").cast(pl.Boolean).alias("_censored"))
+    lab = lab.select(
+        "customer_id",
+        pl.col("churned").cast(pl.Boolean).alias("_churned"),
+        pl.col("censored").cast(pl.Boolean).alias("_censored"),
+    )
     return (
         f.sort("customer_id")
         .join(lab, on="customer_id", how="left", maintain_order="left")
@@ -170,7 +192,11 @@ def describe_feature(feature: str, direction: float) -> str:
         return _PHRASES[feature][0 if high else 1]
     if feature.startswith("support_contacts_"):
         window = feature.removeprefix("support_contacts_")
-        return f"many recent support contacts ({window})" if high else f"no recent support contacts ({window})"
+        return (
+            f"many recent support contacts ({window})"
+            if high
+            else f"no recent support contacts ({window})"
+        )
     if feature.startswith("stage_") and feature.endswith("_events"):
         stage = feature.removeprefix("stage_").removesuffix("_events")
         return f"many {stage} events" if high else f"few {stage} events"
@@ -298,7 +324,9 @@ class ChurnClusters:
                 f"Got {self.scaling!r} instead.{did_you_mean(str(self.scaling), SCALINGS)}"
             )
         if not isinstance(self.n_bootstrap, int) or self.n_bootstrap < 0:
-            raise ParameterError(f"The 'n_bootstrap' parameter of ChurnClusters must be an int >= 0. Got {self.n_bootstrap!r} instead.")
+            raise ParameterError(
+                f"The 'n_bootstrap' parameter of ChurnClusters must be an int >= 0. Got {self.n_bootstrap!r} instead."
+            )
         if n < 3:
             raise DataError(f"ChurnClusters needs at least 3 customers to cluster; got {n}.")
         if self.algorithm == "hdbscan":
@@ -306,14 +334,20 @@ class ChurnClusters:
         if self.k == "auto":
             lo, hi = self.k_range
             if not (isinstance(lo, int) and isinstance(hi, int) and 2 <= lo <= hi):
-                raise ParameterError(f"The 'k_range' parameter of ChurnClusters must be (low, high) ints with 2 <= low <= high. Got {self.k_range!r} instead.")
+                raise ParameterError(
+                    f"The 'k_range' parameter of ChurnClusters must be (low, high) ints with 2 <= low <= high. Got {self.k_range!r} instead."
+                )
             ks = [k for k in range(lo, hi + 1) if k < n]
         else:
             if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 2:
-                raise ParameterError(f"The 'k' parameter of ChurnClusters must be an int >= 2 or 'auto'. Got {self.k!r} instead.")
+                raise ParameterError(
+                    f"The 'k' parameter of ChurnClusters must be an int >= 2 or 'auto'. Got {self.k!r} instead."
+                )
             ks = [self.k] if self.k < n else []
         if not ks:
-            raise DataError(f"ChurnClusters cannot make {self.k} clusters (k_range={self.k_range}) out of {n} customers.")
+            raise DataError(
+                f"ChurnClusters cannot make {self.k} clusters (k_range={self.k_range}) out of {n} customers."
+            )
         return ks
 
     # -- one clustering --------------------------------------------------------------
@@ -322,8 +356,9 @@ class ChurnClusters:
             model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(z)
             return model.labels_, model
         if self.algorithm == "gmm":
-            model = GaussianMixture(n_components=k, covariance_type="diag", reg_covar=1e-4,
-                                    n_init=2, random_state=seed).fit(z)
+            model = GaussianMixture(
+                n_components=k, covariance_type="diag", reg_covar=1e-4, n_init=2, random_state=seed
+            ).fit(z)
             return model.predict(z), model
         size = self.min_cluster_size or max(10, round(0.02 * len(z)))
         model = HDBSCAN(min_cluster_size=min(size, len(z)), copy=True).fit(z)
@@ -335,7 +370,11 @@ class ChurnClusters:
         if n_labels < 2 or n_labels >= keep.sum():
             return math.nan
         sample = min(int(keep.sum()), self.silhouette_sample)
-        return float(silhouette_score(z[keep], labels[keep], sample_size=sample, random_state=self.random_state))
+        return float(
+            silhouette_score(
+                z[keep], labels[keep], sample_size=sample, random_state=self.random_state
+            )
+        )
 
     def _stability(self, z: np.ndarray, reference: np.ndarray, k: int) -> list[float]:
         """ARI between the full-data clustering and clusterings of bootstrap resamples."""
@@ -355,7 +394,9 @@ class ChurnClusters:
         return scores
 
     # -- fit ------------------------------------------------------------------------
-    def fit(self, features: pl.DataFrame | pl.LazyFrame, labels: pl.DataFrame | pl.LazyFrame) -> ChurnClusters:
+    def fit(
+        self, features: pl.DataFrame | pl.LazyFrame, labels: pl.DataFrame | pl.LazyFrame
+    ) -> ChurnClusters:
         """Cluster, check stability, profile. Returns ``self``.
 
         Parameters
@@ -369,9 +410,13 @@ class ChurnClusters:
         with threadpool_limits(limits=N_THREADS):
             return self._fit(features, labels)
 
-    def _fit(self, features: pl.DataFrame | pl.LazyFrame, labels: pl.DataFrame | pl.LazyFrame) -> ChurnClusters:
+    def _fit(
+        self, features: pl.DataFrame | pl.LazyFrame, labels: pl.DataFrame | pl.LazyFrame
+    ) -> ChurnClusters:
         frame = _join_labels(features, labels)
-        names = _select_columns(frame.drop("_churned", "_censored"), self.columns, self.exclude, "ChurnClusters")
+        names = _select_columns(
+            frame.drop("_churned", "_censored"), self.columns, self.exclude, "ChurnClusters"
+        )
         ks = self._check_params(frame.height)
         x = frame.select(pl.col(names).cast(pl.Float64)).to_numpy()
         self.scaler_ = _scaler(self.scaling, len(x), self.random_state)
@@ -383,22 +428,33 @@ class ChurnClusters:
             lab, _ = self._cluster(z, k, self.random_state)
             fits[k] = lab
             ari = self._stability(z, lab, k) if self.n_bootstrap else []
-            rows.append({
-                "k": k if self.algorithm != "hdbscan" else int(len(set(lab) - {_NOISE})),
-                "silhouette": self._silhouette(z, lab),
-                "ari_mean": float(np.mean(ari)) if ari else None,
-                "ari_low": float(np.percentile(ari, 2.5)) if ari else None,
-                "ari_high": float(np.percentile(ari, 97.5)) if ari else None,
-            })
-        self.stability_ = pl.DataFrame(rows, schema={
-            "k": pl.Int64, "silhouette": pl.Float64, "ari_mean": pl.Float64,
-            "ari_low": pl.Float64, "ari_high": pl.Float64,
-        }).with_columns((pl.col("ari_mean") >= STABILITY_THRESHOLD).alias("stable"))
+            rows.append(
+                {
+                    "k": k if self.algorithm != "hdbscan" else int(len(set(lab) - {_NOISE})),
+                    "silhouette": self._silhouette(z, lab),
+                    "ari_mean": float(np.mean(ari)) if ari else None,
+                    "ari_low": float(np.percentile(ari, 2.5)) if ari else None,
+                    "ari_high": float(np.percentile(ari, 97.5)) if ari else None,
+                }
+            )
+        self.stability_ = pl.DataFrame(
+            rows,
+            schema={
+                "k": pl.Int64,
+                "silhouette": pl.Float64,
+                "ari_mean": pl.Float64,
+                "ari_low": pl.Float64,
+                "ari_high": pl.Float64,
+            },
+        ).with_columns((pl.col("ari_mean") >= STABILITY_THRESHOLD).alias("stable"))
 
         if len(fits) == 1:
             chosen = next(iter(fits))
         else:  # best silhouette, ties to the smaller k
-            sil = [(-(r["silhouette"] if not math.isnan(r["silhouette"]) else -2.0), r["k"]) for r in rows]
+            sil = [
+                (-(r["silhouette"] if not math.isnan(r["silhouette"]) else -2.0), r["k"])
+                for r in rows
+            ]
             chosen = min(sil)[1]
         self.labels_ = fits[chosen].astype(np.int64)
         row = next(r for r in rows if r["k"] == chosen or self.algorithm == "hdbscan")
@@ -444,18 +500,32 @@ class ChurnClusters:
                 c_mean = np.nanmean(x[inside], axis=0)
             for j, name in enumerate(self.feature_names_in_):
                 diff_rows.append((int(c), name, float(d[j]), float(c_mean[j]), float(r_mean[j])))
-        self.differences_ = pl.DataFrame(
-            diff_rows, schema={"cluster": pl.Int64, "feature": pl.String, "std_difference": pl.Float64,
-                               "cluster_mean": pl.Float64, "rest_mean": pl.Float64},
-            orient="row",
-        ).with_columns(pl.col("cluster_mean", "rest_mean").fill_nan(None)).sort(
-            ["cluster", pl.col("std_difference").abs(), "feature"], descending=[False, True, False]
+        self.differences_ = (
+            pl.DataFrame(
+                diff_rows,
+                schema={
+                    "cluster": pl.Int64,
+                    "feature": pl.String,
+                    "std_difference": pl.Float64,
+                    "cluster_mean": pl.Float64,
+                    "rest_mean": pl.Float64,
+                },
+                orient="row",
+            )
+            .with_columns(pl.col("cluster_mean", "rest_mean").fill_nan(None))
+            .sort(
+                ["cluster", pl.col("std_difference").abs(), "feature"],
+                descending=[False, True, False],
+            )
         )
         top = (
             self.differences_.group_by("cluster", maintain_order=True)
             .head(self.n_top)
             .group_by("cluster", maintain_order=True)
-            .agg(pl.col("feature").alias("top_features"), pl.col("std_difference").alias("top_differences"))
+            .agg(
+                pl.col("feature").alias("top_features"),
+                pl.col("std_difference").alias("top_differences"),
+            )
         )
         labelled = frame.select(
             pl.Series("cluster", labels), pl.col("_churned"), pl.col("_censored")
@@ -469,7 +539,9 @@ class ChurnClusters:
             )
             .with_columns(
                 (pl.col("n") / pl.col("n").sum()).alias("share"),
-                pl.when(pl.col("n_judged") > 0).then(pl.col("n_churned") / pl.col("n_judged")).alias("churn_rate"),
+                pl.when(pl.col("n_judged") > 0)
+                .then(pl.col("n_churned") / pl.col("n_judged"))
+                .alias("churn_rate"),
                 *wilson_bounds("n_churned", "n_judged"),
                 (pl.col("n_judged") < SMALL_N).alias("small_n"),
             )
@@ -477,24 +549,43 @@ class ChurnClusters:
             .sort("cluster")
         )
         phrases = []
-        for c, feats, diffs in prof.select("cluster", "top_features", "top_differences").iter_rows():
-            words = [describe_feature(f, d) for f, d in zip(feats, diffs, strict=True) if abs(d) >= 0.3][:2]
+        for c, feats, diffs in prof.select(
+            "cluster", "top_features", "top_differences"
+        ).iter_rows():
+            words = [
+                describe_feature(f, d) for f, d in zip(feats, diffs, strict=True) if abs(d) >= 0.3
+            ][:2]
             if c == _NOISE:
                 phrases.append("noise (no dense cluster)")
             else:
                 phrases.append(", ".join(words) if words else "typical customers")
         candidates = prof.filter((pl.col("cluster") != _NOISE) & pl.col("churn_rate").is_not_null())
         if candidates.height:
-            best = candidates.sort(["churn_rate", "n", "cluster"], descending=[True, True, False]).row(0, named=True)
+            best = candidates.sort(
+                ["churn_rate", "n", "cluster"], descending=[True, True, False]
+            ).row(0, named=True)
             self.highest_churn_cluster_ = int(best["cluster"])
         else:
             self.highest_churn_cluster_ = None
         self.profiles_ = prof.with_columns(
             pl.Series("label", phrases, dtype=pl.String),
-            (pl.col("cluster") == self.highest_churn_cluster_).fill_null(False).alias("highest_churn"),
+            (pl.col("cluster") == self.highest_churn_cluster_)
+            .fill_null(False)
+            .alias("highest_churn"),
         ).select(
-            "cluster", "n", "share", "n_judged", "n_churned", "churn_rate", "ci_low", "ci_high",
-            "small_n", "top_features", "top_differences", "label", "highest_churn",
+            "cluster",
+            "n",
+            "share",
+            "n_judged",
+            "n_churned",
+            "churn_rate",
+            "ci_low",
+            "ci_high",
+            "small_n",
+            "top_features",
+            "top_differences",
+            "label",
+            "highest_churn",
         )
 
     # -- views -------------------------------------------------------------------------
@@ -511,18 +602,24 @@ class ChurnClusters:
         ``random_state``, sorted by cluster and customer.
         """
         self._check_fitted()
-        points = pl.DataFrame({
-            "customer_id": self.customers_,
-            "pc1": self.embedding_[:, 0],
-            "pc2": self.embedding_[:, 1],
-            "cluster": self.labels_,
-            "churned": self._churned,
-            "censored": self._censored,
-        })
+        points = pl.DataFrame(
+            {
+                "customer_id": self.customers_,
+                "pc1": self.embedding_[:, 0],
+                "pc2": self.embedding_[:, 1],
+                "cluster": self.labels_,
+                "churned": self._churned,
+                "censored": self._censored,
+            }
+        )
         if points.height > sample:
             points = points.sample(n=sample, seed=self.random_state)
-        prof = self.profiles_.select("cluster", "label", pl.col("churn_rate").alias("cluster_churn_rate"),
-                                     pl.col("n").alias("cluster_n"))
+        prof = self.profiles_.select(
+            "cluster",
+            "label",
+            pl.col("churn_rate").alias("cluster_churn_rate"),
+            pl.col("n").alias("cluster_n"),
+        )
         return (
             points.join(prof, on="cluster", how="left")
             .with_columns(pl.when(~pl.col("censored")).then(pl.col("churned")).alias("churned"))
@@ -532,17 +629,23 @@ class ChurnClusters:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "labels_"):
-            raise ParameterError("This ChurnClusters is not fitted yet. Call fit(features, labels) first.")
+            raise ParameterError(
+                "This ChurnClusters is not fitted yet. Call fit(features, labels) first."
+            )
 
     def __repr__(self) -> str:
-        params = (f"algorithm={self.algorithm!r}, k={self.k!r}, k_range={self.k_range!r}, "
-                  f"scaling={self.scaling!r}, n_bootstrap={self.n_bootstrap}, random_state={self.random_state}")
+        params = (
+            f"algorithm={self.algorithm!r}, k={self.k!r}, k_range={self.k_range!r}, "
+            f"scaling={self.scaling!r}, n_bootstrap={self.n_bootstrap}, random_state={self.random_state}"
+        )
         if not hasattr(self, "labels_"):
             return f"ChurnClusters({params})"
         stab = "n/a" if self.stability_at_k_ is None else f"{self.stability_at_k_:.2f}"
-        return (f"ChurnClusters({params}) fitted on {self.n_customers_} customers x {self.n_features_in_} "
-                f"features: k={self.k_}, silhouette={self.silhouette_:.3f}, stability ARI={stab}, "
-                f"highest-churn cluster={self.highest_churn_cluster_}")
+        return (
+            f"ChurnClusters({params}) fitted on {self.n_customers_} customers x {self.n_features_in_} "
+            f"features: k={self.k_}, silhouette={self.silhouette_:.3f}, stability ARI={stab}, "
+            f"highest-churn cluster={self.highest_churn_cluster_}"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -585,24 +688,39 @@ class ChurnDrivers:
 
     def top(self, n: int = 5, model: str = "gradient_boosting") -> list[str]:
         """The ``n`` strongest drivers of ``model``, strongest first."""
-        return self.importances.filter(pl.col("model") == model).sort("rank").head(n)["feature"].to_list()
+        return (
+            self.importances.filter(pl.col("model") == model)
+            .sort("rank")
+            .head(n)["feature"]
+            .to_list()
+        )
 
     def __repr__(self) -> str:
-        aucs = ", ".join(f"{m}={a:.3f}" for m, a in self.auc.select("model", "auc_mean").iter_rows())
-        return (f"ChurnDrivers(n={self.n}, churned={self.n_churned}, features={len(self.features)}, "
-                f"ROC AUC: {aucs}; top drivers: {', '.join(self.top(3))})")
+        aucs = ", ".join(
+            f"{m}={a:.3f}" for m, a in self.auc.select("model", "auc_mean").iter_rows()
+        )
+        return (
+            f"ChurnDrivers(n={self.n}, churned={self.n_churned}, features={len(self.features)}, "
+            f"ROC AUC: {aucs}; top drivers: {', '.join(self.top(3))})"
+        )
 
 
 def _driver_models(random_state: int, n_rows: int) -> dict[str, Any]:
     return {
-        "logistic": Pipeline([
-            ("scale", _scaler("log1p", n_rows, random_state)),
-            ("model", LogisticRegression(C=1.0, max_iter=2000)),
-        ]),
+        "logistic": Pipeline(
+            [
+                ("scale", _scaler("log1p", n_rows, random_state)),
+                ("model", LogisticRegression(C=1.0, max_iter=2000)),
+            ]
+        ),
         # Handles missing values itself.
         "gradient_boosting": HistGradientBoostingClassifier(
-            max_iter=100, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
-            early_stopping=False, random_state=random_state,
+            max_iter=100,
+            learning_rate=0.1,
+            max_leaf_nodes=15,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=random_state,
         ),
     }
 
@@ -663,10 +781,22 @@ def churn_drivers(
     ['support_contacts']
     """
     if not isinstance(cv, int) or cv < 2:
-        raise ParameterError(f"The 'cv' parameter of churn_drivers must be an int >= 2. Got {cv!r} instead.")
+        raise ParameterError(
+            f"The 'cv' parameter of churn_drivers must be an int >= 2. Got {cv!r} instead."
+        )
     with threadpool_limits(limits=N_THREADS):
-        return _churn_drivers(features, labels, random_state, columns=columns, exclude=exclude, cv=cv,
-                              n_repeats=n_repeats, n_pd=n_pd, pd_grid=pd_grid, pd_sample=pd_sample)
+        return _churn_drivers(
+            features,
+            labels,
+            random_state,
+            columns=columns,
+            exclude=exclude,
+            cv=cv,
+            n_repeats=n_repeats,
+            n_pd=n_pd,
+            pd_grid=pd_grid,
+            pd_sample=pd_sample,
+        )
 
 
 def _churn_drivers(
@@ -683,7 +813,9 @@ def _churn_drivers(
     pd_sample: int,
 ) -> ChurnDrivers:
     if not isinstance(n_repeats, int) or n_repeats < 1:
-        raise ParameterError(f"The 'n_repeats' parameter of churn_drivers must be an int >= 1. Got {n_repeats!r} instead.")
+        raise ParameterError(
+            f"The 'n_repeats' parameter of churn_drivers must be an int >= 1. Got {n_repeats!r} instead."
+        )
     frame = _join_labels(features, labels).filter(~pl.col("_censored"))
     names = _select_columns(frame.drop("_churned", "_censored"), columns, exclude, "churn_drivers")
     y = frame.get_column("_churned").to_numpy().astype(int)
@@ -700,33 +832,66 @@ def _churn_drivers(
     for fold, (train, test) in enumerate(folds.split(x, y)):
         for name, template in models.items():
             model = clone(template).fit(x[train], y[train])
-            auc_rows.append((name, fold, float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1]))))
-            result = permutation_importance(model, x[test], y[test], scoring="roc_auc",
-                                            n_repeats=n_repeats, random_state=random_state + fold)
+            auc_rows.append(
+                (name, fold, float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])))
+            )
+            result = permutation_importance(
+                model,
+                x[test],
+                y[test],
+                scoring="roc_auc",
+                n_repeats=n_repeats,
+                random_state=random_state + fold,
+            )
             imp[name].append(result.importances)  # (n_features, n_repeats)
-    fold_auc = pl.DataFrame(auc_rows, schema={"model": pl.String, "fold": pl.Int64, "auc": pl.Float64}, orient="row")
-    auc = (fold_auc.group_by("model", maintain_order=True)
-           .agg(pl.col("auc").mean().alias("auc_mean"), pl.col("auc").std().alias("auc_sd"),
-                pl.len().cast(pl.Int64).alias("n_folds")))
+    fold_auc = pl.DataFrame(
+        auc_rows, schema={"model": pl.String, "fold": pl.Int64, "auc": pl.Float64}, orient="row"
+    )
+    auc = fold_auc.group_by("model", maintain_order=True).agg(
+        pl.col("auc").mean().alias("auc_mean"),
+        pl.col("auc").std().alias("auc_sd"),
+        pl.len().cast(pl.Int64).alias("n_folds"),
+    )
 
     imp_rows = []
     for name, parts in imp.items():
         values = np.concatenate(parts, axis=1)
         for j, feature in enumerate(names):
             v = values[j]
-            imp_rows.append((name, feature, float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0,
-                             float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))))
+            imp_rows.append(
+                (
+                    name,
+                    feature,
+                    float(v.mean()),
+                    float(v.std(ddof=1)) if v.size > 1 else 0.0,
+                    float(np.percentile(v, 2.5)),
+                    float(np.percentile(v, 97.5)),
+                )
+            )
     importances = (
-        pl.DataFrame(imp_rows, orient="row", schema={
-            "model": pl.String, "feature": pl.String, "importance": pl.Float64, "sd": pl.Float64,
-            "ci_low": pl.Float64, "ci_high": pl.Float64})
+        pl.DataFrame(
+            imp_rows,
+            orient="row",
+            schema={
+                "model": pl.String,
+                "feature": pl.String,
+                "importance": pl.Float64,
+                "sd": pl.Float64,
+                "ci_low": pl.Float64,
+                "ci_high": pl.Float64,
+            },
+        )
         .sort(["model", "importance", "feature"], descending=[False, True, False])
         .with_columns(pl.int_range(1, pl.len() + 1).over("model").cast(pl.Int64).alias("rank"))
     )
 
     fitted = {name: clone(template).fit(x, y) for name, template in models.items()}
-    top = (importances.filter(pl.col("model") == "gradient_boosting").sort("rank")
-           .head(n_pd)["feature"].to_list())
+    top = (
+        importances.filter(pl.col("model") == "gradient_boosting")
+        .sort("rank")
+        .head(n_pd)["feature"]
+        .to_list()
+    )
     rng = np.random.default_rng(random_state)
     rows_pd = x if len(x) <= pd_sample else x[np.sort(rng.choice(len(x), pd_sample, replace=False))]
     pd_rows = []
@@ -737,18 +902,43 @@ def _churn_drivers(
             continue
         grid = np.unique(observed)
         if grid.size > pd_grid:
-            grid = np.unique(np.quantile(observed, np.linspace(0.02, 0.98, pd_grid), method="nearest"))
+            grid = np.unique(
+                np.quantile(observed, np.linspace(0.02, 0.98, pd_grid), method="nearest")
+            )
         for name, model in fitted.items():
-            pdp = partial_dependence(model, rows_pd, [j], custom_values={j: grid}, kind="average",
-                                     response_method="predict_proba", method="brute")
+            pdp = partial_dependence(
+                model,
+                rows_pd,
+                [j],
+                custom_values={j: grid},
+                kind="average",
+                response_method="predict_proba",
+                method="brute",
+            )
             values = pdp["grid_values"][0]
             for v, p in zip(values, pdp["average"][0], strict=True):
                 pd_rows.append((name, feature, float(v), float(p)))
-    partial = pl.DataFrame(pd_rows, orient="row", schema={
-        "model": pl.String, "feature": pl.String, "value": pl.Float64, "churn_probability": pl.Float64,
-    }).sort(["model", "feature", "value"])
-    return ChurnDrivers(auc=auc, fold_auc=fold_auc, importances=importances, partial_dependence=partial,
-                        n=len(y), n_churned=n_pos, features=names, excluded=list(exclude), models=fitted)
+    partial = pl.DataFrame(
+        pd_rows,
+        orient="row",
+        schema={
+            "model": pl.String,
+            "feature": pl.String,
+            "value": pl.Float64,
+            "churn_probability": pl.Float64,
+        },
+    ).sort(["model", "feature", "value"])
+    return ChurnDrivers(
+        auc=auc,
+        fold_auc=fold_auc,
+        importances=importances,
+        partial_dependence=partial,
+        n=len(y),
+        n_churned=n_pos,
+        features=names,
+        excluded=list(exclude),
+        models=fitted,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -779,7 +969,11 @@ class RetentionCurves:
     by: str
 
     def __repr__(self) -> str:
-        lr = "n/a" if self.logrank is None else f"chi2={self.logrank['test_statistic']:.1f}, p={self.logrank['p_value']:.3g}"
+        lr = (
+            "n/a"
+            if self.logrank is None
+            else f"chi2={self.logrank['test_statistic']:.1f}, p={self.logrank['p_value']:.3g}"
+        )
         return f"RetentionCurves(by={self.by!r}, groups={self.summary.height}, log-rank {lr})"
 
 
@@ -829,20 +1023,32 @@ def retention_curves(
     grp = groups.lazy().collect() if isinstance(groups, pl.LazyFrame) else groups
     for c in ("customer_id", "duration_days", "event_observed"):
         if c not in lab.columns:
-            raise DataError(f"The labels frame has no '{c}' column.{did_you_mean(c, lab.columns)} Build it with cxlab.features.churn_labels.")
+            raise DataError(
+                f"The labels frame has no '{c}' column.{did_you_mean(c, lab.columns)} Build it with cxlab.features.churn_labels."
+            )
     if "customer_id" not in grp.columns:
-        raise DataError(f"The groups frame has no 'customer_id' column.{did_you_mean('customer_id', grp.columns)}")
+        raise DataError(
+            f"The groups frame has no 'customer_id' column.{did_you_mean('customer_id', grp.columns)}"
+        )
     others = [c for c in grp.columns if c != "customer_id"]
     if by is None:
         if len(others) != 1:
-            raise ParameterError(f"retention_curves: the groups frame has columns {others}; say which one to group by with by=….")
+            raise ParameterError(
+                f"retention_curves: the groups frame has columns {others}; say which one to group by with by=…."
+            )
         by = others[0]
     elif by not in others:
-        raise ParameterError(f"The 'by' parameter of retention_curves names '{by}', which is not a column of groups.{did_you_mean(by, others)}")
+        raise ParameterError(
+            f"The 'by' parameter of retention_curves names '{by}', which is not a column of groups.{did_you_mean(by, others)}"
+        )
 
     data = (
         lab.select("customer_id", "duration_days", "event_observed")
-        .join(grp.select("customer_id", pl.col(by).cast(pl.String).alias("group")), on="customer_id", how="inner")
+        .join(
+            grp.select("customer_id", pl.col(by).cast(pl.String).alias("group")),
+            on="customer_id",
+            how="inner",
+        )
         .drop_nulls()
         .sort(["group", "customer_id"])
     )
@@ -861,24 +1067,60 @@ def retention_curves(
         # read the step functions at the grid days (value at the last event time <= day).
         times = kmf.survival_function_.index.to_numpy(dtype=float)
         at = np.searchsorted(times, timeline, side="right") - 1
-        step = np.vstack([np.ones((1, 3)), np.c_[kmf.survival_function_.to_numpy(),
-                                                 kmf.confidence_interval_survival_function_.to_numpy()]])
+        step = np.vstack(
+            [
+                np.ones((1, 3)),
+                np.c_[
+                    kmf.survival_function_.to_numpy(),
+                    kmf.confidence_interval_survival_function_.to_numpy(),
+                ],
+            ]
+        )
         values = step[at + 1]
         surv, ci = values[:, 0], values[:, 1:]
         at_risk = (durations[mask][None, :] >= timeline[:, None]).sum(axis=1)
-        curve_parts.append(pl.DataFrame({
-            "group": [name] * len(timeline), "day": timeline, "retention": surv,
-            "ci_low": ci[:, 0], "ci_high": ci[:, 1], "at_risk": at_risk.astype(np.int64),
-        }))
+        curve_parts.append(
+            pl.DataFrame(
+                {
+                    "group": [name] * len(timeline),
+                    "day": timeline,
+                    "retention": surv,
+                    "ci_low": ci[:, 0],
+                    "ci_high": ci[:, 1],
+                    "at_risk": at_risk.astype(np.int64),
+                }
+            )
+        )
         median = float(kmf.median_survival_time_)
-        summary_rows.append((name, int(mask.sum()), int(observed[mask].sum()), median if math.isfinite(median) else None))
-    summary = pl.DataFrame(summary_rows, orient="row", schema={
-        "group": pl.String, "n": pl.Int64, "n_churned": pl.Int64, "median_days": pl.Float64,
-    }).with_columns((pl.col("n") < SMALL_N).alias("small_n"))
+        summary_rows.append(
+            (
+                name,
+                int(mask.sum()),
+                int(observed[mask].sum()),
+                median if math.isfinite(median) else None,
+            )
+        )
+    summary = pl.DataFrame(
+        summary_rows,
+        orient="row",
+        schema={
+            "group": pl.String,
+            "n": pl.Int64,
+            "n_churned": pl.Int64,
+            "median_days": pl.Float64,
+        },
+    ).with_columns((pl.col("n") < SMALL_N).alias("small_n"))
     logrank = None
     if summary.height >= 2:
         test = multivariate_logrank_test(durations, group, observed)
-        logrank = {"test_statistic": float(test.test_statistic), "p_value": float(test.p_value),
-                   "degrees_of_freedom": float(test.degrees_of_freedom)}
-    return RetentionCurves(curves=pl.concat(curve_parts).sort(["group", "day"]), summary=summary,
-                           logrank=logrank, by=by)
+        logrank = {
+            "test_statistic": float(test.test_statistic),
+            "p_value": float(test.p_value),
+            "degrees_of_freedom": float(test.degrees_of_freedom),
+        }
+    return RetentionCurves(
+        curves=pl.concat(curve_parts).sort(["group", "day"]),
+        summary=summary,
+        logrank=logrank,
+        by=by,
+    )

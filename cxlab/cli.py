@@ -47,8 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"cxlab {_version()}",
-                        help="print the cxlab version and exit")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"cxlab {_version()}",
+        help="print the cxlab version and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
@@ -61,15 +65,34 @@ def build_parser() -> argparse.ArgumentParser:
             "(written in chunks as Parquet), for benchmarks."
         ),
     )
-    p.add_argument("--out", type=Path, default=SAMPLE_DIR, help="folder to write the clients into (default: %(default)s)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=SAMPLE_DIR,
+        help="folder to write the clients into (default: %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed (default: %(default)s)")
-    p.add_argument("--customers", type=int, default=None, help="customers per client (default: each client's own size)")
+    p.add_argument(
+        "--customers",
+        type=int,
+        default=None,
+        help="customers per client (default: each client's own size)",
+    )
     p.add_argument("--clients", default=None, help="comma-separated client names (default: all)")
-    p.add_argument("--format", choices=["native", "parquet"], default="native",
-                   help="'native': each client's own file shape; 'parquet': Parquet for every table (default: %(default)s)")
-    p.add_argument("--browsing", type=float, default=0.0, metavar="N",
-                   help="add on average N browsing events per customer, for long benchmark logs "
-                        "(--customers 100000 --browsing 90 gives ~10M events; default: 0)")
+    p.add_argument(
+        "--format",
+        choices=["native", "parquet"],
+        default="native",
+        help="'native': each client's own file shape; 'parquet': Parquet for every table (default: %(default)s)",
+    )
+    p.add_argument(
+        "--browsing",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="add on average N browsing events per customer, for long benchmark logs "
+        "(--customers 100000 --browsing 90 gives ~10M events; default: 0)",
+    )
 
     p = sub.add_parser(
         "validate",
@@ -81,9 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
             "file), 0 otherwise."
         ),
     )
-    p.add_argument("folder", type=Path, help="a client folder (with client.toml), or a folder of them with --all")
-    p.add_argument("--all", action="store_true", help="validate every client folder found under FOLDER")
-    p.add_argument("--summary", action="store_true", help="one line per client instead of the full report")
+    p.add_argument(
+        "folder",
+        type=Path,
+        help="a client folder (with client.toml), or a folder of them with --all",
+    )
+    p.add_argument(
+        "--all", action="store_true", help="validate every client folder found under FOLDER"
+    )
+    p.add_argument(
+        "--summary", action="store_true", help="one line per client instead of the full report"
+    )
 
     sub.add_parser("schema", help="print the client data contract (canonical tables and columns)")
     _add_init_parser(sub)
@@ -109,16 +140,26 @@ def _add_init_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timezone", help="IANA zone of times written without an offset (default UTC)")
     p.add_argument("--name", help="display name (default: the folder name)")
     p.add_argument("--force", action="store_true", help="overwrite an existing client.toml")
-    p.add_argument("--no-validate", action="store_true",
-                   help="write client.toml without loading the client afterwards (reads only a sample)")
+    p.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="write client.toml without loading the client afterwards (reads only a sample)",
+    )
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from cxlab.init import init_client
 
-    result = init_client(args.folder, args.events, feedback=args.feedback, customers=args.customers,
-                         timezone=args.timezone, name=args.name, force=args.force,
-                         validate=not args.no_validate)
+    result = init_client(
+        args.folder,
+        args.events,
+        feedback=args.feedback,
+        customers=args.customers,
+        timezone=args.timezone,
+        name=args.name,
+        force=args.force,
+        validate=not args.no_validate,
+    )
     print(result.summary())
     return 1 if result.left_to_fix else 0
 
@@ -126,25 +167,58 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     from cxlab.config import REPORTS_DIR
 
-    p.add_argument("--out", type=Path, default=REPORTS_DIR,
-                   help="reports folder; each client gets OUT/<client>/ (default: %(default)s)")
-    p.add_argument("--notebook", type=Path, default=None,
-                   help="report notebook template (default: notebooks/reports/client_report.ipynb)")
-    p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                   help="set a notebook parameter; VALUE is read as JSON when it parses, else as "
-                        "text (repeatable), e.g. -p start_date=2024-01-01 -p 'sections=[\"funnel\"]'")
-    p.add_argument("--no-pseudonymize", dest="pseudonymize", action="store_false",
-                   help="show raw customer ids (default: salted hashes, PII masked; only for "
-                        "reports that stay with the data owner)")
-    p.add_argument("--salt-file", type=Path, default=None,
-                   help="pseudonymisation secret (default: $CXLAB_SALT_FILE, else OUT/../.cxlab-salt; "
-                        "never inside OUT)")
-    p.add_argument("--timeout", type=int, default=600,
-                   help="seconds one notebook cell may run before the run counts as failed (default: %(default)s)")
-    p.add_argument("--retries", type=int, default=1,
-                   help="extra attempts after a timeout or a kernel failure (default: %(default)s)")
-    p.add_argument("--kernel", default=None,
-                   help="installed Jupyter kernel to use (default: this Python interpreter)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=REPORTS_DIR,
+        help="reports folder; each client gets OUT/<client>/ (default: %(default)s)",
+    )
+    p.add_argument(
+        "--notebook",
+        type=Path,
+        default=None,
+        help="report notebook template (default: notebooks/reports/client_report.ipynb)",
+    )
+    p.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a notebook parameter; VALUE is read as JSON when it parses, else as "
+        "text (repeatable), e.g. -p start_date=2024-01-01 -p 'sections=[\"funnel\"]'",
+    )
+    p.add_argument(
+        "--no-pseudonymize",
+        dest="pseudonymize",
+        action="store_false",
+        help="show raw customer ids (default: salted hashes, PII masked; only for "
+        "reports that stay with the data owner)",
+    )
+    p.add_argument(
+        "--salt-file",
+        type=Path,
+        default=None,
+        help="pseudonymisation secret (default: $CXLAB_SALT_FILE, else OUT/../.cxlab-salt; "
+        "never inside OUT)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=int,
+        default=600,
+        help="seconds one notebook cell may run before the run counts as failed (default: %(default)s)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="extra attempts after a timeout or a kernel failure (default: %(default)s)",
+    )
+    p.add_argument(
+        "--kernel",
+        default=None,
+        help="installed Jupyter kernel to use (default: this Python interpreter)",
+    )
 
 
 def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
@@ -165,7 +239,9 @@ def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
             "  cxlab report ~/clients/acme -p max_customers=5000 --timeout 300\n"
         ),
     )
-    p.add_argument("client_dir", type=Path, metavar="CLIENT_DIR", help="a client folder (with client.toml)")
+    p.add_argument(
+        "client_dir", type=Path, metavar="CLIENT_DIR", help="a client folder (with client.toml)"
+    )
     _add_run_options(p)
 
     p = sub.add_parser(
@@ -193,20 +269,41 @@ def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
             "                                                  workers must see the same paths)\n"
         ),
     )
-    p.add_argument("clients_dir", type=Path, metavar="CLIENTS_DIR", help="a folder of client folders")
+    p.add_argument(
+        "clients_dir", type=Path, metavar="CLIENTS_DIR", help="a folder of client folders"
+    )
     _add_run_options(p)
-    p.add_argument("--workers", type=int, default=None,
-                   help="parallel local runs (default: the number of cores)")
-    p.add_argument("--only", default=None, metavar="A,B",
-                   help="comma-separated client folder names to run (the index still lists all)")
-    p.add_argument("--resume", action="store_true",
-                   help="skip clients whose inputs, parameters and notebook are unchanged since "
-                        "their last successful report (content hash)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="submit each client run to this Dask distributed scheduler instead of "
-                        "local processes, e.g. tcp://host:8786")
-    p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="no progress bar or status lines (the exit summary is still printed)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel local runs (default: the number of cores)",
+    )
+    p.add_argument(
+        "--only",
+        default=None,
+        metavar="A,B",
+        help="comma-separated client folder names to run (the index still lists all)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip clients whose inputs, parameters and notebook are unchanged since "
+        "their last successful report (content hash)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="submit each client run to this Dask distributed scheduler instead of "
+        "local processes, e.g. tcp://host:8786",
+    )
+    p.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar or status lines (the exit summary is still printed)",
+    )
 
 
 def _client_folders(folder: Path, all_clients: bool) -> list[Path]:
@@ -223,7 +320,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     clients = args.clients.split(",") if args.clients else None
     written = write_sample_clients(
-        args.out, seed=args.seed, customers=args.customers, clients=clients, file_format=args.format,
+        args.out,
+        seed=args.seed,
+        customers=args.customers,
+        clients=clients,
+        file_format=args.format,
         browsing=args.browsing,
     )
     for path in written:
@@ -304,8 +405,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     folder = args.client_dir.expanduser().resolve()
     if not (folder / "client.toml").is_file():
         raise CxlabError(f"{folder} is not a client folder: it has no client.toml.")
-    result = run_batch(folder.parent, args.out, workers=1, only=[folder.name], progress=True,
-                       **_render_kwargs(args))
+    result = run_batch(
+        folder.parent,
+        args.out,
+        workers=1,
+        only=[folder.name],
+        progress=True,
+        **_render_kwargs(args),
+    )
     run = result.runs[0]
     if run["status"] == "failed":
         print(result.summary(), file=sys.stderr)
@@ -319,14 +426,28 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from cxlab.report.batch import run_batch
 
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
-    result = run_batch(args.clients_dir, args.out, workers=args.workers, only=only, resume=args.resume,
-                       scheduler=args.scheduler, progress=args.progress, **_render_kwargs(args))
+    result = run_batch(
+        args.clients_dir,
+        args.out,
+        workers=args.workers,
+        only=only,
+        resume=args.resume,
+        scheduler=args.scheduler,
+        progress=args.progress,
+        **_render_kwargs(args),
+    )
     print(result.summary(), file=sys.stderr if result.failed else sys.stdout)
     return 0 if result.ok else 1
 
 
-_COMMANDS = {"sample": _cmd_sample, "validate": _cmd_validate, "schema": _cmd_schema,
-             "report": _cmd_report, "batch": _cmd_batch, "init": _cmd_init}
+_COMMANDS = {
+    "sample": _cmd_sample,
+    "validate": _cmd_validate,
+    "schema": _cmd_schema,
+    "report": _cmd_report,
+    "batch": _cmd_batch,
+    "init": _cmd_init,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

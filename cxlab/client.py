@@ -70,7 +70,9 @@ class Client:
         """First and last event timestamp (UTC); ``(None, None)`` without events."""
         if self.events.height == 0:
             return (None, None)
-        row = self.events.select(pl.col("timestamp").min().alias("a"), pl.col("timestamp").max().alias("b")).row(0)
+        row = self.events.select(
+            pl.col("timestamp").min().alias("a"), pl.col("timestamp").max().alias("b")
+        ).row(0)
         return (row[0], row[1])
 
     def __repr__(self) -> str:
@@ -81,33 +83,52 @@ class Client:
             for t in self.validation.tables
         )
         warn = len(self.validation.warnings)
-        return (f"<Client {self.slug!r} ({self.name}): {tables}; events {span}; "
-                f"{warn} warning{'' if warn == 1 else 's'}>")
+        return (
+            f"<Client {self.slug!r} ({self.name}): {tables}; events {span}; "
+            f"{warn} warning{'' if warn == 1 else 's'}>"
+        )
 
 
-def _unknown_customers(frame: pl.DataFrame, customers: pl.DataFrame, table: str, file: str,
-                       source_column: str) -> Issue | None:
+def _unknown_customers(
+    frame: pl.DataFrame, customers: pl.DataFrame, table: str, file: str, source_column: str
+) -> Issue | None:
     if CUSTOMER_CODE in frame.columns:
         # prepared events: compare the distinct customers (100k), not every event (10M)
         per_customer = frame.lazy().group_by(CUSTOMER_CODE).agg(pl.col("customer_id").first())
-        codes = (per_customer.join(customers.lazy().select("customer_id"), on="customer_id", how="anti")
-                 .select(CUSTOMER_CODE).collect().to_series())
-        missing = frame.lazy().filter(pl.col(CUSTOMER_CODE).is_in(codes.implode())).select(
-            SOURCE_ROW, "customer_id").collect()
+        codes = (
+            per_customer.join(customers.lazy().select("customer_id"), on="customer_id", how="anti")
+            .select(CUSTOMER_CODE)
+            .collect()
+            .to_series()
+        )
+        missing = (
+            frame.lazy()
+            .filter(pl.col(CUSTOMER_CODE).is_in(codes.implode()))
+            .select(SOURCE_ROW, "customer_id")
+            .collect()
+        )
     else:
-        missing = frame.lazy().join(customers.lazy().select("customer_id"), on="customer_id", how="anti")
+        missing = frame.lazy().join(
+            customers.lazy().select("customer_id"), on="customer_id", how="anti"
+        )
         missing = missing.select(SOURCE_ROW, "customer_id").collect()
     if missing.height == 0:
         return None
     people = missing.get_column("customer_id").n_unique()
     examples = tuple(missing.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list())
-    where = f"column {source_column!r}" + ("" if source_column == "customer_id" else " (-> customer_id)")
+    where = f"column {source_column!r}" + (
+        "" if source_column == "customer_id" else " (-> customer_id)"
+    )
     rows = f"{missing.height:,} row" + ("" if missing.height == 1 else "s")
     people_s = f"{people:,} customer" + ("" if people == 1 else "s")
-    msg = (f"{file}, {where}: {rows} ({people_s}) belong to customers not in the customers "
-           f"table. The rows are kept; segment and churn analyses "
-           f"will not know these customers. Check that both exports cover the same customers.")
-    return Issue(table, file, "warning", "unknown_customer", "customer_id", missing.height, examples, msg)
+    msg = (
+        f"{file}, {where}: {rows} ({people_s}) belong to customers not in the customers "
+        f"table. The rows are kept; segment and churn analyses "
+        f"will not know these customers. Check that both exports cover the same customers."
+    )
+    return Issue(
+        table, file, "warning", "unknown_customer", "customer_id", missing.height, examples, msg
+    )
 
 
 def _source_name(mapping: dict[str, str], canonical: str) -> str:
@@ -135,20 +156,32 @@ def check_losses(client: Client) -> None:
         lost, n = t.set_aside, t.input_rows
         if lost == 0 or not (t.loaded == 0 or (t.table == "events" and lost > t.loaded)):
             continue
-        top = max((i for i in client.validation.issues
-                   if i.severity == "set_aside" and i.table == t.table), key=lambda i: i.rows)
+        top = max(
+            (
+                i
+                for i in client.validation.issues
+                if i.severity == "set_aside" and i.table == t.table
+            ),
+            key=lambda i: i.rows,
+        )
         share = "every" if t.loaded == 0 else "most"
         raise DataError(
             f"{t.file}: {share} {t.table} row was set aside ({lost:,} of {n:,}; "
             f"{t.loaded:,} left), so an analysis would describe almost nothing. The main "
             f"reason, {top.rows:,} rows: {top.message}"
-            + (_START_FIX.format(folder=client.config.folder.name) if top.reason == "before_start" else "")
+            + (
+                _START_FIX.format(folder=client.config.folder.name)
+                if top.reason == "before_start"
+                else ""
+            )
         )
 
 
-_START_FIX = ("\n\nTo keep every old event, remove the start_date line from "
-              "{folder}/client.toml (there is no lower bound then), or set an earlier date, e.g.:"
-              "\n\n    start_date = 1990-01-01")
+_START_FIX = (
+    "\n\nTo keep every old event, remove the start_date line from "
+    "{folder}/client.toml (there is no lower bound then), or set an earlier date, e.g.:"
+    "\n\n    start_date = 1990-01-01"
+)
 
 
 def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = False) -> Client:
@@ -188,33 +221,57 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
     """
     config = read_client_config(folder)
     results: dict[str, LoadResult] = {}
-    common = {"strict": strict, "separator": config.separator,
-              "timestamp_formats": config.timestamp_formats}
+    common = {
+        "strict": strict,
+        "separator": config.separator,
+        "timestamp_formats": config.timestamp_formats,
+    }
     timed = {"timezone": config.timezone, "start_date": config.start_date, "as_of": config.as_of}
     path = config.path_of("events")
     if path is not None:  # a survey-only client has none: its events table is empty
-        results["events"] = load_events(path, config.columns.get("events"), journey_map=config.journey_map,
-                                        prepare=prepare, source=config.source_spec("events"),
-                                        duplicate_events=config.duplicate_events, **timed, **common)
+        results["events"] = load_events(
+            path,
+            config.columns.get("events"),
+            journey_map=config.journey_map,
+            prepare=prepare,
+            source=config.source_spec("events"),
+            duplicate_events=config.duplicate_events,
+            **timed,
+            **common,
+        )
     path = config.path_of("feedback")
     if path is not None:
-        results["feedback"] = load_feedback(path, config.columns.get("feedback"), optional=True,
-                                            source=config.source_spec("feedback"), **timed, **common)
+        results["feedback"] = load_feedback(
+            path,
+            config.columns.get("feedback"),
+            optional=True,
+            source=config.source_spec("feedback"),
+            **timed,
+            **common,
+        )
     path = config.path_of("customers")
     if path is not None:
-        results["customers"] = load_customers(path, config.columns.get("customers"), optional=True,
-                                              source=config.source_spec("customers"), **common)
+        results["customers"] = load_customers(
+            path,
+            config.columns.get("customers"),
+            optional=True,
+            source=config.source_spec("customers"),
+            **common,
+        )
 
-    frames = {t: (results[t].frame if t in results else empty_table(t))
-              for t in ("events", "feedback", "customers")}
+    frames = {
+        t: (results[t].frame if t in results else empty_table(t))
+        for t in ("events", "feedback", "customers")
+    }
     set_aside = {t: r.set_aside for t, r in results.items()}
     issues: list[Issue] = [i for r in results.values() for i in r.issues]
     if "customers" in results:
         for table in ("events", "feedback"):
             if table in results:
                 source = _source_name(config.columns.get(table, {}), "customer_id")
-                issue = _unknown_customers(frames[table], frames["customers"], table,
-                                           results[table].file.name, source)
+                issue = _unknown_customers(
+                    frames[table], frames["customers"], table, results[table].file.name, source
+                )
                 if issue is not None:
                     issues.append(issue)
     report = ValidationReport(config.slug, [r.counts for r in results.values()], issues)

@@ -586,7 +586,9 @@ KEYS = Table(
                             f"the {table} {col.name} of every row, when no column of the "
                             f"file gives it",
                             example=_CONSTANT_EXAMPLES[table].get(col.name, "unknown"),
-                            default_text='"unknown"' if (table, col.name) == ("events", "channel") else "none",
+                            default_text='"unknown"'
+                            if (table, col.name) == ("events", "channel")
+                            else "none",
                         )
                         for col in schema.columns
                         if col.dtype == pl.String and col.name != "customer_id"
@@ -609,7 +611,8 @@ KEYS = Table(
                     table: Table(
                         description=f"derived {table} columns",
                         example={"touchpoint": ["event_name", "page_type"]}
-                        if table == "events" else {},
+                        if table == "events"
+                        else {},
                         keys={
                             col.name: Key(
                                 TextList(min_items=1, label="an array of source column names"),
@@ -741,11 +744,19 @@ class ClientConfig:
         SourceSpec(constants={}, derived={}, separator='_', timestamp_unit=None)
         """
         s = self.settings
-        constants = {k.rsplit(".", 1)[1]: v for k, v in s.items()
-                     if k.startswith(f"defaults.{table}.") and v is not None}
-        derived = {k.rsplit(".", 1)[1]: tuple(v) for k, v in s.items()
-                   if k.startswith(f"derive.{table}.") and v}
-        return SourceSpec(constants, derived, s.get("derive.separator", "_"), s.get("timestamp_unit"))
+        constants = {
+            k.rsplit(".", 1)[1]: v
+            for k, v in s.items()
+            if k.startswith(f"defaults.{table}.") and v is not None
+        }
+        derived = {
+            k.rsplit(".", 1)[1]: tuple(v)
+            for k, v in s.items()
+            if k.startswith(f"derive.{table}.") and v
+        }
+        return SourceSpec(
+            constants, derived, s.get("derive.separator", "_"), s.get("timestamp_unit")
+        )
 
     @property
     def duplicate_events(self) -> str:

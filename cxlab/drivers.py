@@ -117,7 +117,9 @@ def driver_features(
     """
     ev = as_lazy(events, "events", ["customer_id", "timestamp", "touchpoint"])
     fb = as_lazy(feedback, "feedback", ["customer_id", "timestamp", "survey", "score"])
-    order = ["customer_id", "timestamp"] + (["source_row"] if "source_row" in fb.collect_schema().names() else [])
+    order = ["customer_id", "timestamp"] + (
+        ["source_row"] if "source_row" in fb.collect_schema().names() else []
+    )
     resp = (
         fb.filter((pl.col("survey") == "nps") & pl.col("score").is_between(0, 10))
         .sort(order)
@@ -139,18 +141,28 @@ def driver_features(
         .filter(keep)
     )
     touchpoints = sorted(
-        t for t in before.select(pl.col("touchpoint").unique()).collect().to_series().to_list() if t is not None
+        t
+        for t in before.select(pl.col("touchpoint").unique()).collect().to_series().to_list()
+        if t is not None
     )
     purchases = list(purchase_touchpoints)
     agg = (
         before.group_by("_rid")
         .agg(
-            *[(pl.col("touchpoint") == t).sum().cast(pl.Int64).alias(f"count:{t}") for t in touchpoints],
+            *[
+                (pl.col("touchpoint") == t).sum().cast(pl.Int64).alias(f"count:{t}")
+                for t in touchpoints
+            ],
             pl.col("timestamp").min().alias("_first"),
-            pl.col("timestamp").filter(pl.col("touchpoint").is_in(purchases)).min().alias("_first_buy"),
+            pl.col("timestamp")
+            .filter(pl.col("touchpoint").is_in(purchases))
+            .min()
+            .alias("_first_buy"),
         )
         .with_columns(
-            ((pl.col("_first_buy") - pl.col("_first")).dt.total_microseconds() / _DAY_US).alias("days_to_purchase")
+            ((pl.col("_first_buy") - pl.col("_first")).dt.total_microseconds() / _DAY_US).alias(
+                "days_to_purchase"
+            )
         )
         .drop("_first", "_first_buy")
     )
@@ -161,9 +173,17 @@ def driver_features(
         .filter(keep)
         .group_by("_rid")
         .agg(
-            pl.col("score").filter(pl.col("survey") == "csat").cast(pl.Float64).mean().alias("csat_before"),
+            pl.col("score")
+            .filter(pl.col("survey") == "csat")
+            .cast(pl.Float64)
+            .mean()
+            .alias("csat_before"),
             ((pl.col("survey") == "csat") & (pl.col("score") <= 3)).any().alias("csat_negative"),
-            pl.col("score").filter(pl.col("survey") == "ces").cast(pl.Float64).mean().alias("ces_before"),
+            pl.col("score")
+            .filter(pl.col("survey") == "ces")
+            .cast(pl.Float64)
+            .mean()
+            .alias("ces_before"),
             ((pl.col("survey") == "ces") & (pl.col("score") <= 4)).any().alias("ces_negative"),
         )
     )
@@ -181,9 +201,16 @@ def driver_features(
         )
         .sort("_rid")
         .select(
-            "customer_id", "survey_time", "score", "nps_group",
+            "customer_id",
+            "survey_time",
+            "score",
+            "nps_group",
             *[c for t in touchpoints for c in (f"hit:{t}", f"count:{t}")],
-            "days_to_purchase", "csat_before", "csat_negative", "ces_before", "ces_negative",
+            "days_to_purchase",
+            "csat_before",
+            "csat_negative",
+            "ces_before",
+            "ces_negative",
         )
     )
     return out.collect()
@@ -293,7 +320,9 @@ class KeyDrivers:
         return lines
 
 
-def _driver_specs(feat: pl.DataFrame, min_share: float, intensity: set[str]) -> tuple[list[dict], list[tuple[str, str]]]:
+def _driver_specs(
+    feat: pl.DataFrame, min_share: float, intensity: set[str]
+) -> tuple[list[dict], list[tuple[str, str]]]:
     """Which drivers enter the model: name, kind, feature columns, exposure column."""
     n = feat.height
     specs: list[dict] = []
@@ -303,22 +332,48 @@ def _driver_specs(feat: pl.DataFrame, min_share: float, intensity: set[str]) -> 
     for col, share in zip(hits, shares, strict=True):
         t = col[4:]
         if share < min_share or share > 1 - min_share:
-            left_out.append((t, f"hit by {100 * share:.1f}% of respondents (outside {100 * min_share:.0f}–{100 - 100 * min_share:.0f}%)"))
+            left_out.append(
+                (
+                    t,
+                    f"hit by {100 * share:.1f}% of respondents (outside {100 * min_share:.0f}–{100 - 100 * min_share:.0f}%)",
+                )
+            )
             continue
         cols = [col]
         if t in intensity and feat.filter(pl.col(col) == 1)[f"count:{t}"].n_unique() > 1:
             cols.append(f"count:{t}")
-        specs.append({"driver": t, "kind": "touchpoint", "columns": cols, "exposed": col,
-                      "exposure": "hit before answering"})
+        specs.append(
+            {
+                "driver": t,
+                "kind": "touchpoint",
+                "columns": cols,
+                "exposed": col,
+                "exposure": "hit before answering",
+            }
+        )
     bought = feat["days_to_purchase"].drop_nulls()
     if bought.len() >= max(min_share * n, 2) and bought.n_unique() > 1:
-        specs.append({"driver": "time_to_purchase", "kind": "journey", "columns": ["days_to_purchase"],
-                      "exposed": "_slow", "exposure": "slower than median to first purchase"})
+        specs.append(
+            {
+                "driver": "time_to_purchase",
+                "kind": "journey",
+                "columns": ["days_to_purchase"],
+                "exposed": "_slow",
+                "exposure": "slower than median to first purchase",
+            }
+        )
     for s, label in (("csat", "CSAT 1–3"), ("ces", "CES 1–4")):
         have = feat[f"{s}_before"].drop_nulls()
         if have.len() >= max(min_share * n, 2) and have.n_unique() > 1:
-            specs.append({"driver": f"{s}_before", "kind": "survey", "columns": [f"{s}_before"],
-                          "exposed": f"{s}_negative", "exposure": f"gave a {label} before"})
+            specs.append(
+                {
+                    "driver": f"{s}_before",
+                    "kind": "survey",
+                    "columns": [f"{s}_before"],
+                    "exposed": f"{s}_negative",
+                    "exposure": f"gave a {label} before",
+                }
+            )
     return specs, left_out
 
 
@@ -396,21 +451,31 @@ def nps_drivers(
     'checkout_error'
     """
     if not 0 <= min_share < 0.5:
-        raise ParameterError(f"The 'min_share' parameter must be a float in [0, 0.5). Got {min_share!r} instead.")
+        raise ParameterError(
+            f"The 'min_share' parameter must be a float in [0, 0.5). Got {min_share!r} instead."
+        )
     if not isinstance(n_boot, int) or n_boot < 50:
-        raise ParameterError(f"The 'n_boot' parameter must be an int >= 50. Got {n_boot!r} instead.")
+        raise ParameterError(
+            f"The 'n_boot' parameter must be an int >= 50. Got {n_boot!r} instead."
+        )
     feat = driver_features(
-        events, feedback, lookback=lookback, support_touchpoints=support_touchpoints,
-        error_touchpoints=error_touchpoints, purchase_touchpoints=purchase_touchpoints,
+        events,
+        feedback,
+        lookback=lookback,
+        support_touchpoints=support_touchpoints,
+        error_touchpoints=error_touchpoints,
+        purchase_touchpoints=purchase_touchpoints,
     )
     if feat.height < 10:
         raise DataError(
             f"nps_drivers needs at least 10 NPS answers with a journey before them; found {feat.height}. "
             "Check that feedback has survey == 'nps' rows and that events and feedback share customer_id values."
         )
-    errors = set(error_touchpoints) if error_touchpoints is not None else {
-        c[4:] for c in feat.columns if c.startswith("hit:") and "error" in c
-    }
+    errors = (
+        set(error_touchpoints)
+        if error_touchpoints is not None
+        else {c[4:] for c in feat.columns if c.startswith("hit:") and "error" in c}
+    )
     specs, left = _driver_specs(feat, min_share, set(support_touchpoints) | errors)
     if not specs:
         raise DataError(
@@ -420,7 +485,8 @@ def nps_drivers(
     median_days = feat["days_to_purchase"].median()
     feat_x = feat.with_columns(
         (pl.col("days_to_purchase") > median_days).fill_null(False).alias("_slow")
-        if median_days is not None else pl.lit(False).alias("_slow")
+        if median_days is not None
+        else pl.lit(False).alias("_slow")
     )
     design = _design(feat_x, specs)
     X = design.to_numpy()
@@ -451,7 +517,7 @@ def nps_drivers(
     ci_high = np.clip(100 * w_hi / r2, 0.0, 100.0) if r2 > 0 else np.full(len(specs), np.nan)
 
     score = pl.col("score")
-    nps = (100.0 * ((score >= 9).mean() - (score <= 6).mean()))
+    nps = 100.0 * ((score >= 9).mean() - (score <= 6).mean())
     overall = float(feat.select(nps).item())
     perf_rows = []
     for s in specs:
@@ -461,8 +527,12 @@ def nps_drivers(
                 pl.lit(s["driver"]).alias("driver"),
                 e.sum().cast(pl.Int64).alias("n_exposed"),
                 e.cast(pl.Float64).mean().alias("share_exposed"),
-                (100.0 * ((score >= 9).filter(e).mean() - (score <= 6).filter(e).mean())).alias("performance"),
-                (100.0 * ((score >= 9).filter(~e).mean() - (score <= 6).filter(~e).mean())).alias("nps_not_exposed"),
+                (100.0 * ((score >= 9).filter(e).mean() - (score <= 6).filter(e).mean())).alias(
+                    "performance"
+                ),
+                (100.0 * ((score >= 9).filter(~e).mean() - (score <= 6).filter(~e).mean())).alias(
+                    "nps_not_exposed"
+                ),
                 score.filter(e).cast(pl.Float64).mean().alias("mean_score_exposed"),
                 score.filter(~e).cast(pl.Float64).mean().alias("mean_score_not_exposed"),
                 (score <= 6).filter(e).mean().alias("share_detractors_exposed"),
@@ -494,9 +564,12 @@ def nps_drivers(
     high = pl.col("importance_pct") >= mean_imp
     good = pl.col("performance") >= overall
     table = table.with_columns(
-        pl.when(high & ~good).then(pl.lit("fix first"))
-        .when(high).then(pl.lit("protect"))
-        .when(~good).then(pl.lit("monitor"))
+        pl.when(high & ~good)
+        .then(pl.lit("fix first"))
+        .when(high)
+        .then(pl.lit("protect"))
+        .when(~good)
+        .then(pl.lit("monitor"))
         .otherwise(pl.lit("maintain"))
         .alias("quadrant")
     )
@@ -508,6 +581,8 @@ def nps_drivers(
         n_respondents=feat.height,
         overall_nps=overall,
         features=feat,
-        left_out=pl.DataFrame({"touchpoint": [t for t, _ in left], "reason": [r for _, r in left]},
-                              schema={"touchpoint": pl.String, "reason": pl.String}),
+        left_out=pl.DataFrame(
+            {"touchpoint": [t for t, _ in left], "reason": [r for _, r in left]},
+            schema={"touchpoint": pl.String, "reason": pl.String},
+        ),
     )

@@ -77,7 +77,13 @@ FrameLike = pl.DataFrame | pl.LazyFrame
 
 #: Names of the feature groups, in display order.
 FEATURE_GROUPS: tuple[str, ...] = (
-    "rfm", "stages", "channels", "support", "feedback", "sentiment", "attributes",
+    "rfm",
+    "stages",
+    "channels",
+    "support",
+    "feedback",
+    "sentiment",
+    "attributes",
 )
 
 #: Features that restate an inactivity churn label (a customer is churned exactly when they
@@ -85,8 +91,14 @@ FEATURE_GROUPS: tuple[str, ...] = (
 #: goes with churn".
 LABEL_LEAKING_FEATURES: tuple[str, ...] = ("recency_days", "days_since_last_purchase")
 
-_RFM = ("recency_days", "frequency", "n_purchases", "monetary", "tenure_days",
-        "days_since_last_purchase")
+_RFM = (
+    "recency_days",
+    "frequency",
+    "n_purchases",
+    "monetary",
+    "tenure_days",
+    "days_since_last_purchase",
+)
 _FEEDBACK = ("last_nps", "mean_csat", "mean_ces", "n_feedback")
 # Customer columns that are labels or bookkeeping, never features.
 _NOT_ATTRIBUTES = {"customer_id", SOURCE_ROW, "churned", "churn_date", "signup_date"}
@@ -101,14 +113,18 @@ def _as_of(events: pl.LazyFrame, as_of: dt.datetime | dt.date | None) -> dt.date
     if as_of is None:
         last = events.select(pl.col("timestamp").max()).collect().item()
         if last is None:
-            raise DataError("The events table is empty: there is no data end to compute "
-                            "features at. Pass as_of=… or load a client with events.")
+            raise DataError(
+                "The events table is empty: there is no data end to compute "
+                "features at. Pass as_of=… or load a client with events."
+            )
         return last
     if isinstance(as_of, dt.datetime):
         return as_of if as_of.tzinfo else as_of.replace(tzinfo=dt.UTC)
     if isinstance(as_of, dt.date):
         return dt.datetime.combine(as_of, dt.time(), tzinfo=dt.UTC)
-    raise ParameterError(f"The 'as_of' parameter must be a datetime, a date or None. Got {as_of!r}.")
+    raise ParameterError(
+        f"The 'as_of' parameter must be a datetime, a date or None. Got {as_of!r}."
+    )
 
 
 def _days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
@@ -154,7 +170,9 @@ def _first_per_customer(frame: pl.LazyFrame) -> pl.LazyFrame:
     on text keys, and the result is ready for :func:`_join_sorted`.
     """
     cid = pl.col("customer_id")
-    return frame.sort("customer_id", maintain_order=True).filter(cid.ne_missing(cid.shift(1)).fill_null(True))
+    return frame.sort("customer_id", maintain_order=True).filter(
+        cid.ne_missing(cid.shift(1)).fill_null(True)
+    )
 
 
 def _join_sorted(left: pl.LazyFrame, right: pl.LazyFrame) -> pl.LazyFrame:
@@ -170,8 +188,11 @@ def _join_sorted(left: pl.LazyFrame, right: pl.LazyFrame) -> pl.LazyFrame:
 def _first_seen(events: pl.LazyFrame, customers: pl.LazyFrame | None) -> pl.LazyFrame:
     """customer_id, first_event, last_event, signup (as UTC datetime), first_seen."""
     if "_last" in events.collect_schema().names():  # already one row per customer (first, last)
-        per_customer = events.select("customer_id", pl.col("timestamp").alias("first_event"),
-                                     pl.col("_last").alias("last_event"))
+        per_customer = events.select(
+            "customer_id",
+            pl.col("timestamp").alias("first_event"),
+            pl.col("_last").alias("last_event"),
+        )
         events = events.select("customer_id")
     else:
         per_customer = events.group_by("customer_id").agg(
@@ -183,8 +204,11 @@ def _first_seen(events: pl.LazyFrame, customers: pl.LazyFrame | None) -> pl.Lazy
     if has_signup:
         signup = customers.select(
             "customer_id",
-            pl.col("signup_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-            .cast(TIMESTAMP_DTYPE).alias("signup"),
+            pl.col("signup_date")
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC")
+            .cast(TIMESTAMP_DTYPE)
+            .alias("signup"),
         )
         out = _join_sorted(out, _first_per_customer(signup))
     else:
@@ -255,11 +279,21 @@ def customer_features(
     [('a', 10.0, 2, 30.0, 1), ('b', 0.0, 1, 0.0, 0)]
     """
     if not isinstance(recent_days, int) or isinstance(recent_days, bool) or recent_days < 1:
-        raise ParameterError(f"The 'recent_days' parameter of customer_features must be an int >= 1. Got {recent_days!r} instead.")
+        raise ParameterError(
+            f"The 'recent_days' parameter of customer_features must be an int >= 1. Got {recent_days!r} instead."
+        )
     if not isinstance(max_levels, int) or isinstance(max_levels, bool) or max_levels < 1:
-        raise ParameterError(f"The 'max_levels' parameter of customer_features must be an int >= 1. Got {max_levels!r} instead.")
-    ev = as_lazy(events, "events", ("customer_id", "timestamp", "touchpoint", "channel"), codes=True)
-    fb = None if feedback is None else as_lazy(feedback, "feedback", ("customer_id", "timestamp", "survey", "score"))
+        raise ParameterError(
+            f"The 'max_levels' parameter of customer_features must be an int >= 1. Got {max_levels!r} instead."
+        )
+    ev = as_lazy(
+        events, "events", ("customer_id", "timestamp", "touchpoint", "channel"), codes=True
+    )
+    fb = (
+        None
+        if feedback is None
+        else as_lazy(feedback, "feedback", ("customer_id", "timestamp", "survey", "score"))
+    )
     cu = None if customers is None else as_lazy(customers, "customers", ("customer_id",))
     at = _as_of(ev, as_of)
     at_lit = pl.lit(at, dtype=TIMESTAMP_DTYPE)
@@ -269,24 +303,33 @@ def customer_features(
     from cxlab.journey import assign_stages
 
     if journey_map is not None:
-        staged = assign_stages(ev, journey_map, purchase_touchpoints=tuple(purchase_touchpoints)).lazy()
+        staged = assign_stages(
+            ev, journey_map, purchase_touchpoints=tuple(purchase_touchpoints)
+        ).lazy()
     elif "stage" in ev.collect_schema().names():
         # stages assigned on the whole log stay right on any prefix of it (a customer's first
         # purchase is their earliest), so the as_of filter above does not change them
         if ev.collect_schema()["stage"] != STAGE_DTYPE:
-            found = ev.select(pl.col("stage").cast(pl.String).unique()).collect().to_series().drop_nulls()
+            found = (
+                ev.select(pl.col("stage").cast(pl.String).unique())
+                .collect()
+                .to_series()
+                .drop_nulls()
+            )
             wrong = sorted(set(found.to_list()) - set(STAGES))
             if wrong:
                 raise ParameterError(
                     f"customer_features: the 'stage' column of events has values that are not journey "
                     f"stages: {', '.join(map(repr, wrong[:5]))}. Stages are {', '.join(STAGES)}; assign them "
-                    f"with cxlab.journey.assign_stages, or pass journey_map= instead.")
+                    f"with cxlab.journey.assign_stages, or pass journey_map= instead."
+                )
             ev = ev.with_columns(pl.col("stage").cast(pl.String).cast(STAGE_DTYPE))
         staged = ev
     else:
         raise ParameterError(
             "customer_features needs the journey stages: pass journey_map=config.journey_map, or "
-            "events with a 'stage' column from cxlab.journey.assign_stages.")
+            "events with a 'stage' column from cxlab.journey.assign_stages."
+        )
 
     channels, more_channels = _top_levels(ev, "channel", max_levels)
     is_purchase = pl.col("touchpoint").is_in(list(purchase_touchpoints))
@@ -298,18 +341,27 @@ def customer_features(
     if prepared:
         # integer customer codes: each customer's first purchase, looked up by code (a gather
         # from a small array beats a join, and a window over 1M groups even more)
-        firsts = staged.filter(is_purchase).group_by(key).agg(pl.col("timestamp").min().alias("_fp")).collect()
+        firsts = (
+            staged.filter(is_purchase)
+            .group_by(key)
+            .agg(pl.col("timestamp").min().alias("_fp"))
+            .collect()
+        )
         n_codes = (staged.select(pl.col(key).max()).collect().item() or 0) + 1
         by_code = pl.repeat(None, n_codes, dtype=firsts.schema["_fp"], eager=True).scatter(
-            firsts.get_column(key), firsts.get_column("_fp"))
+            firsts.get_column(key), firsts.get_column("_fp")
+        )
         staged = staged.with_columns(
-            (is_support_tp & (pl.col("timestamp") > pl.lit(by_code).gather(pl.col(key)))).fill_null(False)
+            (is_support_tp & (pl.col("timestamp") > pl.lit(by_code).gather(pl.col(key))))
+            .fill_null(False)
             .alias("_support")
         )
     else:
         first_purchase = pl.col("timestamp").filter(is_purchase).min().over("customer_id")
         staged = staged.with_columns(
-            (is_support_tp & (pl.col("timestamp") > first_purchase)).fill_null(False).alias("_support")
+            (is_support_tp & (pl.col("timestamp") > first_purchase))
+            .fill_null(False)
+            .alias("_support")
         )
     is_support = pl.col("_support")
     recent_start = pl.lit(at - dt.timedelta(days=recent_days), dtype=TIMESTAMP_DTYPE)
@@ -320,11 +372,17 @@ def customer_features(
     ts_dtype = staged.collect_schema()["timestamp"]
     phys = pl.col("stage").to_physical()
     # prepared events: channel is an enum of its values; comparing its codes is far cheaper
-    ch = pl.col("channel") if isinstance(staged.collect_schema()["channel"], pl.Enum) else pl.col("channel").cast(pl.String)
+    ch = (
+        pl.col("channel")
+        if isinstance(staged.collect_schema()["channel"], pl.Enum)
+        else pl.col("channel").cast(pl.String)
+    )
     staged = staged.with_columns(
         is_purchase.alias("_p"),
         pl.when(is_purchase).then(pl.col("timestamp").to_physical()).alias("_lp"),
-        (pl.col("revenue").fill_null(0.0) if has_revenue else pl.lit(0.0)).cast(pl.Float64).alias("_rev"),
+        (pl.col("revenue").fill_null(0.0) if has_revenue else pl.lit(0.0))
+        .cast(pl.Float64)
+        .alias("_rev"),
         (is_support & (pl.col("timestamp") > recent_start)).alias("_sup_recent"),
         *[(phys == i).alias(f"_st{i}") for i in range(len(STAGES))],
         phys.alias("_phys"),
@@ -338,50 +396,101 @@ def customer_features(
         pl.col("_lp").max().cast(ts_dtype).alias("last_purchase"),
         is_support.sum().cast(pl.Int64).alias("support_contacts"),
         pl.col("_sup_recent").sum().cast(pl.Int64).alias(f"support_contacts_{recent_days}d"),
-        *[pl.col(f"_st{i}").sum().cast(pl.Int64).alias(f"stage_{s}_events") for i, s in enumerate(STAGES)],
+        *[
+            pl.col(f"_st{i}").sum().cast(pl.Int64).alias(f"stage_{s}_events")
+            for i, s in enumerate(STAGES)
+        ],
         (pl.col("_phys").max().cast(pl.Int64) + 1).alias("furthest_stage"),
-        *[(pl.col(f"_ch{j}").sum() / pl.len()).alias(f"channel_{_slug(c)}_share") for j, c in enumerate(channels)],
+        *[
+            (pl.col(f"_ch{j}").sum() / pl.len()).alias(f"channel_{_slug(c)}_share")
+            for j, c in enumerate(channels)
+        ],
     ]
     if more_channels:
         aggs.append(pl.col("_ch_other").mean().alias("channel_other_share"))
     if prepared:
-        aggs += [pl.col("customer_id").first(),
-                 pl.col("timestamp").to_physical().min().alias("_first_event"),
-                 pl.col("timestamp").to_physical().max().alias("_last_event")]
-        per_customer = staged.group_by(key).agg(aggs).drop(key).with_columns(
-            pl.col("_first_event").cast(ts_dtype), pl.col("_last_event").cast(ts_dtype)).collect().lazy()
-        seen = _first_seen(per_customer.select("customer_id", pl.col("_first_event").alias("timestamp"),
-                                               pl.col("_last_event").alias("_last")), cu)
+        aggs += [
+            pl.col("customer_id").first(),
+            pl.col("timestamp").to_physical().min().alias("_first_event"),
+            pl.col("timestamp").to_physical().max().alias("_last_event"),
+        ]
+        per_customer = (
+            staged.group_by(key)
+            .agg(aggs)
+            .drop(key)
+            .with_columns(
+                pl.col("_first_event").cast(ts_dtype), pl.col("_last_event").cast(ts_dtype)
+            )
+            .collect()
+            .lazy()
+        )
+        seen = _first_seen(
+            per_customer.select(
+                "customer_id",
+                pl.col("_first_event").alias("timestamp"),
+                pl.col("_last_event").alias("_last"),
+            ),
+            cu,
+        )
         per_customer = per_customer.drop("_first_event", "_last_event")
     else:
         per_customer = staged.group_by("customer_id").agg(aggs)
         seen = _first_seen(ev, cu)
     out = _join_sorted(seen, per_customer)
     tenure = _days(at_lit, pl.col("first_seen")).clip(lower_bound=0.0)
-    count_cols = ["frequency", "n_purchases", "support_contacts", f"support_contacts_{recent_days}d",
-                  *[f"stage_{s}_events" for s in STAGES], "furthest_stage"]
-    share_cols = [f"channel_{_slug(c)}_share" for c in channels] + (["channel_other_share"] if more_channels else [])
+    count_cols = [
+        "frequency",
+        "n_purchases",
+        "support_contacts",
+        f"support_contacts_{recent_days}d",
+        *[f"stage_{s}_events" for s in STAGES],
+        "furthest_stage",
+    ]
+    share_cols = [f"channel_{_slug(c)}_share" for c in channels] + (
+        ["channel_other_share"] if more_channels else []
+    )
     out = out.with_columns(
         tenure.alias("tenure_days"),
         pl.coalesce(_days(at_lit, pl.col("last_event")), tenure).alias("recency_days"),
-        pl.coalesce(_days(at_lit, pl.col("last_purchase")), tenure).alias("days_since_last_purchase"),
+        pl.coalesce(_days(at_lit, pl.col("last_purchase")), tenure).alias(
+            "days_since_last_purchase"
+        ),
         pl.col("monetary").fill_null(0.0),
         *[pl.col(c).fill_null(0) for c in count_cols],
         *[pl.col(c).fill_null(0.0) for c in share_cols],
     )
-    columns = ["customer_id", "recency_days", "frequency", "n_purchases", "monetary", "tenure_days",
-               "days_since_last_purchase", *[f"stage_{s}_events" for s in STAGES], "furthest_stage",
-               *share_cols, "support_contacts", f"support_contacts_{recent_days}d"]
+    columns = [
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "n_purchases",
+        "monetary",
+        "tenure_days",
+        "days_since_last_purchase",
+        *[f"stage_{s}_events" for s in STAGES],
+        "furthest_stage",
+        *share_cols,
+        "support_contacts",
+        f"support_contacts_{recent_days}d",
+    ]
 
     if fb is not None:
         fb = fb.filter(pl.col("timestamp") <= at_lit)
-        order = ["timestamp", SOURCE_ROW] if SOURCE_ROW in fb.collect_schema().names() else ["timestamp"]
+        order = (
+            ["timestamp", SOURCE_ROW]
+            if SOURCE_ROW in fb.collect_schema().names()
+            else ["timestamp"]
+        )
         survey = pl.col("survey").str.to_lowercase()
-        scores = fb.sort(["customer_id", *order]).group_by("customer_id", maintain_order=True).agg(
-            pl.col("score").filter(survey == "nps").last().cast(pl.Float64).alias("last_nps"),
-            pl.col("score").filter(survey == "csat").mean().cast(pl.Float64).alias("mean_csat"),
-            pl.col("score").filter(survey == "ces").mean().cast(pl.Float64).alias("mean_ces"),
-            pl.len().cast(pl.Int64).alias("n_feedback"),
+        scores = (
+            fb.sort(["customer_id", *order])
+            .group_by("customer_id", maintain_order=True)
+            .agg(
+                pl.col("score").filter(survey == "nps").last().cast(pl.Float64).alias("last_nps"),
+                pl.col("score").filter(survey == "csat").mean().cast(pl.Float64).alias("mean_csat"),
+                pl.col("score").filter(survey == "ces").mean().cast(pl.Float64).alias("mean_ces"),
+                pl.len().cast(pl.Int64).alias("n_feedback"),
+            )
         )
         out = _join_sorted(out, scores).with_columns(pl.col("n_feedback").fill_null(0))
         columns += list(_FEEDBACK)
@@ -389,7 +498,9 @@ def customer_features(
             out = _join_sorted(out, _sentiment(fb))
             columns.append("mean_sentiment")
     elif sentiment:
-        raise ParameterError("sentiment=True needs the feedback table (comments); feedback is None.")
+        raise ParameterError(
+            "sentiment=True needs the feedback table (comments); feedback is None."
+        )
 
     if cu is not None:
         attr_exprs, attr_names = _attribute_exprs(cu, max_levels, taken=set(columns))
@@ -414,11 +525,19 @@ def _sentiment(feedback: pl.LazyFrame) -> pl.LazyFrame:
     names = scored.collect_schema().names()
     column = next((c for c in ("sentiment", "compound", "sentiment_score") if c in names), None)
     if column is None:
-        raise DataError(f"cxlab.voc.comment_sentiment returned no sentiment column (found: {', '.join(names)}).")
-    return scored.group_by("customer_id").agg((exact_sum(pl.col(column).cast(pl.Float64), decimals=9) / pl.col(column).count()).alias("mean_sentiment"))
+        raise DataError(
+            f"cxlab.voc.comment_sentiment returned no sentiment column (found: {', '.join(names)})."
+        )
+    return scored.group_by("customer_id").agg(
+        (exact_sum(pl.col(column).cast(pl.Float64), decimals=9) / pl.col(column).count()).alias(
+            "mean_sentiment"
+        )
+    )
 
 
-def _attribute_exprs(customers: pl.LazyFrame, max_levels: int, taken: set[str]) -> tuple[list[pl.Expr], list[str]]:
+def _attribute_exprs(
+    customers: pl.LazyFrame, max_levels: int, taken: set[str]
+) -> tuple[list[pl.Expr], list[str]]:
     """Expressions turning the client's own customer columns into numeric features."""
     exprs: list[pl.Expr] = []
     names: list[str] = []
@@ -456,9 +575,14 @@ def _attribute_exprs(customers: pl.LazyFrame, max_levels: int, taken: set[str]) 
 
 def _identifier_like(customers: pl.LazyFrame, column: str, max_levels: int) -> bool:
     """More than 2 × max_levels levels and more than half of the values distinct: an identifier."""
-    n, distinct = customers.select(
-        pl.col(column).drop_nulls().len().alias("n"), pl.col(column).drop_nulls().n_unique().alias("distinct")
-    ).collect().row(0)
+    n, distinct = (
+        customers.select(
+            pl.col(column).drop_nulls().len().alias("n"),
+            pl.col(column).drop_nulls().n_unique().alias("distinct"),
+        )
+        .collect()
+        .row(0)
+    )
     return distinct > 2 * max_levels and distinct > 0.5 * n
 
 
@@ -542,7 +666,9 @@ def churn_labels(
     [('gone', True, False, 0.0, True), ('new', False, True, 12.0, False), ('old', False, False, 152.0, False)]
     """
     if not isinstance(churn, ChurnDefinition):
-        raise ParameterError(f"The 'churn' parameter of churn_labels must be a ChurnDefinition (config.churn). Got {type(churn).__name__}.")
+        raise ParameterError(
+            f"The 'churn' parameter of churn_labels must be a ChurnDefinition (config.churn). Got {type(churn).__name__}."
+        )
     ev = as_lazy(events, "events", ("customer_id", "timestamp"))
     cu = None if customers is None else as_lazy(customers, "customers", ("customer_id",))
     at = _as_of(ev, as_of)
@@ -559,23 +685,32 @@ def churn_labels(
             (~pl.col("churned") & (age < n).fill_null(True)).alias("censored"),
             pl.when(pl.col("churned"))
             .then(pl.coalesce(_days(pl.col("last_event"), pl.col("first_seen")), pl.lit(0.0)))
-            .otherwise(age).alias("duration_days"),
+            .otherwise(age)
+            .alias("duration_days"),
         )
     elif churn.method == "column":
         if cu is None:
-            raise DataError("The churn definition is method='column', but there is no customers table. "
-                            "Give the customers file, or set [churn] method = \"inactivity\" in client.toml.")
+            raise DataError(
+                "The churn definition is method='column', but there is no customers table. "
+                'Give the customers file, or set [churn] method = "inactivity" in client.toml.'
+            )
         names = cu.collect_schema().names()
         if "churned" not in names:
             raise DataError(
                 "The churn definition is method='column', but the customers table has no 'churned' "
                 f"column.{did_you_mean('churned', names)} Map the client's churn flag to 'churned' in "
-                "[columns.customers], or set [churn] method = \"inactivity\" in client.toml."
+                '[columns.customers], or set [churn] method = "inactivity" in client.toml.'
             )
         cols = [pl.col("churned").cast(pl.Boolean).alias("flag")]
         cols.append(
-            (pl.col("churn_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(TIMESTAMP_DTYPE)
-             if "churn_date" in names else pl.lit(None, dtype=TIMESTAMP_DTYPE)).alias("churn_at")
+            (
+                pl.col("churn_date")
+                .cast(pl.Datetime("us"))
+                .dt.replace_time_zone("UTC")
+                .cast(TIMESTAMP_DTYPE)
+                if "churn_date" in names
+                else pl.lit(None, dtype=TIMESTAMP_DTYPE)
+            ).alias("churn_at")
         )
         flags = _first_per_customer(cu).select("customer_id", *cols)
         out = _join_sorted(seen, flags)
@@ -586,10 +721,13 @@ def churn_labels(
         ).with_columns(
             pl.when(pl.col("churned"))
             .then(_days(pl.coalesce("churn_at", "last_event", at_lit), pl.col("first_seen")))
-            .otherwise(age).alias("duration_days"),
+            .otherwise(age)
+            .alias("duration_days"),
         )
     else:  # ChurnDefinition is typed, but a hand-built one may carry anything
-        raise ParameterError(f"churn.method must be 'column' or 'inactivity'. Got {churn.method!r}.")
+        raise ParameterError(
+            f"churn.method must be 'column' or 'inactivity'. Got {churn.method!r}."
+        )
 
     return (
         out.select(

@@ -93,7 +93,9 @@ def parse_window(value: Window, name: str = "window") -> dt.timedelta | None:
     """
     if value is None or isinstance(value, dt.timedelta):
         if isinstance(value, dt.timedelta) and value <= dt.timedelta(0):
-            raise ParameterError(f"The '{name}' parameter must be a positive duration. Got {value!r} instead.")
+            raise ParameterError(
+                f"The '{name}' parameter must be a positive duration. Got {value!r} instead."
+            )
         return value
     if isinstance(value, str):
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([wdhms])\s*", value.lower())
@@ -115,7 +117,9 @@ def _steps(steps: Sequence[Step]) -> tuple[list[list[str]], list[str]]:
     for s in steps:
         vals = [s] if isinstance(s, str) else list(s)
         if not vals or not all(isinstance(v, str) for v in vals):
-            raise ParameterError(f"Each funnel step must be a string or a non-empty list of strings. Got {s!r}.")
+            raise ParameterError(
+                f"Each funnel step must be a string or a non-empty list of strings. Got {s!r}."
+            )
         values.append(vals)
         names.append(" | ".join(vals))
     if len(set(names)) != len(names):
@@ -252,23 +256,29 @@ def _state(
     by_is_event = by is not None and by in cols and by != "signup_cohort"
     ids = [ck, "customer_id"] if coded else ["customer_id"]
     keep = [*ids, "timestamp", _ORDER]
-    base_cols = [*keep, code.alias("_v")] + ([pl.col(by).cast(pl.String).alias("_by")] if by_is_event else [])
+    base_cols = [*keep, code.alias("_v")] + (
+        [pl.col(by).cast(pl.String).alias("_by")] if by_is_event else []
+    )
     ts, row = pl.col("timestamp"), pl.col(_ORDER)
-    match = [pl.col("_v").is_in(pl.Series([index[x] for x in v if x in index], dtype=pl.UInt64).implode())
-             for v in values]
+    match = [
+        pl.col("_v").is_in(
+            pl.Series([index[x] for x in v if x in index], dtype=pl.UInt64).implode()
+        )
+        for v in values
+    ]
 
     if order == "strict":
         # prepared: _ORDER (= _cx_seq) alone is the (customer, timestamp, source_row) order
         seq = lf.select(base_cols).sort(_ORDER if coded else ["customer_id", "timestamp", _ORDER])
         cid = pl.col(ck)
         m1 = match[0]
-        seq = seq.with_columns(
-            (m1 & (m1.cast(pl.UInt32).cum_sum().over(ck) == 1)).alias("_anchor")
-        )
+        seq = seq.with_columns((m1 & (m1.cast(pl.UInt32).cum_sum().over(ck) == 1)).alias("_anchor"))
         shifted = []
         for j in range(1, n):
             shifted += [
-                ((cid.shift(-j) == cid).fill_null(False) & match[j].shift(-j).fill_null(False)).alias(f"_ok_{j}"),
+                (
+                    (cid.shift(-j) == cid).fill_null(False) & match[j].shift(-j).fill_null(False)
+                ).alias(f"_ok_{j}"),
                 ts.shift(-j).alias(f"_t_{j}"),
                 row.shift(-j).alias(f"_r_{j}"),
             ]
@@ -289,15 +299,24 @@ def _state(
                 pl.when(reached).then(pl.col(f"_r_{k}")).alias(f"_row_{k + 1}"),
             ]
             sel += [f"_ok_{k}", f"_t_{k}", f"_r_{k}"]
-        state = st.select(*sel).with_columns(exprs).select(
-            *ids, *(["_by"] if by_is_event else []),
-            *[c for k in range(n) for c in (f"step_{k + 1}_at", f"_row_{k + 1}")],
-        ).collect()
+        state = (
+            st.select(*sel)
+            .with_columns(exprs)
+            .select(
+                *ids,
+                *(["_by"] if by_is_event else []),
+                *[c for k in range(n) for c in (f"step_{k + 1}_at", f"_row_{k + 1}")],
+            )
+            .collect()
+        )
     else:
         # only events that match some step matter (plus exclusion touchpoints later)
-        base = lf.select(base_cols).with_columns(
-            [m.alias(f"_m_{k}") for k, m in enumerate(match)]
-        ).filter(pl.any_horizontal([pl.col(f"_m_{k}") for k in range(n)])).collect()
+        base = (
+            lf.select(base_cols)
+            .with_columns([m.alias(f"_m_{k}") for k, m in enumerate(match)])
+            .filter(pl.any_horizontal([pl.col(f"_m_{k}") for k in range(n)]))
+            .collect()
+        )
         if coded and not base.get_column(_ORDER).is_sorted():
             base = base.sort(_ORDER)  # a reordered prepared frame: back to (customer, time) order
         b = base.lazy()
@@ -311,8 +330,10 @@ def _state(
         if order == "any":
             for k in range(1, n):
                 tk = ts.filter(pl.col(f"_m_{k}")).min()
-                agg += [tk.alias(f"_first_{k}"),
-                        row.filter(pl.col(f"_m_{k}") & (ts == tk)).min().alias(f"_firstrow_{k}")]
+                agg += [
+                    tk.alias(f"_first_{k}"),
+                    row.filter(pl.col(f"_m_{k}") & (ts == tk)).min().alias(f"_firstrow_{k}"),
+                ]
             state_lf = b.filter(pl.col("_m_0").any().over(ck)).group_by(ck).agg(first_id + agg)
             exprs = []
             reached = pl.lit(True)
@@ -324,15 +345,28 @@ def _state(
                     ok = ok & ((hi - lo) <= win)
                 reached = reached & ok
                 # the row of the latest first-occurrence among steps 1..k (ties: larger row)
-                rows = [pl.when(f == hi).then(r) for f, r in zip(
-                    firsts, [pl.col("_row_1")] + [pl.col(f"_firstrow_{j}") for j in range(1, k + 1)], strict=True)]
-                exprs += [pl.when(reached).then(hi).alias(f"step_{k + 1}_at"),
-                          pl.when(reached).then(pl.max_horizontal(rows)).alias(f"_row_{k + 1}")]
-            state = state_lf.with_columns(exprs).select(
-                *ids, *(["_by"] if by_is_event else []),
-                *[c for k in range(n) for c in (f"step_{k + 1}_at", f"_row_{k + 1}")],
-                *[f"_first_{k}" for k in range(1, n)],
-            ).collect()
+                rows = [
+                    pl.when(f == hi).then(r)
+                    for f, r in zip(
+                        firsts,
+                        [pl.col("_row_1")] + [pl.col(f"_firstrow_{j}") for j in range(1, k + 1)],
+                        strict=True,
+                    )
+                ]
+                exprs += [
+                    pl.when(reached).then(hi).alias(f"step_{k + 1}_at"),
+                    pl.when(reached).then(pl.max_horizontal(rows)).alias(f"_row_{k + 1}"),
+                ]
+            state = (
+                state_lf.with_columns(exprs)
+                .select(
+                    *ids,
+                    *(["_by"] if by_is_event else []),
+                    *[c for k in range(n) for c in (f"step_{k + 1}_at", f"_row_{k + 1}")],
+                    *[f"_first_{k}" for k in range(1, n)],
+                )
+                .collect()
+            )
         elif coded:  # ordered, prepared: rows in (customer, time) order, first row = earliest
             state = _state_ordered_prepared(b, ck, n, win, swin, by_is_event)
         else:  # ordered: greedy first match after the previous step, within windows
@@ -340,9 +374,14 @@ def _state(
             for k in range(1, n):
                 cand = _next_step_candidates(b, state, ck, k, win, swin)
                 tk = ts.min()
-                nxt = cand.group_by(ck).agg(
-                    tk.alias(f"step_{k + 1}_at"), row.filter(ts == tk).min().alias(f"_row_{k + 1}")
-                ).collect()
+                nxt = (
+                    cand.group_by(ck)
+                    .agg(
+                        tk.alias(f"step_{k + 1}_at"),
+                        row.filter(ts == tk).min().alias(f"_row_{k + 1}"),
+                    )
+                    .collect()
+                )
                 state = state.join(nxt, on=ck, how="left")
 
     # deadlines and open windows per step (k >= 2)
@@ -357,7 +396,9 @@ def _state(
                 pl.col("step_1_at") + win if win else None,
                 pl.col(f"step_{k}_at") + swin[k] if swin[k] else None,
             )
-        dl.append(pl.when(pl.col(f"step_{k}_at").is_not_null()).then(deadline).alias(f"deadline_{k + 1}"))
+        dl.append(
+            pl.when(pl.col(f"step_{k}_at").is_not_null()).then(deadline).alias(f"deadline_{k + 1}")
+        )
     state = state.with_columns(dl)
 
     # exclusions
@@ -365,25 +406,45 @@ def _state(
     if excl:
         ex_vals = sorted({v for tps, _, _ in excl for v in tps})
         ex_ev = (
-            lf.filter(val.is_in(ex_vals))
-            .select(ck, "timestamp", _ORDER, val.alias("_v"))
-            .collect()
+            lf.filter(val.is_in(ex_vals)).select(ck, "timestamp", _ORDER, val.alias("_v")).collect()
         )
         flags = []
         for i, (tps, a, bb) in enumerate(excl):
             lo_t, lo_r = pl.col(f"step_{a + 1}_at"), pl.col(f"_row_{a + 1}")
             reached_b = pl.col(f"step_{bb + 1}_at").is_not_null()
             cap = (pl.col("step_1_at") + win) if win else end_lit
-            hi_t = pl.when(reached_b).then(pl.col(f"step_{bb + 1}_at")).otherwise(pl.min_horizontal(cap, end_lit))
-            hi_r = pl.when(reached_b).then(pl.col(f"_row_{bb + 1}").cast(pl.Int64)).otherwise(pl.lit(_MAX_ROW))
+            hi_t = (
+                pl.when(reached_b)
+                .then(pl.col(f"step_{bb + 1}_at"))
+                .otherwise(pl.min_horizontal(cap, end_lit))
+            )
+            hi_r = (
+                pl.when(reached_b)
+                .then(pl.col(f"_row_{bb + 1}").cast(pl.Int64))
+                .otherwise(pl.lit(_MAX_ROW))
+            )
             hit = (
-                ex_ev.lazy().filter(pl.col("_v").is_in(tps))
-                .join(state.lazy().filter(lo_t.is_not_null()).select(
-                    ck, lo_t.alias("_lo_t"), lo_r.cast(pl.Int64).alias("_lo_r"),
-                    hi_t.alias("_hi_t"), hi_r.alias("_hi_r")), on=ck)
-                .filter(_before(pl.col("_lo_t"), pl.col("_lo_r"), ts, row.cast(pl.Int64))
-                        & _before(ts, row.cast(pl.Int64), pl.col("_hi_t"), pl.col("_hi_r")))
-                .select(ck).unique().with_columns(pl.lit(True).alias(f"_ex_{i}"))
+                ex_ev.lazy()
+                .filter(pl.col("_v").is_in(tps))
+                .join(
+                    state.lazy()
+                    .filter(lo_t.is_not_null())
+                    .select(
+                        ck,
+                        lo_t.alias("_lo_t"),
+                        lo_r.cast(pl.Int64).alias("_lo_r"),
+                        hi_t.alias("_hi_t"),
+                        hi_r.alias("_hi_r"),
+                    ),
+                    on=ck,
+                )
+                .filter(
+                    _before(pl.col("_lo_t"), pl.col("_lo_r"), ts, row.cast(pl.Int64))
+                    & _before(ts, row.cast(pl.Int64), pl.col("_hi_t"), pl.col("_hi_r"))
+                )
+                .select(ck)
+                .unique()
+                .with_columns(pl.lit(True).alias(f"_ex_{i}"))
                 .collect()
             )
             state = state.join(hit, on=ck, how="left")
@@ -396,13 +457,17 @@ def _state(
         state = state.drop(ck)
     # breakdown
     state = _attach_by(state, lf, by, by_is_event, customers, cols, cohort_every)
-    reached_n = pl.sum_horizontal([pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(n)])
+    reached_n = pl.sum_horizontal(
+        [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(n)]
+    )
     # rows in no particular order (funnel_customers sorts; the aggregates do not need it)
     state = state.with_columns(reached_n.alias("steps_reached"))
     return state, names, end
 
 
-def _next_step_candidates(b: pl.LazyFrame, state: pl.DataFrame, ck: str, k: int, win, swin) -> pl.LazyFrame:
+def _next_step_candidates(
+    b: pl.LazyFrame, state: pl.DataFrame, ck: str, k: int, win, swin
+) -> pl.LazyFrame:
     """Events matching step k + 1 that may follow each customer's step k (``order="ordered"``).
 
     Events of ``b`` (in ``b``'s row order) strictly after the customer's step-k event in
@@ -414,8 +479,11 @@ def _next_step_candidates(b: pl.LazyFrame, state: pl.DataFrame, ck: str, k: int,
         pl.col("step_1_at") + win if win else None,
         prev_t + swin[k] if swin[k] else None,
     )
-    reached = (state.lazy().filter(prev_t.is_not_null())
-               .select(list(dict.fromkeys([ck, "step_1_at", f"step_{k}_at", f"_row_{k}"]))))
+    reached = (
+        state.lazy()
+        .filter(prev_t.is_not_null())
+        .select(list(dict.fromkeys([ck, "step_1_at", f"step_{k}_at", f"_row_{k}"])))
+    )
     return (
         b.filter(pl.col(f"_m_{k}"))
         .select(ck, "timestamp", _ORDER)
@@ -425,7 +493,9 @@ def _next_step_candidates(b: pl.LazyFrame, state: pl.DataFrame, ck: str, k: int,
     )
 
 
-def _state_ordered_prepared(b: pl.LazyFrame, ck: str, n: int, win, swin, by_is_event: bool) -> pl.DataFrame:
+def _state_ordered_prepared(
+    b: pl.LazyFrame, ck: str, n: int, win, swin, by_is_event: bool
+) -> pl.DataFrame:
     """The ``order="ordered"`` funnel state on prepared events, without per-customer group-bys.
 
     ``b`` holds the step-matching events in ``_cx_seq`` order: each customer's events are
@@ -435,9 +505,15 @@ def _state_ordered_prepared(b: pl.LazyFrame, ck: str, n: int, win, swin, by_is_e
     ts, row, cid = pl.col("timestamp"), pl.col(_ORDER), pl.col(ck)
     first_of_customer = cid.ne_missing(cid.shift(1)).fill_null(True)
     state = (
-        b.filter(pl.col("_m_0")).filter(first_of_customer)
-        .select(ck, "customer_id", ts.alias("step_1_at"), row.alias("_row_1"),
-                *(["_by"] if by_is_event else []))
+        b.filter(pl.col("_m_0"))
+        .filter(first_of_customer)
+        .select(
+            ck,
+            "customer_id",
+            ts.alias("step_1_at"),
+            row.alias("_row_1"),
+            *(["_by"] if by_is_event else []),
+        )
         .collect()
     )
     for k in range(1, n):
@@ -466,7 +542,9 @@ def _attach_by(state, lf, by, by_is_event, customers, cols, cohort_every) -> pl.
         coh = coh.select(
             "customer_id", pl.col("_d").dt.truncate(cohort_every).dt.strftime("%Y-%m-%d").alias(by)
         ).collect()
-        return state.join(coh, on="customer_id", how="left").with_columns(pl.col(by).fill_null("(missing)"))
+        return state.join(coh, on="customer_id", how="left").with_columns(
+            pl.col(by).fill_null("(missing)")
+        )
     if customers is None:
         raise DataError(
             f"funnel: the breakdown column '{by}' is not in the events frame.{did_you_mean(by, cols)} "
@@ -475,8 +553,14 @@ def _attach_by(state, lf, by, by_is_event, customers, cols, cohort_every) -> pl.
         )
     cl, _ = _to_lazy(customers, "customers")
     _require(cl, ["customer_id", by], "funnel", "customers")
-    attr = cl.select("customer_id", pl.col(by).cast(pl.String)).unique("customer_id", keep="first").collect()
-    return state.join(attr, on="customer_id", how="left").with_columns(pl.col(by).fill_null("(missing)"))
+    attr = (
+        cl.select("customer_id", pl.col(by).cast(pl.String))
+        .unique("customer_id", keep="first")
+        .collect()
+    )
+    return state.join(attr, on="customer_id", how="left").with_columns(
+        pl.col(by).fill_null("(missing)")
+    )
 
 
 def funnel_customers(events: Frame, steps: Sequence[Step], **kwargs) -> pl.DataFrame:
@@ -575,19 +659,32 @@ def funnel(
     [('site_visit', 3, 3, 1.0), ('purchase', 3, 2, 0.6666666666666666)]
     """
     state, names, end = _state(
-        events, steps, window=window, step_windows=step_windows, order=order, by=by,
-        exclude=exclude, as_of=as_of, column=column, customers=customers, cohort_every=cohort_every,
+        events,
+        steps,
+        window=window,
+        step_windows=step_windows,
+        order=order,
+        by=by,
+        exclude=exclude,
+        as_of=as_of,
+        column=column,
+        customers=customers,
+        cohort_every=cohort_every,
     )
     return _aggregate(state, names, end, by, completed_windows)
 
 
-def _aggregate(state: pl.DataFrame, names: list[str], end: dt.datetime, by: str | None,
-               completed_windows: bool) -> pl.DataFrame:
+def _aggregate(
+    state: pl.DataFrame, names: list[str], end: dt.datetime, by: str | None, completed_windows: bool
+) -> pl.DataFrame:
     n = len(names)
     groups = [by] if by else []
     end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
-    excluded = (state.group_by(groups).agg(pl.col("excluded").sum().cast(pl.Int64))
-                if groups else state.select(pl.col("excluded").sum().cast(pl.Int64)))
+    excluded = (
+        state.group_by(groups).agg(pl.col("excluded").sum().cast(pl.Int64))
+        if groups
+        else state.select(pl.col("excluded").sum().cast(pl.Int64))
+    )
     s = state.filter(~pl.col("excluded"))
     rows = []
     for k in range(n):
@@ -598,22 +695,35 @@ def _aggregate(state: pl.DataFrame, names: list[str], end: dt.datetime, by: str 
         else:
             entered = pl.col(f"step_{k}_at").is_not_null()
             open_w = entered & (pl.col(f"deadline_{k + 1}") > end_lit).fill_null(False)
-            hours = (pl.col(f"step_{k + 1}_at") - pl.col(f"step_{k}_at")).dt.total_microseconds() / _HOUR_US
+            hours = (
+                pl.col(f"step_{k + 1}_at") - pl.col(f"step_{k}_at")
+            ).dt.total_microseconds() / _HOUR_US
         if not completed_windows:
             open_w_rate = pl.lit(False)
         else:
             open_w_rate = open_w
-        part = s.lazy().with_columns(hours.alias("_h")).group_by(groups).agg(
-            entered.sum().cast(pl.Int64).alias("entered"),
-            reached.sum().cast(pl.Int64).alias("converted"),
-            open_w.sum().cast(pl.Int64).alias("open_window"),
-            (open_w & ~reached).sum().cast(pl.Int64).alias("censored"),
-            (entered & ~open_w_rate).sum().cast(pl.Int64).alias("eligible"),
-            (reached & ~open_w_rate).sum().cast(pl.Int64).alias("converted_eligible"),
-            pl.col("step_1_at").is_not_null().sum().cast(pl.Int64).alias("_started"),
-            pl.col("_h").filter(reached).median().alias("median_hours"),
-            pl.col("_h").filter(reached).quantile(0.9, interpolation="linear").alias("p90_hours"),
-        ).with_columns(pl.lit(k + 1, dtype=pl.Int64).alias("step"), pl.lit(names[k]).alias("step_name"))
+        part = (
+            s.lazy()
+            .with_columns(hours.alias("_h"))
+            .group_by(groups)
+            .agg(
+                entered.sum().cast(pl.Int64).alias("entered"),
+                reached.sum().cast(pl.Int64).alias("converted"),
+                open_w.sum().cast(pl.Int64).alias("open_window"),
+                (open_w & ~reached).sum().cast(pl.Int64).alias("censored"),
+                (entered & ~open_w_rate).sum().cast(pl.Int64).alias("eligible"),
+                (reached & ~open_w_rate).sum().cast(pl.Int64).alias("converted_eligible"),
+                pl.col("step_1_at").is_not_null().sum().cast(pl.Int64).alias("_started"),
+                pl.col("_h").filter(reached).median().alias("median_hours"),
+                pl.col("_h")
+                .filter(reached)
+                .quantile(0.9, interpolation="linear")
+                .alias("p90_hours"),
+            )
+            .with_columns(
+                pl.lit(k + 1, dtype=pl.Int64).alias("step"), pl.lit(names[k]).alias("step_name")
+            )
+        )
         rows.append(part.collect())
     out = pl.concat(rows, how="diagonal_relaxed")
     out = out.with_columns(
@@ -622,15 +732,34 @@ def _aggregate(state: pl.DataFrame, names: list[str], end: dt.datetime, by: str 
         (pl.col("eligible") - pl.col("converted_eligible")).alias("drop_off"),
         (pl.col("converted") / pl.col("_started")).alias("overall_rate"),
         small_n("eligible"),
-    ).with_columns(pl.when(pl.col("eligible") > 0).then(pl.col("conversion_rate")).alias("conversion_rate"),
-                   pl.when(pl.col("_started") > 0).then(pl.col("overall_rate")).alias("overall_rate"))
+    ).with_columns(
+        pl.when(pl.col("eligible") > 0).then(pl.col("conversion_rate")).alias("conversion_rate"),
+        pl.when(pl.col("_started") > 0).then(pl.col("overall_rate")).alias("overall_rate"),
+    )
     if groups:
         out = out.join(excluded, on=groups, how="left")
     else:
         out = out.with_columns(pl.lit(excluded.item()).cast(pl.Int64).alias("excluded"))
-    cols = [*groups, "step", "step_name", "entered", "converted", "open_window", "censored",
-            "eligible", "converted_eligible", "conversion_rate", "ci_low", "ci_high", "drop_off",
-            "overall_rate", "median_hours", "p90_hours", "excluded", "small_n"]
+    cols = [
+        *groups,
+        "step",
+        "step_name",
+        "entered",
+        "converted",
+        "open_window",
+        "censored",
+        "eligible",
+        "converted_eligible",
+        "conversion_rate",
+        "ci_low",
+        "ci_high",
+        "drop_off",
+        "overall_rate",
+        "median_hours",
+        "p90_hours",
+        "excluded",
+        "small_n",
+    ]
     return out.select(cols).sort([*groups, "step"])
 
 
@@ -670,13 +799,19 @@ def stage_funnel(
         lf = assign_stages(lf, journey_map, purchase_touchpoints)
     for s in stages:
         if s not in STAGES:
-            raise ParameterError(f"stage_funnel: {s!r} is not a stage.{did_you_mean(s, STAGES)} Stages: {STAGES}.")
+            raise ParameterError(
+                f"stage_funnel: {s!r} is not a stage.{did_you_mean(s, STAGES)} Stages: {STAGES}."
+            )
     return funnel(lf, list(stages), column="stage", **kwargs)
 
 
 # --------------------------------------------------------------------------- Kaplan–Meier
 def kaplan_meier(
-    durations: Frame, *, duration: str = "hours", event: str = "converted", by: Sequence[str] = (),
+    durations: Frame,
+    *,
+    duration: str = "hours",
+    event: str = "converted",
+    by: Sequence[str] = (),
     z: float = Z95,
 ) -> pl.DataFrame:
     """Vectorised Kaplan–Meier estimator in polars (validated against lifelines).
@@ -705,16 +840,28 @@ def kaplan_meier(
     lf, _ = _to_lazy(durations, "durations")
     groups = list(by)
     t = pl.col(duration).cast(pl.Float64)
-    zero = lf.select(*groups, pl.lit(0.0).alias(duration), pl.lit(0, dtype=pl.Int64).alias("_e"),
-                     pl.lit(0, dtype=pl.Int64).alias("_c")).unique()
-    per = pl.concat([
-        zero,
-        lf.select(*groups, t.alias(duration), pl.col(event).cast(pl.Int64).alias("_e"),
-                  (~pl.col(event).cast(pl.Boolean)).cast(pl.Int64).alias("_c")),
-    ])
-    agg = per.group_by([*groups, duration]).agg(
-        pl.col("_e").sum().alias("events"), pl.col("_c").sum().alias("censored")
-    ).sort([*groups, duration])
+    zero = lf.select(
+        *groups,
+        pl.lit(0.0).alias(duration),
+        pl.lit(0, dtype=pl.Int64).alias("_e"),
+        pl.lit(0, dtype=pl.Int64).alias("_c"),
+    ).unique()
+    per = pl.concat(
+        [
+            zero,
+            lf.select(
+                *groups,
+                t.alias(duration),
+                pl.col(event).cast(pl.Int64).alias("_e"),
+                (~pl.col(event).cast(pl.Boolean)).cast(pl.Int64).alias("_c"),
+            ),
+        ]
+    )
+    agg = (
+        per.group_by([*groups, duration])
+        .agg(pl.col("_e").sum().alias("events"), pl.col("_c").sum().alias("censored"))
+        .sort([*groups, duration])
+    )
     over = groups if groups else None
 
     def win(e: pl.Expr) -> pl.Expr:
@@ -725,9 +872,12 @@ def kaplan_meier(
         (win(removed.sum()) - win(removed.cum_sum()) + removed).alias("at_risk")
     ).with_columns(
         win((1 - pl.col("events") / pl.col("at_risk")).cum_prod()).alias("survival"),
-        win(pl.when(pl.col("at_risk") > pl.col("events"))
+        win(
+            pl.when(pl.col("at_risk") > pl.col("events"))
             .then(pl.col("events") / (pl.col("at_risk") * (pl.col("at_risk") - pl.col("events"))))
-            .otherwise(0.0).cum_sum()).alias("_gw"),
+            .otherwise(0.0)
+            .cum_sum()
+        ).alias("_gw"),
     )
     logs = pl.col("survival").log()
     ok = (pl.col("survival") > 0) & (pl.col("survival") < 1)
@@ -735,10 +885,14 @@ def kaplan_meier(
     half = z * pl.col("_gw").sqrt() / logs.abs()
     out = out.with_columns(
         pl.when(ok).then((-(a + half).exp()).exp()).otherwise(pl.col("survival")).alias("surv_low"),
-        pl.when(ok).then((-(a - half).exp()).exp()).otherwise(pl.col("survival")).alias("surv_high"),
+        pl.when(ok)
+        .then((-(a - half).exp()).exp())
+        .otherwise(pl.col("survival"))
+        .alias("surv_high"),
     )
-    return out.select(*groups, duration, "at_risk", "events", "censored", "survival", "surv_low",
-                      "surv_high").collect()
+    return out.select(
+        *groups, duration, "at_risk", "events", "censored", "survival", "surv_low", "surv_high"
+    ).collect()
 
 
 def time_to_convert(
@@ -769,7 +923,9 @@ def time_to_convert(
     >>> time_to_convert(ev, ["site_visit", "purchase"])["converted_share"].to_list()
     [0.0, 0.5, 0.5]
     """
-    state, names, end = _state(events, steps, **{k: v for k, v in kwargs.items() if k != "completed_windows"})
+    state, names, end = _state(
+        events, steps, **{k: v for k, v in kwargs.items() if k != "completed_windows"}
+    )
     by = kwargs.get("by")
     groups = [by] if by else []
     end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
@@ -781,19 +937,44 @@ def time_to_convert(
         cens_at = pl.min_horizontal(pl.col(f"deadline_{k + 1}").fill_null(end_lit), end_lit)
         d = s.filter(pl.col(f"step_{k}_at").is_not_null()).select(
             *groups,
-            (pl.coalesce(stop, cens_at) - start).dt.total_microseconds().truediv(_HOUR_US).clip(lower_bound=0.0).alias("hours"),
+            (pl.coalesce(stop, cens_at) - start)
+            .dt.total_microseconds()
+            .truediv(_HOUR_US)
+            .clip(lower_bound=0.0)
+            .alias("hours"),
             stop.is_not_null().alias("converted"),
         )
         if d.height == 0:
             continue
         km = kaplan_meier(d, by=groups)
         ns = d.group_by(groups).agg(pl.len().cast(pl.Int64).alias("n")) if groups else None
-        km = km.join(ns, on=groups) if groups else km.with_columns(pl.lit(d.height, dtype=pl.Int64).alias("n"))
-        parts.append(km.with_columns(pl.lit(k + 1, dtype=pl.Int64).alias("step"), pl.lit(names[k]).alias("step_name")))
-    cols = [*groups, "step", "step_name", "hours", "at_risk", "events", "censored",
-            "converted_share", "ci_low", "ci_high", "n"]
+        km = (
+            km.join(ns, on=groups)
+            if groups
+            else km.with_columns(pl.lit(d.height, dtype=pl.Int64).alias("n"))
+        )
+        parts.append(
+            km.with_columns(
+                pl.lit(k + 1, dtype=pl.Int64).alias("step"), pl.lit(names[k]).alias("step_name")
+            )
+        )
+    cols = [
+        *groups,
+        "step",
+        "step_name",
+        "hours",
+        "at_risk",
+        "events",
+        "censored",
+        "converted_share",
+        "ci_low",
+        "ci_high",
+        "n",
+    ]
     if not parts:
-        return pl.DataFrame(schema={c: pl.String if c in (*groups, "step_name") else pl.Float64 for c in cols})
+        return pl.DataFrame(
+            schema={c: pl.String if c in (*groups, "step_name") else pl.Float64 for c in cols}
+        )
     out = pl.concat(parts).with_columns(
         (1 - pl.col("survival")).alias("converted_share"),
         (1 - pl.col("surv_high")).alias("ci_low"),
@@ -852,7 +1033,9 @@ def drop_off_drivers(
             f"The 'step' parameter of drop_off_drivers must be an int in [1, {len(values) - 1}] "
             f"(a step that has a next step). Got {step!r} instead."
         )
-    state, _, end = _state(events, steps, **{k: v for k, v in kwargs.items() if k != "completed_windows"})
+    state, _, end = _state(
+        events, steps, **{k: v for k, v in kwargs.items() if k != "completed_windows"}
+    )
     end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
     k = step
     at, rw = pl.col(f"step_{k}_at"), pl.col(f"_row_{k}").cast(pl.Int64)
@@ -860,55 +1043,98 @@ def drop_off_drivers(
     dl = pl.col(f"deadline_{k + 1}")
     s = state.filter(~pl.col("excluded") & at.is_not_null())
     s = s.with_columns(
-        pl.when(nxt.is_not_null()).then(pl.lit("continued"))
-        .when((dl > end_lit).fill_null(False)).then(None)
-        .otherwise(pl.lit("stopped")).alias("_group")
+        pl.when(nxt.is_not_null())
+        .then(pl.lit("continued"))
+        .when((dl > end_lit).fill_null(False))
+        .then(None)
+        .otherwise(pl.lit("stopped"))
+        .alias("_group")
     ).filter(pl.col("_group").is_not_null())
-    hi_t = pl.when(nxt.is_not_null()).then(nxt).otherwise(pl.min_horizontal(dl.fill_null(end_lit), end_lit))
+    hi_t = (
+        pl.when(nxt.is_not_null())
+        .then(nxt)
+        .otherwise(pl.min_horizontal(dl.fill_null(end_lit), end_lit))
+    )
     hi_r = pl.when(nxt.is_not_null()).then(nxt_r).otherwise(pl.lit(_MAX_ROW))
     lf, _ = _to_lazy(events)
     lf = _with_order(lf).filter(pl.col("timestamp") <= end_lit)
     ts, row = pl.col("timestamp"), pl.col(_ORDER).cast(pl.Int64)
-    bounds = s.select("customer_id", "_group", at.alias("_lo_t"), rw.alias("_lo_r"),
-                      hi_t.alias("_hi_t"), hi_r.alias("_hi_r"))
+    bounds = s.select(
+        "customer_id",
+        "_group",
+        at.alias("_lo_t"),
+        rw.alias("_lo_r"),
+        hi_t.alias("_hi_t"),
+        hi_r.alias("_hi_r"),
+    )
     ev = (
         lf.select("customer_id", "timestamp", _ORDER, pl.col("touchpoint").cast(pl.String))
         .join(bounds.lazy(), on="customer_id")
-        .filter(_before(pl.col("_lo_t"), pl.col("_lo_r"), ts, row)
-                & (_before(ts, row, pl.col("_hi_t"), pl.col("_hi_r")) | ((pl.col("_hi_r") == _MAX_ROW) & (ts <= pl.col("_hi_t")))))
+        .filter(
+            _before(pl.col("_lo_t"), pl.col("_lo_r"), ts, row)
+            & (
+                _before(ts, row, pl.col("_hi_t"), pl.col("_hi_r"))
+                | ((pl.col("_hi_r") == _MAX_ROW) & (ts <= pl.col("_hi_t")))
+            )
+        )
     )
     last = (
         ev.group_by("customer_id", "_group")
-        .agg(pl.col("touchpoint").top_k_by([pl.col("timestamp"), pl.col(_ORDER)], k=last_n).alias("tp"))
-        .explode("tp").unique(["customer_id", "tp"]).collect()
+        .agg(
+            pl.col("touchpoint")
+            .top_k_by([pl.col("timestamp"), pl.col(_ORDER)], k=last_n)
+            .alias("tp")
+        )
+        .explode("tp")
+        .unique(["customer_id", "tp"])
+        .collect()
     )
     sizes = bounds.group_by("_group").agg(pl.len().alias("n"))
     n_stop = sizes.filter(pl.col("_group") == "stopped")["n"].sum()
     n_cont = sizes.filter(pl.col("_group") == "continued")["n"].sum()
     with_ev = last.select("customer_id", "_group").unique()
     none_rows = bounds.join(with_ev, on=["customer_id", "_group"], how="anti").select(
-        "customer_id", "_group", pl.lit("(no event)").alias("tp"))
+        "customer_id", "_group", pl.lit("(no event)").alias("tp")
+    )
     allrows = pl.concat([last.select("customer_id", "_group", "tp"), none_rows])
-    counts = allrows.group_by("tp").agg(
-        (pl.col("_group") == "stopped").sum().cast(pl.Int64).alias("stopped_touched"),
-        (pl.col("_group") == "continued").sum().cast(pl.Int64).alias("continued_touched"),
-    ).rename({"tp": "touchpoint"})
+    counts = (
+        allrows.group_by("tp")
+        .agg(
+            (pl.col("_group") == "stopped").sum().cast(pl.Int64).alias("stopped_touched"),
+            (pl.col("_group") == "continued").sum().cast(pl.Int64).alias("continued_touched"),
+        )
+        .rename({"tp": "touchpoint"})
+    )
     out = counts.with_columns(
-        pl.lit(n_stop, dtype=pl.Int64).alias("stopped"), pl.lit(n_cont, dtype=pl.Int64).alias("continued")
+        pl.lit(n_stop, dtype=pl.Int64).alias("stopped"),
+        pl.lit(n_cont, dtype=pl.Int64).alias("continued"),
     ).filter((pl.col("stopped_touched") + pl.col("continued_touched")) >= min_customers)
     out = out.with_columns(
         (pl.col("stopped_touched") / pl.col("stopped")).alias("stopped_share"),
         *wilson_bounds("stopped_touched", "stopped", prefix="stopped_"),
         (pl.col("continued_touched") / pl.col("continued")).alias("continued_share"),
         *wilson_bounds("continued_touched", "continued", prefix="continued_"),
-        (((pl.col("stopped_touched") + 0.5) / (pl.col("stopped") + 1))
-         / ((pl.col("continued_touched") + 0.5) / (pl.col("continued") + 1))).alias("lift"),
+        (
+            ((pl.col("stopped_touched") + 0.5) / (pl.col("stopped") + 1))
+            / ((pl.col("continued_touched") + 0.5) / (pl.col("continued") + 1))
+        ).alias("lift"),
     ).with_columns(
         pl.when((pl.col("continued_touched") > 0) & (pl.col("stopped") > 0))
-        .then(pl.col("stopped_share") / pl.col("continued_share")).alias("lift_raw")
+        .then(pl.col("stopped_share") / pl.col("continued_share"))
+        .alias("lift_raw")
     )
     return out.select(
-        "touchpoint", "stopped_touched", "stopped", "stopped_share", "stopped_ci_low",
-        "stopped_ci_high", "continued_touched", "continued", "continued_share",
-        "continued_ci_low", "continued_ci_high", "lift", "lift_raw",
+        "touchpoint",
+        "stopped_touched",
+        "stopped",
+        "stopped_share",
+        "stopped_ci_low",
+        "stopped_ci_high",
+        "continued_touched",
+        "continued",
+        "continued_share",
+        "continued_ci_low",
+        "continued_ci_high",
+        "lift",
+        "lift_raw",
     ).sort(["lift", "touchpoint"], descending=[True, False])

@@ -73,7 +73,13 @@ __all__ = [
 ]
 
 _EXAMPLES = 5
-_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
 _FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "parquet": "Parquet", "ndjson": "NDJSON"}
 _OPTIONAL_ABSENT_OK = {"session_id"}
 _TRUE = ("true", "t", "yes", "y", "1")
@@ -118,8 +124,9 @@ class LoadResult:
     @property
     def counts(self) -> TableCounts:
         """The table's row counts."""
-        return TableCounts(self.table, self.file.name, self.input_rows, self.frame.height,
-                           self.set_aside.height)
+        return TableCounts(
+            self.table, self.file.name, self.input_rows, self.frame.height, self.set_aside.height
+        )
 
     @property
     def report(self) -> ValidationReport:
@@ -127,9 +134,11 @@ class LoadResult:
         return ValidationReport(self.file.name, [self.counts], self.issues)
 
     def __repr__(self) -> str:
-        return (f"<LoadResult {self.table} from {self.file.name}: {self.input_rows:,} rows, "
-                f"{self.frame.height:,} loaded, {self.set_aside.height:,} set aside, "
-                f"{len(self.issues)} issues>")
+        return (
+            f"<LoadResult {self.table} from {self.file.name}: {self.input_rows:,} rows, "
+            f"{self.frame.height:,} loaded, {self.set_aside.height:,} set aside, "
+            f"{len(self.issues)} issues>"
+        )
 
 
 def empty_table(table: str) -> pl.DataFrame:
@@ -148,7 +157,9 @@ def empty_table(table: str) -> pl.DataFrame:
 
 def _schema(table: str) -> TableSchema:
     if table not in TABLES:
-        raise DataError(f"Unknown table {table!r}.{did_you_mean(table, TABLES)} Tables: {', '.join(TABLES)}.")
+        raise DataError(
+            f"Unknown table {table!r}.{did_you_mean(table, TABLES)} Tables: {', '.join(TABLES)}."
+        )
     return TABLES[table]
 
 
@@ -249,8 +260,10 @@ def _utf8_error(path: Path, gz: bool, content: bytes | None = None) -> str | Non
                 before = exc.object[: exc.start]
                 line_at = line + before.count(b"\n")
                 bad = exc.object[exc.start : exc.start + 1]
-                return (f"byte {at} (line {line_at}) is 0x{bad.hex()}, which is not UTF-8 "
-                        f"(the file looks like Latin-1/Windows-1252)")
+                return (
+                    f"byte {at} (line {line_at}) is 0x{bad.hex()}, which is not UTF-8 "
+                    f"(the file looks like Latin-1/Windows-1252)"
+                )
             if final:
                 return None
             line += chunk.count(b"\n")
@@ -261,8 +274,11 @@ _MAX_HEADER = 16 << 20  # bytes read at most to find the end of a delimited file
 
 # First bytes of files that are not a text or Parquet export, whatever their name says.
 _FOREIGN = (
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one too)",
-     "Extract the export from the archive, or save the sheet as CSV (UTF-8)"),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (an Excel .xlsx workbook is one too)",
+        "Extract the export from the archive, or save the sheet as CSV (UTF-8)",
+    ),
     (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "Save the sheet as CSV (UTF-8)"),
     (b"%PDF", "a PDF document", "Export the table itself as CSV, Parquet or NDJSON"),
     (b"BZh", "a bzip2 archive", "Decompress it, or compress it with gzip and name it .gz"),
@@ -303,8 +319,10 @@ def _sniff(path: Path, kind: str, gz: bool, table: str) -> bytes | None:
                 f"be read completely. Copy or compress the {table} export again."
             ) from None
         if not content.strip():
-            raise _EmptyFile(f"{path}: the compressed file holds no data. Export the {table} "
-                             f"table again, with a header row and data rows.")
+            raise _EmptyFile(
+                f"{path}: the compressed file holds no data. Export the {table} "
+                f"table again, with a header row and data rows."
+            )
         head = content[:8]
     for magic, what, fix in _FOREIGN:
         if head.startswith(magic):
@@ -337,16 +355,20 @@ def _text_content(path: Path, gz: bool, content: bytes | None, kind: str) -> byt
         try:
             data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
-            raise DataError(f"{path}: the file starts like UTF-16 text but is not valid UTF-16. "
-                            f"Re-save the file as UTF-8.") from None
+            raise DataError(
+                f"{path}: the file starts like UTF-16 text but is not valid UTF-16. "
+                f"Re-save the file as UTF-8."
+            ) from None
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     if cr_only and b"\n" not in data:
         data = data.replace(b"\r", b"\n")
     return data
 
 
-def _read_header(path: Path, gz: bool, sep: str, content: bytes | None = None, table: str = "") -> list[str]:
+def _read_header(
+    path: Path, gz: bool, sep: str, content: bytes | None = None, table: str = ""
+) -> list[str]:
     with _open_bytes(path, gz, content) as fh:
         head = fh.read(1 << 16)
         while b"\n" not in head and len(head) < _MAX_HEADER:  # a very wide header
@@ -355,11 +377,15 @@ def _read_header(path: Path, gz: bool, sep: str, content: bytes | None = None, t
                 break
             head += more
     if not head.strip():
-        raise _EmptyFile(f"{path}: the file has no content (only blank space). Export it again "
-                         f"with a header row and data rows.")
+        raise _EmptyFile(
+            f"{path}: the file has no content (only blank space). Export it again "
+            f"with a header row and data rows."
+        )
     if b"\n" not in head and len(head) >= _MAX_HEADER:
-        raise DataError(f"{path}: line 1 (the header) is longer than {_MAX_HEADER >> 20} MiB. Check "
-                        f"that the file is a {sep!r}-separated export with one header line.")
+        raise DataError(
+            f"{path}: line 1 (the header) is longer than {_MAX_HEADER >> 20} MiB. Check "
+            f"that the file is a {sep!r}-separated export with one header line."
+        )
     first = head.split(b"\n", 1)[0]
     try:
         text = first.decode("utf-8")
@@ -375,11 +401,17 @@ def _read_header(path: Path, gz: bool, sep: str, content: bytes | None = None, t
     try:
         header = [h.strip() for h in next(csv.reader([text], delimiter=sep, quotechar='"'))]
     except (csv.Error, StopIteration) as exc:
-        raise DataError(f"{path}: line 1 (the header) cannot be read ({exc}). Check its quoting and "
-                        f"the separator ({sep!r}).") from None
+        raise DataError(
+            f"{path}: line 1 (the header) cannot be read ({exc}). Check its quoting and "
+            f"the separator ({sep!r})."
+        ) from None
     for i, name in enumerate(header, start=1):
         if any(ord(ch) < 32 and ch != "\t" for ch in name):
-            hint = " (NUL bytes: the file may be UTF-16 without a byte-order mark)" if "\x00" in name else ""
+            hint = (
+                " (NUL bytes: the file may be UTF-16 without a byte-order mark)"
+                if "\x00" in name
+                else ""
+            )
             raise DataError(
                 f"{path}: column {i} of the header holds a control character{hint}. Header names "
                 f"must be plain text; re-save the file as UTF-8 text with a plain header row."
@@ -420,8 +452,14 @@ class _Source:
     content: bytes | None = None
 
 
-def _read_error(src_path: Path, kind: str, gz: bool, exc: BaseException, sep: str | None = None,
-                content: bytes | None = None) -> DataError:
+def _read_error(
+    src_path: Path,
+    kind: str,
+    gz: bool,
+    exc: BaseException,
+    sep: str | None = None,
+    content: bytes | None = None,
+) -> DataError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     name = _FORMAT_NAMES[kind]
     try:
@@ -481,8 +519,10 @@ def _bad_json_line(path: Path, gz: bool, content: bytes | None = None) -> tuple[
             except RecursionError:
                 return number, "nested too deeply"
             if isinstance(value, list) and number == 1:
-                return number, ("found a JSON array: the file holds one array, not one object per "
-                                "line; write each element on its own line, e.g. jq -c '.[]'")
+                return number, (
+                    "found a JSON array: the file holds one array, not one object per "
+                    "line; write each element on its own line, e.g. jq -c '.[]'"
+                )
             if not isinstance(value, dict):
                 kinds = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}
                 return number, f"found {kinds.get(type(value), 'a number')}"
@@ -510,7 +550,13 @@ def _mixed_json_key(path: Path, gz: bool, content: bytes | None = None):
             for key, value in json.loads(raw).items():
                 if value is None:
                     continue
-                kind = "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else "a plain value"
+                kind = (
+                    "an object"
+                    if isinstance(value, dict)
+                    else "a list"
+                    if isinstance(value, list)
+                    else "a plain value"
+                )
                 seen = first.setdefault(key, (kind, number))
                 if seen[0] != kind:
                     return key, seen, (kind, number)
@@ -526,7 +572,9 @@ def _lone_cr_line(path: Path, gz: bool, content: bytes | None = None) -> int | N
     return None
 
 
-def _ragged_line(path: Path, gz: bool, sep: str, content: bytes | None = None) -> tuple[int, int, int] | None:
+def _ragged_line(
+    path: Path, gz: bool, sep: str, content: bytes | None = None
+) -> tuple[int, int, int] | None:
     # Error path only: find the first data row whose field count differs from the header.
     with _open_bytes(path, gz, content) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
@@ -546,8 +594,9 @@ def _ragged_line(path: Path, gz: bool, sep: str, content: bytes | None = None) -
 _NESTED = (pl.List, pl.Array, pl.Struct, pl.Object)
 
 
-def _check_source_types(path: Path, table: str, resolved: Mapping[str, str],
-                        types: Mapping[str, pl.DataType]) -> None:
+def _check_source_types(
+    path: Path, table: str, resolved: Mapping[str, str], types: Mapping[str, pl.DataType]
+) -> None:
     """Refuse canonical columns whose values are lists or objects (one value per row expected)."""
     for canonical, src in resolved.items():
         dtype = types.get(src)
@@ -574,8 +623,13 @@ def _open_source(path: Path, table: str, separator: str | None) -> _Source:
             sep = separator or ("\t" if kind == "tsv" else ",")
             header = _read_header(path, gz, sep, content, table)
             lf = pl.scan_csv(
-                path if content is None else content, separator=sep, infer_schema=False,
-                new_columns=header, quote_char='"', raise_if_empty=False, encoding="utf8",
+                path if content is None else content,
+                separator=sep,
+                infer_schema=False,
+                new_columns=header,
+                quote_char='"',
+                raise_if_empty=False,
+                encoding="utf8",
             )
             schema = {h: pl.String() for h in header}
         elif kind == "parquet":
@@ -585,8 +639,10 @@ def _open_source(path: Path, table: str, separator: str | None) -> _Source:
             content = _text_content(path, gz, content, kind)
             with _open_bytes(path, gz, content) as fh:
                 if not fh.read(1 << 16).strip():
-                    raise _EmptyFile(f"{path}: the file has no content (only blank space). Export "
-                                     f"it again with one JSON object per line.")
+                    raise _EmptyFile(
+                        f"{path}: the file has no content (only blank space). Export "
+                        f"it again with one JSON object per line."
+                    )
             source = path if content is None else content
             # Types from the whole file (not its first lines: a key first seen late is kept),
             # then every value read as text and cast by the loader's own per-row checks, so a
@@ -602,8 +658,9 @@ def _open_source(path: Path, table: str, separator: str | None) -> _Source:
 
 
 # --------------------------------------------------------------------------- columns
-def _resolve_columns(schema: TableSchema, source: Sequence[str], mapping: Mapping[str, str],
-                     path: Path) -> dict[str, str]:
+def _resolve_columns(
+    schema: TableSchema, source: Sequence[str], mapping: Mapping[str, str], path: Path
+) -> dict[str, str]:
     """canonical -> source column name, after checking the mapping against the file."""
     known = schema.names
     resolved: dict[str, str] = {}
@@ -634,12 +691,16 @@ def _resolve_columns(schema: TableSchema, source: Sequence[str], mapping: Mappin
     for canonical in schema.required:
         if canonical not in resolved:
             close = did_you_mean(canonical, source)
-            example = close.removeprefix(" Did you mean '").removesuffix("'?") if close else "Your Column Name"
+            example = (
+                close.removeprefix(" Did you mean '").removesuffix("'?")
+                if close
+                else "Your Column Name"
+            )
             raise DataError(
                 f"{path}: required column {canonical!r} not found.{close} Columns in the file: "
                 f"{', '.join(source)}. If the file calls it something else, add a line "
                 f"under [columns.{schema.name}] in client.toml, e.g. "
-                f"{json.dumps(example, ensure_ascii=False)} = \"{canonical}\"."
+                f'{json.dumps(example, ensure_ascii=False)} = "{canonical}".'
             )
     taken = set(resolved.values())
     for extra in source:
@@ -666,6 +727,7 @@ def _untidy(e: pl.Expr) -> pl.Expr:
     """
     return (e.str.len_bytes() == 0) | e.str.starts_with(" ") | e.str.ends_with(" ")
 
+
 #: Text that spreadsheet and database exports write for "no value"; in a text file (CSV, TSV,
 #: NDJSON) a canonical column holding exactly one of these reads as empty.
 PLACEHOLDERS = ("NULL", "null", "Null", "N/A", "n/a", "#N/A", "NaN", "nan", "None", "-")
@@ -680,8 +742,10 @@ def _tidy_probe(s: str, text_file: bool) -> list[pl.Expr]:
     e = pl.col(s)
     out = [_untidy(e).any().alias(s)]
     if text_file:
-        out += [e.str.starts_with('="').any().alias(f"{s}\x00excel"),
-                e.is_in(PLACEHOLDERS).any().alias(f"{s}\x00null")]
+        out += [
+            e.str.starts_with('="').any().alias(f"{s}\x00excel"),
+            e.is_in(PLACEHOLDERS).any().alias(f"{s}\x00null"),
+        ]
     return out
 
 
@@ -693,7 +757,11 @@ def _tidy(s: str, needs: Mapping[str, bool]) -> pl.Expr:
         e = e.str.strip_chars()
     if excel:  # ="00123" is how Excel is told to keep leading zeros: the value is 00123
         wrapped = e.str.starts_with('="') & e.str.ends_with('"') & (e.str.len_bytes() >= 3)
-        e = pl.when(wrapped).then(e.str.strip_prefix('="').str.strip_suffix('"').str.strip_chars()).otherwise(e)
+        e = (
+            pl.when(wrapped)
+            .then(e.str.strip_prefix('="').str.strip_suffix('"').str.strip_chars())
+            .otherwise(e)
+        )
     if nulls:
         e = pl.when(~e.is_in(PLACEHOLDERS)).then(e)
     return _blank_to_null(e) if strip or excel else e
@@ -713,16 +781,24 @@ def _blank_rows(data: pl.DataFrame, source_cols: Sequence[str]) -> pl.Series | N
 
     The first column is checked on every row, the others only where it is blank.
     """
-    rows = (data.lazy().filter(_empty_text(source_cols[0])).filter(_blank_line(source_cols))
-            .select(SOURCE_ROW).collect().to_series())
+    rows = (
+        data.lazy()
+        .filter(_empty_text(source_cols[0]))
+        .filter(_blank_line(source_cols))
+        .select(SOURCE_ROW)
+        .collect()
+        .to_series()
+    )
     return rows if rows.len() else None
 
 
 def _blank_lines_issue(table: str, label: str, n: int, examples: Sequence[int]) -> Issue:
     """The warning for ``n`` blank lines skipped (not counted as rows)."""
-    msg = (f"{label}: {n:,} blank {'line was' if n == 1 else 'lines were'} skipped (no value in "
-           f"any column); they are not rows and are not counted. Nothing to fix, or leave them "
-           f"out of the export.")
+    msg = (
+        f"{label}: {n:,} blank {'line was' if n == 1 else 'lines were'} skipped (no value in "
+        f"any column); they are not rows and are not counted. Nothing to fix, or leave them "
+        f"out of the export."
+    )
     return Issue(table, label, "warning", "blank_lines", "all", n, tuple(examples[:_EXAMPLES]), msg)
 
 
@@ -735,8 +811,9 @@ def _binary_error(path: Path, canonical: str, src: str, row: int | None) -> Data
     )
 
 
-def _binary_as_text(data: pl.DataFrame, path: Path, resolved: Mapping[str, str],
-                    types: Mapping[str, pl.DataType]) -> tuple[pl.DataFrame, dict[str, pl.DataType]]:
+def _binary_as_text(
+    data: pl.DataFrame, path: Path, resolved: Mapping[str, str], types: Mapping[str, pl.DataType]
+) -> tuple[pl.DataFrame, dict[str, pl.DataType]]:
     """Binary canonical columns (Parquet byte strings) as text; a DataError if one is not UTF-8."""
     types = dict(types)
     for canonical, src in resolved.items():
@@ -747,7 +824,9 @@ def _binary_as_text(data: pl.DataFrame, path: Path, resolved: Mapping[str, str],
         except pl.exceptions.PolarsError:
             # Error path only: find the first value that is not UTF-8.
             values = data.get_column(src).to_list()
-            row = next(i for i, v in enumerate(values, start=1) if v is not None and not _is_utf8(v))
+            row = next(
+                i for i, v in enumerate(values, start=1) if v is not None and not _is_utf8(v)
+            )
             raise _binary_error(path, canonical, src, row) from None
         types[src] = pl.String()
     return data, types
@@ -769,8 +848,12 @@ def _text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         # A float id (an integer column that a null turned into floats) reads as the integer
         # (1.0 -> "1", as in a table of integer ids); NaN and infinities are missing values.
         whole = (raw == raw.floor()) & (raw.abs() < 2.0**53)
-        return (pl.when(raw.is_finite() & whole).then(raw.cast(pl.Int64, strict=False).cast(pl.String))
-                .when(raw.is_finite()).then(raw.cast(pl.String)))
+        return (
+            pl.when(raw.is_finite() & whole)
+            .then(raw.cast(pl.Int64, strict=False).cast(pl.String))
+            .when(raw.is_finite())
+            .then(raw.cast(pl.String))
+        )
     return raw.cast(pl.String)
 
 
@@ -831,7 +914,9 @@ def _timestamp(raw: pl.Expr, dtype: pl.DataType, tz: str, formats: Sequence[str]
         if dtype.time_zone is None:
             value, gap = _localize(raw.dt.cast_time_unit("us"), tz)
             return _Ts(value, None, None, gap)
-        return _Ts(raw.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), None, None, pl.lit(False))
+        return _Ts(
+            raw.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), None, None, pl.lit(False)
+        )
     if dtype == pl.Date:
         value, gap = _localize(raw.cast(pl.Datetime("us")), tz)
         return _Ts(value, None, None, gap)
@@ -859,7 +944,11 @@ def _boolean(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_numeric():
         return pl.when(raw == 1).then(True).when(raw == 0).then(False)
     mapping = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
-    return _text(raw, dtype).str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+    return (
+        _text(raw, dtype)
+        .str.to_lowercase()
+        .replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+    )
 
 
 def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -877,7 +966,9 @@ def _as_utc(value: dt.date | dt.datetime | str | None, tz: str, name: str) -> dt
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise DataError(f"{name} = {value!r} is not an ISO date or datetime like 2024-01-31.") from None
+            raise DataError(
+                f"{name} = {value!r} is not an ISO date or datetime like 2024-01-31."
+            ) from None
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
     if value.tzinfo is None:
@@ -895,7 +986,8 @@ _WHAT = {
     "negative_revenue": "a negative revenue",
     "unknown_survey": "a survey other than " + ", ".join(SURVEYS),
     "score_out_of_range": "a score outside its survey's scale ("
-    + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in SURVEY_SCALES.items()) + ")",
+    + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in SURVEY_SCALES.items())
+    + ")",
     "before_start": "a time before start_date {start}",
     "future_timestamp": "a time after as_of {as_of}",
     "duplicate_event": "the same values on every canonical column as an earlier row (the first is kept)",
@@ -916,8 +1008,13 @@ _FIX = {
     "duplicate_event": "Usually harmless: the export repeated rows.",
     "duplicate_customer": "Keep one row per customer in the customers file.",
 }
-_VALUE_EXAMPLES = {"unparsable_timestamp", "unparsable_value", "negative_revenue",
-                   "unknown_survey", "score_out_of_range"}
+_VALUE_EXAMPLES = {
+    "unparsable_timestamp",
+    "unparsable_value",
+    "negative_revenue",
+    "unknown_survey",
+    "score_out_of_range",
+}
 
 
 def _col_label(canonical: str, source: str) -> str:
@@ -936,7 +1033,9 @@ def _column_checks(
     formats: Sequence[str],
     start_utc: dt.datetime | None,
     as_of_utc: dt.datetime,
-) -> tuple[dict[str, pl.Expr], list[tuple[str, str, pl.Expr]], list[tuple[str, str, pl.Expr]], _Ts | None]:
+) -> tuple[
+    dict[str, pl.Expr], list[tuple[str, str, pl.Expr]], list[tuple[str, str, pl.Expr]], _Ts | None
+]:
     """The canonical value of every column and the set-aside checks of ``table``.
 
     ``raw`` holds each resolved column's source expression (stripped when untidy) and ``rdt``
@@ -1001,12 +1100,32 @@ def _column_checks(
         later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
     if table == "feedback":
         lo, hi = survey_scale_bounds(pl.Int64)
-        later.append(("unknown_survey", "survey", pl.col("survey").is_not_null() & ~pl.col("survey").is_in(SURVEYS)))
-        later.append(("score_out_of_range", "score", (pl.col("score") < lo) | (pl.col("score") > hi)))
+        later.append(
+            (
+                "unknown_survey",
+                "survey",
+                pl.col("survey").is_not_null() & ~pl.col("survey").is_in(SURVEYS),
+            )
+        )
+        later.append(
+            ("score_out_of_range", "score", (pl.col("score") < lo) | (pl.col("score") > hi))
+        )
     if "timestamp" in schema.names:
         if start_utc is not None:
-            later.append(("before_start", "timestamp", pl.col("timestamp") < pl.lit(start_utc, dtype=TIMESTAMP_DTYPE)))
-        later.append(("future_timestamp", "timestamp", pl.col("timestamp") > pl.lit(as_of_utc, dtype=TIMESTAMP_DTYPE)))
+            later.append(
+                (
+                    "before_start",
+                    "timestamp",
+                    pl.col("timestamp") < pl.lit(start_utc, dtype=TIMESTAMP_DTYPE),
+                )
+            )
+        later.append(
+            (
+                "future_timestamp",
+                "timestamp",
+                pl.col("timestamp") > pl.lit(as_of_utc, dtype=TIMESTAMP_DTYPE),
+            )
+        )
 
     return values, flags, later, ts
 
@@ -1035,18 +1154,33 @@ def load_table(
     ``empty_file`` warning instead of a :class:`~cxlab.errors.DataError`.
     """
     try:
-        return _load_table(table, path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
-                           journey_map=journey_map, start_date=start_date, as_of=as_of, strict=strict,
-                           separator=separator, prepare=prepare, source=source,
-                           duplicate_events=duplicate_events)
+        return _load_table(
+            table,
+            path,
+            mapping,
+            timezone=timezone,
+            timestamp_formats=timestamp_formats,
+            journey_map=journey_map,
+            start_date=start_date,
+            as_of=as_of,
+            strict=strict,
+            separator=separator,
+            prepare=prepare,
+            source=source,
+            duplicate_events=duplicate_events,
+        )
     except _EmptyFile:
         if not optional:
             raise
     path = Path(path)
-    msg = (f"{path.name}: the {table} file has no data rows, so the {table} table is empty; "
-           f"sections that need it say so. Export it again with its rows if there should be some.")
+    msg = (
+        f"{path.name}: the {table} file has no data rows, so the {table} table is empty; "
+        f"sections that need it say so. Export it again with its rows if there should be some."
+    )
     issue = Issue(table, path.name, "warning", "empty_file", "all", 0, (), msg)
-    set_aside = pl.DataFrame(schema={SOURCE_ROW: pl.UInt32(), "reason": pl.String(), "column": pl.String()})
+    set_aside = pl.DataFrame(
+        schema={SOURCE_ROW: pl.UInt32(), "reason": pl.String(), "column": pl.String()}
+    )
     return LoadResult(table, path, empty_table(table), set_aside, (issue,), 0)
 
 
@@ -1072,7 +1206,9 @@ def _load_table(
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise DataError(f"timezone = {timezone!r} is not an IANA time zone (e.g. 'Europe/Paris').") from None
+        raise DataError(
+            f"timezone = {timezone!r} is not an IANA time zone (e.g. 'Europe/Paris')."
+        ) from None
     if separator is not None and len(separator) != 1:
         raise DataError(f"separator must be one character, got {separator!r}.")
     formats = tuple(timestamp_formats)
@@ -1103,29 +1239,48 @@ def _load_table(
     blank = _blank_rows(data, file_cols) if src.kind in ("csv", "tsv") else None
     if blank is not None and blank.len() == data.height:
         lines = f"{blank.len():,} blank line{'' if blank.len() == 1 else 's'}"
-        raise _EmptyFile(f"{path}: the file has a header and {lines}, but no data rows. Export the "
-                         f"{table} table again with its rows.")
+        raise _EmptyFile(
+            f"{path}: the file has a header and {lines}, but no data rows. Export the "
+            f"{table} table again with its rows."
+        )
     # Strip and blank->null only the text columns that need it (a cheap check first).
     prepared = prepare and table == "events"
     text_cols = sorted({s for s in resolved.values() if types[s] == pl.String})
     # Prepared events: the few distinct values of the coded columns (touchpoint, channel) are
     # read once; their untidiness and their enum categories come from those values, not rows.
-    coded_src = list(dict.fromkeys(resolved[c] for c in CODED_COLUMNS if prepared and resolved.get(c) in text_cols))
+    coded_src = list(
+        dict.fromkeys(
+            resolved[c] for c in CODED_COLUMNS if prepared and resolved.get(c) in text_cols
+        )
+    )
     row_checked = [s for s in text_cols if s not in coded_src]
     found = pl.collect_all(
         [data.lazy().select([e for s in row_checked for e in _tidy_probe(s, text_file)])]
-        + [data.lazy().select(pl.col(s).unique()) for s in coded_src])
+        + [data.lazy().select(pl.col(s).unique()) for s in coded_src]
+    )
     needs = found[0].row(0, named=True) if row_checked else {}
     distinct = {s: f for s, f in zip(coded_src, found[1:], strict=True)}
     for f in distinct.values():
         needs.update(f.select(_tidy_probe(f.columns[0], text_file)).row(0, named=True))
     raw = {c: _tidy(s, needs) for c, s in resolved.items()}
     rdt = {c: types[s] for c, s in resolved.items()}
-    values, flags, later, ts = _column_checks(table, schema, resolved, raw, rdt, timezone=timezone,
-                                              formats=formats, start_utc=start_utc, as_of_utc=as_of_utc)
+    values, flags, later, ts = _column_checks(
+        table,
+        schema,
+        resolved,
+        raw,
+        rdt,
+        timezone=timezone,
+        formats=formats,
+        start_utc=start_utc,
+        as_of_utc=as_of_utc,
+    )
     # every value a coded column can take (its values in set-aside rows included)
-    categories = {c: distinct[s].select(values[c].alias(c)).to_series() for c, s in resolved.items()
-                  if s in distinct and c in CODED_COLUMNS}
+    categories = {
+        c: distinct[s].select(values[c].alias(c)).to_series()
+        for c, s in resolved.items()
+        if s in distinct and c in CODED_COLUMNS
+    }
     extra_cols: dict[str, pl.Expr] = {}
     if ts is not None:
         extra_cols["__gap"] = ts.gap
@@ -1151,22 +1306,36 @@ def _load_table(
         bad = bad | pl.col("__blank")
 
     dup_reason = {"events": "duplicate_event", "customers": "duplicate_customer"}.get(table)
-    dup_key = ([c for c in schema.names if c in resolved] if table == "events" else [_ID]) if dup_reason else []
+    dup_key = (
+        ([c for c in schema.names if c in resolved] if table == "events" else [_ID])
+        if dup_reason
+        else []
+    )
     hash_col = [_key_hash(dup_key).alias("__h")] if dup_reason and not prepared else []
-    flagged = (data.lazy().select(stage1).with_columns(stage2)
-               .with_columns(bad.alias("__bad"), *hash_col).collect())
+    flagged = (
+        data.lazy()
+        .select(stage1)
+        .with_columns(stage2)
+        .with_columns(bad.alias("__bad"), *hash_col)
+        .collect()
+    )
     del data
 
     if prepared:  # the permutation of prepare_events, on the clean rows only
-        order, codes, keys = customer_order(flagged.get_column("customer_id"), flagged.get_column("timestamp"),
-                                            keep=~flagged.get_column("__bad"))
+        order, codes, keys = customer_order(
+            flagged.get_column("customer_id"),
+            flagged.get_column("timestamp"),
+            keep=~flagged.get_column("__bad"),
+        )
     repeated = None
     if dup_reason == "duplicate_event" and duplicate_events == "keep":
         repeated = _repeated_events_issue(flagged, dup_key, label, prepared and (order, codes))
         dup_reason = None
     if dup_reason:
         bad_s = flagged.get_column("__bad")
-        all_flags.append((dup_reason, "customer_id" if table == "customers" else "all", pl.lit(True)))
+        all_flags.append(
+            (dup_reason, "customer_id" if table == "customers" else "all", pl.lit(True))
+        )
         fcols.append(f"__f{len(all_flags) - 1}")
         if prepared:
             dup_rows = _adjacent_duplicates(flagged, dup_key, order, codes)
@@ -1183,8 +1352,12 @@ def _load_table(
     priority = {r: i for i, r in enumerate(SET_ASIDE_REASONS)}
     ordered = sorted(range(len(all_flags)), key=lambda i: (priority[all_flags[i][0]], i))
     none = [pl.lit(None, pl.String)]
-    reason = pl.coalesce([pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][0])) for i in ordered] or none)
-    column = pl.coalesce([pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][1])) for i in ordered] or none)
+    reason = pl.coalesce(
+        [pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][0])) for i in ordered] or none
+    )
+    column = pl.coalesce(
+        [pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][1])) for i in ordered] or none
+    )
 
     n = flagged.height - n_blank
 
@@ -1192,25 +1365,50 @@ def _load_table(
     columns = [pl.col(c) for c in kept_cols] + [pl.col(f"__raw__{c}").alias(c) for c in extras]
     if prepared:  # one gather: set-aside rows left out and rows put in (customer, time) order
         # (a lazy select: an eager one would first copy the mixed-chunk frame into one chunk)
-        frame = gather_prepared(flagged.lazy().select(columns).collect(), order, codes, keys, categories)
+        frame = gather_prepared(
+            flagged.lazy().select(columns).collect(), order, codes, keys, categories
+        )
     else:
         frame = flagged.lazy().filter(~pl.col("__bad")).select(columns).collect()
-    set_aside = flagged.lazy().filter(pl.col("__bad") & ~pl.col("__blank") if n_blank else pl.col("__bad")).select(
-        [pl.col(SOURCE_ROW), reason.alias("reason"), column.alias("column")]
-        + [pl.col(f"__raw__{c}").alias(c) for c in source_cols if c not in (SOURCE_ROW, "reason", "column")]
-    ).collect()
+    set_aside = (
+        flagged.lazy()
+        .filter(pl.col("__bad") & ~pl.col("__blank") if n_blank else pl.col("__bad"))
+        .select(
+            [pl.col(SOURCE_ROW), reason.alias("reason"), column.alias("column")]
+            + [
+                pl.col(f"__raw__{c}").alias(c)
+                for c in source_cols
+                if c not in (SOURCE_ROW, "reason", "column")
+            ]
+        )
+        .collect()
+    )
 
     issues: list[Issue] = []
     if set_aside.height:
         groups = (
             set_aside.group_by("reason", "column")
-            .agg(pl.len().alias("rows"), pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"))
-            .with_columns(pl.col("reason").replace_strict(priority, return_dtype=pl.Int64).alias("__p"))
+            .agg(
+                pl.len().alias("rows"), pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples")
+            )
+            .with_columns(
+                pl.col("reason").replace_strict(priority, return_dtype=pl.Int64).alias("__p")
+            )
             .sort("__p", "column")
         )
         for g in groups.iter_rows(named=True):
-            issues.append(_set_aside_issue(table, path, g, resolved, set_aside, schema,
-                                           start_date=start_date, as_of=as_of_utc))
+            issues.append(
+                _set_aside_issue(
+                    table,
+                    path,
+                    g,
+                    resolved,
+                    set_aside,
+                    schema,
+                    start_date=start_date,
+                    as_of=as_of_utc,
+                )
+            )
 
     if n_blank:
         issues.append(_blank_lines_issue(table, label, n_blank, blank.head(_EXAMPLES).to_list()))
@@ -1223,20 +1421,43 @@ def _load_table(
         if n_aware and n_naive:
             ex = flagged.filter(pl.col("__naive")).get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
             src_col = resolved["timestamp"]
-            msg = (f"{label}, {_col_label('timestamp', src_col)}: {n_aware:,} times carry a UTC "
-                   f"offset and {n_naive:,} do not; the ones without were read in {timezone}. "
-                   f"Export every time with its offset, or every time in local time.")
-            issues.append(Issue(table, label, "warning", "mixed_timezones", "timestamp", n_naive, tuple(ex), msg))
+            msg = (
+                f"{label}, {_col_label('timestamp', src_col)}: {n_aware:,} times carry a UTC "
+                f"offset and {n_naive:,} do not; the ones without were read in {timezone}. "
+                f"Export every time with its offset, or every time in local time."
+            )
+            issues.append(
+                Issue(
+                    table, label, "warning", "mixed_timezones", "timestamp", n_naive, tuple(ex), msg
+                )
+            )
     if "__gap" in flagged.columns:
-        gaps = flagged.lazy().filter(pl.col("__gap") & ~pl.col("__bad")).select(SOURCE_ROW).collect()
+        gaps = (
+            flagged.lazy().filter(pl.col("__gap") & ~pl.col("__bad")).select(SOURCE_ROW).collect()
+        )
         if gaps.height:
             ex = gaps.get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
-            msg = (f"{label}, {_col_label('timestamp', resolved['timestamp'])}: {gaps.height:,} local "
-                   f"times fall in a daylight-saving gap of {timezone} (the clock skipped them); "
-                   f"they were read with the offset before the change. Check the export's timezone.")
-            issues.append(Issue(table, label, "warning", "nonexistent_local_time", "timestamp", gaps.height, tuple(ex), msg))
+            msg = (
+                f"{label}, {_col_label('timestamp', resolved['timestamp'])}: {gaps.height:,} local "
+                f"times fall in a daylight-saving gap of {timezone} (the clock skipped them); "
+                f"they were read with the offset before the change. Check the export's timezone."
+            )
+            issues.append(
+                Issue(
+                    table,
+                    label,
+                    "warning",
+                    "nonexistent_local_time",
+                    "timestamp",
+                    gaps.height,
+                    tuple(ex),
+                    msg,
+                )
+            )
     if journey_map is not None and "touchpoint" in resolved and table == "events":
-        issue = unknown_touchpoints(frame, journey_map, table=table, file=label, source_column=resolved["touchpoint"])
+        issue = unknown_touchpoints(
+            frame, journey_map, table=table, file=label, source_column=resolved["touchpoint"]
+        )
         if issue is not None:
             issues.append(issue)
 
@@ -1284,7 +1505,9 @@ def _later_duplicates(frame: pl.DataFrame, key: list[str], bad: pl.Series) -> pl
     return _row_mask(frame.height, later.get_column(SOURCE_ROW).cast(pl.Int64) - 1)
 
 
-def _adjacent_duplicates(frame: pl.DataFrame, key: list[str], order: pl.Series, codes: pl.Series) -> pl.Series:
+def _adjacent_duplicates(
+    frame: pl.DataFrame, key: list[str], order: pl.Series, codes: pl.Series
+) -> pl.Series:
     """Row numbers of clean rows equal on ``key`` to an earlier clean row, in prepared order.
 
     ``order`` and ``codes`` come from :func:`cxlab.prepare.customer_order` over the clean
@@ -1300,8 +1523,12 @@ def _adjacent_duplicates(frame: pl.DataFrame, key: list[str], order: pl.Series, 
         return candidates
     # Picked by source_row in a lazy filter: a gather or an eager mask filter would first
     # copy the whole many-chunk frame into one chunk.
-    sub = (frame.lazy().select(*key, SOURCE_ROW)
-           .filter(pl.col(SOURCE_ROW).is_in((candidates + 1).implode())).collect())
+    sub = (
+        frame.lazy()
+        .select(*key, SOURCE_ROW)
+        .filter(pl.col(SOURCE_ROW).is_in((candidates + 1).implode()))
+        .collect()
+    )
     return sub.filter(~pl.struct(key).is_first_distinct()).get_column(SOURCE_ROW) - 1
 
 
@@ -1318,8 +1545,13 @@ def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date,
         where = "all canonical columns"
     else:
         where = _col_label(column, resolved.get(column, column))
-    dtype = {"revenue": "a number", "score": "a whole number", "signup_date": "a date",
-             "churn_date": "a date", "churned": "true/false"}.get(column, "its type")
+    dtype = {
+        "revenue": "a number",
+        "score": "a whole number",
+        "signup_date": "a date",
+        "churn_date": "a date",
+        "churned": "true/false",
+    }.get(column, "its type")
     what = _WHAT[reason].format(dtype=dtype, start=start_date, as_of=f"{as_of:%Y-%m-%d %H:%M} UTC")
     msg = f"{label}, {where}: {rows:,} {'row has' if rows == 1 else 'rows have'} {what}."
     redacted = msg + " " + _FIX[reason]  # pseudonymised reports: no value quoted from the input
@@ -1332,12 +1564,23 @@ def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date,
             .head(3)
             .to_list()
         )
-        shown = ", ".join("empty" if v is None or not str(v).strip() else repr(str(v)[:40]) for v in vals)
+        shown = ", ".join(
+            "empty" if v is None or not str(v).strip() else repr(str(v)[:40]) for v in vals
+        )
         if shown:
             msg += f" Values like {shown}."
     msg += " " + _FIX[reason]
-    return Issue(table, label, "set_aside", reason, column, rows, examples, msg,
-                 redacted_message=redacted if redacted != msg else "")
+    return Issue(
+        table,
+        label,
+        "set_aside",
+        reason,
+        column,
+        rows,
+        examples,
+        msg,
+        redacted_message=redacted if redacted != msg else "",
+    )
 
 
 def unknown_touchpoints(
@@ -1360,19 +1603,29 @@ def unknown_touchpoints(
     (('teleport', 2),)
     """
     lf = events.lazy() if isinstance(events, pl.DataFrame) else events
-    unknown = lf.filter(~pl.col("touchpoint").is_in(list(journey_map))).select("touchpoint", SOURCE_ROW).collect()
+    unknown = (
+        lf.filter(~pl.col("touchpoint").is_in(list(journey_map)))
+        .select("touchpoint", SOURCE_ROW)
+        .collect()
+    )
     if unknown.height == 0:
         return None
-    counts = unknown.group_by("touchpoint").agg(pl.len().alias("n")).sort(["n", "touchpoint"], descending=[True, False])
+    counts = (
+        unknown.group_by("touchpoint")
+        .agg(pl.len().alias("n"))
+        .sort(["n", "touchpoint"], descending=[True, False])
+    )
     pairs = tuple((str(t), int(c)) for t, c in counts.iter_rows())
     more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
     where = f"{file}, " if file else ""
 
     def sentence(names: list[str]) -> str:
         shown = ", ".join(f"{t} ({c:,} rows)" for t, (_, c) in zip(names, pairs[:10], strict=False))
-        return (f"{where}{_col_label('touchpoint', source_column)}: {len(pairs)} touchpoint "
-                f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
-                f"The rows are kept, without a stage; add them under [journey.map] in client.toml.")
+        return (
+            f"{where}{_col_label('touchpoint', source_column)}: {len(pairs)} touchpoint "
+            f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
+            f"The rows are kept, without a stage; add them under [journey.map] in client.toml."
+        )
 
     from cxlab.privacy import looks_like_event_name
 
@@ -1380,8 +1633,18 @@ def unknown_touchpoints(
     # pseudonymised reports: names that could be personal data (an e-mail, a phone) are hidden
     redacted = sentence([repr(t) if looks_like_event_name(t) else REDACTED for t, _ in pairs[:10]])
     examples = tuple(unknown.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list())
-    return Issue(table, file, "warning", "unknown_touchpoint", "touchpoint", unknown.height, examples, msg, pairs,
-                 redacted_message=redacted if redacted != msg else "")
+    return Issue(
+        table,
+        file,
+        "warning",
+        "unknown_touchpoint",
+        "touchpoint",
+        unknown.height,
+        examples,
+        msg,
+        pairs,
+        redacted_message=redacted if redacted != msg else "",
+    )
 
 
 # --------------------------------------------------------------------------- public API
@@ -1464,10 +1727,21 @@ def load_events(
     >>> res.set_aside.select("source_row", "reason").rows()
     [(2, 'null_customer_id')]
     """
-    return load_table("events", path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
-                      journey_map=journey_map, start_date=start_date, as_of=as_of, strict=strict,
-                      separator=separator, prepare=prepare, source=source,
-                      duplicate_events=duplicate_events)
+    return load_table(
+        "events",
+        path,
+        mapping,
+        timezone=timezone,
+        timestamp_formats=timestamp_formats,
+        journey_map=journey_map,
+        start_date=start_date,
+        as_of=as_of,
+        strict=strict,
+        separator=separator,
+        prepare=prepare,
+        source=source,
+        duplicate_events=duplicate_events,
+    )
 
 
 def load_feedback(
@@ -1499,9 +1773,19 @@ def load_feedback(
     >>> res.frame.select("survey", "score").rows(), res.set_aside["reason"].to_list()
     ([('nps', 9)], ['score_out_of_range'])
     """
-    return load_table("feedback", path, mapping, timezone=timezone, timestamp_formats=timestamp_formats,
-                      start_date=start_date, as_of=as_of, strict=strict, separator=separator, source=source,
-                      optional=optional)
+    return load_table(
+        "feedback",
+        path,
+        mapping,
+        timezone=timezone,
+        timestamp_formats=timestamp_formats,
+        start_date=start_date,
+        as_of=as_of,
+        strict=strict,
+        separator=separator,
+        source=source,
+        optional=optional,
+    )
 
 
 def load_customers(
@@ -1530,27 +1814,40 @@ def load_customers(
     >>> res.frame["churned"].to_list(), res.set_aside.select("source_row", "reason").rows()
     ([True, False], [(3, 'duplicate_customer')])
     """
-    return load_table("customers", path, mapping, timestamp_formats=timestamp_formats,
-                      strict=strict, separator=separator, optional=optional,
-                      source=source)
+    return load_table(
+        "customers",
+        path,
+        mapping,
+        timestamp_formats=timestamp_formats,
+        strict=strict,
+        separator=separator,
+        optional=optional,
+        source=source,
+    )
 
 
 # --------------------------------------------------------------------------- declared columns
-def _declared_columns(src: _Source, mapping: Mapping[str, str], spec: SourceSpec | None, table: str,
-                      path: Path) -> tuple[_Source, dict[str, str], list[str]]:
+def _declared_columns(
+    src: _Source, mapping: Mapping[str, str], spec: SourceSpec | None, table: str, path: Path
+) -> tuple[_Source, dict[str, str], list[str]]:
     """The source with what client.toml declares (:mod:`cxlab.sources`) added as columns."""
     types = src.types or src.schema
-    lf, schema, mapping, consumed = apply_source_spec(src.lf, src.schema, types, mapping, spec,
-                                                      table=table, path=path)
+    lf, schema, mapping, consumed = apply_source_spec(
+        src.lf, src.schema, types, mapping, spec, table=table, path=path
+    )
     if len(schema) == len(src.schema):
         return src, mapping, consumed
     added = {c: t for c, t in schema.items() if c not in src.schema}
-    return (_Source(src.path, src.kind, src.gz, src.sep, lf, schema, {**types, **added}, src.content),
-            mapping, consumed)
+    return (
+        _Source(src.path, src.kind, src.gz, src.sep, lf, schema, {**types, **added}, src.content),
+        mapping,
+        consumed,
+    )
 
 
-def _repeated_events_issue(flagged: pl.DataFrame, key: list[str], label: str,
-                           prepared: tuple[pl.Series, pl.Series] | bool) -> Issue | None:
+def _repeated_events_issue(
+    flagged: pl.DataFrame, key: list[str], label: str, prepared: tuple[pl.Series, pl.Series] | bool
+) -> Issue | None:
     """The ``repeated_events`` warning: events equal on every canonical column to an earlier one, kept."""
     if prepared:
         order, codes = prepared
@@ -1561,10 +1858,20 @@ def _repeated_events_issue(flagged: pl.DataFrame, key: list[str], label: str,
     if rows.len() == 0:
         return None
     n = rows.len()
-    msg = (f"{label}: {n:,} {'event repeats' if n == 1 else 'events repeat'} an earlier event on every "
-           f"canonical column (same customer, time, touchpoint, channel …). They are kept and "
-           f"counted in journeys, paths and funnels, as clickstream tools count them. If the export "
-           f"repeats rows by mistake, set them aside with this line in client.toml:\n\n"
-           f"    [validation]\n    duplicate_events = \"drop\"")
-    return Issue("events", label, "warning", "repeated_events", "all", n,
-                 tuple(rows.head(_EXAMPLES).to_list()), msg)
+    msg = (
+        f"{label}: {n:,} {'event repeats' if n == 1 else 'events repeat'} an earlier event on every "
+        f"canonical column (same customer, time, touchpoint, channel …). They are kept and "
+        f"counted in journeys, paths and funnels, as clickstream tools count them. If the export "
+        f"repeats rows by mistake, set them aside with this line in client.toml:\n\n"
+        f'    [validation]\n    duplicate_events = "drop"'
+    )
+    return Issue(
+        "events",
+        label,
+        "warning",
+        "repeated_events",
+        "all",
+        n,
+        tuple(rows.head(_EXAMPLES).to_list()),
+        msg,
+    )

@@ -65,10 +65,12 @@ METRIC_LABELS: dict[str, str] = {
 #: Estimate columns every frame returned here carries, after the grouping columns.
 RESULT_COLUMNS: tuple[str, ...] = ("metric", "n", "estimate", "ci_low", "ci_high", "small_n")
 _BOUNDS: dict[str, tuple[float, float]] = {
-    "nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0), "ces_easy": (0.0, 100.0)
+    "nps": (-100.0, 100.0),
+    "csat": (0.0, 100.0),
+    "ces": (1.0, 7.0),
+    "ces_easy": (0.0, 100.0),
 }
 _DERIVED_BREAKDOWNS = ("stage", "segment", "channel")
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,9 +90,12 @@ def nps_group_expr(score: str | pl.Expr = "score") -> pl.Expr:
     """
     s = _col(score)
     return (
-        pl.when(s >= 9).then(pl.lit("promoter"))
-        .when(s >= 7).then(pl.lit("passive"))
-        .when(s.is_not_null()).then(pl.lit("detractor"))
+        pl.when(s >= 9)
+        .then(pl.lit("promoter"))
+        .when(s >= 7)
+        .then(pl.lit("passive"))
+        .when(s.is_not_null())
+        .then(pl.lit("detractor"))
         .alias("nps_group")
     )
 
@@ -191,7 +196,9 @@ def _check_metric(metric: str, where: str = "survey") -> str:
     return metric
 
 
-def score_interval_exprs(metric: str = "nps", score: str | pl.Expr = "score", z: float = Z95) -> list[pl.Expr]:
+def score_interval_exprs(
+    metric: str = "nps", score: str | pl.Expr = "score", z: float = Z95
+) -> list[pl.Expr]:
     """Aggregation expressions ``n``, ``estimate``, ``ci_low``, ``ci_high`` of one metric.
 
     Use inside ``group_by(...).agg(...)`` on rows of the metric's survey. The interval is the
@@ -273,7 +280,9 @@ def _estimate_np(metric: str, counts: np.ndarray) -> np.ndarray:
         return (counts @ vals) / n
 
 
-def _bootstrap_hist(metric: str, counts: np.ndarray, n_boot: int, seed: int, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def _bootstrap_hist(
+    metric: str, counts: np.ndarray, n_boot: int, seed: int, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap interval per row of a (G, V) histogram matrix, vectorised."""
     rng = np.random.default_rng(seed)
     n = counts.sum(axis=1)
@@ -291,7 +300,9 @@ def _bootstrap_hist(metric: str, counts: np.ndarray, n_boot: int, seed: int, lev
     return lo, hi
 
 
-def _finish(hist: pl.DataFrame, metric: str, keys: list[str], method: str, n_boot: int, seed: int) -> pl.DataFrame:
+def _finish(
+    hist: pl.DataFrame, metric: str, keys: list[str], method: str, n_boot: int, seed: int
+) -> pl.DataFrame:
     out = hist.with_columns(_closed_from_hist(metric))
     if method == "bootstrap":
         lo, hi = _bootstrap_hist(metric, hist.select(_hist_cols(metric)).to_numpy(), n_boot, seed)
@@ -363,7 +374,9 @@ def add_breakdowns(
                 )
             cust = as_lazy(customers, "customers")
             require_columns(cust, ["customer_id", "segment"], "customers")
-            cust = cust.select("customer_id", "segment").unique("customer_id", keep="first", maintain_order=True)
+            cust = cust.select("customer_id", "segment").unique(
+                "customer_id", keep="first", maintain_order=True
+            )
             lf = lf.join(cust, on="customer_id", how="left", maintain_order="left")
         elif b == "channel":
             if events is None:
@@ -375,17 +388,31 @@ def add_breakdowns(
             require_columns(ev, ["customer_id", "timestamp", "touchpoint", "channel"], "events")
             require_columns(lf, ["customer_id", "timestamp", "touchpoint"], "feedback")
             ev = ev.select("customer_id", "touchpoint", "timestamp", "channel").sort("timestamp")
-            last_any = ev.select("customer_id", "timestamp", pl.col("channel").alias("_any_channel"))
+            last_any = ev.select(
+                "customer_id", "timestamp", pl.col("channel").alias("_any_channel")
+            )
             lf = (
                 lf.with_row_index("_row")
                 .sort("timestamp")
-                .join_asof(ev, on="timestamp", by=["customer_id", "touchpoint"], strategy="backward",
-                           check_sortedness=False)
-                .join_asof(last_any, on="timestamp", by="customer_id", strategy="backward",
-                           check_sortedness=False)
+                .join_asof(
+                    ev,
+                    on="timestamp",
+                    by=["customer_id", "touchpoint"],
+                    strategy="backward",
+                    check_sortedness=False,
+                )
+                .join_asof(
+                    last_any,
+                    on="timestamp",
+                    by="customer_id",
+                    strategy="backward",
+                    check_sortedness=False,
+                )
                 .with_columns(
-                    pl.when(pl.col("touchpoint").is_null()).then(pl.col("_any_channel"))
-                    .otherwise(pl.col("channel")).alias("channel")
+                    pl.when(pl.col("touchpoint").is_null())
+                    .then(pl.col("_any_channel"))
+                    .otherwise(pl.col("channel"))
+                    .alias("channel")
                 )
                 .sort("_row")
                 .drop("_row", "_any_channel")
@@ -414,7 +441,9 @@ def _check_method(method: str, n_boot: int) -> None:
             f"The 'method' parameter must be 'closed' or 'bootstrap'. Got {method!r} instead."
         )
     if not isinstance(n_boot, int) or n_boot < 100:
-        raise ParameterError(f"The 'n_boot' parameter must be an int >= 100. Got {n_boot!r} instead.")
+        raise ParameterError(
+            f"The 'n_boot' parameter must be an int >= 100. Got {n_boot!r} instead."
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,7 +494,9 @@ def score_summary(
     _check_metric(survey)
     _check_method(method, n_boot)
     keys = _as_list(by)
-    lf = _prepare(feedback, survey, keys, journey_map=journey_map, customers=customers, events=events)
+    lf = _prepare(
+        feedback, survey, keys, journey_map=journey_map, customers=customers, events=events
+    )
     if keys:
         hist = lf.group_by(keys).agg(_hist_aggs(survey)).sort(keys, nulls_last=True).collect()
     else:
@@ -535,9 +566,13 @@ def score_over_time(
             f"duration like '2w'. Got {every!r} instead."
         ) from None
     if window is not None and (not isinstance(window, int) or window < 1):
-        raise ParameterError(f"The 'window' parameter must be None or an int >= 1. Got {window!r} instead.")
+        raise ParameterError(
+            f"The 'window' parameter must be None or an int >= 1. Got {window!r} instead."
+        )
     keys = _as_list(by)
-    lf = _prepare(feedback, survey, keys, journey_map=journey_map, customers=customers, events=events)
+    lf = _prepare(
+        feedback, survey, keys, journey_map=journey_map, customers=customers, events=events
+    )
     require_columns(lf, ["timestamp"], "feedback")
     lf = lf.with_columns(pl.col("timestamp").dt.truncate(step).alias("period"))
     hist = lf.group_by([*keys, "period"]).agg(_hist_aggs(survey)).collect()
@@ -563,9 +598,12 @@ def _normal_p(zscore: float) -> float:
     return math.erfc(abs(zscore) / math.sqrt(2.0))
 
 
-_DIRECTION = {"nps": ("rose", "fell", "points"), "csat": ("rose", "fell", "percentage points"),
-              "ces": ("rose", "fell", "points on the 1–7 scale"),
-              "ces_easy": ("rose", "fell", "percentage points")}
+_DIRECTION = {
+    "nps": ("rose", "fell", "points"),
+    "csat": ("rose", "fell", "percentage points"),
+    "ces": ("rose", "fell", "points on the 1–7 scale"),
+    "ces_easy": ("rose", "fell", "percentage points"),
+}
 _NAME = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "ces_easy": "CES % easy"}
 
 
@@ -619,10 +657,13 @@ def compare_scores(
     n_a, n_b = closed[0]["n"], closed[1]["n"]
     if n_a == 0 or n_b == 0:
         empty = labels[0] if n_a == 0 else labels[1]
-        raise DataError(f"compare_scores: side '{empty}' has no {survey!r} answers; nothing to compare.")
+        raise DataError(
+            f"compare_scores: side '{empty}' has no {survey!r} answers; nothing to compare."
+        )
     est_a, est_b = closed[0]["estimate"], closed[1]["estimate"]
     diff = est_b - est_a
     if method == "closed":
+
         def se(c: np.ndarray, est: float) -> float:
             n = c.sum()
             kw, dw, vals = _stat_vectors(survey)
@@ -663,10 +704,19 @@ def compare_scores(
             sentence = sentence[:-1] + " — not significant at 5%."
     return pl.DataFrame(
         {
-            "metric": [survey], "label_a": [labels[0]], "n_a": [int(n_a)], "estimate_a": [est_a],
-            "label_b": [labels[1]], "n_b": [int(n_b)], "estimate_b": [est_b],
-            "difference": [diff], "ci_low": [lo], "ci_high": [hi], "p_value": [p_value],
-            "significant": [p_value < 0.05], "small_n": [min(n_a, n_b) < SMALL_N],
+            "metric": [survey],
+            "label_a": [labels[0]],
+            "n_a": [int(n_a)],
+            "estimate_a": [est_a],
+            "label_b": [labels[1]],
+            "n_b": [int(n_b)],
+            "estimate_b": [est_b],
+            "difference": [diff],
+            "ci_low": [lo],
+            "ci_high": [hi],
+            "p_value": [p_value],
+            "significant": [p_value < 0.05],
+            "small_n": [min(n_a, n_b) < SMALL_N],
             "sentence": [sentence],
         }
     )

@@ -148,7 +148,9 @@ class EventScan:
         """Canonical columns, ``source_row`` and ``set_aside_reason`` (lazy)."""
         reasons = {i: r for i, (r, _) in enumerate(self.flags)}
         return self._flagged.with_columns(
-            pl.col(_FLAG).replace_strict(reasons, default=None, return_dtype=pl.String).alias("set_aside_reason")
+            pl.col(_FLAG)
+            .replace_strict(reasons, default=None, return_dtype=pl.String)
+            .alias("set_aside_reason")
         ).drop(_FLAG, *[c for c in self._flagged.collect_schema().names() if c.startswith("_w_")])
 
     @property
@@ -201,12 +203,15 @@ def scan_events(folder: str | Path) -> EventScan:
     cfg = read_client_config(folder)
     path = cfg.path_of("events")
     if path is None:  # pragma: no cover - read_client_config requires the events file
-        raise DataError(f"{folder}: client.toml names no events file. Add events = \"...\" under [files].")
+        raise DataError(
+            f'{folder}: client.toml names no events file. Add events = "..." under [files].'
+        )
     schema = EVENTS
     src = _open_source(path, "events", cfg.separator)
     file_cols = list(src.schema)
-    src, mapping, _ = _declared_columns(src, cfg.columns.get("events", {}), cfg.source_spec("events"),
-                                        "events", path)
+    src, mapping, _ = _declared_columns(
+        src, cfg.columns.get("events", {}), cfg.source_spec("events"), "events", path
+    )
     source_cols = list(src.schema)
     resolved = _resolve_columns(schema, source_cols, mapping, path)
     _check_source_types(path, "events", resolved, src.types or src.schema)
@@ -219,33 +224,55 @@ def scan_events(folder: str | Path) -> EventScan:
     binary = {c: s for c, s in resolved.items() if src.schema[s] == pl.Binary}
     # blank lines of a delimited file are not rows (as in the loader): left out, not counted
     blank = _blank_line(file_cols) if src.kind in ("csv", "tsv") else None
-    probe = ([pl.len().alias("__rows")] + [e for s in text_cols for e in _tidy_probe(s, src.kind != "parquet")]
-             + ([blank.sum().alias("__blank")] if blank is not None else [])
-             + [pl.col(s).cast(pl.String).null_count().alias(f"__bin_{s}") for s in binary.values()])
+    probe = (
+        [pl.len().alias("__rows")]
+        + [e for s in text_cols for e in _tidy_probe(s, src.kind != "parquet")]
+        + ([blank.sum().alias("__blank")] if blank is not None else [])
+        + [pl.col(s).cast(pl.String).null_count().alias(f"__bin_{s}") for s in binary.values()]
+    )
     try:
         row = src.lf.select(probe).collect(engine="streaming").row(0, named=True)
     except _READ_ERRORS as exc:
         if binary:  # which column is not UTF-8 (its row is found by the in-memory loader)
             for c, s in binary.items():
                 try:
-                    src.lf.select(pl.col(s).cast(pl.String).null_count()).collect(engine="streaming")
+                    src.lf.select(pl.col(s).cast(pl.String).null_count()).collect(
+                        engine="streaming"
+                    )
                 except _READ_ERRORS:
                     raise _binary_error(path, c, s, None) from None
         raise _read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
     n_blank = row.get("__blank") or 0
     blank_examples: tuple[int, ...] = ()
     if n_blank:
-        blank_examples = tuple(src.lf.with_row_index(SOURCE_ROW, offset=1).filter(blank).select(SOURCE_ROW)
-                               .head(_EXAMPLES).collect(engine="streaming").to_series().to_list())
+        blank_examples = tuple(
+            src.lf.with_row_index(SOURCE_ROW, offset=1)
+            .filter(blank)
+            .select(SOURCE_ROW)
+            .head(_EXAMPLES)
+            .collect(engine="streaming")
+            .to_series()
+            .to_list()
+        )
     if row["__rows"] - n_blank == 0:
-        raise DataError(f"{path}: the file has a header but no data rows. Export the events table again "
-                        f"with its rows.")
+        raise DataError(
+            f"{path}: the file has a header but no data rows. Export the events table again "
+            f"with its rows."
+        )
     raw = {c: _tidy(s, row) for c, s in resolved.items()}
     rdt = {c: src.schema[s] for c, s in resolved.items()}
 
-    values, flags, later, ts = _column_checks("events", schema, resolved, raw, rdt, timezone=tz,
-                                              formats=cfg.timestamp_formats, start_utc=start_utc,
-                                              as_of_utc=as_of_utc)
+    values, flags, later, ts = _column_checks(
+        "events",
+        schema,
+        resolved,
+        raw,
+        rdt,
+        timezone=tz,
+        formats=cfg.timestamp_formats,
+        start_utc=start_utc,
+        as_of_utc=as_of_utc,
+    )
     extras: dict[str, pl.Expr] = {}
     if ts is not None:
         d = rdt["timestamp"]
@@ -261,12 +288,20 @@ def scan_events(folder: str | Path) -> EventScan:
     priority = {r: i for i, r in enumerate(SET_ASIDE_REASONS)}
     ordered = sorted(range(len(all_flags)), key=lambda i: (priority[all_flags[i][0]], i))
     fcols = [f"__f{i}" for i in range(len(all_flags))]
-    first = pl.coalesce([pl.when(pl.col(fcols[i])).then(pl.lit(i, dtype=pl.UInt8)) for i in ordered])
+    first = pl.coalesce(
+        [pl.when(pl.col(fcols[i])).then(pl.lit(i, dtype=pl.UInt8)) for i in ordered]
+    )
     n_first = len(flags)
-    stage1 = ([pl.col(SOURCE_ROW)] + [e.alias(n) for n, e in values.items()]
-              + [e.alias(n) for n, e in extras.items()]
-              + [e.fill_null(False).alias(fcols[i]) for i, (_, _, e) in enumerate(flags)])
-    stage2 = [e.fill_null(False).alias(fcols[n_first + i]) for i, (_, _, e) in enumerate(all_flags[n_first:])]
+    stage1 = (
+        [pl.col(SOURCE_ROW)]
+        + [e.alias(n) for n, e in values.items()]
+        + [e.alias(n) for n, e in extras.items()]
+        + [e.fill_null(False).alias(fcols[i]) for i, (_, _, e) in enumerate(flags)]
+    )
+    stage2 = [
+        e.fill_null(False).alias(fcols[n_first + i])
+        for i, (_, _, e) in enumerate(all_flags[n_first:])
+    ]
     scan = src.lf.with_row_index(SOURCE_ROW, offset=1)
     if n_blank:
         scan = scan.filter(~blank)
@@ -274,8 +309,17 @@ def scan_events(folder: str | Path) -> EventScan:
     if binary_cols:
         scan = scan.with_columns(**binary_cols)
     flagged = scan.select(stage1).with_columns(stage2).with_columns(first.alias(_FLAG)).drop(fcols)
-    return EventScan(cfg, path, resolved, tuple((r, c) for r, c, _ in all_flags), row["__rows"] - n_blank,
-                     flagged, extras, n_blank, blank_examples)
+    return EventScan(
+        cfg,
+        path,
+        resolved,
+        tuple((r, c) for r, c, _ in all_flags),
+        row["__rows"] - n_blank,
+        flagged,
+        extras,
+        n_blank,
+        blank_examples,
+    )
 
 
 def choose_partitions(rows: int, rows_per_partition: int = ROWS_PER_PARTITION) -> int:
@@ -287,7 +331,9 @@ def choose_partitions(rows: int, rows_per_partition: int = ROWS_PER_PARTITION) -
     (25, 1, 3)
     """
     if not isinstance(rows_per_partition, int) or rows_per_partition < 1:
-        raise ParameterError(f"The 'rows_per_partition' parameter must be an int >= 1. Got {rows_per_partition!r} instead.")
+        raise ParameterError(
+            f"The 'rows_per_partition' parameter must be an int >= 1. Got {rows_per_partition!r} instead."
+        )
     return max(1, math.ceil(rows / rows_per_partition))
 
 
@@ -353,14 +399,17 @@ class OutOfCoreResult:
     @property
     def report(self) -> ValidationReport:
         """The events part of a :class:`~cxlab.validation.ValidationReport` (counts and issues)."""
-        counts = TableCounts("events", self.file.name, self.input_rows, self.loaded,
-                             self.input_rows - self.loaded)
+        counts = TableCounts(
+            "events", self.file.name, self.input_rows, self.loaded, self.input_rows - self.loaded
+        )
         return ValidationReport(self.client, [counts], self.issues)
 
     def __repr__(self) -> str:
-        return (f"<OutOfCoreResult {self.client!r} from {self.file.name}: {self.input_rows:,} rows, "
-                f"{self.loaded:,} loaded, {self.input_rows - self.loaded:,} set aside; "
-                f"{self.partitions} parts>")
+        return (
+            f"<OutOfCoreResult {self.client!r} from {self.file.name}: {self.input_rows:,} rows, "
+            f"{self.loaded:,} loaded, {self.input_rows - self.loaded:,} set aside; "
+            f"{self.partitions} parts>"
+        )
 
 
 # --------------------------------------------------------------------------- per part
@@ -369,13 +418,20 @@ def _dedupe(df: pl.DataFrame, key: list[str], dup_flag: int) -> pl.DataFrame:
     clean = pl.col(_FLAG).is_null()
     # Candidates first (cheap): clean rows whose (customer_id, timestamp) repeats.
     cand = df.lazy().filter(clean).filter(pl.struct("customer_id", "timestamp").is_duplicated())
-    later = (cand.filter(pl.col(SOURCE_ROW) != pl.col(SOURCE_ROW).min().over(key))
-             .select(SOURCE_ROW).collect(engine="streaming").to_series())
+    later = (
+        cand.filter(pl.col(SOURCE_ROW) != pl.col(SOURCE_ROW).min().over(key))
+        .select(SOURCE_ROW)
+        .collect(engine="streaming")
+        .to_series()
+    )
     if later.len() == 0:
         return df
     return df.with_columns(
-        pl.when(pl.col(SOURCE_ROW).is_in(later.implode())).then(pl.lit(dup_flag, dtype=pl.UInt8))
-        .otherwise(pl.col(_FLAG)).alias(_FLAG))
+        pl.when(pl.col(SOURCE_ROW).is_in(later.implode()))
+        .then(pl.lit(dup_flag, dtype=pl.UInt8))
+        .otherwise(pl.col(_FLAG))
+        .alias(_FLAG)
+    )
 
 
 def _transition_counts(ev: pl.DataFrame) -> pl.DataFrame:
@@ -383,13 +439,22 @@ def _transition_counts(ev: pl.DataFrame) -> pl.DataFrame:
     # text touchpoints: each part's prepared events have their own enum of touchpoints
     cid, tp, ts = pl.col(CUSTOMER_CODE), pl.col("touchpoint").cast(pl.String), pl.col("timestamp")
     return (
-        ev.lazy().sort(SEQUENCE)
-        .select(cid, source=tp, target=tp.shift(-1),
-                _us=(ts.shift(-1) - ts).dt.total_microseconds(), _same=cid.shift(-1).eq_missing(cid))
+        ev.lazy()
+        .sort(SEQUENCE)
+        .select(
+            cid,
+            source=tp,
+            target=tp.shift(-1),
+            _us=(ts.shift(-1) - ts).dt.total_microseconds(),
+            _same=cid.shift(-1).eq_missing(cid),
+        )
         .filter(pl.col("_same"))
         .group_by("source", "target")
-        .agg(pl.len().cast(pl.Int64).alias("events"), cid.n_unique().cast(pl.Int64).alias("customers"),
-             pl.col("_us").sum().cast(pl.Int64).alias("_us"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("events"),
+            cid.n_unique().cast(pl.Int64).alias("customers"),
+            pl.col("_us").sum().cast(pl.Int64).alias("_us"),
+        )
         .collect(engine="streaming")
     )
 
@@ -399,21 +464,35 @@ def _analyse_part(df: pl.DataFrame, cfg: ClientConfig, end: dt.datetime) -> dict
     ev = prepare_events(df)
     st = assign_stages(ev, cfg.journey_map, cfg.purchase_touchpoints)
     purchases = list(cfg.purchase_touchpoints)
-    money = ev.lazy().group_by("customer_id").agg(
-        exact_sum("revenue").alias("revenue"),
-        pl.col("touchpoint").is_in(purchases).sum().cast(pl.Int64).alias("n_purchases"),
-    ).collect(engine="streaming")
-    journeys = customer_journeys(st, as_of=end).join(money, on="customer_id", how="left", maintain_order="left")
+    money = (
+        ev.lazy()
+        .group_by("customer_id")
+        .agg(
+            exact_sum("revenue").alias("revenue"),
+            pl.col("touchpoint").is_in(purchases).sum().cast(pl.Int64).alias("n_purchases"),
+        )
+        .collect(engine="streaming")
+    )
+    journeys = customer_journeys(st, as_of=end).join(
+        money, on="customer_id", how="left", maintain_order="left"
+    )
     heat = touchpoint_heatmap(st)
-    cells = heat.select("stage", "touchpoint", "events", "customers", "n_touched", "dropped_touched")
+    cells = heat.select(
+        "stage", "touchpoint", "events", "customers", "n_touched", "dropped_touched"
+    )
     stages = heat.group_by("stage").agg(
         pl.col("stage_customers").first(),
         (pl.col("n_touched") + pl.col("n_not_touched")).first().alias("_N"),
         (pl.col("dropped_touched") + pl.col("dropped_not_touched")).first().alias("_K"),
     )
     stt = stage_transitions(st).select("from_stage", "to_stage", "transitions", "customers")
-    return {"customers": journeys, "cells": cells, "stages": stages, "stage_transitions": stt,
-            "transitions": _transition_counts(ev)}
+    return {
+        "customers": journeys,
+        "cells": cells,
+        "stages": stages,
+        "stage_transitions": stt,
+        "transitions": _transition_counts(ev),
+    }
 
 
 # --------------------------------------------------------------------------- combine
@@ -423,16 +502,36 @@ def _combine_heatmap(cells: list[pl.DataFrame], stages: list[pl.DataFrame]) -> p
     c = pl.concat(cells).group_by(keys).agg(pl.all().sum())
     s = pl.concat(stages).group_by("stage").agg(pl.all().sum())
     out = heatmap_metrics(c.lazy().join(s.lazy(), on="stage", how="left")).collect()
-    cols = ["stage", "touchpoint", "events", "customers", "stage_customers", "reach", "reach_ci_low",
-            "reach_ci_high", "intensity", "n_touched", "dropped_touched", "drop_touched", "n_not_touched",
-            "dropped_not_touched", "drop_not_touched", "pain", "pain_ci_low", "pain_ci_high", "pain_ratio",
-            "small_n"]
+    cols = [
+        "stage",
+        "touchpoint",
+        "events",
+        "customers",
+        "stage_customers",
+        "reach",
+        "reach_ci_low",
+        "reach_ci_high",
+        "intensity",
+        "n_touched",
+        "dropped_touched",
+        "drop_touched",
+        "n_not_touched",
+        "dropped_not_touched",
+        "drop_not_touched",
+        "pain",
+        "pain_ci_low",
+        "pain_ci_high",
+        "pain_ratio",
+        "small_n",
+    ]
     return out.with_columns(pl.col("stage").cast(STAGE_DTYPE)).select(cols).sort(keys)
 
 
 def _combine_stage_transitions(parts: list[pl.DataFrame]) -> pl.DataFrame:
     return (
-        pl.concat(parts).group_by("from_stage", "to_stage").agg(pl.col("transitions", "customers").sum())
+        pl.concat(parts)
+        .group_by("from_stage", "to_stage")
+        .agg(pl.col("transitions", "customers").sum())
         .with_columns(pl.col("transitions").sum().over("from_stage").alias("from_total"))
         .with_columns((pl.col("transitions") / pl.col("from_total")).alias("share"))
         .with_columns(pl.col("from_stage", "to_stage").cast(TRANSITION_DTYPE))
@@ -442,7 +541,11 @@ def _combine_stage_transitions(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _combine_transitions(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    edges = pl.concat(parts).group_by("source", "target").agg(pl.col("events", "customers", "_us").sum())
+    edges = (
+        pl.concat(parts)
+        .group_by("source", "target")
+        .agg(pl.col("events", "customers", "_us").sum())
+    )
     return (
         edges.with_columns(
             (pl.col("events") / pl.col("events").sum().over("source")).alias("probability"),
@@ -462,22 +565,46 @@ def _warning_counts(df: pl.DataFrame) -> pl.DataFrame:
     if "_w_aware" in df.columns:  # every row, as the loader counts them
         kinds["aware"] = pl.col("_w_aware")
         kinds["naive"] = pl.col("_w_naive")
-    frames = [df.lazy().select(pl.lit(k).alias("kind"), e.fill_null(False).sum().cast(pl.Int64).alias("rows"),
-                               pl.col(SOURCE_ROW).filter(e).sort().head(_EXAMPLES).implode().alias("examples"))
-              for k, e in kinds.items()]
+    frames = [
+        df.lazy().select(
+            pl.lit(k).alias("kind"),
+            e.fill_null(False).sum().cast(pl.Int64).alias("rows"),
+            pl.col(SOURCE_ROW).filter(e).sort().head(_EXAMPLES).implode().alias("examples"),
+        )
+        for k, e in kinds.items()
+    ]
     schema = {"kind": pl.String, "rows": pl.Int64, "examples": pl.List(pl.UInt32)}
-    return pl.concat(pl.collect_all(frames, engine="streaming")) if frames else pl.DataFrame(schema=schema)
+    return (
+        pl.concat(pl.collect_all(frames, engine="streaming"))
+        if frames
+        else pl.DataFrame(schema=schema)
+    )
 
 
 def _merge_examples(frames: Sequence[pl.DataFrame], key: str) -> pl.DataFrame:
     """Add ``rows`` and merge ``examples`` (first rows) of per-part frames by ``key``."""
-    return (pl.concat(frames).group_by(key).agg(pl.col("rows").sum(), pl.col("examples").explode())
-            .with_columns(pl.col("examples").list.sort().list.head(_EXAMPLES)))
+    return (
+        pl.concat(frames)
+        .group_by(key)
+        .agg(pl.col("rows").sum(), pl.col("examples").explode())
+        .with_columns(pl.col("examples").list.sort().list.head(_EXAMPLES))
+    )
 
 
 def _empty_parts() -> dict[str, list[pl.DataFrame]]:
-    return {k: [] for k in ("customers", "cells", "stages", "stage_transitions", "transitions",
-                            "set_aside", "unknown", "warn")}
+    return {
+        k: []
+        for k in (
+            "customers",
+            "cells",
+            "stages",
+            "stage_transitions",
+            "transitions",
+            "set_aside",
+            "unknown",
+            "warn",
+        )
+    }
 
 
 # --------------------------------------------------------------------------- entry point
@@ -553,15 +680,21 @@ def analyze_client(
     >>> res.transitions.select("source", "target", "events", "mean_seconds").rows()
     [('ad_click', 'purchase', 1, 86400.0), ('purchase', 'purchase', 1, 604800.0)]
     """
-    if partitions is not None and (not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1):
-        raise ParameterError(f"The 'partitions' parameter of analyze_client must be an int >= 1 or None. "
-                             f"Got {partitions!r} instead.")
+    if partitions is not None and (
+        not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1
+    ):
+        raise ParameterError(
+            f"The 'partitions' parameter of analyze_client must be an int >= 1 or None. "
+            f"Got {partitions!r} instead."
+        )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     scan = scan_events(folder)
     cfg, path = scan.config, scan.path
     input_rows = scan.rows
-    n_parts = partitions if partitions is not None else choose_partitions(input_rows, rows_per_partition)
+    n_parts = (
+        partitions if partitions is not None else choose_partitions(input_rows, rows_per_partition)
+    )
     timings["scan"] = time.perf_counter() - t0
 
     own_workdir = workdir is None
@@ -571,28 +704,46 @@ def analyze_client(
         shutil.rmtree(parts_dir, ignore_errors=True)  # parts kept by an earlier run
     try:
         t0 = time.perf_counter()
-        keep = [SOURCE_ROW, *[c for c in EVENTS.names if c in scan._flagged.collect_schema().names()],
-                *scan._extras, _FLAG]
+        keep = [
+            SOURCE_ROW,
+            *[c for c in EVENTS.names if c in scan._flagged.collect_schema().names()],
+            *scan._extras,
+            _FLAG,
+        ]
         part_key = (pl.col("customer_id").hash(seed=20240) % n_parts).alias(_PART)
         try:
             scan._flagged.select(keep).with_columns(part_key).sink_parquet(
-                pl.PartitionBy(parts_dir, key=_PART, include_key=False), engine="streaming",
-                compression="lz4", mkdir=True)
+                pl.PartitionBy(parts_dir, key=_PART, include_key=False),
+                engine="streaming",
+                compression="lz4",
+                mkdir=True,
+            )
         except _READ_ERRORS as exc:
-            raise DataError(f"{path}: cannot be read as a Parquet/CSV/NDJSON file while partitioning "
-                            f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}). "
-                            f"Check that the file is a complete export.") from None
+            raise DataError(
+                f"{path}: cannot be read as a Parquet/CSV/NDJSON file while partitioning "
+                f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}). "
+                f"Check that the file is a complete export."
+            ) from None
         # one folder per key value (hive style, "_part=k"); group the files by folder
         files: dict[str, list[Path]] = {}
         for f in sorted(parts_dir.rglob("*.parquet")):
             files.setdefault(str(f.parent), []).append(f)
         all_files = [f for v in files.values() for f in v]
-        written, end = (pl.scan_parquet(all_files).select(
-            pl.len(), pl.col("timestamp").filter(pl.col(_FLAG).is_null()).max())
-            .collect(engine="streaming").row(0)) if all_files else (0, None)
+        written, end = (
+            (
+                pl.scan_parquet(all_files)
+                .select(pl.len(), pl.col("timestamp").filter(pl.col(_FLAG).is_null()).max())
+                .collect(engine="streaming")
+                .row(0)
+            )
+            if all_files
+            else (0, None)
+        )
         if written != input_rows:  # pragma: no cover - a guard: never lose rows silently
-            raise DataError(f"{path}: partitioning wrote {written:,} of {input_rows:,} rows to {parts_dir}. "
-                            f"Check the free disk space there (or pass workdir=) and run again.")
+            raise DataError(
+                f"{path}: partitioning wrote {written:,} of {input_rows:,} rows to {parts_dir}. "
+                f"Check the free disk space there (or pass workdir=) and run again."
+            )
         timings["partition"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -605,25 +756,38 @@ def analyze_client(
                 old.unlink()
         from tqdm.auto import tqdm
 
-        for k, fs in enumerate(tqdm(list(files.values()), desc=f"{cfg.slug}: parts", unit="part",
-                                    disable=not progress)):
+        for k, fs in enumerate(
+            tqdm(list(files.values()), desc=f"{cfg.slug}: parts", unit="part", disable=not progress)
+        ):
             df = pl.scan_parquet(fs).collect(engine="streaming")
             if cfg.duplicate_events == "drop":  # "keep" (default): repeated events are loaded
                 df = _dedupe(df, scan.key, dup_flag)
             bad = df.lazy().filter(pl.col(_FLAG).is_not_null())
-            acc["set_aside"].append(bad.group_by(_FLAG).agg(
-                pl.len().cast(pl.Int64).alias("rows"),
-                pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples")).collect(engine="streaming"))
+            acc["set_aside"].append(
+                bad.group_by(_FLAG)
+                .agg(
+                    pl.len().cast(pl.Int64).alias("rows"),
+                    pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"),
+                )
+                .collect(engine="streaming")
+            )
             acc["warn"].append(_warning_counts(df))
-            ev = df.filter(pl.col(_FLAG).is_null()).drop(_FLAG, *[c for c in df.columns if c.startswith("_w_")])
+            ev = df.filter(pl.col(_FLAG).is_null()).drop(
+                _FLAG, *[c for c in df.columns if c.startswith("_w_")]
+            )
             del df
             if ev.height == 0:
                 continue
             acc["unknown"].append(
-                ev.lazy().filter(~pl.col("touchpoint").is_in(list(cfg.journey_map)))
-                .group_by("touchpoint").agg(pl.len().cast(pl.Int64).alias("rows"),
-                                            pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"))
-                .collect(engine="streaming"))
+                ev.lazy()
+                .filter(~pl.col("touchpoint").is_in(list(cfg.journey_map)))
+                .group_by("touchpoint")
+                .agg(
+                    pl.len().cast(pl.Int64).alias("rows"),
+                    pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"),
+                )
+                .collect(engine="streaming")
+            )
             part = _analyse_part(ev, cfg, end)
             del ev
             if cust_dir is not None:
@@ -642,27 +806,44 @@ def analyze_client(
     return result
 
 
-def _combine(scan: EventScan, acc: Mapping[str, Sequence[pl.DataFrame]], n_parts: int, input_rows: int,
-             cust_dir: Path | None) -> OutOfCoreResult:
+def _combine(
+    scan: EventScan,
+    acc: Mapping[str, Sequence[pl.DataFrame]],
+    n_parts: int,
+    input_rows: int,
+    cust_dir: Path | None,
+) -> OutOfCoreResult:
     flags = dict(enumerate(scan.flags))
     priority = {r: i for i, r in enumerate(SET_ASIDE_REASONS)}
     sa = (
         _merge_examples(acc["set_aside"], _FLAG)
         .with_columns(
-            pl.col(_FLAG).replace_strict({i: r for i, (r, _) in flags.items()}, return_dtype=pl.String).alias("reason"),
-            pl.col(_FLAG).replace_strict({i: c for i, (_, c) in flags.items()}, return_dtype=pl.String).alias("column"),
+            pl.col(_FLAG)
+            .replace_strict({i: r for i, (r, _) in flags.items()}, return_dtype=pl.String)
+            .alias("reason"),
+            pl.col(_FLAG)
+            .replace_strict({i: c for i, (_, c) in flags.items()}, return_dtype=pl.String)
+            .alias("column"),
         )
         .with_columns(pl.col("reason").replace_strict(priority, return_dtype=pl.Int64).alias("_p"))
         .filter(pl.col("rows") > 0)
         .sort("_p", "column")
         .select("reason", "column", "rows", "examples")
     )
-    unknown = (_merge_examples(acc["unknown"], "touchpoint").sort(["rows", "touchpoint"], descending=[True, False])
-               if acc["unknown"] else pl.DataFrame(schema={"touchpoint": pl.String, "rows": pl.Int64,
-                                                           "examples": pl.List(pl.UInt32)}))
+    unknown = (
+        _merge_examples(acc["unknown"], "touchpoint").sort(
+            ["rows", "touchpoint"], descending=[True, False]
+        )
+        if acc["unknown"]
+        else pl.DataFrame(
+            schema={"touchpoint": pl.String, "rows": pl.Int64, "examples": pl.List(pl.UInt32)}
+        )
+    )
     loaded = input_rows - int(sa["rows"].sum())
     if cust_dir is not None:
-        customers: pl.DataFrame | pl.LazyFrame = pl.scan_parquet(sorted(cust_dir.glob("part-*.parquet")))
+        customers: pl.DataFrame | pl.LazyFrame = pl.scan_parquet(
+            sorted(cust_dir.glob("part-*.parquet"))
+        )
     elif acc["customers"]:
         customers = pl.concat(acc["customers"]).sort("customer_id")
     else:
@@ -674,8 +855,20 @@ def _combine(scan: EventScan, acc: Mapping[str, Sequence[pl.DataFrame]], n_parts
     warn = _merge_examples(acc["warn"], "kind") if acc["warn"] else pl.DataFrame()
     issues = _set_aside_issues(scan, sa) + _warnings(scan, unknown, warn)
     unknown = unknown.select("touchpoint", "rows")
-    return OutOfCoreResult(scan.config.slug, scan.path, n_parts, input_rows, loaded, sa, unknown, customers,
-                           heat, stt, trans, tuple(issues))
+    return OutOfCoreResult(
+        scan.config.slug,
+        scan.path,
+        n_parts,
+        input_rows,
+        loaded,
+        sa,
+        unknown,
+        customers,
+        heat,
+        stt,
+        trans,
+        tuple(issues),
+    )
 
 
 def _set_aside_issues(scan: EventScan, sa: pl.DataFrame) -> list[Issue]:
@@ -685,11 +878,19 @@ def _set_aside_issues(scan: EventScan, sa: pl.DataFrame) -> list[Issue]:
     out = []
     for g in sa.iter_rows(named=True):
         reason, column, rows = g["reason"], g["column"], g["rows"]
-        where = "all canonical columns" if column == "all" else _col_label(column, scan.columns.get(column, column))
+        where = (
+            "all canonical columns"
+            if column == "all"
+            else _col_label(column, scan.columns.get(column, column))
+        )
         dtype = "a number" if column == "revenue" else "its type"
-        what = _WHAT[reason].format(dtype=dtype, start=cfg.start_date, as_of=f"{as_of:%Y-%m-%d %H:%M} UTC")
+        what = _WHAT[reason].format(
+            dtype=dtype, start=cfg.start_date, as_of=f"{as_of:%Y-%m-%d %H:%M} UTC"
+        )
         msg = f"{label}, {where}: {rows:,} {'row has' if rows == 1 else 'rows have'} {what}. {_FIX[reason]}"
-        out.append(Issue("events", label, "set_aside", reason, column, rows, tuple(g["examples"]), msg))
+        out.append(
+            Issue("events", label, "set_aside", reason, column, rows, tuple(g["examples"]), msg)
+        )
     return out
 
 
@@ -702,24 +903,63 @@ def _warnings(scan: EventScan, unknown: pl.DataFrame, warn: pl.DataFrame) -> lis
         out.append(_blank_lines_issue("events", label, scan.blank_lines, scan.blank_examples))
     n_aware, n_naive = got.get("aware", (0, ()))[0], got.get("naive", (0, ()))[0]
     if n_aware and n_naive:
-        msg = (f"{label}, {_col_label('timestamp', cols['timestamp'])}: {n_aware:,} times carry a UTC "
-               f"offset and {n_naive:,} do not; the ones without were read in {tz}. "
-               f"Export every time with its offset, or every time in local time.")
-        out.append(Issue("events", label, "warning", "mixed_timezones", "timestamp", n_naive, got["naive"][1], msg))
+        msg = (
+            f"{label}, {_col_label('timestamp', cols['timestamp'])}: {n_aware:,} times carry a UTC "
+            f"offset and {n_naive:,} do not; the ones without were read in {tz}. "
+            f"Export every time with its offset, or every time in local time."
+        )
+        out.append(
+            Issue(
+                "events",
+                label,
+                "warning",
+                "mixed_timezones",
+                "timestamp",
+                n_naive,
+                got["naive"][1],
+                msg,
+            )
+        )
     n_gap, ex_gap = got.get("gap", (0, ()))
     if n_gap:
-        msg = (f"{label}, {_col_label('timestamp', cols['timestamp'])}: {n_gap:,} local "
-               f"times fall in a daylight-saving gap of {tz} (the clock skipped them); "
-               f"they were read with the offset before the change. Check the export's timezone.")
-        out.append(Issue("events", label, "warning", "nonexistent_local_time", "timestamp", n_gap, ex_gap, msg))
+        msg = (
+            f"{label}, {_col_label('timestamp', cols['timestamp'])}: {n_gap:,} local "
+            f"times fall in a daylight-saving gap of {tz} (the clock skipped them); "
+            f"they were read with the offset before the change. Check the export's timezone."
+        )
+        out.append(
+            Issue(
+                "events",
+                label,
+                "warning",
+                "nonexistent_local_time",
+                "timestamp",
+                n_gap,
+                ex_gap,
+                msg,
+            )
+        )
     if unknown.height:
         pairs = tuple((str(t), int(c)) for t, c in unknown.select("touchpoint", "rows").iter_rows())
         shown = ", ".join(f"{t[:40]!r} ({c:,} rows)" for t, c in pairs[:10])
         more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
-        msg = (f"{label}, {_col_label('touchpoint', cols['touchpoint'])}: {len(pairs)} touchpoint "
-               f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
-               f"The rows are kept, without a stage; add them under [journey.map] in client.toml.")
+        msg = (
+            f"{label}, {_col_label('touchpoint', cols['touchpoint'])}: {len(pairs)} touchpoint "
+            f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
+            f"The rows are kept, without a stage; add them under [journey.map] in client.toml."
+        )
         examples = tuple(sorted(r for ex in unknown["examples"] for r in ex)[:_EXAMPLES])
-        out.append(Issue("events", label, "warning", "unknown_touchpoint", "touchpoint",
-                         int(unknown["rows"].sum()), examples, msg, pairs))
+        out.append(
+            Issue(
+                "events",
+                label,
+                "warning",
+                "unknown_touchpoint",
+                "touchpoint",
+                int(unknown["rows"].sum()),
+                examples,
+                msg,
+                pairs,
+            )
+        )
     return out

@@ -96,15 +96,22 @@ _MAX_ROW = 2**32 - 1  # source_row of path_end markers: after any real event wit
 # --------------------------------------------------------------------------------------------
 # input checks and the ordered-path primitive
 # --------------------------------------------------------------------------------------------
-def _lazy(events: pl.DataFrame | pl.LazyFrame, func: str, extra: Sequence[str] = (), codes: bool = False) -> pl.LazyFrame:
+def _lazy(
+    events: pl.DataFrame | pl.LazyFrame, func: str, extra: Sequence[str] = (), codes: bool = False
+) -> pl.LazyFrame:
     """Validate the events frame and return it lazy, with ``source_row`` present.
 
     ``codes``: keep the enum-coded touchpoints of prepared events (see :func:`cxlab._frames.as_lazy`).
     """
     lf = as_lazy(events, "events", where=func, codes=codes)
     names = require_columns(
-        lf, ("customer_id", "timestamp", "touchpoint", *extra), "events", where=func,
-        hints={"session_id": "Call cxlab.paths.sessionize(events, gap='30m') first, or use path='customer'."},
+        lf,
+        ("customer_id", "timestamp", "touchpoint", *extra),
+        "events",
+        where=func,
+        hints={
+            "session_id": "Call cxlab.paths.sessionize(events, gap='30m') first, or use path='customer'."
+        },
     )
     if SOURCE_ROW not in names:
         lf = lf.with_row_index(SOURCE_ROW, offset=1)
@@ -128,7 +135,9 @@ def _check_int(value: int, name: str, func: str, low: int, high: int = 10_000) -
         )
 
 
-def _ordered(events: pl.DataFrame | pl.LazyFrame | None, lf: pl.LazyFrame) -> tuple[pl.LazyFrame, bool]:
+def _ordered(
+    events: pl.DataFrame | pl.LazyFrame | None, lf: pl.LazyFrame
+) -> tuple[pl.LazyFrame, bool]:
     """``lf`` in path order and whether it is prepared (:func:`cxlab.prepare.prepare_events`).
 
     Prepared events carry ``_cx_cid`` (integer customer code) and ``_cx_seq`` (position in
@@ -154,7 +163,9 @@ def _path_key(key: list[str], prepared: bool) -> list[str]:
     return [CUSTOMER_CODE, *key[1:]] if prepared else key
 
 
-def _path_lists(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False) -> pl.LazyFrame:
+def _path_lists(
+    lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False
+) -> pl.LazyFrame:
     """One row per path with the columns ``cols`` as lists in path order.
 
     Ordering happens inside each group (``sort_by`` on timestamp, then source_row), which
@@ -167,8 +178,13 @@ def _path_lists(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared:
     return lf.group_by(key).agg([pl.col(c).sort_by(_ORDER) for c in cols])
 
 
-def _steps(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False,
-           max_step: int | None = None) -> pl.LazyFrame:
+def _steps(
+    lf: pl.LazyFrame,
+    key: list[str],
+    cols: Sequence[str],
+    prepared: bool = False,
+    max_step: int | None = None,
+) -> pl.LazyFrame:
     """Long frame: one row per event with ``step`` (1-based) and ``n_events`` of its path.
 
     On prepared customer paths the rows are already in path order with each customer's
@@ -198,7 +214,8 @@ def _steps(lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool
         start = pl.when(cid.ne_missing(cid.shift(1)).fill_null(True)).then(idx).forward_fill()
         stop = pl.when(cid.ne_missing(cid.shift(-1)).fill_null(True)).then(idx).backward_fill()
         return lf.select(
-            CUSTOMER_CODE, *cols,
+            CUSTOMER_CODE,
+            *cols,
             n_events=(stop - start + 1).cast(pl.UInt32),
             step=(idx - start + 1).cast(pl.Int32),
         )
@@ -338,9 +355,7 @@ def add_markers(
     # markers): drop the private columns so every analysis takes the plain path.
     lf = _lazy(events, func, extra=key[1:]).drop(CUSTOMER_CODE, SEQUENCE, strict=False)
     schema = lf.collect_schema()
-    bounds = lf.group_by(key).agg(
-        first=pl.col("timestamp").min(), last=pl.col("timestamp").max()
-    )
+    bounds = lf.group_by(key).agg(first=pl.col("timestamp").min(), last=pl.col("timestamp").max())
 
     def marker(name: str, ts: str, row: int) -> pl.LazyFrame:
         cols = [
@@ -348,7 +363,9 @@ def add_markers(
             for c in schema.names()
             if c not in ("timestamp", "touchpoint", SOURCE_ROW, "channel")
         ]
-        extra = [pl.lit(name, dtype=schema["channel"]).alias("channel")] if "channel" in schema else []
+        extra = (
+            [pl.lit(name, dtype=schema["channel"]).alias("channel")] if "channel" in schema else []
+        )
         return bounds.select(
             *cols,
             pl.col(ts).cast(schema["timestamp"]).alias("timestamp"),
@@ -370,7 +387,9 @@ def _seconds(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.Float64)
 
 
-def _weighted(edges: pl.LazyFrame, out_w: pl.LazyFrame, total: pl.LazyFrame, count: pl.Expr) -> pl.LazyFrame:
+def _weighted(
+    edges: pl.LazyFrame, out_w: pl.LazyFrame, total: pl.LazyFrame, count: pl.Expr
+) -> pl.LazyFrame:
     """``count``, ``probability`` (count / weight out of the source, ``_out``) and ``share``
     (count / ``_total``) of the edge table, sorted by source and target."""
     return (
@@ -443,7 +462,9 @@ def _transitions_lazy(
     return _weighted(edges, out_w, total, count)
 
 
-def _customer_transitions_prepared(lf: pl.LazyFrame, weight: Weight, ts_type: pl.DataType) -> pl.LazyFrame:
+def _customer_transitions_prepared(
+    lf: pl.LazyFrame, weight: Weight, ts_type: pl.DataType
+) -> pl.LazyFrame:
     """:func:`_transitions_lazy` for customer paths of prepared events, on integer keys.
 
     Rows come in path order with each customer's rows contiguous, so B follows A when the
@@ -453,31 +474,43 @@ def _customer_transitions_prepared(lf: pl.LazyFrame, weight: Weight, ts_type: pl
     """
     code, decode, n_tp = text_codes(lf, "touchpoint")
     cid, ts = pl.col(CUSTOMER_CODE), pl.col("timestamp")
-    pairs = lf.select(
-        CUSTOMER_CODE,
-        _k=code * n_tp + code.shift(-1),
-        seconds=_seconds(ts.shift(-1) - ts, ts_type),
-        _same=cid.shift(-1).eq_missing(cid),
-    ).filter(pl.col("_same")).drop("_same")
+    pairs = (
+        lf.select(
+            CUSTOMER_CODE,
+            _k=code * n_tp + code.shift(-1),
+            seconds=_seconds(ts.shift(-1) - ts, ts_type),
+            _same=cid.shift(-1).eq_missing(cid),
+        )
+        .filter(pl.col("_same"))
+        .drop("_same")
+    )
     if weight != "events":  # read twice below: materialise once
         pairs = pairs.collect().lazy()
-    edges = pairs.group_by("_k").agg(
-        pl.len().alias("events"),
-        pl.col(CUSTOMER_CODE).n_unique().alias("customers"),
-        pl.col("seconds").mean().alias("mean_seconds"),
-        pl.col("seconds").median().alias("median_seconds"),
-    ).with_columns(
-        (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source"),
-        (pl.col("_k") % n_tp).replace_strict(decode, return_dtype=pl.String).alias("target"),
-    ).drop("_k").collect().lazy()
+    edges = (
+        pairs.group_by("_k")
+        .agg(
+            pl.len().alias("events"),
+            pl.col(CUSTOMER_CODE).n_unique().alias("customers"),
+            pl.col("seconds").mean().alias("mean_seconds"),
+            pl.col("seconds").median().alias("median_seconds"),
+        )
+        .with_columns(
+            (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source"),
+            (pl.col("_k") % n_tp).replace_strict(decode, return_dtype=pl.String).alias("target"),
+        )
+        .drop("_k")
+        .collect()
+        .lazy()
+    )
     if weight == "events":  # every pair is in one edge: the totals come from the edge table
         out_w = edges.group_by("source").agg(pl.col("events").sum().alias("_out"))
         total = edges.select(pl.col("events").sum().alias("_total"))
         count = pl.col("events")
     else:  # customers: distinct customers with a transition out of the source / in the log
         src = (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source")
-        out_w = (pairs.select(src, CUSTOMER_CODE).unique()
-                 .group_by("source").agg(pl.len().alias("_out")))
+        out_w = (
+            pairs.select(src, CUSTOMER_CODE).unique().group_by("source").agg(pl.len().alias("_out"))
+        )
         total = lf.select(cid.n_unique().alias("_total"))
         count = pl.col("customers")
     return _weighted(edges, out_w, total, count)
@@ -624,8 +657,16 @@ def compare_transitions(
             share_diff=pl.col("share_a") - pl.col("share_b"),
         )
         .select(
-            "source", "target", "count_a", "count_b", "probability_a", "probability_b",
-            "probability_diff", "share_a", "share_b", "share_diff",
+            "source",
+            "target",
+            "count_a",
+            "count_b",
+            "probability_a",
+            "probability_b",
+            "probability_diff",
+            "share_a",
+            "share_b",
+            "share_diff",
         )
         .sort("source", "target")
         .collect()
@@ -683,7 +724,9 @@ def step_matrix(
     lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:], codes=True))
     _check_int(max_steps, "max_steps", func, 1)
     # prepared events: touchpoint codes are gathered (at most max_steps per path), then decoded
-    long = as_text(_steps(lf, key, ["touchpoint"], prepared, max_step=max_steps if anchor is None else None))
+    long = as_text(
+        _steps(lf, key, ["touchpoint"], prepared, max_step=max_steps if anchor is None else None)
+    )
     key = _path_key(key, prepared)
     # every touchpoint of the log is a row of the grid (zeros included)
     touchpoints = as_text(lf.select(pl.col("touchpoint").unique())).collect().lazy()
@@ -696,7 +739,9 @@ def step_matrix(
         ended_at = pl.col("n_events") + 1  # first step at which the path counts as ENDED
     else:
         if not isinstance(anchor, str):
-            raise ParameterError(f"The 'anchor' parameter of {func} must be a touchpoint name. Got {anchor!r}.")
+            raise ParameterError(
+                f"The 'anchor' parameter of {func} must be a touchpoint name. Got {anchor!r}."
+            )
         _check_int(occurrence, "occurrence", func, 1)
         _check_int(steps_before, "steps_before", func, 0)
         lo, hi = -steps_before, max_steps
@@ -727,9 +772,12 @@ def step_matrix(
     )
     # ENDED at step s: paths whose last event is before s (cumulative, as in Retentioneering).
     # one row per path: its first step (no anchor) or its anchor (step 0)
-    ends = long.filter(pl.col("step") == (1 if anchor is None else 0)).select(
-        ended=ended_at.cast(pl.Int32)
-    ).group_by("ended").agg(n=pl.len())
+    ends = (
+        long.filter(pl.col("step") == (1 if anchor is None else 0))
+        .select(ended=ended_at.cast(pl.Int32))
+        .group_by("ended")
+        .agg(n=pl.len())
+    )
     steps = pl.LazyFrame({"step": list(range(max(lo, 1), hi + 1))}, schema={"step": pl.Int32})
     ended = (
         steps.join(ends, how="cross")
@@ -738,12 +786,12 @@ def step_matrix(
         .agg(paths=pl.col("n").sum())
         .with_columns(touchpoint=pl.lit(ENDED))
     )
-    grid = (
-        pl.LazyFrame({"step": list(range(lo, hi + 1))}, schema={"step": pl.Int32})
-        .join(pl.concat([touchpoints, pl.LazyFrame({"touchpoint": [ENDED]})]), how="cross")
+    grid = pl.LazyFrame({"step": list(range(lo, hi + 1))}, schema={"step": pl.Int32}).join(
+        pl.concat([touchpoints, pl.LazyFrame({"touchpoint": [ENDED]})]), how="cross"
     )
-    both = pl.concat([counted.select("step", "touchpoint", "paths"),
-                      ended.select("step", "touchpoint", "paths")])
+    both = pl.concat(
+        [counted.select("step", "touchpoint", "paths"), ended.select("step", "touchpoint", "paths")]
+    )
     return (
         grid.join(both, on=["step", "touchpoint"], how="left")
         .join(n_paths, how="cross")
@@ -821,7 +869,9 @@ def path_variants(
         _check_int(max_steps, "max_steps", func, 1)
     conv = _as_list(conversion, "conversion", func)
     if until_conversion and not conv:
-        raise ParameterError(f"{func}: until_conversion=True needs conversion touchpoints. Got conversion=None.")
+        raise ParameterError(
+            f"{func}: until_conversion=True needs conversion touchpoints. Got conversion=None."
+        )
     tp = pl.col("touchpoint")
     paths = _path_lists(lf, key, ["touchpoint"], prepared).with_columns(
         converted=tp.list.eval(pl.element().is_in(conv)).list.any() if conv else pl.lit(False)
@@ -859,7 +909,9 @@ def path_variants(
 # flows (data for the Sankey-style chart)
 # --------------------------------------------------------------------------------------------
 def _stage_expr(journey_map: dict[str, str], purchases: Sequence[str], key: list[str]) -> pl.Expr:
-    stage = pl.col("touchpoint").replace_strict(journey_map, default="unmapped", return_dtype=pl.String)
+    stage = pl.col("touchpoint").replace_strict(
+        journey_map, default="unmapped", return_dtype=pl.String
+    )
     is_purchase = pl.col("touchpoint").is_in(list(purchases))
     # the first purchase is the purchase stage, every later one counts as retention
     later = is_purchase & (is_purchase.cast(pl.UInt32).cum_sum().over(key, order_by="step") > 1)
@@ -923,7 +975,9 @@ def stage_flows(
     _check_int(max_steps, "max_steps", func, 2, 100)
     _check_int(top_n, "top_n", func, 1, 1000)
     if level not in ("touchpoint", "stage"):
-        raise ParameterError(f"The 'level' parameter of {func} must be 'touchpoint' or 'stage'. Got {level!r}.")
+        raise ParameterError(
+            f"The 'level' parameter of {func} must be 'touchpoint' or 'stage'. Got {level!r}."
+        )
     if collapse_loops is None:
         collapse_loops = level == "stage"
     long = _steps(lf, key, ["touchpoint"])
@@ -931,7 +985,9 @@ def stage_flows(
         jm = dict(DEFAULT_JOURNEY_MAP if journey_map is None else journey_map)
         bad = sorted(set(jm.values()) - set(STAGES))
         if bad:
-            raise ParameterError(f"{func}: journey_map maps to unknown stages {bad}. Stages: {', '.join(STAGES)}.")
+            raise ParameterError(
+                f"{func}: journey_map maps to unknown stages {bad}. Stages: {', '.join(STAGES)}."
+            )
         long = long.with_columns(touchpoint=_stage_expr(jm, purchase_touchpoints, key))
     lists = long.group_by(key).agg(pl.col("touchpoint").sort_by("step"))
     if collapse_loops:
@@ -947,12 +1003,14 @@ def stage_flows(
         steps.group_by("step", "touchpoint")
         .agg(n=pl.len())
         .with_columns(
-            r=pl.int_range(1, pl.len() + 1).over("step", order_by=[pl.col("n").cast(pl.Int64) * -1, pl.col("touchpoint")])
+            r=pl.int_range(1, pl.len() + 1).over(
+                "step", order_by=[pl.col("n").cast(pl.Int64) * -1, pl.col("touchpoint")]
+            )
         )
     )
-    steps = steps.join(rank.select("step", "touchpoint", "r"), on=["step", "touchpoint"], how="left").with_columns(
-        touchpoint=pl.when(pl.col("r") <= top_n).then(node).otherwise(pl.lit(OTHER))
-    )
+    steps = steps.join(
+        rank.select("step", "touchpoint", "r"), on=["step", "touchpoint"], how="left"
+    ).with_columns(touchpoint=pl.when(pl.col("r") <= top_n).then(node).otherwise(pl.lit(OTHER)))
     links = (
         steps.with_columns(
             target=node.shift(-1).over(key, order_by="step").fill_null(pl.lit(ENDED))

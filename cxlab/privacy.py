@@ -104,7 +104,9 @@ def default_salt_file(out_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path(out_dir).expanduser().resolve().parent / SALT_FILE_NAME
 
 
-def check_salt_file(path: str | os.PathLike[str], reports_dir: str | os.PathLike[str] | None = None) -> Path:
+def check_salt_file(
+    path: str | os.PathLike[str], reports_dir: str | os.PathLike[str] | None = None
+) -> Path:
     """Refuse a salt file inside the reports folder, or one that other users can read.
 
     The reports folder is what gets shared, so a secret inside it would travel with the
@@ -139,8 +141,10 @@ def check_salt_file(path: str | os.PathLike[str], reports_dir: str | os.PathLike
         except FileNotFoundError:
             return p
         except OSError as exc:
-            raise ConfigError(f"Cannot read the pseudonymisation salt file {p}: {exc}. "
-                              f"Fix its permissions (chmod 600 {p}).") from None
+            raise ConfigError(
+                f"Cannot read the pseudonymisation salt file {p}: {exc}. "
+                f"Fix its permissions (chmod 600 {p})."
+            ) from None
         if mode & 0o077:
             raise ConfigError(
                 f"The pseudonymisation salt file {p} can be read by other users (mode "
@@ -176,8 +180,10 @@ def read_or_create_secret(
                 os.fsync(fh.fileno())
             continue
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"Cannot read the pseudonymisation salt file {p}: {exc}. "
-                              f"Fix its permissions or delete it to make a new one.") from None
+            raise ConfigError(
+                f"Cannot read the pseudonymisation salt file {p}: {exc}. "
+                f"Fix its permissions or delete it to make a new one."
+            ) from None
         if text:
             check_salt_file(p)
             try:
@@ -223,8 +229,13 @@ def pseudonyms(ids: pl.Series, salt: bytes, prefix: str = "C-") -> pl.DataFrame:
     distinct = ids.drop_nulls().cast(pl.String).unique().sort()
     key = hashlib.sha256(salt).digest()  # blake2b keys are at most 64 bytes
     values = distinct.to_list()
-    hashed = [prefix + hashlib.blake2b(v.encode("utf-8"), key=key, digest_size=6).hexdigest() for v in values]
-    return pl.DataFrame({"id": values, "pseudonym": hashed}, schema={"id": pl.String, "pseudonym": pl.String})
+    hashed = [
+        prefix + hashlib.blake2b(v.encode("utf-8"), key=key, digest_size=6).hexdigest()
+        for v in values
+    ]
+    return pl.DataFrame(
+        {"id": values, "pseudonym": hashed}, schema={"id": pl.String, "pseudonym": pl.String}
+    )
 
 
 _EVENT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9 _\-/&.:()]{0,39}")
@@ -252,7 +263,9 @@ def _id_table(mapping: pl.DataFrame | None) -> pl.DataFrame | None:
         return None
     # Longest first, so an id that contains another id is replaced whole.
     long_ids = long_ids.sort(pl.col("id").str.len_chars(), "id", descending=[True, False])
-    return long_ids.with_columns(token=pl.Series([_token(i) for i in range(long_ids.height)], dtype=pl.String))
+    return long_ids.with_columns(
+        token=pl.Series([_token(i) for i in range(long_ids.height)], dtype=pl.String)
+    )
 
 
 def _redact_expr(e: pl.Expr, ids: pl.DataFrame | None) -> pl.Expr:
@@ -264,10 +277,15 @@ def _redact_expr(e: pl.Expr, ids: pl.DataFrame | None) -> pl.Expr:
     # ids (in any letter case) -> digit-free tokens, mask, tokens -> pseudonyms: the hex
     # digits of a pseudonym are never mistaken for a phone or account number.
     e = e.str.replace_many(
-        ids.get_column("id").to_list(), ids.get_column("token").to_list(), ascii_case_insensitive=True, leftmost=True
+        ids.get_column("id").to_list(),
+        ids.get_column("token").to_list(),
+        ascii_case_insensitive=True,
+        leftmost=True,
     )
     e = mask_pii(e)
-    return e.str.replace_many(ids.get_column("token").to_list(), ids.get_column("pseudonym").to_list())
+    return e.str.replace_many(
+        ids.get_column("token").to_list(), ids.get_column("pseudonym").to_list()
+    )
 
 
 def redact_text(text: T, mapping: pl.DataFrame | None = None) -> T:
@@ -291,7 +309,9 @@ def redact_text(text: T, mapping: pl.DataFrame | None = None) -> T:
         return pl.select(_redact_expr(pl.lit(text), ids)).to_series().alias(text.name)
     if isinstance(text, str):
         return pl.select(_redact_expr(pl.lit(text, dtype=pl.String), ids)).item()
-    raise ParameterError(f"redact_text expects a polars Expr, Series or str. Got {type(text).__name__} instead.")
+    raise ParameterError(
+        f"redact_text expects a polars Expr, Series or str. Got {type(text).__name__} instead."
+    )
 
 
 def looks_like_event_name(value: str, mapping: pl.DataFrame | None = None) -> bool:
@@ -334,6 +354,7 @@ def redact_error_text(text: str) -> str:
     >>> redact_error_text("column 'Amount': Values like 'jo@x.io', 'BK-100065'. Call 555-8123")
     "column 'Amount': Values like '[hidden]', '[hidden]'. Call [phone]"
     """
+
     def quoted(m: re.Match[str]) -> str:
         q = m.group(0)
         return q if looks_like_event_name(q[1:-1]) else f"{q[0]}{REDACTED}{q[0]}"
@@ -352,10 +373,14 @@ def redact_notebook(nb: Any) -> Any:
         for output in cell.get("outputs", []) or []:
             if output.get("output_type") == "error":
                 output["evalue"] = redact_error_text(output.get("evalue", ""))
-                output["traceback"] = [redact_error_text(line) for line in output.get("traceback", [])]
+                output["traceback"] = [
+                    redact_error_text(line) for line in output.get("traceback", [])
+                ]
             elif output.get("output_type") == "stream" and output.get("name") == "stderr":
                 text = output.get("text", "")
-                output["text"] = redact_error_text("".join(text) if isinstance(text, list) else text)
+                output["text"] = redact_error_text(
+                    "".join(text) if isinstance(text, list) else text
+                )
     return nb
 
 
@@ -381,7 +406,9 @@ def redact_run_record(record: dict[str, Any]) -> dict[str, Any]:
         # "cell 3 ('client = load_client(...)'): DataError: <message>": the cell's code is
         # the template's, only the message can quote input values
         head, sep, tail = summary.partition(f"{ename}: ") if ename else ("", "", summary)
-        failure["summary"] = head + sep + redact_error_text(tail) if sep else redact_error_text(summary)
+        failure["summary"] = (
+            head + sep + redact_error_text(tail) if sep else redact_error_text(summary)
+        )
     return {**record, "failure": failure}
 
 
@@ -419,14 +446,23 @@ def pseudonymize_frame(
     exprs = []
     if "customer_id" in out.columns:
         exprs.append(
-            pl.col("customer_id").cast(pl.String).replace_strict(
-                mapping.get_column("id"), mapping.get_column("pseudonym"), default=None, return_dtype=pl.String
+            pl.col("customer_id")
+            .cast(pl.String)
+            .replace_strict(
+                mapping.get_column("id"),
+                mapping.get_column("pseudonym"),
+                default=None,
+                return_dtype=pl.String,
             )
         )
     if "session_id" in out.columns and session_mapping is not None:
         exprs.append(
-            pl.col("session_id").cast(pl.String).replace_strict(
-                session_mapping.get_column("id"), session_mapping.get_column("pseudonym"), default=None,
+            pl.col("session_id")
+            .cast(pl.String)
+            .replace_strict(
+                session_mapping.get_column("id"),
+                session_mapping.get_column("pseudonym"),
+                default=None,
                 return_dtype=pl.String,
             )
         )
@@ -446,7 +482,11 @@ def pseudonymize_frame(
         elif name in _CODED:
             keep = sorted(known.get(name, ()))
             e = _redact_expr(pl.col(name), ids)
-            exprs.append((pl.when(pl.col(name).is_in(keep)).then(pl.col(name)).otherwise(e) if keep else e).alias(name))
+            exprs.append(
+                (
+                    pl.when(pl.col(name).is_in(keep)).then(pl.col(name)).otherwise(e) if keep else e
+                ).alias(name)
+            )
         elif text_columns is None or name in text_columns:
             exprs.append(_redact_expr(pl.col(name), ids).alias(name))
     return out.with_columns(exprs) if exprs else out
@@ -482,22 +522,36 @@ def pseudonymize_client(client: Client, salt: bytes) -> Client:
     'C-'
     """
     frames = {"events": client.events, "feedback": client.feedback, "customers": client.customers}
-    ids = pl.concat(
-        [f.get_column("customer_id").cast(pl.String) for f in frames.values() if "customer_id" in f.columns]
-        + [
-            f.get_column("customer_id").cast(pl.String)
-            for f in client.set_aside.values()
-            if "customer_id" in f.columns
-        ],
-        how="vertical",
-    ) if frames else pl.Series("customer_id", [], dtype=pl.String)
+    ids = (
+        pl.concat(
+            [
+                f.get_column("customer_id").cast(pl.String)
+                for f in frames.values()
+                if "customer_id" in f.columns
+            ]
+            + [
+                f.get_column("customer_id").cast(pl.String)
+                for f in client.set_aside.values()
+                if "customer_id" in f.columns
+            ],
+            how="vertical",
+        )
+        if frames
+        else pl.Series("customer_id", [], dtype=pl.String)
+    )
     mapping = pseudonyms(ids, salt)
-    session_ids = [f.get_column("session_id").cast(pl.String) for f in [*frames.values(), *client.set_aside.values()]
-                   if "session_id" in f.columns]
+    session_ids = [
+        f.get_column("session_id").cast(pl.String)
+        for f in [*frames.values(), *client.set_aside.values()]
+        if "session_id" in f.columns
+    ]
     session_mapping = pseudonyms(pl.concat(session_ids), salt, prefix="S-") if session_ids else None
     journey_map = getattr(client.config, "journey_map", None) or {}
     purchases = getattr(client.config, "purchase_touchpoints", None) or ()
-    known = {"touchpoint": {*map(str, journey_map), *map(str, purchases)}, "survey": {"nps", "csat", "ces"}}
+    known = {
+        "touchpoint": {*map(str, journey_map), *map(str, purchases)},
+        "survey": {"nps", "csat", "ces"},
+    }
     kw = {"session_mapping": session_mapping, "known": known}
     new = {k: pseudonymize_frame(v, mapping, **kw) for k, v in frames.items()}
     set_aside = {k: pseudonymize_frame(v, mapping, **kw) for k, v in client.set_aside.items()}

@@ -72,15 +72,30 @@ KEPT_REASONS = ("unknown_touchpoint", "unknown_customer")
 #: The typo'd touchpoint planted as ``unknown_touchpoint``.
 UNKNOWN_TOUCHPOINT = "web_visit"
 
-_UK_REGIONS = {"London": 0.22, "South East": 0.16, "North West": 0.12, "Midlands": 0.14,
-               "Scotland": 0.09, "Wales": 0.06, "South West": 0.1, "North East": 0.11}
+_UK_REGIONS = {
+    "London": 0.22,
+    "South East": 0.16,
+    "North West": 0.12,
+    "Midlands": 0.14,
+    "Scotland": 0.09,
+    "Wales": 0.06,
+    "South West": 0.1,
+    "North East": 0.11,
+}
 _AGE = {"18-24": 0.14, "25-34": 0.24, "35-49": 0.3, "50-64": 0.21, "65+": 0.11}
 
 _SPECS: tuple[Spec, ...] = (
     Spec(
-        slug="bookshop", index=0, default_customers=4_000, name="Pageturn Books",
-        industry="Online bookshop", timezone="Europe/London", currency="GBP",
-        churn_method="inactivity", inactivity_days=120, id_style="bk",
+        slug="bookshop",
+        index=0,
+        default_customers=4_000,
+        name="Pageturn Books",
+        industry="Online bookshop",
+        timezone="Europe/London",
+        currency="GBP",
+        churn_method="inactivity",
+        inactivity_days=120,
+        id_style="bk",
         awareness={
             "ad_click": {"_w": 0.35, "display": 0.4, "social": 0.35, "search": 0.25},
             "social_post": {"_w": 0.25, "social": 1.0},
@@ -94,9 +109,15 @@ _SPECS: tuple[Spec, ...] = (
             "add_to_cart": {"_w": 0.2, "web": 0.7, "app": 0.3},
         },
         checkout_channels={"web": 0.7, "app": 0.3},
-        first_purchase="purchase", repeat_purchase="purchase",
-        p_reach=0.45, p_error=0.25, p_buy_ok=0.8, p_buy_error=0.25,
-        revenue_log_mean=float(np.log(22.0)), revenue_log_sd=0.5, repeat_rate=0.4,
+        first_purchase="purchase",
+        repeat_purchase="purchase",
+        p_reach=0.45,
+        p_error=0.25,
+        p_buy_ok=0.8,
+        p_buy_error=0.25,
+        revenue_log_mean=float(np.log(22.0)),
+        revenue_log_sd=0.5,
+        repeat_rate=0.4,
         support_types={"support_email": 0.55, "chat": 0.45},
         support_channels={"support_email": {"email": 1.0}, "chat": {"chat": 1.0}},
         retention=[
@@ -105,16 +126,38 @@ _SPECS: tuple[Spec, ...] = (
             ("site_visit", 0.6, 0.5, {"web": 0.7, "app": 0.3}),
             ("return", 0.1, 0.15, {"courier": 0.7, "web": 0.3}),
         ],
-        onboarding=0, has_delivery=True, driver="delivery_late", driver_theme="delivery",
-        nps_themes={"delivery": 0.15, "price": 0.25, "website": 0.2, "support": 0.15, "books": 0.25},
+        onboarding=0,
+        has_delivery=True,
+        driver="delivery_late",
+        driver_theme="delivery",
+        nps_themes={
+            "delivery": 0.15,
+            "price": 0.25,
+            "website": 0.2,
+            "support": 0.15,
+            "books": 0.25,
+        },
         segments={"student": 0.2, "casual reader": 0.35, "book lover": 0.25, "gift buyer": 0.2},
-        segment_reach={"student": 0.85, "casual reader": 0.95, "book lover": 1.25, "gift buyer": 1.0},
+        segment_reach={
+            "student": 0.85,
+            "casual reader": 0.95,
+            "book lover": 1.25,
+            "gift buyer": 1.0,
+        },
         regions=_UK_REGIONS,
         extra_attributes={
-            "Favourite Genre": {"fiction": 0.35, "crime": 0.2, "non-fiction": 0.2, "children": 0.1, "sci-fi": 0.15},
+            "Favourite Genre": {
+                "fiction": 0.35,
+                "crime": 0.2,
+                "non-fiction": 0.2,
+                "children": 0.1,
+                "sci-fi": 0.15,
+            },
             "Loyalty Member": {"yes": 0.3, "no": 0.7},
         },
-        email_share=0.03, email_column="Email", session_channels=("web", "app"),
+        email_share=0.03,
+        email_column="Email",
+        session_channels=("web", "app"),
         warp_ambiguous_hour=True,
         advocacy={
             "review": (0.18, 0.08, {"web": 1.0}),
@@ -123,9 +166,16 @@ _SPECS: tuple[Spec, ...] = (
         },
     ),
     Spec(
-        slug="telecom", index=1, default_customers=3_000, name="Northwave Mobile",
-        industry="Mobile subscriptions", timezone="Europe/London", currency="GBP",
-        churn_method="column", inactivity_days=90, id_style="hex",
+        slug="telecom",
+        index=1,
+        default_customers=3_000,
+        name="Northwave Mobile",
+        industry="Mobile subscriptions",
+        timezone="Europe/London",
+        currency="GBP",
+        churn_method="column",
+        inactivity_days=90,
+        id_style="hex",
         awareness={
             "ad_impression": {"_w": 0.4, "display": 0.5, "tv": 0.2, "social": 0.3},
             "ad_click": {"_w": 0.2, "display": 0.5, "social": 0.5},
@@ -141,9 +191,15 @@ _SPECS: tuple[Spec, ...] = (
             "comparison": {"_w": 0.2, "web": 1.0},
         },
         checkout_channels={"web": 0.45, "store": 0.35, "phone": 0.2},
-        first_purchase="purchase", repeat_purchase="purchase",
-        p_reach=0.42, p_error=0.22, p_buy_ok=0.82, p_buy_error=0.22,
-        revenue_log_mean=float(np.log(420.0)), revenue_log_sd=0.35, repeat_rate=0.12,
+        first_purchase="purchase",
+        repeat_purchase="purchase",
+        p_reach=0.42,
+        p_error=0.22,
+        p_buy_ok=0.82,
+        p_buy_error=0.22,
+        revenue_log_mean=float(np.log(420.0)),
+        revenue_log_sd=0.35,
+        repeat_rate=0.12,
         support_types={"support_call": 0.5, "chat": 0.5},
         support_channels={"chat": {"chat": 0.7, "app": 0.3}},
         retention=[
@@ -151,7 +207,10 @@ _SPECS: tuple[Spec, ...] = (
             ("promotion_click", 0.4, 0.2, {"email": 0.5, "app": 0.5}),
             ("renewal", 0.35, 0.35, {"app": 0.6, "web": 0.4}),
         ],
-        onboarding=1, has_delivery=False, driver="support_call", driver_theme="support",
+        onboarding=1,
+        has_delivery=False,
+        driver="support_call",
+        driver_theme="support",
         nps_themes={"network": 0.3, "price": 0.25, "app": 0.1, "support": 0.1, "contract": 0.25},
         segments={"consumer": 0.5, "family": 0.2, "small business": 0.15, "youth": 0.15},
         segment_reach={"consumer": 1.0, "family": 1.15, "small business": 1.1, "youth": 0.8},
@@ -160,7 +219,9 @@ _SPECS: tuple[Spec, ...] = (
             "plan_type": {"sim_only": 0.4, "handset": 0.35, "prepaid": 0.15, "family_plan": 0.1},
             "age_band": _AGE,
         },
-        email_share=0.04, email_column="email_address", session_channels=(),
+        email_share=0.04,
+        email_column="email_address",
+        session_channels=(),
         warp_ambiguous_hour=False,
         advocacy={
             "referral": (0.12, 0.03, {"app": 0.5, "web": 0.5}),
@@ -169,9 +230,16 @@ _SPECS: tuple[Spec, ...] = (
         },
     ),
     Spec(
-        slug="bank", index=2, default_customers=3_000, name="Lindenhof Bank",
-        industry="Retail banking", timezone="Europe/Amsterdam", currency="EUR",
-        churn_method="column", inactivity_days=90, id_style="digits",
+        slug="bank",
+        index=2,
+        default_customers=3_000,
+        name="Lindenhof Bank",
+        industry="Retail banking",
+        timezone="Europe/Amsterdam",
+        currency="EUR",
+        churn_method="column",
+        inactivity_days=90,
+        id_style="digits",
         awareness={
             "ad_click": {"_w": 0.35, "display": 0.4, "social": 0.3, "search": 0.3},
             "search_click": {"_w": 0.3, "search": 1.0},
@@ -186,9 +254,15 @@ _SPECS: tuple[Spec, ...] = (
             "chat": {"_w": 0.15, "chat": 1.0},
         },
         checkout_channels={"web": 0.5, "app": 0.35, "branch": 0.15},
-        first_purchase="account_opened", repeat_purchase="purchase",
-        p_reach=0.4, p_error=0.28, p_buy_ok=0.78, p_buy_error=0.22,
-        revenue_log_mean=float(np.log(180.0)), revenue_log_sd=0.6, repeat_rate=0.18,
+        first_purchase="account_opened",
+        repeat_purchase="purchase",
+        p_reach=0.4,
+        p_error=0.28,
+        p_buy_ok=0.78,
+        p_buy_error=0.22,
+        revenue_log_mean=float(np.log(180.0)),
+        revenue_log_sd=0.6,
+        repeat_rate=0.18,
         support_types={"support_call": 0.55, "chat": 0.45},
         support_channels={"support_call": {"phone": 1.0}, "chat": {"chat": 0.6, "app": 0.4}},
         retention=[
@@ -196,17 +270,33 @@ _SPECS: tuple[Spec, ...] = (
             ("email_open", 0.7, 0.5, {"email": 1.0}),
             ("promotion_click", 0.3, 0.15, {"app": 0.6, "email": 0.4}),
         ],
-        onboarding=2, has_delivery=False, driver="app_login_failed", driver_theme="app",
+        onboarding=2,
+        has_delivery=False,
+        driver="app_login_failed",
+        driver_theme="app",
         nps_themes={"app": 0.1, "fees": 0.33, "support": 0.15, "branch": 0.15, "account": 0.25},
         segments={"mass market": 0.5, "young professional": 0.25, "affluent": 0.1, "student": 0.15},
-        segment_reach={"mass market": 1.0, "young professional": 1.1, "affluent": 1.2, "student": 0.8},
-        regions={"Noord-Holland": 0.22, "Zuid-Holland": 0.22, "Utrecht": 0.14, "Noord-Brabant": 0.16,
-                 "Gelderland": 0.14, "Groningen": 0.12},
+        segment_reach={
+            "mass market": 1.0,
+            "young professional": 1.1,
+            "affluent": 1.2,
+            "student": 0.8,
+        },
+        regions={
+            "Noord-Holland": 0.22,
+            "Zuid-Holland": 0.22,
+            "Utrecht": 0.14,
+            "Noord-Brabant": 0.16,
+            "Gelderland": 0.14,
+            "Groningen": 0.12,
+        },
         extra_attributes={
             "ageBand": _AGE,
             "productHolding": {"current": 0.5, "savings": 0.3, "credit_card": 0.2},
         },
-        email_share=0.05, email_column="email", session_channels=("web", "app"),
+        email_share=0.05,
+        email_column="email",
+        session_channels=("web", "app"),
         warp_ambiguous_hour=False,
         advocacy={
             "review": (0.1, 0.05, {"web": 1.0}),
@@ -222,43 +312,104 @@ SAMPLE_CLIENTS: dict[str, Spec] = {s.slug: s for s in _SPECS}
 # canonical column -> source column, per client and table (the inverse of [columns.*])
 _SOURCE_COLUMNS: dict[str, dict[str, dict[str, str]]] = {
     "bookshop": {
-        "events": {"customer_id": "Customer Ref", "timestamp": "Event Time", "touchpoint": "Action",
-                   "channel": "Medium", "session_id": "Session", "revenue": "Order Value"},
-        "feedback": {"customer_id": "Customer Ref", "timestamp": "Response Time", "survey": "Survey",
-                     "score": "Score", "comment": "Comment", "touchpoint": "Trigger"},
-        "customers": {"customer_id": "Customer Ref", "segment": "Segment", "region": "Region",
-                      "signup_date": "Joined"},
+        "events": {
+            "customer_id": "Customer Ref",
+            "timestamp": "Event Time",
+            "touchpoint": "Action",
+            "channel": "Medium",
+            "session_id": "Session",
+            "revenue": "Order Value",
+        },
+        "feedback": {
+            "customer_id": "Customer Ref",
+            "timestamp": "Response Time",
+            "survey": "Survey",
+            "score": "Score",
+            "comment": "Comment",
+            "touchpoint": "Trigger",
+        },
+        "customers": {
+            "customer_id": "Customer Ref",
+            "segment": "Segment",
+            "region": "Region",
+            "signup_date": "Joined",
+        },
     },
     "telecom": {
-        "events": {"customer_id": "subscriber_id", "timestamp": "event_ts", "touchpoint": "event_type",
-                   "channel": "channel_name", "revenue": "amount_gbp"},
-        "feedback": {"customer_id": "subscriber_id", "timestamp": "answered_at", "survey": "survey_type",
-                     "score": "rating", "comment": "verbatim", "touchpoint": "trigger_event"},
-        "customers": {"customer_id": "subscriber_id", "segment": "customer_segment", "region": "area",
-                      "signup_date": "activation_date", "churned": "is_churned", "churn_date": "churned_on"},
+        "events": {
+            "customer_id": "subscriber_id",
+            "timestamp": "event_ts",
+            "touchpoint": "event_type",
+            "channel": "channel_name",
+            "revenue": "amount_gbp",
+        },
+        "feedback": {
+            "customer_id": "subscriber_id",
+            "timestamp": "answered_at",
+            "survey": "survey_type",
+            "score": "rating",
+            "comment": "verbatim",
+            "touchpoint": "trigger_event",
+        },
+        "customers": {
+            "customer_id": "subscriber_id",
+            "segment": "customer_segment",
+            "region": "area",
+            "signup_date": "activation_date",
+            "churned": "is_churned",
+            "churn_date": "churned_on",
+        },
     },
     "bank": {
-        "events": {"customer_id": "clientId", "timestamp": "occurredAt", "touchpoint": "eventName",
-                   "channel": "channel", "session_id": "sessionId", "revenue": "amountEur"},
-        "feedback": {"customer_id": "clientId", "timestamp": "submittedAt", "survey": "surveyType",
-                     "score": "score", "comment": "freeText", "touchpoint": "touchpoint"},
-        "customers": {"customer_id": "clientId", "segment": "segment", "region": "region",
-                      "signup_date": "onboardedOn", "churned": "churned", "churn_date": "churnedOn"},
+        "events": {
+            "customer_id": "clientId",
+            "timestamp": "occurredAt",
+            "touchpoint": "eventName",
+            "channel": "channel",
+            "session_id": "sessionId",
+            "revenue": "amountEur",
+        },
+        "feedback": {
+            "customer_id": "clientId",
+            "timestamp": "submittedAt",
+            "survey": "surveyType",
+            "score": "score",
+            "comment": "freeText",
+            "touchpoint": "touchpoint",
+        },
+        "customers": {
+            "customer_id": "clientId",
+            "segment": "segment",
+            "region": "region",
+            "signup_date": "onboardedOn",
+            "churned": "churned",
+            "churn_date": "churnedOn",
+        },
     },
 }
 _NATIVE_FORMAT = {"bookshop": "csv", "telecom": "parquet", "bank": "ndjson"}
 _EXTENSION = {"csv": ".csv.gz", "parquet": ".parquet", "ndjson": ".ndjson.gz"}
 _BOOKSHOP_TS = "%d/%m/%Y %H:%M:%S"
 _BOOKSHOP_DATE = "%d/%m/%Y"
-_UNPARSABLE = {"csv": ["31/02/2025 10:15:00", "29/02/2025 18:40:00"],
-               "ndjson": ["2025-02-30T10:15:00+01:00", "2025-04-31T18:40:00+02:00"]}
+_UNPARSABLE = {
+    "csv": ["31/02/2025 10:15:00", "29/02/2025 18:40:00"],
+    "ndjson": ["2025-02-30T10:15:00+01:00", "2025-04-31T18:40:00+02:00"],
+}
 _JOURNEY_EXTRA = {
     "bookshop": {"delivery_late": "retention"},
     "telecom": {},
-    "bank": {"account_opened": "purchase", "branch_visit": "consideration", "app_login": "retention",
-             "app_login_failed": "retention"},
+    "bank": {
+        "account_opened": "purchase",
+        "branch_visit": "consideration",
+        "app_login": "retention",
+        "app_login_failed": "retention",
+    },
 }
-_PURCHASES = {"bookshop": ["purchase"], "telecom": ["purchase"], "bank": ["account_opened", "purchase"]}
+_PURCHASES = {
+    "bookshop": ["purchase"],
+    "telecom": ["purchase"],
+    "bank": ["account_opened", "purchase"],
+}
 
 
 def _check_format(file_format: str) -> str:
@@ -307,7 +458,9 @@ def client_toml(name: str, file_format: str = "native") -> str:
         f"timezone = {_toml_str(spec.timezone)}",
     ]
     if fmt == "csv":
-        lines.append(f"timestamp_formats = [{_toml_str(_BOOKSHOP_TS)}, {_toml_str(_BOOKSHOP_DATE)}]")
+        lines.append(
+            f"timestamp_formats = [{_toml_str(_BOOKSHOP_TS)}, {_toml_str(_BOOKSHOP_DATE)}]"
+        )
     lines += [
         f"start_date = {START.date().isoformat()}",
         f"currency = {_toml_str(spec.currency)}",
@@ -318,9 +471,17 @@ def client_toml(name: str, file_format: str = "native") -> str:
     lines += [f"{t} = {_toml_str(f)}" for t, f in _file_names(spec, file_format).items()]
     for table, mapping in _SOURCE_COLUMNS[spec.slug].items():
         lines += ["", f"[columns.{table}]"]
-        lines += [f"{_toml_str(src)} = {_toml_str(canon)}" for canon, src in mapping.items() if src != canon]
-    lines += ["", "[journey]", "use_default_map = true",
-              f"purchase_touchpoints = [{', '.join(_toml_str(p) for p in _PURCHASES[spec.slug])}]"]
+        lines += [
+            f"{_toml_str(src)} = {_toml_str(canon)}"
+            for canon, src in mapping.items()
+            if src != canon
+        ]
+    lines += [
+        "",
+        "[journey]",
+        "use_default_map = true",
+        f"purchase_touchpoints = [{', '.join(_toml_str(p) for p in _PURCHASES[spec.slug])}]",
+    ]
     if _JOURNEY_EXTRA[spec.slug]:
         lines += ["", "[journey.map]"]
         lines += [f"{tp} = {_toml_str(stage)}" for tp, stage in _JOURNEY_EXTRA[spec.slug].items()]
@@ -353,8 +514,9 @@ def _to_raw(spec: Spec, table: str, frame: pl.DataFrame, fmt: str) -> pl.DataFra
 
 
 # ----------------------------------------------------------------------------- dirty rows
-def _kept_dirty(spec: Spec, rng: np.random.Generator, frames: dict[str, pl.DataFrame],
-                n_customers: int) -> dict[str, pl.DataFrame]:
+def _kept_dirty(
+    spec: Spec, rng: np.random.Generator, frames: dict[str, pl.DataFrame], n_customers: int
+) -> dict[str, pl.DataFrame]:
     """Add the dirty rows the loader keeps with a warning (unknown touchpoint, unknown customer).
 
     ``web_visit`` rows copy the time and channel of an existing event of a customer who gave no
@@ -362,24 +524,38 @@ def _kept_dirty(spec: Spec, rng: np.random.Generator, frames: dict[str, pl.DataF
     """
     ev, fb = frames["events"], frames["feedback"]
     respondents = fb.filter(pl.col("survey") == "nps").select("customer_id")
-    pool = ev.with_row_index("i").join(respondents, on="customer_id", how="anti").filter(
-        pl.col("touchpoint") == "site_visit").sort("i")
+    pool = (
+        ev.with_row_index("i")
+        .join(respondents, on="customer_id", how="anti")
+        .filter(pl.col("touchpoint") == "site_visit")
+        .sort("i")
+    )
     rows = np.sort(rng.choice(pool.height, size=3, replace=False))
     web = pool[rows].drop("i").with_columns(pl.lit(UNKNOWN_TOUCHPOINT).alias("touchpoint"))
     ev = pl.concat([ev, web]).sort(["timestamp", "customer_id", "touchpoint"], maintain_order=True)
-    ghost_id = id_of_index(spec, np.array([n_customers + 1_000]))[0] if spec.id_style != "bk" else "BK-000042"
+    ghost_id = (
+        id_of_index(spec, np.array([n_customers + 1_000]))[0]
+        if spec.id_style != "bk"
+        else "BK-000042"
+    )
     ghost_ts = fb["timestamp"][int(rng.integers(0, fb.height))]
-    ghost = pl.DataFrame({
-        "customer_id": [ghost_id], "timestamp": pl.Series([ghost_ts], dtype=TIMESTAMP_DTYPE),
-        "survey": ["csat"], "score": [4], "comment": pl.Series([None], dtype=pl.String),
-        "touchpoint": ["support_call" if spec.slug != "bookshop" else "delivery"],
-    }).cast(fb.schema)
+    ghost = pl.DataFrame(
+        {
+            "customer_id": [ghost_id],
+            "timestamp": pl.Series([ghost_ts], dtype=TIMESTAMP_DTYPE),
+            "survey": ["csat"],
+            "score": [4],
+            "comment": pl.Series([None], dtype=pl.String),
+            "touchpoint": ["support_call" if spec.slug != "bookshop" else "delivery"],
+        }
+    ).cast(fb.schema)
     fb = pl.concat([fb, ghost]).sort(["timestamp", "customer_id", "survey"], maintain_order=True)
     return {"events": ev, "feedback": fb, "customers": frames["customers"]}
 
 
-def _set_aside_dirty(spec: Spec, rng: np.random.Generator, raw: dict[str, pl.DataFrame],
-                     fmt: str) -> tuple[dict[str, pl.DataFrame], dict[str, dict[str, int]]]:
+def _set_aside_dirty(
+    spec: Spec, rng: np.random.Generator, raw: dict[str, pl.DataFrame], fmt: str
+) -> tuple[dict[str, pl.DataFrame], dict[str, dict[str, int]]]:
     """Rows the loader must set aside, with the key that places each one in the file.
 
     Clean row ``i`` gets key ``2 i``; a dirty row gets an odd key, so it lands between clean
@@ -398,22 +574,37 @@ def _set_aside_dirty(spec: Spec, rng: np.random.Generator, raw: dict[str, pl.Dat
     # events
     ev = raw["events"]
     n = ev.height
-    tp_col, id_col, ts_col = src["events"]["touchpoint"], src["events"]["customer_id"], src["events"]["timestamp"]
+    tp_col, id_col, ts_col = (
+        src["events"]["touchpoint"],
+        src["events"]["customer_id"],
+        src["events"]["timestamp"],
+    )
     known = np.flatnonzero((ev[tp_col] != UNKNOWN_TOUCHPOINT).to_numpy())
     parts = []
     dup = np.sort(rng.choice(known, 5, replace=False))
     parts.append(ev[dup].with_columns(pl.Series("__key", after(dup, n))))
     nul = np.sort(rng.choice(known, 2, replace=False))
-    parts.append(ev[nul].with_columns(pl.lit(None, dtype=ev.schema[id_col]).alias(id_col),
-                                      pl.Series("__key", odd_keys(2, n))))
+    parts.append(
+        ev[nul].with_columns(
+            pl.lit(None, dtype=ev.schema[id_col]).alias(id_col), pl.Series("__key", odd_keys(2, n))
+        )
+    )
     n_bad_ts = 0
     if ev.schema[ts_col] == pl.String:
         bad = np.sort(rng.choice(known, 2, replace=False))
-        parts.append(ev[bad].with_columns(pl.Series(ts_col, _UNPARSABLE[fmt]), pl.Series("__key", odd_keys(2, n))))
+        parts.append(
+            ev[bad].with_columns(
+                pl.Series(ts_col, _UNPARSABLE[fmt]), pl.Series("__key", odd_keys(2, n))
+            )
+        )
         n_bad_ts = 2
     out["events"] = pl.concat(parts)
-    counts["events"] = {"null_customer_id": 2, "unparsable_timestamp": n_bad_ts, "duplicate_event": 5,
-                        "unknown_touchpoint": int((ev[tp_col] == UNKNOWN_TOUCHPOINT).sum())}
+    counts["events"] = {
+        "null_customer_id": 2,
+        "unparsable_timestamp": n_bad_ts,
+        "duplicate_event": 5,
+        "unknown_touchpoint": int((ev[tp_col] == UNKNOWN_TOUCHPOINT).sum()),
+    }
 
     # feedback: one NPS 11 and one CSAT 0 (copies of real answers)
     fb = raw["feedback"]
@@ -443,7 +634,9 @@ def _merge(raw: pl.DataFrame, dirty: pl.DataFrame | None) -> tuple[pl.DataFrame,
     clean = raw.with_columns(pl.Series("__key", np.arange(raw.height, dtype=np.int64) * 2))
     if dirty is None or dirty.height == 0:
         return raw, np.arange(raw.height)
-    both = pl.concat([clean, dirty.with_columns(pl.col("__key").cast(pl.Int64))], how="vertical_relaxed")
+    both = pl.concat(
+        [clean, dirty.with_columns(pl.col("__key").cast(pl.Int64))], how="vertical_relaxed"
+    )
     both = both.with_row_index("__i").sort(["__key", "__i"])
     pos = np.empty(raw.height, dtype=np.int64)
     order = both["__i"].to_numpy()
@@ -465,7 +658,9 @@ def theme_pattern(terms: list[str]) -> str:
     return r"(?i)\b(?:" + "|".join(t.replace(" ", r"\s+") for t in terms) + r")\b"
 
 
-def _truth_counts(spec: Spec, ev: pl.DataFrame, fb: pl.DataFrame, cu: pl.DataFrame) -> dict[str, Any]:
+def _truth_counts(
+    spec: Spec, ev: pl.DataFrame, fb: pl.DataFrame, cu: pl.DataFrame
+) -> dict[str, Any]:
     """Additive counts behind every planted number (summed over chunks, then turned to rates)."""
     purchases = list({spec.first_purchase, spec.repeat_purchase})
     tp = pl.col("touchpoint")
@@ -481,23 +676,35 @@ def _truth_counts(spec: Spec, ev: pl.DataFrame, fb: pl.DataFrame, cu: pl.DataFra
         ev.filter(tp.is_in(SUPPORT_TOUCHPOINTS))
         .join(per.select("customer_id", "first_purchase"), on="customer_id")
         .filter(pl.col("timestamp") > pl.col("first_purchase"))
-        .group_by("customer_id").len("support")
+        .group_by("customer_id")
+        .len("support")
     )
-    buyers = (per.filter("bought").join(support, on="customer_id", how="left")
-              .with_columns(pl.col("support").fill_null(0))
-              .join(cu.select("customer_id", "signup_date", *(["churned"] if "churned" in cu.columns else [])),
-                    on="customer_id", how="left"))
+    buyers = (
+        per.filter("bought")
+        .join(support, on="customer_id", how="left")
+        .with_columns(pl.col("support").fill_null(0))
+        .join(
+            cu.select(
+                "customer_id", "signup_date", *(["churned"] if "churned" in cu.columns else [])
+            ),
+            on="customer_id",
+            how="left",
+        )
+    )
     if spec.churn_method == "inactivity":
         cutoff = END - dt.timedelta(days=spec.inactivity_days)
         buyers = buyers.filter(
             pl.col("signup_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC") <= cutoff
         ).with_columns((pl.col("last_event") <= cutoff).alias("churned"))
     hi = pl.col("support") >= 3
-    nps = fb.filter(pl.col("survey") == "nps").join(per.select("customer_id", "hit"), on="customer_id", how="left")
+    nps = fb.filter(pl.col("survey") == "nps").join(
+        per.select("customer_id", "hit"), on="customer_id", how="left"
+    )
     nps = nps.with_columns(pl.col("hit").fill_null(False))
     terms = THEME_TERMS.get(spec.driver_theme, [])
     com = nps.filter(pl.col("comment").is_not_null()).with_columns(
-        pl.col("comment").str.contains(theme_pattern(terms)).alias("about"))
+        pl.col("comment").str.contains(theme_pattern(terms)).alias("about")
+    )
     det, pro = pl.col("score") <= 6, pl.col("score") >= 9
     c = per.select(
         pl.col("error").sum().alias("hit_n"),
@@ -506,16 +713,22 @@ def _truth_counts(spec: Spec, ev: pl.DataFrame, fb: pl.DataFrame, cu: pl.DataFra
         (pl.col("checkout") & ~pl.col("error") & pl.col("bought")).sum().alias("clean_bought"),
     ).row(0, named=True)
     c |= buyers.select(
-        hi.sum().alias("hi_n"), (hi & pl.col("churned")).sum().alias("hi_churned"),
-        (~hi).sum().alias("lo_n"), (~hi & pl.col("churned")).sum().alias("lo_churned"),
+        hi.sum().alias("hi_n"),
+        (hi & pl.col("churned")).sum().alias("hi_churned"),
+        (~hi).sum().alias("lo_n"),
+        (~hi & pl.col("churned")).sum().alias("lo_churned"),
     ).row(0, named=True)
     c |= nps.select(
-        pl.col("hit").sum().alias("nps_hit_n"), pl.col("score").filter("hit").sum().alias("nps_hit_sum"),
-        (~pl.col("hit")).sum().alias("nps_miss_n"), pl.col("score").filter(~pl.col("hit")).sum().alias("nps_miss_sum"),
+        pl.col("hit").sum().alias("nps_hit_n"),
+        pl.col("score").filter("hit").sum().alias("nps_hit_sum"),
+        (~pl.col("hit")).sum().alias("nps_miss_n"),
+        pl.col("score").filter(~pl.col("hit")).sum().alias("nps_miss_sum"),
     ).row(0, named=True)
     c |= com.select(
-        det.sum().alias("det_n"), (det & pl.col("about")).sum().alias("det_about"),
-        pro.sum().alias("pro_n"), (pro & pl.col("about")).sum().alias("pro_about"),
+        det.sum().alias("det_n"),
+        (det & pl.col("about")).sum().alias("det_about"),
+        pro.sum().alias("pro_n"),
+        (pro & pl.col("about")).sum().alias("pro_about"),
     ).row(0, named=True)
     c["first"] = ev["timestamp"].min()
     c["last"] = ev["timestamp"].max()
@@ -527,7 +740,9 @@ def _combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
     out = dict(parts[0])
     for p in parts[1:]:
         for k, v in p.items():
-            out[k] = min(out[k], v) if k == "first" else max(out[k], v) if k == "last" else out[k] + v
+            out[k] = (
+                min(out[k], v) if k == "first" else max(out[k], v) if k == "last" else out[k] + v
+            )
     return out
 
 
@@ -535,57 +750,76 @@ def _rate(k: int, n: int) -> float | None:
     return k / n if n else None
 
 
-def _truth(spec: Spec, c: dict[str, Any], seed: int, dirty: dict[str, dict[str, int]],
-           files: dict[str, str]) -> dict[str, Any]:
+def _truth(
+    spec: Spec,
+    c: dict[str, Any],
+    seed: int,
+    dirty: dict[str, dict[str, int]],
+    files: dict[str, str],
+) -> dict[str, Any]:
     iso = "%Y-%m-%dT%H:%M:%SZ"
     churn_def = (
         f"churned = no event in the {spec.inactivity_days} days up to as_of; buyers first seen "
         f"fewer than {spec.inactivity_days} days before as_of are censored (left out)"
-        if spec.churn_method == "inactivity" else "churned = customers.churned (every buyer)"
+        if spec.churn_method == "inactivity"
+        else "churned = customers.churned (every buyer)"
     )
     return {
         "client": spec.slug,
         "name": spec.name,
         "seed": seed,
         "customers": c["customers"],
-        "period": {"first": c["first"].strftime(iso), "last": c["last"].strftime(iso),
-                   "as_of": END.strftime(iso)},
+        "period": {
+            "first": c["first"].strftime(iso),
+            "last": c["last"].strftime(iso),
+            "as_of": END.strftime(iso),
+        },
         "files": files,
         "checkout_friction": {
-            "touchpoint": "checkout_error", "stage": "purchase",
-            "customers_hit": c["hit_n"], "purchase_rate_hit": _rate(c["hit_bought"], c["hit_n"]),
-            "customers_not_hit": c["clean_n"], "purchase_rate_not_hit": _rate(c["clean_bought"], c["clean_n"]),
+            "touchpoint": "checkout_error",
+            "stage": "purchase",
+            "customers_hit": c["hit_n"],
+            "purchase_rate_hit": _rate(c["hit_bought"], c["hit_n"]),
+            "customers_not_hit": c["clean_n"],
+            "purchase_rate_not_hit": _rate(c["clean_bought"], c["clean_n"]),
         },
         "support_churn": {
-            "feature": "support_contacts", "threshold": 3,
+            "feature": "support_contacts",
+            "threshold": 3,
             "touchpoints": list(SUPPORT_TOUCHPOINTS),
-            "customers_at_or_above": c["hi_n"], "churn_rate_at_or_above": _rate(c["hi_churned"], c["hi_n"]),
-            "customers_below": c["lo_n"], "churn_rate_below": _rate(c["lo_churned"], c["lo_n"]),
+            "customers_at_or_above": c["hi_n"],
+            "churn_rate_at_or_above": _rate(c["hi_churned"], c["hi_n"]),
+            "customers_below": c["lo_n"],
+            "churn_rate_below": _rate(c["lo_churned"], c["lo_n"]),
         },
         "nps_driver": {
             "touchpoint": spec.driver,
             "mean_nps_hit": _rate(c["nps_hit_sum"], c["nps_hit_n"]),
             "mean_nps_not_hit": _rate(c["nps_miss_sum"], c["nps_miss_n"]),
-            "respondents_hit": c["nps_hit_n"], "respondents_not_hit": c["nps_miss_n"],
+            "respondents_hit": c["nps_hit_n"],
+            "respondents_not_hit": c["nps_miss_n"],
         },
         "detractor_theme": {
-            "theme": spec.driver_theme, "terms": THEME_TERMS[spec.driver_theme],
+            "theme": spec.driver_theme,
+            "terms": THEME_TERMS[spec.driver_theme],
             "pattern": theme_pattern(THEME_TERMS[spec.driver_theme]),
-            "detractor_comments": c["det_n"], "share_detractor_comments": _rate(c["det_about"], c["det_n"]),
-            "promoter_comments": c["pro_n"], "share_promoter_comments": _rate(c["pro_about"], c["pro_n"]),
+            "detractor_comments": c["det_n"],
+            "share_detractor_comments": _rate(c["det_about"], c["det_n"]),
+            "promoter_comments": c["pro_n"],
+            "share_promoter_comments": _rate(c["pro_about"], c["pro_n"]),
         },
         "dirty_rows": dirty,
         "dirty_rows_kept": list(KEPT_REASONS),
         "definitions": {
             "checkout_friction": "customers with >= 1 checkout_error (hit) vs customers with >= 1 checkout "
-                                 "and no checkout_error (not hit); purchase rate = share with any purchase touchpoint",
+            "and no checkout_error (not hit); purchase rate = share with any purchase touchpoint",
             "support_churn": "buyers (any purchase touchpoint); support contacts = support_call, support_email "
-                             "and chat events after the first purchase; " + churn_def,
+            "and chat events after the first purchase; " + churn_def,
             "nps_driver": "NPS answers of customers with / without any event of the touchpoint",
             "detractor_theme": "NPS comments (non-empty) matching the pattern, among detractors (0-6) and "
-                               "promoters (9-10)",
+            "promoters (9-10)",
             "dirty_rows": "rows planted per table and reason code; those in dirty_rows_kept are loaded with "
-                          "a warning, all others are set aside",
+            "a warning, all others are set aside",
         },
     }
 
@@ -623,8 +857,10 @@ class SampleClient:
     file_format: str = "native"
 
     def __repr__(self) -> str:
-        return (f"SampleClient({self.name!r}, customers={self.customers.height}, "
-                f"events={self.events.height}, feedback={self.feedback.height})")
+        return (
+            f"SampleClient({self.name!r}, customers={self.customers.height}, "
+            f"events={self.events.height}, feedback={self.feedback.height})"
+        )
 
 
 def _chunk_size(browsing: float) -> int:
@@ -634,8 +870,9 @@ def _chunk_size(browsing: float) -> int:
     return max(1_000, int(CHUNK_CUSTOMERS * 10 / (10 + browsing)))
 
 
-def _chunks(spec: Spec, seed: int, customers: int, file_format: str,
-            browsing: float = 0.0) -> Iterator[dict[str, Any]]:
+def _chunks(
+    spec: Spec, seed: int, customers: int, file_format: str, browsing: float = 0.0
+) -> Iterator[dict[str, Any]]:
     """Simulate, dirty and shape one chunk at a time (dirty rows go into the first chunk)."""
     rng = np.random.default_rng(seed + spec.index)
     fmt = _fmt(spec, file_format)
@@ -648,29 +885,37 @@ def _chunks(spec: Spec, seed: int, customers: int, file_format: str,
             frames = _kept_dirty(spec, rng, frames, customers)
         counts = _truth_counts(spec, frames["events"], frames["feedback"], frames["customers"])
         raw = {t: _to_raw(spec, t, f, fmt) for t, f in frames.items()}
-        dirty_rows, dirty_counts = (_set_aside_dirty(spec, rng, raw, fmt) if k == 0 else ({}, None))
+        dirty_rows, dirty_counts = _set_aside_dirty(spec, rng, raw, fmt) if k == 0 else ({}, None)
         canonical, files = {}, {}
         for t in ("events", "feedback", "customers"):
             merged, pos = _merge(raw[t], dirty_rows.get(t))
             files[t] = merged
             canonical[t] = frames[t].with_columns(
-                pl.Series("source_row", pos + 1 + offsets[t], dtype=pl.UInt32))
+                pl.Series("source_row", pos + 1 + offsets[t], dtype=pl.UInt32)
+            )
             offsets[t] += merged.height
         yield {"canonical": canonical, "raw": files, "counts": counts, "dirty": dirty_counts}
 
 
 def _check_browsing(browsing: float) -> float:
-    if isinstance(browsing, bool) or not isinstance(browsing, int | float) or not 0 <= browsing <= 10_000:
+    if (
+        isinstance(browsing, bool)
+        or not isinstance(browsing, int | float)
+        or not 0 <= browsing <= 10_000
+    ):
         raise ParameterError(
             f"The 'browsing' parameter must be a number of extra events per customer in [0, 10000]. "
-            f"Got {browsing!r} instead.")
+            f"Got {browsing!r} instead."
+        )
     return float(browsing)
 
 
 def _size(spec: Spec, customers: int | None) -> int:
     n = spec.default_customers if customers is None else customers
     if isinstance(n, bool) or not isinstance(n, int) or n < 200:
-        raise ParameterError(f"The 'customers' parameter must be an int >= 200. Got {customers!r} instead.")
+        raise ParameterError(
+            f"The 'customers' parameter must be an int >= 200. Got {customers!r} instead."
+        )
     return n
 
 
@@ -679,13 +924,21 @@ def _order_canonical(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     rest = [c for c in frame.columns if c not in first and c != "source_row"]
     if table == "customers":
         canon = ["segment", "region", "signup_date", "churned", "churn_date"]
-        rest = [c for c in canon if c in rest] + ["source_row"] + [c for c in rest if c not in canon]
+        rest = (
+            [c for c in canon if c in rest] + ["source_row"] + [c for c in rest if c not in canon]
+        )
         return frame.select(first + rest)
     return frame.select(first + rest + ["source_row"])
 
 
-def generate_client(name: str, *, seed: int = 7, customers: int | None = None,
-                    file_format: str = "native", browsing: float = 0.0) -> SampleClient:
+def generate_client(
+    name: str,
+    *,
+    seed: int = 7,
+    customers: int | None = None,
+    file_format: str = "native",
+    browsing: float = 0.0,
+) -> SampleClient:
     """Generate one sample client in memory (no files).
 
     Parameters
@@ -718,13 +971,28 @@ def generate_client(name: str, *, seed: int = 7, customers: int | None = None,
     _check_format(file_format)
     n = _size(spec, customers)
     parts = list(_chunks(spec, seed, n, file_format, _check_browsing(browsing)))
-    canonical = {t: _order_canonical(t, pl.concat([p["canonical"][t] for p in parts]))
-                 for t in ("events", "feedback", "customers")}
+    canonical = {
+        t: _order_canonical(t, pl.concat([p["canonical"][t] for p in parts]))
+        for t in ("events", "feedback", "customers")
+    }
     raw = {t: pl.concat([p["raw"][t] for p in parts]) for t in ("events", "feedback", "customers")}
-    truth = _truth(spec, _combine([p["counts"] for p in parts]), seed, parts[0]["dirty"],
-                   _file_names(spec, file_format))
-    return SampleClient(name, canonical["events"], canonical["feedback"], canonical["customers"],
-                        truth, raw, client_toml(name, file_format), file_format)
+    truth = _truth(
+        spec,
+        _combine([p["counts"] for p in parts]),
+        seed,
+        parts[0]["dirty"],
+        _file_names(spec, file_format),
+    )
+    return SampleClient(
+        name,
+        canonical["events"],
+        canonical["feedback"],
+        canonical["customers"],
+        truth,
+        raw,
+        client_toml(name, file_format),
+        file_format,
+    )
 
 
 class _Sink:
@@ -736,7 +1004,9 @@ class _Sink:
         self._raw = self._gz = None
         if fmt in ("csv", "ndjson"):
             self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
-            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=6)
+            self._gz = gzip.GzipFile(
+                filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=6
+            )
 
     def write(self, frame: pl.DataFrame) -> None:
         if self.fmt == "csv":
@@ -763,9 +1033,15 @@ class _Sink:
                 part.unlink()
 
 
-def write_sample_clients(out: Path, *, seed: int = 7, customers: int | None = None,
-                         clients: list[str] | None = None, file_format: str = "native",
-                         browsing: float = 0.0) -> list[Path]:
+def write_sample_clients(
+    out: Path,
+    *,
+    seed: int = 7,
+    customers: int | None = None,
+    clients: list[str] | None = None,
+    file_format: str = "native",
+    browsing: float = 0.0,
+) -> list[Path]:
     """Write sample clients, one folder each, under ``out``; return the folders.
 
     Each folder holds ``client.toml``, the three data files and ``truth.json``. Existing
@@ -829,4 +1105,3 @@ def write_sample_clients(out: Path, *, seed: int = 7, customers: int | None = No
         (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
         folders.append(folder)
     return folders
-

@@ -65,10 +65,12 @@ def survey_scale_bounds(dtype: pl.DataType = pl.Float64) -> tuple[pl.Expr, pl.Ex
     >>> pl.DataFrame({"survey": ["nps", "ces", "vibes"]}).select(lo, hi).rows()
     [(0, 10), (1, 7), (None, None)]
     """
-    lo = pl.col("survey").replace_strict({k: v[0] for k, v in SURVEY_SCALES.items()}, default=None,
-                                         return_dtype=dtype)
-    hi = pl.col("survey").replace_strict({k: v[1] for k, v in SURVEY_SCALES.items()}, default=None,
-                                         return_dtype=dtype)
+    lo = pl.col("survey").replace_strict(
+        {k: v[0] for k, v in SURVEY_SCALES.items()}, default=None, return_dtype=dtype
+    )
+    hi = pl.col("survey").replace_strict(
+        {k: v[1] for k, v in SURVEY_SCALES.items()}, default=None, return_dtype=dtype
+    )
     return lo.alias("survey_low"), hi.alias("survey_high")
 
 
@@ -85,6 +87,7 @@ def score_on_100() -> pl.Expr:
     """
     lo, hi = survey_scale_bounds()
     return ((pl.col("score") - lo) / (hi - lo) * 100).alias("score")
+
 
 #: Every timestamp is stored as UTC with microsecond precision.
 TIMESTAMP_DTYPE = pl.Datetime("us", "UTC")
@@ -161,11 +164,36 @@ EVENTS = TableSchema(
     "events",
     (
         Column("customer_id", pl.String(), True, "Who: the client's customer identifier."),
-        Column("timestamp", TIMESTAMP_DTYPE, True, "When, in UTC (naive source times are read in the client's timezone)."),
-        Column("touchpoint", pl.String(), True, "What happened, e.g. ad_click, site_visit, checkout, purchase, support_call, review."),
-        Column("channel", pl.String(), True, "Where: web, app, email, store, phone, social, chat … (absent: [defaults.events] channel, else \"unknown\")."),
-        Column("session_id", pl.String(), False, "Session the event belongs to, when the source has one."),
-        Column("revenue", pl.Float64(), False, "Money taken by the event (purchases), in the client's currency."),
+        Column(
+            "timestamp",
+            TIMESTAMP_DTYPE,
+            True,
+            "When, in UTC (naive source times are read in the client's timezone).",
+        ),
+        Column(
+            "touchpoint",
+            pl.String(),
+            True,
+            "What happened, e.g. ad_click, site_visit, checkout, purchase, support_call, review.",
+        ),
+        Column(
+            "channel",
+            pl.String(),
+            True,
+            'Where: web, app, email, store, phone, social, chat … (absent: [defaults.events] channel, else "unknown").',
+        ),
+        Column(
+            "session_id",
+            pl.String(),
+            False,
+            "Session the event belongs to, when the source has one.",
+        ),
+        Column(
+            "revenue",
+            pl.Float64(),
+            False,
+            "Money taken by the event (purchases), in the client's currency.",
+        ),
     ),
     "One row per touchpoint interaction of a customer.",
 )
@@ -177,8 +205,18 @@ FEEDBACK = TableSchema(
         Column("timestamp", TIMESTAMP_DTYPE, True, "When the answer was given, in UTC."),
         Column("survey", pl.String(), True, "Which survey: nps (0–10), csat (1–5) or ces (1–7)."),
         Column("score", pl.Int64(), True, "The answer, an integer on the survey's scale."),
-        Column("comment", pl.String(), False, "Free text written by the customer (never trusted: escaped when shown)."),
-        Column("touchpoint", pl.String(), False, "The touchpoint that triggered the survey, when known."),
+        Column(
+            "comment",
+            pl.String(),
+            False,
+            "Free text written by the customer (never trusted: escaped when shown).",
+        ),
+        Column(
+            "touchpoint",
+            pl.String(),
+            False,
+            "The touchpoint that triggered the survey, when known.",
+        ),
     ),
     "One row per survey answer.",
 )

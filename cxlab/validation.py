@@ -59,7 +59,14 @@ from typing import Literal
 
 import polars as pl
 
-__all__ = ["Issue", "TableCounts", "ValidationReport", "SET_ASIDE_REASONS", "WARNING_REASONS", "REDACTED"]
+__all__ = [
+    "Issue",
+    "TableCounts",
+    "ValidationReport",
+    "SET_ASIDE_REASONS",
+    "WARNING_REASONS",
+    "REDACTED",
+]
 
 #: How a value left out of a redacted issue is shown.
 REDACTED = "[hidden]"
@@ -267,8 +274,11 @@ class ValidationReport:
                 "set_aside": [t.set_aside for t in self.tables],
             },
             schema={
-                "table": pl.String, "file": pl.String, "input_rows": pl.Int64,
-                "loaded": pl.Int64, "set_aside": pl.Int64,
+                "table": pl.String,
+                "file": pl.String,
+                "input_rows": pl.Int64,
+                "loaded": pl.Int64,
+                "set_aside": pl.Int64,
             },
         )
 
@@ -290,9 +300,14 @@ class ValidationReport:
                 "message": [i.message for i in self.issues],
             },
             schema={
-                "table": pl.String, "file": pl.String, "severity": pl.String,
-                "reason": pl.String, "column": pl.String, "rows": pl.Int64,
-                "examples": pl.List(pl.Int64), "message": pl.String,
+                "table": pl.String,
+                "file": pl.String,
+                "severity": pl.String,
+                "reason": pl.String,
+                "column": pl.String,
+                "rows": pl.Int64,
+                "examples": pl.List(pl.Int64),
+                "message": pl.String,
             },
         )
 
@@ -315,7 +330,9 @@ class ValidationReport:
         ``Values like …`` examples are left out and unknown touchpoint names that look like
         personal data are shown as ``[hidden]``.
         """
-        return ValidationReport(self.name, self.tables, [i.redacted(text, keep) for i in self.issues])
+        return ValidationReport(
+            self.name, self.tables, [i.redacted(text, keep) for i in self.issues]
+        )
 
     # ------------------------------------------------------------------ text
     def _table_phrase(self, t: TableCounts) -> str:

@@ -77,7 +77,9 @@ PII_PATTERNS: tuple[tuple[str, str], ...] = (
 #: Characters removed from any text shown: NUL and other C0 controls (tab, newline and
 #: carriage return are kept), DEL, and the Unicode bidirectional controls that can make text
 #: display in another order than it is stored (U+202E "right-to-left override" …).
-CONTROL_PATTERN = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x{061C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+CONTROL_PATTERN = (
+    r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x{061C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+)
 _HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
 _PLACEHOLDER = r"\[(?:email|phone|number)\]"
 _NPS_GROUPS = ("promoter", "passive", "detractor")
@@ -107,6 +109,7 @@ def mask_pii(text: T) -> T:
     >>> mask_pii("(555) 123-4567 on 2024-05-01, order 12345678")
     '[phone] on 2024-05-01, order [number]'
     """
+
     def fn(e: pl.Expr) -> pl.Expr:
         for pattern, repl in PII_PATTERNS:
             e = e.str.replace_all(pattern, repl)
@@ -137,6 +140,7 @@ def html_escape(text: T) -> T:
     >>> html_escape('<script>alert("x")</script> & co')
     '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co'
     """
+
     def fn(e: pl.Expr) -> pl.Expr:
         for raw, esc in _HTML:
             e = e.str.replace_all(raw, esc, literal=True)
@@ -198,8 +202,12 @@ def comment_sentiment(feedback: FrameLike, *, threshold: float = 0.05) -> pl.Dat
     lf = as_lazy(feedback, "feedback", ["comment"])
     clean = pl.col("comment").str.strip_chars()
     unique = (
-        lf.select(clean.alias("_text")).filter(pl.col("_text").str.len_chars() > 0)
-        .unique().sort("_text").collect()["_text"].to_list()
+        lf.select(clean.alias("_text"))
+        .filter(pl.col("_text").str.len_chars() > 0)
+        .unique()
+        .sort("_text")
+        .collect()["_text"]
+        .to_list()
     )
     analyzer = _analyzer()
     scores = pl.DataFrame(
@@ -211,9 +219,12 @@ def comment_sentiment(feedback: FrameLike, *, threshold: float = 0.05) -> pl.Dat
         .join(scores, on="_text", how="left", maintain_order="left")
         .drop("_text")
         .with_columns(
-            pl.when(pl.col("sentiment") >= threshold).then(pl.lit("positive"))
-            .when(pl.col("sentiment") <= -threshold).then(pl.lit("negative"))
-            .when(pl.col("sentiment").is_not_null()).then(pl.lit("neutral"))
+            pl.when(pl.col("sentiment") >= threshold)
+            .then(pl.lit("positive"))
+            .when(pl.col("sentiment") <= -threshold)
+            .then(pl.lit("negative"))
+            .when(pl.col("sentiment").is_not_null())
+            .then(pl.lit("neutral"))
             .alias("sentiment_label")
         )
         .collect()
@@ -343,10 +354,14 @@ def comment_topics(
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     if k is not None and (not isinstance(k, int) or not 2 <= k <= 20):
-        raise ParameterError(f"The 'k' parameter of comment_topics must be None or an int in [2, 20]. Got {k!r} instead.")
+        raise ParameterError(
+            f"The 'k' parameter of comment_topics must be None or an int in [2, 20]. Got {k!r} instead."
+        )
     lo, hi = k_range
     if not (isinstance(lo, int) and isinstance(hi, int) and 2 <= lo <= hi <= 20):
-        raise ParameterError(f"The 'k_range' parameter must be (low, high) ints with 2 <= low <= high <= 20. Got {k_range!r} instead.")
+        raise ParameterError(
+            f"The 'k_range' parameter must be (low, high) ints with 2 <= low <= high <= 20. Got {k_range!r} instead."
+        )
     lf = as_lazy(feedback, "feedback", ["comment"])
     names = lf.collect_schema().names()
     group = nps_group_expr("score") if "score" in names else pl.lit(None, dtype=pl.String)
@@ -358,7 +373,10 @@ def comment_topics(
         base = base.sort(order, nulls_last=True)
     base = base.with_columns(
         group.cast(pl.String).alias("nps_group"),
-        mask_pii(pl.col("comment")).str.replace_all(_PLACEHOLDER, " ").str.to_lowercase().alias("_doc"),
+        mask_pii(pl.col("comment"))
+        .str.replace_all(_PLACEHOLDER, " ")
+        .str.to_lowercase()
+        .alias("_doc"),
     ).collect()
     if "sentiment" not in base.columns:
         base = comment_sentiment(base)
@@ -366,8 +384,13 @@ def comment_topics(
     if len(docs) < 10:
         raise DataError(f"comment_topics needs at least 10 non-empty comments; found {len(docs)}.")
     vec = TfidfVectorizer(
-        stop_words="english", ngram_range=(1, 2), min_df=min_df, max_df=0.9,
-        max_features=max_features, token_pattern=r"(?u)\b[^\W\d_]{2,}\b", sublinear_tf=True,
+        stop_words="english",
+        ngram_range=(1, 2),
+        min_df=min_df,
+        max_df=0.9,
+        max_features=max_features,
+        token_pattern=r"(?u)\b[^\W\d_]{2,}\b",
+        sublinear_tf=True,
     )
     try:
         tfidf = vec.fit_transform(docs)
@@ -394,7 +417,9 @@ def comment_topics(
             if best is None or coh > best[0] + 0.01:
                 best = (coh, kk)
         if best is None:
-            raise DataError(f"comment_topics: vocabulary of {n_vocab} terms is too small for {lo} topics.")
+            raise DataError(
+                f"comment_topics: vocabulary of {n_vocab} terms is too small for {lo} topics."
+            )
         k = best[1]
     model, W = fit(k)
     comps = model.components_
@@ -419,10 +444,15 @@ def comment_topics(
         pl.len().cast(pl.Int64).alias("n_comments"),
         pl.col("sentiment").mean().alias("mean_sentiment"),
     )
-    group_n = comments.filter(pl.col("topic").is_not_null()).group_by("nps_group").agg(pl.len().alias("_gn"))
+    group_n = (
+        comments.filter(pl.col("topic").is_not_null())
+        .group_by("nps_group")
+        .agg(pl.len().alias("_gn"))
+    )
     shares = (
         comments.filter(pl.col("nps_group").is_not_null() & pl.col("topic").is_not_null())
-        .group_by("topic", "nps_group").agg(pl.len().alias("_n"))
+        .group_by("topic", "nps_group")
+        .agg(pl.len().alias("_n"))
         .join(group_n, on="nps_group")
         .with_columns((pl.col("_n") / pl.col("_gn")).alias("share"))
         .pivot("nps_group", index="topic", values="share", on_columns=list(_NPS_GROUPS))
@@ -442,16 +472,31 @@ def comment_topics(
         .with_columns(
             (pl.col("share_detractor") / pl.col("share_promoter")).alias("detractor_ratio")
         )
-        .select("topic", "label", "top_terms", "n_comments", "share", "share_promoter",
-                "share_passive", "share_detractor", "detractor_ratio", "mean_sentiment")
+        .select(
+            "topic",
+            "label",
+            "top_terms",
+            "n_comments",
+            "share",
+            "share_promoter",
+            "share_passive",
+            "share_detractor",
+            "detractor_ratio",
+            "mean_sentiment",
+        )
         .sort("topic")
     )
-    k_scores = pl.DataFrame(scores_rows, schema={"k": pl.Int64, "coherence": pl.Float64,
-                                                 "reconstruction_error": pl.Float64}, orient="row")
+    k_scores = pl.DataFrame(
+        scores_rows,
+        schema={"k": pl.Int64, "coherence": pl.Float64, "reconstruction_error": pl.Float64},
+        orient="row",
+    )
     return TopicModel(k=k, topics=topics, comments=comments, k_scores=k_scores)
 
 
-def representative_verbatims(topics: TopicModel, n: int = 3, *, topic: int | None = None) -> pl.DataFrame:
+def representative_verbatims(
+    topics: TopicModel, n: int = 3, *, topic: int | None = None
+) -> pl.DataFrame:
     """The ``n`` distinct comments that load most on each topic, PII-masked and HTML-escaped.
 
     A comment written word for word by several customers is shown once (with the score of the
@@ -489,7 +534,9 @@ def representative_verbatims(topics: TopicModel, n: int = 3, *, topic: int | Non
     c = topics.comments.filter(pl.col("topic").is_not_null())
     if topic is not None:
         if topic not in topics.topics["topic"].to_list():
-            raise ParameterError(f"The 'topic' parameter must be one of {topics.topics['topic'].to_list()}. Got {topic!r} instead.")
+            raise ParameterError(
+                f"The 'topic' parameter must be one of {topics.topics['topic'].to_list()}. Got {topic!r} instead."
+            )
         c = c.filter(pl.col("topic") == topic)
     cols = [x for x in ("score", "nps_group", "sentiment", "topic_weight") if x in c.columns]
     return (
@@ -498,8 +545,10 @@ def representative_verbatims(topics: TopicModel, n: int = 3, *, topic: int | Non
         .unique(subset=["topic", "comment"], keep="first", maintain_order=True)
         .group_by("topic", maintain_order=True)
         .head(n)
-        .with_columns(pl.int_range(1, pl.len() + 1).over("topic").alias("rank"),
-                      safe_text(pl.col("comment")).alias("verbatim"))
+        .with_columns(
+            pl.int_range(1, pl.len() + 1).over("topic").alias("rank"),
+            safe_text(pl.col("comment")).alias("verbatim"),
+        )
         .join(topics.topics.select("topic", "label"), on="topic", how="left", maintain_order="left")
         .select("topic", "label", "rank", "verbatim", *cols)
     )

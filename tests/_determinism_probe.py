@@ -24,8 +24,15 @@ def main(name: str) -> None:
     cfg = c.config
     ev, fb, cu = c.events, c.feedback, c.customers
     staged = cxlab.assign_stages(ev, cfg.journey_map, cfg.purchase_touchpoints)
-    feats = cxlab.customer_features(ev, fb, cu, journey_map=cfg.journey_map, sentiment=True,
-                                    purchase_touchpoints=cfg.purchase_touchpoints, as_of=cfg.as_of)
+    feats = cxlab.customer_features(
+        ev,
+        fb,
+        cu,
+        journey_map=cfg.journey_map,
+        sentiment=True,
+        purchase_touchpoints=cfg.purchase_touchpoints,
+        as_of=cfg.as_of,
+    )
     labels = cxlab.churn_labels(ev, cu, cfg.churn, as_of=cfg.as_of)
     buyers = feats.filter(pl.col("n_purchases") > 0)
     groups = cxlab.feature_groups(buyers.columns)
@@ -34,7 +41,9 @@ def main(name: str) -> None:
         "journeys": cxlab.customer_journeys(staged),
         "stage_transitions": cxlab.stage_transitions(staged),
         "stage_funnel": cxlab.stage_funnel(staged),
-        "funnel": cxlab.funnel(ev, ["site_visit", "checkout", "purchase"], window="14d", by="channel"),
+        "funnel": cxlab.funnel(
+            ev, ["site_visit", "checkout", "purchase"], window="14d", by="channel"
+        ),
         "heatmap": cxlab.touchpoint_heatmap(staged, fb),
         "nps": cxlab.score_summary(fb, survey="nps"),
         "nps_month": cxlab.score_over_time(fb, "nps", "month"),
@@ -42,17 +51,31 @@ def main(name: str) -> None:
         "topics": cxlab.comment_topics(fb, seed=0).topics,
         "features": feats,
         "prepared_features": cxlab.customer_features(
-            prepare_events(ev), fb, cu, journey_map=cfg.journey_map,
-            purchase_touchpoints=cfg.purchase_touchpoints, as_of=cfg.as_of),
+            prepare_events(ev),
+            fb,
+            cu,
+            journey_map=cfg.journey_map,
+            purchase_touchpoints=cfg.purchase_touchpoints,
+            as_of=cfg.as_of,
+        ),
         "prepared_heatmap": cxlab.touchpoint_heatmap(
-            cxlab.assign_stages(prepare_events(ev), cfg.journey_map, cfg.purchase_touchpoints), fb),
+            cxlab.assign_stages(prepare_events(ev), cfg.journey_map, cfg.purchase_touchpoints), fb
+        ),
         "labels": labels,
-        "clusters": cxlab.ChurnClusters(k="auto", scaling="quantile", n_bootstrap=5,
-                                        columns=groups["support"] + groups["feedback"]).fit(buyers, labels).profiles_,
+        "clusters": cxlab.ChurnClusters(
+            k="auto",
+            scaling="quantile",
+            n_bootstrap=5,
+            columns=groups["support"] + groups["feedback"],
+        )
+        .fit(buyers, labels)
+        .profiles_,
         "transitions": cxlab.transitions(ev),
         "step_matrix": cxlab.step_matrix(ev, max_steps=6),
         "variants": cxlab.path_variants(ev, 10, max_steps=4),
-        "attribution": cxlab.compare_attribution(ev, list(cfg.purchase_touchpoints), n_boot=30, seed=1),
+        "attribution": cxlab.compare_attribution(
+            ev, list(cfg.purchase_touchpoints), n_boot=30, seed=1
+        ),
     }
     print(json.dumps({k: digest(v) for k, v in results.items()}))
 

@@ -27,18 +27,33 @@ T0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 CHANNEL = {"ad": "social", "email": "email", "visit": "web", "purchase": "web"}
 
 
-def make_events(paths: dict[str, list[str]], revenue: dict[str, list[float]] | None = None) -> pl.DataFrame:
+def make_events(
+    paths: dict[str, list[str]], revenue: dict[str, list[float]] | None = None
+) -> pl.DataFrame:
     """Events from {customer: [touchpoints]}, one hour apart; revenue per purchase in order."""
     rows = []
     for cust, tps in paths.items():
         revs = iter((revenue or {}).get(cust, []))
         for i, tp in enumerate(tps):
-            rows.append({"customer_id": cust, "timestamp": T0 + dt.timedelta(hours=i), "touchpoint": tp,
-                         "channel": CHANNEL.get(tp, tp.lower()),
-                         "revenue": next(revs, None) if tp == "purchase" else None})
-    return pl.DataFrame(rows, schema={"customer_id": pl.String, "timestamp": pl.Datetime("us", "UTC"),
-                                      "touchpoint": pl.String, "channel": pl.String, "revenue": pl.Float64}
-                        ).with_row_index("source_row", offset=1)
+            rows.append(
+                {
+                    "customer_id": cust,
+                    "timestamp": T0 + dt.timedelta(hours=i),
+                    "touchpoint": tp,
+                    "channel": CHANNEL.get(tp, tp.lower()),
+                    "revenue": next(revs, None) if tp == "purchase" else None,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "customer_id": pl.String,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "touchpoint": pl.String,
+            "channel": pl.String,
+            "revenue": pl.Float64,
+        },
+    ).with_row_index("source_row", offset=1)
 
 
 def credit(df: pl.DataFrame, label: str, col: str) -> dict[str, float]:
@@ -47,8 +62,12 @@ def credit(df: pl.DataFrame, label: str, col: str) -> dict[str, float]:
 
 # c1: two journeys [ad, email, visit] -> 100 and [email] -> 50; c2: [visit, ad] -> 30;
 # c3: a purchase with no touch (20); c4: [ad] without conversion. 4 conversions, 200 revenue.
-RULE_PATHS = {"c1": ["ad", "email", "visit", "purchase", "email", "purchase"],
-              "c2": ["visit", "ad", "purchase"], "c3": ["purchase"], "c4": ["ad"]}
+RULE_PATHS = {
+    "c1": ["ad", "email", "visit", "purchase", "email", "purchase"],
+    "c2": ["visit", "ad", "purchase"],
+    "c3": ["purchase"],
+    "c4": ["ad"],
+}
 RULE_REV = {"c1": [100.0, 50.0], "c2": [30.0], "c3": [20.0]}
 
 
@@ -60,8 +79,12 @@ def rule_events() -> pl.DataFrame:
 def test_journeys_split_at_conversions(rule_events):
     j = journeys(rule_events)
     assert j.select("customer_id", "touches", "converted", "revenue").rows() == [
-        ("c1", ["ad", "email", "visit"], True, 100.0), ("c1", ["email"], True, 50.0),
-        ("c2", ["visit", "ad"], True, 30.0), ("c3", [], True, 20.0), ("c4", ["ad"], False, 0.0)]
+        ("c1", ["ad", "email", "visit"], True, 100.0),
+        ("c1", ["email"], True, 50.0),
+        ("c2", ["visit", "ad"], True, 30.0),
+        ("c3", [], True, 20.0),
+        ("c4", ["ad"], False, 0.0),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -71,11 +94,17 @@ def test_journeys_split_at_conversions(rule_events):
         ("first", {"ad": 1, "email": 1, "visit": 1}, {"ad": 100, "email": 50, "visit": 30}),
         ("last", {"visit": 1, "email": 1, "ad": 1}, {"visit": 100, "email": 50, "ad": 30}),
         # linear: j1 thirds, j2 email 1, j3 halves
-        ("linear", {"ad": 1 / 3 + 1 / 2, "email": 1 / 3 + 1, "visit": 1 / 3 + 1 / 2},
-         {"ad": 100 / 3 + 15, "email": 100 / 3 + 50, "visit": 100 / 3 + 15}),
+        (
+            "linear",
+            {"ad": 1 / 3 + 1 / 2, "email": 1 / 3 + 1, "visit": 1 / 3 + 1 / 2},
+            {"ad": 100 / 3 + 15, "email": 100 / 3 + 50, "visit": 100 / 3 + 15},
+        ),
         # position 40/20/40 on j1, 100% on j2, 50/50 on j3
-        ("position", {"ad": 0.4 + 0.5, "email": 0.2 + 1, "visit": 0.4 + 0.5},
-         {"ad": 40 + 15, "email": 20 + 50, "visit": 40 + 15}),
+        (
+            "position",
+            {"ad": 0.4 + 0.5, "email": 0.2 + 1, "visit": 0.4 + 0.5},
+            {"ad": 40 + 15, "email": 20 + 50, "visit": 40 + 15},
+        ),
     ],
 )
 def test_rule_based_hand_computed(rule_events, model, conversions, revenue):
@@ -84,7 +113,9 @@ def test_rule_based_hand_computed(rule_events, model, conversions, revenue):
     assert got_c.pop(NO_TOUCH) == 1.0 and got_r.pop(NO_TOUCH) == 20.0
     assert got_c == pytest.approx(conversions, abs=1e-12)
     assert got_r == pytest.approx(revenue, abs=1e-9)
-    assert out["conversions"].sum() == pytest.approx(4.0) and out["share"].sum() == pytest.approx(1.0)
+    assert out["conversions"].sum() == pytest.approx(4.0) and out["share"].sum() == pytest.approx(
+        1.0
+    )
     assert out["revenue"].sum() == pytest.approx(200.0)
 
 
@@ -117,10 +148,19 @@ def test_markov_reproduces_published_example():
     res = markov_attribution(make_events(BRYL), by="touchpoint", n_boot=0)
     assert abs(res.conversion_probability - 1 / 3) < 1e-9
     m = dict(zip(res.states, range(len(res.states)), strict=True))
-    expected = {(START_STATE, "C1"): 2 / 3, (START_STATE, "C2"): 1 / 3, ("C1", "C2"): 1 / 2,
-                ("C1", NULL_STATE): 1 / 2, ("C2", "C3"): 1.0, ("C3", CONVERSION_STATE): 1 / 2,
-                ("C3", NULL_STATE): 1 / 2}
-    nonzero = {(res.states[i], res.states[k]): res.matrix[i, k] for i, k in zip(*np.nonzero(res.matrix), strict=True)}
+    expected = {
+        (START_STATE, "C1"): 2 / 3,
+        (START_STATE, "C2"): 1 / 3,
+        ("C1", "C2"): 1 / 2,
+        ("C1", NULL_STATE): 1 / 2,
+        ("C2", "C3"): 1.0,
+        ("C3", CONVERSION_STATE): 1 / 2,
+        ("C3", NULL_STATE): 1 / 2,
+    }
+    nonzero = {
+        (res.states[i], res.states[k]): res.matrix[i, k]
+        for i, k in zip(*np.nonzero(res.matrix), strict=True)
+    }
     nonzero.pop((CONVERSION_STATE, CONVERSION_STATE))
     nonzero.pop((NULL_STATE, NULL_STATE))
     assert nonzero.keys() == expected.keys()
@@ -155,13 +195,19 @@ def test_markov_with_a_loop_matches_hand_solution():
 
 
 def test_markov_revenue_unattributed_and_repr():
-    ev = make_events({"a": ["ad", "purchase", "purchase"], "b": ["email", "purchase"], "c": ["ad"]},
-                     {"a": [10.0, 5.0], "b": [30.0]})
+    ev = make_events(
+        {"a": ["ad", "purchase", "purchase"], "b": ["email", "purchase"], "c": ["ad"]},
+        {"a": [10.0, 5.0], "b": [30.0]},
+    )
     res = markov_attribution(ev, by="touchpoint", n_boot=0)
     assert res.unattributed == 1 and res.n_conversions == 2 and res.revenue == 40.0
     assert res.credit["revenue"].sum() == pytest.approx(40.0)
     assert "2 conversions" in repr(res)
-    assert res.removal_effects.columns[:3] == ["touchpoint", "conversion_probability_without", "removal_effect"]
+    assert res.removal_effects.columns[:3] == [
+        "touchpoint",
+        "conversion_probability_without",
+        "removal_effect",
+    ]
 
 
 def random_journeys(seed: int, n: int = 300) -> pl.DataFrame:
@@ -193,7 +239,13 @@ def test_markov_bootstrap_deterministic_and_sane():
 
 def test_compare_attribution_long_frame(rule_events):
     out = compare_attribution(rule_events, by="touchpoint", n_boot=0)
-    assert out["model"].unique(maintain_order=True).to_list() == ["first", "last", "linear", "position", "markov"]
+    assert out["model"].unique(maintain_order=True).to_list() == [
+        "first",
+        "last",
+        "linear",
+        "position",
+        "markov",
+    ]
     per_model = out.group_by("model").agg(pl.col("share").sum(), pl.len())
     assert per_model["share"].to_list() == pytest.approx([1.0] * 5)
     assert per_model["len"].n_unique() == 1  # complete grid
@@ -217,7 +269,9 @@ def test_attribution_errors(rule_events):
 journeys_st = st.dictionaries(
     st.sampled_from([f"c{i}" for i in range(15)]),
     st.lists(st.sampled_from(["A", "B", "C", "D", "purchase"]), min_size=1, max_size=6),
-    min_size=2, max_size=15)
+    min_size=2,
+    max_size=15,
+)
 
 
 @settings(max_examples=40, deadline=None)

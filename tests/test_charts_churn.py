@@ -23,12 +23,22 @@ def fitted() -> tuple[ChurnClusters, pl.DataFrame]:
     rng = np.random.default_rng(0)
     n = 120
     hi = np.arange(n) < 40  # 40 heavy support callers, 20 of them churn
-    f = pl.DataFrame({"customer_id": [f"c{i:03d}" for i in range(n)],
-                      "support_contacts": np.where(hi, rng.poisson(6, n), rng.poisson(0.3, n)),
-                      "frequency": rng.poisson(10, n)})
-    lab = pl.DataFrame({"customer_id": f["customer_id"], "churned": hi & (np.arange(n) % 2 == 0),
-                        "censored": [False] * n,
-                        "duration_days": rng.uniform(10, 300, n), "event_observed": hi & (np.arange(n) % 2 == 0)})
+    f = pl.DataFrame(
+        {
+            "customer_id": [f"c{i:03d}" for i in range(n)],
+            "support_contacts": np.where(hi, rng.poisson(6, n), rng.poisson(0.3, n)),
+            "frequency": rng.poisson(10, n),
+        }
+    )
+    lab = pl.DataFrame(
+        {
+            "customer_id": f["customer_id"],
+            "churned": hi & (np.arange(n) % 2 == 0),
+            "censored": [False] * n,
+            "duration_days": rng.uniform(10, 300, n),
+            "event_observed": hi & (np.arange(n) % 2 == 0),
+        }
+    )
     return ChurnClusters(k=2, n_bootstrap=0).fit(f, lab), lab
 
 
@@ -57,8 +67,17 @@ def test_cluster_scatter(fitted):
 
 
 def test_scatter_refuses_unsampled_data():
-    big = pl.DataFrame({"pc1": np.zeros(5001), "pc2": 0.0, "cluster": 0, "label": "x",
-                        "cluster_churn_rate": 0.1, "cluster_n": 5001, "churned": False})
+    big = pl.DataFrame(
+        {
+            "pc1": np.zeros(5001),
+            "pc2": 0.0,
+            "cluster": 0,
+            "label": "x",
+            "cluster_churn_rate": 0.1,
+            "cluster_n": 5001,
+            "churned": False,
+        }
+    )
     with pytest.raises(DataError, match="sample first"):
         cluster_scatter(big)
 
@@ -67,7 +86,10 @@ def test_churn_rate_bars_sorted_with_whiskers(fitted):
     model, _ = fitted
     chart = churn_rate_bars(model.profiles_)
     spec = chart.to_dict()
-    assert [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]] == ["bar", "rule"]
+    assert [
+        layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+        for layer in spec["layer"]
+    ] == ["bar", "rule"]
     rates = [v["churn_rate"] for v in _values(chart)]
     assert rates == sorted(rates, reverse=True)
     assert {"n", "ci_low", "ci_high"} <= set(_tooltips(spec))
@@ -83,15 +105,28 @@ def test_profile_heatmap_keeps_top_features(fitted):
 
 
 def test_driver_importance_and_pd():
-    imp = pl.DataFrame({"model": ["logistic", "logistic", "gradient_boosting", "gradient_boosting"],
-                        "feature": ["a", "b", "a", "b"], "importance": [0.2, 0.01, 0.3, 0.02],
-                        "sd": 0.01, "ci_low": [0.15, 0.0, 0.25, 0.0], "ci_high": [0.25, 0.02, 0.35, 0.04],
-                        "rank": [1, 2, 1, 2]})
+    imp = pl.DataFrame(
+        {
+            "model": ["logistic", "logistic", "gradient_boosting", "gradient_boosting"],
+            "feature": ["a", "b", "a", "b"],
+            "importance": [0.2, 0.01, 0.3, 0.02],
+            "sd": 0.01,
+            "ci_low": [0.15, 0.0, 0.25, 0.0],
+            "ci_high": [0.25, 0.02, 0.35, 0.04],
+            "rank": [1, 2, 1, 2],
+        }
+    )
     chart = driver_importance(imp, top=1)
     assert {v["feature"] for v in _values(chart)} == {"a"}
     assert {"ci_low", "ci_high", "rank"} <= set(_tooltips(chart.to_dict()))
-    pdp = pl.DataFrame({"model": ["logistic"] * 3, "feature": ["a"] * 3, "value": [2.0, 0.0, 1.0],
-                        "churn_probability": [0.5, 0.1, 0.3]})
+    pdp = pl.DataFrame(
+        {
+            "model": ["logistic"] * 3,
+            "feature": ["a"] * 3,
+            "value": [2.0, 0.0, 1.0],
+            "churn_probability": [0.5, 0.1, 0.3],
+        }
+    )
     values = _values(partial_dependence_curves(pdp))
     assert [v["value"] for v in values] == [0.0, 1.0, 2.0]
 

@@ -22,13 +22,26 @@ from cxlab.journey import assign_stages, stage_transitions
 from cxlab.schema import DEFAULT_JOURNEY_MAP
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-ROWS = [("a", 0, "site_visit", "web"), ("a", 1, "checkout", "web"), ("a", 2, "purchase", "web"),
-        ("b", 0, "site_visit", "app"), ("b", 3, "checkout", "app"), ("b", 4, "checkout_error", "app"),
-        ("c", 0, "ad_click", "web"), ("c", 5, "site_visit", "web"), ("c", 9, "review", "web")]
-LOG = pl.DataFrame({"customer_id": [r[0] for r in ROWS],
-                    "timestamp": [T0 + dt.timedelta(hours=r[1]) for r in ROWS],
-                    "touchpoint": [r[2] for r in ROWS], "channel": [r[3] for r in ROWS],
-                    "source_row": pl.Series(range(1, len(ROWS) + 1), dtype=pl.UInt32)})
+ROWS = [
+    ("a", 0, "site_visit", "web"),
+    ("a", 1, "checkout", "web"),
+    ("a", 2, "purchase", "web"),
+    ("b", 0, "site_visit", "app"),
+    ("b", 3, "checkout", "app"),
+    ("b", 4, "checkout_error", "app"),
+    ("c", 0, "ad_click", "web"),
+    ("c", 5, "site_visit", "web"),
+    ("c", 9, "review", "web"),
+]
+LOG = pl.DataFrame(
+    {
+        "customer_id": [r[0] for r in ROWS],
+        "timestamp": [T0 + dt.timedelta(hours=r[1]) for r in ROWS],
+        "touchpoint": [r[2] for r in ROWS],
+        "channel": [r[3] for r in ROWS],
+        "source_row": pl.Series(range(1, len(ROWS) + 1), dtype=pl.UInt32),
+    }
+)
 STAGED = assign_stages(LOG, DEFAULT_JOURNEY_MAP)
 
 
@@ -82,7 +95,9 @@ def test_time_to_convert_and_transition_and_dropoff_charts():
 def test_difference_heatmap():
     a = touchpoint_heatmap(STAGED.filter(pl.col("channel") == "web"))
     b = touchpoint_heatmap(STAGED)
-    spec = difference_heatmap_chart(compare_heatmaps(a, b, labels=("web", "all")), "reach").to_dict()
+    spec = difference_heatmap_chart(
+        compare_heatmaps(a, b, labels=("web", "all")), "reach"
+    ).to_dict()
     assert spec["layer"][0]["encoding"]["color"]["field"] == "difference"
     assert {"difference", "diff_ci_low", "reach (web)", "reach (all)"} <= tooltip_fields(spec)
     with pytest.raises(ParameterError, match="Did you mean 'reach'"):
@@ -94,8 +109,15 @@ def test_heatmap_explorer_folds_metrics_and_binds_a_dropdown():
 
     # reach 0.5 / 0.25 scale to 1 / 0 within reach; pain 0.3 / -0.1 over max |pain| 0.3:
     # (0.3/0.3 + 1)/2 = 1, (-0.1/0.3 + 1)/2 = 1/3
-    t = pl.DataFrame({"stage": ["purchase", "purchase"], "touchpoint": ["checkout", "purchase"],
-                      "reach": [0.5, 0.25], "pain": [0.3, -0.1], "customers": [10, 5]})
+    t = pl.DataFrame(
+        {
+            "stage": ["purchase", "purchase"],
+            "touchpoint": ["checkout", "purchase"],
+            "reach": [0.5, 0.25],
+            "pain": [0.3, -0.1],
+            "customers": [10, 5],
+        }
+    )
     spec = heatmap_explorer_chart(t, metrics=("reach", "pain", "not_a_column")).to_dict()
     param = spec["params"][0]
     assert param["bind"]["input"] == "select"

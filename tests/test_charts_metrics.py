@@ -20,7 +20,10 @@ from cxlab.metrics import score_over_time, score_summary
 def feedback():
     rng = np.random.default_rng(0)
     n = 300
-    ts = [dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=int(d)) for d in rng.integers(0, 120, n)]
+    ts = [
+        dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=int(d))
+        for d in rng.integers(0, 120, n)
+    ]
     return pl.DataFrame(
         {
             "customer_id": [f"c{i}" for i in range(n)],
@@ -30,7 +33,6 @@ def feedback():
             "touchpoint": rng.choice(["checkout", "support_call", "delivery", "review"], n),
         }
     )
-
 
 
 def _tooltip_fields(spec):
@@ -44,7 +46,10 @@ def _tooltip_fields(spec):
 def test_over_time_chart_band_line_and_tooltips(feedback):
     frame = score_over_time(feedback, every="month", by="touchpoint")
     spec = score_over_time_chart(frame).to_dict()
-    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    marks = [
+        layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+        for layer in spec["layer"]
+    ]
     assert marks == ["area", "line", "point"]
     assert spec["layer"][0]["encoding"]["y"]["field"] == "ci_low"
     assert spec["layer"][0]["encoding"]["y2"]["field"] == "ci_high"
@@ -72,14 +77,22 @@ def test_charts_refuse_event_level_data(feedback):
     with pytest.raises(ParameterError, match="collect"):
         score_breakdown_chart(score_summary(feedback).lazy())
     with pytest.raises(DataError, match="no column 'estimate'"):
-        score_over_time_chart(pl.DataFrame({"period": [1], "n": [1], "ci_low": [0], "ci_high": [1]}))
+        score_over_time_chart(
+            pl.DataFrame({"period": [1], "n": [1], "ci_low": [0], "ci_high": [1]})
+        )
 
 
 def test_quadrant_chart_reference_lines():
     t = pl.DataFrame(
-        {"driver": ["b", "a", "c"], "importance_pct": [30.0, 60.0, 10.0], "ci_low": [20.0, 50.0, 2.0],
-         "ci_high": [40.0, 70.0, 18.0], "performance": [40.0, -20.0, 5.0], "n_exposed": [80, 50, 12],
-         "quadrant": ["maintain", "fix first", "monitor"]}
+        {
+            "driver": ["b", "a", "c"],
+            "importance_pct": [30.0, 60.0, 10.0],
+            "ci_low": [20.0, 50.0, 2.0],
+            "ci_high": [40.0, 70.0, 18.0],
+            "performance": [40.0, -20.0, 5.0],
+            "n_exposed": [80, 50, 12],
+            "quadrant": ["maintain", "fix first", "monitor"],
+        }
     )
     spec = driver_quadrant_chart(t, overall_nps=10.0).to_dict()
     datasets = list(spec["datasets"].values())
@@ -93,12 +106,24 @@ def test_quadrant_chart_reference_lines():
 
 def test_topic_share_chart_long_format():
     t = pl.DataFrame(
-        {"topic": [0, 1], "label": ["late / parcel", "staff / helpful"], "top_terms": [["late"], ["staff"]],
-         "n_comments": [40, 30], "share_promoter": [0.1, 0.6], "share_passive": [0.3, 0.3],
-         "share_detractor": [0.6, 0.1], "mean_sentiment": [-0.4, 0.5]}
+        {
+            "topic": [0, 1],
+            "label": ["late / parcel", "staff / helpful"],
+            "top_terms": [["late"], ["staff"]],
+            "n_comments": [40, 30],
+            "share_promoter": [0.1, 0.6],
+            "share_passive": [0.3, 0.3],
+            "share_detractor": [0.6, 0.1],
+            "mean_sentiment": [-0.4, 0.5],
+        }
     )
     spec = topic_share_chart(t).to_dict()
     (values,) = spec["datasets"].values()
     assert len(values) == 6
-    assert spec["encoding"]["y"]["sort"] == ["late / parcel", "staff / helpful"]  # by detractor share
-    assert {"share", "n_comments", "mean_sentiment"} <= {tip["field"] for tip in spec["encoding"]["tooltip"]}
+    assert spec["encoding"]["y"]["sort"] == [
+        "late / parcel",
+        "staff / helpful",
+    ]  # by detractor share
+    assert {"share", "n_comments", "mean_sentiment"} <= {
+        tip["field"] for tip in spec["encoding"]["tooltip"]
+    }

@@ -45,10 +45,16 @@ CHANNEL = {"ad_click": "social", "email_open": "email", "support_call": "phone"}
 @pytest.fixture(scope="module")
 def events() -> pl.DataFrame:
     rows = [
-        {"customer_id": c, "timestamp": T0 + dt.timedelta(hours=i), "touchpoint": tp,
-         "channel": CHANNEL.get(tp, "web"), "revenue": 20.0 if tp == "purchase" else None,
-         "segment": "a" if c in ("c1", "c2", "c3") else "b"}
-        for c, tps in PATHS.items() for i, tp in enumerate(tps)
+        {
+            "customer_id": c,
+            "timestamp": T0 + dt.timedelta(hours=i),
+            "touchpoint": tp,
+            "channel": CHANNEL.get(tp, "web"),
+            "revenue": 20.0 if tp == "purchase" else None,
+            "segment": "a" if c in ("c1", "c2", "c3") else "b",
+        }
+        for c, tps in PATHS.items()
+        for i, tp in enumerate(tps)
     ]
     return pl.DataFrame(rows).with_row_index("source_row", offset=1)
 
@@ -75,7 +81,9 @@ def has_tooltips(chart) -> bool:
 def test_every_chart_renders_offline_with_tooltips(events, tmp_path):
     charts = [
         transition_heatmap(transitions(events)),
-        transition_heatmap(compare_transitions(events, "segment", "a", "b"), value="probability_diff"),
+        transition_heatmap(
+            compare_transitions(events, "segment", "a", "b"), value="probability_diff"
+        ),
         step_matrix_heatmap(step_matrix(events, 5)),
         step_matrix_heatmap(step_matrix(events, 2, anchor="add_to_cart", steps_before=2)),
         variant_bars(path_variants(events)),
@@ -104,12 +112,23 @@ def test_specs_are_reproducible(events):
 
 def test_flow_layout_geometry():
     # a(4) -> b(3), a -> ENDED(1) ; b(3) -> c(2), b -> ENDED(1)
-    links = pl.DataFrame({"step": [1, 1, 2, 2], "source": ["a", "a", "b", "b"],
-                          "target": ["b", ENDED, "c", ENDED], "paths": [3, 1, 2, 1],
-                          "share": [0.75, 0.25, 0.5, 0.25]})
+    links = pl.DataFrame(
+        {
+            "step": [1, 1, 2, 2],
+            "source": ["a", "a", "b", "b"],
+            "target": ["b", ENDED, "c", ENDED],
+            "paths": [3, 1, 2, 1],
+            "share": [0.75, 0.25, 0.5, 0.25],
+        }
+    )
     nodes, bands = flow_layout(links, pad=0.25, samples=5)
     assert nodes.select("step", "label", "value").rows() == [
-        (1, "a", 4), (2, "b", 3), (2, ENDED, 1), (3, "c", 2), (3, ENDED, 1)]
+        (1, "a", 4),
+        (2, "b", 3),
+        (2, ENDED, 1),
+        (3, "c", 2),
+        (3, ENDED, 1),
+    ]
     # gap = 0.25 * tallest column (4) = 1: ENDED of step 2 starts at 3 + 1
     assert nodes.filter((pl.col("step") == 2) & (pl.col("label") == ENDED))["y0"].item() == 4.0
     # every band is as thick as its link, at every sample
@@ -124,7 +143,11 @@ def test_flow_layout_geometry():
 
 def test_charts_refuse_event_level_or_wrong_frames(events):
     with pytest.raises(ParameterError, match="event-level"):
-        transition_heatmap(events.rename({"touchpoint": "source"}).with_columns(target=pl.col("source"), probability=1.0))
+        transition_heatmap(
+            events.rename({"touchpoint": "source"}).with_columns(
+                target=pl.col("source"), probability=1.0
+            )
+        )
     with pytest.raises(ParameterError, match="step_matrix"):
         step_matrix_heatmap(transitions(events))
     with pytest.raises(ParameterError, match="'value'"):

@@ -44,10 +44,18 @@ def three_groups(n_per: int = 60, seed: int = 0) -> tuple[pl.DataFrame, pl.DataF
     churned = np.where(group == 0, False, np.where(group == 1, idx % 6 == 0, idx % 2 == 0))
     censored = (group == 0) & (idx % 10 == 0)
     ids = [f"c{i:03d}" for i in range(n)]
-    features = pl.DataFrame({"customer_id": ids, "support_contacts": support, "frequency": frequency,
-                             "last_nps": nps, "noise": rng.normal(size=n)})
-    labels = pl.DataFrame({"customer_id": ids, "churned": churned, "censored": censored,
-                           "group": group})
+    features = pl.DataFrame(
+        {
+            "customer_id": ids,
+            "support_contacts": support,
+            "frequency": frequency,
+            "last_nps": nps,
+            "noise": rng.normal(size=n),
+        }
+    )
+    labels = pl.DataFrame(
+        {"customer_id": ids, "churned": churned, "censored": censored, "group": group}
+    )
     return features, labels
 
 
@@ -99,7 +107,10 @@ def test_differences_are_standardised_and_complete():
     model = ChurnClusters(k=3, n_bootstrap=0).fit(f, lab)
     d = model.differences_
     assert d.height == 3 * 4
-    hi = d.filter((pl.col("cluster") == model.highest_churn_cluster_) & (pl.col("feature") == "support_contacts"))
+    hi = d.filter(
+        (pl.col("cluster") == model.highest_churn_cluster_)
+        & (pl.col("feature") == "support_contacts")
+    )
     assert hi["std_difference"].item() > 1.0
     assert hi["cluster_mean"].item() > 5 > hi["rest_mean"].item()
 
@@ -118,8 +129,11 @@ def test_unstable_clustering_warns():
     rng = np.random.default_rng(1)
     x = rng.random((150, 8))
     f = pl.DataFrame({"customer_id": [f"c{i:03d}" for i in range(150)]}).with_columns(
-        [pl.Series(f"x{j}", x[:, j]) for j in range(8)])
-    lab = pl.DataFrame({"customer_id": f["customer_id"], "churned": [False] * 150, "censored": [False] * 150})
+        [pl.Series(f"x{j}", x[:, j]) for j in range(8)]
+    )
+    lab = pl.DataFrame(
+        {"customer_id": f["customer_id"], "churned": [False] * 150, "censored": [False] * 150}
+    )
     with pytest.warns(ClusterStabilityWarning, match="unstable"):
         model = ChurnClusters(k=7, n_bootstrap=5).fit(f, lab)
     assert model.stability_["stable"].to_list() == [False]
@@ -187,11 +201,21 @@ def test_drivers_find_the_planted_driver():
     rng = np.random.default_rng(0)
     n = 400
     calls = rng.poisson(1.5, n)
-    f = pl.DataFrame({"customer_id": [f"c{i:03d}" for i in range(n)], "support_contacts": calls,
-                      "noise_a": rng.normal(size=n), "noise_b": rng.poisson(3, n)})
-    lab = pl.DataFrame({"customer_id": f["customer_id"],
-                        "churned": rng.random(n) < np.where(calls >= 3, 0.7, 0.1),
-                        "censored": rng.random(n) < 0.1})
+    f = pl.DataFrame(
+        {
+            "customer_id": [f"c{i:03d}" for i in range(n)],
+            "support_contacts": calls,
+            "noise_a": rng.normal(size=n),
+            "noise_b": rng.poisson(3, n),
+        }
+    )
+    lab = pl.DataFrame(
+        {
+            "customer_id": f["customer_id"],
+            "churned": rng.random(n) < np.where(calls >= 3, 0.7, 0.1),
+            "censored": rng.random(n) < 0.1,
+        }
+    )
     d = churn_drivers(f, lab, cv=3, n_repeats=3, n_pd=2, pd_grid=8)
     assert d.n == int((~lab["censored"]).sum())
     assert d.auc["model"].to_list() == ["logistic", "gradient_boosting"]
@@ -199,9 +223,13 @@ def test_drivers_find_the_planted_driver():
     for model in ("logistic", "gradient_boosting"):
         assert d.top(1, model=model) == ["support_contacts"]
     imp = d.importances
-    assert (imp["ci_low"] <= imp["importance"]).all() and (imp["importance"] <= imp["ci_high"]).all()
+    assert (imp["ci_low"] <= imp["importance"]).all() and (
+        imp["importance"] <= imp["ci_high"]
+    ).all()
     # partial dependence: predicted churn rises with support contacts
-    curve = d.partial_dependence.filter((pl.col("feature") == "support_contacts") & (pl.col("model") == "gradient_boosting"))
+    curve = d.partial_dependence.filter(
+        (pl.col("feature") == "support_contacts") & (pl.col("model") == "gradient_boosting")
+    )
     assert curve["churn_probability"][-1] > curve["churn_probability"][0] + 0.3
     assert "support_contacts" in repr(d)
 
@@ -216,8 +244,13 @@ def test_drivers_need_both_classes():
 def km_fixture() -> tuple[pl.DataFrame, pl.DataFrame]:
     # x: 10 (still active), 20 (still active), 30 (churned) -> retention 1 until day 30, then 0
     # y: churned at 5, 6, 7 -> 2/3 from day 5, 1/3 from day 6, 0 from day 7
-    lab = pl.DataFrame({"customer_id": list("abcdef"), "duration_days": [10.0, 20, 30, 5, 6, 7],
-                        "event_observed": [False, False, True, True, True, True]})
+    lab = pl.DataFrame(
+        {
+            "customer_id": list("abcdef"),
+            "duration_days": [10.0, 20, 30, 5, 6, 7],
+            "event_observed": [False, False, True, True, True, True],
+        }
+    )
     return lab, pl.DataFrame({"customer_id": list("abcdef"), "plan": ["x"] * 3 + ["y"] * 3})
 
 
@@ -240,8 +273,13 @@ def test_kaplan_meier_by_hand():
 def test_logrank_identical_groups_is_zero():
     lab, _ = km_fixture()
     both = pl.concat([lab, lab.with_columns(pl.col("customer_id") + "2")])
-    groups = both.select("customer_id", pl.when(pl.col("customer_id").str.ends_with("2"))
-                         .then(pl.lit("copy")).otherwise(pl.lit("orig")).alias("g"))
+    groups = both.select(
+        "customer_id",
+        pl.when(pl.col("customer_id").str.ends_with("2"))
+        .then(pl.lit("copy"))
+        .otherwise(pl.lit("orig"))
+        .alias("g"),
+    )
     rc = retention_curves(both, groups)
     assert rc.logrank["test_statistic"] == pytest.approx(0.0, abs=1e-9)
     assert rc.logrank["p_value"] == pytest.approx(1.0)
@@ -270,8 +308,14 @@ def sample_client(request):
 
     c = load_client(folder)
     cfg = c.config
-    feats = customer_features(c.events, c.feedback, c.customers, journey_map=cfg.journey_map,
-                              purchase_touchpoints=cfg.purchase_touchpoints, as_of=cfg.as_of)
+    feats = customer_features(
+        c.events,
+        c.feedback,
+        c.customers,
+        journey_map=cfg.journey_map,
+        purchase_touchpoints=cfg.purchase_touchpoints,
+        as_of=cfg.as_of,
+    )
     # churn is about customers: people who bought at least once (as in truth.json)
     buyers = feats.filter(pl.col("n_purchases") > 0)
     labels = churn_labels(c.events, c.customers, cfg.churn, as_of=cfg.as_of)
@@ -285,7 +329,10 @@ def test_planted_support_group_matches_truth(sample_client):
     judged = buyers.join(labels, on="customer_id").filter(~pl.col("censored"))
     above = judged.filter(pl.col(truth["feature"]) >= truth["threshold"])
     below = judged.filter(pl.col(truth["feature"]) < truth["threshold"])
-    assert (above.height, below.height) == (truth["customers_at_or_above"], truth["customers_below"])
+    assert (above.height, below.height) == (
+        truth["customers_at_or_above"],
+        truth["customers_below"],
+    )
     assert above["churned"].mean() == pytest.approx(truth["churn_rate_at_or_above"])
     assert below["churned"].mean() == pytest.approx(truth["churn_rate_below"])
 
@@ -294,8 +341,9 @@ def test_highest_churn_cluster_is_the_planted_group(sample_client):
     # clusters of experience (support + feedback), rank-based scaling, k chosen by silhouette
     buyers, labels, truth = sample_client
     groups = feature_groups(buyers.columns)
-    model = ChurnClusters(k="auto", scaling="quantile", n_bootstrap=2,
-                          columns=groups["support"] + groups["feedback"]).fit(buyers, labels)
+    model = ChurnClusters(
+        k="auto", scaling="quantile", n_bootstrap=2, columns=groups["support"] + groups["feedback"]
+    ).fit(buyers, labels)
     top = model.profiles_.filter("highest_churn").row(0, named=True)
     assert top["top_features"][0] == truth["feature"]
     assert top["top_differences"][0] > 0  # the group calls support *more*
@@ -308,8 +356,9 @@ def test_support_contacts_rank_among_top_drivers(sample_client):
     # Label-leaking recency features are left out. Activity volume (frequency, tenure, retention
     # events) also separates churners, so the planted driver is asserted in the top 5 of 40+.
     buyers, labels, truth = sample_client
-    d = churn_drivers(buyers, labels, cv=3, n_repeats=3, n_pd=1, pd_grid=5,
-                      exclude=list(LABEL_LEAKING_FEATURES))
+    d = churn_drivers(
+        buyers, labels, cv=3, n_repeats=3, n_pd=1, pd_grid=5, exclude=list(LABEL_LEAKING_FEATURES)
+    )
     for model in ("logistic", "gradient_boosting"):
         top5 = d.top(5, model=model)
         assert truth["feature"] in top5, (model, top5)

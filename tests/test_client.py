@@ -73,10 +73,17 @@ def test_load_client(client_dir):
     assert client.name == "Pageturn Books" and client.slug == "bookshop"
     assert client.events["source_row"].to_list() == [1, 2, 3]
     assert client.events["timestamp"].to_list()[:2] == [
-        dt.datetime(2024, 3, 1, 9, 0, tzinfo=UTC), dt.datetime(2024, 7, 1, 11, 0, tzinfo=UTC)]
-    assert client.period == (dt.datetime(2024, 3, 1, 9, 0, tzinfo=UTC), dt.datetime(2024, 7, 2, 11, 0, tzinfo=UTC))
+        dt.datetime(2024, 3, 1, 9, 0, tzinfo=UTC),
+        dt.datetime(2024, 7, 1, 11, 0, tzinfo=UTC),
+    ]
+    assert client.period == (
+        dt.datetime(2024, 3, 1, 9, 0, tzinfo=UTC),
+        dt.datetime(2024, 7, 2, 11, 0, tzinfo=UTC),
+    )
     assert dict(client.set_aside["events"].select("source_row", "reason").iter_rows()) == {
-        4: "null_customer_id", 5: "duplicate_event"}
+        4: "null_customer_id",
+        5: "duplicate_event",
+    }
     assert client.set_aside["feedback"]["reason"].to_list() == ["score_out_of_range"]
     assert client.customers.height == 2 and client.feedback.height == 1
     counts = {t.table: (t.input_rows, t.loaded, t.set_aside) for t in client.validation.tables}
@@ -86,9 +93,14 @@ def test_load_client(client_dir):
     assert warnings[("events", "unknown_customer")].examples == (3,)  # the GHOST row
     assert client.validation.one_line() == (
         "bookshop: events 3 loaded, 2 set aside (2 reasons); feedback 1 loaded, 1 set aside "
-        "(1 reason); customers 2 loaded, 0 set aside; 2 warnings")
+        "(1 reason); customers 2 loaded, 0 set aside; 2 warnings"
+    )
     text = repr(client)
-    assert "bookshop" in text and "events 3 (+2 set aside)" in text and "2024-03-01 to 2024-07-02" in text
+    assert (
+        "bookshop" in text
+        and "events 3 (+2 set aside)" in text
+        and "2024-03-01 to 2024-07-02" in text
+    )
 
 
 def test_load_client_prepared(client_dir):
@@ -106,8 +118,13 @@ def test_load_client_prepared(client_dir):
 
 def test_report_never_shows_customer_ids(client_dir):
     report = load_client(client_dir).validation
-    texts = [report.summary(), report.one_line(), report._repr_html_(), repr(report),
-             str(report.to_frame().rows())]
+    texts = [
+        report.summary(),
+        report.one_line(),
+        report._repr_html_(),
+        repr(report),
+        str(report.to_frame().rows()),
+    ]
     for text in texts:
         for secret in SECRET_IDS:
             assert secret not in text
@@ -115,8 +132,11 @@ def test_report_never_shows_customer_ids(client_dir):
 
 
 def test_missing_optional_tables_are_empty_canonical_frames(client_dir):
-    (client_dir / "client.toml").write_text(CONFIG.replace('feedback = "feedback.ndjson"\n', "")
-                                            .replace('customers = "customers.csv"\n', ""))
+    (client_dir / "client.toml").write_text(
+        CONFIG.replace('feedback = "feedback.ndjson"\n', "").replace(
+            'customers = "customers.csv"\n', ""
+        )
+    )
     client = load_client(client_dir)
     assert client.feedback.schema == empty_table("feedback").schema and client.feedback.height == 0
     assert client.customers.schema == empty_table("customers").schema
@@ -125,7 +145,9 @@ def test_missing_optional_tables_are_empty_canonical_frames(client_dir):
 
 
 def test_strict_raises_on_first_problem(client_dir):
-    with pytest.raises(DataError, match=r"events.csv, column 'Customer Ref' \(-> customer_id\).*first rows 4"):
+    with pytest.raises(
+        DataError, match=r"events.csv, column 'Customer Ref' \(-> customer_id\).*first rows 4"
+    ):
         load_client(client_dir, strict=True)
 
 
@@ -155,14 +177,18 @@ def test_cli_validate(client_dir, capsys):
 
 def test_client_frames_are_polars(client_dir):
     client = load_client(client_dir)
-    assert all(isinstance(f, pl.DataFrame) for f in (client.events, client.feedback, client.customers))
+    assert all(
+        isinstance(f, pl.DataFrame) for f in (client.events, client.feedback, client.customers)
+    )
     assert client.customers.schema["churned"] == pl.Boolean
 
 
 def _sample_clients():
     from cxlab.config import SAMPLE_DIR
 
-    return sorted(p.parent for p in SAMPLE_DIR.glob("*/client.toml") if (p.parent / "truth.json").exists())
+    return sorted(
+        p.parent for p in SAMPLE_DIR.glob("*/client.toml") if (p.parent / "truth.json").exists()
+    )
 
 
 @pytest.mark.parametrize("folder", _sample_clients(), ids=lambda p: p.name)

@@ -16,8 +16,14 @@ PROBE = Path(__file__).with_name("_determinism_probe.py")
 
 def run_probe(client: str, threads: int) -> dict[str, str]:
     env = {**os.environ, "POLARS_MAX_THREADS": str(threads)}
-    out = subprocess.run([sys.executable, str(PROBE), client], env=env, capture_output=True,
-                         text=True, check=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, str(PROBE), client],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -68,7 +68,14 @@ def test_driver_features_only_count_events_before_the_answer():
         {
             "customer_id": ["a", "a", "a", "a", "b", "b"],
             "timestamp": [day(0), day(2), day(3), day(10), day(0), day(4)],
-            "touchpoint": ["site_visit", "purchase", "support_call", "support_call", "site_visit", "checkout_error"],
+            "touchpoint": [
+                "site_visit",
+                "purchase",
+                "support_call",
+                "support_call",
+                "site_visit",
+                "checkout_error",
+            ],
         }
     )
     feedback = pl.DataFrame(
@@ -99,8 +106,12 @@ def test_driver_features_only_count_events_before_the_answer():
 
 
 def test_driver_features_equal_timestamps_are_not_before():
-    events = pl.DataFrame({"customer_id": ["a"], "timestamp": [day(1)], "touchpoint": ["checkout_error"]})
-    feedback = pl.DataFrame({"customer_id": ["a"], "timestamp": [day(1)], "survey": ["nps"], "score": [0]})
+    events = pl.DataFrame(
+        {"customer_id": ["a"], "timestamp": [day(1)], "touchpoint": ["checkout_error"]}
+    )
+    feedback = pl.DataFrame(
+        {"customer_id": ["a"], "timestamp": [day(1)], "survey": ["nps"], "score": [0]}
+    )
     f = driver_features(events, feedback)
     assert "hit:checkout_error" not in f.columns and f.height == 1
 
@@ -112,17 +123,35 @@ def planted(n=800, seed=3):
     ids = np.array([f"c{i:04d}" for i in range(n)])
     tps = {"checkout_error": 0.25, "support_call": 0.2, "email_open": 0.5, "review": 0.1}
     hit = {t: rng.random(n) < p for t, p in tps.items()}
-    rows = [pl.DataFrame({"customer_id": ids, "timestamp": [day(0)] * n, "touchpoint": "site_visit"})]
+    rows = [
+        pl.DataFrame({"customer_id": ids, "timestamp": [day(0)] * n, "touchpoint": "site_visit"})
+    ]
     for t in tps:
         k = int(hit[t].sum())
-        rows.append(pl.DataFrame({"customer_id": ids[hit[t]], "timestamp": [day(1)] * k, "touchpoint": t}))
+        rows.append(
+            pl.DataFrame({"customer_id": ids[hit[t]], "timestamp": [day(1)] * k, "touchpoint": t})
+        )
     # events after the answer must not matter: everybody gets a checkout_error on day 20
-    rows.append(pl.DataFrame({"customer_id": ids, "timestamp": [day(20)] * n, "touchpoint": "checkout_error"}))
+    rows.append(
+        pl.DataFrame(
+            {"customer_id": ids, "timestamp": [day(20)] * n, "touchpoint": "checkout_error"}
+        )
+    )
     events = pl.concat(rows)
-    score = 8 - 4 * hit["checkout_error"] - 1 * hit["support_call"] + 1 * hit["review"] + rng.normal(0, 1.5, n)
+    score = (
+        8
+        - 4 * hit["checkout_error"]
+        - 1 * hit["support_call"]
+        + 1 * hit["review"]
+        + rng.normal(0, 1.5, n)
+    )
     feedback = pl.DataFrame(
-        {"customer_id": ids, "timestamp": [day(10)] * n, "survey": "nps",
-         "score": np.clip(np.rint(score), 0, 10).astype(np.int64)}
+        {
+            "customer_id": ids,
+            "timestamp": [day(10)] * n,
+            "survey": "nps",
+            "score": np.clip(np.rint(score), 0, 10).astype(np.int64),
+        }
     )
     return events, feedback, hit
 
@@ -182,18 +211,22 @@ def check_planted_driver(folder):
     if not truth:
         pytest.skip(f"{folder.name} has no planted NPS driver")
     c = load_client(folder)
-    kd = nps_drivers(c.events, c.feedback, n_boot=50, seed=0,
-                     purchase_touchpoints=c.config.purchase_touchpoints)
+    kd = nps_drivers(
+        c.events, c.feedback, n_boot=50, seed=0, purchase_touchpoints=c.config.purchase_touchpoints
+    )
     assert kd.table["driver"][0] == truth["touchpoint"], kd.table.head(5)
     row = kd.table.row(0, named=True)
     assert row["ci_low"] > kd.table["ci_high"][1]  # clearly ahead of the runner-up
     # the mean 0-10 answers with / without the touchpoint move the same way as in the truth
     assert (row["mean_score_exposed"] - row["mean_score_not_exposed"]) * (
-        truth["mean_nps_hit"] - truth["mean_nps_not_hit"]) > 0
+        truth["mean_nps_hit"] - truth["mean_nps_not_hit"]
+    ) > 0
     assert row["n_exposed"] == pytest.approx(truth["respondents_hit"], rel=0.1)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("client", _clients() or [pytest.param("none", marks=pytest.mark.skip("no sample data"))])
+@pytest.mark.parametrize(
+    "client", _clients() or [pytest.param("none", marks=pytest.mark.skip("no sample data"))]
+)
 def test_sample_client_planted_driver_ranks_first(client):
     check_planted_driver(SAMPLE_DIR / client)

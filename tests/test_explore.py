@@ -29,30 +29,43 @@ JOURNEY_MAP = {**DEFAULT_JOURNEY_MAP, "delivery_late": "retention", "app_login_f
 
 def log(rows: list[tuple]) -> pl.DataFrame:
     """(customer, day, touchpoint, channel) rows; source_row = list position."""
-    return pl.DataFrame({
-        "customer_id": [r[0] for r in rows],
-        "timestamp": [T0 + dt.timedelta(days=r[1]) for r in rows],
-        "touchpoint": [r[2] for r in rows],
-        "channel": [r[3] for r in rows],
-        "source_row": pl.Series(range(1, len(rows) + 1), dtype=pl.UInt32),
-    })
+    return pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "timestamp": [T0 + dt.timedelta(days=r[1]) for r in rows],
+            "touchpoint": [r[2] for r in rows],
+            "channel": [r[3] for r in rows],
+            "source_row": pl.Series(range(1, len(rows) + 1), dtype=pl.UInt32),
+        }
+    )
 
 
 # Week 0 = Jan 1-7, week 1 = Jan 8-14, week 2 = Jan 15-21.
-SMALL = assign_stages(log([
-    ("a", 0, "site_visit", "web"), ("a", 1, "checkout", "web"), ("a", 9, "purchase", "app"),
-    ("b", 2, "site_visit", "web"), ("b", 7, "site_visit", "app"),  # day 7 = Monday 00:00 of week 1
-    ("c", 8, "site_visit", "app"), ("c", 15, "checkout", "app"),
-    ("d", 16, "site_visit", "web"),
-]), DEFAULT_JOURNEY_MAP)
+SMALL = assign_stages(
+    log(
+        [
+            ("a", 0, "site_visit", "web"),
+            ("a", 1, "checkout", "web"),
+            ("a", 9, "purchase", "app"),
+            ("b", 2, "site_visit", "web"),
+            ("b", 7, "site_visit", "app"),  # day 7 = Monday 00:00 of week 1
+            ("c", 8, "site_visit", "app"),
+            ("c", 15, "checkout", "app"),
+            ("d", 16, "site_visit", "web"),
+        ]
+    ),
+    DEFAULT_JOURNEY_MAP,
+)
 SMALL_CUSTOMERS = pl.DataFrame({"customer_id": ["a", "b", "c"], "segment": ["new", "new", None]})
-SMALL_FEEDBACK = pl.DataFrame({
-    "customer_id": ["a", "c", "c"],
-    "timestamp": [T0 + dt.timedelta(days=d) for d in (10, 9, 16)],
-    "survey": ["csat", "csat", "nps"],
-    "score": [4, 2, 10],
-    "touchpoint": ["checkout", "checkout", "checkout"],
-})
+SMALL_FEEDBACK = pl.DataFrame(
+    {
+        "customer_id": ["a", "c", "c"],
+        "timestamp": [T0 + dt.timedelta(days=d) for d in (10, 9, 16)],
+        "survey": ["csat", "csat", "nps"],
+        "score": [4, 2, 10],
+        "touchpoint": ["checkout", "checkout", "checkout"],
+    }
+)
 COLS = ["stage", "touchpoint", "events", "customers", "stage_customers", "dropped_touched"]
 
 
@@ -74,7 +87,9 @@ def test_small_example_by_hand(small_cube):
     ]
     # Week 1 only (Jan 8-14): b's Monday-midnight visit, c's visit, a's purchase.
     # c never gets past consideration *within the selection*, b neither.
-    assert cube.heatmap(start=dt.date(2024, 1, 10), end=dt.date(2024, 1, 10)).select(COLS).rows() == [
+    assert cube.heatmap(start=dt.date(2024, 1, 10), end=dt.date(2024, 1, 10)).select(
+        COLS
+    ).rows() == [
         ("consideration", "site_visit", 2, 2, 2, 2),
         ("purchase", "purchase", 1, 1, 1, 1),
     ]
@@ -99,19 +114,32 @@ def test_small_example_satisfaction(small_cube):
 
 
 def test_small_example_equals_touchpoint_heatmap(small_cube):
-    for state in ({}, {"segment": "new"}, {"segment": MISSING_SEGMENT}, {"channel": "web"},
-                  {"start": dt.date(2024, 1, 8)}, {"end": dt.date(2024, 1, 8), "channel": "app"}):
+    for state in (
+        {},
+        {"segment": "new"},
+        {"segment": MISSING_SEGMENT},
+        {"channel": "web"},
+        {"start": dt.date(2024, 1, 8)},
+        {"end": dt.date(2024, 1, 8), "channel": "app"},
+    ):
         for survey in (None, "csat", "nps"):
-            expected = touchpoint_heatmap(small_cube.filter_events(SMALL, **state), SMALL_FEEDBACK, survey=survey)
+            expected = touchpoint_heatmap(
+                small_cube.filter_events(SMALL, **state), SMALL_FEEDBACK, survey=survey
+            )
             assert_frame_equal(small_cube.heatmap(**state, survey=survey), expected)
 
 
 def test_dates_snap_to_whole_buckets(small_cube):
     assert small_cube.snap(dt.date(2024, 1, 10), dt.date(2024, 1, 16)) == (1, 2)
     assert small_cube.period(dt.date(2024, 1, 10), dt.date(2024, 1, 16)) == (
-        T0 + dt.timedelta(days=7), T0 + dt.timedelta(days=21))
+        T0 + dt.timedelta(days=7),
+        T0 + dt.timedelta(days=21),
+    )
     # an end date means the whole day, so start and end on one day is a valid range
-    assert small_cube.snap(dt.datetime(2024, 1, 3, 12, tzinfo=dt.UTC), dt.date(2024, 1, 3)) == (0, 0)
+    assert small_cube.snap(dt.datetime(2024, 1, 3, 12, tzinfo=dt.UTC), dt.date(2024, 1, 3)) == (
+        0,
+        0,
+    )
     assert small_cube.snap(dt.date(2023, 1, 1), dt.date(2023, 2, 1)) is None
     assert small_cube.snap(dt.date(2030, 1, 1)) is None
     assert small_cube.snap() == (0, 2)
@@ -131,8 +159,11 @@ def bookshop(request):
     # some customers without a segment, some not in the customers table at all
     ids = customers.get_column("customer_id")
     customers = customers.filter(~ids.is_in(ids.head(40).implode())).with_columns(
-        pl.when(pl.col("customer_id").is_in(ids.slice(40, 30).implode())).then(None)
-        .otherwise(pl.col("segment")).alias("segment"))
+        pl.when(pl.col("customer_id").is_in(ids.slice(40, 30).implode()))
+        .then(None)
+        .otherwise(pl.col("segment"))
+        .alias("segment")
+    )
     return staged, feedback, heatmap_cube(staged, feedback, customers)
 
 
@@ -147,7 +178,12 @@ STATES = [
     {"end": dt.date(2024, 11, 3)},
     {"start": dt.date(2025, 9, 1)},
     {"segment": "book lover", "channel": "web", "start": dt.date(2025, 5, 1)},
-    {"segment": "casual reader", "channel": "app", "start": dt.date(2024, 12, 2), "end": dt.date(2025, 2, 14)},
+    {
+        "segment": "casual reader",
+        "channel": "app",
+        "start": dt.date(2024, 12, 2),
+        "end": dt.date(2025, 2, 14),
+    },
     {"channel": "chat", "start": dt.date(2025, 9, 29)},
     {"end": dt.date(2020, 1, 1)},  # nothing selected
 ]
@@ -168,7 +204,9 @@ def test_empty_selection_keeps_the_columns(bookshop):
     assert empty.schema == touchpoint_heatmap(staged, feedback).schema
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_any_filter_state_equals_touchpoint_heatmap(bookshop, data):
     staged, feedback, cube = bookshop
@@ -186,34 +224,50 @@ def test_bank_client_with_its_own_touchpoints():
     staged, feedback, customers = staged_client("bank", 600, True)
     cube = heatmap_cube(staged, feedback, customers)
     segment = cube.segments[0]
-    for state in ({}, {"segment": segment, "start": dt.date(2025, 3, 1)}, {"channel": cube.channels[0]}):
+    for state in (
+        {},
+        {"segment": segment, "start": dt.date(2025, 3, 1)},
+        {"channel": cube.channels[0]},
+    ):
         expected = touchpoint_heatmap(cube.filter_events(staged, **state), feedback)
         assert_frame_equal(cube.heatmap(**state), expected)
 
 
 def test_more_than_64_weeks_picks_coarser_buckets():
     # 100 weeks of data: 2-week buckets (50 of them), still starting on a Monday
-    rows = [(f"c{i % 7}", 7 * i + 3, "site_visit" if i % 3 else "checkout", "web" if i % 2 else "app")
-            for i in range(100)]
+    rows = [
+        (f"c{i % 7}", 7 * i + 3, "site_visit" if i % 3 else "checkout", "web" if i % 2 else "app")
+        for i in range(100)
+    ]
     staged = assign_stages(log(rows), DEFAULT_JOURNEY_MAP)
     cube = heatmap_cube(staged)
     assert cube.every == dt.timedelta(weeks=2)
     assert cube.n_buckets == 50 and cube.edges[0] == T0
     assert heatmap_cube(staged, max_buckets=20).every == dt.timedelta(weeks=5)
-    for state in ({}, {"start": dt.date(2024, 6, 1), "end": dt.date(2025, 1, 31)}, {"channel": "app"}):
-        assert_frame_equal(cube.heatmap(**state), touchpoint_heatmap(cube.filter_events(staged, **state)))
+    for state in (
+        {},
+        {"start": dt.date(2024, 6, 1), "end": dt.date(2025, 1, 31)},
+        {"channel": "app"},
+    ):
+        assert_frame_equal(
+            cube.heatmap(**state), touchpoint_heatmap(cube.filter_events(staged, **state))
+        )
 
 
 def test_daily_buckets_start_at_midnight():
     cube = heatmap_cube(SMALL, every="1d")
     assert cube.every == dt.timedelta(days=1) and cube.labels[:2] == ["2024-01-01", "2024-01-02"]
     state = {"start": dt.date(2024, 1, 2), "end": dt.date(2024, 1, 9)}
-    assert_frame_equal(cube.heatmap(**state), touchpoint_heatmap(cube.filter_events(SMALL, **state)))
+    assert_frame_equal(
+        cube.heatmap(**state), touchpoint_heatmap(cube.filter_events(SMALL, **state))
+    )
 
 
 # ---------------------------------------------------------------------- clear errors
 def test_unknown_segment_is_a_clear_error(small_cube):
-    with pytest.raises(ParameterError, match=r"'segment' parameter must be one of .*Got 'New'.*Did you mean 'new'"):
+    with pytest.raises(
+        ParameterError, match=r"'segment' parameter must be one of .*Got 'New'.*Did you mean 'new'"
+    ):
         small_cube.heatmap(segment="New")
 
 
@@ -247,7 +301,9 @@ def test_bad_build_input_is_a_clear_error():
         heatmap_cube(SMALL.drop("channel"))
     with pytest.raises(ParameterError, match="whole number of days"):
         heatmap_cube(SMALL, every="12h")
-    with pytest.raises(ParameterError, match=r"'max_buckets' parameter must be an int in \[1, 64\]"):
+    with pytest.raises(
+        ParameterError, match=r"'max_buckets' parameter must be an int in \[1, 64\]"
+    ):
         heatmap_cube(SMALL, max_buckets=65)
     with pytest.raises(DataError, match="duplicated customer_id"):
         heatmap_cube(SMALL, customers=pl.concat([SMALL_CUSTOMERS, SMALL_CUSTOMERS]))
@@ -259,17 +315,33 @@ def test_feedback_ties_go_to_file_order_in_cube_and_heatmap():
     # a and b each buy twice at the same moment: the first row in file order is the purchase,
     # the second retention. a answers after both (the latest event before the answer: the
     # later row, retention); b answers before both (the earliest after it: purchase).
-    events = assign_stages(log([
-        ("a", 0, "site_visit", "web"), ("a", 3, "purchase", "web"), ("a", 3, "purchase", "app"),
-        ("b", 0, "site_visit", "web"), ("b", 5, "purchase", "web"), ("b", 5, "purchase", "app"),
-    ]), DEFAULT_JOURNEY_MAP)
+    events = assign_stages(
+        log(
+            [
+                ("a", 0, "site_visit", "web"),
+                ("a", 3, "purchase", "web"),
+                ("a", 3, "purchase", "app"),
+                ("b", 0, "site_visit", "web"),
+                ("b", 5, "purchase", "web"),
+                ("b", 5, "purchase", "app"),
+            ]
+        ),
+        DEFAULT_JOURNEY_MAP,
+    )
     assert events["stage"].cast(pl.String).to_list()[1:3] == ["purchase", "retention"]
-    feedback = pl.DataFrame({
-        "customer_id": ["a", "b"], "timestamp": [T0 + dt.timedelta(days=4), T0 + dt.timedelta(days=2)],
-        "survey": ["csat", "csat"], "score": [5, 1], "touchpoint": ["purchase", "purchase"],
-    })
+    feedback = pl.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "timestamp": [T0 + dt.timedelta(days=4), T0 + dt.timedelta(days=2)],
+            "survey": ["csat", "csat"],
+            "score": [5, 1],
+            "touchpoint": ["purchase", "purchase"],
+        }
+    )
     want = touchpoint_heatmap(events, feedback)
-    sat = want.filter(pl.col("touchpoint") == "purchase").select("stage", "feedback_n", "satisfaction")
+    sat = want.filter(pl.col("touchpoint") == "purchase").select(
+        "stage", "feedback_n", "satisfaction"
+    )
     assert sorted(sat.iter_rows()) == [("purchase", 1, 0.0), ("retention", 1, 100.0)]
     # the row order of the frame does not matter, prepared or not, and the cube agrees
     assert_frame_equal(touchpoint_heatmap(events.reverse(), feedback), want)
@@ -308,7 +380,9 @@ def test_clients_folder_parameter_then_environment_then_samples(tmp_path, monkey
     assert ui.clients_folder(None) == env
     assert ui.clients_folder(own) == own  # the parameter wins over the environment
     monkeypatch.setenv(ui.CLIENTS_ENV, str(tmp_path / "missing"))
-    with pytest.raises(DataError, match="CXLAB_CLIENTS environment variable.*does not exist|missing.*CXLAB_CLIENTS"):
+    with pytest.raises(
+        DataError, match="CXLAB_CLIENTS environment variable.*does not exist|missing.*CXLAB_CLIENTS"
+    ):
         ui.clients_folder(None)
 
 
@@ -327,12 +401,20 @@ def test_default_funnel_steps_exist_in_the_client():
     # consideration touchpoints by customers: tour 3 (a, b, c), plan 2 (a, b), form 1 (a);
     # purchase touchpoint "join" reached by a; "ad" is awareness; "sale" is a purchase
     # touchpoint of the map that nobody reached, so it is not used
-    ev = pl.DataFrame({
-        "customer_id": ["a", "a", "a", "a", "a", "b", "b", "b", "c"],
-        "touchpoint": ["ad", "tour", "plan", "form", "join", "tour", "plan", "tour", "tour"],
-    })
-    jmap = {"ad": "awareness", "tour": "consideration", "plan": "consideration", "form": "consideration",
-            "join": "purchase", "sale": "purchase"}
+    ev = pl.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "a", "b", "b", "b", "c"],
+            "touchpoint": ["ad", "tour", "plan", "form", "join", "tour", "plan", "tour", "tour"],
+        }
+    )
+    jmap = {
+        "ad": "awareness",
+        "tour": "consideration",
+        "plan": "consideration",
+        "form": "consideration",
+        "join": "purchase",
+        "sale": "purchase",
+    }
     assert ui.default_funnel_steps(ev, jmap, ["sale", "join"]) == ["tour", "plan", "form", "join"]
     assert ui.default_funnel_steps(ev, jmap, ["join"], max_steps=3) == ["tour", "plan", "join"]
     # no consideration touchpoint: awareness ones
@@ -341,7 +423,9 @@ def test_default_funnel_steps_exist_in_the_client():
 
 
 def test_unknown_steps_are_named_not_dropped_silently():
-    known, unknown = ui.parse_steps("site_visit, chekout, purchase", ["site_visit", "checkout", "purchase"])
+    known, unknown = ui.parse_steps(
+        "site_visit, chekout, purchase", ["site_visit", "checkout", "purchase"]
+    )
     assert (known, unknown) == (["site_visit", "purchase"], ["chekout"])
     note = ui.unknown_steps_note(unknown, ["site_visit", "checkout", "purchase"], "bookshop")
     assert "'chekout'" in note and "bookshop" in note and "checkout" in note
@@ -382,7 +466,11 @@ def test_explorer_redraws_once_per_change_and_shows_one_error_line():
     window.value = "2 weeks"  # bad: one red line, the previous output stays
     assert ex.shown == ["k=2 window=14d"]
     assert ex.status.value.count('class="cx-line cx-error"') == 1
-    assert "&#x27;2 weeks&#x27;" in ex.status.value and "7d" in ex.status.value and "Traceback" not in ex.status.value
+    assert (
+        "&#x27;2 weeks&#x27;" in ex.status.value
+        and "7d" in ex.status.value
+        and "Traceback" not in ex.status.value
+    )
     window.value = "7d"
     assert ex.shown == ["k=2 window=7d"] and "cx-error" not in ex.status.value
 
@@ -437,7 +525,9 @@ def test_explorer_reuses_its_chart_widgets():
 
     ui.setup_notebook()
     size = {"n": 1}
-    chart = lambda: alt.Chart(pl.DataFrame({"x": list(range(size["n"]))})).mark_point().encode(x="x")  # noqa: E731
+    chart = lambda: (  # noqa: E731
+        alt.Chart(pl.DataFrame({"x": list(range(size["n"]))})).mark_point().encode(x="x")
+    )
     ex = ui.Explorer({}, lambda v: [chart()])
     ex.refresh()
     first = ex.out.outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]

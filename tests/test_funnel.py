@@ -41,15 +41,28 @@ def events(rows: list[tuple]) -> pl.DataFrame:
 # Hours. a: straight through. b: product_view in between, purchase only at 50h.
 # c: never buys. d: checkout *before* site_visit. e: support_call in between.
 # f: recent site_visit at 95h (window still open at the data end, 100h). g: never enters.
-LOG = events([
-    ("a", 0, "site_visit", "web"), ("a", 1, "checkout"), ("a", 2, "purchase"),
-    ("b", 0, "site_visit", "app"), ("b", 1, "product_view"), ("b", 2, "checkout"), ("b", 50, "purchase"),
-    ("c", 0, "site_visit", "web"), ("c", 3, "checkout"),
-    ("d", 0, "checkout"), ("d", 1, "site_visit", "web"), ("d", 2, "purchase"),
-    ("e", 0, "site_visit", "app"), ("e", 1, "support_call"), ("e", 2, "checkout"), ("e", 3, "purchase"),
-    ("f", 95, "site_visit", "web"),
-    ("g", 100, "product_view"),
-])
+LOG = events(
+    [
+        ("a", 0, "site_visit", "web"),
+        ("a", 1, "checkout"),
+        ("a", 2, "purchase"),
+        ("b", 0, "site_visit", "app"),
+        ("b", 1, "product_view"),
+        ("b", 2, "checkout"),
+        ("b", 50, "purchase"),
+        ("c", 0, "site_visit", "web"),
+        ("c", 3, "checkout"),
+        ("d", 0, "checkout"),
+        ("d", 1, "site_visit", "web"),
+        ("d", 2, "purchase"),
+        ("e", 0, "site_visit", "app"),
+        ("e", 1, "support_call"),
+        ("e", 2, "checkout"),
+        ("e", 3, "purchase"),
+        ("f", 95, "site_visit", "web"),
+        ("g", 100, "product_view"),
+    ]
+)
 
 
 def col(f: pl.DataFrame, name: str) -> list:
@@ -78,7 +91,12 @@ def test_window_and_censoring():
     # step 2: f's window (95h + 24h = 119h) is still open at 100h -> open/censored and left out:
     # eligible 6 - 1 = 5, converted 4 -> 4/5.
     s2 = f.filter(pl.col("step") == 2).row(0, named=True)
-    assert (s2["open_window"], s2["censored"], s2["eligible"], s2["converted_eligible"]) == (1, 1, 5, 4)
+    assert (s2["open_window"], s2["censored"], s2["eligible"], s2["converted_eligible"]) == (
+        1,
+        1,
+        5,
+        4,
+    )
     assert s2["conversion_rate"] == pytest.approx(0.8)
     # step 3: b bought at 50h > 24h after entering -> not converted; a, e -> 2/4
     s3 = f.filter(pl.col("step") == 3).row(0, named=True)
@@ -122,8 +140,13 @@ def test_breakdown_by_channel_segment_and_cohort():
     # channel of the step-1 event: web a c d f, app b e
     assert f.filter(pl.col("channel") == "web")["converted"].to_list() == [4, 2, 1]
     assert f.filter(pl.col("channel") == "app")["converted"].to_list() == [2, 2, 2]
-    customers = pl.DataFrame({"customer_id": list("abcdef"), "segment": ["x", "x", "y", "y", "y", "y"],
-                              "signup_date": [dt.date(2023, 12, 5)] * 2 + [dt.date(2024, 1, 2)] * 4})
+    customers = pl.DataFrame(
+        {
+            "customer_id": list("abcdef"),
+            "segment": ["x", "x", "y", "y", "y", "y"],
+            "signup_date": [dt.date(2023, 12, 5)] * 2 + [dt.date(2024, 1, 2)] * 4,
+        }
+    )
     s = funnel(LOG, STEPS, by="segment", customers=customers)
     assert s.filter(pl.col("segment") == "x")["converted"].to_list() == [2, 2, 2]
     c = funnel(LOG, STEPS, by="signup_cohort", customers=customers)
@@ -146,7 +169,13 @@ def test_parameter_errors():
 def test_funnel_customers_and_stage_funnel():
     fc = funnel_customers(LOG, STEPS)
     assert dict(zip(fc["customer_id"], fc["steps_reached"], strict=True)) == {
-        "a": 3, "b": 3, "c": 2, "d": 1, "e": 3, "f": 1}
+        "a": 3,
+        "b": 3,
+        "c": 2,
+        "d": 1,
+        "e": 3,
+        "f": 1,
+    }
     sf = stage_funnel(LOG, ["consideration", "purchase"], journey_map=DEFAULT_JOURNEY_MAP)
     # consideration: a b c d e f g (7); purchase stage (checkout counts) after it: a b c d e
     assert col(sf, "converted") == [7, 5]
@@ -185,15 +214,25 @@ def test_time_to_convert_censors_open_windows():
 
 
 # Drop-off fixture (hours). Stopped at checkout: p3, p4, p6. Continued to purchase: p1, p2, p5.
-DROP = events([
-    ("p1", 0, "checkout"), ("p1", 1, "chat"), ("p1", 2, "purchase"),
-    ("p2", 0, "checkout"), ("p2", 1, "purchase"),
-    ("p3", 0, "checkout"), ("p3", 1, "checkout_error"),
-    ("p4", 0, "checkout"), ("p4", 1, "checkout_error"), ("p4", 2, "chat"),
-    ("p5", 0, "checkout"), ("p5", 1, "checkout_error"), ("p5", 2, "purchase"),
-    ("p6", 0, "checkout"),
-    ("z", 10, "site_visit"),
-])
+DROP = events(
+    [
+        ("p1", 0, "checkout"),
+        ("p1", 1, "chat"),
+        ("p1", 2, "purchase"),
+        ("p2", 0, "checkout"),
+        ("p2", 1, "purchase"),
+        ("p3", 0, "checkout"),
+        ("p3", 1, "checkout_error"),
+        ("p4", 0, "checkout"),
+        ("p4", 1, "checkout_error"),
+        ("p4", 2, "chat"),
+        ("p5", 0, "checkout"),
+        ("p5", 1, "checkout_error"),
+        ("p5", 2, "purchase"),
+        ("p6", 0, "checkout"),
+        ("z", 10, "site_visit"),
+    ]
+)
 
 
 def test_drop_off_drivers_by_hand():
@@ -202,7 +241,12 @@ def test_drop_off_drivers_by_hand():
     # last 2 events after checkout: stopped p3 {error}, p4 {error, chat}, p6 {} -> error 2/3;
     # continued (before purchase) p1 {chat}, p2 {}, p5 {error} -> error 1/3.
     e = r["checkout_error"]
-    assert (e["stopped_touched"], e["stopped"], e["continued_touched"], e["continued"]) == (2, 3, 1, 3)
+    assert (e["stopped_touched"], e["stopped"], e["continued_touched"], e["continued"]) == (
+        2,
+        3,
+        1,
+        3,
+    )
     assert e["lift_raw"] == pytest.approx(2.0)
     assert e["lift"] == pytest.approx((2.5 / 4) / (1.5 / 4))  # +0.5 smoothing
     assert d["touchpoint"][0] == "checkout_error"
@@ -220,8 +264,12 @@ TPS = ["site_visit", "product_view", "checkout", "purchase", "chat"]
 @st.composite
 def logs(draw):
     n = draw(st.integers(1, 25))
-    return events([(f"k{draw(st.integers(0, 5))}", draw(st.integers(0, 60)), draw(st.sampled_from(TPS)))
-                   for _ in range(n)])
+    return events(
+        [
+            (f"k{draw(st.integers(0, 5))}", draw(st.integers(0, 60)), draw(st.sampled_from(TPS)))
+            for _ in range(n)
+        ]
+    )
 
 
 @settings(max_examples=25, deadline=None)

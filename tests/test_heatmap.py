@@ -27,35 +27,54 @@ T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 def events(rows: list[tuple]) -> pl.DataFrame:
     """(customer, hour, touchpoint[, channel]); source_row = list position."""
-    return pl.DataFrame({
-        "customer_id": [r[0] for r in rows],
-        "timestamp": [T0 + dt.timedelta(hours=r[1]) for r in rows],
-        "touchpoint": [r[2] for r in rows],
-        "channel": [r[3] if len(r) > 3 else "web" for r in rows],
-        "source_row": pl.Series(range(1, len(rows) + 1), dtype=pl.UInt32),
-    })
+    return pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "timestamp": [T0 + dt.timedelta(hours=r[1]) for r in rows],
+            "touchpoint": [r[2] for r in rows],
+            "channel": [r[3] if len(r) > 3 else "web" for r in rows],
+            "source_row": pl.Series(range(1, len(rows) + 1), dtype=pl.UInt32),
+        }
+    )
 
 
 # Purchase-stage customers: h1 h2 h3 h4 h6 (5). Dropped there (never reached retention):
 # h2 h4 h6 (3). checkout_error touched by h2 h3 h6 (2 of them dropped).
-LOG = events([
-    ("h1", 0, "site_visit"), ("h1", 1, "checkout"), ("h1", 2, "purchase"), ("h1", 30, "delivery"),
-    ("h2", 0, "site_visit", "app"), ("h2", 1, "checkout", "app"), ("h2", 2, "checkout_error", "app"),
-    ("h3", 0, "site_visit"), ("h3", 1, "checkout"), ("h3", 2, "checkout_error"), ("h3", 3, "checkout"),
-    ("h3", 4, "purchase"), ("h3", 40, "delivery"),
-    ("h4", 0, "site_visit"), ("h4", 1, "checkout"),
-    ("h5", 0, "site_visit"),
-    ("h6", 0, "site_visit"), ("h6", 5, "site_visit"), ("h6", 6, "checkout"), ("h6", 7, "checkout_error"),
-])
+LOG = events(
+    [
+        ("h1", 0, "site_visit"),
+        ("h1", 1, "checkout"),
+        ("h1", 2, "purchase"),
+        ("h1", 30, "delivery"),
+        ("h2", 0, "site_visit", "app"),
+        ("h2", 1, "checkout", "app"),
+        ("h2", 2, "checkout_error", "app"),
+        ("h3", 0, "site_visit"),
+        ("h3", 1, "checkout"),
+        ("h3", 2, "checkout_error"),
+        ("h3", 3, "checkout"),
+        ("h3", 4, "purchase"),
+        ("h3", 40, "delivery"),
+        ("h4", 0, "site_visit"),
+        ("h4", 1, "checkout"),
+        ("h5", 0, "site_visit"),
+        ("h6", 0, "site_visit"),
+        ("h6", 5, "site_visit"),
+        ("h6", 6, "checkout"),
+        ("h6", 7, "checkout_error"),
+    ]
+)
 STAGED = assign_stages(LOG, DEFAULT_JOURNEY_MAP)
-FEEDBACK = pl.DataFrame({
-    "customer_id": ["h2", "h6", "h1", "h5"],
-    "timestamp": [T0 + dt.timedelta(hours=h) for h in (3, 8, 3, 1)],
-    "survey": ["csat", "csat", "nps", "csat"],
-    "score": [2, 1, 10, 5],
-    "comment": [None] * 4,
-    "touchpoint": ["checkout_error", "checkout_error", "purchase", None],
-})
+FEEDBACK = pl.DataFrame(
+    {
+        "customer_id": ["h2", "h6", "h1", "h5"],
+        "timestamp": [T0 + dt.timedelta(hours=h) for h in (3, 8, 3, 1)],
+        "survey": ["csat", "csat", "nps", "csat"],
+        "score": [2, 1, 10, 5],
+        "comment": [None] * 4,
+        "touchpoint": ["checkout_error", "checkout_error", "purchase", None],
+    }
+)
 
 
 def cell(h: pl.DataFrame, stage: str, tp: str) -> dict:
@@ -75,15 +94,24 @@ def test_heatmap_counts_reach_intensity():
     assert (ce["customers"], ce["reach"]) == (3, 0.6)
     assert (ce["reach_ci_low"], ce["reach_ci_high"]) == pytest.approx(wilson_interval(3, 5))
     assert h.select("stage", "touchpoint").rows() == sorted(
-        h.select("stage", "touchpoint").rows(), key=lambda r: (["awareness", "consideration", "purchase",
-                                                                "retention", "advocacy"].index(r[0]), r[1]))
+        h.select("stage", "touchpoint").rows(),
+        key=lambda r: (
+            ["awareness", "consideration", "purchase", "retention", "advocacy"].index(r[0]),
+            r[1],
+        ),
+    )
 
 
 def test_pain_score_by_hand():
     h = touchpoint_heatmap(STAGED)
     ce = cell(h, "purchase", "checkout_error")
     # touched: h2 h3 h6, dropped h2 h6 -> 2/3; not touched: h1 h4, dropped h4 -> 1/2
-    assert (ce["n_touched"], ce["dropped_touched"], ce["n_not_touched"], ce["dropped_not_touched"]) == (3, 2, 2, 1)
+    assert (
+        ce["n_touched"],
+        ce["dropped_touched"],
+        ce["n_not_touched"],
+        ce["dropped_not_touched"],
+    ) == (3, 2, 2, 1)
     assert ce["pain"] == pytest.approx(2 / 3 - 1 / 2)
     assert ce["pain_ratio"] == pytest.approx((2 / 3) / (1 / 2))
     assert ce["pain_ci_low"] < ce["pain"] < ce["pain_ci_high"]
@@ -122,17 +150,25 @@ def test_week_and_channel_tables():
     sv = w.filter(pl.col("touchpoint") == "site_visit").row(0, named=True)
     assert (sv["week"], sv["customers"], sv["week_customers"]) == (dt.date(2024, 1, 1), 6, 6)
     c = channel_by_stage(STAGED)
-    app = c.filter((pl.col("channel") == "app") & (pl.col("stage") == "purchase")).row(0, named=True)
+    app = c.filter((pl.col("channel") == "app") & (pl.col("stage") == "purchase")).row(
+        0, named=True
+    )
     # h2 is the only app customer: 1 of 5 purchase-stage customers, 2 of the 11 purchase-stage
     # events (h1 2, h2 2, h3 4, h4 1, h6 2)
-    assert (app["customers"], app["reach"], app["share_of_events"]) == (1, 0.2, pytest.approx(2 / 11))
+    assert (app["customers"], app["reach"], app["share_of_events"]) == (
+        1,
+        0.2,
+        pytest.approx(2 / 11),
+    )
 
 
 def test_compare_heatmaps_difference():
     a = touchpoint_heatmap(STAGED.filter(pl.col("channel") == "web"))
     b = touchpoint_heatmap(STAGED)
     d = compare_heatmaps(a, b, metrics=["reach", "events"], labels=("web", "all"))
-    r = d.filter((pl.col("metric") == "reach") & (pl.col("touchpoint") == "checkout_error")).row(0, named=True)
+    r = d.filter((pl.col("metric") == "reach") & (pl.col("touchpoint") == "checkout_error")).row(
+        0, named=True
+    )
     # web-only: purchase stage h1 h3 h4 h6 (h2 is app), error by h3 h6 -> 2/4; all: 3/5
     assert (r["value_a"], r["value_b"]) == (0.5, 0.6) and r["difference"] == pytest.approx(0.1)
     assert r["diff_ci_low"] < 0.1 < r["diff_ci_high"] and (r["n_a"], r["n_b"]) == (4, 5)
@@ -146,8 +182,12 @@ def test_compare_heatmaps_difference():
 def logs(draw):
     tps = ["ad_click", "site_visit", "checkout", "checkout_error", "purchase", "delivery", "review"]
     n = draw(st.integers(1, 30))
-    return events([(f"k{draw(st.integers(0, 6))}", draw(st.integers(0, 50)), draw(st.sampled_from(tps)))
-                   for _ in range(n)])
+    return events(
+        [
+            (f"k{draw(st.integers(0, 6))}", draw(st.integers(0, 50)), draw(st.sampled_from(tps)))
+            for _ in range(n)
+        ]
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -165,7 +205,11 @@ def test_reach_and_pain_in_range(log):
 def _sample_clients() -> list[str]:
     if not SAMPLE_DIR.is_dir():
         return []
-    return sorted(p.name for p in SAMPLE_DIR.iterdir() if (p / "client.toml").is_file() and (p / "truth.json").is_file())
+    return sorted(
+        p.name
+        for p in SAMPLE_DIR.iterdir()
+        if (p / "client.toml").is_file() and (p / "truth.json").is_file()
+    )
 
 
 @pytest.mark.slow
@@ -177,11 +221,15 @@ def test_planted_checkout_friction_is_recovered(name):
 
     truth = json.loads((SAMPLE_DIR / name / "truth.json").read_text())["checkout_friction"]
     client = load_client(SAMPLE_DIR / name)
-    staged = assign_stages(client.events, client.config.journey_map, client.config.purchase_touchpoints)
+    staged = assign_stages(
+        client.events, client.config.journey_map, client.config.purchase_touchpoints
+    )
     h = touchpoint_heatmap(staged, client.feedback)
     in_stage = h.filter((pl.col("stage") == truth["stage"]) & pl.col("pain").is_not_null())
     top = in_stage.sort(["pain", "touchpoint"], descending=[True, False]).row(0, named=True)
-    assert top["touchpoint"] == truth["touchpoint"], in_stage.select("touchpoint", "pain", "n_touched")
+    assert top["touchpoint"] == truth["touchpoint"], in_stage.select(
+        "touchpoint", "pain", "n_touched"
+    )
     assert top["pain_ci_low"] > 0  # clearly painful, not just the largest point estimate
     # cross-check with the generator: customers hitting the error mostly never buy
     if "purchase_rate_hit" in truth:

@@ -38,14 +38,25 @@ def events(rows: list[tuple[str, float, str]]) -> pl.DataFrame:
 # c1 walks the whole journey; c2 stops at checkout (checkout_error has the same timestamp,
 # later file row); c3 goes back to a site visit after buying; c4 has an unmapped touchpoint;
 # c5 has two purchases at the same timestamp: file order decides which one is *the* purchase.
-LOG = events([
-    ("c1", 0, "ad_click"), ("c1", 1, "site_visit"), ("c1", 3, "purchase"),
-    ("c1", 10, "purchase"), ("c1", 12, "review"),
-    ("c2", 0, "site_visit"), ("c2", 1, "checkout"), ("c2", 1, "checkout_error"),
-    ("c3", 2, "ad_click"), ("c3", 4, "purchase"), ("c3", 6, "site_visit"),
-    ("c4", 1, "fax_sent"), ("c4", 1, "ad_click"),
-    ("c5", 5, "purchase"), ("c5", 5, "purchase"),
-])
+LOG = events(
+    [
+        ("c1", 0, "ad_click"),
+        ("c1", 1, "site_visit"),
+        ("c1", 3, "purchase"),
+        ("c1", 10, "purchase"),
+        ("c1", 12, "review"),
+        ("c2", 0, "site_visit"),
+        ("c2", 1, "checkout"),
+        ("c2", 1, "checkout_error"),
+        ("c3", 2, "ad_click"),
+        ("c3", 4, "purchase"),
+        ("c3", 6, "site_visit"),
+        ("c4", 1, "fax_sent"),
+        ("c4", 1, "ad_click"),
+        ("c5", 5, "purchase"),
+        ("c5", 5, "purchase"),
+    ]
+)
 
 
 def test_assign_stages_follows_map_and_purchase_order():
@@ -54,11 +65,21 @@ def test_assign_stages_follows_map_and_purchase_order():
     assert out.columns == [*LOG.columns, "stage"]  # nothing dropped, order kept
     got = out["stage"].to_list()
     assert got == [
-        "awareness", "consideration", "purchase", "retention", "advocacy",  # c1
-        "consideration", "purchase", "purchase",  # c2: checkout stages are purchase
-        "awareness", "purchase", "consideration",  # c3: stage of the map after purchase
-        None, "awareness",  # c4: fax_sent unmapped -> null, kept
-        "purchase", "retention",  # c5: same timestamp, source_row 14 < 15 is the first
+        "awareness",
+        "consideration",
+        "purchase",
+        "retention",
+        "advocacy",  # c1
+        "consideration",
+        "purchase",
+        "purchase",  # c2: checkout stages are purchase
+        "awareness",
+        "purchase",
+        "consideration",  # c3: stage of the map after purchase
+        None,
+        "awareness",  # c4: fax_sent unmapped -> null, kept
+        "purchase",
+        "retention",  # c5: same timestamp, source_row 14 < 15 is the first
     ]
 
 
@@ -74,10 +95,16 @@ def test_assign_stages_keeps_lazy_and_other_purchase_touchpoints():
     m = dict(DEFAULT_JOURNEY_MAP, renewal="purchase")
     lazy = assign_stages(LOG.lazy(), m, purchase_touchpoints=("purchase", "renewal"))
     assert isinstance(lazy, pl.LazyFrame)
-    assert lazy.collect()["stage"].to_list() == assign_stages(LOG, DEFAULT_JOURNEY_MAP)["stage"].to_list()
+    assert (
+        lazy.collect()["stage"].to_list()
+        == assign_stages(LOG, DEFAULT_JOURNEY_MAP)["stage"].to_list()
+    )
     ev = events([("x", 0, "renewal"), ("x", 1, "purchase")])
     # the first of any purchase touchpoint is the purchase; the later one is retention
-    assert assign_stages(ev, m, ("purchase", "renewal"))["stage"].to_list() == ["purchase", "retention"]
+    assert assign_stages(ev, m, ("purchase", "renewal"))["stage"].to_list() == [
+        "purchase",
+        "retention",
+    ]
 
 
 def test_assign_stages_rejects_bad_map_and_columns():
@@ -102,13 +129,21 @@ def test_customer_journeys_by_hand():
     j = customer_journeys(assign_stages(LOG, DEFAULT_JOURNEY_MAP), as_of=T0 + dt.timedelta(days=20))
     r = {row["customer_id"]: row for row in j.iter_rows(named=True)}
     c1 = r["c1"]
-    assert (c1["furthest_stage"], c1["current_stage"], c1["regressed"]) == ("advocacy", "advocacy", False)
+    assert (c1["furthest_stage"], c1["current_stage"], c1["regressed"]) == (
+        "advocacy",
+        "advocacy",
+        False,
+    )
     # awareness d0 -> consideration d1 -> purchase d3 -> retention d10 -> advocacy d12 -> as_of d20
     assert [c1[f"days_in_{s}"] for s in STAGES] == [1.0, 2.0, 7.0, 2.0, 8.0]
     assert [c1[f"events_{s}"] for s in STAGES] == [1, 1, 1, 1, 1]
     assert c1["first_purchase_at"] == T0 + dt.timedelta(days=3)
     c2 = r["c2"]
-    assert (c2["furthest_stage"], c2["current_stage"], c2["events_purchase"]) == ("purchase", "purchase", 2)
+    assert (c2["furthest_stage"], c2["current_stage"], c2["events_purchase"]) == (
+        "purchase",
+        "purchase",
+        2,
+    )
     assert c2["days_in_purchase"] == 19.0 and c2["days_in_awareness"] is None
     c3 = r["c3"]
     # back to a site visit after buying: regressed, current stage is consideration
@@ -148,8 +183,12 @@ def test_stage_transitions_by_hand():
     assert d[("purchase", "retention")]["share"] == pytest.approx(0.5)
     assert all(r["from_stage"] != r["to_stage"] for r in tr.iter_rows(named=True))
     raw = stage_transitions(assign_stages(LOG, DEFAULT_JOURNEY_MAP), collapse_repeats=False)
-    assert raw.filter((pl.col("from_stage") == "purchase") & (pl.col("to_stage") == "purchase"))[
-        "transitions"].item() == 1
+    assert (
+        raw.filter((pl.col("from_stage") == "purchase") & (pl.col("to_stage") == "purchase"))[
+            "transitions"
+        ].item()
+        == 1
+    )
 
 
 TOUCHPOINTS = ["ad_click", "site_visit", "checkout", "purchase", "delivery", "review", "fax"]
@@ -159,7 +198,11 @@ TOUCHPOINTS = ["ad_click", "site_visit", "checkout", "purchase", "delivery", "re
 def logs(draw, max_customers: int = 4, max_events: int = 12):
     n = draw(st.integers(1, max_events))
     rows = [
-        (f"k{draw(st.integers(0, max_customers - 1))}", draw(st.integers(0, 30)), draw(st.sampled_from(TOUCHPOINTS)))
+        (
+            f"k{draw(st.integers(0, max_customers - 1))}",
+            draw(st.integers(0, 30)),
+            draw(st.sampled_from(TOUCHPOINTS)),
+        )
         for _ in range(n)
     ]
     return events(rows)
@@ -200,9 +243,12 @@ def test_transitions_conserve_customers(log):
 def test_assign_stages_with_repeated_source_rows():
     # source_row repeated across customers (e.g. frames concatenated from several files):
     # the join fallback must give the same stages as unique rows do
-    rep = LOG.with_columns(pl.int_range(1, pl.len() + 1).over("customer_id").cast(pl.UInt32).alias("source_row"))
+    rep = LOG.with_columns(
+        pl.int_range(1, pl.len() + 1).over("customer_id").cast(pl.UInt32).alias("source_row")
+    )
     assert rep["source_row"].n_unique() < rep.height
     assert assign_stages(rep, DEFAULT_JOURNEY_MAP)["stage"].to_list() == (
-        assign_stages(LOG, DEFAULT_JOURNEY_MAP)["stage"].to_list())
+        assign_stages(LOG, DEFAULT_JOURNEY_MAP)["stage"].to_list()
+    )
     no_rows = assign_stages(LOG.drop("source_row"), DEFAULT_JOURNEY_MAP)
     assert no_rows["stage"].to_list() == assign_stages(LOG, DEFAULT_JOURNEY_MAP)["stage"].to_list()

@@ -54,7 +54,12 @@ def test_nps_hand_vector():
 def test_nps_interval_clipped_to_scale():
     # all promoters: variance 0, interval [100, 100]; never above 100
     row = score_summary(fb("nps", [10] * 40)).row(0, named=True)
-    assert (row["estimate"], row["ci_low"], row["ci_high"], row["small_n"]) == (100.0, 100.0, 100.0, False)
+    assert (row["estimate"], row["ci_low"], row["ci_high"], row["small_n"]) == (
+        100.0,
+        100.0,
+        100.0,
+        False,
+    )
     row = score_summary(fb("nps", [10] * 9 + [0])).row(0, named=True)
     assert row["ci_high"] == 100.0 and row["ci_low"] < 80.0
 
@@ -84,7 +89,12 @@ def test_expression_builders_hand_values():
     assert pl.DataFrame({"score": [5, 4, 3, 1]}).select(csat_expr()).item() == 50.0
     assert pl.DataFrame({"score": [7, 5, 3]}).select(ces_expr()).item() == 5.0
     assert pl.DataFrame({"score": [7, 5, 3, 2]}).select(ces_easy_expr()).item() == 50.0
-    assert df.select(nps_group_expr()).to_series().to_list() == ["promoter", "promoter", "passive", "detractor"]
+    assert df.select(nps_group_expr()).to_series().to_list() == [
+        "promoter",
+        "promoter",
+        "passive",
+        "detractor",
+    ]
 
 
 def test_other_surveys_and_out_of_scale_answers_ignored():
@@ -101,7 +111,9 @@ def test_interval_contains_estimate_and_matches_scalar(scores):
     d = sum(s <= 6 for s in scores)
     nps, lo, hi = nps_interval(p, d, len(scores))
     assert row["estimate"] == pytest.approx(nps, abs=1e-9)
-    assert row["ci_low"] == pytest.approx(lo, abs=1e-9) and row["ci_high"] == pytest.approx(hi, abs=1e-9)
+    assert row["ci_low"] == pytest.approx(lo, abs=1e-9) and row["ci_high"] == pytest.approx(
+        hi, abs=1e-9
+    )
     assert -100 <= row["ci_low"] <= row["estimate"] <= row["ci_high"] <= 100
 
 
@@ -186,9 +198,14 @@ def test_breakdown_by_stage_joins_the_journey_map():
 def test_breakdown_by_segment_and_channel():
     t = [dt.datetime(2024, 1, d, tzinfo=UTC) for d in (2, 3, 4)]
     df = fb("nps", [10, 0, 9], touchpoint=["checkout"] * 3, timestamp=t)
-    customers = pl.DataFrame({"customer_id": ["c0", "c1", "c2"], "segment": ["gold", "basic", "gold"]})
+    customers = pl.DataFrame(
+        {"customer_id": ["c0", "c1", "c2"], "segment": ["gold", "basic", "gold"]}
+    )
     seg = score_summary(df, by="segment", customers=customers)
-    assert seg.select("segment", "n", "estimate").rows() == [("basic", 1, -100.0), ("gold", 2, 100.0)]
+    assert seg.select("segment", "n", "estimate").rows() == [
+        ("basic", 1, -100.0),
+        ("gold", 2, 100.0),
+    ]
     events = pl.DataFrame(
         {
             "customer_id": ["c0", "c0", "c1", "c2"],
@@ -202,8 +219,10 @@ def test_breakdown_by_segment_and_channel():
     assert ch.select("channel", "n", "estimate").rows() == [("app", 2, 0.0), ("web", 1, 100.0)]
     # a relationship NPS (no touchpoint) takes the channel of the latest event before it:
     # c0 at day 2 + 3h -> the app checkout at day 2 + 1h
-    rel = df.with_columns(pl.lit(None, dtype=pl.String).alias("touchpoint"),
-                          pl.col("timestamp") + dt.timedelta(hours=3))
+    rel = df.with_columns(
+        pl.lit(None, dtype=pl.String).alias("touchpoint"),
+        pl.col("timestamp") + dt.timedelta(hours=3),
+    )
     ch = score_summary(rel, by="channel", events=events)
     assert ch.select("channel", "n").rows() == [("app", 3)]
 
@@ -242,7 +261,10 @@ def test_score_over_time_by_group_rolls_within_group():
     df = fb("csat", [5, 1, 1, 1], timestamp=ts, touchpoint=["a", "a", "b", "b"])
     out = score_over_time(df, "csat", by="touchpoint", window=2)
     assert out.select("touchpoint", "n", "estimate").rows() == [
-        ("a", 1, 100.0), ("a", 2, 50.0), ("b", 1, 0.0), ("b", 2, 0.0)
+        ("a", 1, 100.0),
+        ("a", 2, 50.0),
+        ("b", 1, 0.0),
+        ("b", 2, 0.0),
     ]
     with pytest.raises(ParameterError, match="'every'"):
         score_over_time(df, "csat", every="fortnightly-ish")
@@ -270,7 +292,9 @@ def test_compare_bootstrap_and_no_difference():
     assert boot["ci_high"] == pytest.approx(-8.8, abs=1.5)
     same = compare_scores(a, a, survey="nps").row(0, named=True)
     assert same["difference"] == 0 and not same["significant"]
-    small = compare_scores(fb("csat", [5, 4, 1]), fb("csat", [5, 5, 5]), survey="csat").row(0, named=True)
+    small = compare_scores(fb("csat", [5, 4, 1]), fb("csat", [5, 5, 5]), survey="csat").row(
+        0, named=True
+    )
     assert small["small_n"]
     with pytest.raises(DataError, match="no 'nps' answers"):
         compare_scores(a, fb("csat", [5]))

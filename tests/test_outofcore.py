@@ -37,7 +37,11 @@ def in_memory(bookshop):
     st = assign_stages(c.events, cfg.journey_map, cfg.purchase_touchpoints)
     money = c.events.group_by("customer_id").agg(
         exact_sum("revenue").alias("revenue"),
-        pl.col("touchpoint").is_in(list(cfg.purchase_touchpoints)).sum().cast(pl.Int64).alias("n_purchases"),
+        pl.col("touchpoint")
+        .is_in(list(cfg.purchase_touchpoints))
+        .sum()
+        .cast(pl.Int64)
+        .alias("n_purchases"),
     )
     return {
         "client": c,
@@ -65,8 +69,15 @@ def test_rows_are_conserved(result, in_memory):
 
 
 def test_set_aside_counts_equal_the_loader(result, in_memory, bookshop):
-    loader = (in_memory["client"].set_aside["events"].group_by("reason", "column")
-              .agg(pl.len().cast(pl.Int64).alias("rows"), pl.col("source_row").sort().head(5).alias("examples")))
+    loader = (
+        in_memory["client"]
+        .set_aside["events"]
+        .group_by("reason", "column")
+        .agg(
+            pl.len().cast(pl.Int64).alias("rows"),
+            pl.col("source_row").sort().head(5).alias("examples"),
+        )
+    )
     assert_frame_equal(result.set_aside.sort("reason", "column"), loader.sort("reason", "column"))
     # and the planted dirty rows of the sample
     truth = json.loads((bookshop / "truth.json").read_text())["dirty_rows"]["events"]
@@ -76,14 +87,25 @@ def test_set_aside_counts_equal_the_loader(result, in_memory, bookshop):
 
 
 def test_report_matches_the_loader_wording(result, in_memory):
-    ours = {(i.reason, i.column, i.rows, i.examples, i.message) for i in result.report.set_aside_issues}
-    theirs = {(i.reason, i.column, i.rows, i.examples, i.message)
-              for i in in_memory["client"].validation.set_aside_issues if i.table == "events"}
+    ours = {
+        (i.reason, i.column, i.rows, i.examples, i.message) for i in result.report.set_aside_issues
+    }
+    theirs = {
+        (i.reason, i.column, i.rows, i.examples, i.message)
+        for i in in_memory["client"].validation.set_aside_issues
+        if i.table == "events"
+    }
     assert ours == theirs
     unknown = next(i for i in result.report.warnings if i.reason == "unknown_touchpoint")
-    loader = next(i for i in in_memory["client"].validation.warnings if i.reason == "unknown_touchpoint")
+    loader = next(
+        i for i in in_memory["client"].validation.warnings if i.reason == "unknown_touchpoint"
+    )
     assert (unknown.rows, unknown.values, unknown.examples, unknown.message) == (
-        loader.rows, loader.values, loader.examples, loader.message)
+        loader.rows,
+        loader.values,
+        loader.examples,
+        loader.message,
+    )
 
 
 def test_customer_table_equals_customer_journeys(result, in_memory):
@@ -104,7 +126,9 @@ def test_touchpoint_transitions_equal(result, in_memory):
     cols = ["source", "target", "events", "customers", "probability", "share"]
     assert_frame_equal(result.transitions.select(cols), tr.select(cols), check_dtypes=False)
     # means from integer microsecond sums: equal up to the last bits of a float mean
-    assert_frame_equal(result.transitions.select("mean_seconds"), tr.select("mean_seconds"), rel_tol=1e-12)
+    assert_frame_equal(
+        result.transitions.select("mean_seconds"), tr.select("mean_seconds"), rel_tol=1e-12
+    )
 
 
 def test_out_dir_writes_customer_parts(bookshop, in_memory, tmp_path):
@@ -119,7 +143,14 @@ def test_scan_flags_row_reasons_lazily(bookshop):
     assert isinstance(scan.frame, pl.LazyFrame)
     counts = dict(scan.frame.group_by("set_aside_reason").len().collect().drop_nulls().iter_rows())
     assert counts == {"null_customer_id": 2}  # duplicates are found per part, not in the scan
-    assert scan.key == ["customer_id", "timestamp", "touchpoint", "channel", "session_id", "revenue"]
+    assert scan.key == [
+        "customer_id",
+        "timestamp",
+        "touchpoint",
+        "channel",
+        "session_id",
+        "revenue",
+    ]
 
 
 # --------------------------------------------------------------------------- hand-checkable
@@ -127,27 +158,28 @@ def _client(folder: Path, csv: str, extra_toml: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "client.toml").write_text(
         'name = "Hand"\nstart_date = 2024-01-01\nas_of = 2024-12-31T00:00:00Z\n'
-        f'[files]\nevents = "events.csv"\n{extra_toml}')
+        f'[files]\nevents = "events.csv"\n{extra_toml}'
+    )
     (folder / "events.csv").write_text(csv)
     return folder
 
 
 HAND = (
     "customer_id,timestamp,touchpoint,channel,revenue\n"
-    "a,2024-03-01 10:00:00,ad_click,web,\n"        # 1  a: awareness
-    "a,2024-03-01 11:00:00,site_visit,web,\n"      # 2  a: consideration
-    "a,2024-03-01 12:00:00,purchase,web,20\n"      # 3  a: purchase (first)
-    "a,2024-03-01 12:00:00,purchase,web,20\n"      # 4  duplicate of row 3: set aside
-    "a,2024-03-05 12:00:00,purchase,web,5.5\n"     # 5  a: retention (repeat purchase)
-    "b,2024-03-02 09:00:00,site_visit,app,\n"      # 6  b: consideration
-    "b,2024-03-02 09:30:00,fax,app,\n"             # 7  b: unknown touchpoint, kept
-    ",2024-03-02 10:00:00,site_visit,app,\n"       # 8  no customer: set aside
-    "c,not a time,site_visit,web,\n"               # 9  unparsable time: set aside
-    "c,2024-03-03 08:00:00,,web,\n"                # 10 no touchpoint: set aside
-    "c,2024-03-03 09:00:00,purchase,web,-3\n"      # 11 negative revenue: set aside
-    "c,2023-12-31 09:00:00,site_visit,web,\n"      # 12 before start_date: set aside
-    "c,2025-06-01 09:00:00,site_visit,web,\n"      # 13 after as_of: set aside
-    "c,2024-03-04 09:00:00,site_visit,web,\n"      # 14 c: consideration
+    "a,2024-03-01 10:00:00,ad_click,web,\n"  # 1  a: awareness
+    "a,2024-03-01 11:00:00,site_visit,web,\n"  # 2  a: consideration
+    "a,2024-03-01 12:00:00,purchase,web,20\n"  # 3  a: purchase (first)
+    "a,2024-03-01 12:00:00,purchase,web,20\n"  # 4  duplicate of row 3: set aside
+    "a,2024-03-05 12:00:00,purchase,web,5.5\n"  # 5  a: retention (repeat purchase)
+    "b,2024-03-02 09:00:00,site_visit,app,\n"  # 6  b: consideration
+    "b,2024-03-02 09:30:00,fax,app,\n"  # 7  b: unknown touchpoint, kept
+    ",2024-03-02 10:00:00,site_visit,app,\n"  # 8  no customer: set aside
+    "c,not a time,site_visit,web,\n"  # 9  unparsable time: set aside
+    "c,2024-03-03 08:00:00,,web,\n"  # 10 no touchpoint: set aside
+    "c,2024-03-03 09:00:00,purchase,web,-3\n"  # 11 negative revenue: set aside
+    "c,2023-12-31 09:00:00,site_visit,web,\n"  # 12 before start_date: set aside
+    "c,2025-06-01 09:00:00,site_visit,web,\n"  # 13 after as_of: set aside
+    "c,2024-03-04 09:00:00,site_visit,web,\n"  # 14 c: consideration
 )
 
 
@@ -158,32 +190,60 @@ def test_hand_checked_client(tmp_path, parts):
     res = analyze_client(_client(tmp_path / "hand", HAND, drop), partitions=parts)
     assert (res.input_rows, res.loaded) == (14, 7)
     assert res.set_aside.select("reason", "rows", "examples").rows() == [
-        ("null_customer_id", 1, [8]), ("unparsable_timestamp", 1, [9]), ("missing_touchpoint", 1, [10]),
-        ("negative_revenue", 1, [11]), ("before_start", 1, [12]), ("future_timestamp", 1, [13]),
+        ("null_customer_id", 1, [8]),
+        ("unparsable_timestamp", 1, [9]),
+        ("missing_touchpoint", 1, [10]),
+        ("negative_revenue", 1, [11]),
+        ("before_start", 1, [12]),
+        ("future_timestamp", 1, [13]),
         ("duplicate_event", 1, [4]),
     ]
     assert res.unknown_touchpoints.rows() == [("fax", 1)]
-    cust = res.customers.select("customer_id", "n_events", "n_unmapped", "furthest_stage", "revenue", "n_purchases")
-    assert cust.rows() == [("a", 4, 0, "retention", 25.5, 2), ("b", 2, 1, "consideration", 0.0, 0),
-                           ("c", 1, 0, "consideration", 0.0, 0)]
+    cust = res.customers.select(
+        "customer_id", "n_events", "n_unmapped", "furthest_stage", "revenue", "n_purchases"
+    )
+    assert cust.rows() == [
+        ("a", 4, 0, "retention", 25.5, 2),
+        ("b", 2, 1, "consideration", 0.0, 0),
+        ("c", 1, 0, "consideration", 0.0, 0),
+    ]
     a = res.customers.row(0, named=True)
     assert a["first_purchase_at"] == dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
     assert a["first_retention_at"] == dt.datetime(2024, 3, 5, 12, tzinfo=dt.UTC)
     # stage visits: a = awareness, consideration, purchase, retention; b = consideration; c = consideration
-    st = {(f, t): n for f, t, n in res.stage_transitions.select("from_stage", "to_stage", "transitions").rows()}
-    assert st == {("(start)", "awareness"): 1, ("(start)", "consideration"): 2,
-                  ("awareness", "consideration"): 1, ("consideration", "purchase"): 1,
-                  ("purchase", "retention"): 1, ("retention", "(end)"): 1, ("consideration", "(end)"): 2}
+    st = {
+        (f, t): n
+        for f, t, n in res.stage_transitions.select("from_stage", "to_stage", "transitions").rows()
+    }
+    assert st == {
+        ("(start)", "awareness"): 1,
+        ("(start)", "consideration"): 2,
+        ("awareness", "consideration"): 1,
+        ("consideration", "purchase"): 1,
+        ("purchase", "retention"): 1,
+        ("retention", "(end)"): 1,
+        ("consideration", "(end)"): 2,
+    }
     # consideration: site_visit by a, b, c (3 events, 3 customers); a went further, b and c did not
     sv = res.heatmap.filter(pl.col("touchpoint") == "site_visit").row(0, named=True)
-    assert (sv["events"], sv["customers"], sv["stage_customers"], sv["reach"], sv["intensity"]) == (3, 3, 3, 1.0, 1.0)
+    assert (sv["events"], sv["customers"], sv["stage_customers"], sv["reach"], sv["intensity"]) == (
+        3,
+        3,
+        3,
+        1.0,
+        1.0,
+    )
     assert (sv["n_touched"], sv["dropped_touched"], sv["n_not_touched"]) == (3, 2, 0)
     pur = res.heatmap.filter(pl.col("touchpoint") == "purchase").select("stage", "events").rows()
     assert pur == [("purchase", 1), ("retention", 1)]
     # a: ad_click -> site_visit (1 h) -> purchase (1 h) -> purchase (4 days); b: site_visit -> fax (30 min)
     tr = res.transitions.select("source", "target", "events", "mean_seconds").rows()
-    assert tr == [("ad_click", "site_visit", 1, 3600.0), ("purchase", "purchase", 1, 345600.0),
-                  ("site_visit", "fax", 1, 1800.0), ("site_visit", "purchase", 1, 3600.0)]
+    assert tr == [
+        ("ad_click", "site_visit", 1, 3600.0),
+        ("purchase", "purchase", 1, 345600.0),
+        ("site_visit", "fax", 1, 1800.0),
+        ("site_visit", "purchase", 1, 3600.0),
+    ]
 
 
 def test_hand_checked_client_equals_loader(tmp_path):
@@ -192,15 +252,20 @@ def test_hand_checked_client_equals_loader(tmp_path):
     c = load_client(folder)
     assert res.loaded == c.events.height
     loader = c.set_aside["events"].group_by("reason").len().sort("reason")
-    assert_frame_equal(res.set_aside.group_by("reason").agg(pl.col("rows").sum()).sort("reason"),
-                       loader.rename({"len": "rows"}), check_dtypes=False)
+    assert_frame_equal(
+        res.set_aside.group_by("reason").agg(pl.col("rows").sum()).sort("reason"),
+        loader.rename({"len": "rows"}),
+        check_dtypes=False,
+    )
 
 
 def test_untidy_text_is_stripped_like_the_loader(tmp_path):
-    csv = ("customer_id,timestamp,touchpoint,channel\n"
-           " a ,2024-03-01 10:00,ad_click,web\n"
-           "a,2024-03-01 11:00,purchase,web\n"
-           "  ,2024-03-01 12:00,purchase,web\n")
+    csv = (
+        "customer_id,timestamp,touchpoint,channel\n"
+        " a ,2024-03-01 10:00,ad_click,web\n"
+        "a,2024-03-01 11:00,purchase,web\n"
+        "  ,2024-03-01 12:00,purchase,web\n"
+    )
     res = analyze_client(_client(tmp_path / "untidy", csv), partitions=3)
     assert res.customers.select("customer_id", "n_events").rows() == [("a", 2)]
     assert res.set_aside.select("reason", "rows").rows() == [("null_customer_id", 1)]
@@ -222,9 +287,15 @@ def test_missing_column_raises_the_loader_message(tmp_path):
 
 
 def test_missing_mapped_column_names_file_and_fix(tmp_path):
-    folder = _client(tmp_path / "bad", "Customer Rf,timestamp,touchpoint,channel\na,2024-03-01,ad_click,web\n",
-                     '[columns.events]\n"Customer Ref" = "customer_id"\n')
-    _same_error(folder, r"events\.csv: column 'Customer Ref' .* is not in the file\. Did you mean 'Customer Rf'\?")
+    folder = _client(
+        tmp_path / "bad",
+        "Customer Rf,timestamp,touchpoint,channel\na,2024-03-01,ad_click,web\n",
+        '[columns.events]\n"Customer Ref" = "customer_id"\n',
+    )
+    _same_error(
+        folder,
+        r"events\.csv: column 'Customer Ref' .* is not in the file\. Did you mean 'Customer Rf'\?",
+    )
 
 
 def test_missing_file(tmp_path):
@@ -247,17 +318,25 @@ def test_unreadable_parquet(tmp_path):
 
 def test_warnings_equal_the_loader(tmp_path):
     # Europe/London: 2024-03-31 01:30 does not exist (clocks go 01:00 -> 02:00); one time has an offset
-    csv = ("customer_id,timestamp,touchpoint,channel\n"
-           "a,2024-03-31 01:30:00,ad_click,web\n"
-           "a,2024-03-31 09:00:00+02:00,site_visit,web\n"
-           "b,2024-04-01 10:00:00,teleport,web\n")
+    csv = (
+        "customer_id,timestamp,touchpoint,channel\n"
+        "a,2024-03-31 01:30:00,ad_click,web\n"
+        "a,2024-03-31 09:00:00+02:00,site_visit,web\n"
+        "b,2024-04-01 10:00:00,teleport,web\n"
+    )
     folder = _client(tmp_path / "tz", csv)
-    (folder / "client.toml").write_text('name = "TZ"\ntimezone = "Europe/London"\nas_of = 2024-12-31\n'
-                                       '[files]\nevents = "events.csv"\n')
+    (folder / "client.toml").write_text(
+        'name = "TZ"\ntimezone = "Europe/London"\nas_of = 2024-12-31\n'
+        '[files]\nevents = "events.csv"\n'
+    )
     res = analyze_client(folder, partitions=2)
     loader = load_client(folder).validation.warnings
     key = [(i.reason, i.rows, i.examples, i.message, i.values) for i in res.report.warnings]
-    assert {k[0] for k in key} == {"mixed_timezones", "nonexistent_local_time", "unknown_touchpoint"}
+    assert {k[0] for k in key} == {
+        "mixed_timezones",
+        "nonexistent_local_time",
+        "unknown_touchpoint",
+    }
     assert key == [(i.reason, i.rows, i.examples, i.message, i.values) for i in loader]
 
 

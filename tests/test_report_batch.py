@@ -42,15 +42,43 @@ def _make_hostile(src: Path, dst: Path) -> None:
     """A copy of the bookshop whose name, segments and comments carry script payloads."""
     shutil.copytree(src, dst)
     toml = dst / "client.toml"
-    toml.write_text(re.sub(r'^name = ".*"$', f"name = {json.dumps(CLIENT_NAME_PAYLOAD)}",
-                           toml.read_text(), count=1, flags=re.M))
-    _rewrite_csv_gz(dst / "customers.csv.gz", lambda f: f.with_row_index().with_columns(
-        pl.when(pl.col("index") % 3 == 0).then(pl.lit(SEGMENT_PAYLOADS[0]))
-        .when(pl.col("index") % 3 == 1).then(pl.lit(SEGMENT_PAYLOADS[1]))
-        .otherwise(pl.col("Segment")).alias("Segment")).drop("index"))
-    _rewrite_csv_gz(dst / "feedback.csv.gz", lambda f: f.with_row_index().with_columns(
-        pl.when(pl.col("index") % 4 == 0).then(pl.lit(COMMENT_PAYLOAD)).otherwise(pl.col("Comment"))
-        .alias("Comment")).drop("index"))
+    toml.write_text(
+        re.sub(
+            r'^name = ".*"$',
+            f"name = {json.dumps(CLIENT_NAME_PAYLOAD)}",
+            toml.read_text(),
+            count=1,
+            flags=re.M,
+        )
+    )
+    _rewrite_csv_gz(
+        dst / "customers.csv.gz",
+        lambda f: (
+            f.with_row_index()
+            .with_columns(
+                pl.when(pl.col("index") % 3 == 0)
+                .then(pl.lit(SEGMENT_PAYLOADS[0]))
+                .when(pl.col("index") % 3 == 1)
+                .then(pl.lit(SEGMENT_PAYLOADS[1]))
+                .otherwise(pl.col("Segment"))
+                .alias("Segment")
+            )
+            .drop("index")
+        ),
+    )
+    _rewrite_csv_gz(
+        dst / "feedback.csv.gz",
+        lambda f: (
+            f.with_row_index()
+            .with_columns(
+                pl.when(pl.col("index") % 4 == 0)
+                .then(pl.lit(COMMENT_PAYLOAD))
+                .otherwise(pl.col("Comment"))
+                .alias("Comment")
+            )
+            .drop("index")
+        ),
+    )
 
 
 def _make_broken(src: Path, dst: Path) -> None:
@@ -70,10 +98,28 @@ def batch(tmp_path_factory):
     out = root / "reports"
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["batch", str(clients), "--out", str(out), "--workers", "2", "--timeout", "300",
-                     "--salt-file", str(root / ".cxlab-salt")])
-    return SimpleNamespace(root=root, clients=clients, out=out, code=code,
-                           stdout=stdout.getvalue(), stderr=stderr.getvalue())
+        code = main(
+            [
+                "batch",
+                str(clients),
+                "--out",
+                str(out),
+                "--workers",
+                "2",
+                "--timeout",
+                "300",
+                "--salt-file",
+                str(root / ".cxlab-salt"),
+            ]
+        )
+    return SimpleNamespace(
+        root=root,
+        clients=clients,
+        out=out,
+        code=code,
+        stdout=stdout.getvalue(),
+        stderr=stderr.getvalue(),
+    )
 
 
 def _record(batch, slug):
@@ -95,7 +141,10 @@ def test_one_failure_does_not_stop_the_others(batch):
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert errors and errors[0]["ename"] == "DataError"
     # the exit summary names the client, the cell and the exception
-    assert re.search(r"FAILED broken: cell \d+ \('client = load_client\(.*DataError: .*Customer Ref", batch.stderr)
+    assert re.search(
+        r"FAILED broken: cell \d+ \('client = load_client\(.*DataError: .*Customer Ref",
+        batch.stderr,
+    )
     assert "4 ok, 0 unchanged, 1 failed" in batch.stderr
     assert not list(batch.out.rglob(".*.tmp"))  # no half-written file left
 
@@ -126,8 +175,17 @@ def test_headline_facts_match_the_data(batch):
 def test_pseudonymised_outputs_contain_no_input_id_or_email(batch):
     for slug in GOOD:
         raw = load_client(batch.clients / slug)
-        ids = pl.concat([raw.events.get_column("customer_id"), raw.feedback.get_column("customer_id"),
-                         raw.customers.get_column("customer_id")]).unique().to_list()
+        ids = (
+            pl.concat(
+                [
+                    raw.events.get_column("customer_id"),
+                    raw.feedback.get_column("customer_id"),
+                    raw.customers.get_column("customer_id"),
+                ]
+            )
+            .unique()
+            .to_list()
+        )
         text = ""
         for path in sorted((batch.clients / slug).iterdir()):
             if path.suffix == ".parquet":
@@ -147,14 +205,25 @@ def test_pseudonymised_outputs_contain_no_input_id_or_email(batch):
 
 def test_hostile_text_is_escaped_in_html(batch):
     page = (batch.out / "hostile" / "report.html").read_text()
-    for payload in [CLIENT_NAME_PAYLOAD, *SEGMENT_PAYLOADS, "<script>window.__pwned=6", "<img src=x onerror"]:
+    for payload in [
+        CLIENT_NAME_PAYLOAD,
+        *SEGMENT_PAYLOADS,
+        "<script>window.__pwned=6",
+        "<img src=x onerror",
+    ]:
         assert payload not in page, payload
     assert "Evil &lt;script&gt;window.__pwned=3&lt;/script&gt; Ltd" in page
 
 
 def test_resume_reruns_nothing_then_exactly_the_changed_client(batch):
-    kwargs = dict(workers=2, only=["bank", "telecom"], resume=True, timeout=300, progress=False,
-                  salt_file=batch.root / ".cxlab-salt")
+    kwargs = dict(
+        workers=2,
+        only=["bank", "telecom"],
+        resume=True,
+        timeout=300,
+        progress=False,
+        salt_file=batch.root / ".cxlab-salt",
+    )
     before = {s: (batch.out / s / "report.html").stat().st_mtime_ns for s in ("bank", "telecom")}
     first = run_batch(batch.clients, batch.out, **kwargs)
     assert [r["status"] for r in first.runs] == ["skipped", "skipped"]
@@ -176,10 +245,23 @@ def _normalise(page: str) -> str:
 def test_dask_local_cluster_gives_the_same_reports(batch):
     distributed = pytest.importorskip("distributed")
     out = batch.root / "reports-dask"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=40) as cluster:
-        result = run_batch(batch.clients, out, scheduler=cluster.scheduler_address, only=["telecom"],
-                           timeout=300, progress=False, salt_file=batch.root / ".cxlab-salt")
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=40,
+    ) as cluster:
+        result = run_batch(
+            batch.clients,
+            out,
+            scheduler=cluster.scheduler_address,
+            only=["telecom"],
+            timeout=300,
+            progress=False,
+            salt_file=batch.root / ".cxlab-salt",
+        )
     assert result.ok, result.summary()
     local = (batch.out / "telecom" / "report.html").read_text()
     remote = (out / "telecom" / "report.html").read_text()
@@ -193,11 +275,20 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     exe = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
     if not Path(exe).exists():
-        pytest.fail("Debian chromium is missing: run `bash scripts/ensure-chromium.sh` (make test does).")
+        pytest.fail(
+            "Debian chromium is missing: run `bash scripts/ensure-chromium.sh` (make test does)."
+        )
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
+        b = p.chromium.launch(
+            executable_path=exe,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         yield b
         b.close()
 
@@ -253,14 +344,23 @@ def test_hostile_payloads_show_as_text_in_chromium(batch, browser):
     page, requests, errors = _open_offline(browser, batch.out / "hostile" / "report.html")
     try:
         assert CLIENT_NAME_PAYLOAD in page.inner_text("header")
-        labels = page.evaluate("Array.from(document.querySelectorAll('.cx-chart svg text')).map((t) => t.textContent)")
+        labels = page.evaluate(
+            "Array.from(document.querySelectorAll('.cx-chart svg text')).map((t) => t.textContent)"
+        )
         assert any(SEGMENT_PAYLOADS[0] in t for t in labels), "segment payload is drawn as text"
         # hover every mark with a tooltip: vega-tooltip must show the payloads as text too
-        for el in page.query_selector_all(".cx-chart svg .mark-rect path, .cx-chart svg .mark-symbol path")[:60]:
+        for el in page.query_selector_all(
+            ".cx-chart svg .mark-rect path, .cx-chart svg .mark-symbol path"
+        )[:60]:
             with contextlib.suppress(Exception):
                 el.hover(timeout=500)
         assert page.evaluate("window.__pwned") is None
-        assert page.evaluate("document.querySelectorAll('main svg[onload], main img[onerror], main script:not(.cx-spec)').length") == 0
+        assert (
+            page.evaluate(
+                "document.querySelectorAll('main svg[onload], main img[onerror], main script:not(.cx-spec)').length"
+            )
+            == 0
+        )
         assert all(u.startswith("file://") for u in requests)
     finally:
         page.close()
@@ -311,7 +411,8 @@ def test_resume_key_covers_a_named_file_outside_the_folder(tmp_path):
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "events.csv").write_text("id\n1\n")
     (folder / "client.toml").write_text(
-        'name = "Shop"\nallow_outside_folder = true\n[files]\nevents = "../shared/events.csv"\n')
+        'name = "Shop"\nallow_outside_folder = true\n[files]\nevents = "../shared/events.csv"\n'
+    )
     try:
         read_client_config(folder)
     except ConfigError as exc:
@@ -331,8 +432,12 @@ def test_temp_files_of_live_writers_are_kept(tmp_path):
 
     from cxlab.report.atomic import _host_tag, atomic_write_text, remove_stale_temps
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(dead.stdout)  # that process has exited
     mine = tmp_path / f".report.html.{_host_tag()}-{os.getpid()}-abc123.tmp"  # a write in progress
     gone = tmp_path / f".report.html.{_host_tag()}-{dead_pid}-abc123.tmp"
@@ -343,6 +448,8 @@ def test_temp_files_of_live_writers_are_kept(tmp_path):
     two_hours_ago = time.time() - 7200
     os.utime(remote_old, (two_hours_ago, two_hours_ago))
     atomic_write_text(tmp_path / "index.html", "whole")  # a write next to them leaves none
-    assert sorted(p.name for p in remove_stale_temps(tmp_path)) == sorted([gone.name, remote_old.name])
+    assert sorted(p.name for p in remove_stale_temps(tmp_path)) == sorted(
+        [gone.name, remote_old.name]
+    )
     assert mine.exists() and remote_new.exists()
     assert (tmp_path / "index.html").read_text() == "whole"

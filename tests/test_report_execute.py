@@ -22,7 +22,11 @@ def _nb(*sources: str, params: str = "n = 1") -> nbformat.NotebookNode:
     cells[0].metadata["tags"] = ["parameters"]
     cells += [new_code_cell(s) for s in sources]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
@@ -81,7 +85,9 @@ def test_stock_polling_under_the_same_fault_fails_loudly_not_silently(monkeypatc
 
 
 def test_timeout_is_a_failure_with_retry_and_names_the_cell():
-    res = execute_notebook(_nb("a = 1", "import time; time.sleep(60)", "b = 2"), timeout=3, retries=1)
+    res = execute_notebook(
+        _nb("a = 1", "import time; time.sleep(60)", "b = 2"), timeout=3, retries=1
+    )
     assert not res.ok
     assert res.failure.kind == "timeout" and res.failure.cell_index == 2
     assert res.attempts == 2
@@ -89,7 +95,9 @@ def test_timeout_is_a_failure_with_retry_and_names_the_cell():
 
 
 def test_error_is_reported_with_cell_and_exception_and_not_retried():
-    res = execute_notebook(_nb("a = 1", "raise KeyError('no such column <x>')", "b = 2"), timeout=60, retries=2)
+    res = execute_notebook(
+        _nb("a = 1", "raise KeyError('no such column <x>')", "b = 2"), timeout=60, retries=2
+    )
     assert not res.ok and res.attempts == 1
     f = res.failure
     assert (f.kind, f.ename, f.cell_index) == ("error", "KeyError", 2)
@@ -98,7 +106,9 @@ def test_error_is_reported_with_cell_and_exception_and_not_retried():
     assert err and err[0]["ename"] == "KeyError"  # the executed notebook keeps the error
 
 
-def test_parameters_are_injected_after_the_parameters_cell_and_paths_resolved(tmp_path, monkeypatch):
+def test_parameters_are_injected_after_the_parameters_cell_and_paths_resolved(
+    tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()
     nb = _nb("import os; print(os.getcwd()); print(client_dir)", params="client_dir = 'x'\nn = 1")
@@ -113,7 +123,11 @@ def test_parameters_are_injected_after_the_parameters_cell_and_paths_resolved(tm
 
 def test_resolve_parameters_leaves_non_paths_alone():
     got = resolve_parameters({"out": "r", "salt_file": "~/.s", "title": "a/b", "n": 1}, base="/w")
-    assert got["out"] == "/w/r" and got["salt_file"].endswith("/.s") and not got["salt_file"].startswith("~")
+    assert (
+        got["out"] == "/w/r"
+        and got["salt_file"].endswith("/.s")
+        and not got["salt_file"].startswith("~")
+    )
     assert got["title"] == "a/b" and got["n"] == 1
 
 
@@ -124,12 +138,21 @@ def test_timeout_must_be_set():
 
 STRESS_NOTEBOOK = [
     ("client_dir = ''", ["parameters"]),
-    ("import tomllib, pathlib\n"
-     "name = tomllib.loads((pathlib.Path(client_dir) / 'client.toml').read_text())['name']", []),
-    ("from cxlab.report import display as show\nimport altair as alt, polars as pl\nshow.setup()\n"
-     "show.publish(client_name=name, conversion=len(name) / 100)", []),
-    ("df = pl.DataFrame({'k': list('abc'), 'v': [1, 2, len(name)]})\n"
-     "alt.Chart(df).mark_bar().encode(x='k', y='v')", []),
+    (
+        "import tomllib, pathlib\n"
+        "name = tomllib.loads((pathlib.Path(client_dir) / 'client.toml').read_text())['name']",
+        [],
+    ),
+    (
+        "from cxlab.report import display as show\nimport altair as alt, polars as pl\nshow.setup()\n"
+        "show.publish(client_name=name, conversion=len(name) / 100)",
+        [],
+    ),
+    (
+        "df = pl.DataFrame({'k': list('abc'), 'v': [1, 2, len(name)]})\n"
+        "alt.Chart(df).mark_bar().encode(x='k', y='v')",
+        [],
+    ),
     ("print('done', name)", []),
 ]
 
@@ -142,15 +165,27 @@ def test_many_reports_in_parallel_all_complete(tmp_path):
         c.metadata["tags"] = tags
         cells.append(c)
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     template = tmp_path / "tiny.ipynb"
     nbformat.write(nb, template)
     clients = tmp_path / "clients"
     for i in range(9):
         (clients / f"c{i:02d}").mkdir(parents=True)
         (clients / f"c{i:02d}" / "client.toml").write_text(f'name = "Client {i:02d}"\n')
-    result = run_batch(clients, tmp_path / "out", workers=3, notebook=template, pseudonymize=False,
-                       timeout=60, retries=1, progress=False)
+    result = run_batch(
+        clients,
+        tmp_path / "out",
+        workers=3,
+        notebook=template,
+        pseudonymize=False,
+        timeout=60,
+        retries=1,
+        progress=False,
+    )
     assert result.ok, result.summary()
     assert len(result.runs) == 9
     for run in result.runs:

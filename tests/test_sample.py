@@ -76,11 +76,20 @@ def test_same_seed_gives_byte_identical_files_and_other_seed_differs(tmp_path):
 
 
 def test_parquet_format_is_deterministic(tmp_path):
-    a = write_sample_clients(tmp_path / "a", seed=5, customers=400, clients=["bank"], file_format="parquet")
-    b = write_sample_clients(tmp_path / "b", seed=5, customers=400, clients=["bank"], file_format="parquet")
+    a = write_sample_clients(
+        tmp_path / "a", seed=5, customers=400, clients=["bank"], file_format="parquet"
+    )
+    b = write_sample_clients(
+        tmp_path / "b", seed=5, customers=400, clients=["bank"], file_format="parquet"
+    )
     assert _file_bytes(a[0]) == _file_bytes(b[0])
-    assert sorted(_file_bytes(a[0])) == ["client.toml", "customers.parquet", "events.parquet",
-                                         "feedback.parquet", "truth.json"]
+    assert sorted(_file_bytes(a[0])) == [
+        "client.toml",
+        "customers.parquet",
+        "events.parquet",
+        "feedback.parquet",
+        "truth.json",
+    ]
 
 
 # ------------------------------------------------------------------------------ truth
@@ -101,19 +110,30 @@ def _recompute(client: sample.SampleClient) -> dict:
     clean = per.filter(pl.col("checkout") & ~pl.col("error"))
 
     purchases = _purchases(client)
-    first_buy = ev.filter(pl.col("touchpoint").is_in(purchases)).group_by("customer_id").agg(
-        pl.col("timestamp").min().alias("first_buy"))
-    contacts = (ev.join(first_buy, on="customer_id")
-                .filter(pl.col("touchpoint").is_in(SUPPORT) & (pl.col("timestamp") > pl.col("first_buy")))
-                .group_by("customer_id").agg(pl.len().alias("contacts")))
-    buyers = first_buy.join(contacts, on="customer_id", how="left").with_columns(pl.col("contacts").fill_null(0))
+    first_buy = (
+        ev.filter(pl.col("touchpoint").is_in(purchases))
+        .group_by("customer_id")
+        .agg(pl.col("timestamp").min().alias("first_buy"))
+    )
+    contacts = (
+        ev.join(first_buy, on="customer_id")
+        .filter(pl.col("touchpoint").is_in(SUPPORT) & (pl.col("timestamp") > pl.col("first_buy")))
+        .group_by("customer_id")
+        .agg(pl.len().alias("contacts"))
+    )
+    buyers = first_buy.join(contacts, on="customer_id", how="left").with_columns(
+        pl.col("contacts").fill_null(0)
+    )
     cfg = _config(client)
     if cfg["churn"]["method"] == "inactivity":
         cutoff = AS_OF - dt.timedelta(days=cfg["churn"]["inactivity_days"])
         last = ev.group_by("customer_id").agg(pl.col("timestamp").max().alias("last"))
-        buyers = (buyers.join(last, on="customer_id").join(cu.select("customer_id", "signup_date"), on="customer_id")
-                  .filter(pl.col("signup_date") <= cutoff.date())
-                  .with_columns((pl.col("last") <= cutoff).alias("churned")))
+        buyers = (
+            buyers.join(last, on="customer_id")
+            .join(cu.select("customer_id", "signup_date"), on="customer_id")
+            .filter(pl.col("signup_date") <= cutoff.date())
+            .with_columns((pl.col("last") <= cutoff).alias("churned"))
+        )
     else:
         buyers = buyers.join(cu.select("customer_id", "churned"), on="customer_id")
     above = buyers.filter(pl.col("contacts") >= 3)
@@ -126,26 +146,38 @@ def _recompute(client: sample.SampleClient) -> dict:
     nps_miss = nps.join(hitters, on="customer_id", how="anti")
 
     theme = client.truth["detractor_theme"]
-    pattern = r"(?i)\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in theme["terms"]) + r")\b"
-    com = nps.filter(pl.col("comment").is_not_null()).with_columns(pl.col("comment").str.contains(pattern).alias("about"))
+    pattern = (
+        r"(?i)\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in theme["terms"]) + r")\b"
+    )
+    com = nps.filter(pl.col("comment").is_not_null()).with_columns(
+        pl.col("comment").str.contains(pattern).alias("about")
+    )
     det = com.filter(pl.col("score") <= 6)
     pro = com.filter(pl.col("score") >= 9)
     return {
         "checkout_friction": {
-            "customers_hit": hit.height, "purchase_rate_hit": hit["bought"].mean(),
-            "customers_not_hit": clean.height, "purchase_rate_not_hit": clean["bought"].mean(),
+            "customers_hit": hit.height,
+            "purchase_rate_hit": hit["bought"].mean(),
+            "customers_not_hit": clean.height,
+            "purchase_rate_not_hit": clean["bought"].mean(),
         },
         "support_churn": {
-            "customers_at_or_above": above.height, "churn_rate_at_or_above": above["churned"].mean(),
-            "customers_below": below.height, "churn_rate_below": below["churned"].mean(),
+            "customers_at_or_above": above.height,
+            "churn_rate_at_or_above": above["churned"].mean(),
+            "customers_below": below.height,
+            "churn_rate_below": below["churned"].mean(),
         },
         "nps_driver": {
-            "mean_nps_hit": nps_hit["score"].mean(), "mean_nps_not_hit": nps_miss["score"].mean(),
-            "respondents_hit": nps_hit.height, "respondents_not_hit": nps_miss.height,
+            "mean_nps_hit": nps_hit["score"].mean(),
+            "mean_nps_not_hit": nps_miss["score"].mean(),
+            "respondents_hit": nps_hit.height,
+            "respondents_not_hit": nps_miss.height,
         },
         "detractor_theme": {
-            "detractor_comments": det.height, "share_detractor_comments": det["about"].mean(),
-            "promoter_comments": pro.height, "share_promoter_comments": pro["about"].mean(),
+            "detractor_comments": det.height,
+            "share_detractor_comments": det["about"].mean(),
+            "promoter_comments": pro.height,
+            "share_promoter_comments": pro["about"].mean(),
         },
     }
 
@@ -159,15 +191,24 @@ def test_truth_matches_numbers_recomputed_from_the_data(generated, name):
             got = client.truth[section][key]
             assert got == pytest.approx(value, rel=1e-12, abs=0), f"{section}.{key}"
     assert client.truth["customers"] == client.customers.height == N
-    assert client.truth["period"]["first"] == client.events["timestamp"].min().strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert client.truth["period"]["last"] == client.events["timestamp"].max().strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert client.truth["period"]["first"] == client.events["timestamp"].min().strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    assert client.truth["period"]["last"] == client.events["timestamp"].max().strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     assert client.truth["seed"] == 11
 
 
 @pytest.mark.parametrize("name", CLIENTS)
 def test_planted_effects_are_strong(generated, name):
     t = generated[name].truth
-    cf, sc, nd, th = t["checkout_friction"], t["support_churn"], t["nps_driver"], t["detractor_theme"]
+    cf, sc, nd, th = (
+        t["checkout_friction"],
+        t["support_churn"],
+        t["nps_driver"],
+        t["detractor_theme"],
+    )
     assert cf["customers_hit"] >= 100
     assert cf["purchase_rate_hit"] < 0.5 * cf["purchase_rate_not_hit"]
     assert sc["customers_at_or_above"] >= 30
@@ -183,14 +224,24 @@ def test_checkout_error_has_the_highest_drop_out_of_purchase_stage_touchpoints(g
     stage = _journey_map(client)
     purchases = _purchases(client)
     ev = client.events.with_row_index("order").sort(["customer_id", "timestamp", "source_row"])
-    last_buy = ev.filter(pl.col("touchpoint").is_in(purchases)).group_by("customer_id").agg(
-        pl.col("timestamp").max().alias("last_buy"))
+    last_buy = (
+        ev.filter(pl.col("touchpoint").is_in(purchases))
+        .group_by("customer_id")
+        .agg(pl.col("timestamp").max().alias("last_buy"))
+    )
     in_stage = [t for t, s in stage.items() if s == "purchase" and t in set(ev["touchpoint"])]
-    firsts = (ev.filter(pl.col("touchpoint").is_in(in_stage))
-              .group_by("customer_id", "touchpoint").agg(pl.col("timestamp").min().alias("first"))
-              .join(last_buy, on="customer_id", how="left")
-              .with_columns((pl.col("last_buy").is_null() | (pl.col("last_buy") < pl.col("first"))).alias("dropped")))
-    rates = firsts.group_by("touchpoint").agg(pl.col("dropped").mean()).sort("dropped", descending=True)
+    firsts = (
+        ev.filter(pl.col("touchpoint").is_in(in_stage))
+        .group_by("customer_id", "touchpoint")
+        .agg(pl.col("timestamp").min().alias("first"))
+        .join(last_buy, on="customer_id", how="left")
+        .with_columns(
+            (pl.col("last_buy").is_null() | (pl.col("last_buy") < pl.col("first"))).alias("dropped")
+        )
+    )
+    rates = (
+        firsts.group_by("touchpoint").agg(pl.col("dropped").mean()).sort("dropped", descending=True)
+    )
     assert rates["touchpoint"][0] == "checkout_error", rates
     assert rates["dropped"][0] > rates["dropped"][1] + 0.2
 
@@ -237,8 +288,11 @@ def test_dirty_rows_in_truth_are_exactly_the_rows_in_the_files(generated, name):
             counts["null_customer_id"] = int(nul.sum())
             if ts.dtype == pl.String:
                 fmt = _config(client).get("timestamp_formats", [None])[0]
-                parsed = (ts.str.to_datetime(fmt, strict=False) if fmt
-                          else ts.str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", strict=False))
+                parsed = (
+                    ts.str.to_datetime(fmt, strict=False)
+                    if fmt
+                    else ts.str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", strict=False)
+                )
                 counts["unparsable_timestamp"] = int((parsed.is_null() & ~nul).sum())
             body = [c for c in client.raw[table].columns]
             dup = raw.filter(pl.struct(body).is_duplicated() & ~pl.struct(body).is_first_distinct())
@@ -252,11 +306,17 @@ def test_dirty_rows_in_truth_are_exactly_the_rows_in_the_files(generated, name):
             lo = s.replace_strict({k: a for k, (a, _) in scale.items()}, return_dtype=pl.Int64)
             hi = s.replace_strict({k: b for k, (_, b) in scale.items()}, return_dtype=pl.Int64)
             counts["score_out_of_range"] = int(((v < lo) | (v > hi)).sum())
-            counts["unknown_customer"] = client.feedback.join(client.customers, on="customer_id", how="anti").height
+            counts["unknown_customer"] = client.feedback.join(
+                client.customers, on="customer_id", how="anti"
+            ).height
         else:
             counts["duplicate_customer"] = int(raw[src["customer_id"]].is_duplicated().sum() // 2)
         found[table] = {k: v for k, v in counts.items() if v}
-        set_aside_total = sum(v for k, v in found[table].items() if k not in ("unknown_touchpoint", "unknown_customer"))
+        set_aside_total = sum(
+            v
+            for k, v in found[table].items()
+            if k not in ("unknown_touchpoint", "unknown_customer")
+        )
         assert aside.height == set_aside_total, (table, found[table])
     assert found == client.truth["dirty_rows"]
     assert client.truth["dirty_rows"]["events"]["duplicate_event"] == 5
@@ -273,17 +333,24 @@ def test_journeys_are_sane(generated, name):
         assert frame["timestamp"].max() <= AS_OF
     # every purchase has at least as many checkouts before it (same customer) as purchases so far
     purchases = _purchases(client)
-    seq = (ev.filter(pl.col("touchpoint").is_in(["checkout", *purchases]))
-           .sort(["customer_id", "timestamp", "source_row"])
-           .with_columns(
-               pl.col("touchpoint").is_in(purchases).cum_sum().over("customer_id").alias("bought"),
-               (pl.col("touchpoint") == "checkout").cum_sum().over("customer_id").alias("checkouts")))
-    bad = seq.filter(pl.col("touchpoint").is_in(purchases) & (pl.col("checkouts") < pl.col("bought")))
+    seq = (
+        ev.filter(pl.col("touchpoint").is_in(["checkout", *purchases]))
+        .sort(["customer_id", "timestamp", "source_row"])
+        .with_columns(
+            pl.col("touchpoint").is_in(purchases).cum_sum().over("customer_id").alias("bought"),
+            (pl.col("touchpoint") == "checkout").cum_sum().over("customer_id").alias("checkouts"),
+        )
+    )
+    bad = seq.filter(
+        pl.col("touchpoint").is_in(purchases) & (pl.col("checkouts") < pl.col("bought"))
+    )
     assert bad.height == 0
     # purchases carry revenue, nothing else does
     assert ev.filter(pl.col("touchpoint").is_in(purchases))["revenue"].null_count() == 0
-    assert ev.filter(~pl.col("touchpoint").is_in(purchases))["revenue"].null_count() == \
-        ev.filter(~pl.col("touchpoint").is_in(purchases)).height
+    assert (
+        ev.filter(~pl.col("touchpoint").is_in(purchases))["revenue"].null_count()
+        == ev.filter(~pl.col("touchpoint").is_in(purchases)).height
+    )
     # signup is the day of the first event
     first = ev.group_by("customer_id").agg(pl.col("timestamp").min().dt.date().alias("first"))
     joined = cu.join(first, on="customer_id")
@@ -295,10 +362,14 @@ def test_journeys_are_sane(generated, name):
     if client.truth["support_churn"] and _config(client)["churn"]["method"] == "column":
         churned = cu.filter("churned")
         assert churned["churn_date"].null_count() == 0
-        assert cu.filter(~pl.col("churned"))["churn_date"].null_count() == cu.filter(~pl.col("churned")).height
+        assert (
+            cu.filter(~pl.col("churned"))["churn_date"].null_count()
+            == cu.filter(~pl.col("churned")).height
+        )
         for frame in (ev, fb):
             late = frame.join(churned.select("customer_id", "churn_date"), on="customer_id").filter(
-                pl.col("timestamp").dt.date() > pl.col("churn_date"))
+                pl.col("timestamp").dt.date() > pl.col("churn_date")
+            )
             assert late.height == 0
 
 
@@ -309,14 +380,20 @@ def test_inactivity_churners_really_go_silent(generated):
     buyers = client.events.filter(pl.col("touchpoint") == "purchase").select("customer_id").unique()
     lasts = last.join(buyers, on="customer_id")["last"]
     # nobody sits within 5 days of the cut-off: the label does not depend on a second's rounding
-    near = lasts.filter((lasts > cutoff - dt.timedelta(days=5)) & (lasts <= cutoff + dt.timedelta(days=20)))
+    near = lasts.filter(
+        (lasts > cutoff - dt.timedelta(days=5)) & (lasts <= cutoff + dt.timedelta(days=20))
+    )
     assert near.len() == 0
     assert (lasts <= cutoff).sum() > 30
 
 
 def test_frames_follow_the_canonical_schema(generated):
     for client in generated.values():
-        for frame, schema in ((client.events, EVENTS), (client.feedback, FEEDBACK), (client.customers, CUSTOMERS)):
+        for frame, schema in (
+            (client.events, EVENTS),
+            (client.feedback, FEEDBACK),
+            (client.customers, CUSTOMERS),
+        ):
             for col in schema.columns:
                 if col.name in frame.columns:
                     assert frame.schema[col.name] == col.dtype, (client.name, col.name)
@@ -338,10 +415,17 @@ def test_customer_ids_look_real(generated):
 
 
 def test_comment_tone_follows_score(generated):
-    fb = generated["bookshop"].feedback.filter((pl.col("survey") == "nps") & pl.col("comment").is_not_null())
+    fb = generated["bookshop"].feedback.filter(
+        (pl.col("survey") == "nps") & pl.col("comment").is_not_null()
+    )
     positive = fb.filter(pl.col("comment").str.contains(r"(?i)great|brilliant|love|wonderful|fast"))
     assert positive["score"].mean() > 8.5
-    assert fb.filter(pl.col("score") <= 6)["comment"].str.contains(r"(?i)great|brilliant|love|wonderful").mean() < 0.05
+    assert (
+        fb.filter(pl.col("score") <= 6)["comment"]
+        .str.contains(r"(?i)great|brilliant|love|wonderful")
+        .mean()
+        < 0.05
+    )
 
 
 def test_theme_terms_appear_only_in_their_own_theme():
@@ -404,23 +488,38 @@ def test_loaded_clients_set_aside_exactly_the_planted_dirty_rows(written):
         assert loaded.events.filter(pl.col("touchpoint") == "web_visit").height == 3
         expected = generate_client(name, seed=11, customers=N)
         for table in ("events", "feedback", "customers"):
-            assert_frame_equal(getattr(loaded, table).sort("source_row"), getattr(expected, table).sort("source_row"))
+            assert_frame_equal(
+                getattr(loaded, table).sort("source_row"),
+                getattr(expected, table).sort("source_row"),
+            )
 
 
 # ------------------------------------------------------------------------------ chunks and errors
 def test_chunked_generation_writes_one_readable_file_per_table(tmp_path, monkeypatch):
     monkeypatch.setattr(sample, "CHUNK_CUSTOMERS", 350)
-    folder = write_sample_clients(tmp_path, seed=2, customers=1_000, clients=["telecom"], file_format="parquet")[0]
-    assert sorted(p.name for p in folder.iterdir()) == ["client.toml", "customers.parquet", "events.parquet",
-                                                        "feedback.parquet", "truth.json"]
+    folder = write_sample_clients(
+        tmp_path, seed=2, customers=1_000, clients=["telecom"], file_format="parquet"
+    )[0]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "client.toml",
+        "customers.parquet",
+        "events.parquet",
+        "feedback.parquet",
+        "truth.json",
+    ]
     client = generate_client("telecom", seed=2, customers=1_000, file_format="parquet")
     events = pl.read_parquet(folder / "events.parquet")
     assert_frame_equal(events, client.raw["events"])
     assert client.customers["customer_id"].is_unique().all() and client.customers.height == 1_000
     assert client.events["source_row"].is_unique().all()
     again = _recompute(client)
-    assert client.truth["checkout_friction"]["customers_hit"] == again["checkout_friction"]["customers_hit"]
-    assert client.truth["nps_driver"]["mean_nps_hit"] == pytest.approx(again["nps_driver"]["mean_nps_hit"])
+    assert (
+        client.truth["checkout_friction"]["customers_hit"]
+        == again["checkout_friction"]["customers_hit"]
+    )
+    assert client.truth["nps_driver"]["mean_nps_hit"] == pytest.approx(
+        again["nps_driver"]["mean_nps_hit"]
+    )
     truth = json.loads((folder / "truth.json").read_text())
     assert truth["support_churn"] == client.truth["support_churn"]
 
@@ -433,7 +532,10 @@ def test_chunked_native_files_load_like_the_in_memory_client(tmp_path, monkeypat
         loaded = client_mod.load_client(folder)
         expected = generate_client(folder.name, seed=9, customers=1_000)
         for table in ("events", "feedback", "customers"):
-            assert_frame_equal(getattr(loaded, table).sort("source_row"), getattr(expected, table).sort("source_row"))
+            assert_frame_equal(
+                getattr(loaded, table).sort("source_row"),
+                getattr(expected, table).sort("source_row"),
+            )
 
 
 def test_browsing_lengthens_logs_deterministically_and_keeps_files_loadable(tmp_path):
@@ -447,12 +549,17 @@ def test_browsing_lengthens_logs_deterministically_and_keeps_files_loadable(tmp_
     added = set(long.events["touchpoint"].unique()) - set(base.events["touchpoint"].unique())
     assert added <= set(DEFAULT_JOURNEY_MAP)
     # browsing=0 is the default data, unchanged
-    assert_frame_equal(generate_client("bookshop", seed=3, customers=400, browsing=0).events, base.events)
+    assert_frame_equal(
+        generate_client("bookshop", seed=3, customers=400, browsing=0).events, base.events
+    )
     client_mod = pytest.importorskip("cxlab.client")
-    folder = write_sample_clients(tmp_path, seed=3, customers=400, clients=["bookshop"],
-                                  file_format="parquet", browsing=40)[0]
+    folder = write_sample_clients(
+        tmp_path, seed=3, customers=400, clients=["bookshop"], file_format="parquet", browsing=40
+    )[0]
     loaded = client_mod.load_client(folder)
-    expected = generate_client("bookshop", seed=3, customers=400, browsing=40, file_format="parquet")
+    expected = generate_client(
+        "bookshop", seed=3, customers=400, browsing=40, file_format="parquet"
+    )
     assert_frame_equal(loaded.events.sort("source_row"), expected.events.sort("source_row"))
     with pytest.raises(ParameterError, match="'browsing'"):
         generate_client("bookshop", customers=400, browsing=-1)
@@ -474,7 +581,9 @@ def test_any_seed_keeps_the_invariants(seed, name):
     ev = client.events
     assert ev["timestamp"].is_between(START, AS_OF).all()
     # no customer does the same thing twice in the same second (no accidental duplicates)
-    assert not ev.select(pl.struct("customer_id", "timestamp", "touchpoint").is_duplicated().any()).item()
+    assert not ev.select(
+        pl.struct("customer_id", "timestamp", "touchpoint").is_duplicated().any()
+    ).item()
     rows = np.sort(ev["source_row"].to_numpy())
     assert rows[0] >= 1 and np.unique(rows).size == rows.size
     assert client.feedback["score"].is_between(0, 10).all()

@@ -56,10 +56,16 @@ def events(client) -> pl.DataFrame:
     # within a customer so the tie-break is exercised.
     ev = ev.sample(fraction=1.0, shuffle=True, seed=5)
     first = ev.row(0, named=True)
-    twin = ev.filter((pl.col("customer_id") == first["customer_id"]) & (pl.col(SOURCE) != first[SOURCE])).head(1)
+    twin = ev.filter(
+        (pl.col("customer_id") == first["customer_id"]) & (pl.col(SOURCE) != first[SOURCE])
+    ).head(1)
     if twin.height:
-        ev = ev.with_columns(pl.when(pl.col(SOURCE) == twin[SOURCE][0]).then(pl.lit(first["timestamp"]))
-                             .otherwise(pl.col("timestamp")).alias("timestamp"))
+        ev = ev.with_columns(
+            pl.when(pl.col(SOURCE) == twin[SOURCE][0])
+            .then(pl.lit(first["timestamp"]))
+            .otherwise(pl.col("timestamp"))
+            .alias("timestamp")
+        )
     return ev
 
 
@@ -91,13 +97,21 @@ def test_prepare_keeps_every_row_and_orders_customers_by_time(events, prepared):
         assert back.schema[column] == pl.Enum(events[column].drop_nulls().unique().sort())
     assert_frame_equal(as_text(back.lazy()).collect(), events.sort(SOURCE))
     # one code per customer, contiguous rows, sequence follows (timestamp, source_row)
-    assert prepared.group_by(CUSTOMER_CODE).agg(pl.col("customer_id").n_unique())["customer_id"].max() == 1
+    assert (
+        prepared.group_by(CUSTOMER_CODE).agg(pl.col("customer_id").n_unique())["customer_id"].max()
+        == 1
+    )
     assert prepared[CUSTOMER_CODE].n_unique() == events["customer_id"].n_unique()
     expected = events.sort("customer_id", "timestamp", SOURCE)
     got = prepared.sort(CUSTOMER_CODE, SEQUENCE)
-    per_customer = (got.group_by("customer_id", maintain_order=True).agg(pl.col(SOURCE))
-                    .sort("customer_id"))
-    want = expected.group_by("customer_id", maintain_order=True).agg(pl.col(SOURCE)).sort("customer_id")
+    per_customer = (
+        got.group_by("customer_id", maintain_order=True).agg(pl.col(SOURCE)).sort("customer_id")
+    )
+    want = (
+        expected.group_by("customer_id", maintain_order=True)
+        .agg(pl.col(SOURCE))
+        .sort("customer_id")
+    )
     assert_frame_equal(per_customer, want)
     assert prepared[CUSTOMER_CODE].is_sorted() and prepared[SEQUENCE].is_sorted()
 
@@ -114,9 +128,13 @@ def test_prepare_codes_follow_customer_names_and_sort_unordered_exports(events, 
 def test_prepare_by_hand():
     t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     day = dt.timedelta(days=1)
-    ev = pl.DataFrame({"customer_id": ["c", "a", "c", "a", "b"],
-                       "timestamp": [t + day, t, t, t, t],
-                       "touchpoint": ["c2", "a1", "c1", "a2", "b1"]})
+    ev = pl.DataFrame(
+        {
+            "customer_id": ["c", "a", "c", "a", "b"],
+            "timestamp": [t + day, t, t, t, t],
+            "touchpoint": ["c2", "a1", "c1", "a2", "b1"],
+        }
+    )
     p = prepare_events(ev)
     # a: two rows at the same time keep file order (source_row 2 then 4); c: time order.
     assert p["touchpoint"].to_list() == ["a1", "a2", "b1", "c1", "c2"]
@@ -134,8 +152,14 @@ def test_customer_order_by_hand():
     order, codes, keys = customer_order(ids, ts)
     assert order.to_list() == [1, 4, 2, 5, 0, 3]  # a: rows 1, 4 (tie: file order); b: 3, 4, 5
     assert codes.to_list() == [0, 0, 1, 1, 1, 2] and keys.to_list() == ["a", "b", None]
-    order, codes, keys = customer_order(ids, ts, keep=pl.Series([True, False, True, False, True, True]))
-    assert order.to_list() == [4, 2, 5, 0] and codes.to_list() == [0, 1, 1, 1] and keys.to_list() == ["a", "b"]
+    order, codes, keys = customer_order(
+        ids, ts, keep=pl.Series([True, False, True, False, True, True])
+    )
+    assert (
+        order.to_list() == [4, 2, 5, 0]
+        and codes.to_list() == [0, 1, 1, 1]
+        and keys.to_list() == ["a", "b"]
+    )
     # an explicit tie-break column decides equal times
     order, _, _ = customer_order(ids, ts, source_row=pl.Series([1, 9, 3, 4, 2, 6]))
     assert order.to_list()[:2] == [4, 1]
@@ -149,13 +173,20 @@ def oracle_staged(events):
 def test_assign_stages_match_oracle(staged, staged_prepared, oracle_staged):
     assert_frame_equal(staged, oracle_staged, check_exact=True)
     cols = staged.columns
-    assert_frame_equal(as_text(staged_prepared.lazy()).select(cols).collect().sort(SOURCE), staged.sort(SOURCE))
+    assert_frame_equal(
+        as_text(staged_prepared.lazy()).select(cols).collect().sort(SOURCE), staged.sort(SOURCE)
+    )
 
 
 def test_assign_stages_lazy_match_oracle(events, prepared, oracle_staged):
     a = assign_stages(events.lazy(), JOURNEY_MAP, PURCHASES).collect()
     assert_frame_equal(a, oracle_staged, check_exact=True)
-    b = as_text(assign_stages(prepared.lazy(), JOURNEY_MAP, PURCHASES)).collect().select(a.columns).sort(SOURCE)
+    b = (
+        as_text(assign_stages(prepared.lazy(), JOURNEY_MAP, PURCHASES))
+        .collect()
+        .select(a.columns)
+        .sort(SOURCE)
+    )
     assert_frame_equal(a.sort(SOURCE), b)
 
 
@@ -178,23 +209,38 @@ def test_stage_transitions_match_oracle(staged, staged_prepared, oracle_staged, 
 FUNNEL_STEPS = ["site_visit", "product_view", ["checkout", "add_to_cart"], "purchase"]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {},
-    {"window": "30d"},
-    {"step_windows": [None, "7d", None]},
-    {"order": "strict"},
-    {"order": "any", "window": "60d"},
-    {"by": "channel", "exclude": ["support_call"]},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"window": "30d"},
+        {"step_windows": [None, "7d", None]},
+        {"order": "strict"},
+        {"order": "any", "window": "60d"},
+        {"by": "channel", "exclude": ["support_call"]},
+    ],
+)
 def test_funnel_identical(staged, staged_prepared, kwargs):
-    assert_frame_equal(funnel(staged_prepared, FUNNEL_STEPS, **kwargs), funnel(staged, FUNNEL_STEPS, **kwargs),
-                       check_exact=True)
-    assert_frame_equal(funnel_customers(staged_prepared, FUNNEL_STEPS, **kwargs),
-                       funnel_customers(staged, FUNNEL_STEPS, **kwargs))
+    assert_frame_equal(
+        funnel(staged_prepared, FUNNEL_STEPS, **kwargs),
+        funnel(staged, FUNNEL_STEPS, **kwargs),
+        check_exact=True,
+    )
+    assert_frame_equal(
+        funnel_customers(staged_prepared, FUNNEL_STEPS, **kwargs),
+        funnel_customers(staged, FUNNEL_STEPS, **kwargs),
+    )
 
 
-@pytest.mark.parametrize("kwargs", [{"window": "30d"}, {"order": "strict"}, {"order": "any"},
-                                    {"by": "channel", "exclude": [("support_call", 2, 4)]}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"window": "30d"},
+        {"order": "strict"},
+        {"order": "any"},
+        {"by": "channel", "exclude": [("support_call", 2, 4)]},
+    ],
+)
 def test_funnel_reordered_or_lazy_prepared_identical(staged, staged_prepared, kwargs):
     # the prepared fast path relies on _cx_seq order: a shuffled or lazy prepared frame must
     # be put back in that order, not trusted blindly
@@ -203,33 +249,48 @@ def test_funnel_reordered_or_lazy_prepared_identical(staged, staged_prepared, kw
     shuffled = staged_prepared.sample(fraction=1.0, shuffle=True, seed=7)
     assert_frame_equal(funnel_customers(shuffled, FUNNEL_STEPS, **kwargs), want)
     assert_frame_equal(funnel_customers(staged_prepared.lazy(), FUNNEL_STEPS, **kwargs), want)
-    assert_frame_equal(funnel(shuffled, FUNNEL_STEPS, **kwargs), funnel(staged, FUNNEL_STEPS, **kwargs))
+    assert_frame_equal(
+        funnel(shuffled, FUNNEL_STEPS, **kwargs), funnel(staged, FUNNEL_STEPS, **kwargs)
+    )
 
 
 def test_time_to_convert_and_drop_off_identical(staged, staged_prepared):
     from cxlab.funnel import drop_off_drivers, time_to_convert
 
     kw = {"window": "30d"}
-    assert_frame_equal(time_to_convert(staged_prepared, FUNNEL_STEPS, **kw),
-                       time_to_convert(staged, FUNNEL_STEPS, **kw), check_exact=True)
-    assert_frame_equal(drop_off_drivers(staged_prepared, FUNNEL_STEPS, 2, **kw),
-                       drop_off_drivers(staged, FUNNEL_STEPS, 2, **kw), check_exact=True)
+    assert_frame_equal(
+        time_to_convert(staged_prepared, FUNNEL_STEPS, **kw),
+        time_to_convert(staged, FUNNEL_STEPS, **kw),
+        check_exact=True,
+    )
+    assert_frame_equal(
+        drop_off_drivers(staged_prepared, FUNNEL_STEPS, 2, **kw),
+        drop_off_drivers(staged, FUNNEL_STEPS, 2, **kw),
+        check_exact=True,
+    )
 
 
 def test_stage_funnel_identical(staged, staged_prepared):
-    assert_frame_equal(stage_funnel(staged_prepared, window="90d"), stage_funnel(staged, window="90d"))
+    assert_frame_equal(
+        stage_funnel(staged_prepared, window="90d"), stage_funnel(staged, window="90d")
+    )
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"maturity": "30d"}, {"survey": "nps"},
-                                    {"as_of": dt.datetime(2025, 3, 1, tzinfo=dt.UTC)}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"maturity": "30d"}, {"survey": "nps"}, {"as_of": dt.datetime(2025, 3, 1, tzinfo=dt.UTC)}],
+)
 def test_touchpoint_heatmap_matches_oracle(client, staged, staged_prepared, oracle_staged, kwargs):
     fb = client.feedback
     want = oracle_heatmap.touchpoint_heatmap(oracle_staged, fb, **kwargs)
     assert_frame_equal(touchpoint_heatmap(staged_prepared, fb, **kwargs), want, check_exact=True)
     assert_frame_equal(touchpoint_heatmap(staged, fb, **kwargs), want, check_exact=True)
     no_survey = {k: v for k, v in kwargs.items() if k != "survey"}
-    assert_frame_equal(touchpoint_heatmap(staged_prepared, **no_survey),
-                       oracle_heatmap.touchpoint_heatmap(oracle_staged, **no_survey), check_exact=True)
+    assert_frame_equal(
+        touchpoint_heatmap(staged_prepared, **no_survey),
+        oracle_heatmap.touchpoint_heatmap(oracle_staged, **no_survey),
+        check_exact=True,
+    )
 
 
 @pytest.mark.parametrize("with_tables", [True, False])
@@ -241,22 +302,35 @@ def test_customer_features_identical(client, events, prepared, with_tables):
     assert_frame_equal(customer_features(prepared, fb, cu, **kw), want, check_exact=True)
     # already staged (no journey_map): the stage column is used as it is, same numbers
     staged = assign_stages(prepared, JOURNEY_MAP, PURCHASES)
-    assert_frame_equal(customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES), want, check_exact=True)
+    assert_frame_equal(
+        customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES), want, check_exact=True
+    )
     # in another row order (rows are put back in prepared order), and lazy
-    assert_frame_equal(customer_features(staged.reverse(), fb, cu, purchase_touchpoints=PURCHASES), want,
-                       check_exact=True)
-    assert_frame_equal(customer_features(staged.lazy(), fb, cu, purchase_touchpoints=PURCHASES), want,
-                       check_exact=True)
+    assert_frame_equal(
+        customer_features(staged.reverse(), fb, cu, purchase_touchpoints=PURCHASES),
+        want,
+        check_exact=True,
+    )
+    assert_frame_equal(
+        customer_features(staged.lazy(), fb, cu, purchase_touchpoints=PURCHASES),
+        want,
+        check_exact=True,
+    )
     at = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
-    assert_frame_equal(customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES, as_of=at),
-                       customer_features(events, fb, cu, **kw, as_of=at), check_exact=True)
+    assert_frame_equal(
+        customer_features(staged, fb, cu, purchase_touchpoints=PURCHASES, as_of=at),
+        customer_features(events, fb, cu, **kw, as_of=at),
+        check_exact=True,
+    )
 
 
 def test_filtered_prepared_frame_stays_exact(events, prepared):
     # a segment filter on the prepared frame keeps it prepared and exact
     keep = pl.col("channel") != "email"
     a = customer_journeys(assign_stages(prepared.filter(keep), JOURNEY_MAP, PURCHASES))
-    b = oracle_journey.customer_journeys(oracle_journey.assign_stages(events.filter(keep), JOURNEY_MAP, PURCHASES))
+    b = oracle_journey.customer_journeys(
+        oracle_journey.assign_stages(events.filter(keep), JOURNEY_MAP, PURCHASES)
+    )
     assert_frame_equal(a, b, check_exact=True)
 
 
@@ -267,9 +341,16 @@ def sessions(events):
     return sessionize(events, "30m")
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"weight": "customers"}, {"path": "session"},
-                                    {"path": "session", "weight": "sessions"},
-                                    {"path": "session", "weight": "customers"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"weight": "customers"},
+        {"path": "session"},
+        {"path": "session", "weight": "sessions"},
+        {"path": "session", "weight": "customers"},
+    ],
+)
 def test_paths_transitions_identical(sessions, kwargs):
     from cxlab.paths import transitions
 
@@ -288,7 +369,9 @@ def test_paths_transitions_filtered_and_markers_identical(sessions):
 
     prepared = prepare_events(sessions)
     keep = pl.col("channel") != "email"
-    assert_frame_equal(transitions(prepared.filter(keep)), transitions(sessions.filter(keep)), check_exact=True)
+    assert_frame_equal(
+        transitions(prepared.filter(keep)), transitions(sessions.filter(keep)), check_exact=True
+    )
     # markers add rows: the result is no longer prepared and must still be exact
     marked = add_markers(prepared, path="session")
     assert not is_prepared(marked)
@@ -302,12 +385,22 @@ def test_compare_transitions_identical(client, events, prepared):
     cu = client.customers
     a, b = cu["segment"].unique().sort().to_list()[:2]
     want = compare_transitions(events, "segment", a, b, customers=cu)
-    assert_frame_equal(compare_transitions(prepared, "segment", a, b, customers=cu), want, check_exact=True)
+    assert_frame_equal(
+        compare_transitions(prepared, "segment", a, b, customers=cu), want, check_exact=True
+    )
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"max_steps": 3}, {"path": "session"},
-                                    {"anchor": "checkout"}, {"anchor": "product_view", "occurrence": 2},
-                                    {"anchor": "purchase", "steps_before": 5, "path": "session"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"max_steps": 3},
+        {"path": "session"},
+        {"anchor": "checkout"},
+        {"anchor": "product_view", "occurrence": 2},
+        {"anchor": "purchase", "steps_before": 5, "path": "session"},
+    ],
+)
 def test_paths_step_matrix_identical(sessions, kwargs):
     from cxlab.paths import step_matrix
 
@@ -316,11 +409,23 @@ def test_paths_step_matrix_identical(sessions, kwargs):
     want = step_matrix(sessions, **kw)
     assert want["paths"].sum() > 0
     assert_frame_equal(step_matrix(prepared, **kw), want, check_exact=True)
-    assert_frame_equal(step_matrix(prepared.sample(fraction=1.0, shuffle=True, seed=2), **kw), want, check_exact=True)
+    assert_frame_equal(
+        step_matrix(prepared.sample(fraction=1.0, shuffle=True, seed=2), **kw),
+        want,
+        check_exact=True,
+    )
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"top_n": None, "collapse_loops": True}, {"max_steps": 4},
-                                    {"until_conversion": True}, {"path": "session", "top_n": 50}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"top_n": None, "collapse_loops": True},
+        {"max_steps": 4},
+        {"until_conversion": True},
+        {"path": "session", "top_n": 50},
+    ],
+)
 def test_paths_variants_identical(sessions, kwargs):
     from cxlab.paths import path_variants
 
@@ -345,7 +450,9 @@ _TEXT_READERS = {
     "events_over_time by touchpoint": lambda ev, fb: events_over_time(ev, "day", "touchpoint"),
     "touchpoint_by_week": lambda ev, fb: touchpoint_by_week(ev),
     "channel_by_stage": lambda ev, fb: channel_by_stage(assign_stages(ev, JOURNEY_MAP, PURCHASES)),
-    "unmapped_touchpoints": lambda ev, fb: unmapped_touchpoints(ev, {"site_visit": "consideration"}),
+    "unmapped_touchpoints": lambda ev, fb: unmapped_touchpoints(
+        ev, {"site_visit": "consideration"}
+    ),
     "stage_flows": lambda ev, fb: stage_flows(ev, 4),
     "journeys by channel": lambda ev, fb: journeys(ev, PURCHASES, by="channel"),
     "rule_based_attribution": lambda ev, fb: rule_based_attribution(ev, PURCHASES, model="linear"),

@@ -16,13 +16,58 @@ def _report() -> ValidationReport:
             TableCounts("feedback", "feedback.csv", 1_200, 1_200, 0),
         ],
         [
-            Issue("events", "events.csv", "warning", "unknown_touchpoint", "touchpoint", 7, (3, 9),
-                  "events.csv: 1 value <b>odd</b> & more", (("<b>odd</b>", 7),)),
+            Issue(
+                "events",
+                "events.csv",
+                "warning",
+                "unknown_touchpoint",
+                "touchpoint",
+                7,
+                (3, 9),
+                "events.csv: 1 value <b>odd</b> & more",
+                (("<b>odd</b>", 7),),
+            ),
             Issue("events", "events.csv", "set_aside", "duplicate_event", "all", 4, (10,), "dup"),
-            Issue("events", "events.csv", "set_aside", "null_customer_id", "customer_id", 9, (1, 2), "null"),
-            Issue("events", "events.csv", "set_aside", "future_timestamp", "timestamp", 1, (5,), "future"),
-            Issue("customers", "customers.csv", "set_aside", "duplicate_customer", "customer_id", 2, (4, 8), "dup c"),
-            Issue("feedback", "feedback.csv", "warning", "unknown_customer", "customer_id", 3, (1,), "who"),
+            Issue(
+                "events",
+                "events.csv",
+                "set_aside",
+                "null_customer_id",
+                "customer_id",
+                9,
+                (1, 2),
+                "null",
+            ),
+            Issue(
+                "events",
+                "events.csv",
+                "set_aside",
+                "future_timestamp",
+                "timestamp",
+                1,
+                (5,),
+                "future",
+            ),
+            Issue(
+                "customers",
+                "customers.csv",
+                "set_aside",
+                "duplicate_customer",
+                "customer_id",
+                2,
+                (4, 8),
+                "dup c",
+            ),
+            Issue(
+                "feedback",
+                "feedback.csv",
+                "warning",
+                "unknown_customer",
+                "customer_id",
+                3,
+                (1,),
+                "who",
+            ),
         ],
     )
 
@@ -40,12 +85,24 @@ def test_ok_and_issue_order():
     assert not report.ok
     assert ValidationReport("x", [TableCounts("events", "e.csv", 3, 3, 0)], report.warnings).ok
     frame = report.to_frame()
-    assert frame.columns == ["table", "file", "severity", "reason", "column", "rows", "examples", "message"]
+    assert frame.columns == [
+        "table",
+        "file",
+        "severity",
+        "reason",
+        "column",
+        "rows",
+        "examples",
+        "message",
+    ]
     # set-aside first, tables in canonical order, reasons in priority order, warnings last
     assert frame.select("severity", "reason").rows() == [
-        ("set_aside", "null_customer_id"), ("set_aside", "future_timestamp"),
-        ("set_aside", "duplicate_event"), ("set_aside", "duplicate_customer"),
-        ("warning", "unknown_touchpoint"), ("warning", "unknown_customer"),
+        ("set_aside", "null_customer_id"),
+        ("set_aside", "future_timestamp"),
+        ("set_aside", "duplicate_event"),
+        ("set_aside", "duplicate_customer"),
+        ("warning", "unknown_touchpoint"),
+        ("warning", "unknown_customer"),
     ]
     assert frame.schema["examples"] == pl.List(pl.Int64)
     assert report.counts()["input_rows"].to_list() == [30_526, 1_200, 800]
@@ -55,8 +112,14 @@ def test_summary_has_every_issue_and_counts():
     text = _report().summary()
     assert text.splitlines()[0] == "bookshop: rows set aside, 2 warnings"
     assert "events.csv: 30,526 rows read, 30,512 loaded, 14 set aside" in text
-    for reason in ("null_customer_id", "future_timestamp", "duplicate_event", "unknown_touchpoint",
-                   "duplicate_customer", "unknown_customer"):
+    for reason in (
+        "null_customer_id",
+        "future_timestamp",
+        "duplicate_event",
+        "unknown_touchpoint",
+        "duplicate_customer",
+        "unknown_customer",
+    ):
         assert reason in text
     assert "e.g. rows 1, 2" in text and "e.g. row 5" in text
 

@@ -52,7 +52,11 @@ def test_mask_pii_adversarial_comments():
 
 def test_mask_pii_accepts_expr_series_str_and_keeps_nulls():
     df = pl.DataFrame({"comment": ["a@b.com", None, "no pii"]})
-    assert df.select(mask_pii(pl.col("comment")))["comment"].to_list() == ["[email]", None, "no pii"]
+    assert df.select(mask_pii(pl.col("comment")))["comment"].to_list() == [
+        "[email]",
+        None,
+        "no pii",
+    ]
     assert mask_pii(df["comment"]).name == "comment"
     assert mask_pii("x 1234567") == "x [number]"
     with pytest.raises(ParameterError, match="Expr, Series or str"):
@@ -87,7 +91,12 @@ def test_escape_roundtrips_and_leaves_no_markup(text):
     assert not set("<>\"'") & set(escaped)
 
 
-@given(st.lists(st.sampled_from(["hello", " ", "0", "7", "-", "@", "a.b", "x@y.org", "+44", "(", ")", "é"]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(["hello", " ", "0", "7", "-", "@", "a.b", "x@y.org", "+44", "(", ")", "é"]),
+        max_size=30,
+    )
+)
 @settings(max_examples=200, deadline=None)
 def test_masked_text_has_no_long_digit_runs_or_emails(parts):
     masked = mask_pii("".join(parts))
@@ -97,13 +106,41 @@ def test_masked_text_has_no_long_digit_runs_or_emails(parts):
 
 # Every national and international form the issue lists, per country, plus US forms.
 PHONES = {
-    "FR": ["06 12 34 56 78", "06.12.34.56.78", "06-12-34-56-78", "0612345678", "+33 6 12 34 56 78",
-           "+33 (0)6 12 34 56 78", "0033 6 12 34 56 78"],
-    "UK": ["07700 900123", "020 7946 0958", "0161 496 0000", "+44 7700 900123", "+44 (0)20 7946 0958"],
-    "DE": ["030 12345678", "030/1234567", "0171-1234567", "089 123 456 78", "+49 30 12345678",
-           "+49 (0)30 1234 5678"],
-    "US": ["555 8123", "555-8123", "555.8123", "(555) 123-4567", "555-123-4567", "555.123.4567",
-           "1-800-555-1234", "+1 555 123 4567", "+1 (555) 123-4567"],
+    "FR": [
+        "06 12 34 56 78",
+        "06.12.34.56.78",
+        "06-12-34-56-78",
+        "0612345678",
+        "+33 6 12 34 56 78",
+        "+33 (0)6 12 34 56 78",
+        "0033 6 12 34 56 78",
+    ],
+    "UK": [
+        "07700 900123",
+        "020 7946 0958",
+        "0161 496 0000",
+        "+44 7700 900123",
+        "+44 (0)20 7946 0958",
+    ],
+    "DE": [
+        "030 12345678",
+        "030/1234567",
+        "0171-1234567",
+        "089 123 456 78",
+        "+49 30 12345678",
+        "+49 (0)30 1234 5678",
+    ],
+    "US": [
+        "555 8123",
+        "555-8123",
+        "555.8123",
+        "(555) 123-4567",
+        "555-123-4567",
+        "555.123.4567",
+        "1-800-555-1234",
+        "+1 555 123 4567",
+        "+1 (555) 123-4567",
+    ],
 }
 
 
@@ -116,9 +153,25 @@ def test_mask_pii_masks_national_and_international_phone_formats(phone):
 
 # Decided: dates, amounts, times, versions and numbers of up to 5 digits stay (an order
 # number "12345" is kept; 6 digits or more are masked as [number]).
-NOT_PII = ["2025-03-01", "2025-03-01 10:30:00", "01/03/2025", "01.03.2025", "1,234.56", "1.234,56",
-           "€1 234,56", "12.50", "order 12345", "ticket #4521", "v2.3.1", "45%", "10:30",
-           "2024 and 2025", "ISO 9001", "3 times, 12 books", "1,234.5678"]
+NOT_PII = [
+    "2025-03-01",
+    "2025-03-01 10:30:00",
+    "01/03/2025",
+    "01.03.2025",
+    "1,234.56",
+    "1.234,56",
+    "€1 234,56",
+    "12.50",
+    "order 12345",
+    "ticket #4521",
+    "v2.3.1",
+    "45%",
+    "10:30",
+    "2024 and 2025",
+    "ISO 9001",
+    "3 times, 12 books",
+    "1,234.5678",
+]
 
 
 @pytest.mark.parametrize("text", NOT_PII)
@@ -152,27 +205,62 @@ def test_comment_sentiment_labels_and_unique_calls(monkeypatch):
     fb = pl.DataFrame(
         {
             "customer_id": list("abcdef"),
-            "comment": ["I love it, great!", "Awful, terrible service", "I love it, great!",
-                        None, "   ", "The parcel arrived"],
+            "comment": [
+                "I love it, great!",
+                "Awful, terrible service",
+                "I love it, great!",
+                None,
+                "   ",
+                "The parcel arrived",
+            ],
         }
     )
     out = comment_sentiment(fb)
     assert out["customer_id"].to_list() == list("abcdef")  # order kept
-    assert out["sentiment_label"].to_list() == ["positive", "negative", "positive", None, None, "neutral"]
+    assert out["sentiment_label"].to_list() == [
+        "positive",
+        "negative",
+        "positive",
+        None,
+        None,
+        "neutral",
+    ]
     assert out["sentiment"][0] > 0.5 and out["sentiment"][1] < -0.5
-    assert sorted(calls) == sorted({"I love it, great!", "Awful, terrible service", "The parcel arrived"})
+    assert sorted(calls) == sorted(
+        {"I love it, great!", "Awful, terrible service", "The parcel arrived"}
+    )
 
 
 # ---------------------------------------------------------------------------- topics
 THEMES = {
-    "delivery": ["parcel arrived late", "delivery was late again", "courier lost my parcel",
-                 "late delivery and no tracking", "parcel delivery delayed a week"],
-    "staff": ["staff were friendly and helpful", "helpful friendly staff", "the staff member was helpful",
-              "friendly team and helpful staff", "staff very friendly"],
-    "price": ["prices are too high", "expensive compared with others", "price went up again",
-              "too expensive for what it is", "high prices and fees"],
-    "app": ["the app crashes on login", "app login keeps failing", "app is slow and crashes",
-            "cannot login to the app", "app update broke login"],
+    "delivery": [
+        "parcel arrived late",
+        "delivery was late again",
+        "courier lost my parcel",
+        "late delivery and no tracking",
+        "parcel delivery delayed a week",
+    ],
+    "staff": [
+        "staff were friendly and helpful",
+        "helpful friendly staff",
+        "the staff member was helpful",
+        "friendly team and helpful staff",
+        "staff very friendly",
+    ],
+    "price": [
+        "prices are too high",
+        "expensive compared with others",
+        "price went up again",
+        "too expensive for what it is",
+        "high prices and fees",
+    ],
+    "app": [
+        "the app crashes on login",
+        "app login keeps failing",
+        "app is slow and crashes",
+        "cannot login to the app",
+        "app update broke login",
+    ],
 }
 
 
@@ -181,16 +269,28 @@ def corpus(n=400, seed=0):
     rng = np.random.default_rng(seed)
     group = rng.choice(["promoter", "passive", "detractor"], n, p=[0.4, 0.25, 0.35])
     theme = np.where(
-        (group == "detractor") & (rng.random(n) < 0.6), "delivery",
+        (group == "detractor") & (rng.random(n) < 0.6),
+        "delivery",
         rng.choice(["staff", "price", "app", "delivery"], n, p=[0.35, 0.3, 0.3, 0.05]),
     )
-    score = np.select([group == "promoter", group == "passive"], [rng.integers(9, 11, n), rng.integers(7, 9, n)],
-                      rng.integers(0, 7, n))
-    text = [THEMES[t][rng.integers(0, 5)] + (" — call me on 020 7946 0958" if i % 50 == 0 else "")
-            for i, t in enumerate(theme)]
-    return pl.DataFrame({"customer_id": [f"c{i:03d}" for i in range(n)], "survey": "nps",
-                         "score": score.astype(np.int64), "comment": text, "source_row": np.arange(1, n + 1)}).with_columns(
-        pl.col("source_row").cast(pl.UInt32)), theme
+    score = np.select(
+        [group == "promoter", group == "passive"],
+        [rng.integers(9, 11, n), rng.integers(7, 9, n)],
+        rng.integers(0, 7, n),
+    )
+    text = [
+        THEMES[t][rng.integers(0, 5)] + (" — call me on 020 7946 0958" if i % 50 == 0 else "")
+        for i, t in enumerate(theme)
+    ]
+    return pl.DataFrame(
+        {
+            "customer_id": [f"c{i:03d}" for i in range(n)],
+            "survey": "nps",
+            "score": score.astype(np.int64),
+            "comment": text,
+            "source_row": np.arange(1, n + 1),
+        }
+    ).with_columns(pl.col("source_row").cast(pl.UInt32)), theme
 
 
 def test_topics_find_planted_detractor_theme_and_choose_k():
@@ -208,7 +308,9 @@ def test_topics_find_planted_detractor_theme_and_choose_k():
     assert {"delivery", "late"} & set(top_auto["top_terms"])
     assert top_auto["share_detractor"] >= 2 * top_auto["share_promoter"]
     tm = comment_topics(fb, k=4, seed=0)
-    delivery = tm.topics.filter(pl.col("top_terms").list.contains("delivery") | pl.col("top_terms").list.contains("parcel"))
+    delivery = tm.topics.filter(
+        pl.col("top_terms").list.contains("delivery") | pl.col("top_terms").list.contains("parcel")
+    )
     assert delivery.height == 1
     row = delivery.row(0, named=True)
     assert row["share_detractor"] >= 2 * row["share_promoter"]
@@ -240,10 +342,18 @@ def test_topics_are_deterministic_and_validate():
 
 def test_representative_verbatims_are_masked_escaped_and_ranked():
     fb, _ = corpus(200, seed=2)
-    evil = pl.DataFrame({"customer_id": ["x1", "x2"], "survey": "nps", "score": [0, 1],
-                         "comment": ["<script>alert(1)</script> parcel late, mail jane.doe+cx@example.co.uk",
-                                     "<img src=x onerror=alert(1)> delivery late 4111 1111 1111 1111"],
-                         "source_row": pl.Series([900, 901], dtype=pl.UInt32)})
+    evil = pl.DataFrame(
+        {
+            "customer_id": ["x1", "x2"],
+            "survey": "nps",
+            "score": [0, 1],
+            "comment": [
+                "<script>alert(1)</script> parcel late, mail jane.doe+cx@example.co.uk",
+                "<img src=x onerror=alert(1)> delivery late 4111 1111 1111 1111",
+            ],
+            "source_row": pl.Series([900, 901], dtype=pl.UInt32),
+        }
+    )
     tm = comment_topics(pl.concat([fb, evil]), k=4, seed=0)
     v = representative_verbatims(tm, n=200)
     text = " ".join(v["verbatim"].to_list())
@@ -280,27 +390,48 @@ def check_planted_theme(folder):
     tm = comment_topics(c.feedback.filter(pl.col("survey") == "nps"), seed=0)
     about = (
         tm.comments.filter(pl.col("topic").is_not_null())
-        .group_by("topic").agg(pl.col("comment").str.contains(truth["pattern"]).mean().alias("about"))
+        .group_by("topic")
+        .agg(pl.col("comment").str.contains(truth["pattern"]).mean().alias("about"))
     )
     planted = {w for t in truth["terms"] for w in t.lower().split()}
-    best = tm.topics.join(about, on="topic").sort(["about", "topic"], descending=[True, False]).row(0, named=True)
+    best = (
+        tm.topics.join(about, on="topic")
+        .sort(["about", "topic"], descending=[True, False])
+        .row(0, named=True)
+    )
     words = {w for t in best["top_terms"] for w in t.split()}
     assert words & planted, tm.topics
     assert best["share_detractor"] >= 2 * best["share_promoter"], tm.topics
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("client", _clients() or [pytest.param("none", marks=pytest.mark.skip("no sample data"))])
+@pytest.mark.parametrize(
+    "client", _clients() or [pytest.param("none", marks=pytest.mark.skip("no sample data"))]
+)
 def test_sample_client_planted_detractor_theme(client):
     check_planted_theme(SAMPLE_DIR / client)
 
 
 def test_representative_verbatims_are_distinct():
     # 4 identical delivery complaints and 2 distinct ones: the top 3 must be 3 different texts
-    texts = ["late delivery parcel"] * 4 + ["parcel delivery late again", "delivery late parcel lost"] + [
-        "friendly staff helpful", "helpful friendly staff", "staff friendly helpful team", "friendly helpful staff"]
-    fb = pl.DataFrame({"customer_id": [str(i) for i in range(len(texts))], "survey": "nps",
-                       "score": [2, 3, 1, 2, 3, 1, 10, 9, 10, 9], "comment": texts})
+    texts = (
+        ["late delivery parcel"] * 4
+        + ["parcel delivery late again", "delivery late parcel lost"]
+        + [
+            "friendly staff helpful",
+            "helpful friendly staff",
+            "staff friendly helpful team",
+            "friendly helpful staff",
+        ]
+    )
+    fb = pl.DataFrame(
+        {
+            "customer_id": [str(i) for i in range(len(texts))],
+            "survey": "nps",
+            "score": [2, 3, 1, 2, 3, 1, 10, 9, 10, 9],
+            "comment": texts,
+        }
+    )
     v = representative_verbatims(comment_topics(fb, k=2, min_df=2), n=3)
     for _, group in v.group_by("topic"):
         assert group["verbatim"].n_unique() == group.height

@@ -18,7 +18,9 @@ __all__ = ["MAX_ROWS", "chart_frame"]
 MAX_ROWS = 5000
 
 
-def chart_frame(frame: object, needed: Sequence[str], where: str, aggregate_with: str) -> pl.DataFrame:
+def chart_frame(
+    frame: object, needed: Sequence[str], where: str, aggregate_with: str
+) -> pl.DataFrame:
     """Check ``frame`` is a small aggregated DataFrame with ``needed`` columns; return it chart-ready.
 
     Chart-ready: Enum/Categorical columns cast to String, nested (List/Struct/Object) columns

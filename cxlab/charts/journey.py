@@ -30,18 +30,54 @@ __all__ = [
 
 
 _FUNNEL_COLS = {
-    "step", "step_name", "entered", "converted", "open_window", "censored", "eligible",
-    "converted_eligible", "conversion_rate", "ci_low", "ci_high", "drop_off", "overall_rate",
-    "median_hours", "p90_hours", "excluded", "small_n",
+    "step",
+    "step_name",
+    "entered",
+    "converted",
+    "open_window",
+    "censored",
+    "eligible",
+    "converted_eligible",
+    "conversion_rate",
+    "ci_low",
+    "ci_high",
+    "drop_off",
+    "overall_rate",
+    "median_hours",
+    "p90_hours",
+    "excluded",
+    "small_n",
 }
-_KM_COLS = {"step", "step_name", "hours", "at_risk", "events", "censored", "converted_share",
-            "ci_low", "ci_high", "n"}
-_PERCENT = {"reach", "conversion_rate", "overall_rate", "share", "drop_touched", "drop_not_touched",
-            "pain", "share_of_events", "stopped_share", "continued_share"}
+_KM_COLS = {
+    "step",
+    "step_name",
+    "hours",
+    "at_risk",
+    "events",
+    "censored",
+    "converted_share",
+    "ci_low",
+    "ci_high",
+    "n",
+}
+_PERCENT = {
+    "reach",
+    "conversion_rate",
+    "overall_rate",
+    "share",
+    "drop_touched",
+    "drop_not_touched",
+    "pain",
+    "share_of_events",
+    "stopped_share",
+    "continued_share",
+}
 
 
 def _prepare(frame: object, needed: Sequence[str], where: str) -> pl.DataFrame:
-    return chart_frame(frame, needed, where, "cxlab.heatmap.touchpoint_heatmap or cxlab.funnel.funnel")
+    return chart_frame(
+        frame, needed, where, "cxlab.heatmap.touchpoint_heatmap or cxlab.funnel.funnel"
+    )
 
 
 def _order(values: pl.Series, name: str) -> list[str]:
@@ -95,24 +131,33 @@ def heatmap_chart(
     ci = _ci_cols(data, value)
     if diverging is None:
         diverging = value in ("pain", "difference") or (data[value].drop_nulls().min() or 0) < 0
-    scale = (alt.Scale(scheme="redblue", domainMid=0, reverse=True) if diverging
-             else alt.Scale(scheme="blues"))
+    scale = (
+        alt.Scale(scheme="redblue", domainMid=0, reverse=True)
+        if diverging
+        else alt.Scale(scheme="blues")
+    )
     fmt = _fmt(value)
     tooltips = [alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{value}:Q", format=fmt)]
     if n:
         tooltips.append(alt.Tooltip(f"{n}:Q", format=",", title=f"n ({n})"))
     if ci:
-        tooltips += [alt.Tooltip(f"{ci[0]}:Q", format=fmt, title="95% CI low"),
-                     alt.Tooltip(f"{ci[1]}:Q", format=fmt, title="95% CI high")]
-    tooltips += [alt.Tooltip(f"{c}:Q" if data.schema[c].is_numeric() else f"{c}:N") for c in extra_tooltips]
+        tooltips += [
+            alt.Tooltip(f"{ci[0]}:Q", format=fmt, title="95% CI low"),
+            alt.Tooltip(f"{ci[1]}:Q", format=fmt, title="95% CI high"),
+        ]
+    tooltips += [
+        alt.Tooltip(f"{c}:Q" if data.schema[c].is_numeric() else f"{c}:N") for c in extra_tooltips
+    ]
     base = alt.Chart(data, title=title or f"{value} by {y} and {x}").encode(
         x=alt.X(f"{x}:N", sort=_order(data[x], x), title=x),
         y=alt.Y(f"{y}:N", sort=_order(data[y], y), title=y),
     )
     rect = base.mark_rect().encode(
-        color=alt.Color(f"{value}:Q", scale=scale, title=value), tooltip=tooltips)
+        color=alt.Color(f"{value}:Q", scale=scale, title=value), tooltip=tooltips
+    )
     text = base.mark_text(fontSize=9).encode(
-        text=alt.Text(f"{value}:Q", format=".0%" if fmt == ".1%" else ",.1f"), tooltip=tooltips)
+        text=alt.Text(f"{value}:Q", format=".0%" if fmt == ".1%" else ",.1f"), tooltip=tooltips
+    )
     return alt.layer(rect, text)
 
 
@@ -186,8 +231,11 @@ def heatmap_explorer_chart(
         ),
     )
     tooltips = [
-        alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{x}:N"), alt.Tooltip("metric:N"),
-        alt.Tooltip("label:N", title="value"), alt.Tooltip(f"{n}:Q", format=",", title=f"n ({n})"),
+        alt.Tooltip(f"{y}:N"),
+        alt.Tooltip(f"{x}:N"),
+        alt.Tooltip("metric:N"),
+        alt.Tooltip("label:N", title="value"),
+        alt.Tooltip(f"{n}:Q", format=",", title=f"n ({n})"),
     ]
     base = (
         alt.Chart(long, title=title)
@@ -198,8 +246,11 @@ def heatmap_explorer_chart(
         )
     )
     rect = base.mark_rect().encode(
-        color=alt.Color("scaled:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]),
-                        legend=alt.Legend(title="low → high", format=".0%")),
+        color=alt.Color(
+            "scaled:Q",
+            scale=alt.Scale(scheme="blues", domain=[0, 1]),
+            legend=alt.Legend(title="low → high", format=".0%"),
+        ),
         tooltip=tooltips,
     )
     text = base.mark_text(fontSize=9).encode(text="label:N", tooltip=tooltips)
@@ -207,7 +258,11 @@ def heatmap_explorer_chart(
 
 
 def difference_heatmap_chart(
-    comparison: pl.DataFrame, metric: str = "reach", *, x: str | None = None, y: str | None = None,
+    comparison: pl.DataFrame,
+    metric: str = "reach",
+    *,
+    x: str | None = None,
+    y: str | None = None,
     title: str | None = None,
 ) -> alt.LayerChart:
     """Diverging heatmap of ``difference`` (b - a) for one metric of :func:`compare_heatmaps`.
@@ -220,32 +275,65 @@ def difference_heatmap_chart(
     >>> difference_heatmap_chart(c).to_dict()["layer"][0]["encoding"]["color"]["field"]
     'difference'
     """
-    data = _prepare(comparison, ["metric", "difference", "value_a", "value_b"], "difference_heatmap_chart")
+    data = _prepare(
+        comparison, ["metric", "difference", "value_a", "value_b"], "difference_heatmap_chart"
+    )
     metrics = data["metric"].unique().to_list()
     if metric not in metrics:
-        raise ParameterError(f"difference_heatmap_chart: metric '{metric}' is not in the comparison."
-                             f"{did_you_mean(metric, metrics)} Metrics: {sorted(metrics)}.")
+        raise ParameterError(
+            f"difference_heatmap_chart: metric '{metric}' is not in the comparison."
+            f"{did_you_mean(metric, metrics)} Metrics: {sorted(metrics)}."
+        )
     data = data.filter(pl.col("metric") == metric)
-    keys = [c for c in data.columns if c not in {"metric", "value_a", "value_b", "difference", "diff_ci_low",
-                                                  "diff_ci_high", "n_a", "n_b", "label_a", "label_b"}]
+    keys = [
+        c
+        for c in data.columns
+        if c
+        not in {
+            "metric",
+            "value_a",
+            "value_b",
+            "difference",
+            "diff_ci_low",
+            "diff_ci_high",
+            "n_a",
+            "n_b",
+            "label_a",
+            "label_b",
+        }
+    ]
     if x is None or y is None:
         if len(keys) != 2:
-            raise ParameterError(f"difference_heatmap_chart: pass x= and y= (key columns found: {keys}).")
-        y, x = (keys[0], keys[1]) if keys[0] in ("stage", "from_stage") or keys[1] == "week" else (keys[1], keys[0])
+            raise ParameterError(
+                f"difference_heatmap_chart: pass x= and y= (key columns found: {keys})."
+            )
+        y, x = (
+            (keys[0], keys[1])
+            if keys[0] in ("stage", "from_stage") or keys[1] == "week"
+            else (keys[1], keys[0])
+        )
         if keys == ["channel", "stage"]:
             x, y = "channel", "stage"
     la = data["label_a"][0] if "label_a" in data.columns and data.height else "a"
     lb = data["label_b"][0] if "label_b" in data.columns and data.height else "b"
-    data = data.with_columns(pl.col("value_a").alias(f"{metric} ({la})"), pl.col("value_b").alias(f"{metric} ({lb})"))
+    data = data.with_columns(
+        pl.col("value_a").alias(f"{metric} ({la})"), pl.col("value_b").alias(f"{metric} ({lb})")
+    )
     return heatmap_chart(
-        data, "difference", x=x, y=y, n=None, diverging=True,
+        data,
+        "difference",
+        x=x,
+        y=y,
+        n=None,
+        diverging=True,
         title=title or f"{metric}: {lb} minus {la}",
         extra_tooltips=[f"{metric} ({la})", f"{metric} ({lb})", "n_a", "n_b"],
     )
 
 
-def funnel_chart(funnel_table: pl.DataFrame, rate: str = "conversion_rate", *,
-                 title: str | None = None) -> alt.LayerChart:
+def funnel_chart(
+    funnel_table: pl.DataFrame, rate: str = "conversion_rate", *, title: str | None = None
+) -> alt.LayerChart:
     """Funnel bars (step-to-step ``conversion_rate`` or ``overall_rate``) with Wilson whiskers.
 
     A breakdown column (any column that is not a standard funnel column) becomes colour and
@@ -260,19 +348,28 @@ def funnel_chart(funnel_table: pl.DataFrame, rate: str = "conversion_rate", *,
     ['bar', 'rule']
     """
     if rate not in ("conversion_rate", "overall_rate"):
-        raise ParameterError(f"The 'rate' parameter of funnel_chart must be 'conversion_rate' or "
-                             f"'overall_rate'. Got {rate!r} instead.")
-    data = _prepare(funnel_table, ["step", "step_name", rate, "entered", "converted"], "funnel_chart")
+        raise ParameterError(
+            f"The 'rate' parameter of funnel_chart must be 'conversion_rate' or "
+            f"'overall_rate'. Got {rate!r} instead."
+        )
+    data = _prepare(
+        funnel_table, ["step", "step_name", rate, "entered", "converted"], "funnel_chart"
+    )
     extra = [c for c in data.columns if c not in _FUNNEL_COLS]
     by = extra[0] if extra else None
     data = data.sort([*(by and [by] or []), "step"])
     order = data.sort("step")["step_name"].unique(maintain_order=True).to_list()
     tips = [alt.Tooltip("step_name:N", title="step"), alt.Tooltip(f"{rate}:Q", format=".1%")]
-    tips += [alt.Tooltip(f"{c}:Q", format=",") for c in ("entered", "eligible", "converted", "censored")
-             if c in data.columns]
+    tips += [
+        alt.Tooltip(f"{c}:Q", format=",")
+        for c in ("entered", "eligible", "converted", "censored")
+        if c in data.columns
+    ]
     if rate == "conversion_rate" and "ci_low" in data.columns:
-        tips += [alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),
-                 alt.Tooltip("ci_high:Q", format=".1%", title="95% CI high")]
+        tips += [
+            alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),
+            alt.Tooltip("ci_high:Q", format=".1%", title="95% CI high"),
+        ]
     if "median_hours" in data.columns:
         tips.append(alt.Tooltip("median_hours:Q", format=",.1f", title="median hours to convert"))
     if by:
@@ -281,10 +378,19 @@ def funnel_chart(funnel_table: pl.DataFrame, rate: str = "conversion_rate", *,
     if by:
         enc["xOffset"] = alt.XOffset(f"{by}:N")
         enc["color"] = alt.Color(f"{by}:N", title=by)
-    base = alt.Chart(data, title=title or ("Conversion from previous step" if rate == "conversion_rate"
-                                           else "Share of starters reaching each step")).encode(**enc)
-    bars = base.mark_bar().encode(y=alt.Y(f"{rate}:Q", axis=alt.Axis(format="%"), title=rate,
-                                          scale=alt.Scale(domain=[0, 1])), tooltip=tips)
+    base = alt.Chart(
+        data,
+        title=title
+        or (
+            "Conversion from previous step"
+            if rate == "conversion_rate"
+            else "Share of starters reaching each step"
+        ),
+    ).encode(**enc)
+    bars = base.mark_bar().encode(
+        y=alt.Y(f"{rate}:Q", axis=alt.Axis(format="%"), title=rate, scale=alt.Scale(domain=[0, 1])),
+        tooltip=tips,
+    )
     if rate == "conversion_rate" and "ci_low" in data.columns:
         whisk = base.mark_rule(color="black").encode(y="ci_low:Q", y2="ci_high:Q", tooltip=tips)
     else:
@@ -310,29 +416,39 @@ def time_to_convert_chart(curves: pl.DataFrame, *, title: str | None = None) -> 
     extra = [c for c in data.columns if c not in _KM_COLS]
     colour = extra[0] if extra and data["step_name"].n_unique() == 1 else "step_name"
     if extra and colour == "step_name":
-        data = data.with_columns(pl.concat_str([pl.col(extra[0]), pl.col("step_name")], separator=" · ")
-                                 .alias("curve"))
+        data = data.with_columns(
+            pl.concat_str([pl.col(extra[0]), pl.col("step_name")], separator=" · ").alias("curve")
+        )
         colour = "curve"
     data = data.sort([colour, "hours"])
-    tips = [alt.Tooltip(f"{colour}:N"), alt.Tooltip("hours:Q", format=",.1f"),
-            alt.Tooltip("converted_share:Q", format=".1%", title="converted"),
-            alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),
-            alt.Tooltip("ci_high:Q", format=".1%", title="95% CI high"),
-            alt.Tooltip("at_risk:Q", format=",", title="still waiting (at risk)"),
-            alt.Tooltip("n:Q", format=",", title="n")]
+    tips = [
+        alt.Tooltip(f"{colour}:N"),
+        alt.Tooltip("hours:Q", format=",.1f"),
+        alt.Tooltip("converted_share:Q", format=".1%", title="converted"),
+        alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),
+        alt.Tooltip("ci_high:Q", format=".1%", title="95% CI high"),
+        alt.Tooltip("at_risk:Q", format=",", title="still waiting (at risk)"),
+        alt.Tooltip("n:Q", format=",", title="n"),
+    ]
     tips = [t for t in tips if t.shorthand.split(":")[0] in data.columns]
-    base = alt.Chart(data, title=title or "Time to convert (Kaplan–Meier; not-yet-converted are censored)").encode(
+    base = alt.Chart(
+        data, title=title or "Time to convert (Kaplan–Meier; not-yet-converted are censored)"
+    ).encode(
         x=alt.X("hours:Q", title="hours since previous step"),
         color=alt.Color(f"{colour}:N", title=colour.replace("_", " ")),
     )
-    band = base.mark_area(opacity=0.15, interpolate="step-after").encode(y="ci_low:Q", y2="ci_high:Q")
+    band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
+        y="ci_low:Q", y2="ci_high:Q"
+    )
     line = base.mark_line(interpolate="step-after").encode(
-        y=alt.Y("converted_share:Q", axis=alt.Axis(format="%"), title="converted"), tooltip=tips)
+        y=alt.Y("converted_share:Q", axis=alt.Axis(format="%"), title="converted"), tooltip=tips
+    )
     return alt.layer(band, line)
 
 
-def transition_chart(transitions: pl.DataFrame, *, value: str = "share",
-                     title: str | None = None) -> alt.LayerChart:
+def transition_chart(
+    transitions: pl.DataFrame, *, value: str = "share", title: str | None = None
+) -> alt.LayerChart:
     """Heatmap of the stage transition matrix (:func:`cxlab.journey.stage_transitions`).
 
     Examples
@@ -343,9 +459,16 @@ def transition_chart(transitions: pl.DataFrame, *, value: str = "share",
     'from_stage'
     """
     _prepare(transitions, ["from_stage", "to_stage", value, "transitions"], "transition_chart")
-    return heatmap_chart(transitions, value, x="to_stage", y="from_stage", n="transitions",
-                         title=title or "Stage transitions (row share)", diverging=False,
-                         extra_tooltips=[c for c in ("customers", "from_total") if c in transitions.columns])
+    return heatmap_chart(
+        transitions,
+        value,
+        x="to_stage",
+        y="from_stage",
+        n="transitions",
+        title=title or "Stage transitions (row share)",
+        diverging=False,
+        extra_tooltips=[c for c in ("customers", "from_total") if c in transitions.columns],
+    )
 
 
 def drop_off_chart(drivers: pl.DataFrame, *, top: int = 15, title: str | None = None) -> alt.Chart:
@@ -359,17 +482,26 @@ def drop_off_chart(drivers: pl.DataFrame, *, top: int = 15, title: str | None = 
     >>> drop_off_chart(d).to_dict()["mark"]["type"]
     'bar'
     """
-    data = _prepare(drivers, ["touchpoint", "lift", "stopped_share", "continued_share"], "drop_off_chart")
+    data = _prepare(
+        drivers, ["touchpoint", "lift", "stopped_share", "continued_share"], "drop_off_chart"
+    )
     data = data.sort(["lift", "touchpoint"], descending=[True, False]).head(top)
-    tips = [alt.Tooltip("touchpoint:N"), alt.Tooltip("lift:Q", format=",.2f"),
-            alt.Tooltip("stopped_share:Q", format=".1%", title="share of stopped"),
-            alt.Tooltip("stopped:Q", format=",", title="n stopped"),
-            alt.Tooltip("continued_share:Q", format=".1%", title="share of continued"),
-            alt.Tooltip("continued:Q", format=",", title="n continued")]
+    tips = [
+        alt.Tooltip("touchpoint:N"),
+        alt.Tooltip("lift:Q", format=",.2f"),
+        alt.Tooltip("stopped_share:Q", format=".1%", title="share of stopped"),
+        alt.Tooltip("stopped:Q", format=",", title="n stopped"),
+        alt.Tooltip("continued_share:Q", format=".1%", title="share of continued"),
+        alt.Tooltip("continued:Q", format=",", title="n continued"),
+    ]
     tips = [t for t in tips if t.shorthand.split(":")[0] in data.columns]
-    return alt.Chart(data, title=title or "What stopped customers hit last (lift vs continued)").mark_bar().encode(
-        x=alt.X("lift:Q", title="lift (stopped share / continued share)"),
-        y=alt.Y("touchpoint:N", sort=data["touchpoint"].to_list(), title=None),
-        color=alt.condition(alt.datum.lift > 1, alt.value("#c0392b"), alt.value("#7f8c8d")),
-        tooltip=tips,
+    return (
+        alt.Chart(data, title=title or "What stopped customers hit last (lift vs continued)")
+        .mark_bar()
+        .encode(
+            x=alt.X("lift:Q", title="lift (stopped share / continued share)"),
+            y=alt.Y("touchpoint:N", sort=data["touchpoint"].to_list(), title=None),
+            color=alt.condition(alt.datum.lift > 1, alt.value("#c0392b"), alt.value("#7f8c8d")),
+            tooltip=tips,
+        )
     )

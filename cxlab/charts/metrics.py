@@ -86,7 +86,9 @@ def score_over_time_chart(frame: pl.DataFrame, *, title: str | None = None) -> a
     df = _prepare(frame, ["period", "estimate", "ci_low", "ci_high", "n"], "score_over_time_chart")
     groups = _group_columns(df, ["period"])
     if len(groups) > 1:
-        raise ParameterError(f"score_over_time_chart draws one grouping column; got {groups}. Filter or break down by one.")
+        raise ParameterError(
+            f"score_over_time_chart draws one grouping column; got {groups}. Filter or break down by one."
+        )
     group = groups[0] if groups else None
     df = df.sort([*(groups), "period"], nulls_last=True)
     if group:
@@ -97,7 +99,9 @@ def score_over_time_chart(frame: pl.DataFrame, *, title: str | None = None) -> a
     )
     color = alt.Color(f"{group}:N", sort=_order(df[group])) if group else alt.value("#4c78a8")
     band = base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q", color=color)
-    line = base.mark_line().encode(y=alt.Y("estimate:Q", title=title or _metric_title(df)), color=color)
+    line = base.mark_line().encode(
+        y=alt.Y("estimate:Q", title=title or _metric_title(df)), color=color
+    )
     points = base.mark_point(filled=True, size=40).encode(
         y="estimate:Q",
         color=color,
@@ -105,11 +109,14 @@ def score_over_time_chart(frame: pl.DataFrame, *, title: str | None = None) -> a
     )
     return alt.layer(band, line, points).properties(
         title=(title or _metric_title(df)) + " over time (band: 95% interval; faded: n < 30)",
-        width=560, height=280,
+        width=560,
+        height=280,
     )
 
 
-def score_breakdown_chart(frame: pl.DataFrame, by: str | None = None, *, title: str | None = None) -> alt.LayerChart:
+def score_breakdown_chart(
+    frame: pl.DataFrame, by: str | None = None, *, title: str | None = None
+) -> alt.LayerChart:
     """Horizontal bars of the score per group with 95% whiskers; faded bars have n < 30.
 
     Examples
@@ -148,7 +155,8 @@ def score_breakdown_chart(frame: pl.DataFrame, by: str | None = None, *, title: 
     )
     return alt.layer(bars, whiskers, ns).properties(
         title=f"{label} by {by} (whiskers: 95% interval; number: n; faded: n < 30)",
-        width=480, height=alt.Step(22),
+        width=480,
+        height=alt.Step(22),
     )
 
 
@@ -177,20 +185,32 @@ def driver_quadrant_chart(drivers: object, *, overall_nps: float | None = None) 
     if overall_nps is None:
         overall_nps = getattr(drivers, "overall_nps", None)
     if overall_nps is None:
-        raise ParameterError("driver_quadrant_chart needs overall_nps when given a table (or pass the KeyDrivers result).")
-    df = _prepare(table, ["driver", "importance_pct", "ci_low", "ci_high", "performance", "n_exposed", "quadrant"],
-                  "driver_quadrant_chart")
+        raise ParameterError(
+            "driver_quadrant_chart needs overall_nps when given a table (or pass the KeyDrivers result)."
+        )
+    df = _prepare(
+        table,
+        ["driver", "importance_pct", "ci_low", "ci_high", "performance", "n_exposed", "quadrant"],
+        "driver_quadrant_chart",
+    )
     df = df.sort(["importance_pct", "driver"], descending=[True, False])
     x_ref = 100.0 / max(df.height, 1)
-    tips = [alt.Tooltip("driver"), alt.Tooltip("quadrant"),
-            alt.Tooltip("importance_pct", title="importance %", format=".1f"),
-            alt.Tooltip("ci_low", title="importance CI low", format=".1f"),
-            alt.Tooltip("ci_high", title="importance CI high", format=".1f"),
-            alt.Tooltip("performance", title="NPS of exposed", format="+.1f"),
-            alt.Tooltip("n_exposed", title="n exposed", format=",d")]
+    tips = [
+        alt.Tooltip("driver"),
+        alt.Tooltip("quadrant"),
+        alt.Tooltip("importance_pct", title="importance %", format=".1f"),
+        alt.Tooltip("ci_low", title="importance CI low", format=".1f"),
+        alt.Tooltip("ci_high", title="importance CI high", format=".1f"),
+        alt.Tooltip("performance", title="NPS of exposed", format="+.1f"),
+        alt.Tooltip("n_exposed", title="n exposed", format=",d"),
+    ]
     for c, t in (("nps_not_exposed", "NPS of others"), ("exposure", "exposure")):
         if c in df.columns:
-            tips.append(alt.Tooltip(c, title=t, format="+.1f") if c == "nps_not_exposed" else alt.Tooltip(c, title=t))
+            tips.append(
+                alt.Tooltip(c, title=t, format="+.1f")
+                if c == "nps_not_exposed"
+                else alt.Tooltip(c, title=t)
+            )
     base = alt.Chart(df).encode(
         x=alt.X("importance_pct:Q", title="importance (% of explained NPS variation)"),
         y=alt.Y("performance:Q", title="performance (NPS of exposed respondents)"),
@@ -198,15 +218,26 @@ def driver_quadrant_chart(drivers: object, *, overall_nps: float | None = None) 
     )
     whisk = base.mark_rule(opacity=0.5).encode(x="ci_low:Q", x2="ci_high:Q")
     pts = base.mark_circle(opacity=0.85).encode(
-        color=alt.Color("quadrant:N", scale=alt.Scale(domain=_QUADRANT_ORDER, range=_QUADRANT_COLORS)),
+        color=alt.Color(
+            "quadrant:N", scale=alt.Scale(domain=_QUADRANT_ORDER, range=_QUADRANT_COLORS)
+        ),
         size=alt.Size("n_exposed:Q", title="n exposed"),
     )
     labels = base.mark_text(align="left", dx=7, dy=-6, fontSize=10).encode(text="driver:N")
-    vline = alt.Chart(pl.DataFrame({"x": [x_ref]})).mark_rule(strokeDash=[4, 4], color="gray").encode(x="x:Q")
-    hline = alt.Chart(pl.DataFrame({"y": [float(overall_nps)]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q")
+    vline = (
+        alt.Chart(pl.DataFrame({"x": [x_ref]}))
+        .mark_rule(strokeDash=[4, 4], color="gray")
+        .encode(x="x:Q")
+    )
+    hline = (
+        alt.Chart(pl.DataFrame({"y": [float(overall_nps)]}))
+        .mark_rule(strokeDash=[4, 4], color="gray")
+        .encode(y="y:Q")
+    )
     return alt.layer(whisk, pts, labels, vline, hline).properties(
         title=f"Moments that matter: importance × performance (dashed: average importance, overall NPS {overall_nps:+.0f})",
-        width=520, height=360,
+        width=520,
+        height=360,
     )
 
 
@@ -227,8 +258,11 @@ def topic_share_chart(topics: object) -> alt.Chart:
     'bar'
     """
     table = getattr(topics, "topics", topics)
-    df = _prepare(table, ["label", "share_promoter", "share_passive", "share_detractor", "n_comments"],
-                  "topic_share_chart")
+    df = _prepare(
+        table,
+        ["label", "share_promoter", "share_passive", "share_detractor", "n_comments"],
+        "topic_share_chart",
+    )
     keep = [c for c in ("topic", "label", "n_comments", "mean_sentiment") if c in df.columns]
     long = (
         df.select(*keep, *[pl.col(f"share_{g}").alias(g) for g in _GROUP_ORDER])
@@ -236,9 +270,12 @@ def topic_share_chart(topics: object) -> alt.Chart:
         .sort(["label", "nps_group"])
     )
     order = df.sort(["share_detractor", "label"], descending=[True, False])["label"].to_list()
-    tips = [alt.Tooltip("label", title="topic"), alt.Tooltip("nps_group", title="group"),
-            alt.Tooltip("share", title="share of the group's comments", format=".1%"),
-            alt.Tooltip("n_comments", title="comments in topic", format=",d")]
+    tips = [
+        alt.Tooltip("label", title="topic"),
+        alt.Tooltip("nps_group", title="group"),
+        alt.Tooltip("share", title="share of the group's comments", format=".1%"),
+        alt.Tooltip("n_comments", title="comments in topic", format=",d"),
+    ]
     if "mean_sentiment" in long.columns:
         tips.append(alt.Tooltip("mean_sentiment", title="mean sentiment", format="+.2f"))
     return (
@@ -248,9 +285,15 @@ def topic_share_chart(topics: object) -> alt.Chart:
             y=alt.Y("label:N", sort=order, title="topic (top terms)"),
             yOffset=alt.YOffset("nps_group:N", sort=_GROUP_ORDER),
             x=alt.X("share:Q", title="share of the group's comments", axis=alt.Axis(format="%")),
-            color=alt.Color("nps_group:N", sort=_GROUP_ORDER,
-                            scale=alt.Scale(domain=_GROUP_ORDER, range=_GROUP_COLORS), title="NPS group"),
+            color=alt.Color(
+                "nps_group:N",
+                sort=_GROUP_ORDER,
+                scale=alt.Scale(domain=_GROUP_ORDER, range=_GROUP_COLORS),
+                title="NPS group",
+            ),
             tooltip=tips,
         )
-        .properties(title="Topics by NPS group (sorted by detractor share)", width=460, height=alt.Step(12))
+        .properties(
+            title="Topics by NPS group (sorted by detractor share)", width=460, height=alt.Step(12)
+        )
     )

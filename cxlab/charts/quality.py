@@ -55,14 +55,23 @@ def events_over_time(
     [(datetime.date(2024, 1, 1), 'web', 2, 2), (datetime.date(2024, 1, 8), 'app', 1, 1)]
     """
     if freq not in _FREQS:
-        raise ParameterError(f"The 'freq' parameter of events_over_time must be 'day' or 'week'. Got {freq!r} instead.")
+        raise ParameterError(
+            f"The 'freq' parameter of events_over_time must be 'day' or 'week'. Got {freq!r} instead."
+        )
     lf = as_lazy(events, "events", where="events_over_time")
     names = lf.collect_schema().names()
     if by not in names:
-        raise ParameterError(f"The 'by' parameter of events_over_time must be a column of events ({', '.join(names)}). Got {by!r} instead.")
+        raise ParameterError(
+            f"The 'by' parameter of events_over_time must be a column of events ({', '.join(names)}). Got {by!r} instead."
+        )
     return (
-        lf.group_by(pl.col("timestamp").dt.truncate(_FREQS[freq]).dt.date().alias("period"), pl.col(by))
-        .agg(pl.len().cast(pl.Int64).alias("events"), pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers"))
+        lf.group_by(
+            pl.col("timestamp").dt.truncate(_FREQS[freq]).dt.date().alias("period"), pl.col(by)
+        )
+        .agg(
+            pl.len().cast(pl.Int64).alias("events"),
+            pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers"),
+        )
         .sort("period", by, nulls_last=True)
         .collect()
     )
@@ -131,19 +140,40 @@ def table_profile(
     cols = schema.names()
     hide = {c for c in cols if c in set(hide) or _PERSONAL.search(c)}
     if not cols:
-        return pl.DataFrame(schema={"column": pl.String, "dtype": pl.String, "null_share": pl.Float64,
-                                    "distinct": pl.Int64, "examples": pl.String})
-    stats = lf.select(
-        [pl.len().alias("__n")]
-        + [pl.col(c).null_count().alias(f"{i}__nulls") for i, c in enumerate(cols)]
-        + [pl.col(c).drop_nulls().n_unique().alias(f"{i}__distinct") for i, c in enumerate(cols)]
-        + [
-            pl.col(c).drop_nulls().unique().sort().head(n_examples).cast(pl.String).str.slice(0, 30)
-            .str.join(", ").alias(f"{i}__ex")
-            for i, c in enumerate(cols)
-            if c not in hide
-        ]
-    ).collect().row(0, named=True)
+        return pl.DataFrame(
+            schema={
+                "column": pl.String,
+                "dtype": pl.String,
+                "null_share": pl.Float64,
+                "distinct": pl.Int64,
+                "examples": pl.String,
+            }
+        )
+    stats = (
+        lf.select(
+            [pl.len().alias("__n")]
+            + [pl.col(c).null_count().alias(f"{i}__nulls") for i, c in enumerate(cols)]
+            + [
+                pl.col(c).drop_nulls().n_unique().alias(f"{i}__distinct")
+                for i, c in enumerate(cols)
+            ]
+            + [
+                pl.col(c)
+                .drop_nulls()
+                .unique()
+                .sort()
+                .head(n_examples)
+                .cast(pl.String)
+                .str.slice(0, 30)
+                .str.join(", ")
+                .alias(f"{i}__ex")
+                for i, c in enumerate(cols)
+                if c not in hide
+            ]
+        )
+        .collect()
+        .row(0, named=True)
+    )
     n = stats["__n"]
     return pl.DataFrame(
         {
@@ -151,8 +181,15 @@ def table_profile(
             "dtype": [str(schema[c]) for c in cols],
             "null_share": [stats[f"{i}__nulls"] / n if n else 0.0 for i in range(len(cols))],
             "distinct": [stats[f"{i}__distinct"] for i in range(len(cols))],
-            "examples": ["(hidden)" if c in hide else stats[f"{i}__ex"] for i, c in enumerate(cols)],
+            "examples": [
+                "(hidden)" if c in hide else stats[f"{i}__ex"] for i, c in enumerate(cols)
+            ],
         },
-        schema={"column": pl.String, "dtype": pl.String, "null_share": pl.Float64,
-                "distinct": pl.Int64, "examples": pl.String},
+        schema={
+            "column": pl.String,
+            "dtype": pl.String,
+            "null_share": pl.Float64,
+            "distinct": pl.Int64,
+            "examples": pl.String,
+        },
     )

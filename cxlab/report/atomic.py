@@ -48,7 +48,9 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:
+def atomic_write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, mode: int | None = None
+) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename).
 
     Parameters
@@ -104,7 +106,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | No
     return atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
-def remove_stale_temps(folder: str | os.PathLike[str], *, max_age: float = STALE_AFTER_SECONDS) -> list[Path]:
+def remove_stale_temps(
+    folder: str | os.PathLike[str], *, max_age: float = STALE_AFTER_SECONDS
+) -> list[Path]:
     """Delete temporary files that interrupted writes left in ``folder`` (not recursive).
 
     Only ``.<target>.<...>.tmp`` names are touched, and never the temporary file of a writer

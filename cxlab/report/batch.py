@@ -89,7 +89,9 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def find_clients(clients_dir: str | os.PathLike[str], only: Sequence[str] | None = None) -> list[Path]:
+def find_clients(
+    clients_dir: str | os.PathLike[str], only: Sequence[str] | None = None
+) -> list[Path]:
     """Client folders (sub-folders holding ``client.toml``) under ``clients_dir``, sorted.
 
     Raises
@@ -125,7 +127,9 @@ def _salt_fingerprint(salt_file: Path | None) -> str:
         return ""
     from cxlab.privacy import read_or_create_secret
 
-    return hashlib.sha256(b"cxlab-salt-fingerprint" + read_or_create_secret(salt_file)).hexdigest()[:16]
+    return hashlib.sha256(b"cxlab-salt-fingerprint" + read_or_create_secret(salt_file)).hexdigest()[
+        :16
+    ]
 
 
 def _hash_file(h: Any, label: str, path: Path) -> None:
@@ -155,7 +159,11 @@ def _input_files(client_dir: Path) -> list[tuple[str, Path]]:
         # visible file of the folder so that fixing any of them changes the key.
         for p in sorted(client_dir.rglob("*")):
             rel = p.relative_to(client_dir)
-            if p.is_file() and not any(part.startswith(".") for part in rel.parts) and rel.as_posix() != "client.toml":
+            if (
+                p.is_file()
+                and not any(part.startswith(".") for part in rel.parts)
+                and rel.as_posix() != "client.toml"
+            ):
                 files.append((rel.as_posix(), p))
         return files
     for table in sorted(config.files):
@@ -170,7 +178,9 @@ def _input_files(client_dir: Path) -> list[tuple[str, Path]]:
     return files
 
 
-def content_hash(client_dir: Path, notebook: Path, parameters: dict[str, Any], salt_file: Path | None = None) -> str:
+def content_hash(
+    client_dir: Path, notebook: Path, parameters: dict[str, Any], salt_file: Path | None = None
+) -> str:
     """The resume key of one client run: a SHA-256 over its inputs.
 
     Covers every file the report reads -- ``client.toml`` and each data file its ``[files]``
@@ -396,7 +406,9 @@ def render_client(
         if result.ok:
             page = export_html(result.notebook)
             atomic_write_text(target / "report.html", page)
-            record.update(status="ok", html=f"{slug}/report.html", html_bytes=len(page.encode("utf-8")))
+            record.update(
+                status="ok", html=f"{slug}/report.html", html_bytes=len(page.encode("utf-8"))
+            )
         else:
             failure = result.failure.to_dict()
             failure["summary"] = result.failure.one_line()
@@ -416,7 +428,9 @@ def render_client(
     record["seconds"] = round(time.monotonic() - started, 3)
     record["finished"] = _now()
     try:
-        atomic_write_text(target / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True, default=str))
+        atomic_write_text(
+            target / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True, default=str)
+        )
     except OSError:
         pass
     return record
@@ -441,7 +455,10 @@ class BatchResult:
         counts: dict[str, int] = {}
         for r in self.runs:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
-        parts = [f"{counts.get(s, 0)} {label}" for s, label in (("ok", "ok"), ("skipped", "unchanged"), ("failed", "failed"))]
+        parts = [
+            f"{counts.get(s, 0)} {label}"
+            for s, label in (("ok", "ok"), ("skipped", "unchanged"), ("failed", "failed"))
+        ]
         lines = [f"{len(self.runs)} clients in {self.seconds:.1f} s: " + ", ".join(parts)]
         for r in self.failed:
             f = r.get("failure") or {}
@@ -470,7 +487,9 @@ def status_line(record: dict[str, Any]) -> str:
     return f"{status.upper():<9} {record['client']:<20} {timing}  {detail}"
 
 
-def _failed_record(client_dir: Path, out: Path, exc: BaseException | None, summary: str | None = None) -> dict[str, Any]:
+def _failed_record(
+    client_dir: Path, out: Path, exc: BaseException | None, summary: str | None = None
+) -> dict[str, Any]:
     slug = client_dir.name
     ename = type(exc).__name__ if exc is not None else "WorkerDied"
     evalue = str(exc) if exc is not None else WORKER_DIED
@@ -482,8 +501,12 @@ def _failed_record(client_dir: Path, out: Path, exc: BaseException | None, summa
         "html": None,
         "facts": {},
         "finished": _now(),
-        "failure": {"kind": "worker", "ename": ename, "evalue": evalue,
-                    "summary": summary or f"the worker running this client died: {ename}: {evalue}"},
+        "failure": {
+            "kind": "worker",
+            "ename": ename,
+            "evalue": evalue,
+            "summary": summary or f"the worker running this client died: {ename}: {evalue}",
+        },
     }
     try:
         atomic_write_text(out / slug / RECORD_FILE, json.dumps(record, indent=2, sort_keys=True))
@@ -541,15 +564,23 @@ def _worker_init(parent_pid: int) -> None:
     _set_parent_death_signal()
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         _end_orphaned_worker()
-    threading.Thread(target=_watch_parent, args=(parent_pid,), name="cxlab-parent-watchdog", daemon=True).start()
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="cxlab-parent-watchdog", daemon=True
+    ).start()
 
 
 def _new_pool(ctx: Any) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=1, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+    )
 
 
 def _run_local(
-    clients: list[Path], out: Path, workers: int, kwargs: dict[str, Any], on_done: Callable[[dict[str, Any]], None]
+    clients: list[Path],
+    out: Path,
+    workers: int,
+    kwargs: dict[str, Any],
+    on_done: Callable[[dict[str, Any]], None],
 ) -> None:
     """Render ``clients`` in ``workers`` worker processes, each in its own one-process pool.
 
@@ -607,7 +638,11 @@ def _run_local(
 
 
 def _run_dask(
-    clients: list[Path], out: Path, scheduler: str, kwargs: dict[str, Any], on_done: Callable[[dict[str, Any]], None]
+    clients: list[Path],
+    out: Path,
+    scheduler: str,
+    kwargs: dict[str, Any],
+    on_done: Callable[[dict[str, Any]], None],
 ) -> None:
     try:
         from distributed import Client as DaskClient
@@ -620,7 +655,14 @@ def _run_dask(
     batch_id = uuid.uuid4().hex[:8]
     with DaskClient(scheduler, timeout="30s") as dask:
         futures = {
-            dask.submit(render_client, str(c), str(out), key=f"cxlab-report-{c.name}-{batch_id}", pure=False, **kwargs): c
+            dask.submit(
+                render_client,
+                str(c),
+                str(out),
+                key=f"cxlab-report-{c.name}-{batch_id}",
+                pure=False,
+                **kwargs,
+            ): c
             for c in clients
         }
         try:
@@ -688,20 +730,28 @@ def run_batch(
 
     started = time.monotonic()
     if workers is not None and workers < 1:
-        raise ParameterError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
+        raise ParameterError(
+            f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead."
+        )
     clients = find_clients(clients_dir, only)
     kwargs = dict(render_kwargs)
     if kwargs.get("notebook") is not None:
         kwargs["notebook"] = str(Path(kwargs["notebook"]).expanduser().resolve())
     # Refuse a mistyped parameter or section before anything runs (every client would fail).
-    kwargs["parameters"] = check_parameters(kwargs.get("notebook") or _default_notebook(), kwargs.get("parameters"))
+    kwargs["parameters"] = check_parameters(
+        kwargs.get("notebook") or _default_notebook(), kwargs.get("parameters")
+    )
     out = prepare_out_dir(out_dir)
     remove_stale_temps(out)
     n_workers = workers or os.cpu_count() or 1
     kwargs["resume"] = resume
     if kwargs.get("pseudonymize", True):
         # Create the secret once, here, before parallel runs (and outside the reports folder).
-        salt = Path(kwargs["salt_file"]).expanduser().resolve() if kwargs.get("salt_file") else default_salt_file(out)
+        salt = (
+            Path(kwargs["salt_file"]).expanduser().resolve()
+            if kwargs.get("salt_file")
+            else default_salt_file(out)
+        )
         try:
             read_or_create_secret(salt, reports_dir=out)
         except OSError as exc:
@@ -712,7 +762,14 @@ def run_batch(
         kwargs["salt_file"] = str(salt)
 
     stream = stream if stream is not None else sys.stderr
-    bar = tqdm(total=len(clients), desc="reports", unit="client", file=stream, disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(clients),
+        desc="reports",
+        unit="client",
+        file=stream,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
 
     runs: list[dict[str, Any]] = []
 
@@ -748,4 +805,6 @@ def run_batch(
 def _all_records(clients_dir: str | os.PathLike[str], out: Path) -> Iterable[dict[str, Any]]:
     for client in find_clients(clients_dir):
         record = load_record(out, client.name)
-        yield record if record else {"client": client.name, "name": client.name, "status": "not run"}
+        yield (
+            record if record else {"client": client.name, "name": client.name, "status": "not run"}
+        )

@@ -23,7 +23,17 @@ import polars as pl
 
 from cxlab.report.html import REPORT_MIME
 
-__all__ = ["setup", "heading", "paragraph", "summary", "note", "table", "table_html", "publish", "slugify"]
+__all__ = [
+    "setup",
+    "heading",
+    "paragraph",
+    "summary",
+    "note",
+    "table",
+    "table_html",
+    "publish",
+    "slugify",
+]
 
 _RENDERER = "cxlab"
 
@@ -94,14 +104,21 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def heading(text: str, level: int = 2) -> None:
     """Show a section heading (level 2 or 3 enter the table of contents)."""
     level = min(max(int(level), 1), 6)
     esc = _esc(text)
-    _display({"text/html": f'<h{level} id="{slugify(str(text))}">{esc}</h{level}>', "text/plain": _plain(text)})
+    _display(
+        {
+            "text/html": f'<h{level} id="{slugify(str(text))}">{esc}</h{level}>',
+            "text/plain": _plain(text),
+        }
+    )
 
 
 def paragraph(text: str) -> None:
@@ -111,7 +128,12 @@ def paragraph(text: str) -> None:
 
 def summary(text: str) -> None:
     """Show the executive summary box (plain text, escaped)."""
-    _display({"text/html": f'<div class="cx-summary"><p>{_esc(text)}</p></div>', "text/plain": _plain(text)})
+    _display(
+        {
+            "text/html": f'<div class="cx-summary"><p>{_esc(text)}</p></div>',
+            "text/plain": _plain(text),
+        }
+    )
 
 
 def note(text: str) -> None:
@@ -198,7 +220,9 @@ def table_html(
             text = col.cast(pl.String)
         td = '<td class="cx-num">' if name in numeric else "<td>"
         shown_text = text if name in escaped else _escape_expr(text)
-        exprs.append(pl.concat_str([pl.lit(td), shown_text.fill_null("–"), pl.lit("</td>")]).alias(name))
+        exprs.append(
+            pl.concat_str([pl.lit(td), shown_text.fill_null("–"), pl.lit("</td>")]).alias(name)
+        )
     if exprs:
         rows = shown.select(pl.concat_str(exprs).alias("row")).get_column("row")
         body = "".join("<tr>" + r + "</tr>" for r in rows.to_list())

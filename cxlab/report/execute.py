@@ -104,7 +104,9 @@ class GuardedNotebookClient(NotebookClient):
 
     poll_interval = Float(0.2, help="Seconds of one socket poll slice.").tag(config=True)
 
-    async def _async_poll_output_msg(self, parent_msg_id: str, cell: NotebookNode, cell_index: int) -> None:
+    async def _async_poll_output_msg(
+        self, parent_msg_id: str, cell: NotebookNode, cell_index: int
+    ) -> None:
         assert self.kc is not None
         while True:
             try:
@@ -134,7 +136,9 @@ class GuardedNotebookClient(NotebookClient):
                         "Cell execution timed out", timeout, cell
                     )
                 try:
-                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=self.poll_interval))
+                    msg = await ensure_async(
+                        self.kc.shell_channel.get_msg(timeout=self.poll_interval)
+                    )
                 except Empty:
                     await self._async_check_alive()
                     continue
@@ -157,7 +161,9 @@ class GuardedNotebookClient(NotebookClient):
         finally:
             task_poll_kernel_alive.cancel()
 
-    async def async_wait_for_reply(self, msg_id: str, cell: NotebookNode | None = None) -> dict[str, Any] | None:
+    async def async_wait_for_reply(
+        self, msg_id: str, cell: NotebookNode | None = None
+    ) -> dict[str, Any] | None:
         assert self.kc is not None
         timeout = (self._get_timeout(cell) if cell is not None else None) or self.startup_timeout
         deadline = time.monotonic() + timeout
@@ -203,7 +209,9 @@ class ExecutionFailure:
         where = ""
         if self.cell_index is not None:
             lines = [ln.strip() for ln in self.cell_source.splitlines()]
-            telling = [ln for ln in lines if ln and not ln.startswith(("#", "import ", "from ", "%"))]
+            telling = [
+                ln for ln in lines if ln and not ln.startswith(("#", "import ", "from ", "%"))
+            ]
             first = self.line or (telling or [ln for ln in lines if ln] or [""])[0]
             where = f"cell {self.cell_index}" + (f" ({first[:60]!r})" if first else "") + ": "
         value = " ".join(self.evalue.split())
@@ -248,7 +256,9 @@ class ExecutionResult:
         return self.failure is None
 
 
-def resolve_parameters(parameters: dict[str, Any], base: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def resolve_parameters(
+    parameters: dict[str, Any], base: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
     """Resolve every path-like parameter to an absolute path string.
 
     The kernel runs in whatever folder it is started in, so relative paths would mean
@@ -299,7 +309,11 @@ def _check_complete(nb: NotebookNode) -> ExecutionFailure | None:
         if cell.cell_type != "code" or not cell.source.strip():
             continue
         meta = cell.get("metadata", {}).get("execution", {})
-        if cell.get("execution_count") is None or "shell.execute_reply" not in meta or "iopub.status.idle" not in meta:
+        if (
+            cell.get("execution_count") is None
+            or "shell.execute_reply" not in meta
+            or "iopub.status.idle" not in meta
+        ):
             return ExecutionFailure(
                 "incomplete",
                 "IncompleteExecution",
@@ -363,7 +377,12 @@ async def _run_once(
         cell = nb.cells[index] if index is not None else {}
         return (
             ExecutionFailure(
-                "error", exc.ename, exc.evalue, index, cell.get("execution_count"), cell.get("source", ""),
+                "error",
+                exc.ename,
+                exc.evalue,
+                index,
+                cell.get("execution_count"),
+                cell.get("source", ""),
                 _failing_line(exc.traceback),
             ),
             kernel_seconds,
@@ -400,7 +419,12 @@ def _classify(exc: BaseException, nb: NotebookNode, index: int | None) -> Execut
         kind = "timeout" if isinstance(exc, TimeoutError) else "kernel"
     cell = nb.cells[index] if index is not None and index < len(nb.cells) else {}
     return ExecutionFailure(
-        kind, type(exc).__name__, str(exc), index, cell.get("execution_count"), cell.get("source", "")
+        kind,
+        type(exc).__name__,
+        str(exc),
+        index,
+        cell.get("execution_count"),
+        cell.get("source", ""),
     )
 
 
@@ -408,7 +432,11 @@ def _running_cell(nb: NotebookNode) -> int | None:
     """Index of the first code cell that started but has no reply (where a timeout hit)."""
     for index, cell in enumerate(nb.cells):
         meta = cell.get("metadata", {}).get("execution", {})
-        if cell.cell_type == "code" and "iopub.execute_input" in meta and "shell.execute_reply" not in meta:
+        if (
+            cell.cell_type == "code"
+            and "iopub.execute_input" in meta
+            and "shell.execute_reply" not in meta
+        ):
             return index
     return None
 
@@ -468,7 +496,9 @@ def execute_notebook(
     (True, '42')
     """
     if timeout is None or timeout <= 0:
-        raise ValueError(f"The 'timeout' parameter of execute_notebook must be a positive number of seconds. Got {timeout!r}.")
+        raise ValueError(
+            f"The 'timeout' parameter of execute_notebook must be a positive number of seconds. Got {timeout!r}."
+        )
     if isinstance(notebook, NotebookNode):
         template = nbformat.from_dict(notebook)
     else:
@@ -547,7 +577,11 @@ def notebook_parameters(notebook: str | os.PathLike[str] | NotebookNode) -> dict
                 f"(or leave it out for the default report)."
             ) from None
         where = str(path)
-    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    cells = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
     if not cells:
         return {}
     try:
@@ -556,7 +590,13 @@ def notebook_parameters(notebook: str | os.PathLike[str] | NotebookNode) -> dict
         raise ConfigError(f"The parameters cell of {where} is not valid Python: {exc}.") from None
     found: dict[str, Any] = {}
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         value = getattr(node, "value", None)
         for target in targets:
             if isinstance(target, ast.Name):
@@ -619,14 +659,18 @@ def check_parameters(
             )
     if "sections" in params:
         default = known.get("sections")
-        valid = [str(s) for s in default] if isinstance(default, (list, tuple)) and default else list(SECTIONS)
+        valid = (
+            [str(s) for s in default]
+            if isinstance(default, (list, tuple)) and default
+            else list(SECTIONS)
+        )
         value = params["sections"]
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ParameterError(
                 f"The 'sections' parameter must be a list of section names, e.g. "
-                f"-p 'sections=[\"funnel\", \"churn\"]'. Got {params['sections']!r} instead. "
+                f'-p \'sections=["funnel", "churn"]\'. Got {params["sections"]!r} instead. '
                 f"Sections: {', '.join(valid)}."
             )
         for section in value:

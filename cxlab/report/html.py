@@ -49,7 +49,13 @@ __all__ = [
 #: MIME type of the facts a report notebook publishes for the page header and the index.
 REPORT_MIME = "application/vnd.cxlab.report+json"
 _VEGA_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v\d+(\.\d+)*[+.]json$")
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 _JSON_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
 
 
@@ -95,7 +101,9 @@ def vega_bundle(vl_version: str | None = None) -> str:
         except Exception:  # pragma: no cover - altair is a dependency
             vl_version = None
     try:
-        bundle = vlc.javascript_bundle(vl_version=vl_version) if vl_version else vlc.javascript_bundle()
+        bundle = (
+            vlc.javascript_bundle(vl_version=vl_version) if vl_version else vlc.javascript_bundle()
+        )
     except ValueError:  # a version vl-convert does not ship: use its newest
         bundle = vlc.javascript_bundle()
     return _js_for_script_element(bundle)
@@ -241,7 +249,11 @@ def _toc(soup: Any) -> str:
         )
     if not items:
         return ""
-    return '<nav class="cx-toc" aria-label="Contents"><h2>Contents</h2><ol>' + "".join(items) + "</ol></nav>"
+    return (
+        '<nav class="cx-toc" aria-label="Contents"><h2>Contents</h2><ol>'
+        + "".join(items)
+        + "</ol></nav>"
+    )
 
 
 def export_html(
@@ -289,7 +301,9 @@ def export_html(
     from nbconvert import HTMLExporter
 
     facts = report_facts(nb)
-    title = title if title is not None else str(facts.get("client_name", "Customer experience report"))
+    title = (
+        title if title is not None else str(facts.get("client_name", "Customer experience report"))
+    )
     period = period if period is not None else facts.get("period")
     generated = generated or dt.datetime.now(dt.UTC)
     prepared, n_charts = _prepare(nb)
@@ -375,7 +389,9 @@ def external_references(page: str) -> list[str]:
     >>> external_references('<script src="https://cdn.example/x.js"></script><a href="https://a.b">x</a>')
     ['https://cdn.example/x.js']
     """
-    markup = re.sub(r"(<script\b[^>]*>).*?(</script>)", r"\1\2", page, flags=re.IGNORECASE | re.DOTALL)
+    markup = re.sub(
+        r"(<script\b[^>]*>).*?(</script>)", r"\1\2", page, flags=re.IGNORECASE | re.DOTALL
+    )
     found = []
     for m in _EXTERNAL.finditer(markup):
         found.append(next(g for g in (m.group(3), m.group(4), m.group(5)) if g))

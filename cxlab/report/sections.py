@@ -158,8 +158,11 @@ def check_period(
     if events.height:
         return []
     answered = feedback is not None and feedback.height > 0
-    return [Skipped(s, _NO_EVENTS) for s in sections
-            if s != "coverage" and not (answered and s in FEEDBACK_ONLY_SECTIONS)]
+    return [
+        Skipped(s, _NO_EVENTS)
+        for s in sections
+        if s != "coverage" and not (answered and s in FEEDBACK_ONLY_SECTIONS)
+    ]
 
 
 def check_coverage(events: pl.DataFrame) -> pl.DataFrame | Skipped:
