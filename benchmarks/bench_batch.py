@@ -39,7 +39,7 @@ BIN = Path(sys.executable).parent
 
 
 def make_clients(base: Path, n: int, customers: int | None, seed: int) -> Path:
-    from cxlab.sample import write_sample_clients
+    from cxlab.io.sample import write_sample_clients
 
     templates = base / "templates"
     write_sample_clients(templates, seed=seed, customers=customers)

@@ -5,13 +5,13 @@ Replays a sequence of widget changes of ``notebooks/explore/02_journey_and_touch
 each reaction, in the same process and run:
 
 (a) cube path (what the notebook does now)
-    ``cube.heatmap(segment, channel, start, end)`` from a :func:`cxlab.explore.heatmap_cube`
+    ``cube.heatmap(segment, channel, start, end)`` from a :func:`cxlab.analysis.cube.heatmap_cube`
     built once, plus the funnel (``funnel`` on ``cube.filter_events(...)`` of the prepared
     events, by channel), recomputed only when its inputs (segment, weeks) change, as the
     notebook's cache does.
 (c) the explorer's drawing
     the funnel and heatmap chart specs, sent to the offline chart widgets the explorer reuses
-    (``cxlab.display.Explorer``); (a) + (c) is the kernel's whole reaction.
+    (``cxlab.display.notebook.Explorer``); (a) + (c) is the kernel's whole reaction.
 (b) old way (the baseline)
     ``touchpoint_heatmap`` on the filtered prepared events (filtering included), plus the same
     funnel. The old notebook cached the all-channel heatmap per (segment, dates), so a
@@ -111,11 +111,11 @@ def main() -> None:
 
     import polars as pl
 
-    from cxlab.client import load_client
-    from cxlab.explore import heatmap_cube
-    from cxlab.funnel import funnel
-    from cxlab.heatmap import touchpoint_heatmap
-    from cxlab.journey import assign_stages
+    from cxlab.analysis.cube import heatmap_cube
+    from cxlab.analysis.funnel import funnel
+    from cxlab.analysis.heatmap import touchpoint_heatmap
+    from cxlab.analysis.journey import assign_stages
+    from cxlab.io.client import load_client
 
     folder = ensure_data(args.customers, args.browsing)
     client, t_load = timed(lambda: load_client(folder, prepare=True))  # loaded in prepared order
@@ -134,12 +134,12 @@ def main() -> None:
     )
 
     # (c) what the explorer adds per reaction: the two chart specs and their update in the
-    # offline chart widgets it reuses (cxlab.display.Explorer; no browser here)
+    # offline chart widgets it reuses (cxlab.display.notebook.Explorer; no browser here)
     import altair as alt
 
-    from cxlab.charts.journey import funnel_chart, heatmap_chart
-    from cxlab.display import setup_notebook
-    from cxlab.stats import wilson_bounds
+    from cxlab.analysis.stats import wilson_bounds
+    from cxlab.display.charts.journey import funnel_chart, heatmap_chart
+    from cxlab.display.notebook import setup_notebook
 
     setup_notebook()
     widgets_pool: list = []

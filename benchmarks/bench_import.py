@@ -44,9 +44,9 @@ CASES = {
     "load_client": "import polars\nimport cxlab\ncxlab.load_client",
     "report kernel": (
         "import datetime as dt\nfrom pathlib import Path\nimport polars as pl\n"
-        "from cxlab.client import load_client\nfrom cxlab.prepare import prepare_events\n"
+        "from cxlab.io.client import load_client\nfrom cxlab.contract.prepare import prepare_events\n"
         "from cxlab.report import display as show\nfrom cxlab.report import sections as sec\n"
-        "from cxlab.privacy import client_salt, pseudonymize_client\n"
+        "from cxlab.report.privacy import client_salt, pseudonymize_client\n"
         "show.setup()"
     ),
     "every name": "import cxlab\nfor name in cxlab.__all__:\n    getattr(cxlab, name)",

@@ -37,8 +37,8 @@ from pathlib import Path
 import polars as pl
 from run import DATA, ensure_data, machine  # benchmarks/run.py
 
-from cxlab.client import load_client
-from cxlab.init import init_client
+from cxlab.io.client import load_client
+from cxlab.io.init import init_client
 
 
 def _timed(fn, runs: int) -> list[float]:

@@ -1,4 +1,4 @@
-"""Out-of-core benchmark: ``cxlab.outofcore.analyze_client`` on ~100M events from Parquet.
+"""Out-of-core benchmark: ``cxlab.io.outofcore.analyze_client`` on ~100M events from Parquet.
 
 Makes the data once, when ``benchmarks/data/bookshop_<customers>_b<browsing>/bookshop/
 events.parquet`` is missing, with::
@@ -61,7 +61,7 @@ def _peak_gb() -> float:
 
 
 def child_outofcore(folder: Path, partitions: int | None) -> dict:
-    from cxlab.outofcore import analyze_client
+    from cxlab.io.outofcore import analyze_client
 
     work = OUT / "outofcore"
     t = time.perf_counter()
@@ -86,7 +86,7 @@ BASE_GB = 0.3
 
 
 def _key_columns(folder: Path) -> tuple[str, str]:
-    from cxlab.client_config import read_client_config
+    from cxlab.contract.client_config import read_client_config
 
     src = {v: k for k, v in read_client_config(folder).columns["events"].items()}
     return src["customer_id"], src["timestamp"]

@@ -125,12 +125,12 @@ class Timer:
 
 
 def child_cxlab(folder: Path, prepared: bool = True) -> dict:
-    from cxlab import paths
-    from cxlab.client import load_client
-    from cxlab.features import customer_features
-    from cxlab.funnel import funnel
-    from cxlab.heatmap import touchpoint_heatmap
-    from cxlab.journey import assign_stages, customer_journeys, stage_transitions
+    from cxlab.analysis import paths
+    from cxlab.analysis.features import customer_features
+    from cxlab.analysis.funnel import funnel
+    from cxlab.analysis.heatmap import touchpoint_heatmap
+    from cxlab.analysis.journey import assign_stages, customer_journeys, stage_transitions
+    from cxlab.io.client import load_client
 
     tm = Timer()
     if prepared:  # the loader puts the rows in prepared order in its own pass
@@ -145,7 +145,7 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
     tm("stage_transitions", lambda: stage_transitions(st))
     tm("funnel", lambda: funnel(st, FUNNEL_STEPS, window="30d"))
     tm("heatmap", lambda: touchpoint_heatmap(st, c.feedback))
-    # cxlab.paths recognises prepared events itself (integer customer codes, rows in path order).
+    # cxlab.analysis.paths recognises prepared events itself (integer customer codes, rows in path order).
     tm("transitions", lambda: paths.transitions(st))
     tm("step_matrix", lambda: paths.step_matrix(st, 10))
     # st already has its stages: customer_features uses them (journey_map=None)
@@ -176,7 +176,7 @@ def child_pandas(folder: Path) -> dict:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import pandas_baseline as pb
 
-    from cxlab.client_config import read_client_config
+    from cxlab.contract.client_config import read_client_config
 
     cfg = read_client_config(folder)
     mapping = cfg.columns.get("events", {})

@@ -1,7 +1,21 @@
 """cxlab: customer-experience and customer-journey analytics over polars frames.
 
 The public face of the package. Every function here takes and returns polars frames (or
-small result objects); charts live in :mod:`cxlab.charts`; nothing loops over rows in Python.
+small result objects); nothing loops over rows in Python. The package is layered, in order of
+dependency (a layer uses the ones listed before it):
+
+* :mod:`cxlab.contract` -- the data contract: schema, ``client.toml``, validation report,
+  the prepared (physical) form of events;
+* :mod:`cxlab.io` -- reading clients: sources, loaders, :func:`load_client`, out-of-core,
+  ``cxlab init``, the sample generator;
+* :mod:`cxlab.events` -- the one entry every analysis takes its events through;
+* :mod:`cxlab.analysis` -- the analyses (journey, funnel, heatmap, cube, paths, attribution,
+  metrics, drivers, voice of the customer, features, churn, statistics);
+* :mod:`cxlab.display` -- charts (:mod:`cxlab.display.charts`) and the explorer notebooks'
+  helpers (:mod:`cxlab.display.notebook`);
+* :mod:`cxlab.report` -- report sections, execution, HTML, batches, index, privacy.
+
+:mod:`cxlab.errors`, :mod:`cxlab.config` and :mod:`cxlab.cli` sit beside them.
 
 Names are imported lazily (PEP 562): ``import cxlab`` loads no analysis module, and
 ``cxlab.load_client`` imports only what loading needs; scikit-learn, lifelines and altair are
@@ -19,46 +33,44 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
-    from cxlab.attribution import (
+    from cxlab.analysis.attribution import (
         MarkovAttribution,
         compare_attribution,
         markov_attribution,
         rule_based_attribution,
     )
-    from cxlab.churn import ChurnClusters, ClusterStabilityWarning, churn_drivers, retention_curves
-    from cxlab.client import Client, load_client
-    from cxlab.client_config import ChurnDefinition, ClientConfig, read_client_config
-    from cxlab.drivers import KeyDrivers, nps_drivers
-    from cxlab.errors import ConfigError, CxlabError, DataError, ParameterError
-    from cxlab.explore import HeatmapCube, heatmap_cube
-    from cxlab.features import (
+    from cxlab.analysis.churn import (
+        ChurnClusters,
+        ClusterStabilityWarning,
+        churn_drivers,
+        retention_curves,
+    )
+    from cxlab.analysis.cube import HeatmapCube, heatmap_cube
+    from cxlab.analysis.drivers import KeyDrivers, nps_drivers
+    from cxlab.analysis.features import (
         LABEL_LEAKING_FEATURES,
         churn_labels,
         customer_features,
         feature_groups,
     )
-    from cxlab.funnel import drop_off_drivers, funnel, stage_funnel, time_to_convert
-    from cxlab.heatmap import (
+    from cxlab.analysis.funnel import drop_off_drivers, funnel, stage_funnel, time_to_convert
+    from cxlab.analysis.heatmap import (
         channel_by_stage,
         compare_heatmaps,
         touchpoint_by_week,
         touchpoint_heatmap,
     )
-    from cxlab.journey import (
+    from cxlab.analysis.journey import (
         assign_stages,
         customer_journeys,
         stage_transitions,
         unmapped_touchpoints,
     )
-    from cxlab.loaders import LoadResult, load_customers, load_events, load_feedback
-    from cxlab.metrics import compare_scores, score_over_time, score_summary
-    from cxlab.outofcore import OutOfCoreResult, analyze_client
-    from cxlab.paths import (
+    from cxlab.analysis.metrics import compare_scores, score_over_time, score_summary
+    from cxlab.analysis.paths import (
         add_markers,
         compare_transitions,
         path_variants,
@@ -67,95 +79,100 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
         step_matrix,
         transitions,
     )
-    from cxlab.prepare import prepare_events
-    from cxlab.sample import SAMPLE_CLIENTS, SampleClient, generate_client, write_sample_clients
-    from cxlab.schema import CUSTOMERS, DEFAULT_JOURNEY_MAP, EVENTS, FEEDBACK, STAGES
-    from cxlab.stats import nps_interval, wilson_interval
-    from cxlab.validation import Issue, ValidationReport
-    from cxlab.voc import (
+    from cxlab.analysis.stats import nps_interval, wilson_interval
+    from cxlab.analysis.voc import (
         comment_sentiment,
         comment_topics,
         mask_pii,
         representative_verbatims,
         safe_text,
     )
+    from cxlab.contract.client_config import ChurnDefinition, ClientConfig, read_client_config
+    from cxlab.contract.prepare import prepare_events
+    from cxlab.contract.schema import CUSTOMERS, DEFAULT_JOURNEY_MAP, EVENTS, FEEDBACK, STAGES
+    from cxlab.contract.validation import Issue, ValidationReport
+    from cxlab.errors import ConfigError, CxlabError, DataError, ParameterError
+    from cxlab.io.client import Client, load_client
+    from cxlab.io.loaders import LoadResult, load_customers, load_events, load_feedback
+    from cxlab.io.outofcore import OutOfCoreResult, analyze_client
+    from cxlab.io.sample import SAMPLE_CLIENTS, SampleClient, generate_client, write_sample_clients
 
 __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _EXPORTS: dict[str, str] = {
-    "MarkovAttribution": "cxlab.attribution",
-    "compare_attribution": "cxlab.attribution",
-    "markov_attribution": "cxlab.attribution",
-    "rule_based_attribution": "cxlab.attribution",
-    "ChurnClusters": "cxlab.churn",
-    "ClusterStabilityWarning": "cxlab.churn",
-    "churn_drivers": "cxlab.churn",
-    "retention_curves": "cxlab.churn",
-    "Client": "cxlab.client",
-    "load_client": "cxlab.client",
-    "ChurnDefinition": "cxlab.client_config",
-    "ClientConfig": "cxlab.client_config",
-    "read_client_config": "cxlab.client_config",
-    "KeyDrivers": "cxlab.drivers",
-    "nps_drivers": "cxlab.drivers",
+    "MarkovAttribution": "cxlab.analysis.attribution",
+    "compare_attribution": "cxlab.analysis.attribution",
+    "markov_attribution": "cxlab.analysis.attribution",
+    "rule_based_attribution": "cxlab.analysis.attribution",
+    "ChurnClusters": "cxlab.analysis.churn",
+    "ClusterStabilityWarning": "cxlab.analysis.churn",
+    "churn_drivers": "cxlab.analysis.churn",
+    "retention_curves": "cxlab.analysis.churn",
+    "Client": "cxlab.io.client",
+    "load_client": "cxlab.io.client",
+    "ChurnDefinition": "cxlab.contract.client_config",
+    "ClientConfig": "cxlab.contract.client_config",
+    "read_client_config": "cxlab.contract.client_config",
+    "KeyDrivers": "cxlab.analysis.drivers",
+    "nps_drivers": "cxlab.analysis.drivers",
     "ConfigError": "cxlab.errors",
     "CxlabError": "cxlab.errors",
     "DataError": "cxlab.errors",
     "ParameterError": "cxlab.errors",
-    "HeatmapCube": "cxlab.explore",
-    "heatmap_cube": "cxlab.explore",
-    "LABEL_LEAKING_FEATURES": "cxlab.features",
-    "churn_labels": "cxlab.features",
-    "customer_features": "cxlab.features",
-    "feature_groups": "cxlab.features",
-    "drop_off_drivers": "cxlab.funnel",
-    "funnel": "cxlab.funnel",
-    "stage_funnel": "cxlab.funnel",
-    "time_to_convert": "cxlab.funnel",
-    "channel_by_stage": "cxlab.heatmap",
-    "compare_heatmaps": "cxlab.heatmap",
-    "touchpoint_by_week": "cxlab.heatmap",
-    "touchpoint_heatmap": "cxlab.heatmap",
-    "assign_stages": "cxlab.journey",
-    "customer_journeys": "cxlab.journey",
-    "stage_transitions": "cxlab.journey",
-    "unmapped_touchpoints": "cxlab.journey",
-    "LoadResult": "cxlab.loaders",
-    "load_customers": "cxlab.loaders",
-    "load_events": "cxlab.loaders",
-    "load_feedback": "cxlab.loaders",
-    "compare_scores": "cxlab.metrics",
-    "score_over_time": "cxlab.metrics",
-    "score_summary": "cxlab.metrics",
-    "OutOfCoreResult": "cxlab.outofcore",
-    "analyze_client": "cxlab.outofcore",
-    "add_markers": "cxlab.paths",
-    "compare_transitions": "cxlab.paths",
-    "path_variants": "cxlab.paths",
-    "sessionize": "cxlab.paths",
-    "stage_flows": "cxlab.paths",
-    "step_matrix": "cxlab.paths",
-    "transitions": "cxlab.paths",
-    "prepare_events": "cxlab.prepare",
-    "SAMPLE_CLIENTS": "cxlab.sample",
-    "SampleClient": "cxlab.sample",
-    "generate_client": "cxlab.sample",
-    "write_sample_clients": "cxlab.sample",
-    "CUSTOMERS": "cxlab.schema",
-    "DEFAULT_JOURNEY_MAP": "cxlab.schema",
-    "EVENTS": "cxlab.schema",
-    "FEEDBACK": "cxlab.schema",
-    "STAGES": "cxlab.schema",
-    "nps_interval": "cxlab.stats",
-    "wilson_interval": "cxlab.stats",
-    "Issue": "cxlab.validation",
-    "ValidationReport": "cxlab.validation",
-    "comment_sentiment": "cxlab.voc",
-    "comment_topics": "cxlab.voc",
-    "mask_pii": "cxlab.voc",
-    "representative_verbatims": "cxlab.voc",
-    "safe_text": "cxlab.voc",
+    "HeatmapCube": "cxlab.analysis.cube",
+    "heatmap_cube": "cxlab.analysis.cube",
+    "LABEL_LEAKING_FEATURES": "cxlab.analysis.features",
+    "churn_labels": "cxlab.analysis.features",
+    "customer_features": "cxlab.analysis.features",
+    "feature_groups": "cxlab.analysis.features",
+    "drop_off_drivers": "cxlab.analysis.funnel",
+    "funnel": "cxlab.analysis.funnel",
+    "stage_funnel": "cxlab.analysis.funnel",
+    "time_to_convert": "cxlab.analysis.funnel",
+    "channel_by_stage": "cxlab.analysis.heatmap",
+    "compare_heatmaps": "cxlab.analysis.heatmap",
+    "touchpoint_by_week": "cxlab.analysis.heatmap",
+    "touchpoint_heatmap": "cxlab.analysis.heatmap",
+    "assign_stages": "cxlab.analysis.journey",
+    "customer_journeys": "cxlab.analysis.journey",
+    "stage_transitions": "cxlab.analysis.journey",
+    "unmapped_touchpoints": "cxlab.analysis.journey",
+    "LoadResult": "cxlab.io.loaders",
+    "load_customers": "cxlab.io.loaders",
+    "load_events": "cxlab.io.loaders",
+    "load_feedback": "cxlab.io.loaders",
+    "compare_scores": "cxlab.analysis.metrics",
+    "score_over_time": "cxlab.analysis.metrics",
+    "score_summary": "cxlab.analysis.metrics",
+    "OutOfCoreResult": "cxlab.io.outofcore",
+    "analyze_client": "cxlab.io.outofcore",
+    "add_markers": "cxlab.analysis.paths",
+    "compare_transitions": "cxlab.analysis.paths",
+    "path_variants": "cxlab.analysis.paths",
+    "sessionize": "cxlab.analysis.paths",
+    "stage_flows": "cxlab.analysis.paths",
+    "step_matrix": "cxlab.analysis.paths",
+    "transitions": "cxlab.analysis.paths",
+    "prepare_events": "cxlab.contract.prepare",
+    "SAMPLE_CLIENTS": "cxlab.io.sample",
+    "SampleClient": "cxlab.io.sample",
+    "generate_client": "cxlab.io.sample",
+    "write_sample_clients": "cxlab.io.sample",
+    "CUSTOMERS": "cxlab.contract.schema",
+    "DEFAULT_JOURNEY_MAP": "cxlab.contract.schema",
+    "EVENTS": "cxlab.contract.schema",
+    "FEEDBACK": "cxlab.contract.schema",
+    "STAGES": "cxlab.contract.schema",
+    "nps_interval": "cxlab.analysis.stats",
+    "wilson_interval": "cxlab.analysis.stats",
+    "Issue": "cxlab.contract.validation",
+    "ValidationReport": "cxlab.contract.validation",
+    "comment_sentiment": "cxlab.analysis.voc",
+    "comment_topics": "cxlab.analysis.voc",
+    "mask_pii": "cxlab.analysis.voc",
+    "representative_verbatims": "cxlab.analysis.voc",
+    "safe_text": "cxlab.analysis.voc",
 }
 
 __all__ = [
@@ -248,20 +265,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
-
-
-class _Package(types.ModuleType):
-    """The package module, so that an exported name shadows a submodule of the same name.
-
-    ``cxlab.funnel`` is the function :func:`cxlab.funnel.funnel`, as with eager imports:
-    importing the submodule ``cxlab.funnel`` binds it on the package, and this keeps the
-    exported object there instead.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _EXPORTS and isinstance(value, types.ModuleType):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -148,7 +148,7 @@ def _add_init_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from cxlab.init import init_client
+    from cxlab.io.init import init_client
 
     result = init_client(
         args.folder,
@@ -316,7 +316,7 @@ def _client_folders(folder: Path, all_clients: bool) -> list[Path]:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from cxlab.sample import write_sample_clients
+    from cxlab.io.sample import write_sample_clients
 
     clients = args.clients.split(",") if args.clients else None
     written = write_sample_clients(
@@ -333,7 +333,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from cxlab.client import check_losses, load_client
+    from cxlab.io.client import check_losses, load_client
 
     failures = 0
     for folder in _client_folders(args.folder, args.all):
@@ -357,7 +357,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from cxlab.schema import TABLES
+    from cxlab.contract.schema import TABLES
 
     for table in TABLES.values():
         print(f"{table.name}: {table.description}")

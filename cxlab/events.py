@@ -1,6 +1,6 @@
 """The events contract: every analysis works on prepared events, obtained with :func:`as_events`.
 
-Prepared events (:func:`cxlab.prepare.prepare_events`) carry integer customer codes
+Prepared events (:func:`cxlab.contract.prepare.prepare_events`) carry integer customer codes
 (``_cx_cid``), an in-customer order (``_cx_seq``: within one customer it increases with
 ``timestamp`` then ``source_row``) and enum ``touchpoint`` / ``channel`` columns. An analysis
 calls :func:`as_events` once on its input and is written against that contract only: there is
@@ -12,7 +12,7 @@ filtered out, which keeps it prepared), and prepares it once otherwise. A prepar
 whose ``customer_id`` (or row set) no longer matches its codes — ``customer_id`` replaced by
 ``session_id``, rows of two prepared frames concatenated, timestamps changed — is detected by
 one cheap pass (:func:`codes_match`; skipped for DataFrames cxlab itself prepared —
-:func:`cxlab.prepare.vouch`) and prepared again, so the results follow the frame's
+:func:`cxlab.contract.prepare.vouch`) and prepared again, so the results follow the frame's
 ``customer_id`` as it is now, exactly as for a frame that was never prepared.
 
 This module is also the one public home of the small helpers every events analysis shares:
@@ -29,10 +29,10 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from cxlab._frames import as_lazy, require_columns
+from cxlab.contract._frames import as_lazy, require_columns
+from cxlab.contract.prepare import code_text_columns, is_prepared, prepare_events, vouch, vouched
+from cxlab.contract.schema import CUSTOMER_CODE, SEQUENCE, SOURCE_ROW
 from cxlab.errors import DataError, ParameterError
-from cxlab.prepare import code_text_columns, is_prepared, prepare_events, vouch, vouched
-from cxlab.schema import CUSTOMER_CODE, SEQUENCE, SOURCE_ROW
 
 __all__ = [
     "as_events",
@@ -192,7 +192,7 @@ def _code_runs(x: pl.LazyFrame) -> tuple[bool, bool, pl.Series]:
 def to_lazy(frame: Frame, name: str = "events", codes: bool = False) -> tuple[pl.LazyFrame, bool]:
     """``(lazy frame, was_lazy)`` for a polars frame; :class:`ParameterError` for anything else.
 
-    ``codes``: keep the enum-coded columns of prepared events (see :func:`cxlab._frames.as_lazy`).
+    ``codes``: keep the enum-coded columns of prepared events (see :func:`cxlab.contract._frames.as_lazy`).
 
     Examples
     --------
@@ -219,20 +219,20 @@ def require(
 
 def require_stage(lf: pl.LazyFrame, where: str) -> list[str]:
     """Like :func:`require` for ``customer_id`` and ``timestamp``, plus a ``stage`` column, whose
-    absence gets the fix (call :func:`cxlab.journey.assign_stages` first).
+    absence gets the fix (call :func:`cxlab.analysis.journey.assign_stages` first).
 
     Examples
     --------
     >>> require_stage(pl.LazyFrame({"customer_id": ["a"], "timestamp": [1]}), "customer_journeys")
     Traceback (most recent call last):
     ...
-    cxlab.errors.DataError: customer_journeys: the events frame has no 'stage' column. Add it first with cxlab.journey.assign_stages(events, config.journey_map, config.purchase_touchpoints).
+    cxlab.errors.DataError: customer_journeys: the events frame has no 'stage' column. Add it first with cxlab.analysis.journey.assign_stages(events, config.journey_map, config.purchase_touchpoints).
     """
     names = require(lf, ["customer_id", "timestamp"], where)
     if "stage" not in names:
         raise DataError(
             f"{where}: the events frame has no 'stage' column. Add it first with "
-            "cxlab.journey.assign_stages(events, config.journey_map, config.purchase_touchpoints)."
+            "cxlab.analysis.journey.assign_stages(events, config.journey_map, config.purchase_touchpoints)."
         )
     return names
 

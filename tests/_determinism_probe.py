@@ -10,7 +10,7 @@ import polars as pl
 
 import cxlab
 from cxlab.config import SAMPLE_DIR
-from cxlab.prepare import prepare_events
+from cxlab.contract.prepare import prepare_events
 
 
 def digest(frame: pl.DataFrame) -> str:

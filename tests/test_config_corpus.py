@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxlab.client_config import read_client_config, toml_value
+from cxlab.contract.client_config import read_client_config, toml_value
 from cxlab.errors import ConfigError
 
 EVENTS = '[files]\nevents = "events.csv"\n'

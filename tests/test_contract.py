@@ -14,13 +14,13 @@ import re
 import polars as pl
 import pytest
 
+from cxlab.analysis.funnel import funnel
+from cxlab.analysis.paths import step_matrix, transitions
 from cxlab.cli import main
-from cxlab.client import check_losses, load_client
 from cxlab.errors import ConfigError, DataError
-from cxlab.funnel import funnel
-from cxlab.loaders import load_events
-from cxlab.paths import step_matrix, transitions
-from cxlab.sources import SourceSpec
+from cxlab.io.client import check_losses, load_client
+from cxlab.io.loaders import load_events
+from cxlab.io.sources import SourceSpec
 
 UTC = dt.UTC
 AS_OF = dt.datetime(2030, 1, 1, tzinfo=UTC)

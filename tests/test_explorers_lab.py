@@ -35,8 +35,8 @@ import nbformat
 import polars as pl
 import pytest
 
-from cxlab.client import load_client
 from cxlab.config import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_DIR
+from cxlab.io.client import load_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -4,7 +4,7 @@ Every case is a file written by a careless exporter (or an attacker) and the out
 promises for it: either a correct load, with exact counts (rows read = loaded + set aside, per
 reason) and, where it matters, the loaded values; or a :class:`~cxlab.errors.DataError` whose
 message names the file, the column or row/line, and the fix. Each case runs twice: through the
-table's loader, and through :func:`cxlab.client.load_client` on a client folder holding it (the
+table's loader, and through :func:`cxlab.io.client.load_client` on a client folder holding it (the
 feedback and customers files are optional there, as in ``load_client``). The expected numbers
 can be checked by reading the few lines each case writes.
 """
@@ -29,10 +29,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxlab.client import load_client
 from cxlab.errors import DataError
-from cxlab.loaders import load_customers, load_events, load_feedback
-from cxlab.outofcore import scan_events
+from cxlab.io.client import load_client
+from cxlab.io.loaders import load_customers, load_events, load_feedback
+from cxlab.io.outofcore import scan_events
 
 AS_OF = dt.date(2025, 1, 1)
 EV = "customer_id,timestamp,touchpoint,channel"
@@ -915,7 +915,7 @@ _EVENT_CASES = [c for c in CASES if c.table == "events"]
 
 @pytest.mark.parametrize("case", _EVENT_CASES, ids=[c.name for c in _EVENT_CASES])
 def test_corpus_events_case_out_of_core(tmp_path, case):
-    # cxlab.outofcore applies the loader's rules lazily: the same error, or the same counts
+    # cxlab.io.outofcore applies the loader's rules lazily: the same error, or the same counts
     folder = tmp_path / "corpus"
     folder.mkdir()
     case.write(folder / case.file)

@@ -3,7 +3,7 @@
 Each odd client loads (all but one without a row set aside), yet some report sections cannot be computed on
 it (no purchases, no NPS, every customer lost...). :func:`write_odd_clients` writes them
 (canonical column names, CSV files, one ``client.toml`` each), built from a small generated
-bookshop (:func:`cxlab.sample.generate_client`); ``EXPECTED_SKIPS`` says, per client, which
+bookshop (:func:`cxlab.io.sample.generate_client`); ``EXPECTED_SKIPS`` says, per client, which
 sections its report must skip and words of the reason it must give. The batch test checks
 that every run is ``ok``, that each report shows exactly those reasons as notes, and that
 ``run.json`` and ``index.html`` list them.
@@ -21,10 +21,10 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
-from cxlab.client import load_client
-from cxlab.features import customer_features
+from cxlab.analysis.features import customer_features
+from cxlab.io.client import load_client
+from cxlab.io.sample import generate_client
 from cxlab.report.batch import run_batch
-from cxlab.sample import generate_client
 
 _EVENT_COLUMNS = ["customer_id", "timestamp", "touchpoint", "channel", "session_id", "revenue"]
 _FEEDBACK_COLUMNS = ["customer_id", "timestamp", "survey", "score", "comment", "touchpoint"]

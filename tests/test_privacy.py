@@ -18,10 +18,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cxlab.client import load_client
+from cxlab.contract.validation import Issue, ValidationReport
 from cxlab.errors import ConfigError
-from cxlab.loaders import unknown_touchpoints
-from cxlab.privacy import (
+from cxlab.io.client import load_client
+from cxlab.io.loaders import unknown_touchpoints
+from cxlab.report.display import table_html
+from cxlab.report.privacy import (
     check_salt_file,
     looks_like_event_name,
     pseudonymize_frame,
@@ -32,8 +34,6 @@ from cxlab.privacy import (
     redact_run_record,
     redact_text,
 )
-from cxlab.report.display import table_html
-from cxlab.validation import Issue, ValidationReport
 
 
 # ------------------------------------------------------------------------ ids and text
@@ -143,7 +143,7 @@ def test_unknown_touchpoint_warning_redacted_keeps_event_names_and_rows():
 
 
 def test_set_aside_values_are_left_out_of_the_redacted_report(tmp_path):
-    from cxlab.loaders import load_events
+    from cxlab.io.loaders import load_events
 
     path = tmp_path / "events.csv"
     path.write_text(
@@ -396,9 +396,9 @@ def _plant(path: Path, plants: list[tuple[str, str]]) -> None:
 
 @pytest.mark.slow
 def test_pseudonymised_report_contains_none_of_the_planted_pii(tmp_path):
+    from cxlab.io.sample import write_sample_clients
     from cxlab.report.batch import render_client
     from cxlab.report.index import write_index
-    from cxlab.sample import write_sample_clients
 
     write_sample_clients(tmp_path / "clients", seed=7, customers=250, clients=["bookshop"])
     client_dir = tmp_path / "clients" / "bookshop"

@@ -16,7 +16,7 @@ import pytest
 
 from cxlab.cli import build_parser
 from cxlab.config import PROJECT_ROOT
-from cxlab.schema import TABLES
+from cxlab.contract.schema import TABLES
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 MAKEFILE = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")

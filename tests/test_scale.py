@@ -1,6 +1,6 @@
 """The large-data path gives exactly the small-data numbers.
 
-:func:`cxlab.prepare.prepare_events` sorts events once by customer and time and adds integer
+:func:`cxlab.contract.prepare.prepare_events` sorts events once by customer and time and adds integer
 customer codes; journey, funnel, heatmap and feature functions then take faster code paths.
 Every test here runs one analysis on the plain canonical events and on the prepared ones of
 the same sample client and asserts the two results are identical (same rows, same order, same
@@ -21,18 +21,29 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cxlab._frames import as_text
-from cxlab.attribution import journeys, rule_based_attribution
-from cxlab.charts.quality import events_over_time
-from cxlab.drivers import driver_features
-from cxlab.features import customer_features
-from cxlab.funnel import funnel, funnel_customers, stage_funnel
-from cxlab.heatmap import channel_by_stage, touchpoint_by_week, touchpoint_heatmap
-from cxlab.journey import assign_stages, customer_journeys, stage_transitions, unmapped_touchpoints
-from cxlab.paths import stage_flows
-from cxlab.prepare import CUSTOMER_CODE, SEQUENCE, customer_order, is_prepared, prepare_events
-from cxlab.sample import generate_client
-from cxlab.schema import DEFAULT_JOURNEY_MAP
+from cxlab.analysis.attribution import journeys, rule_based_attribution
+from cxlab.analysis.drivers import driver_features
+from cxlab.analysis.features import customer_features
+from cxlab.analysis.funnel import funnel, funnel_customers, stage_funnel
+from cxlab.analysis.heatmap import channel_by_stage, touchpoint_by_week, touchpoint_heatmap
+from cxlab.analysis.journey import (
+    assign_stages,
+    customer_journeys,
+    stage_transitions,
+    unmapped_touchpoints,
+)
+from cxlab.analysis.paths import stage_flows
+from cxlab.contract._frames import as_text
+from cxlab.contract.prepare import (
+    CUSTOMER_CODE,
+    SEQUENCE,
+    customer_order,
+    is_prepared,
+    prepare_events,
+)
+from cxlab.contract.schema import DEFAULT_JOURNEY_MAP
+from cxlab.display.charts.quality import events_over_time
+from cxlab.io.sample import generate_client
 
 sys.path.insert(0, str(Path(__file__).parent))
 from oracles import heatmap as oracle_heatmap  # noqa: E402
@@ -255,7 +266,7 @@ def test_funnel_reordered_or_lazy_prepared_identical(staged, staged_prepared, kw
 
 
 def test_time_to_convert_and_drop_off_identical(staged, staged_prepared):
-    from cxlab.funnel import drop_off_drivers, time_to_convert
+    from cxlab.analysis.funnel import drop_off_drivers, time_to_convert
 
     kw = {"window": "30d"}
     assert_frame_equal(
@@ -336,7 +347,7 @@ def test_filtered_prepared_frame_stays_exact(events, prepared):
 
 @pytest.fixture(scope="module")
 def sessions(events):
-    from cxlab.paths import sessionize
+    from cxlab.analysis.paths import sessionize
 
     return sessionize(events, "30m")
 
@@ -352,7 +363,7 @@ def sessions(events):
     ],
 )
 def test_paths_transitions_identical(sessions, kwargs):
-    from cxlab.paths import transitions
+    from cxlab.analysis.paths import transitions
 
     prepared = prepare_events(sessions)
     want = transitions(sessions, **kwargs)
@@ -365,7 +376,7 @@ def test_paths_transitions_identical(sessions, kwargs):
 
 
 def test_paths_transitions_filtered_and_markers_identical(sessions):
-    from cxlab.paths import add_markers, transitions
+    from cxlab.analysis.paths import add_markers, transitions
 
     prepared = prepare_events(sessions)
     keep = pl.col("channel") != "email"
@@ -380,7 +391,7 @@ def test_paths_transitions_filtered_and_markers_identical(sessions):
 
 
 def test_compare_transitions_identical(client, events, prepared):
-    from cxlab.paths import compare_transitions
+    from cxlab.analysis.paths import compare_transitions
 
     cu = client.customers
     a, b = cu["segment"].unique().sort().to_list()[:2]
@@ -402,7 +413,7 @@ def test_compare_transitions_identical(client, events, prepared):
     ],
 )
 def test_paths_step_matrix_identical(sessions, kwargs):
-    from cxlab.paths import step_matrix
+    from cxlab.analysis.paths import step_matrix
 
     prepared = prepare_events(sessions)
     kw = {"max_steps": 8, **kwargs}
@@ -427,7 +438,7 @@ def test_paths_step_matrix_identical(sessions, kwargs):
     ],
 )
 def test_paths_variants_identical(sessions, kwargs):
-    from cxlab.paths import path_variants
+    from cxlab.analysis.paths import path_variants
 
     prepared = prepare_events(sessions)
     want = path_variants(sessions, **kwargs)
@@ -436,8 +447,8 @@ def test_paths_variants_identical(sessions, kwargs):
 
 
 def test_paths_on_integer_codes_identical(events, prepared):
-    # cxlab.paths only uses customer_id as a key: the integer code gives the same tables
-    paths = pytest.importorskip("cxlab.paths")
+    # cxlab.analysis.paths only uses customer_id as a key: the integer code gives the same tables
+    paths = pytest.importorskip("cxlab.analysis.paths")
     coded = prepared.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
     assert_frame_equal(paths.transitions(coded), paths.transitions(events))
     assert_frame_equal(paths.step_matrix(coded, 8), paths.step_matrix(events, 8))

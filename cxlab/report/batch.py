@@ -125,7 +125,7 @@ def find_clients(
 def _salt_fingerprint(salt_file: Path | None) -> str:
     if salt_file is None:
         return ""
-    from cxlab.privacy import read_or_create_secret
+    from cxlab.report.privacy import read_or_create_secret
 
     return hashlib.sha256(b"cxlab-salt-fingerprint" + read_or_create_secret(salt_file)).hexdigest()[
         :16
@@ -149,7 +149,7 @@ def _hash_file(h: Any, label: str, path: Path) -> None:
 
 def _input_files(client_dir: Path) -> list[tuple[str, Path]]:
     """(label, path) of every file a report of ``client_dir`` reads: client.toml and [files]."""
-    from cxlab.client_config import read_client_config
+    from cxlab.contract.client_config import read_client_config
 
     files = [("client.toml", client_dir / "client.toml")]
     try:
@@ -303,7 +303,7 @@ def render_client(
     pseudonymize : bool
         Replace customer ids and mask PII in the report (default True).
     salt_file : path, optional
-        The pseudonymisation secret (default :func:`cxlab.privacy.default_salt_file`).
+        The pseudonymisation secret (default :func:`cxlab.report.privacy.default_salt_file`).
     resume : bool
         Skip the run when the last one succeeded with the same content hash.
     timeout, startup_timeout, retries, kernel_name
@@ -344,12 +344,12 @@ def render_client(
         "facts": {},
     }
     try:
-        from cxlab.privacy import default_salt_file
         from cxlab.report.execute import execute_notebook, resolve_parameters
+        from cxlab.report.privacy import default_salt_file
 
         salt = Path(salt_file).expanduser().resolve() if salt_file else default_salt_file(out)
         if pseudonymize:
-            from cxlab.privacy import check_salt_file
+            from cxlab.report.privacy import check_salt_file
 
             check_salt_file(salt, out)  # private, and never inside the shared reports folder
         params = resolve_parameters(
@@ -399,7 +399,7 @@ def render_client(
             retried=result.retried,
         )
         if pseudonymize:  # an error output may quote an input value
-            from cxlab.privacy import redact_notebook
+            from cxlab.report.privacy import redact_notebook
 
             redact_notebook(result.notebook)
         atomic_write_text(target / "report.ipynb", nbformat.writes(result.notebook))
@@ -422,7 +422,7 @@ def render_client(
             "traceback": traceback.format_exc(limit=8),
         }
     if pseudonymize and record.get("failure"):  # error texts may quote input values
-        from cxlab.privacy import redact_run_record
+        from cxlab.report.privacy import redact_run_record
 
         record = redact_run_record(record)
     record["seconds"] = round(time.monotonic() - started, 3)
@@ -725,8 +725,8 @@ def run_batch(
     """
     from tqdm.auto import tqdm
 
-    from cxlab.privacy import default_salt_file, read_or_create_secret
     from cxlab.report.execute import check_parameters
+    from cxlab.report.privacy import default_salt_file, read_or_create_secret
 
     started = time.monotonic()
     if workers is not None and workers < 1:

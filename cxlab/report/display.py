@@ -151,7 +151,7 @@ def _esc(text: object) -> str:
 
 
 def _escape_expr(expr: pl.Expr) -> pl.Expr:
-    from cxlab.voc import CONTROL_PATTERN
+    from cxlab.analysis.voc import CONTROL_PATTERN
 
     return (
         expr.str.replace_all(CONTROL_PATTERN, "")
@@ -187,7 +187,7 @@ def table_html(
     percent : sequence of str
         Float columns holding shares (0..1), shown as percentages.
     escaped : sequence of str
-        String columns that are *already* HTML-escaped (e.g. :func:`cxlab.voc.safe_text`
+        String columns that are *already* HTML-escaped (e.g. :func:`cxlab.analysis.voc.safe_text`
         verbatims): shown as they are, not escaped twice.
 
     Examples

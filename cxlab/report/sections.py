@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from cxlab.analysis.stats import wilson_interval
 from cxlab.errors import DataError
-from cxlab.stats import wilson_interval
 
 if TYPE_CHECKING:
-    from cxlab.client_config import ChurnDefinition
-    from cxlab.drivers import KeyDrivers
-    from cxlab.voc import TopicModel
+    from cxlab.analysis.drivers import KeyDrivers
+    from cxlab.analysis.voc import TopicModel
+    from cxlab.contract.client_config import ChurnDefinition
 
 __all__ = [
     "SECTION_TITLES",
@@ -176,7 +176,7 @@ def check_coverage(events: pl.DataFrame) -> pl.DataFrame | Skipped:
 
 
 def headline_nps(nps_table: pl.DataFrame) -> dict[str, Any] | None:
-    """The overall NPS row of :func:`cxlab.metrics.score_summary`, or None without NPS answers.
+    """The overall NPS row of :func:`cxlab.analysis.metrics.score_summary`, or None without NPS answers.
 
     ``score_summary`` gives a row with ``n = 0`` and null estimates when the feedback holds no
     NPS answer (CSAT only, say); that is "no NPS", not a score.
@@ -264,7 +264,7 @@ def key_drivers(
     seed: int,
     purchase_touchpoints: Sequence[str],
 ) -> KeyDrivers | Skipped:
-    """:func:`cxlab.drivers.nps_drivers`, or why the moments that matter cannot be found.
+    """:func:`cxlab.analysis.drivers.nps_drivers`, or why the moments that matter cannot be found.
 
     Needs :data:`MIN_NPS_ANSWERS` NPS answers (``nps`` from :func:`headline_nps`) and a driver
     that varies between respondents.
@@ -277,7 +277,7 @@ def key_drivers(
     reason = _no_nps_reason(nps, "explain")
     if reason is not None:
         return Skipped("drivers", reason)
-    from cxlab.drivers import nps_drivers
+    from cxlab.analysis.drivers import nps_drivers
 
     try:
         return nps_drivers(
@@ -327,7 +327,7 @@ def voc_topics(
             f"All {comments.height:,} comments say the same thing, so there are no topics to "
             "tell apart.",
         )
-    from cxlab.voc import comment_topics
+    from cxlab.analysis.voc import comment_topics
 
     try:
         return comments, comment_topics(comments, seed=seed)
@@ -342,7 +342,7 @@ def voc_topics(
 def attribution(
     events: pl.DataFrame, purchase_touchpoints: Sequence[str], *, seed: int, n_boot: int = 100
 ) -> pl.DataFrame | Skipped:
-    """:func:`cxlab.attribution.compare_attribution` by channel, or why there is nothing to credit.
+    """:func:`cxlab.analysis.attribution.compare_attribution` by channel, or why there is nothing to credit.
 
     Examples
     --------
@@ -356,7 +356,7 @@ def attribution(
     touch = pl.col("touchpoint").cast(pl.String)
     if events.filter(touch.is_in(purchases)).height == 0:
         return Skipped("paths", "No purchases in this period, so there is nothing to attribute.")
-    from cxlab.attribution import compare_attribution
+    from cxlab.analysis.attribution import compare_attribution
 
     try:
         return compare_attribution(events, purchases, by="channel", n_boot=n_boot, seed=seed)
@@ -373,7 +373,7 @@ def churn_status(labels: pl.DataFrame, churn: ChurnDefinition) -> pl.DataFrame |
 
     Examples
     --------
-    >>> from cxlab.client_config import ChurnDefinition
+    >>> from cxlab.contract.client_config import ChurnDefinition
     >>> lab = pl.DataFrame({"customer_id": ["a"], "churned": [None], "censored": [True]},
     ...                    schema_overrides={"churned": pl.Boolean})
     >>> churn_status(lab, ChurnDefinition(method="inactivity", inactivity_days=90)).reason
@@ -455,7 +455,7 @@ def churn_groups(buyers: pl.DataFrame, observed: pl.DataFrame) -> pl.DataFrame |
 def churn_driver_models(
     judged: pl.DataFrame, labels: pl.DataFrame, *, cv: int = 3
 ) -> Skipped | None:
-    """None when :func:`cxlab.churn.churn_drivers` can run with ``cv`` folds, else why not.
+    """None when :func:`cxlab.analysis.churn.churn_drivers` can run with ``cv`` folds, else why not.
 
     Each fold needs a lost and a kept customer: at least ``cv`` of each.
 
@@ -507,7 +507,7 @@ def executive_summary(
     customers, interactions : int
         Distinct customers and events in the period.
     stages : DataFrame
-        :func:`cxlab.funnel.stage_funnel` (``step, step_name, entered, converted,
+        :func:`cxlab.analysis.funnel.stage_funnel` (``step, step_name, entered, converted,
         conversion_rate``); the purchase step gives the overall conversion.
     painful : DataFrame
         The most painful heatmap row (``touchpoint, stage, drop_touched, drop_not_touched,

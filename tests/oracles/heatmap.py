@@ -1,8 +1,8 @@
-"""Specification of :func:`cxlab.heatmap.touchpoint_heatmap` (the stage x touchpoint table).
+"""Specification of :func:`cxlab.analysis.heatmap.touchpoint_heatmap` (the stage x touchpoint table).
 
-Plain version on text customer ids; the definitions are in :mod:`cxlab.heatmap`'s module
+Plain version on text customer ids; the definitions are in :mod:`cxlab.analysis.heatmap`'s module
 docstring. The derived columns (reach, intensity, drop-out rates, pain and their intervals)
-come from the counts through :func:`cxlab.heatmap.heatmap_metrics`, the one formula the
+come from the counts through :func:`cxlab.analysis.heatmap.heatmap_metrics`, the one formula the
 package, the heatmap cube and the out-of-core path share; this oracle specifies the counts
 and the satisfaction they are computed from.
 """
@@ -13,9 +13,9 @@ import datetime as dt
 
 import polars as pl
 
-from cxlab.heatmap import heatmap_metrics
-from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, SURVEY_SCALES, score_on_100
-from cxlab.stats import exact_sum
+from cxlab.analysis.heatmap import heatmap_metrics
+from cxlab.analysis.stats import exact_sum
+from cxlab.contract.schema import SOURCE_ROW, STAGE_DTYPE, SURVEY_SCALES, score_on_100
 
 COLUMNS = [
     "stage",

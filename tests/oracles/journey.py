@@ -1,6 +1,6 @@
-"""Specification of :mod:`cxlab.journey`: stages, customer journeys, stage transitions.
+"""Specification of :mod:`cxlab.analysis.journey`: stages, customer journeys, stage transitions.
 
-Definitions (the module docstring of :mod:`cxlab.journey` says the same in words):
+Definitions (the module docstring of :mod:`cxlab.analysis.journey` says the same in words):
 
 * the events of one customer are ordered by ``timestamp``, then ``source_row`` (file order),
   then row order when the frame has no ``source_row``;
@@ -15,7 +15,7 @@ import datetime as dt
 
 import polars as pl
 
-from cxlab.schema import SOURCE_ROW, STAGE_DTYPE, STAGES
+from cxlab.contract.schema import SOURCE_ROW, STAGE_DTYPE, STAGES
 
 TRANSITION_STATES = ("(start)", *STAGES, "(end)")
 TRANSITION_DTYPE = pl.Enum(list(TRANSITION_STATES))
@@ -106,7 +106,7 @@ def customer_journeys(events_with_stage, as_of=None) -> pl.DataFrame:
         )
         d = (left_at - pl.col(f"first_{s}_at")).dt.total_microseconds() * (
             1.0 / DAY_US
-        )  # see cxlab.journey
+        )  # see cxlab.analysis.journey
         days.append(
             pl.when(pl.col(f"first_{s}_at").is_not_null())
             .then(d.clip(lower_bound=0.0))

@@ -1,0 +1,588 @@
+"""Key drivers of NPS — the "moments that matter".
+
+For every NPS answer, :func:`driver_features` builds what happened in that customer's journey
+*before* the answer (events with ``timestamp <`` the survey time, optionally within a
+lookback window), with polars expressions over whole columns:
+
+touchpoint drivers
+    ``hit:<touchpoint>`` (1 when the customer hit the touchpoint before answering). For
+    support touchpoints (support contacts) and error touchpoints (checkout errors) the
+    driver also carries ``count:<touchpoint>`` = log(1 + number of times), its intensity.
+    Touchpoints hit by almost everyone or almost no one (share outside
+    ``[min_share, 1 − min_share]``) cannot explain differences and are left out.
+``time_to_purchase``
+    log(1 + days) from the customer's first event to their first purchase (before the
+    answer); customers who had not bought get the median. Exposed = slower than the median.
+``csat_before`` / ``ces_before``
+    Mean CSAT / CES the customer gave before the NPS answer (missing → the mean). Exposed =
+    gave a negative answer (CSAT 1–3, CES 1–4).
+
+:func:`nps_drivers` regresses the NPS answer (0–10) on these features and splits the R² into
+one share per driver with **Johnson's relative weights** (an approximation of the Shapley
+decomposition of R² that copes with correlated drivers; weights add up to R²). A driver with
+two features gets the sum of its features' weights. Intervals come from a bootstrap over
+respondents: the percentile interval of each driver's weight, divided by the model R² (the
+share's own bootstrap distribution is biased down for a dominant driver, because resampling
+noise lends every weak driver a little weight). **Performance** is the NPS of the respondents exposed to the driver (who hit
+the touchpoint, had a negative CSAT …), to read against the overall NPS: important drivers
+with poor performance are the ones to fix first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from cxlab.analysis.metrics import nps_group_expr
+from cxlab.analysis.stats import SMALL_N, exact_sum
+from cxlab.contract._frames import FrameLike, as_lazy
+from cxlab.contract.schema import DEFAULT_PURCHASE_TOUCHPOINTS
+from cxlab.errors import DataError, ParameterError
+
+__all__ = [
+    "KeyDrivers",
+    "driver_features",
+    "nps_drivers",
+    "relative_weights",
+    "QUADRANTS",
+]
+
+
+#: Quadrant names of the importance × performance chart and what they mean.
+QUADRANTS: dict[str, str] = {
+    "fix first": "matters a lot and the customers exposed to it score below average",
+    "protect": "matters a lot and the customers exposed to it score above average",
+    "monitor": "matters little; exposed customers score below average",
+    "maintain": "matters little; exposed customers score above average",
+}
+
+_SUPPORT = ("support_call", "support_email", "chat")
+_DAY_US = 86_400_000_000
+
+
+# --------------------------------------------------------------------------------------------
+# features
+# --------------------------------------------------------------------------------------------
+def driver_features(
+    events: FrameLike,
+    feedback: FrameLike,
+    *,
+    lookback: dt.timedelta | None = None,
+    support_touchpoints: Sequence[str] = _SUPPORT,
+    error_touchpoints: Sequence[str] | None = None,
+    purchase_touchpoints: Sequence[str] = DEFAULT_PURCHASE_TOUCHPOINTS,
+) -> pl.DataFrame:
+    """One row per NPS answer with what happened in the journey before it.
+
+    Parameters
+    ----------
+    events, feedback : DataFrame or LazyFrame
+        Canonical events and feedback.
+    lookback : timedelta or None
+        Only events within this long before the answer count (default: the whole history).
+    support_touchpoints : sequence of str
+        Touchpoints that are support contacts (their number is a feature).
+    error_touchpoints : sequence of str or None
+        Touchpoints that are errors (their number is a feature); default: every touchpoint
+        whose name contains ``"error"``.
+    purchase_touchpoints : sequence of str
+        Touchpoints that are purchases (for ``time_to_purchase``).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, survey_time, score, nps_group``, then ``hit:<t>`` (Int8) and
+        ``count:<t>`` (number of events) for every touchpoint seen before some answer,
+        ``days_to_purchase`` (null when not bought yet), ``csat_before``, ``csat_negative``,
+        ``ces_before``, ``ces_negative`` (null / false when never answered). Sorted by
+        customer and survey time.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = dt.datetime(2024, 1, 10)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b"], "timestamp": [t, t + dt.timedelta(days=9), t],
+    ...                    "touchpoint": ["checkout_error", "support_call", "purchase"]})
+    >>> fb = pl.DataFrame({"customer_id": ["a", "b"], "timestamp": [t + dt.timedelta(days=1)] * 2,
+    ...                    "survey": "nps", "score": [3, 10]})
+    >>> out = driver_features(ev, fb)
+    >>> out.select("customer_id", "hit:checkout_error", "hit:purchase").rows()
+    [('a', 1, 0), ('b', 0, 1)]
+    >>> "hit:support_call" in out.columns  # a's support call came after the answer
+    False
+    """
+    ev = as_lazy(events, "events", ["customer_id", "timestamp", "touchpoint"])
+    fb = as_lazy(feedback, "feedback", ["customer_id", "timestamp", "survey", "score"])
+    order = ["customer_id", "timestamp"] + (
+        ["source_row"] if "source_row" in fb.collect_schema().names() else []
+    )
+    resp = (
+        fb.filter((pl.col("survey") == "nps") & pl.col("score").is_between(0, 10))
+        .sort(order)
+        .select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rid"),
+            "customer_id",
+            pl.col("timestamp").alias("survey_time"),
+            "score",
+        )
+        .collect()
+        .lazy()
+    )
+    keep = pl.col("timestamp") < pl.col("survey_time")
+    if lookback is not None:
+        keep = keep & (pl.col("timestamp") >= pl.col("survey_time") - pl.lit(lookback))
+    before = (
+        ev.select("customer_id", "timestamp", "touchpoint")
+        .join(resp.select("_rid", "customer_id", "survey_time"), on="customer_id", how="inner")
+        .filter(keep)
+    )
+    touchpoints = sorted(
+        t
+        for t in before.select(pl.col("touchpoint").unique()).collect().to_series().to_list()
+        if t is not None
+    )
+    purchases = list(purchase_touchpoints)
+    agg = (
+        before.group_by("_rid")
+        .agg(
+            *[
+                (pl.col("touchpoint") == t).sum().cast(pl.Int64).alias(f"count:{t}")
+                for t in touchpoints
+            ],
+            pl.col("timestamp").min().alias("_first"),
+            pl.col("timestamp")
+            .filter(pl.col("touchpoint").is_in(purchases))
+            .min()
+            .alias("_first_buy"),
+        )
+        .with_columns(
+            ((pl.col("_first_buy") - pl.col("_first")).dt.total_microseconds() / _DAY_US).alias(
+                "days_to_purchase"
+            )
+        )
+        .drop("_first", "_first_buy")
+    )
+    surveys = (
+        fb.filter(pl.col("survey").is_in(["csat", "ces"]))
+        .select("customer_id", "timestamp", "survey", "score")
+        .join(resp.select("_rid", "customer_id", "survey_time"), on="customer_id", how="inner")
+        .filter(keep)
+        .group_by("_rid")
+        .agg(
+            pl.col("score")
+            .filter(pl.col("survey") == "csat")
+            .cast(pl.Float64)
+            .mean()
+            .alias("csat_before"),
+            ((pl.col("survey") == "csat") & (pl.col("score") <= 3)).any().alias("csat_negative"),
+            pl.col("score")
+            .filter(pl.col("survey") == "ces")
+            .cast(pl.Float64)
+            .mean()
+            .alias("ces_before"),
+            ((pl.col("survey") == "ces") & (pl.col("score") <= 4)).any().alias("ces_negative"),
+        )
+    )
+    counts = [f"count:{t}" for t in touchpoints]
+    out = (
+        resp.join(agg, on="_rid", how="left")
+        .join(surveys, on="_rid", how="left")
+        .with_columns(
+            pl.col(counts).fill_null(0),
+            pl.col("csat_negative", "ces_negative").fill_null(False),
+        )
+        .with_columns(
+            *[(pl.col(f"count:{t}") > 0).cast(pl.Int8).alias(f"hit:{t}") for t in touchpoints],
+            nps_group_expr("score"),
+        )
+        .sort("_rid")
+        .select(
+            "customer_id",
+            "survey_time",
+            "score",
+            "nps_group",
+            *[c for t in touchpoints for c in (f"hit:{t}", f"count:{t}")],
+            "days_to_purchase",
+            "csat_before",
+            "csat_negative",
+            "ces_before",
+            "ces_negative",
+        )
+    )
+    return out.collect()
+
+
+# --------------------------------------------------------------------------------------------
+# relative weights
+# --------------------------------------------------------------------------------------------
+def _standardise(a: np.ndarray) -> np.ndarray:
+    c = a - a.mean(axis=0)
+    sd = np.sqrt((c * c).mean(axis=0))
+    sd = np.where(sd > 1e-12, sd, np.inf)  # constant columns become 0 (weight 0)
+    return c / sd
+
+
+def relative_weights(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Johnson's (2000) relative weights of the columns of ``X`` in the regression of ``y``.
+
+    The predictors are replaced by their closest orthogonal counterparts
+    (Z = X R^{-1/2}); y is regressed on Z and each Z's share is mapped back to the original
+    predictors through the squared loadings Λ = R^{1/2}. The weights are non-negative and add
+    up to the model R².
+
+    Returns
+    -------
+    (weights, r2)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2))
+    >>> y = 2 * X[:, 0] + X[:, 1] + rng.normal(size=500)
+    >>> w, r2 = relative_weights(X, y)
+    >>> bool(w[0] > 3 * w[1]), abs(float(w.sum() - r2)) < 1e-12
+    (True, True)
+    """
+    Z = _standardise(np.asarray(X, dtype=float))
+    zy = _standardise(np.asarray(y, dtype=float).reshape(-1, 1))[:, 0]
+    n = len(zy)
+    R = Z.T @ Z / n
+    np.fill_diagonal(R, 1.0)
+    rxy = Z.T @ zy / n
+    evals, evecs = np.linalg.eigh(R)
+    evals = np.clip(evals, 1e-10, None)
+    lam = (evecs * np.sqrt(evals)) @ evecs.T  # R^{1/2}
+    beta = np.linalg.solve(lam, rxy)
+    weights = (lam**2) @ (beta**2)
+    return weights, float(beta @ beta)
+
+
+# --------------------------------------------------------------------------------------------
+# the analysis
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyDrivers:
+    """Result of :func:`nps_drivers`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per driver (see :func:`nps_drivers`), sorted by importance.
+    r2, r2_ci_low, r2_ci_high : float
+        Variance of the NPS answers the drivers explain together, with its bootstrap interval.
+    n_respondents : int
+        NPS answers analysed.
+    overall_nps : float
+        NPS of all the answers analysed (the performance reference line).
+    features : DataFrame
+        The per-answer feature frame from :func:`driver_features`.
+    left_out : DataFrame
+        Touchpoints not used as drivers and why.
+    """
+
+    table: pl.DataFrame
+    r2: float
+    r2_ci_low: float
+    r2_ci_high: float
+    n_respondents: int
+    overall_nps: float
+    features: pl.DataFrame = field(repr=False)
+    left_out: pl.DataFrame = field(repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"KeyDrivers({self.table.height} drivers, {self.n_respondents} NPS answers, "
+            f"R²={self.r2:.3f} [{self.r2_ci_low:.3f}, {self.r2_ci_high:.3f}])"
+        )
+
+    def reading(self, top: int = 3) -> list[str]:
+        """Plain-language sentences on the top drivers and the quadrants."""
+        lines = [
+            f"Together the {self.table.height} drivers explain {100 * self.r2:.0f}% "
+            f"(95% CI {100 * self.r2_ci_low:.0f}–{100 * self.r2_ci_high:.0f}%) of the variation in "
+            f"the {self.n_respondents} NPS answers; overall NPS is {self.overall_nps:+.0f}."
+        ]
+        for row in self.table.head(top).iter_rows(named=True):
+            lines.append(
+                f"#{row['rank']} {row['driver']} ({row['exposure']}): {row['importance_pct']:.0f}% of the "
+                f"explained variation (95% CI {row['ci_low']:.0f}–{row['ci_high']:.0f}%). Exposed "
+                f"respondents (n = {row['n_exposed']}) give NPS {row['performance']:+.0f} vs "
+                f"{row['nps_not_exposed']:+.0f} for the others — quadrant '{row['quadrant']}': "
+                f"{QUADRANTS[row['quadrant']]}."
+            )
+        fix = self.table.filter(pl.col("quadrant") == "fix first")["driver"].to_list()
+        if fix:
+            lines.append("Fix first: " + ", ".join(fix) + ".")
+        return lines
+
+
+def _driver_specs(
+    feat: pl.DataFrame, min_share: float, intensity: set[str]
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Which drivers enter the model: name, kind, feature columns, exposure column."""
+    n = feat.height
+    specs: list[dict] = []
+    left_out: list[tuple[str, str]] = []
+    hits = [c for c in feat.columns if c.startswith("hit:")]
+    shares = feat.select(pl.col(hits).cast(pl.Float64).mean()).row(0) if hits else ()
+    for col, share in zip(hits, shares, strict=True):
+        t = col[4:]
+        if share < min_share or share > 1 - min_share:
+            left_out.append(
+                (
+                    t,
+                    f"hit by {100 * share:.1f}% of respondents (outside {100 * min_share:.0f}–{100 - 100 * min_share:.0f}%)",
+                )
+            )
+            continue
+        cols = [col]
+        if t in intensity and feat.filter(pl.col(col) == 1)[f"count:{t}"].n_unique() > 1:
+            cols.append(f"count:{t}")
+        specs.append(
+            {
+                "driver": t,
+                "kind": "touchpoint",
+                "columns": cols,
+                "exposed": col,
+                "exposure": "hit before answering",
+            }
+        )
+    bought = feat["days_to_purchase"].drop_nulls()
+    if bought.len() >= max(min_share * n, 2) and bought.n_unique() > 1:
+        specs.append(
+            {
+                "driver": "time_to_purchase",
+                "kind": "journey",
+                "columns": ["days_to_purchase"],
+                "exposed": "_slow",
+                "exposure": "slower than median to first purchase",
+            }
+        )
+    for s, label in (("csat", "CSAT 1–3"), ("ces", "CES 1–4")):
+        have = feat[f"{s}_before"].drop_nulls()
+        if have.len() >= max(min_share * n, 2) and have.n_unique() > 1:
+            specs.append(
+                {
+                    "driver": f"{s}_before",
+                    "kind": "survey",
+                    "columns": [f"{s}_before"],
+                    "exposed": f"{s}_negative",
+                    "exposure": f"gave a {label} before",
+                }
+            )
+    return specs, left_out
+
+
+def _design(feat: pl.DataFrame, specs: list[dict]) -> pl.DataFrame:
+    """Numeric model matrix: counts → log1p, days → log1p with median fill, surveys mean fill."""
+    exprs = []
+    for spec in specs:
+        for c in spec["columns"]:
+            e = pl.col(c).cast(pl.Float64)
+            if c.startswith("count:") or c == "days_to_purchase":
+                e = e.log1p()
+            if c == "days_to_purchase":
+                e = e.fill_null(e.median())
+            elif c.endswith("_before"):
+                # an exact mean: a float mean's last bits depend on polars' thread split
+                e = e.fill_null(exact_sum(e, decimals=9) / e.count())
+            exprs.append(e.alias(c))
+    return feat.select(exprs)
+
+
+def nps_drivers(
+    events: FrameLike,
+    feedback: FrameLike,
+    *,
+    min_share: float = 0.02,
+    n_boot: int = 200,
+    seed: int = 0,
+    lookback: dt.timedelta | None = None,
+    support_touchpoints: Sequence[str] = _SUPPORT,
+    error_touchpoints: Sequence[str] | None = None,
+    purchase_touchpoints: Sequence[str] = DEFAULT_PURCHASE_TOUCHPOINTS,
+) -> KeyDrivers:
+    """Relative importance and performance of what happened before each NPS answer.
+
+    Parameters
+    ----------
+    events, feedback : DataFrame or LazyFrame
+        Canonical events and feedback.
+    min_share : float
+        Touchpoints hit by fewer than this share of respondents (or by more than
+        1 − min_share) are left out (see ``KeyDrivers.left_out``).
+    n_boot : int
+        Bootstrap resamples of respondents for the intervals (>= 50).
+    seed : int
+        Seed of the bootstrap.
+    lookback, support_touchpoints, error_touchpoints, purchase_touchpoints
+        As in :func:`driver_features`.
+
+    Returns
+    -------
+    KeyDrivers
+        ``table`` columns: ``rank, driver, kind, exposure, importance`` (share of the NPS
+        answers' variance, the weights add up to R²), ``importance_pct`` (share of the
+        explained variance, %, adds up to 100) with ``ci_low, ci_high`` (bootstrap 95%, the weight's
+        interval divided by R²),
+        ``n_exposed, share_exposed, performance`` (NPS of the exposed respondents),
+        ``nps_not_exposed, effect`` (performance − nps_not_exposed), ``mean_score_exposed,
+        mean_score_not_exposed, share_detractors_exposed, small_n, quadrant``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> rng = np.random.default_rng(0)
+    >>> n = 300
+    >>> err = rng.random(n) < 0.3
+    >>> t0 = dt.datetime(2024, 1, 1)
+    >>> ids = [f"c{i}" for i in range(n)]
+    >>> ev = pl.DataFrame({"customer_id": ids * 2, "timestamp": [t0] * (2 * n),
+    ...                    "touchpoint": ["checkout_error" if e else "site_visit" for e in err]
+    ...                                  + ["email_open" if rng.random() < .5 else "site_visit" for _ in ids]})
+    >>> fb = pl.DataFrame({"customer_id": ids, "timestamp": [t0 + dt.timedelta(days=1)] * n,
+    ...                    "survey": "nps", "score": np.where(err, 3, 9)})
+    >>> kd = nps_drivers(ev, fb, n_boot=50)
+    >>> kd.table["driver"][0]
+    'checkout_error'
+    """
+    if not 0 <= min_share < 0.5:
+        raise ParameterError(
+            f"The 'min_share' parameter must be a float in [0, 0.5). Got {min_share!r} instead."
+        )
+    if not isinstance(n_boot, int) or n_boot < 50:
+        raise ParameterError(
+            f"The 'n_boot' parameter must be an int >= 50. Got {n_boot!r} instead."
+        )
+    feat = driver_features(
+        events,
+        feedback,
+        lookback=lookback,
+        support_touchpoints=support_touchpoints,
+        error_touchpoints=error_touchpoints,
+        purchase_touchpoints=purchase_touchpoints,
+    )
+    if feat.height < 10:
+        raise DataError(
+            f"nps_drivers needs at least 10 NPS answers with a journey before them; found {feat.height}. "
+            "Check that feedback has survey == 'nps' rows and that events and feedback share customer_id values."
+        )
+    errors = (
+        set(error_touchpoints)
+        if error_touchpoints is not None
+        else {c[4:] for c in feat.columns if c.startswith("hit:") and "error" in c}
+    )
+    specs, left = _driver_specs(feat, min_share, set(support_touchpoints) | errors)
+    if not specs:
+        raise DataError(
+            "nps_drivers found no driver that varies between respondents (every touchpoint was hit by "
+            f"almost all or almost none of the {feat.height} respondents). Lower min_share (now {min_share})."
+        )
+    median_days = feat["days_to_purchase"].median()
+    feat_x = feat.with_columns(
+        (pl.col("days_to_purchase") > median_days).fill_null(False).alias("_slow")
+        if median_days is not None
+        else pl.lit(False).alias("_slow")
+    )
+    design = _design(feat_x, specs)
+    X = design.to_numpy()
+    y = feat["score"].cast(pl.Float64).to_numpy()
+    groups = [[design.columns.index(c) for c in s["columns"]] for s in specs]
+
+    def by_driver(w: np.ndarray) -> np.ndarray:
+        return np.array([w[g].sum() for g in groups])
+
+    w, r2 = relative_weights(X, y)
+    imp = by_driver(w)
+    rng = np.random.default_rng(seed)
+    boot_w = np.empty((n_boot, len(specs)))
+    boot_r2 = np.empty(n_boot)
+    n = len(y)
+    for b in range(n_boot):
+        idx = rng.integers(0, n, n)
+        wb, r2b = relative_weights(X[idx], y[idx])
+        boot_r2[b] = r2b
+        boot_w[b] = by_driver(wb)
+    pct = 100 * imp / r2 if r2 > 0 else np.full(len(specs), np.nan)
+    # Percentile intervals of each driver's raw weight (its part of R²), expressed as a share
+    # of the model's R². Intervals of the share itself are biased: resampling noise gives
+    # every weak driver a little weight, which is taken from the dominant driver's share.
+    w_lo = np.nanquantile(boot_w, 0.025, axis=0)
+    w_hi = np.nanquantile(boot_w, 0.975, axis=0)
+    ci_low = np.clip(100 * w_lo / r2, 0.0, 100.0) if r2 > 0 else np.full(len(specs), np.nan)
+    ci_high = np.clip(100 * w_hi / r2, 0.0, 100.0) if r2 > 0 else np.full(len(specs), np.nan)
+
+    score = pl.col("score")
+    nps = 100.0 * ((score >= 9).mean() - (score <= 6).mean())
+    overall = float(feat.select(nps).item())
+    perf_rows = []
+    for s in specs:
+        e = pl.col(s["exposed"]).cast(pl.Boolean)
+        perf_rows.append(
+            feat_x.select(
+                pl.lit(s["driver"]).alias("driver"),
+                e.sum().cast(pl.Int64).alias("n_exposed"),
+                e.cast(pl.Float64).mean().alias("share_exposed"),
+                (100.0 * ((score >= 9).filter(e).mean() - (score <= 6).filter(e).mean())).alias(
+                    "performance"
+                ),
+                (100.0 * ((score >= 9).filter(~e).mean() - (score <= 6).filter(~e).mean())).alias(
+                    "nps_not_exposed"
+                ),
+                score.filter(e).cast(pl.Float64).mean().alias("mean_score_exposed"),
+                score.filter(~e).cast(pl.Float64).mean().alias("mean_score_not_exposed"),
+                (score <= 6).filter(e).mean().alias("share_detractors_exposed"),
+            )
+        )
+    perf = pl.concat(perf_rows)
+    table = (
+        pl.DataFrame(
+            {
+                "driver": [s["driver"] for s in specs],
+                "kind": [s["kind"] for s in specs],
+                "exposure": [s["exposure"] for s in specs],
+                "features": [s["columns"] for s in specs],
+                "importance": imp,
+                "importance_pct": pct,
+                "ci_low": ci_low,
+                "ci_high": ci_high,
+            }
+        )
+        .join(perf, on="driver", how="left", maintain_order="left")
+        .with_columns(
+            (pl.col("performance") - pl.col("nps_not_exposed")).alias("effect"),
+            (pl.col("n_exposed") < SMALL_N).alias("small_n"),
+        )
+        .sort(["importance_pct", "driver"], descending=[True, False], nulls_last=True)
+        .with_row_index("rank", offset=1)
+    )
+    mean_imp = 100.0 / len(specs)
+    high = pl.col("importance_pct") >= mean_imp
+    good = pl.col("performance") >= overall
+    table = table.with_columns(
+        pl.when(high & ~good)
+        .then(pl.lit("fix first"))
+        .when(high)
+        .then(pl.lit("protect"))
+        .when(~good)
+        .then(pl.lit("monitor"))
+        .otherwise(pl.lit("maintain"))
+        .alias("quadrant")
+    )
+    return KeyDrivers(
+        table=table,
+        r2=r2,
+        r2_ci_low=float(np.quantile(boot_r2, 0.025)),
+        r2_ci_high=float(np.quantile(boot_r2, 0.975)),
+        n_respondents=feat.height,
+        overall_nps=overall,
+        features=feat,
+        left_out=pl.DataFrame(
+            {"touchpoint": [t for t, _ in left], "reason": [r for _, r in left]},
+            schema={"touchpoint": pl.String, "reason": pl.String},
+        ),
+    )

@@ -1,0 +1,1035 @@
+"""Customer paths: sessions, transitions, step matrices, path variants and flows.
+
+Every function takes the canonical ``events`` frame (``pl.DataFrame`` or ``pl.LazyFrame``) and
+returns a small, sorted ``pl.DataFrame`` (``sessionize`` / ``add_markers`` return events of the
+same kind they were given).
+
+Definitions (they follow Retentioneering 3.x and pm4py; see docs/definitions.md, "Paths")
+---------------------------------------------------------------------------------------
+Path
+    The ordered events of one customer (``path="customer"``) or of one session
+    (``path="session"``, needs ``session_id``; see :func:`sessionize`). Events are ordered by
+    ``(timestamp, source_row)``: events of one customer with the same timestamp keep the order
+    of the input file. Every result is therefore the same run to run and whatever the row order
+    of the frame handed in.
+Transition ``A → B``
+    ``B`` is the event right after ``A`` in the same path (pm4py's directly-follows relation;
+    Retentioneering's transition-graph edge). A path of ``n`` events has ``n − 1`` transitions.
+Weights (``weight=``)
+    ``"events"``: number of transitions (pm4py DFG frequency; Retentioneering
+    ``edges_weight_col='event_id'``). ``"customers"`` / ``"sessions"``: number of distinct
+    customers / sessions with at least one such transition (Retentioneering
+    ``edges_weight_col='user_id'`` / ``'session_id'``).
+``probability``
+    Retentioneering ``edges_norm_type='node'``: the weight of ``A → B`` divided by the weight
+    of ``A → *``. For ``"events"`` that is ``count(A→B) / count(A→*)`` (rows sum to 1, a
+    first-order Markov transition probability). For ``"customers"`` the denominator is the
+    number of customers with any transition out of ``A``, so a row can sum to more than 1.
+``share``
+    Retentioneering ``edges_norm_type='full'``: weight divided by all transitions
+    (``"events"``) or by all customers / sessions in the frame.
+Time between
+    ``mean_seconds`` / ``median_seconds``: timestamp of ``B`` minus timestamp of ``A`` over all
+    occurrences of the transition (pm4py's performance DFG with a single timestamp).
+Step matrix
+    Share of paths whose ``k``-th event is touchpoint ``t`` (Retentioneering ``step_matrix``),
+    plus an ``ENDED`` row: share of paths that have fewer than ``k`` events (cumulative), so each
+    step sums to 1. Anchored (Retentioneering ``centered``): only paths with the
+    ``occurrence``-th ``anchor`` are kept, the anchor is step 0, earlier events get negative
+    steps; a negative step where a path had not started yet counts in no row.
+Variant
+    The whole path (or its first ``max_steps`` events) as one string; loops (the same
+    touchpoint repeated back to back) are optionally collapsed first.
+
+Prepared events (:func:`cxlab.contract.prepare.prepare_events`) give the same tables faster:
+:func:`transitions`, :func:`compare_transitions`, :func:`step_matrix` and
+:func:`path_variants` then group on the integer customer code and take path order from
+``_cx_seq`` (customer paths: consecutive rows of one customer are the transitions) instead of
+sorting inside every group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+import polars as pl
+
+from cxlab.analysis.stats import small_n, wilson_bounds
+from cxlab.contract._frames import as_lazy, as_text, require_columns
+from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
+from cxlab.contract.schema import (
+    DEFAULT_JOURNEY_MAP,
+    DEFAULT_PURCHASE_TOUCHPOINTS,
+    SOURCE_ROW,
+    STAGES,
+)
+from cxlab.errors import DataError, ParameterError, did_you_mean
+
+__all__ = [
+    "START",
+    "END",
+    "ENDED",
+    "OTHER",
+    "sessionize",
+    "add_markers",
+    "transitions",
+    "compare_transitions",
+    "step_matrix",
+    "path_variants",
+    "stage_flows",
+]
+
+#: Synthetic touchpoint put before the first event of a path by :func:`add_markers`.
+START = "path_start"
+#: Synthetic touchpoint put after the last event of a path by :func:`add_markers`.
+END = "path_end"
+#: Step-matrix / flow row for paths that have already ended (Retentioneering's name).
+ENDED = "ENDED"
+#: Flow node that groups the touchpoints outside the top ``top_n`` of a step.
+OTHER = "other"
+
+PathUnit = Literal["customer", "session"]
+Weight = Literal["events", "customers", "sessions"]
+
+_ORDER = ["timestamp", SOURCE_ROW]
+_MAX_ROW = 2**32 - 1  # source_row of path_end markers: after any real event with the same time
+
+
+# --------------------------------------------------------------------------------------------
+# input checks and the ordered-path primitive
+# --------------------------------------------------------------------------------------------
+def _lazy(
+    events: pl.DataFrame | pl.LazyFrame, func: str, extra: Sequence[str] = (), codes: bool = False
+) -> pl.LazyFrame:
+    """Validate the events frame and return it lazy, with ``source_row`` present.
+
+    ``codes``: keep the enum-coded touchpoints of prepared events (see :func:`cxlab.contract._frames.as_lazy`).
+    """
+    lf = as_lazy(events, "events", where=func, codes=codes)
+    names = require_columns(
+        lf,
+        ("customer_id", "timestamp", "touchpoint", *extra),
+        "events",
+        where=func,
+        hints={
+            "session_id": "Call cxlab.analysis.paths.sessionize(events, gap='30m') first, or use path='customer'."
+        },
+    )
+    if SOURCE_ROW not in names:
+        lf = lf.with_row_index(SOURCE_ROW, offset=1)
+    return lf
+
+
+def _key(path: str, func: str) -> list[str]:
+    if path == "customer":
+        return ["customer_id"]
+    if path == "session":
+        return ["customer_id", "session_id"]
+    raise ParameterError(
+        f"The 'path' parameter of {func} must be 'customer' or 'session'. Got {path!r} instead."
+    )
+
+
+def _check_int(value: int, name: str, func: str, low: int, high: int = 10_000) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ParameterError(
+            f"The '{name}' parameter of {func} must be an int in [{low}, {high}]. Got {value!r} instead."
+        )
+
+
+def _ordered(
+    events: pl.DataFrame | pl.LazyFrame | None, lf: pl.LazyFrame
+) -> tuple[pl.LazyFrame, bool]:
+    """``lf`` in path order and whether it is prepared (:func:`cxlab.contract.prepare.prepare_events`).
+
+    Prepared events carry ``_cx_cid`` (integer customer code) and ``_cx_seq`` (position in
+    (customer, timestamp, source_row) order). In ``_cx_seq`` order the events of one customer
+    are contiguous and in path order, so paths need no per-group sort and can group on the
+    integer code. A prepared DataFrame (also after filtering rows) already is in that order;
+    anything else (a LazyFrame, a reordered frame) is sorted on the integer ``_cx_seq`` first.
+    """
+    names = lf.collect_schema().names()
+    if CUSTOMER_CODE not in names or SEQUENCE not in names:
+        return lf, False
+    if isinstance(events, pl.DataFrame):
+        seq = events.get_column(SEQUENCE)
+        if seq.null_count() or events.get_column(CUSTOMER_CODE).null_count():
+            return lf, False  # rows added after prepare_events: not prepared any more
+        if seq.is_sorted():
+            return lf, True
+    return lf.sort(SEQUENCE), True
+
+
+def _path_key(key: list[str], prepared: bool) -> list[str]:
+    """The group key of a path: the integer customer code stands for ``customer_id`` when prepared."""
+    return [CUSTOMER_CODE, *key[1:]] if prepared else key
+
+
+def _path_lists(
+    lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False
+) -> pl.LazyFrame:
+    """One row per path with the columns ``cols`` as lists in path order.
+
+    Ordering happens inside each group (``sort_by`` on timestamp, then source_row), which
+    avoids a global sort on the text customer key; ``source_row`` makes the order total.
+    Prepared events (``lf`` from :func:`_ordered`) group on the integer customer code and need
+    no sort: polars keeps the row order within each group, and the rows are in path order.
+    """
+    if prepared:
+        return lf.group_by(_path_key(key, True)).agg([pl.col(c) for c in cols])
+    return lf.group_by(key).agg([pl.col(c).sort_by(_ORDER) for c in cols])
+
+
+def _steps(
+    lf: pl.LazyFrame,
+    key: list[str],
+    cols: Sequence[str],
+    prepared: bool = False,
+    max_step: int | None = None,
+) -> pl.LazyFrame:
+    """Long frame: one row per event with ``step`` (1-based) and ``n_events`` of its path.
+
+    On prepared customer paths the rows are already in path order with each customer's
+    events contiguous: step and path length come from the position in the customer's run of
+    rows (no group-by, no lists). With ``max_step`` only steps up to it may be returned (all
+    steps is fine too): on prepared customer paths the first ``max_step`` rows of each run
+    are then gathered directly (run lengths from one run-length encoding of the customer
+    code), without a pass over every event.
+    """
+    if prepared and key == ["customer_id"] and max_step is not None:
+        runs = lf.select(pl.col(CUSTOMER_CODE).rle()).collect().to_series().struct.unnest()
+        take = runs.select(
+            start=(pl.col("len").cum_sum() - pl.col("len")).cast(pl.Int64),
+            take=pl.min_horizontal(pl.col("len"), pl.lit(max_step)).cast(pl.Int64),
+            n_events=pl.col("len").cast(pl.UInt32),
+        )
+        rows = take.select(
+            row=pl.int_ranges("start", pl.col("start") + pl.col("take")),
+            step=pl.int_ranges(1, pl.col("take") + 1, dtype=pl.Int32),
+            n_events=pl.col("n_events").repeat_by("take"),
+        ).explode("row", "step", "n_events")
+        picked = lf.select(CUSTOMER_CODE, *cols).collect()[rows.get_column("row")]
+        return pl.concat([picked, rows.select("n_events", "step")], how="horizontal").lazy()
+    if prepared and key == ["customer_id"]:
+        cid = pl.col(CUSTOMER_CODE)
+        idx = pl.int_range(pl.len(), dtype=pl.Int64)
+        start = pl.when(cid.ne_missing(cid.shift(1)).fill_null(True)).then(idx).forward_fill()
+        stop = pl.when(cid.ne_missing(cid.shift(-1)).fill_null(True)).then(idx).backward_fill()
+        return lf.select(
+            CUSTOMER_CODE,
+            *cols,
+            n_events=(stop - start + 1).cast(pl.UInt32),
+            step=(idx - start + 1).cast(pl.Int32),
+        )
+    first = cols[0]
+    return (
+        _path_lists(lf, key, cols, prepared)
+        .with_columns(
+            n_events=pl.col(first).list.len(),
+            step=pl.int_ranges(1, pl.col(first).list.len() + 1, dtype=pl.Int32),
+        )
+        .explode([*cols, "step"])
+    )
+
+
+def _collapse(expr: pl.Expr) -> pl.Expr:
+    """Drop elements of a list equal to the element right before them (A A B A -> A B A)."""
+    return expr.list.eval(pl.element().filter(pl.element().ne_missing(pl.element().shift(1))))
+
+
+def _as_list(values: str | Sequence[str] | None, name: str, func: str) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        return [values]
+    out = list(values)
+    if not all(isinstance(v, str) for v in out):
+        raise ParameterError(
+            f"The '{name}' parameter of {func} must be a touchpoint name or a list of them. "
+            f"Got {values!r} instead."
+        )
+    return out
+
+
+_GAP_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _gap(gap: str | dt.timedelta, func: str) -> dt.timedelta:
+    if isinstance(gap, dt.timedelta) and gap > dt.timedelta(0):
+        return gap
+    if isinstance(gap, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", gap)
+        if m and float(m.group(1)) > 0:
+            return dt.timedelta(**{_GAP_UNITS[m.group(2)]: float(m.group(1))})
+    raise ParameterError(
+        f"The 'gap' parameter of {func} must be a positive datetime.timedelta or a string like "
+        f"'30m', '2h', '1d' (units s, m, h, d, w). Got {gap!r} instead."
+    )
+
+
+def _like(events: pl.DataFrame | pl.LazyFrame, lf: pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    return lf.collect() if isinstance(events, pl.DataFrame) else lf
+
+
+# --------------------------------------------------------------------------------------------
+# sessions and markers
+# --------------------------------------------------------------------------------------------
+def sessionize(
+    events: pl.DataFrame | pl.LazyFrame,
+    gap: str | dt.timedelta = "30m",
+    *,
+    markers: bool = False,
+) -> pl.DataFrame | pl.LazyFrame:
+    """Split each customer's events into sessions at inactivity gaps.
+
+    A new session starts when the time since the customer's previous event is strictly greater
+    than ``gap`` (Retentioneering's ``SplitSessions`` rule); an event exactly ``gap`` after the
+    previous one stays in the same session. ``session_id`` is ``"<customer_id>#<n>"`` with
+    ``n`` = 1, 2, … in time order; an existing ``session_id`` column is replaced.
+
+    Parameters
+    ----------
+    events : DataFrame or LazyFrame
+        Canonical events.
+    gap : str or datetime.timedelta, default "30m"
+        Inactivity that closes a session: a timedelta or ``"<number><s|m|h|d|w>"``.
+    markers : bool, default False
+        Also add :data:`START` / :data:`END` events around every session (see
+        :func:`add_markers`).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The events (same kind as given) with ``session_id`` (String) and ``session_index``
+        (UInt32, 1-based).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "a"],
+    ...     "timestamp": [t0, t0 + dt.timedelta(minutes=30), t0 + dt.timedelta(minutes=61)],
+    ...     "touchpoint": ["ad_click", "site_visit", "purchase"]})
+    >>> sessionize(ev, "30m")["session_id"].to_list()
+    ['a#1', 'a#1', 'a#2']
+    """
+    func = "sessionize"
+    lf = _lazy(events, func)
+    cutoff = _gap(gap, func)
+    new = (pl.col("timestamp").diff() > pl.lit(cutoff)).fill_null(True)
+    lf = lf.with_columns(
+        session_index=new.cum_sum().over("customer_id", order_by=_ORDER).cast(pl.UInt32)
+    ).with_columns(
+        session_id=pl.concat_str(
+            [pl.col("customer_id"), pl.lit("#"), pl.col("session_index").cast(pl.String)]
+        )
+    )
+    if markers:
+        lf = add_markers(lf, path="session")
+    return _like(events, lf)
+
+
+def add_markers(
+    events: pl.DataFrame | pl.LazyFrame, *, path: PathUnit = "customer"
+) -> pl.DataFrame | pl.LazyFrame:
+    """Add a :data:`START` event before and an :data:`END` event after every path.
+
+    The markers carry the timestamp of the first / last event of the path; their
+    ``source_row`` is 0 (start) and 2**32 − 1 (end) so the ordering rule puts them first and
+    last. ``channel`` of a marker is its touchpoint name; other columns are null. With markers,
+    ``transitions`` also gives pm4py's start and end activities (``path_start → X`` counts
+    paths starting with ``X``; ``X → path_end`` paths ending with it) and Retentioneering's
+    ``add_start_end`` graph. On prepared events the private ``_cx_cid`` / ``_cx_seq``
+    columns are dropped (the markers are new rows; prepare again if needed).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a"], "timestamp": [t0, t0],
+    ...                    "touchpoint": ["ad_click", "purchase"]})
+    >>> add_markers(ev).sort("source_row")["touchpoint"].to_list()
+    ['path_start', 'ad_click', 'purchase', 'path_end']
+    """
+    func = "add_markers"
+    key = _key(path, func)
+    # Adding rows ends a prepared frame (its customer codes and sequence would not cover the
+    # markers): drop the private columns so every analysis takes the plain path.
+    lf = _lazy(events, func, extra=key[1:]).drop(CUSTOMER_CODE, SEQUENCE, strict=False)
+    schema = lf.collect_schema()
+    bounds = lf.group_by(key).agg(first=pl.col("timestamp").min(), last=pl.col("timestamp").max())
+
+    def marker(name: str, ts: str, row: int) -> pl.LazyFrame:
+        cols = [
+            pl.col(c) if c in key else pl.lit(None, dtype=schema[c]).alias(c)
+            for c in schema.names()
+            if c not in ("timestamp", "touchpoint", SOURCE_ROW, "channel")
+        ]
+        extra = (
+            [pl.lit(name, dtype=schema["channel"]).alias("channel")] if "channel" in schema else []
+        )
+        return bounds.select(
+            *cols,
+            pl.col(ts).cast(schema["timestamp"]).alias("timestamp"),
+            pl.lit(name, dtype=schema["touchpoint"]).alias("touchpoint"),
+            pl.lit(row, dtype=schema[SOURCE_ROW]).alias(SOURCE_ROW),
+            *extra,
+        ).select(schema.names())
+
+    out = pl.concat([marker(START, "first", 0), lf, marker(END, "last", _MAX_ROW)], how="vertical")
+    return _like(events, out)
+
+
+# --------------------------------------------------------------------------------------------
+# transitions
+# --------------------------------------------------------------------------------------------
+def _seconds(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.Datetime | pl.Date):
+        return expr.dt.total_microseconds().cast(pl.Float64) / 1e6
+    return expr.cast(pl.Float64)
+
+
+def _weighted(
+    edges: pl.LazyFrame, out_w: pl.LazyFrame, total: pl.LazyFrame, count: pl.Expr
+) -> pl.LazyFrame:
+    """``count``, ``probability`` (count / weight out of the source, ``_out``) and ``share``
+    (count / ``_total``) of the edge table, sorted by source and target."""
+    return (
+        edges.join(out_w, on="source", how="left")
+        .join(total, how="cross")
+        .with_columns(
+            count=count.cast(pl.UInt32),
+            probability=count / pl.col("_out"),
+            share=count / pl.col("_total"),
+        )
+        .drop("_out", "_total")
+        .sort("source", "target")
+    )
+
+
+def _transitions_lazy(
+    lf: pl.LazyFrame, path: PathUnit, weight: Weight, func: str, prepared: bool = False
+) -> pl.LazyFrame:
+    """Transition table of ``lf`` (``prepared``: ``lf`` comes in path order from :func:`_ordered`)."""
+    key = _key(path, func)
+    if weight not in ("events", "customers", "sessions"):
+        raise ParameterError(
+            f"The 'weight' parameter of {func} must be 'events', 'customers' or 'sessions'. "
+            f"Got {weight!r} instead."
+        )
+    if weight == "sessions" and path != "session":
+        raise ParameterError(
+            f"{func}: weight='sessions' counts sessions, so it needs path='session' "
+            "(and a session_id column; see sessionize). Got path='customer'."
+        )
+    ts_type = lf.collect_schema()["timestamp"]
+    n = pl.col("touchpoint").list.len() - 1
+    if prepared and path == "customer":
+        return _customer_transitions_prepared(lf, weight, ts_type)
+    lf = as_text(lf)
+    pairs = (
+        _path_lists(lf, key, ["touchpoint", "timestamp"], prepared)
+        .select(
+            *_path_key(key, prepared),
+            source=pl.col("touchpoint").list.head(n),
+            target=pl.col("touchpoint").list.tail(n),
+            t0=pl.col("timestamp").list.head(n),
+            t1=pl.col("timestamp").list.tail(n),
+        )
+        .explode(["source", "target", "t0", "t1"])
+    )
+    pairs = pairs.with_columns(seconds=_seconds(pl.col("t1") - pl.col("t0"), ts_type))
+    key = _path_key(key, prepared)  # the customer code stands for customer_id on prepared events
+    unit = {"events": None, "customers": key[0], "sessions": key}[weight]
+    aggs = [
+        pl.len().alias("events"),
+        pl.col(key[0]).n_unique().alias("customers"),
+        pl.col("seconds").mean().alias("mean_seconds"),
+        pl.col("seconds").median().alias("median_seconds"),
+    ]
+    if path == "session":
+        aggs.insert(2, pl.struct(key).n_unique().alias("sessions"))
+    edges = pairs.group_by("source", "target").agg(aggs)
+    # Denominators: Retentioneering 'node' = weight of A -> * ; 'full' = all transitions or units.
+    if unit is None:
+        out_w = edges.group_by("source").agg(pl.col("events").sum().alias("_out"))
+        total = pairs.select(pl.len().alias("_total"))
+        count = pl.col("events")
+    else:
+        ucols = [unit] if isinstance(unit, str) else unit
+        units = pl.col(ucols[0]) if len(ucols) == 1 else pl.struct(ucols)
+        out_w = pairs.group_by("source").agg(units.n_unique().alias("_out"))
+        total = lf.select(units.n_unique().alias("_total"))
+        count = pl.col(weight)
+    return _weighted(edges, out_w, total, count)
+
+
+def _customer_transitions_prepared(
+    lf: pl.LazyFrame, weight: Weight, ts_type: pl.DataType
+) -> pl.LazyFrame:
+    """:func:`_transitions_lazy` for customer paths of prepared events, on integer keys.
+
+    Rows come in path order with each customer's rows contiguous, so B follows A when the
+    next row belongs to the same customer. Touchpoints become small integer codes and each
+    (source, target) pair one packed integer, so the edge table is one group-by on one integer
+    column (no text hashing); labels are decoded on the few hundred edges at the end.
+    """
+    code, decode, n_tp = text_codes(lf, "touchpoint")
+    cid, ts = pl.col(CUSTOMER_CODE), pl.col("timestamp")
+    pairs = (
+        lf.select(
+            CUSTOMER_CODE,
+            _k=code * n_tp + code.shift(-1),
+            seconds=_seconds(ts.shift(-1) - ts, ts_type),
+            _same=cid.shift(-1).eq_missing(cid),
+        )
+        .filter(pl.col("_same"))
+        .drop("_same")
+    )
+    if weight != "events":  # read twice below: materialise once
+        pairs = pairs.collect().lazy()
+    edges = (
+        pairs.group_by("_k")
+        .agg(
+            pl.len().alias("events"),
+            pl.col(CUSTOMER_CODE).n_unique().alias("customers"),
+            pl.col("seconds").mean().alias("mean_seconds"),
+            pl.col("seconds").median().alias("median_seconds"),
+        )
+        .with_columns(
+            (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source"),
+            (pl.col("_k") % n_tp).replace_strict(decode, return_dtype=pl.String).alias("target"),
+        )
+        .drop("_k")
+        .collect()
+        .lazy()
+    )
+    if weight == "events":  # every pair is in one edge: the totals come from the edge table
+        out_w = edges.group_by("source").agg(pl.col("events").sum().alias("_out"))
+        total = edges.select(pl.col("events").sum().alias("_total"))
+        count = pl.col("events")
+    else:  # customers: distinct customers with a transition out of the source / in the log
+        src = (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source")
+        out_w = (
+            pairs.select(src, CUSTOMER_CODE).unique().group_by("source").agg(pl.len().alias("_out"))
+        )
+        total = lf.select(cid.n_unique().alias("_total"))
+        count = pl.col("customers")
+    return _weighted(edges, out_w, total, count)
+
+
+def transitions(
+    events: pl.DataFrame | pl.LazyFrame,
+    *,
+    weight: Weight = "events",
+    path: PathUnit = "customer",
+) -> pl.DataFrame:
+    """Counts and probabilities of moving from one touchpoint to the next.
+
+    Parameters
+    ----------
+    events : DataFrame or LazyFrame
+        Canonical events (optionally sessionised / with markers).
+    weight : {"events", "customers", "sessions"}, default "events"
+        What ``count``, ``probability`` and ``share`` are based on (see the module docstring):
+        transitions, or distinct customers / sessions having the transition.
+    path : {"customer", "session"}, default "customer"
+        Whether transitions run along a customer's whole history or stop at session borders.
+
+    Returns
+    -------
+    DataFrame
+        One row per observed transition, sorted by ``source``, ``target``: ``source``,
+        ``target``, ``events``, ``customers`` (and ``sessions`` for session paths), ``count``
+        (the chosen weight), ``probability`` (count / weight of ``source → *``), ``share``
+        (count / all transitions or all units), ``mean_seconds``, ``median_seconds``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "a", "b", "b"],
+    ...     "timestamp": [t0 + dt.timedelta(hours=h) for h in (0, 1, 3, 0, 2)],
+    ...     "touchpoint": ["ad", "visit", "buy", "ad", "visit"]})
+    >>> transitions(ev).select("source", "target", "count", "probability", "mean_seconds").rows()
+    [('ad', 'visit', 2, 1.0, 5400.0), ('visit', 'buy', 1, 1.0, 7200.0)]
+    """
+    func = "transitions"
+    lf, prepared = _ordered(events, _lazy(events, func, extra=_key(path, func)[1:], codes=True))
+    out = _transitions_lazy(lf, path, weight, func, prepared).collect()
+    cols = ["source", "target", "events", "customers"]
+    cols += ["sessions"] if path == "session" else []
+    cols += ["count", "probability", "share", "mean_seconds", "median_seconds"]
+    return out.select(cols)
+
+
+def compare_transitions(
+    events: pl.DataFrame | pl.LazyFrame,
+    segment: str,
+    a: str,
+    b: str,
+    *,
+    customers: pl.DataFrame | pl.LazyFrame | None = None,
+    weight: Weight = "events",
+    path: PathUnit = "customer",
+) -> pl.DataFrame:
+    """Transitions of two segments side by side, with differences ``a − b``.
+
+    The differential graph of Retentioneering: each side is normalised on its own (``probability``
+    and ``share`` as in :func:`transitions`), then subtracted; a transition missing on one side
+    counts 0 there.
+
+    Parameters
+    ----------
+    events : DataFrame or LazyFrame
+        Canonical events.
+    segment : str
+        Column holding the segment label: a column of ``events`` or, when ``customers`` is
+        given, of the customers table (joined on ``customer_id``).
+    a, b : str
+        The two segment values to compare.
+    customers : DataFrame or LazyFrame, optional
+        Customers table to take ``segment`` from.
+    weight, path
+        As in :func:`transitions`.
+
+    Returns
+    -------
+    DataFrame
+        ``source``, ``target``, ``count_a``, ``count_b``, ``probability_a``,
+        ``probability_b``, ``probability_diff``, ``share_a``, ``share_b``, ``share_diff``,
+        sorted by ``source``, ``target``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b", "b"],
+    ...     "timestamp": [t0, t0 + dt.timedelta(hours=1)] * 2,
+    ...     "touchpoint": ["ad", "visit", "ad", "chat"], "seg": ["x", "x", "y", "y"]})
+    >>> compare_transitions(ev, "seg", "x", "y").select("target", "probability_diff").rows()
+    [('chat', -1.0), ('visit', 1.0)]
+    """
+    func = "compare_transitions"
+    lf = _lazy(events, func, extra=_key(path, func)[1:])
+    if customers is not None:
+        cust = customers.lazy() if isinstance(customers, pl.DataFrame) else customers
+        cnames = cust.collect_schema().names()
+        if segment not in cnames:
+            raise DataError(
+                f"{func}: the customers table has no column '{segment}'."
+                f"{did_you_mean(segment, cnames)} Found columns: {', '.join(cnames)}."
+            )
+        lf = lf.drop(segment, strict=False).join(
+            cust.select("customer_id", segment), on="customer_id", how="left"
+        )
+    names = lf.collect_schema().names()
+    if segment not in names:
+        raise DataError(
+            f"{func}: events have no column '{segment}'.{did_you_mean(segment, names)} "
+            "Pass customers=<customers table> to take the segment from there."
+        )
+    lf, prepared = _ordered(None, lf)
+    sides = []
+    for label, value in (("a", a), ("b", b)):
+        sub = lf.filter(pl.col(segment) == value)
+        if sub.select(pl.len()).collect().item() == 0:
+            present = lf.select(pl.col(segment).unique().sort()).collect().to_series().to_list()
+            raise ParameterError(
+                f"{func}: no events have {segment} == {value!r} (parameter '{label}'). "
+                f"Values present: {present[:20]}.{did_you_mean(str(value), map(str, present))}"
+            )
+        sides.append(
+            _transitions_lazy(sub, path, weight, func, prepared).select(
+                "source",
+                "target",
+                pl.col("count").alias(f"count_{label}"),
+                pl.col("probability").alias(f"probability_{label}"),
+                pl.col("share").alias(f"share_{label}"),
+            )
+        )
+    joined = sides[0].join(sides[1], on=["source", "target"], how="full", coalesce=True)
+    fill = [
+        pl.col(f"{m}_{s}").fill_null(0) for m in ("count", "probability", "share") for s in "ab"
+    ]
+    return (
+        joined.with_columns(fill)
+        .with_columns(
+            probability_diff=pl.col("probability_a") - pl.col("probability_b"),
+            share_diff=pl.col("share_a") - pl.col("share_b"),
+        )
+        .select(
+            "source",
+            "target",
+            "count_a",
+            "count_b",
+            "probability_a",
+            "probability_b",
+            "probability_diff",
+            "share_a",
+            "share_b",
+            "share_diff",
+        )
+        .sort("source", "target")
+        .collect()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# step matrix
+# --------------------------------------------------------------------------------------------
+def step_matrix(
+    events: pl.DataFrame | pl.LazyFrame,
+    max_steps: int = 10,
+    *,
+    anchor: str | None = None,
+    occurrence: int = 1,
+    steps_before: int = 3,
+    path: PathUnit = "customer",
+) -> pl.DataFrame:
+    """Share of paths at each step on each touchpoint (Retentioneering's step matrix).
+
+    Parameters
+    ----------
+    events : DataFrame or LazyFrame
+        Canonical events.
+    max_steps : int, default 10
+        Steps shown: 1..max_steps, or, with an anchor, 1..max_steps after it.
+    anchor : str, optional
+        Align every path at its ``occurrence``-th ``anchor`` event (step 0). Paths without it
+        are left out (``n_paths`` says how many remain).
+    occurrence : int, default 1
+        Which occurrence of the anchor to align on.
+    steps_before : int, default 3
+        With an anchor: steps shown before it (−steps_before..−1).
+    path : {"customer", "session"}, default "customer"
+
+    Returns
+    -------
+    DataFrame
+        Long and complete (every touchpoint at every step, zeros included): ``step`` (Int32),
+        ``touchpoint`` (with an ``ENDED`` row), ``paths``, ``share`` = paths / ``n_paths``,
+        ``n_paths``. Sorted by step, then touchpoint with ``ENDED`` last. Without an anchor
+        each step's shares sum to 1.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b"], "timestamp": [t0, t0, t0],
+    ...                    "touchpoint": ["ad", "buy", "ad"]})
+    >>> step_matrix(ev, 2).filter(pl.col("share") > 0).select("step", "touchpoint", "share").rows()
+    [(1, 'ad', 1.0), (2, 'buy', 0.5), (2, 'ENDED', 0.5)]
+    """
+    func = "step_matrix"
+    key = _key(path, func)
+    lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:], codes=True))
+    _check_int(max_steps, "max_steps", func, 1)
+    # prepared events: touchpoint codes are gathered (at most max_steps per path), then decoded
+    long = as_text(
+        _steps(lf, key, ["touchpoint"], prepared, max_step=max_steps if anchor is None else None)
+    )
+    key = _path_key(key, prepared)
+    # every touchpoint of the log is a row of the grid (zeros included)
+    touchpoints = as_text(lf.select(pl.col("touchpoint").unique())).collect().lazy()
+    if anchor is None:
+        lo, hi = 1, max_steps
+        # only the first max_steps steps are counted: keep those rows once (the long frame
+        # is used several times below and would otherwise be recomputed for each use)
+        long = long.filter(pl.col("step") <= hi).collect().lazy()
+        n_paths = long.filter(pl.col("step") == 1).select(pl.len().alias("n_paths"))
+        ended_at = pl.col("n_events") + 1  # first step at which the path counts as ENDED
+    else:
+        if not isinstance(anchor, str):
+            raise ParameterError(
+                f"The 'anchor' parameter of {func} must be a touchpoint name. Got {anchor!r}."
+            )
+        _check_int(occurrence, "occurrence", func, 1)
+        _check_int(steps_before, "steps_before", func, 0)
+        lo, hi = -steps_before, max_steps
+        long = long.collect().lazy()
+        hits = (
+            long.filter(pl.col("touchpoint") == anchor)
+            .with_columns(k=pl.int_range(1, pl.len() + 1).over(key, order_by="step"))
+            .filter(pl.col("k") == occurrence)
+            .select(*key, anchor_step=pl.col("step"))
+        )
+        if hits.select(pl.len()).collect().item() == 0:
+            known = long.select(pl.col("touchpoint").unique().sort()).collect().to_series()
+            raise ParameterError(
+                f"{func}: no path has touchpoint {anchor!r} {occurrence} time(s) (parameter "
+                f"'anchor').{did_you_mean(anchor, known.to_list())} Touchpoints present: "
+                f"{', '.join(known.head(30).to_list())}."
+            )
+        long = long.join(hits, on=key, how="inner").with_columns(
+            step=(pl.col("step") - pl.col("anchor_step")).cast(pl.Int32),
+            n_events=pl.col("n_events") - pl.col("anchor_step") + 1,  # events from the anchor on
+        )
+        n_paths = hits.select(pl.len().alias("n_paths"))
+        ended_at = pl.col("n_events")
+    counted = (
+        long.filter(pl.col("step").is_between(lo, hi))
+        .group_by("step", "touchpoint")
+        .agg(paths=pl.len())
+    )
+    # ENDED at step s: paths whose last event is before s (cumulative, as in Retentioneering).
+    # one row per path: its first step (no anchor) or its anchor (step 0)
+    ends = (
+        long.filter(pl.col("step") == (1 if anchor is None else 0))
+        .select(ended=ended_at.cast(pl.Int32))
+        .group_by("ended")
+        .agg(n=pl.len())
+    )
+    steps = pl.LazyFrame({"step": list(range(max(lo, 1), hi + 1))}, schema={"step": pl.Int32})
+    ended = (
+        steps.join(ends, how="cross")
+        .filter(pl.col("ended") <= pl.col("step"))
+        .group_by("step")
+        .agg(paths=pl.col("n").sum())
+        .with_columns(touchpoint=pl.lit(ENDED))
+    )
+    grid = pl.LazyFrame({"step": list(range(lo, hi + 1))}, schema={"step": pl.Int32}).join(
+        pl.concat([touchpoints, pl.LazyFrame({"touchpoint": [ENDED]})]), how="cross"
+    )
+    both = pl.concat(
+        [counted.select("step", "touchpoint", "paths"), ended.select("step", "touchpoint", "paths")]
+    )
+    return (
+        grid.join(both, on=["step", "touchpoint"], how="left")
+        .join(n_paths, how="cross")
+        .with_columns(paths=pl.col("paths").fill_null(0).cast(pl.UInt32))
+        .with_columns(share=pl.col("paths") / pl.col("n_paths"))
+        .with_columns(pl.col("n_paths").cast(pl.UInt32))
+        .sort("step", pl.col("touchpoint") == ENDED, "touchpoint")
+        .select("step", "touchpoint", "paths", "share", "n_paths")
+        .collect()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# variants
+# --------------------------------------------------------------------------------------------
+def path_variants(
+    events: pl.DataFrame | pl.LazyFrame,
+    top_n: int | None = 10,
+    *,
+    max_steps: int | None = None,
+    collapse_loops: bool = False,
+    conversion: str | Sequence[str] | None = DEFAULT_PURCHASE_TOUCHPOINTS,
+    until_conversion: bool = False,
+    path: PathUnit = "customer",
+    sep: str = " > ",
+) -> pl.DataFrame:
+    """The most frequent paths, with their share and conversion rate.
+
+    Order of operations per path: cut at the first conversion (``until_conversion``), collapse
+    loops (``A A B`` → ``A B``), keep the first ``max_steps`` events, join with ``sep``.
+
+    Parameters
+    ----------
+    events : DataFrame or LazyFrame
+        Canonical events.
+    top_n : int or None, default 10
+        Keep the ``top_n`` most frequent variants (None: all). Ties are broken by the path
+        text, so the cut is reproducible.
+    max_steps : int, optional
+        Use only the first ``max_steps`` events of each path (a path *prefix*).
+    collapse_loops : bool, default False
+        Replace runs of the same touchpoint by one.
+    conversion : str or list of str or None, default ("purchase",)
+        Touchpoints that count as a conversion. A path converted when any of them occurs
+        anywhere in the full path (also after the ``max_steps`` cut). None: no conversion
+        columns.
+    until_conversion : bool, default False
+        Keep only the events before the first conversion (the path *to* conversion; paths
+        starting with a conversion become empty and are shown as ``""``).
+    path : {"customer", "session"}, default "customer"
+    sep : str, default " > "
+
+    Returns
+    -------
+    DataFrame
+        ``rank``, ``path``, ``n_steps``, ``paths`` (count), ``share`` (of all paths), and with
+        a conversion: ``conversions``, ``conversion_rate`` (= conversions / paths),
+        ``ci_low``, ``ci_high`` (Wilson 95%), ``small_n`` (paths < 30). Sorted by rank.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b", "b", "c"], "timestamp": [t0] * 5,
+    ...     "touchpoint": ["ad", "purchase", "ad", "purchase", "ad"]})
+    >>> path_variants(ev).select("path", "paths", "conversion_rate").rows()
+    [('ad > purchase', 2, 1.0), ('ad', 1, 0.0)]
+    """
+    func = "path_variants"
+    key = _key(path, func)
+    lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:]))
+    if top_n is not None:
+        _check_int(top_n, "top_n", func, 1, 1_000_000)
+    if max_steps is not None:
+        _check_int(max_steps, "max_steps", func, 1)
+    conv = _as_list(conversion, "conversion", func)
+    if until_conversion and not conv:
+        raise ParameterError(
+            f"{func}: until_conversion=True needs conversion touchpoints. Got conversion=None."
+        )
+    tp = pl.col("touchpoint")
+    paths = _path_lists(lf, key, ["touchpoint"], prepared).with_columns(
+        converted=tp.list.eval(pl.element().is_in(conv)).list.any() if conv else pl.lit(False)
+    )
+    if until_conversion:
+        first = tp.list.eval(pl.element().is_in(conv)).list.arg_max()
+        cut = pl.when(pl.col("converted")).then(first).otherwise(tp.list.len())
+        paths = paths.with_columns(touchpoint=tp.list.head(cut))
+    if collapse_loops:
+        paths = paths.with_columns(touchpoint=_collapse(tp))
+    if max_steps is not None:
+        paths = paths.with_columns(touchpoint=tp.list.head(max_steps))
+    variants = (
+        paths.with_columns(path=tp.list.join(sep), n_steps=tp.list.len().cast(pl.UInt32))
+        .group_by("path", "n_steps")
+        .agg(paths=pl.len().cast(pl.UInt32), conversions=pl.col("converted").sum().cast(pl.UInt32))
+        .with_columns(share=pl.col("paths") / pl.col("paths").sum())
+        .sort(["paths", "path"], descending=[True, False])
+        .with_row_index("rank", offset=1)
+    )
+    if top_n is not None:
+        variants = variants.head(top_n)
+    cols = ["rank", "path", "n_steps", "paths", "share"]
+    if conv:
+        variants = variants.with_columns(
+            (pl.col("conversions") / pl.col("paths")).alias("conversion_rate"),
+            *wilson_bounds("conversions", "paths"),
+            small_n("paths"),
+        )
+        cols += ["conversions", "conversion_rate", "ci_low", "ci_high", "small_n"]
+    return variants.select(cols).collect()
+
+
+# --------------------------------------------------------------------------------------------
+# flows (data for the Sankey-style chart)
+# --------------------------------------------------------------------------------------------
+def _stage_expr(journey_map: dict[str, str], purchases: Sequence[str], key: list[str]) -> pl.Expr:
+    stage = pl.col("touchpoint").replace_strict(
+        journey_map, default="unmapped", return_dtype=pl.String
+    )
+    is_purchase = pl.col("touchpoint").is_in(list(purchases))
+    # the first purchase is the purchase stage, every later one counts as retention
+    later = is_purchase & (is_purchase.cast(pl.UInt32).cum_sum().over(key, order_by="step") > 1)
+    return pl.when(later).then(pl.lit("retention")).otherwise(stage)
+
+
+def stage_flows(
+    events: pl.DataFrame | pl.LazyFrame,
+    max_steps: int = 5,
+    *,
+    level: Literal["touchpoint", "stage"] = "touchpoint",
+    top_n: int = 6,
+    collapse_loops: bool | None = None,
+    journey_map: dict[str, str] | None = None,
+    purchase_touchpoints: Sequence[str] = DEFAULT_PURCHASE_TOUCHPOINTS,
+    path: PathUnit = "customer",
+) -> pl.DataFrame:
+    """Step-to-step flows of paths: the links of a step-wise Sankey diagram.
+
+    Every path contributes one unit to one link between step ``k`` and step ``k + 1`` for
+    ``k < max_steps``; a path that ends at step ``k`` flows into ``ENDED``. At each step only
+    the ``top_n`` most frequent nodes are kept, the rest are grouped into ``other``.
+
+    Parameters
+    ----------
+    events : DataFrame or LazyFrame
+        Canonical events.
+    max_steps : int, default 5
+        Number of step columns (≥ 2).
+    level : {"touchpoint", "stage"}, default "touchpoint"
+        Node label: the touchpoint, or its journey stage (``journey_map``, default
+        :data:`cxlab.contract.schema.DEFAULT_JOURNEY_MAP`; unmapped touchpoints are ``"unmapped"``; a
+        second or later purchase counts as retention).
+    top_n : int, default 6
+        Nodes kept per step.
+    collapse_loops : bool, optional
+        Collapse repeated labels first (default: True for stages, False for touchpoints).
+    journey_map, purchase_touchpoints
+        For ``level="stage"``.
+    path : {"customer", "session"}, default "customer"
+
+    Returns
+    -------
+    DataFrame
+        ``step`` (of the source node), ``source``, ``target``, ``paths``, ``share`` (of all
+        paths), sorted by step, then paths descending, source, target. Links out of a step sum
+        to the number of paths that reached it.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b"], "timestamp": [t0, t0, t0],
+    ...                    "touchpoint": ["ad_click", "purchase", "ad_click"]})
+    >>> stage_flows(ev, 2, level="stage").select("source", "target", "paths").rows()
+    [('awareness', 'ENDED', 1), ('awareness', 'purchase', 1)]
+    """
+    func = "stage_flows"
+    key = _key(path, func)
+    lf = _lazy(events, func, extra=key[1:])
+    _check_int(max_steps, "max_steps", func, 2, 100)
+    _check_int(top_n, "top_n", func, 1, 1000)
+    if level not in ("touchpoint", "stage"):
+        raise ParameterError(
+            f"The 'level' parameter of {func} must be 'touchpoint' or 'stage'. Got {level!r}."
+        )
+    if collapse_loops is None:
+        collapse_loops = level == "stage"
+    long = _steps(lf, key, ["touchpoint"])
+    if level == "stage":
+        jm = dict(DEFAULT_JOURNEY_MAP if journey_map is None else journey_map)
+        bad = sorted(set(jm.values()) - set(STAGES))
+        if bad:
+            raise ParameterError(
+                f"{func}: journey_map maps to unknown stages {bad}. Stages: {', '.join(STAGES)}."
+            )
+        long = long.with_columns(touchpoint=_stage_expr(jm, purchase_touchpoints, key))
+    lists = long.group_by(key).agg(pl.col("touchpoint").sort_by("step"))
+    if collapse_loops:
+        lists = lists.with_columns(touchpoint=_collapse(pl.col("touchpoint")))
+    node = pl.col("touchpoint")
+    steps = (
+        lists.with_columns(node.list.head(max_steps))
+        .with_columns(step=pl.int_ranges(1, node.list.len() + 1, dtype=pl.Int32))
+        .explode(["touchpoint", "step"])
+    )
+    # top_n nodes per step (ties by name), the rest -> OTHER
+    rank = (
+        steps.group_by("step", "touchpoint")
+        .agg(n=pl.len())
+        .with_columns(
+            r=pl.int_range(1, pl.len() + 1).over(
+                "step", order_by=[pl.col("n").cast(pl.Int64) * -1, pl.col("touchpoint")]
+            )
+        )
+    )
+    steps = steps.join(
+        rank.select("step", "touchpoint", "r"), on=["step", "touchpoint"], how="left"
+    ).with_columns(touchpoint=pl.when(pl.col("r") <= top_n).then(node).otherwise(pl.lit(OTHER)))
+    links = (
+        steps.with_columns(
+            target=node.shift(-1).over(key, order_by="step").fill_null(pl.lit(ENDED))
+        )
+        .filter(pl.col("step") < max_steps)
+        .group_by("step", pl.col("touchpoint").alias("source"), "target")
+        .agg(paths=pl.len().cast(pl.UInt32))
+    )
+    total = lf.select(pl.struct(key).n_unique().alias("_n"))
+    return (
+        links.join(total, how="cross")
+        .with_columns(share=pl.col("paths") / pl.col("_n"))
+        .drop("_n")
+        .sort(["step", "paths", "source", "target"], descending=[False, True, False, False])
+        .select("step", "source", "target", "paths", "share")
+        .collect()
+    )

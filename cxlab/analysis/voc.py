@@ -1,0 +1,554 @@
+"""Voice of the customer: comment sentiment, topics and safe verbatims.
+
+* :func:`mask_pii` replaces e-mail addresses, phone numbers and long digit runs (card,
+  account and order numbers) with ``[email]``, ``[phone]``, ``[number]`` — vectorised polars
+  regular expressions.
+* :func:`strip_controls` removes NUL bytes, control characters and Unicode bidirectional
+  controls (U+202E …), which can make text display differently from what it says.
+* :func:`html_escape` escapes ``& < > " '`` so a comment can never become markup.
+  :func:`safe_text` = escape(mask(strip_controls(text))): what notebooks and reports show.
+* :func:`comment_sentiment` scores each comment with VADER (an offline lexicon model that
+  ships with ``vaderSentiment``; nothing is downloaded).
+* :func:`comment_topics` finds topics with TF-IDF + NMF (scikit-learn), names each by its
+  top terms and reports its share among promoters, passives and detractors and its mean
+  sentiment.
+* :func:`representative_verbatims` picks the comments that load most on each topic, masked
+  and escaped.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import polars as pl
+
+from cxlab.analysis.metrics import nps_group_expr
+from cxlab.contract._frames import FrameLike, as_lazy
+from cxlab.errors import DataError, ParameterError
+
+__all__ = [
+    "PII_PATTERNS",
+    "CONTROL_PATTERN",
+    "mask_pii",
+    "strip_controls",
+    "html_escape",
+    "safe_text",
+    "comment_sentiment",
+    "comment_topics",
+    "TopicModel",
+    "representative_verbatims",
+]
+
+T = TypeVar("T", pl.Expr, pl.Series, str)
+
+#: (pattern, replacement) applied in this order. Rust regex syntax (no look-around: a pattern
+#: that must not follow some characters captures the character before it as ``$1``).
+#: Phone formats covered (tests/analysis/test_voc.py): international ``+CC``/``00CC`` forms; UK
+#: ``020 7946 0958``, ``07700 900123``, ``0161 496 0000``; FR ``06 12 34 56 78``,
+#: ``06.12.34.56.78``, ``0612345678``; DE ``030 12345678``, ``030/1234567``,
+#: ``0171-1234567``, ``089 123 456 78``; US ``(555) 123-4567``, ``555-123-4567``,
+#: ``1-800-555-1234``, ``555 8123``, ``555-8123``. Kept: dates (``2025-03-01``,
+#: ``01/03/2025``, ``01.03.2025``), amounts (``1,234.56``, ``1.234,56``, ``12.50``), times
+#: and numbers of up to 5 digits (``order 12345``). Any run of 6 or more digits is masked.
+PII_PATTERNS: tuple[tuple[str, str], ...] = (
+    # e-mail addresses, including plus-addressing and multi-part domains
+    (r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}", "[email]"),
+    # card-like numbers: 13–19 digits, optionally grouped by single spaces or hyphens
+    (r"\b(?:\d[ \-]?){12,18}\d\b", "[number]"),
+    # international phone numbers: +CC or 00CC, then 2–7 groups, optional (area) code or (0)
+    (r"(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-/]?\(?\d{1,5}\)?){2,7}", "[phone]"),
+    # (555) 123-4567, (020) 7946 0958
+    (r"\(\d{2,5}\)[ .\-]?\d{2,5}(?:[ .\-]?\d{2,5}){0,3}", "[phone]"),
+    # 555-123-4567, 1-800-555-1234, 020 7946 0958, 089 123 456 78 (the second and third
+    # groups have >= 3 digits, so ISO dates are kept)
+    (r"\b(?:1[ .\-])?\d{2,5}[ .\-]\d{3,5}[ .\-]\d{3,5}(?:[ .\-]\d{2})?\b", "[phone]"),
+    # French: 06 12 34 56 78, 06.12.34.56.78, 06-12-34-56-78, 0612345678
+    (r"\b0[1-9](?:[ .\-]?\d{2}){4}\b", "[phone]"),
+    # UK / DE trunk prefix then one block: 07700 900123, 030 12345678, 030/1234567
+    (r"\b0[1-9]\d{1,3}[ /\-]?\d{5,8}\b", "[phone]"),
+    # US local 7 digits: 555 8123, 555-8123, 555.8123 (not inside a longer number or amount)
+    (r"(^|[^\w.,/+\-])\d{3}[ .\-]\d{4}\b", "${1}[phone]"),
+    # any other run of 6 or more digits (account, order, mobile numbers)
+    (r"\d{6,}", "[number]"),
+)
+#: Characters removed from any text shown: NUL and other C0 controls (tab, newline and
+#: carriage return are kept), DEL, and the Unicode bidirectional controls that can make text
+#: display in another order than it is stored (U+202E "right-to-left override" …).
+CONTROL_PATTERN = (
+    r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x{061C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+)
+_HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
+_PLACEHOLDER = r"\[(?:email|phone|number)\]"
+_NPS_GROUPS = ("promoter", "passive", "detractor")
+
+
+def _apply(text: T, fn) -> T:  # type: ignore[no-untyped-def]
+    if isinstance(text, pl.Expr):
+        return fn(text)
+    if isinstance(text, pl.Series):
+        return pl.select(fn(pl.lit(text))).to_series().alias(text.name)
+    if isinstance(text, str):
+        return pl.select(fn(pl.lit(text, dtype=pl.String))).item()
+    raise ParameterError(
+        f"Expected a polars Expr, Series or str. Got {type(text).__name__} instead."
+    )
+
+
+def mask_pii(text: T) -> T:
+    """Replace e-mails, phone numbers and long digit runs with placeholders.
+
+    Works on a polars expression (vectorised, stays lazy), a Series, or one string.
+
+    Examples
+    --------
+    >>> mask_pii("Mail jane.doe+cx@example.co.uk or call +44 20 7946 0958, card 4111 1111 1111 1111")
+    'Mail [email] or call [phone], card [number]'
+    >>> mask_pii("(555) 123-4567 on 2024-05-01, order 12345678")
+    '[phone] on 2024-05-01, order [number]'
+    """
+
+    def fn(e: pl.Expr) -> pl.Expr:
+        for pattern, repl in PII_PATTERNS:
+            e = e.str.replace_all(pattern, repl)
+        return e
+
+    return _apply(text, fn)
+
+
+def strip_controls(text: T) -> T:
+    r"""Remove NUL bytes, other control characters and bidirectional controls.
+
+    Tab, newline and carriage return are kept. A right-to-left override (U+202E) in a comment
+    could otherwise make ``moc.elpmaxe@nhoj`` read as an innocent word, or reorder a table.
+
+    Examples
+    --------
+    >>> strip_controls("pay\u202eKCATTA\u202c now\x00!")
+    'payKCATTA now!'
+    """
+    return _apply(text, lambda e: e.str.replace_all(CONTROL_PATTERN, ""))
+
+
+def html_escape(text: T) -> T:
+    """Escape ``& < > " '`` for HTML (``&`` first, so nothing is escaped twice).
+
+    Examples
+    --------
+    >>> html_escape('<script>alert("x")</script> & co')
+    '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co'
+    """
+
+    def fn(e: pl.Expr) -> pl.Expr:
+        for raw, esc in _HTML:
+            e = e.str.replace_all(raw, esc, literal=True)
+        return e
+
+    return _apply(text, fn)
+
+
+def safe_text(text: T) -> T:
+    r"""What is shown of a comment: control characters removed, PII masked, then HTML-escaped.
+
+    Examples
+    --------
+    >>> safe_text("<b>mail me</b> at a@b.com\u202e")
+    '&lt;b&gt;mail me&lt;/b&gt; at [email]'
+    """
+    return html_escape(mask_pii(strip_controls(text)))
+
+
+# --------------------------------------------------------------------------------------------
+# sentiment
+# --------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _analyzer():  # type: ignore[no-untyped-def]
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()  # reads the lexicon shipped inside the package
+
+
+def comment_sentiment(feedback: FrameLike, *, threshold: float = 0.05) -> pl.DataFrame:
+    """Add VADER sentiment to every feedback row with a comment.
+
+    VADER is a rule-and-lexicon model: its lexicon ships inside ``vaderSentiment`` and is
+    read from disk, nothing is downloaded. Scoring one text is a Python call, the one place
+    where a per-comment Python call is unavoidable; it is made once per *unique* non-empty
+    comment (``unique()`` first), and the scores are joined back to the rows.
+
+    Parameters
+    ----------
+    feedback : DataFrame or LazyFrame
+        Canonical feedback with ``comment``.
+    threshold : float
+        ``sentiment_label`` is ``"positive"`` when compound >= threshold, ``"negative"`` when
+        <= −threshold, otherwise ``"neutral"`` (VADER's documented 0.05).
+
+    Returns
+    -------
+    DataFrame
+        The feedback rows in their order, plus ``sentiment`` (VADER compound, −1..1; null
+        without a comment) and ``sentiment_label``.
+
+    Examples
+    --------
+    >>> fb = pl.DataFrame({"customer_id": ["a", "b", "c"],
+    ...                    "comment": ["Great service, love it!", "Terrible, slow delivery", None]})
+    >>> comment_sentiment(fb)["sentiment_label"].to_list()
+    ['positive', 'negative', None]
+    """
+    lf = as_lazy(feedback, "feedback", ["comment"])
+    clean = pl.col("comment").str.strip_chars()
+    unique = (
+        lf.select(clean.alias("_text"))
+        .filter(pl.col("_text").str.len_chars() > 0)
+        .unique()
+        .sort("_text")
+        .collect()["_text"]
+        .to_list()
+    )
+    analyzer = _analyzer()
+    scores = pl.DataFrame(
+        {"_text": unique, "sentiment": [analyzer.polarity_scores(t)["compound"] for t in unique]},
+        schema={"_text": pl.String, "sentiment": pl.Float64},
+    ).lazy()
+    return (
+        lf.with_columns(clean.alias("_text"))
+        .join(scores, on="_text", how="left", maintain_order="left")
+        .drop("_text")
+        .with_columns(
+            pl.when(pl.col("sentiment") >= threshold)
+            .then(pl.lit("positive"))
+            .when(pl.col("sentiment") <= -threshold)
+            .then(pl.lit("negative"))
+            .when(pl.col("sentiment").is_not_null())
+            .then(pl.lit("neutral"))
+            .alias("sentiment_label")
+        )
+        .collect()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# topics
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TopicModel:
+    """Result of :func:`comment_topics`.
+
+    Attributes
+    ----------
+    k : int
+        Number of topics.
+    topics : DataFrame
+        One row per topic: ``topic, label, top_terms, n_comments, share`` (of all comments),
+        ``share_promoter, share_passive, share_detractor`` (share of that group's NPS
+        comments that fall in the topic), ``detractor_ratio`` (share_detractor /
+        share_promoter), ``mean_sentiment``.
+    comments : DataFrame
+        One row per comment: the feedback columns plus ``topic`` (null when no term of the
+        vocabulary occurs), ``topic_weight``, ``sentiment``, ``nps_group``.
+    k_scores : DataFrame
+        ``k, coherence, reconstruction_error`` for every k tried (empty when k was given).
+    """
+
+    k: int
+    topics: pl.DataFrame
+    comments: pl.DataFrame = field(repr=False)
+    k_scores: pl.DataFrame = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"TopicModel(k={self.k}, {self.comments.height} comments, topics={self.topics['label'].to_list()})"
+
+
+def _coherence(binary: np.ndarray, components: np.ndarray, top: int = 10) -> float:
+    """Mean NPMI of top-term pairs per topic, from document co-occurrence (binary doc × term)."""
+    n_docs = binary.shape[0]
+    scores = []
+    for comp in components:
+        idx = np.argsort(-comp, kind="stable")[:top]
+        sub = binary[:, idx].astype(float)
+        co = sub.T @ sub / n_docs  # P(i, j)
+        p = np.diag(co)
+        iu = np.triu_indices(len(idx), 1)
+        pij = co[iu]
+        pi, pj = p[iu[0]], p[iu[1]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            npmi = np.where(pij > 0, np.log(pij / (pi * pj)) / -np.log(pij), -1.0)
+        npmi = np.where(np.isfinite(npmi), npmi, 0.0)
+        scores.append(float(npmi.mean()))
+    return float(np.mean(scores))
+
+
+def _label(terms: list[str], size: int = 3) -> str:
+    """Name a topic by its first ``size`` top terms, skipping terms whose words are already used."""
+    chosen: list[str] = []
+    words: set[str] = set()
+    for t in terms:
+        parts = set(t.split())
+        if parts <= words:
+            continue
+        chosen.append(t)
+        words |= parts
+        if len(chosen) == size:
+            break
+    return " / ".join(chosen)
+
+
+def comment_topics(
+    feedback: FrameLike,
+    k: int | None = None,
+    seed: int = 0,
+    *,
+    k_range: tuple[int, int] = (3, 8),
+    n_terms: int = 8,
+    min_df: int = 3,
+    max_features: int = 3000,
+) -> TopicModel:
+    """Topics of the comments with TF-IDF + NMF, named by their top terms.
+
+    Comments are PII-masked first and the placeholders removed, so no address or number can
+    become a topic term. Terms: unigrams and bigrams of letters, English stop words removed,
+    appearing in at least ``min_df`` comments and at most 90% of them.
+
+    Choosing k (when ``k`` is None): NMF (``init="nndsvda"``, deterministic) is fitted for
+    every k in ``k_range``; each fit is scored by topic coherence — the mean normalised
+    pointwise mutual information (NPMI, −1..1) of the top-10 terms of each topic, from how
+    often they occur in the same comment. The k with the highest coherence wins; a larger k
+    must beat a smaller one by more than 0.01 (ties go to fewer, broader topics).
+
+    Parameters
+    ----------
+    feedback : DataFrame or LazyFrame
+        Canonical feedback with ``comment`` (``survey`` and ``score`` give the NPS groups).
+    k : int or None
+        Number of topics (2..20), or None to choose in ``k_range``.
+    seed : int
+        ``random_state`` of NMF.
+    k_range : (int, int)
+        Inclusive range of k tried.
+    n_terms : int
+        Top terms kept per topic (the label uses the first three).
+    min_df, max_features : int
+        TF-IDF vocabulary limits.
+
+    Returns
+    -------
+    TopicModel
+
+    Examples
+    --------
+    >>> texts = ["late delivery parcel", "parcel delivery late again", "delivery late parcel lost",
+    ...          "friendly staff helpful", "helpful friendly staff", "staff friendly helpful team",
+    ...          "price too high expensive", "expensive price high", "high price expensive plan",
+    ...          "parcel late"]
+    >>> fb = pl.DataFrame({"customer_id": [str(i) for i in range(10)], "survey": "nps",
+    ...                    "score": [2, 3, 1, 10, 9, 10, 6, 7, 5, 4], "comment": texts})
+    >>> tm = comment_topics(fb, k=3, min_df=2)
+    >>> sorted(tm.topics["label"].to_list())
+    ['expensive / high / price', 'friendly / helpful / staff', 'late / parcel / delivery']
+    """
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if k is not None and (not isinstance(k, int) or not 2 <= k <= 20):
+        raise ParameterError(
+            f"The 'k' parameter of comment_topics must be None or an int in [2, 20]. Got {k!r} instead."
+        )
+    lo, hi = k_range
+    if not (isinstance(lo, int) and isinstance(hi, int) and 2 <= lo <= hi <= 20):
+        raise ParameterError(
+            f"The 'k_range' parameter must be (low, high) ints with 2 <= low <= high <= 20. Got {k_range!r} instead."
+        )
+    lf = as_lazy(feedback, "feedback", ["comment"])
+    names = lf.collect_schema().names()
+    group = nps_group_expr("score") if "score" in names else pl.lit(None, dtype=pl.String)
+    if "survey" in names:
+        group = pl.when(pl.col("survey") == "nps").then(group)
+    order = [c for c in ("customer_id", "timestamp", "source_row") if c in names]
+    base = lf.filter(pl.col("comment").str.strip_chars().str.len_chars() > 0)
+    if order:
+        base = base.sort(order, nulls_last=True)
+    base = base.with_columns(
+        group.cast(pl.String).alias("nps_group"),
+        mask_pii(pl.col("comment"))
+        .str.replace_all(_PLACEHOLDER, " ")
+        .str.to_lowercase()
+        .alias("_doc"),
+    ).collect()
+    if "sentiment" not in base.columns:
+        base = comment_sentiment(base)
+    docs = base["_doc"].to_list()
+    if len(docs) < 10:
+        raise DataError(f"comment_topics needs at least 10 non-empty comments; found {len(docs)}.")
+    vec = TfidfVectorizer(
+        stop_words="english",
+        ngram_range=(1, 2),
+        min_df=min_df,
+        max_df=0.9,
+        max_features=max_features,
+        token_pattern=r"(?u)\b[^\W\d_]{2,}\b",
+        sublinear_tf=True,
+    )
+    try:
+        tfidf = vec.fit_transform(docs)
+    except ValueError:
+        raise DataError(
+            f"comment_topics found no term in at least min_df={min_df} comments. Lower min_df."
+        ) from None
+    terms = np.array(vec.get_feature_names_out())
+    n_vocab = len(terms)
+    binary = (tfidf > 0).astype(np.int8).toarray()
+
+    def fit(kk: int):  # type: ignore[no-untyped-def]
+        model = NMF(n_components=kk, init="nndsvda", random_state=seed, max_iter=400)
+        W = model.fit_transform(tfidf)
+        return model, W
+
+    scores_rows = []
+    if k is None:
+        best: tuple[float, int] | None = None
+        for kk in range(lo, min(hi, n_vocab - 1, len(docs) - 1) + 1):
+            model, _ = fit(kk)
+            coh = _coherence(binary, model.components_)
+            scores_rows.append((kk, coh, float(model.reconstruction_err_)))
+            if best is None or coh > best[0] + 0.01:
+                best = (coh, kk)
+        if best is None:
+            raise DataError(
+                f"comment_topics: vocabulary of {n_vocab} terms is too small for {lo} topics."
+            )
+        k = best[1]
+    model, W = fit(k)
+    comps = model.components_
+    top_idx = np.argsort(-comps, axis=1, kind="stable")[:, :n_terms]
+    top_terms = [terms[row].tolist() for row in top_idx]
+    assigned = np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)
+    weight = W.max(axis=1)
+    comments = base.drop("_doc").with_columns(
+        pl.Series("topic", assigned, dtype=pl.Int64).replace(-1, None),
+        pl.Series("topic_weight", weight, dtype=pl.Float64),
+    )
+    info = pl.DataFrame(
+        {
+            "topic": list(range(k)),
+            "label": [_label(t) for t in top_terms],
+            "top_terms": top_terms,
+        },
+        schema={"topic": pl.Int64, "label": pl.String, "top_terms": pl.List(pl.String)},
+    )
+    total = comments.filter(pl.col("topic").is_not_null()).height
+    counts = comments.group_by("topic").agg(
+        pl.len().cast(pl.Int64).alias("n_comments"),
+        pl.col("sentiment").mean().alias("mean_sentiment"),
+    )
+    group_n = (
+        comments.filter(pl.col("topic").is_not_null())
+        .group_by("nps_group")
+        .agg(pl.len().alias("_gn"))
+    )
+    shares = (
+        comments.filter(pl.col("nps_group").is_not_null() & pl.col("topic").is_not_null())
+        .group_by("topic", "nps_group")
+        .agg(pl.len().alias("_n"))
+        .join(group_n, on="nps_group")
+        .with_columns((pl.col("_n") / pl.col("_gn")).alias("share"))
+        .pivot("nps_group", index="topic", values="share", on_columns=list(_NPS_GROUPS))
+    )
+    for g in _NPS_GROUPS:
+        if g not in shares.columns:
+            shares = shares.with_columns(pl.lit(None, dtype=pl.Float64).alias(g))
+    shares = shares.select("topic", *[pl.col(g).alias(f"share_{g}") for g in _NPS_GROUPS])
+    topics = (
+        info.join(counts, on="topic", how="left")
+        .join(shares, on="topic", how="left")
+        .with_columns(
+            pl.col("n_comments").fill_null(0),
+            (pl.col("n_comments").fill_null(0) / max(total, 1)).alias("share"),
+            *[pl.col(f"share_{g}").fill_null(0.0) for g in _NPS_GROUPS],
+        )
+        .with_columns(
+            (pl.col("share_detractor") / pl.col("share_promoter")).alias("detractor_ratio")
+        )
+        .select(
+            "topic",
+            "label",
+            "top_terms",
+            "n_comments",
+            "share",
+            "share_promoter",
+            "share_passive",
+            "share_detractor",
+            "detractor_ratio",
+            "mean_sentiment",
+        )
+        .sort("topic")
+    )
+    k_scores = pl.DataFrame(
+        scores_rows,
+        schema={"k": pl.Int64, "coherence": pl.Float64, "reconstruction_error": pl.Float64},
+        orient="row",
+    )
+    return TopicModel(k=k, topics=topics, comments=comments, k_scores=k_scores)
+
+
+def representative_verbatims(
+    topics: TopicModel, n: int = 3, *, topic: int | None = None
+) -> pl.DataFrame:
+    """The ``n`` distinct comments that load most on each topic, PII-masked and HTML-escaped.
+
+    A comment written word for word by several customers is shown once (with the score of the
+    first of them in the ranking order).
+
+    Parameters
+    ----------
+    topics : TopicModel
+        From :func:`comment_topics`.
+    n : int
+        Verbatims per topic.
+    topic : int or None
+        Only this topic.
+
+    Returns
+    -------
+    DataFrame
+        ``topic, label, rank, verbatim`` (safe to render), ``score, nps_group, sentiment,
+        topic_weight``; sorted by topic and rank. Ties in weight go to the shorter comment, then
+        alphabetical order, so the choice is deterministic.
+
+    Examples
+    --------
+    >>> texts = ["late delivery parcel a@b.com", "parcel delivery late again", "delivery late parcel lost",
+    ...          "friendly staff <b>helpful</b>", "helpful friendly staff", "staff friendly helpful team",
+    ...          "price too high expensive", "expensive price high", "high price expensive plan", "late price"]
+    >>> fb = pl.DataFrame({"customer_id": [str(i) for i in range(10)], "survey": "nps",
+    ...                    "score": [2, 3, 1, 10, 9, 10, 6, 7, 5, 4], "comment": texts})
+    >>> v = representative_verbatims(comment_topics(fb, k=3, min_df=2), n=10)
+    >>> any("<b>" in t or "@" in t for t in v["verbatim"].to_list())
+    False
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ParameterError(f"The 'n' parameter must be an int >= 1. Got {n!r} instead.")
+    c = topics.comments.filter(pl.col("topic").is_not_null())
+    if topic is not None:
+        if topic not in topics.topics["topic"].to_list():
+            raise ParameterError(
+                f"The 'topic' parameter must be one of {topics.topics['topic'].to_list()}. Got {topic!r} instead."
+            )
+        c = c.filter(pl.col("topic") == topic)
+    cols = [x for x in ("score", "nps_group", "sentiment", "topic_weight") if x in c.columns]
+    return (
+        c.with_columns(pl.col("comment").str.len_chars().alias("_len"))
+        .sort(["topic", "topic_weight", "_len", "comment"], descending=[False, True, False, False])
+        .unique(subset=["topic", "comment"], keep="first", maintain_order=True)
+        .group_by("topic", maintain_order=True)
+        .head(n)
+        .with_columns(
+            pl.int_range(1, pl.len() + 1).over("topic").alias("rank"),
+            safe_text(pl.col("comment")).alias("verbatim"),
+        )
+        .join(topics.topics.select("topic", "label"), on="topic", how="left", maintain_order="left")
+        .select("topic", "label", "rank", "verbatim", *cols)
+    )

@@ -1,0 +1,617 @@
+"""What every explorer notebook shares: offline charts, the client picker, one update model.
+
+The explorer notebooks (``notebooks/explore/``) only call these; everything here is tested
+without a browser (``tests/display/test_notebook.py``), and in JupyterLab by
+``tests/test_explorers_lab.py``.
+
+* :func:`setup_notebook` -- call first: altair charts render with no network (altair's
+  ``JupyterChart`` widget with the vega bundle ``vl-convert`` ships, inlined; no CDN).
+* :func:`clients_folder`, :func:`list_clients` -- the clients folder: a notebook parameter,
+  else the ``CXLAB_CLIENTS`` environment variable, else the sample clients; every sub-folder
+  with a ``client.toml`` is a client.
+* :func:`default_funnel_steps`, :func:`parse_steps` -- funnel steps that exist in the chosen
+  client (from its journey map and its events); unknown steps are named, never dropped silently.
+* :func:`display_label` -- the one place a column or code becomes a reader's label
+  (``"checkout_error"`` -> ``"Checkout error"``).
+* :func:`labelled_table` -- a small frame as the report's table (escaped, formatted numbers,
+  display labels), for notebooks.
+* :class:`Explorer` -- the one update model: cheap controls redraw at once, text boxes on
+  Enter (or leaving the box), an explicit button only for a recompute that costs seconds; bad
+  input shows one line saying what is expected, and the page says which client it shows.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cxlab.errors import CxlabError, DataError, ParameterError, did_you_mean
+
+__all__ = [
+    "CLIENTS_ENV",
+    "Explorer",
+    "client_picker",
+    "clients_folder",
+    "default_funnel_steps",
+    "display_label",
+    "follows_note",
+    "labelled_table",
+    "labelled_table_html",
+    "note_html",
+    "list_clients",
+    "parse_steps",
+    "setup_notebook",
+    "text_box",
+    "unknown_steps_note",
+]
+
+#: Environment variable naming the folder of client folders the explorers list.
+CLIENTS_ENV = "CXLAB_CLIENTS"
+
+# Words written differently from "first letter capital, the rest as is".
+_WORDS = {
+    "nps": "NPS",
+    "csat": "CSAT",
+    "ces": "CES",
+    "ci": "CI",
+    "id": "ID",
+    "auc": "AUC",
+    "n": "n",
+    "pct": "%",
+    "ces_easy": "CES easy",
+}
+# Whole names with a label of their own (the report's wording).
+_LABELS = {
+    "n": "Customers",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "small_n": "Fewer than 30",
+    "reach_ci_low": "Reach 95% CI low",
+    "reach_ci_high": "Reach 95% CI high",
+    "pain_ci_low": "Pain 95% CI low",
+    "pain_ci_high": "Pain 95% CI high",
+    "importance_pct": "Importance (%)",
+    "ces_easy": "CES easy",
+}
+
+
+def display_label(name: str, labels: Mapping[str, str] | None = None) -> str:
+    """The label a reader sees for a column name or a code.
+
+    ``labels`` (e.g. a client's own labels) wins; then the project's few fixed labels; else
+    underscores become spaces, the first letter is capitalised and survey names are upper case.
+
+    Examples
+    --------
+    >>> display_label("checkout_error")
+    'Checkout error'
+    >>> display_label("nps_not_exposed"), display_label("ci_low"), display_label("segment")
+    ('NPS not exposed', '95% CI low', 'Segment')
+    >>> display_label("checkout_error", {"checkout_error": "Payment failed"})
+    'Payment failed'
+    """
+    name = str(name)
+    if labels and name in labels:
+        return str(labels[name])
+    if name in _LABELS:
+        return _LABELS[name]
+    words = [_WORDS.get(w, w) for w in name.replace("-", "_").split("_") if w]
+    if not words:
+        return name
+    first = words[0] if words[0].isupper() else words[0][:1].upper() + words[0][1:]
+    return " ".join([first, *words[1:]])
+
+
+# ---------------------------------------------------------------------------- offline charts
+def setup_notebook(max_rows: int = 5000) -> None:
+    """Make altair charts render offline in JupyterLab, VS Code and Jupyter Notebook 7.
+
+    Charts become altair ``JupyterChart`` widgets whose JavaScript (vega, vega-lite and
+    vega-embed, from ``vl-convert``) is inlined, so nothing is loaded from the internet
+    (altair's default for Vega-Lite 6 loads it from a CDN). The report's HTML export does not
+    need this (it embeds its own bundle, see :func:`cxlab.report.display.setup`).
+
+    Parameters
+    ----------
+    max_rows : int
+        altair's guard against event-level data in a chart (charts take aggregates).
+
+    Examples
+    --------
+    >>> import altair as alt
+    >>> setup_notebook()
+    >>> alt.renderers.active, alt.JupyterChart._is_offline
+    ('jupyter', True)
+    >>> "cdn.jsdelivr" in alt.JupyterChart._esm or "esm.sh" in alt.JupyterChart._esm
+    False
+    """
+    import altair as alt
+
+    alt.JupyterChart.enable_offline(True)
+    alt.renderers.enable("jupyter", offline=True)
+    alt.data_transformers.enable("default", max_rows=max_rows)
+
+
+# ---------------------------------------------------------------------------- clients
+def clients_folder(folder: str | os.PathLike[str] | None = None) -> Path:
+    """The folder of client folders: ``folder``, else ``$CXLAB_CLIENTS``, else the samples.
+
+    Examples
+    --------
+    >>> from cxlab.config import SAMPLE_DIR
+    >>> clients_folder(None) == SAMPLE_DIR or CLIENTS_ENV in os.environ
+    True
+    """
+    chosen = folder if folder not in (None, "") else os.environ.get(CLIENTS_ENV) or None
+    if chosen is None:
+        from cxlab.config import SAMPLE_DIR
+
+        return SAMPLE_DIR
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        source = (
+            f"the {CLIENTS_ENV} environment variable"
+            if folder in (None, "")
+            else "the clients folder parameter"
+        )
+        raise DataError(
+            f"The clients folder {str(path)!r} (from {source}) does not exist or is not a folder. "
+            f"Point it at a folder holding one sub-folder per client, each with a client.toml "
+            f"(e.g. export {CLIENTS_ENV}=~/clients), or unset it to use the sample clients."
+        )
+    return path
+
+
+def list_clients(folder: str | os.PathLike[str] | None = None) -> list[str]:
+    """Names of the client folders (sub-folders with a ``client.toml``), sorted.
+
+    Examples
+    --------
+    >>> from cxlab.config import SAMPLE_DIR
+    >>> list_clients(SAMPLE_DIR)  # doctest: +SKIP
+    ['bank', 'bookshop', 'telecom']
+    """
+    root = clients_folder(folder)
+    names = sorted(p.parent.name for p in root.glob("*/client.toml") if p.is_file())
+    if not names:
+        raise DataError(
+            f"No client folder in {str(root)!r}: a client is a sub-folder with a client.toml. "
+            "Add a client folder there (see the README, client.toml), or unset the folder to use the sample clients (`make sample` makes them)."
+        )
+    return names
+
+
+def client_picker(clients: Sequence[str], value: str | None = None) -> Any:
+    """The client dropdown: every client folder, ``value`` (or the first) selected.
+
+    Examples
+    --------
+    >>> client_picker(["bank", "bookshop"]).value
+    'bank'
+    """
+    import ipywidgets as widgets
+
+    if value is not None and value not in clients:
+        raise ParameterError(
+            f"The 'client_name' parameter must be one of {list(clients)}. Got {value!r} instead."
+            f"{did_you_mean(str(value), list(clients))}"
+        )
+    return widgets.Dropdown(options=list(clients), value=value or clients[0], description="Client")
+
+
+# ---------------------------------------------------------------------------- funnel steps
+def default_funnel_steps(
+    events: pl.DataFrame | pl.LazyFrame,
+    journey_map: Mapping[str, str],
+    purchase_touchpoints: Sequence[str],
+    max_steps: int = 4,
+) -> list[str]:
+    """Funnel steps that exist in this client: its most-reached consideration touchpoints, then its purchase.
+
+    Up to ``max_steps - 1`` touchpoints that the journey map puts in the consideration stage
+    (awareness when it has none), most customers first (ties by name), then the purchase
+    touchpoint reached by most customers. Only touchpoints present in ``events`` are used.
+
+    Examples
+    --------
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "c"],
+    ...     "touchpoint": ["site_visit", "basket", "order", "site_visit", "basket", "site_visit"]})
+    >>> default_funnel_steps(ev, {"site_visit": "consideration", "basket": "consideration",
+    ...                           "order": "purchase", "ad": "awareness"}, ["order"])
+    ['site_visit', 'basket', 'order']
+    """
+    lf = events.lazy() if isinstance(events, pl.DataFrame) else events
+    reach = (
+        lf.group_by(pl.col("touchpoint").cast(pl.String))
+        .agg(pl.col("customer_id").n_unique().alias("customers"))
+        .filter(pl.col("touchpoint").is_not_null())
+        .with_columns(
+            pl.col("touchpoint")
+            .replace_strict(dict(journey_map), default=None, return_dtype=pl.String)
+            .alias("stage")
+        )
+        .sort(["customers", "touchpoint"], descending=[True, False])
+        .collect()
+    )
+    purchases = reach.filter(pl.col("touchpoint").is_in(list(purchase_touchpoints)))
+    before = reach.filter(pl.col("stage") == "consideration")
+    if before.height == 0:
+        before = reach.filter(pl.col("stage") == "awareness")
+    steps = before.get_column("touchpoint").head(max(max_steps - 1, 1)).to_list()
+    steps += purchases.get_column("touchpoint").head(1).to_list()
+    return steps
+
+
+def parse_steps(text: str, known: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Steps typed as ``"a, b, c"``: (the known ones in order, the unknown ones).
+
+    Examples
+    --------
+    >>> parse_steps("site_visit, chekout , purchase,", ["site_visit", "checkout", "purchase"])
+    (['site_visit', 'purchase'], ['chekout'])
+    """
+    names = set(known)
+    typed = [s.strip() for s in str(text).split(",") if s.strip()]
+    return [s for s in typed if s in names], [s for s in typed if s not in names]
+
+
+def unknown_steps_note(unknown: Sequence[str], known: Sequence[str], client: str) -> str:
+    """One sentence naming the typed steps that are not touchpoints of ``client`` ('' when none).
+
+    Examples
+    --------
+    >>> unknown_steps_note(["chekout"], ["checkout", "purchase"], "bookshop")
+    "Left out of the funnel: 'chekout' is not a touchpoint of bookshop (did you mean 'checkout'?)."
+    """
+    if not unknown:
+        return ""
+    parts = []
+    for s in unknown:
+        hint = did_you_mean(s, list(known)).strip()
+        hint = hint.removeprefix("Did you mean ").removesuffix("?")
+        parts.append(f"{s!r}" + (f" (did you mean {hint}?)" if hint else ""))
+    verb = "is not a touchpoint" if len(unknown) == 1 else "are not touchpoints"
+    listed = ", ".join(parts)
+    if len(unknown) == 1 and "(" in listed:
+        name, hint = listed.split(" (", 1)
+        return f"Left out of the funnel: {name} {verb} of {client} ({hint}."
+    return f"Left out of the funnel: {listed} {verb} of {client}."
+
+
+# ---------------------------------------------------------------------------- tables
+_TABLE_STYLE = (
+    "<style>.cx-explore table.cx-table{border-collapse:collapse;margin:.4rem 0;font-size:.85rem}"
+    ".cx-explore .cx-table th,.cx-explore .cx-table td{border-bottom:1px solid #ddd;padding:.25rem .6rem;"
+    "text-align:left;vertical-align:top}.cx-explore .cx-table th{background:#f3f5f8}"
+    ".cx-explore .cx-table td.cx-num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".cx-explore .cx-table caption{caption-side:top;text-align:left;color:#555;padding-bottom:.2rem}"
+    ".cx-explore .cx-note{color:#555;font-size:.85rem}</style>"
+)
+
+
+def labelled_table_html(
+    df: pl.DataFrame,
+    *,
+    caption: str | None = None,
+    percent: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+    max_rows: int = 50,
+    decimals: int = 2,
+    escaped: Sequence[str] = (),
+) -> str:
+    """HTML of :func:`labelled_table` (the report's :func:`~cxlab.report.display.table_html`).
+
+    Examples
+    --------
+    >>> t = labelled_table_html(pl.DataFrame({"touchpoint": ["<b>x</b>"], "nps": [12.5]}))
+    >>> "<th>Touchpoint</th><th>NPS</th>" in t and "&lt;b&gt;" in t and "12.5" in t
+    True
+    """
+    from cxlab.report.display import table_html
+
+    shown = df.rename({c: display_label(c, labels) for c in df.columns})
+    lab = {c: display_label(c, labels) for c in df.columns}
+    body = table_html(
+        shown,
+        caption=caption,
+        max_rows=max_rows,
+        decimals=decimals,
+        percent=[lab[c] for c in percent if c in lab],
+        escaped=[lab[c] for c in escaped if c in lab],
+    )
+    return f'{_TABLE_STYLE}<div class="cx-explore">{body}</div>'
+
+
+def labelled_table(df: pl.DataFrame, **kwargs: Any) -> Any:
+    """A small frame as a labelled, formatted, escaped table for a notebook (an ``IPython`` HTML).
+
+    Keyword arguments as :func:`labelled_table_html` (``caption``, ``percent`` …).
+    """
+    from IPython.display import HTML
+
+    return HTML(labelled_table_html(df, **kwargs))
+
+
+def note_html(text: str, kind: str = "note") -> str:
+    """One escaped line: ``kind`` "note" (grey), "error" (red) or "shows" (what the page shows).
+
+    Examples
+    --------
+    >>> note_html("window: expected '14d'; got <x>", "error")
+    '<div class="cx-line cx-error" style="color:#a12;">window: expected &#x27;14d&#x27;; got &lt;x&gt;</div>'
+    """
+    style = {"note": "color:#555;", "error": "color:#a12;", "shows": "color:#333;font-weight:600;"}[
+        kind
+    ]
+    return f'<div class="cx-line cx-{kind}" style="{style}">{html.escape(str(text))}</div>'
+
+
+def error_line(err: BaseException) -> str:
+    """The first line of an error message, for the one-line display.
+
+    Examples
+    --------
+    >>> error_line(ParameterError("The 'window' parameter must be a string like '7d'.\\nmore"))
+    "The 'window' parameter must be a string like '7d'."
+    """
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
+
+
+def text_box(value: str, description: str, *, width: str = "40%", placeholder: str = "") -> Any:
+    """A text box whose value changes on Enter or when it loses focus, not on every keystroke.
+
+    Examples
+    --------
+    >>> text_box("14d", "window").continuous_update
+    False
+    """
+    import ipywidgets as widgets
+
+    return widgets.Text(
+        value=value,
+        description=description,
+        placeholder=placeholder,
+        continuous_update=False,
+        layout=widgets.Layout(width=width),
+        style={"description_width": "initial"},
+    )
+
+
+# ---------------------------------------------------------------------------- the update model
+Render = Callable[[dict[str, Any]], Iterable[Any]]
+
+
+class Explorer:
+    """Controls, one status line and one output area, redrawn by a single ``render`` function.
+
+    ``render(values)`` gets ``{name: control.value}`` and yields what to show (charts, tables,
+    ``str`` for a grey note line). Every control redraws as soon as its value changes (text
+    boxes made by :func:`text_box` change on Enter). Controls named in ``costly`` only mark the
+    page as out of date; the ``button`` redraws. A :class:`~cxlab.errors.CxlabError` (or
+    ``ValueError``) from ``render`` shows one red line, and the previous output stays with a
+    note saying it is the previous selection.
+
+    Parameters
+    ----------
+    controls : mapping of str to widget
+        The widgets, by the name ``render`` reads.
+    render : callable
+        ``values -> iterable`` of things to display.
+    caption : callable, optional
+        ``values -> str``: the line above the output saying what it shows.
+    costly : sequence of str
+        Controls whose change waits for the button.
+    button : str, optional
+        Text of the explicit redraw button (only when ``costly`` is not empty).
+    layout : sequence of sequence of str, optional
+        Rows of control names (default: all on one row).
+
+    Examples
+    --------
+    >>> import ipywidgets as widgets
+    >>> k = widgets.IntSlider(value=2)
+    >>> ex = Explorer({"k": k}, lambda v: [f"k is {v['k']}"])
+    >>> ex.refresh(); ex.shown
+    ['k is 2']
+    >>> k.value = 3; ex.shown, ex.reactions
+    (['k is 3'], 2)
+    """
+
+    def __init__(
+        self,
+        controls: Mapping[str, Any],
+        render: Render,
+        *,
+        caption: Callable[[dict[str, Any]], str] | None = None,
+        costly: Sequence[str] = (),
+        button: str | None = None,
+        layout: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        import ipywidgets as widgets
+
+        unknown = [c for c in costly if c not in controls]
+        if unknown:
+            raise ParameterError(
+                f"Explorer: 'costly' names {unknown}, which are not controls ({list(controls)})."
+            )
+        self.controls = dict(controls)
+        self._render = render
+        self._caption = caption
+        self.costly = tuple(costly)
+        self.status = widgets.HTML(value="")
+        self.out = widgets.Output()
+        self.button = (
+            widgets.Button(description=button or "Redraw", button_style="primary")
+            if costly
+            else None
+        )
+        self.shown: list[Any] = []
+        self.reactions = 0
+        self.last_seconds = 0.0
+        self._held = 0
+        self._stale = False
+        self._pool: list[Any] = []  # chart widgets, reused in order
+        self._used: list[Any] = []
+        self._started: float | None = None  # when the change being answered came in
+        self._hooks: dict[str, list[Callable[[Any], None]]] = {}
+        for name, control in self.controls.items():
+            control.observe(self._handler(name), names="value")
+        if self.button is not None:
+            self.button.on_click(lambda _: self.refresh())
+        # classes the browser test (and a reader's CSS) find things by
+        for name, control in self.controls.items():
+            control.add_class("cx-control")
+            if name in self.costly:
+                control.add_class("cx-costly")
+            if name == "client":
+                control.add_class("cx-client")
+        self.status.add_class("cx-explorer-status")
+        self.out.add_class("cx-explorer-out")
+        if self.button is not None:
+            self.button.add_class("cx-redraw")
+        rows = layout or [list(self.controls)]
+        boxes = [widgets.HBox([self.controls[n] for n in row]) for row in rows]
+        if self.button is not None:
+            boxes.append(widgets.HBox([self.button]))
+        self.widget = widgets.VBox([*boxes, self.status, self.out])
+        self.widget.add_class("cx-explorer")
+
+    # -- state
+    def values(self) -> dict[str, Any]:
+        """The controls' current values by name."""
+        return {name: c.value for name, c in self.controls.items()}
+
+    @contextmanager
+    def hold(self):
+        """Change several controls (e.g. new options for a new client) with one redraw after."""
+        self._held += 1
+        try:
+            yield self
+        finally:
+            self._held -= 1
+
+    def on(self, name: str, fn: Callable[[Any], None]) -> None:
+        """Call ``fn(new_value)`` when control ``name`` changes, before the one redraw.
+
+        For controls that set others (a new client: new segments, weeks, default steps);
+        what ``fn`` changes does not redraw by itself.
+        """
+        if name not in self.controls:
+            raise ParameterError(f"Explorer.on: {name!r} is not a control ({list(self.controls)}).")
+        self._hooks.setdefault(name, []).append(fn)
+
+    def _handler(self, name: str) -> Callable[[Any], None]:
+        def handler(change: Any) -> None:
+            if self._held:
+                return
+            self._started = time.perf_counter()
+            try:
+                with self.hold():
+                    for fn in self._hooks.get(name, []):
+                        fn(change["new"])
+            except (CxlabError, ValueError) as err:
+                self.status.value = note_html(error_line(err), "error")
+                return
+            if name in self.costly:
+                self._on_costly()
+            else:
+                self.refresh()
+
+        return handler
+
+    def _on_costly(self, _change: Any = None) -> None:
+        if self._held:
+            return
+        self._stale = True
+        label = self.button.description if self.button is not None else "Redraw"
+        self.status.value = note_html(
+            f"Settings changed: press “{label}” to recompute (it takes a few seconds).", "note"
+        )
+
+    # -- drawing
+    def _output(self, item: Any) -> dict[str, Any]:
+        """One display_data output for ``item`` (a chart becomes an offline chart widget)."""
+        if isinstance(item, str):
+            data: dict[str, Any] = {"text/html": note_html(item), "text/plain": item}
+        elif isinstance(item, pl.DataFrame):
+            data = {
+                "text/html": labelled_table_html(item),
+                "text/plain": f"<table: {item.height} rows>",
+            }
+        else:
+            import altair as alt
+
+            if isinstance(item, alt.TopLevelMixin) and alt.renderers.active == "jupyter":
+                # the k-th chart reuses the k-th chart widget: only the new spec goes to the
+                # browser (a new widget would send the ~1 MB vega bundle again)
+                k = len(self._used)
+                if k < len(self._pool):
+                    # the spec only: setting .chart would validate it against the Vega-Lite
+                    # schema again (0.1-0.9 s a chart; cxlab's charts are tested)
+                    self._pool[k].spec = item.to_dict(validate=False)
+                else:
+                    self._pool.append(alt.JupyterChart(item))
+                item = self._pool[k]
+                self._used.append(item)
+            if hasattr(item, "_repr_mimebundle_"):
+                bundle = item._repr_mimebundle_()
+                data = bundle[0] if isinstance(bundle, tuple) else bundle
+            elif hasattr(item, "_repr_html_"):
+                data = {"text/html": item._repr_html_(), "text/plain": repr(item)}
+            else:
+                from IPython.core.formatters import format_display_data
+
+                data = format_display_data(item)[0]
+        return {"output_type": "display_data", "data": data, "metadata": {}}
+
+    def refresh(self) -> None:
+        """Recompute and redraw with the current values (what every change and the button call)."""
+        values = self.values()
+        started, self._started = self._started or time.perf_counter(), None
+        self._used = []
+        try:
+            shown = list(self._render(values))
+            caption = self._caption(values) if self._caption else ""
+            outputs = tuple(self._output(item) for item in shown)
+        except (CxlabError, ValueError) as err:
+            self.status.value = note_html(error_line(err), "error") + note_html(
+                "The output below still shows the previous selection.", "note"
+            )
+            self.reactions += 1
+            self.last_seconds = time.perf_counter() - started
+            return
+        self.shown = shown
+        self._stale = False
+        self.out.outputs = outputs
+        self.reactions += 1
+        self.last_seconds = time.perf_counter() - started
+        self.status.value = (note_html(caption, "shows") if caption else "") + (
+            f'<span class="cx-seconds" style="display:none">{self.last_seconds:.3f}</span>'
+        )
+
+    def show(self) -> Any:
+        """Draw once and return the widget to display (the cell's last expression)."""
+        self.refresh()
+        return self.widget
+
+
+def follows_note(client: str, parameter: str = "client_name") -> str:
+    """The sentence under the explorer saying which client the static sections show.
+
+    Examples
+    --------
+    >>> follows_note("bookshop")
+    "The sections below show bookshop (the notebook's client_name parameter), not the explorer's selection: set client_name in the parameters cell and run all cells to see another client."
+    """
+    return (
+        f"The sections below show {client} (the notebook's {parameter} parameter), not the explorer's "
+        f"selection: set {parameter} in the parameters cell and run all cells to see another client."
+    )

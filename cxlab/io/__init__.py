@@ -1,0 +1,2 @@
+"""Reading clients: source columns, loaders, :func:`cxlab.load_client`, out-of-core
+analysis, ``cxlab init`` and the sample-client generator."""

@@ -1,0 +1,1883 @@
+"""Reading one client file into a canonical table, with every set-aside row accounted for.
+
+``load_events``, ``load_feedback`` and ``load_customers`` read one file (CSV, TSV, Parquet or
+NDJSON, each optionally ``.gz``), map the client's column names onto the canonical ones (see
+:mod:`cxlab.contract.schema`), cast every column with polars expressions, flag each row's first problem
+and split the rows into the loaded frame and the set-aside frame in one pass. They return a
+:class:`LoadResult`.
+
+Rules
+-----
+* Format by extension: ``.csv``, ``.tsv``, ``.parquet``, ``.ndjson`` / ``.jsonl``, optionally
+  followed by ``.gz``. ``separator`` overrides the delimiter of delimited files.
+* Column mapping ``{source: canonical}`` (``[columns.<table>]`` in ``client.toml``); a source
+  column already named like a canonical column is used as is; every other column is kept as
+  an attribute.
+* Delimited files are read as text and cast with expressions, so a row whose value was present
+  before the cast and null after it is known and set aside with ``unparsable_value``.
+* Timestamps: ISO 8601 with an offset (converted to UTC), ISO 8601 without one (read in the
+  client's ``timezone``), then each of ``timestamp_formats``. Naive datetimes in Parquet/NDJSON
+  are read in the client's timezone too. Stored as ``Datetime("us", "UTC")``. A local time
+  that falls in a daylight-saving gap is read with the offset in force before the change (as
+  Python's ``zoneinfo`` does) and reported as a warning; an ambiguous local time (the repeated
+  hour in autumn) is read as its first occurrence.
+* Optional canonical columns missing from the file are added as nulls, except ``session_id``,
+  which stays absent when the file has none.
+* ``strict=True`` raises :class:`~cxlab.errors.DataError` instead of setting rows aside.
+
+Input problems never surface as polars tracebacks: they are re-raised as
+:class:`~cxlab.errors.DataError` naming the file, the column or row, and the fix.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+import math
+import stat
+import zlib
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from cxlab.contract.prepare import customer_order, gather_prepared
+from cxlab.contract.schema import (
+    CODED_COLUMNS,
+    SOURCE_ROW,
+    SURVEY_SCALES,
+    SURVEYS,
+    TABLES,
+    TIMESTAMP_DTYPE,
+    TableSchema,
+    survey_scale_bounds,
+)
+from cxlab.contract.validation import (
+    REDACTED,
+    SET_ASIDE_REASONS,
+    Issue,
+    TableCounts,
+    ValidationReport,
+)
+from cxlab.errors import DataError, did_you_mean
+from cxlab.io.sources import SourceSpec, apply_source_spec
+
+__all__ = [
+    "LoadResult",
+    "load_events",
+    "load_feedback",
+    "load_customers",
+    "load_table",
+    "empty_table",
+    "file_format",
+]
+
+_EXAMPLES = 5
+_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "parquet": "Parquet", "ndjson": "NDJSON"}
+_OPTIONAL_ABSENT_OK = {"session_id"}
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+_ID = "customer_id"
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading one file produced.
+
+    Attributes
+    ----------
+    table : str
+        Canonical table name.
+    file : Path
+        The file read.
+    frame : pl.DataFrame
+        The loaded rows: canonical columns, ``source_row``, then attribute columns.
+    set_aside : pl.DataFrame
+        Every row not loaded: ``source_row``, ``reason``, ``column``, then the row's values as
+        read from the file (source column names).
+    issues : tuple of Issue
+        One per set-aside reason and column, plus warnings.
+    input_rows : int
+        Data rows in the file; always ``loaded + set aside``.
+    """
+
+    table: str
+    file: Path
+    frame: pl.DataFrame
+    set_aside: pl.DataFrame
+    issues: tuple[Issue, ...]
+    input_rows: int
+
+    @property
+    def loaded(self) -> int:
+        """Number of loaded rows."""
+        return self.frame.height
+
+    @property
+    def counts(self) -> TableCounts:
+        """The table's row counts."""
+        return TableCounts(
+            self.table, self.file.name, self.input_rows, self.frame.height, self.set_aside.height
+        )
+
+    @property
+    def report(self) -> ValidationReport:
+        """A :class:`ValidationReport` of this one table."""
+        return ValidationReport(self.file.name, [self.counts], self.issues)
+
+    def __repr__(self) -> str:
+        return (
+            f"<LoadResult {self.table} from {self.file.name}: {self.input_rows:,} rows, "
+            f"{self.frame.height:,} loaded, {self.set_aside.height:,} set aside, "
+            f"{len(self.issues)} issues>"
+        )
+
+
+def empty_table(table: str) -> pl.DataFrame:
+    """An empty frame with the canonical schema of ``table`` (plus ``source_row``).
+
+    Examples
+    --------
+    >>> empty_table("feedback").columns
+    ['customer_id', 'timestamp', 'survey', 'score', 'comment', 'touchpoint', 'source_row']
+    """
+    schema = _schema(table)
+    cols = {c.name: c.dtype for c in schema.columns if c.name not in _OPTIONAL_ABSENT_OK}
+    cols[SOURCE_ROW] = pl.UInt32()
+    return pl.DataFrame(schema=cols)
+
+
+def _schema(table: str) -> TableSchema:
+    if table not in TABLES:
+        raise DataError(
+            f"Unknown table {table!r}.{did_you_mean(table, TABLES)} Tables: {', '.join(TABLES)}."
+        )
+    return TABLES[table]
+
+
+# --------------------------------------------------------------------------- reading
+def file_format(path: str | Path) -> tuple[str, bool]:
+    """The format of ``path`` from its extension, and whether it is gzip-compressed.
+
+    Examples
+    --------
+    >>> file_format("events.csv.gz")
+    ('csv', True)
+    >>> file_format("feedback.jsonl")
+    ('ndjson', False)
+    """
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    gz = bool(suffixes) and suffixes[-1] == ".gz"
+    if gz:
+        suffixes = suffixes[:-1]
+    kind = _FORMATS.get(suffixes[-1]) if suffixes else None
+    if kind is None:
+        raise DataError(
+            f"{path}: cannot tell the file format from its name. Expected one of "
+            f"{', '.join(_FORMATS)} (optionally followed by .gz); rename the file or export it "
+            f"in one of these formats."
+        )
+    return kind, gz
+
+
+class _EmptyFile(DataError):
+    """The file holds no data rows (0 bytes, blank, or a header only).
+
+    A :class:`~cxlab.errors.DataError` like any other; ``load_table(optional=True)`` turns it
+    into a warning and an empty table (no survey answers this quarter is not a failure).
+    """
+
+
+def _check_file(path: Path, table: str) -> None:
+    try:
+        info = path.stat()  # follows symlinks: a link to a device is judged by the device
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:  # a symlink loop, a path through a file, no permission
+        raise DataError(
+            f"{path}: the {table} file cannot be opened ({exc.strerror or type(exc).__name__}). "
+            f"Check the path under [files] in client.toml and the file's permissions."
+        ) from None
+    if info is None:
+        folder = path.parent
+        if folder.is_dir():
+            names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+            listing = ", ".join(names) if names else "(none)"
+            hint = did_you_mean(path.name, names)
+            raise DataError(
+                f"{path}: the {table} file does not exist.{hint} Files in {folder}: {listing}. "
+                f"Fix the file name under [files] in client.toml, or add the file."
+            )
+        raise DataError(f"{path}: the {table} file does not exist (nor does its folder {folder}).")
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(
+            f"{path}: the {table} file is a folder, not a file. Name the data file itself under "
+            f"[files] in client.toml, or put the export in the client folder."
+        )
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device or special file"
+        raise DataError(
+            f"{path}: the {table} file is {kind}, not a regular file; cxlab reads only regular "
+            f"files (a pipe or device may never end). Save the export as a file and name it "
+            f"under [files] in client.toml."
+        )
+    if info.st_size == 0:
+        raise _EmptyFile(
+            f"{path}: the file is empty (0 bytes). Export the {table} table again, with a header "
+            f"row and data rows."
+        )
+
+
+def _open_bytes(path: Path, gz: bool, content: bytes | None = None):
+    if content is not None:
+        return io.BytesIO(content)
+    return gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
+
+
+def _utf8_error(path: Path, gz: bool, content: bytes | None = None) -> str | None:
+    """Where the first byte that is not UTF-8 sits, as text; None when the file is UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, line = 0, 1
+    with _open_bytes(path, gz, content) as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            final = not chunk
+            try:
+                decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as exc:
+                # exc.start is relative to the decoder's buffer: pending bytes + this chunk.
+                pending = len(exc.object) - len(chunk)
+                at = offset - pending + exc.start
+                before = exc.object[: exc.start]
+                line_at = line + before.count(b"\n")
+                bad = exc.object[exc.start : exc.start + 1]
+                return (
+                    f"byte {at} (line {line_at}) is 0x{bad.hex()}, which is not UTF-8 "
+                    f"(the file looks like Latin-1/Windows-1252)"
+                )
+            if final:
+                return None
+            line += chunk.count(b"\n")
+            offset += len(chunk)
+
+
+_MAX_HEADER = 16 << 20  # bytes read at most to find the end of a delimited file's header
+
+# First bytes of files that are not a text or Parquet export, whatever their name says.
+_FOREIGN = (
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (an Excel .xlsx workbook is one too)",
+        "Extract the export from the archive, or save the sheet as CSV (UTF-8)",
+    ),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "Save the sheet as CSV (UTF-8)"),
+    (b"%PDF", "a PDF document", "Export the table itself as CSV, Parquet or NDJSON"),
+    (b"BZh", "a bzip2 archive", "Decompress it, or compress it with gzip and name it .gz"),
+    (b"\xfd7zXZ", "an xz archive", "Decompress it, or compress it with gzip and name it .gz"),
+    (b"(\xb5/\xfd", "a zstd archive", "Decompress it, or compress it with gzip and name it .gz"),
+)
+
+
+def _sniff(path: Path, kind: str, gz: bool, table: str) -> bytes | None:
+    """Check the first bytes against the name; return the decompressed content of ``.gz`` files.
+
+    Reads the first few bytes once (never the file's content into a message). A ``.gz`` file is
+    decompressed here, in full, so that a truncated or corrupt archive is an error rather than
+    a silently shorter table; other files are left to polars.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    name = _FORMAT_NAMES[kind]
+    is_gzip = head.startswith(b"\x1f\x8b")
+    if gz and not is_gzip:
+        plain = path.name[: -len(path.suffixes[-1])]
+        raise DataError(
+            f"{path}: the name ends in .gz but the file is not gzip-compressed. Rename it to "
+            f"{plain!r} (and the line under [files] in client.toml), or compress it with gzip."
+        )
+    if is_gzip and not gz:
+        raise DataError(
+            f"{path}: the file is gzip-compressed but its name does not end in .gz. Rename it to "
+            f"'{path.name}.gz' (and the line under [files] in client.toml)."
+        )
+    content = None
+    if gz:
+        try:
+            content = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(
+                f"{path}: the gzip data is truncated or corrupt ({exc}); the {name} inside cannot "
+                f"be read completely. Copy or compress the {table} export again."
+            ) from None
+        if not content.strip():
+            raise _EmptyFile(
+                f"{path}: the compressed file holds no data. Export the {table} "
+                f"table again, with a header row and data rows."
+            )
+        head = content[:8]
+    for magic, what, fix in _FOREIGN:
+        if head.startswith(magic):
+            raise DataError(f"{path}: the file is {what}, not a {name} file. {fix}.")
+    if kind == "parquet" and not head.startswith(b"PAR1"):
+        raise DataError(
+            f"{path}: the file is not Parquet (a Parquet file starts with the bytes 'PAR1'). "
+            f"Export the {table} table as Parquet again, or rename the file to what it holds "
+            f"(.csv, .tsv, .ndjson)."
+        )
+    return content
+
+
+def _text_content(path: Path, gz: bool, content: bytes | None, kind: str) -> bytes | None:
+    """Text files that polars cannot read as they are, rewritten in memory (else None).
+
+    UTF-16 (a byte-order mark, as Excel's "Unicode text" writes) is re-encoded as UTF-8, an
+    NDJSON file's UTF-8 byte-order mark is dropped, and old-Mac line endings (``\\r`` with no ``\\n`` in
+    the first 64 KiB) become ``\\n``. Only the first 64 KiB are read to decide.
+    """
+    with _open_bytes(path, gz, content) as fh:
+        head = fh.read(1 << 16)
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    bom = kind == "ndjson" and head.startswith(codecs.BOM_UTF8)  # polars' CSV reader skips it
+    cr_only = b"\r" in head and b"\n" not in head
+    if not (utf16 or bom or cr_only):
+        return content
+    data = content if content is not None else path.read_bytes()
+    if utf16:
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(
+                f"{path}: the file starts like UTF-16 text but is not valid UTF-16. "
+                f"Re-save the file as UTF-8."
+            ) from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if cr_only and b"\n" not in data:
+        data = data.replace(b"\r", b"\n")
+    return data
+
+
+def _read_header(
+    path: Path, gz: bool, sep: str, content: bytes | None = None, table: str = ""
+) -> list[str]:
+    with _open_bytes(path, gz, content) as fh:
+        head = fh.read(1 << 16)
+        while b"\n" not in head and len(head) < _MAX_HEADER:  # a very wide header
+            more = fh.read(1 << 20)
+            if not more:
+                break
+            head += more
+    if not head.strip():
+        raise _EmptyFile(
+            f"{path}: the file has no content (only blank space). Export it again "
+            f"with a header row and data rows."
+        )
+    if b"\n" not in head and len(head) >= _MAX_HEADER:
+        raise DataError(
+            f"{path}: line 1 (the header) is longer than {_MAX_HEADER >> 20} MiB. Check "
+            f"that the file is a {sep!r}-separated export with one header line."
+        )
+    first = head.split(b"\n", 1)[0]
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError:
+        where = _utf8_error(path, gz, content)
+        raise DataError(f"{path}: {where}. Re-save the file as UTF-8.") from None
+    text = text.lstrip("\ufeff").rstrip("\r")
+    if "\r" in text:
+        raise DataError(
+            f"{path}: line 1 (the header) holds a carriage return (\\r) that does not end the "
+            f"line: the file mixes line-ending styles. Re-save it with one kind of line ending."
+        )
+    try:
+        header = [h.strip() for h in next(csv.reader([text], delimiter=sep, quotechar='"'))]
+    except (csv.Error, StopIteration) as exc:
+        raise DataError(
+            f"{path}: line 1 (the header) cannot be read ({exc}). Check its quoting and "
+            f"the separator ({sep!r})."
+        ) from None
+    for i, name in enumerate(header, start=1):
+        if any(ord(ch) < 32 and ch != "\t" for ch in name):
+            hint = (
+                " (NUL bytes: the file may be UTF-16 without a byte-order mark)"
+                if "\x00" in name
+                else ""
+            )
+            raise DataError(
+                f"{path}: column {i} of the header holds a control character{hint}. Header names "
+                f"must be plain text; re-save the file as UTF-8 text with a plain header row."
+            )
+    # a nameless column (a trailing separator on every line) gets a name, as polars would
+    header = [h or f"column_{i}" for i, h in enumerate(header, start=1)]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name in seen:
+            raise DataError(
+                f"{path}: the header names column {name!r} twice (columns {seen[name]} and {i}). "
+                f"Rename one of them in the file so every column name is unique."
+            )
+        seen[name] = i
+    if len(header) == 1:
+        for cand, label in ((";", ";"), ("\t", "\\t"), ("|", "|"), (",", ",")):
+            if cand != sep and cand in header[0]:
+                toml_value = '"\\t"' if cand == "\t" else f"'{cand}'"
+                raise DataError(
+                    f"{path}: the header was read as one column {header[0][:60]!r} with "
+                    f"separator {sep!r}; the file looks {label}-separated. Set "
+                    f"files.separator = {toml_value} in client.toml."
+                )
+    return header
+
+
+@dataclass
+class _Source:
+    path: Path
+    kind: str
+    gz: bool
+    sep: str | None
+    lf: pl.LazyFrame
+    schema: dict[str, pl.DataType]
+    # the file's own types (NDJSON is read as text, but a canonical column of objects or
+    # lists is refused by what the file holds), and the rewritten content, if any
+    types: dict[str, pl.DataType] | None = None
+    content: bytes | None = None
+
+
+def _read_error(
+    src_path: Path,
+    kind: str,
+    gz: bool,
+    exc: BaseException,
+    sep: str | None = None,
+    content: bytes | None = None,
+) -> DataError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    name = _FORMAT_NAMES[kind]
+    try:
+        if kind in ("csv", "tsv", "ndjson") and ("utf-8" in text.lower() or "utf8" in text.lower()):
+            where = _utf8_error(src_path, gz, content)
+            if where:
+                return DataError(f"{src_path}: {where}. Re-save the file as UTF-8.")
+        if kind == "ndjson":
+            line = _bad_json_line(src_path, gz, content)
+            if line is not None:
+                return DataError(
+                    f"{src_path}: line {line[0]} is not a JSON object ({line[1]}). Each line of an "
+                    f"NDJSON file must be one complete JSON object; fix or remove that line."
+                )
+            mixed = _mixed_json_key(src_path, gz, content)
+            if mixed is not None:
+                key, (kind_a, line_a), (kind_b, line_b) = mixed
+                return DataError(
+                    f"{src_path}: key {key!r} holds {kind_a} on line {line_a} and {kind_b} on line "
+                    f"{line_b}; a column needs one kind of value. Export the key with one kind of "
+                    f"value (e.g. always text), or leave it out of the export."
+                )
+        if kind in ("csv", "tsv"):
+            lone_cr = _lone_cr_line(src_path, gz, content)
+            if lone_cr is not None:
+                return DataError(
+                    f"{src_path}: line {lone_cr} holds a carriage return (\\r) that is not followed "
+                    f"by a newline: the file mixes line-ending styles. Re-save it with one kind of "
+                    f"line ending (\\n or \\r\\n)."
+                )
+            bad = _ragged_line(src_path, gz, sep or ",", content)
+            if bad is not None:
+                return DataError(
+                    f"{src_path}: data row {bad[0]} (line {bad[0] + 1}) has {bad[1]} fields but the "
+                    f"header has {bad[2]}. Check quoting and the separator ({sep!r}) on that line."
+                )
+    except (OSError, EOFError, zlib.error, csv.Error, ValueError, RecursionError) as err:
+        text = f"{type(err).__name__}: {err}"  # the diagnosis failed: say what polars said
+    return DataError(
+        f"{src_path}: cannot be read as a {name} file ({text}). Check that the file is a "
+        f"complete {name} export{' compressed with gzip' if gz else ''}, or export it again."
+    )
+
+
+def _bad_json_line(path: Path, gz: bool, content: bytes | None = None) -> tuple[int, str] | None:
+    # Error path only: find the first line that is not a JSON object.
+    with _open_bytes(path, gz, content) as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                return number, str(err).split(":")[0]
+            except ValueError as err:  # a number JSON parsers refuse (1e400, NaN)
+                return number, str(err)
+            except RecursionError:
+                return number, "nested too deeply"
+            if isinstance(value, list) and number == 1:
+                return number, (
+                    "found a JSON array: the file holds one array, not one object per "
+                    "line; write each element on its own line, e.g. jq -c '.[]'"
+                )
+            if not isinstance(value, dict):
+                kinds = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}
+                return number, f"found {kinds.get(type(value), 'a number')}"
+    return None
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number too large for a 64-bit float")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _mixed_json_key(path: Path, gz: bool, content: bytes | None = None):
+    """Error path only: the first key holding an object, a list and/or plain values on two lines."""
+    first: dict[str, tuple[str, int]] = {}
+    with _open_bytes(path, gz, content) as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            for key, value in json.loads(raw).items():
+                if value is None:
+                    continue
+                kind = (
+                    "an object"
+                    if isinstance(value, dict)
+                    else "a list"
+                    if isinstance(value, list)
+                    else "a plain value"
+                )
+                seen = first.setdefault(key, (kind, number))
+                if seen[0] != kind:
+                    return key, seen, (kind, number)
+    return None
+
+
+def _lone_cr_line(path: Path, gz: bool, content: bytes | None = None) -> int | None:
+    # Error path only: the line of the first \r not followed by \n.
+    with _open_bytes(path, gz, content) as fh:
+        for number, raw in enumerate(fh, start=1):
+            if b"\r" in raw.rstrip(b"\r\n") or raw.endswith(b"\r"):
+                return number
+    return None
+
+
+def _ragged_line(
+    path: Path, gz: bool, sep: str, content: bytes | None = None
+) -> tuple[int, int, int] | None:
+    # Error path only: find the first data row whose field count differs from the header.
+    with _open_bytes(path, gz, content) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
+        reader = csv.reader(text, delimiter=sep, quotechar='"')
+        try:
+            header = next(reader, None)
+            if header is None:
+                return None
+            for number, row in enumerate(reader, start=1):
+                if row and len(row) != len(header):
+                    return number, len(row), len(header)
+        except csv.Error:
+            return None
+    return None
+
+
+_NESTED = (pl.List, pl.Array, pl.Struct, pl.Object)
+
+
+def _check_source_types(
+    path: Path, table: str, resolved: Mapping[str, str], types: Mapping[str, pl.DataType]
+) -> None:
+    """Refuse canonical columns whose values are lists or objects (one value per row expected)."""
+    for canonical, src in resolved.items():
+        dtype = types.get(src)
+        if isinstance(dtype, _NESTED):
+            what = "objects (structs)" if isinstance(dtype, pl.Struct) else "lists"
+            raise DataError(
+                f"{path}, {_col_label(canonical, src)}: holds {what} ({dtype}), but cxlab expects "
+                f"one plain value per row in the {table} column {canonical!r}. Export it as a "
+                f"plain text or number column, or map another column to {canonical!r} under "
+                f"[columns.{table}] in client.toml."
+            )
+
+
+def _open_source(path: Path, table: str, separator: str | None) -> _Source:
+    _check_file(path, table)
+    kind, gz = file_format(path)
+    sep: str | None = None
+    content: bytes | None = None
+    types: dict[str, pl.DataType] | None = None
+    try:
+        content = _sniff(path, kind, gz, table)
+        if kind in ("csv", "tsv"):
+            content = _text_content(path, gz, content, kind)
+            sep = separator or ("\t" if kind == "tsv" else ",")
+            header = _read_header(path, gz, sep, content, table)
+            lf = pl.scan_csv(
+                path if content is None else content,
+                separator=sep,
+                infer_schema=False,
+                new_columns=header,
+                quote_char='"',
+                raise_if_empty=False,
+                encoding="utf8",
+            )
+            schema = {h: pl.String() for h in header}
+        elif kind == "parquet":
+            lf = pl.scan_parquet(path if content is None else io.BytesIO(content))
+            schema = dict(lf.collect_schema())
+        else:
+            content = _text_content(path, gz, content, kind)
+            with _open_bytes(path, gz, content) as fh:
+                if not fh.read(1 << 16).strip():
+                    raise _EmptyFile(
+                        f"{path}: the file has no content (only blank space). Export "
+                        f"it again with one JSON object per line."
+                    )
+            source = path if content is None else content
+            # Types from the whole file (not its first lines: a key first seen late is kept),
+            # then every value read as text and cast by the loader's own per-row checks, so a
+            # value whose type changes late is set aside with its row, not a failed file.
+            types = dict(pl.scan_ndjson(source, infer_schema_length=None).collect_schema())
+            schema = {k: pl.String() for k in types}
+            lf = pl.scan_ndjson(source, schema=schema)
+    except DataError:
+        raise
+    except (pl.exceptions.PolarsError, OSError, EOFError, ValueError) as exc:
+        raise _read_error(path, kind, gz, exc, sep, content) from None
+    return _Source(path, kind, gz, sep, lf, schema, types or schema, content)
+
+
+# --------------------------------------------------------------------------- columns
+def _resolve_columns(
+    schema: TableSchema, source: Sequence[str], mapping: Mapping[str, str], path: Path
+) -> dict[str, str]:
+    """canonical -> source column name, after checking the mapping against the file."""
+    known = schema.names
+    resolved: dict[str, str] = {}
+    for src, canonical in mapping.items():
+        if canonical not in known:
+            raise DataError(
+                f"{path}: the mapping sends column {src!r} to {canonical!r}, which is not a "
+                f"canonical {schema.name} column.{did_you_mean(canonical, known)} Canonical: "
+                f"{', '.join(known)}."
+            )
+        if canonical in resolved:
+            raise DataError(
+                f"{path}: the mapping sends both {resolved[canonical]!r} and {src!r} to "
+                f"{canonical!r}. Keep one line for {canonical!r} under [columns.{schema.name}]."
+            )
+        if src not in source:
+            raise DataError(
+                f"{path}: column {src!r} (mapped to {canonical!r} under [columns.{schema.name}] in "
+                f"client.toml) is not in the file.{did_you_mean(src, source)} Columns in the file: "
+                f"{', '.join(source)}."
+            )
+        resolved[canonical] = src
+    for canonical in known:
+        if canonical not in resolved and canonical in source:
+            if canonical in mapping:  # the same name is mapped elsewhere: it is an attribute
+                continue
+            resolved[canonical] = canonical
+    for canonical in schema.required:
+        if canonical not in resolved:
+            close = did_you_mean(canonical, source)
+            example = (
+                close.removeprefix(" Did you mean '").removesuffix("'?")
+                if close
+                else "Your Column Name"
+            )
+            raise DataError(
+                f"{path}: required column {canonical!r} not found.{close} Columns in the file: "
+                f"{', '.join(source)}. If the file calls it something else, add a line "
+                f"under [columns.{schema.name}] in client.toml, e.g. "
+                f'{json.dumps(example, ensure_ascii=False)} = "{canonical}".'
+            )
+    taken = set(resolved.values())
+    for extra in source:
+        if extra in taken:
+            continue
+        if extra == SOURCE_ROW or extra in resolved:
+            raise DataError(
+                f"{path}: column {extra!r} clashes with the canonical column {extra!r}"
+                f"{'' if extra == SOURCE_ROW else f' (column {resolved[extra]!r} is mapped to it)'}. "
+                f"Rename or drop it in the file."
+            )
+    return resolved
+
+
+def _blank_to_null(e: pl.Expr) -> pl.Expr:
+    return pl.when(e.str.len_bytes() > 0).then(e)
+
+
+def _untidy(e: pl.Expr) -> pl.Expr:
+    """Text with a leading/trailing space, or empty: needs stripping and blank->null.
+
+    Only spaces are looked for (three cheap passes); when a column has one, the whole column is
+    stripped of all surrounding whitespace.
+    """
+    return (e.str.len_bytes() == 0) | e.str.starts_with(" ") | e.str.ends_with(" ")
+
+
+#: Text that spreadsheet and database exports write for "no value"; in a text file (CSV, TSV,
+#: NDJSON) a canonical column holding exactly one of these reads as empty.
+PLACEHOLDERS = ("NULL", "null", "Null", "N/A", "n/a", "#N/A", "NaN", "nan", "None", "-")
+
+
+def _tidy_probe(s: str, text_file: bool) -> list[pl.Expr]:
+    """One-row checks of text column ``s``: what :func:`_tidy` must do to it.
+
+    Always: untidy (surrounding spaces, empty). Text files only (Parquet has real nulls and no
+    spreadsheet formulas): Excel's ``="00123"`` wrapper and the :data:`PLACEHOLDERS`.
+    """
+    e = pl.col(s)
+    out = [_untidy(e).any().alias(s)]
+    if text_file:
+        out += [
+            e.str.starts_with('="').any().alias(f"{s}\x00excel"),
+            e.is_in(PLACEHOLDERS).any().alias(f"{s}\x00null"),
+        ]
+    return out
+
+
+def _tidy(s: str, needs: Mapping[str, bool]) -> pl.Expr:
+    """Column ``s`` stripped, unwrapped and with placeholders as null, as far as ``needs`` says."""
+    e = pl.col(s)
+    strip, excel, nulls = needs.get(s), needs.get(f"{s}\x00excel"), needs.get(f"{s}\x00null")
+    if strip:
+        e = e.str.strip_chars()
+    if excel:  # ="00123" is how Excel is told to keep leading zeros: the value is 00123
+        wrapped = e.str.starts_with('="') & e.str.ends_with('"') & (e.str.len_bytes() >= 3)
+        e = (
+            pl.when(wrapped)
+            .then(e.str.strip_prefix('="').str.strip_suffix('"').str.strip_chars())
+            .otherwise(e)
+        )
+    if nulls:
+        e = pl.when(~e.is_in(PLACEHOLDERS)).then(e)
+    return _blank_to_null(e) if strip or excel else e
+
+
+def _empty_text(c: str) -> pl.Expr:
+    return pl.col(c).is_null() | (pl.col(c).str.strip_chars().str.len_bytes() == 0)
+
+
+def _blank_line(source_cols: Sequence[str]) -> pl.Expr:
+    """True for a delimited-file row with no value in any column (a blank line)."""
+    return pl.all_horizontal([_empty_text(c) for c in source_cols])
+
+
+def _blank_rows(data: pl.DataFrame, source_cols: Sequence[str]) -> pl.Series | None:
+    """``source_row`` of delimited-file rows with no value in any column (blank lines); None if none.
+
+    The first column is checked on every row, the others only where it is blank.
+    """
+    rows = (
+        data.lazy()
+        .filter(_empty_text(source_cols[0]))
+        .filter(_blank_line(source_cols))
+        .select(SOURCE_ROW)
+        .collect()
+        .to_series()
+    )
+    return rows if rows.len() else None
+
+
+def _blank_lines_issue(table: str, label: str, n: int, examples: Sequence[int]) -> Issue:
+    """The warning for ``n`` blank lines skipped (not counted as rows)."""
+    msg = (
+        f"{label}: {n:,} blank {'line was' if n == 1 else 'lines were'} skipped (no value in "
+        f"any column); they are not rows and are not counted. Nothing to fix, or leave them "
+        f"out of the export."
+    )
+    return Issue(table, label, "warning", "blank_lines", "all", n, tuple(examples[:_EXAMPLES]), msg)
+
+
+def _binary_error(path: Path, canonical: str, src: str, row: int | None) -> DataError:
+    where = f"row {row} holds" if row is not None else "holds"
+    return DataError(
+        f"{path}, {_col_label(canonical, src)}: {where} bytes that are not UTF-8 text. cxlab reads "
+        f"{canonical!r} as text; export the column as a UTF-8 string column (not binary), or fix "
+        f"the values at the source."
+    )
+
+
+def _binary_as_text(
+    data: pl.DataFrame, path: Path, resolved: Mapping[str, str], types: Mapping[str, pl.DataType]
+) -> tuple[pl.DataFrame, dict[str, pl.DataType]]:
+    """Binary canonical columns (Parquet byte strings) as text; a DataError if one is not UTF-8."""
+    types = dict(types)
+    for canonical, src in resolved.items():
+        if types[src] != pl.Binary:
+            continue
+        try:
+            data = data.with_columns(pl.col(src).cast(pl.String))
+        except pl.exceptions.PolarsError:
+            # Error path only: find the first value that is not UTF-8.
+            values = data.get_column(src).to_list()
+            row = next(
+                i for i, v in enumerate(values, start=1) if v is not None and not _is_utf8(v)
+            )
+            raise _binary_error(path, canonical, src, row) from None
+        types[src] = pl.String()
+    return data, types
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    # String sources arrive already stripped with blanks as null (see load_table).
+    if dtype == pl.String:
+        return raw
+    if dtype.is_float():
+        # A float id (an integer column that a null turned into floats) reads as the integer
+        # (1.0 -> "1", as in a table of integer ids); NaN and infinities are missing values.
+        whole = (raw == raw.floor()) & (raw.abs() < 2.0**53)
+        return (
+            pl.when(raw.is_finite() & whole)
+            .then(raw.cast(pl.Int64, strict=False).cast(pl.String))
+            .when(raw.is_finite())
+            .then(raw.cast(pl.String))
+        )
+    return raw.cast(pl.String)
+
+
+def _present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype.is_float():
+        return raw.is_not_null() & ~raw.is_nan()
+    return raw.is_not_null()
+
+
+# --------------------------------------------------------------------------- timestamps
+@dataclass
+class _Ts:
+    value: pl.Expr  # Datetime("us", "UTC")
+    aware: pl.Expr | None  # value came with an offset (strings only)
+    naive: pl.Expr | None  # value came without one (strings only)
+    gap: pl.Expr  # local time in a DST gap
+
+
+def _localize(naive: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr]:
+    """Naive local datetimes in ``tz`` -> UTC, and a flag for times in a DST gap."""
+    if tz == "UTC":
+        return naive.dt.replace_time_zone("UTC"), pl.lit(False)
+    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    # In a gap: use the offset in force three hours earlier (before the change), as zoneinfo.
+    shift = dt.timedelta(hours=3)
+    before = (naive - shift).dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    gap = naive.is_not_null() & local.is_null()
+    value = pl.coalesce(
+        local.dt.convert_time_zone("UTC"),
+        pl.when(gap).then(before.dt.convert_time_zone("UTC") + shift),
+    )
+    return value, gap
+
+
+def _parse_datetime_text(s: pl.Expr, formats: Sequence[str]) -> tuple[pl.Expr, pl.Expr]:
+    """(aware UTC, naive) datetimes parsed from stripped text; null where no format matches."""
+    iso = s.str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt]", "$1 ").str.replace(r"(\d)[Zz]$", "${1}+00:00")
+    kw = {"strict": False, "time_unit": "us"}
+    aware = [
+        iso.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%z", time_zone="UTC", **kw),
+        iso.str.to_datetime("%Y-%m-%d %H:%M%z", time_zone="UTC", **kw),
+    ]
+    naive = [
+        iso.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", **kw),
+        iso.str.to_datetime("%Y-%m-%d %H:%M", **kw),
+        iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
+    ]
+    for fmt in formats:
+        if "%z" in fmt or "%:z" in fmt or "%#z" in fmt:
+            aware.append(s.str.to_datetime(fmt, time_zone="UTC", **kw))
+        else:
+            naive.append(s.str.to_datetime(fmt, **kw))
+    return pl.coalesce(aware), pl.coalesce(naive)
+
+
+def _timestamp(raw: pl.Expr, dtype: pl.DataType, tz: str, formats: Sequence[str]) -> _Ts:
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            value, gap = _localize(raw.dt.cast_time_unit("us"), tz)
+            return _Ts(value, None, None, gap)
+        return _Ts(
+            raw.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), None, None, pl.lit(False)
+        )
+    if dtype == pl.Date:
+        value, gap = _localize(raw.cast(pl.Datetime("us")), tz)
+        return _Ts(value, None, None, gap)
+    s = _text(raw, dtype)
+    aware, naive = _parse_datetime_text(s, formats)
+    local, gap = _localize(naive, tz)
+    is_aware = aware.is_not_null()
+    is_naive = aware.is_null() & naive.is_not_null()
+    return _Ts(pl.coalesce(aware, local), is_aware, is_naive, is_naive & gap)
+
+
+def _date(raw: pl.Expr, dtype: pl.DataType, formats: Sequence[str]) -> pl.Expr:
+    if dtype == pl.Date:
+        return raw
+    if isinstance(dtype, pl.Datetime):
+        return raw.dt.date()
+    s = _text(raw, dtype)
+    aware, naive = _parse_datetime_text(s, formats)
+    return pl.coalesce(naive.dt.date(), aware.dt.date())
+
+
+def _boolean(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Boolean:
+        return raw
+    if dtype.is_numeric():
+        return pl.when(raw == 1).then(True).when(raw == 0).then(False)
+    mapping = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+    return (
+        _text(raw, dtype)
+        .str.to_lowercase()
+        .replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+    )
+
+
+def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype.is_numeric():
+        e = raw.cast(pl.Float64, strict=False)
+        return pl.when(e.is_finite()).then(e)
+    e = _text(raw, dtype).cast(pl.Float64, strict=False)
+    return pl.when(e == 0).then(0.0).when(e.is_finite()).then(e)  # text "-0" reads as 0.0
+
+
+def _as_utc(value: dt.date | dt.datetime | str | None, tz: str, name: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise DataError(
+                f"{name} = {value!r} is not an ISO date or datetime like 2024-01-31."
+            ) from None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+    return value.astimezone(dt.UTC)
+
+
+# --------------------------------------------------------------------------- messages
+_WHAT = {
+    "null_customer_id": "no customer id",
+    "unparsable_timestamp": "a time that is empty or not ISO 8601 nor one of timestamp_formats",
+    "missing_touchpoint": "no touchpoint",
+    "missing_value": "an empty required value",
+    "unparsable_value": "a value that cannot be read as {dtype}",
+    "negative_revenue": "a negative revenue",
+    "unknown_survey": "a survey other than " + ", ".join(SURVEYS),
+    "score_out_of_range": "a score outside its survey's scale ("
+    + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in SURVEY_SCALES.items())
+    + ")",
+    "before_start": "a time before start_date {start}",
+    "future_timestamp": "a time after as_of {as_of}",
+    "duplicate_event": "the same values on every canonical column as an earlier row (the first is kept)",
+    "duplicate_customer": "a customer id already seen in an earlier row (the first is kept)",
+}
+_FIX = {
+    "null_customer_id": "Fill the id, or leave the rows out of the export.",
+    "unparsable_timestamp": "Use ISO 8601 (2024-01-31 14:05:00, optionally +01:00) or add the "
+    "format to timestamp_formats in client.toml.",
+    "missing_touchpoint": "Fill the touchpoint column.",
+    "missing_value": "Fill the column.",
+    "unparsable_value": "Fix the values in the file.",
+    "negative_revenue": "Record refunds as their own touchpoint with a positive amount.",
+    "unknown_survey": "Use nps, csat or ces.",
+    "score_out_of_range": "Check the survey column and the scale of the export.",
+    "before_start": "Check the clock of the export, or lower start_date in client.toml.",
+    "future_timestamp": "Check the timezone and clock of the export, or set as_of in client.toml.",
+    "duplicate_event": "Usually harmless: the export repeated rows.",
+    "duplicate_customer": "Keep one row per customer in the customers file.",
+}
+_VALUE_EXAMPLES = {
+    "unparsable_timestamp",
+    "unparsable_value",
+    "negative_revenue",
+    "unknown_survey",
+    "score_out_of_range",
+}
+
+
+def _col_label(canonical: str, source: str) -> str:
+    return f"column {source!r}" + (f" (-> {canonical})" if source != canonical else "")
+
+
+# --------------------------------------------------------------------------- the load
+def _column_checks(
+    table: str,
+    schema: TableSchema,
+    resolved: Mapping[str, str],
+    raw: Mapping[str, pl.Expr],
+    rdt: Mapping[str, pl.DataType],
+    *,
+    timezone: str,
+    formats: Sequence[str],
+    start_utc: dt.datetime | None,
+    as_of_utc: dt.datetime,
+) -> tuple[
+    dict[str, pl.Expr], list[tuple[str, str, pl.Expr]], list[tuple[str, str, pl.Expr]], _Ts | None
+]:
+    """The canonical value of every column and the set-aside checks of ``table``.
+
+    ``raw`` holds each resolved column's source expression (stripped when untidy) and ``rdt``
+    its source dtype. Returns the value expressions, the flags on source values (first stage),
+    the flags on cast canonical columns (``later``, second stage) and the timestamp parse
+    (its ``gap`` / ``aware`` / ``naive`` warning expressions), so the in-memory loader and
+    :mod:`cxlab.io.outofcore` apply exactly the same rules.
+    """
+    values: dict[str, pl.Expr] = {}
+    flags: list[tuple[str, str, pl.Expr]] = []  # (reason, canonical column, flag)
+    ts: _Ts | None = None
+
+    for col in schema.columns:
+        name = col.name
+        if name not in resolved:
+            if name not in _OPTIONAL_ABSENT_OK:
+                values[name] = pl.lit(None, dtype=col.dtype)
+            continue
+        r, d = raw[name], rdt[name]
+        if name == "timestamp":
+            ts = _timestamp(r, d, timezone, formats)
+            values[name] = ts.value
+            flags.append(("unparsable_timestamp", name, ts.value.is_null()))
+        elif col.dtype == pl.String:
+            v = _text(r, d)
+            blank = v.is_null()
+            if name == "survey":
+                v = v.str.to_lowercase()
+            values[name] = v
+            if name == _ID:
+                flags.append(("null_customer_id", name, blank))
+            elif name == "touchpoint" and table == "events":
+                flags.append(("missing_touchpoint", name, blank))
+            elif col.required:
+                flags.append(("missing_value", name, blank))
+        elif name == "revenue":
+            v = _number(r, d)
+            values[name] = v
+            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
+        elif name == "score":
+            f = _number(r, d)
+            # a whole number; a huge one (1e30) is clipped so that it is out of range, not an
+            # integer overflow
+            v = pl.when(f == f.floor()).then(f.clip(-1e15, 1e15)).cast(pl.Int64, strict=False)
+            values[name] = v
+            flags.append(("missing_value", name, ~_present(r, d)))
+            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
+        elif col.dtype == pl.Date:
+            v = _date(r, d, formats)
+            values[name] = v
+            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
+        elif col.dtype == pl.Boolean:
+            v = _boolean(r, d)
+            values[name] = v
+            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
+        else:  # pragma: no cover - every canonical dtype is handled above
+            values[name] = r.cast(col.dtype, strict=False)
+
+    # Checks on cast values (they refer to the canonical columns after the first stage).
+    later: list[tuple[str, str, pl.Expr]] = []
+    if "revenue" in resolved:
+        later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
+    if table == "feedback":
+        lo, hi = survey_scale_bounds(pl.Int64)
+        later.append(
+            (
+                "unknown_survey",
+                "survey",
+                pl.col("survey").is_not_null() & ~pl.col("survey").is_in(SURVEYS),
+            )
+        )
+        later.append(
+            ("score_out_of_range", "score", (pl.col("score") < lo) | (pl.col("score") > hi))
+        )
+    if "timestamp" in schema.names:
+        if start_utc is not None:
+            later.append(
+                (
+                    "before_start",
+                    "timestamp",
+                    pl.col("timestamp") < pl.lit(start_utc, dtype=TIMESTAMP_DTYPE),
+                )
+            )
+        later.append(
+            (
+                "future_timestamp",
+                "timestamp",
+                pl.col("timestamp") > pl.lit(as_of_utc, dtype=TIMESTAMP_DTYPE),
+            )
+        )
+
+    return values, flags, later, ts
+
+
+def load_table(
+    table: str,
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    timezone: str = "UTC",
+    timestamp_formats: Sequence[str] = (),
+    journey_map: Mapping[str, str] | None = None,
+    start_date: dt.date | None = None,
+    as_of: dt.date | dt.datetime | None = None,
+    strict: bool = False,
+    separator: str | None = None,
+    prepare: bool = False,
+    optional: bool = False,
+    source: SourceSpec | None = None,
+    duplicate_events: str = "keep",
+) -> LoadResult:
+    """Load one file as canonical ``table``; see :func:`load_events` for the parameters.
+
+    ``optional=True`` (feedback and customers in :func:`cxlab.io.client.load_client`): a file
+    with no data rows (0 bytes, blank, a header only) gives an empty table and an
+    ``empty_file`` warning instead of a :class:`~cxlab.errors.DataError`.
+    """
+    try:
+        return _load_table(
+            table,
+            path,
+            mapping,
+            timezone=timezone,
+            timestamp_formats=timestamp_formats,
+            journey_map=journey_map,
+            start_date=start_date,
+            as_of=as_of,
+            strict=strict,
+            separator=separator,
+            prepare=prepare,
+            source=source,
+            duplicate_events=duplicate_events,
+        )
+    except _EmptyFile:
+        if not optional:
+            raise
+    path = Path(path)
+    msg = (
+        f"{path.name}: the {table} file has no data rows, so the {table} table is empty; "
+        f"sections that need it say so. Export it again with its rows if there should be some."
+    )
+    issue = Issue(table, path.name, "warning", "empty_file", "all", 0, (), msg)
+    set_aside = pl.DataFrame(
+        schema={SOURCE_ROW: pl.UInt32(), "reason": pl.String(), "column": pl.String()}
+    )
+    return LoadResult(table, path, empty_table(table), set_aside, (issue,), 0)
+
+
+def _load_table(
+    table: str,
+    path: str | Path,
+    mapping: Mapping[str, str] | None,
+    *,
+    timezone: str,
+    timestamp_formats: Sequence[str],
+    journey_map: Mapping[str, str] | None,
+    start_date: dt.date | None,
+    as_of: dt.date | dt.datetime | None,
+    strict: bool,
+    separator: str | None,
+    prepare: bool,
+    source: SourceSpec | None = None,
+    duplicate_events: str = "keep",
+) -> LoadResult:
+    schema = _schema(table)
+    path = Path(path)
+    label = path.name
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise DataError(
+            f"timezone = {timezone!r} is not an IANA time zone (e.g. 'Europe/Paris')."
+        ) from None
+    if separator is not None and len(separator) != 1:
+        raise DataError(f"separator must be one character, got {separator!r}.")
+    formats = tuple(timestamp_formats)
+    as_of_utc = _as_utc(as_of, timezone, "as_of") or dt.datetime.now(dt.UTC)
+    start_utc = _as_utc(start_date, timezone, "start_date")
+
+    src = _open_source(path, table, separator)
+    file_cols = list(src.schema)
+    src, mapping, consumed = _declared_columns(src, mapping or {}, source, table, path)
+    source_cols = list(src.schema)
+    resolved = _resolve_columns(schema, source_cols, mapping, path)
+    _check_source_types(path, table, resolved, src.types or src.schema)
+    taken = set(resolved.values())
+    extras = [c for c in source_cols if c not in taken and c not in consumed]
+
+    # Read once into memory; every later pass (checks, casts, flags) runs on that frame.
+    try:
+        data = src.lf.with_row_index(SOURCE_ROW, offset=1).collect()
+    except (pl.exceptions.PolarsError, OSError, EOFError, ValueError) as exc:
+        raise _read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
+    if data.height == 0:
+        raise _EmptyFile(
+            f"{path}: the file has a header but no data rows. Export the {table} table again "
+            f"with its rows."
+        )
+    data, types = _binary_as_text(data, path, resolved, src.schema)
+    text_file = src.kind != "parquet"
+    blank = _blank_rows(data, file_cols) if src.kind in ("csv", "tsv") else None
+    if blank is not None and blank.len() == data.height:
+        lines = f"{blank.len():,} blank line{'' if blank.len() == 1 else 's'}"
+        raise _EmptyFile(
+            f"{path}: the file has a header and {lines}, but no data rows. Export the "
+            f"{table} table again with its rows."
+        )
+    # Strip and blank->null only the text columns that need it (a cheap check first).
+    prepared = prepare and table == "events"
+    text_cols = sorted({s for s in resolved.values() if types[s] == pl.String})
+    # Prepared events: the few distinct values of the coded columns (touchpoint, channel) are
+    # read once; their untidiness and their enum categories come from those values, not rows.
+    coded_src = list(
+        dict.fromkeys(
+            resolved[c] for c in CODED_COLUMNS if prepared and resolved.get(c) in text_cols
+        )
+    )
+    row_checked = [s for s in text_cols if s not in coded_src]
+    found = pl.collect_all(
+        [data.lazy().select([e for s in row_checked for e in _tidy_probe(s, text_file)])]
+        + [data.lazy().select(pl.col(s).unique()) for s in coded_src]
+    )
+    needs = found[0].row(0, named=True) if row_checked else {}
+    distinct = {s: f for s, f in zip(coded_src, found[1:], strict=True)}
+    for f in distinct.values():
+        needs.update(f.select(_tidy_probe(f.columns[0], text_file)).row(0, named=True))
+    raw = {c: _tidy(s, needs) for c, s in resolved.items()}
+    rdt = {c: types[s] for c, s in resolved.items()}
+    values, flags, later, ts = _column_checks(
+        table,
+        schema,
+        resolved,
+        raw,
+        rdt,
+        timezone=timezone,
+        formats=formats,
+        start_utc=start_utc,
+        as_of_utc=as_of_utc,
+    )
+    # every value a coded column can take (its values in set-aside rows included)
+    categories = {
+        c: distinct[s].select(values[c].alias(c)).to_series()
+        for c, s in resolved.items()
+        if s in distinct and c in CODED_COLUMNS
+    }
+    extra_cols: dict[str, pl.Expr] = {}
+    if ts is not None:
+        extra_cols["__gap"] = ts.gap
+        if ts.aware is not None:
+            extra_cols["__aware"] = ts.aware
+            extra_cols["__naive"] = ts.naive
+
+    n_first = len(flags)
+    all_flags = flags + later
+    stage1 = (
+        [pl.col(SOURCE_ROW)]
+        + [e.alias(n) for n, e in values.items()]
+        + [pl.col(c).alias(f"__raw__{c}") for c in source_cols]
+        + [e.alias(n) for n, e in extra_cols.items()]
+        + [e.fill_null(False).alias(f"__f{i}") for i, (_, _, e) in enumerate(flags)]
+    )
+    stage2 = [e.fill_null(False).alias(f"__f{i + n_first}") for i, (_, _, e) in enumerate(later)]
+    fcols = [f"__f{i}" for i in range(len(all_flags))]
+    bad = pl.any_horizontal(fcols) if fcols else pl.lit(False)
+    n_blank = 0 if blank is None else blank.len()
+    if n_blank:  # blank lines are neither loaded nor set aside: left out like bad rows, not counted
+        stage1.append(pl.col(SOURCE_ROW).is_in(blank.implode()).alias("__blank"))
+        bad = bad | pl.col("__blank")
+
+    dup_reason = {"events": "duplicate_event", "customers": "duplicate_customer"}.get(table)
+    dup_key = (
+        ([c for c in schema.names if c in resolved] if table == "events" else [_ID])
+        if dup_reason
+        else []
+    )
+    hash_col = [_key_hash(dup_key).alias("__h")] if dup_reason and not prepared else []
+    flagged = (
+        data.lazy()
+        .select(stage1)
+        .with_columns(stage2)
+        .with_columns(bad.alias("__bad"), *hash_col)
+        .collect()
+    )
+    del data
+
+    if prepared:  # the permutation of prepare_events, on the clean rows only
+        order, codes, keys = customer_order(
+            flagged.get_column("customer_id"),
+            flagged.get_column("timestamp"),
+            keep=~flagged.get_column("__bad"),
+        )
+    repeated = None
+    if dup_reason == "duplicate_event" and duplicate_events == "keep":
+        repeated = _repeated_events_issue(flagged, dup_key, label, prepared and (order, codes))
+        dup_reason = None
+    if dup_reason:
+        bad_s = flagged.get_column("__bad")
+        all_flags.append(
+            (dup_reason, "customer_id" if table == "customers" else "all", pl.lit(True))
+        )
+        fcols.append(f"__f{len(all_flags) - 1}")
+        if prepared:
+            dup_rows = _adjacent_duplicates(flagged, dup_key, order, codes)
+            dup = _row_mask(flagged.height, dup_rows)
+            if dup_rows.len():
+                kept = ~order.is_in(dup_rows.implode())
+                order, codes = order.filter(kept), codes.filter(kept)
+        else:
+            dup = _later_duplicates(flagged, dup_key, bad_s)
+        dup = dup.alias(fcols[-1])
+        flagged = flagged.with_columns(dup, (bad_s | dup).alias("__bad"))
+
+    # A row's reason is its first flag in the SET_ASIDE_REASONS order (computed on bad rows only).
+    priority = {r: i for i, r in enumerate(SET_ASIDE_REASONS)}
+    ordered = sorted(range(len(all_flags)), key=lambda i: (priority[all_flags[i][0]], i))
+    none = [pl.lit(None, pl.String)]
+    reason = pl.coalesce(
+        [pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][0])) for i in ordered] or none
+    )
+    column = pl.coalesce(
+        [pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][1])) for i in ordered] or none
+    )
+
+    n = flagged.height - n_blank
+
+    kept_cols = [c for c in schema.names if c in values] + [SOURCE_ROW]
+    columns = [pl.col(c) for c in kept_cols] + [pl.col(f"__raw__{c}").alias(c) for c in extras]
+    if prepared:  # one gather: set-aside rows left out and rows put in (customer, time) order
+        # (a lazy select: an eager one would first copy the mixed-chunk frame into one chunk)
+        frame = gather_prepared(
+            flagged.lazy().select(columns).collect(), order, codes, keys, categories
+        )
+    else:
+        frame = flagged.lazy().filter(~pl.col("__bad")).select(columns).collect()
+    set_aside = (
+        flagged.lazy()
+        .filter(pl.col("__bad") & ~pl.col("__blank") if n_blank else pl.col("__bad"))
+        .select(
+            [pl.col(SOURCE_ROW), reason.alias("reason"), column.alias("column")]
+            + [
+                pl.col(f"__raw__{c}").alias(c)
+                for c in source_cols
+                if c not in (SOURCE_ROW, "reason", "column")
+            ]
+        )
+        .collect()
+    )
+
+    issues: list[Issue] = []
+    if set_aside.height:
+        groups = (
+            set_aside.group_by("reason", "column")
+            .agg(
+                pl.len().alias("rows"), pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples")
+            )
+            .with_columns(
+                pl.col("reason").replace_strict(priority, return_dtype=pl.Int64).alias("__p")
+            )
+            .sort("__p", "column")
+        )
+        for g in groups.iter_rows(named=True):
+            issues.append(
+                _set_aside_issue(
+                    table,
+                    path,
+                    g,
+                    resolved,
+                    set_aside,
+                    schema,
+                    start_date=start_date,
+                    as_of=as_of_utc,
+                )
+            )
+
+    if n_blank:
+        issues.append(_blank_lines_issue(table, label, n_blank, blank.head(_EXAMPLES).to_list()))
+    if repeated is not None:
+        issues.append(repeated)
+    # Warnings: mixed timezones, DST gaps, unknown touchpoints (rows kept).
+    if "__aware" in flagged.columns:
+        n_aware = int(flagged["__aware"].sum())
+        n_naive = int(flagged["__naive"].sum())
+        if n_aware and n_naive:
+            ex = flagged.filter(pl.col("__naive")).get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
+            src_col = resolved["timestamp"]
+            msg = (
+                f"{label}, {_col_label('timestamp', src_col)}: {n_aware:,} times carry a UTC "
+                f"offset and {n_naive:,} do not; the ones without were read in {timezone}. "
+                f"Export every time with its offset, or every time in local time."
+            )
+            issues.append(
+                Issue(
+                    table, label, "warning", "mixed_timezones", "timestamp", n_naive, tuple(ex), msg
+                )
+            )
+    if "__gap" in flagged.columns:
+        gaps = (
+            flagged.lazy().filter(pl.col("__gap") & ~pl.col("__bad")).select(SOURCE_ROW).collect()
+        )
+        if gaps.height:
+            ex = gaps.get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
+            msg = (
+                f"{label}, {_col_label('timestamp', resolved['timestamp'])}: {gaps.height:,} local "
+                f"times fall in a daylight-saving gap of {timezone} (the clock skipped them); "
+                f"they were read with the offset before the change. Check the export's timezone."
+            )
+            issues.append(
+                Issue(
+                    table,
+                    label,
+                    "warning",
+                    "nonexistent_local_time",
+                    "timestamp",
+                    gaps.height,
+                    tuple(ex),
+                    msg,
+                )
+            )
+    if journey_map is not None and "touchpoint" in resolved and table == "events":
+        issue = unknown_touchpoints(
+            frame, journey_map, table=table, file=label, source_column=resolved["touchpoint"]
+        )
+        if issue is not None:
+            issues.append(issue)
+
+    if strict:
+        for issue in issues:
+            if issue.severity == "set_aside" or issue.reason == "mixed_timezones":
+                raise DataError(
+                    f"{issue.message} ({issue.rows:,} rows; first rows "
+                    f"{', '.join(map(str, issue.examples))}.) Strict mode stops at the first problem; "
+                    f"load without strict=True to set such rows aside instead."
+                )
+    return LoadResult(table, path, frame, set_aside, tuple(issues), n)
+
+
+def _key_hash(key: list[str]) -> pl.Expr:
+    """A 64-bit hash of (customer_id, timestamp) (or of ``key``): finds duplicate candidates."""
+    head = [c for c in ("customer_id", "timestamp") if c in key] or key
+    combined = pl.col(head[0]).hash(seed=1)
+    for i, c in enumerate(head[1:], start=2):
+        combined = combined ^ pl.col(c).hash(seed=i)
+    return combined
+
+
+def _later_duplicates(frame: pl.DataFrame, key: list[str], bad: pl.Series) -> pl.Series:
+    """True for clean rows equal on ``key`` to an earlier clean row (the first one is kept).
+
+    Candidates first: rows whose hash of (customer_id, timestamp) occurs more than once, found
+    by sorting the hashes (much faster than a hash-set pass on 10M rows). Then the exact
+    comparison on every ``key`` column runs on the candidates only, so a hash collision can
+    never mark a distinct row as a duplicate.
+    """
+    hashes = frame.get_column("__h").rechunk()
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1)).unique()
+    if repeated.len() == 0:
+        return _row_mask(frame.height, repeated)
+    cols = [*key, "__bad"]
+    sub = (
+        frame.lazy()
+        .select(*key, SOURCE_ROW, bad.alias("__bad"), "__h")
+        .filter(pl.col("__h").is_in(repeated.implode()))
+        .collect()
+    )
+    later = sub.filter(~pl.struct(cols).is_first_distinct() & ~pl.col("__bad"))
+    return _row_mask(frame.height, later.get_column(SOURCE_ROW).cast(pl.Int64) - 1)
+
+
+def _adjacent_duplicates(
+    frame: pl.DataFrame, key: list[str], order: pl.Series, codes: pl.Series
+) -> pl.Series:
+    """Row numbers of clean rows equal on ``key`` to an earlier clean row, in prepared order.
+
+    ``order`` and ``codes`` come from :func:`cxlab.contract.prepare.customer_order` over the clean
+    rows: equal rows share customer and timestamp, so they sit in one run of equal
+    (code, timestamp) there. Only rows of such runs are compared on every ``key`` column, in
+    file order, so the first of a set of equal rows is the one kept (as
+    :func:`_later_duplicates` does on the file order).
+    """
+    ts = frame.get_column("timestamp").rechunk().gather(order)
+    same = ((codes == codes.shift(1)) & ts.eq_missing(ts.shift(1))).fill_null(False)
+    candidates = order.filter(same | same.shift(-1, fill_value=False)).sort()
+    if candidates.len() == 0:
+        return candidates
+    # Picked by source_row in a lazy filter: a gather or an eager mask filter would first
+    # copy the whole many-chunk frame into one chunk.
+    sub = (
+        frame.lazy()
+        .select(*key, SOURCE_ROW)
+        .filter(pl.col(SOURCE_ROW).is_in((candidates + 1).implode()))
+        .collect()
+    )
+    return sub.filter(~pl.struct(key).is_first_distinct()).get_column(SOURCE_ROW) - 1
+
+
+def _row_mask(height: int, rows: pl.Series) -> pl.Series:
+    """A boolean Series of ``height`` that is True at ``rows``."""
+    out = pl.repeat(False, height, eager=True, dtype=pl.Boolean)
+    return out.scatter(rows, True) if rows.len() else out
+
+
+def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date, as_of) -> Issue:
+    reason, column, rows, examples = g["reason"], g["column"], g["rows"], tuple(g["examples"])
+    label = path.name
+    if column == "all":
+        where = "all canonical columns"
+    else:
+        where = _col_label(column, resolved.get(column, column))
+    dtype = {
+        "revenue": "a number",
+        "score": "a whole number",
+        "signup_date": "a date",
+        "churn_date": "a date",
+        "churned": "true/false",
+    }.get(column, "its type")
+    what = _WHAT[reason].format(dtype=dtype, start=start_date, as_of=f"{as_of:%Y-%m-%d %H:%M} UTC")
+    msg = f"{label}, {where}: {rows:,} {'row has' if rows == 1 else 'rows have'} {what}."
+    redacted = msg + " " + _FIX[reason]  # pseudonymised reports: no value quoted from the input
+    if reason in _VALUE_EXAMPLES and column in resolved and column != _ID:
+        vals = (
+            set_aside.filter((pl.col("reason") == reason) & (pl.col("column") == column))
+            .get_column(resolved[column])
+            .cast(pl.String)
+            .unique(maintain_order=True)
+            .head(3)
+            .to_list()
+        )
+        shown = ", ".join(
+            "empty" if v is None or not str(v).strip() else repr(str(v)[:40]) for v in vals
+        )
+        if shown:
+            msg += f" Values like {shown}."
+    msg += " " + _FIX[reason]
+    return Issue(
+        table,
+        label,
+        "set_aside",
+        reason,
+        column,
+        rows,
+        examples,
+        msg,
+        redacted_message=redacted if redacted != msg else "",
+    )
+
+
+def unknown_touchpoints(
+    events: pl.DataFrame | pl.LazyFrame,
+    journey_map: Mapping[str, str],
+    *,
+    table: str = "events",
+    file: str = "",
+    source_column: str = "touchpoint",
+) -> Issue | None:
+    """A warning listing touchpoints that the journey map does not place, with row counts.
+
+    Returns None when every touchpoint is in the map. The rows are not touched.
+
+    Examples
+    --------
+    >>> ev = pl.DataFrame({"touchpoint": ["purchase", "teleport", "teleport"],
+    ...                    "source_row": pl.Series([1, 2, 3], dtype=pl.UInt32)})
+    >>> unknown_touchpoints(ev, {"purchase": "purchase"}).values
+    (('teleport', 2),)
+    """
+    lf = events.lazy() if isinstance(events, pl.DataFrame) else events
+    unknown = (
+        lf.filter(~pl.col("touchpoint").is_in(list(journey_map)))
+        .select("touchpoint", SOURCE_ROW)
+        .collect()
+    )
+    if unknown.height == 0:
+        return None
+    counts = (
+        unknown.group_by("touchpoint")
+        .agg(pl.len().alias("n"))
+        .sort(["n", "touchpoint"], descending=[True, False])
+    )
+    pairs = tuple((str(t), int(c)) for t, c in counts.iter_rows())
+    more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
+    where = f"{file}, " if file else ""
+
+    def sentence(names: list[str]) -> str:
+        shown = ", ".join(f"{t} ({c:,} rows)" for t, (_, c) in zip(names, pairs[:10], strict=False))
+        return (
+            f"{where}{_col_label('touchpoint', source_column)}: {len(pairs)} touchpoint "
+            f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
+            f"The rows are kept, without a stage; add them under [journey.map] in client.toml."
+        )
+
+    from cxlab.report.privacy import looks_like_event_name
+
+    msg = sentence([repr(t[:40]) for t, _ in pairs[:10]])
+    # pseudonymised reports: names that could be personal data (an e-mail, a phone) are hidden
+    redacted = sentence([repr(t) if looks_like_event_name(t) else REDACTED for t, _ in pairs[:10]])
+    examples = tuple(unknown.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list())
+    return Issue(
+        table,
+        file,
+        "warning",
+        "unknown_touchpoint",
+        "touchpoint",
+        unknown.height,
+        examples,
+        msg,
+        pairs,
+        redacted_message=redacted if redacted != msg else "",
+    )
+
+
+# --------------------------------------------------------------------------- public API
+def load_events(
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    timezone: str = "UTC",
+    timestamp_formats: Sequence[str] = (),
+    journey_map: Mapping[str, str] | None = None,
+    start_date: dt.date | None = None,
+    as_of: dt.date | dt.datetime | None = None,
+    strict: bool = False,
+    separator: str | None = None,
+    prepare: bool = False,
+    source: SourceSpec | None = None,
+    duplicate_events: str = "keep",
+) -> LoadResult:
+    """Load an events file into the canonical events table.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (``.csv``, ``.tsv``, ``.parquet``, ``.ndjson``/``.jsonl``, optionally ``.gz``).
+    mapping : dict, optional
+        Source column -> canonical column (``[columns.events]`` of ``client.toml``).
+    timezone : str
+        IANA zone in which naive times are read.
+    timestamp_formats : sequence of str
+        strftime formats tried after ISO 8601.
+    journey_map : dict, optional
+        touchpoint -> stage; touchpoints not in it are reported (kept). None: no check.
+    start_date : date, optional
+        Events before this day (in ``timezone``) are set aside as ``before_start``.
+    as_of : date or datetime, optional
+        Events after it are set aside as ``future_timestamp``; default now.
+    strict : bool
+        Raise :class:`~cxlab.errors.DataError` on the first set-aside reason (or mixed
+        timezones) instead of setting rows aside.
+    separator : str, optional
+        Delimiter of delimited files (default ``,`` for CSV, tab for TSV).
+    prepare : bool
+        Return the loaded rows as :func:`cxlab.contract.prepare.prepare_events` would: sorted by
+        customer and time, with integer customer codes. The loader then puts the rows in that
+        order in the same pass that leaves set-aside rows out (one copy of the events instead
+        of three), and finds duplicate events among rows of equal customer and time; the
+        rows, set-aside rows and issues are exactly those of ``prepare=False``.
+    source : SourceSpec, optional
+        Constants, derived columns, epoch times and nested fields declared in ``client.toml``
+        (:mod:`cxlab.io.sources`), added to the file's columns before the checks.
+    duplicate_events : {"keep", "drop"}
+        Events equal on every canonical column to an earlier one: ``"keep"`` loads them and
+        counts them in a ``repeated_events`` warning; ``"drop"`` sets them aside as
+        ``duplicate_event`` (the first is kept).
+
+    Returns
+    -------
+    LoadResult
+        ``.frame`` (loaded rows), ``.set_aside`` (with ``source_row``, ``reason``,
+        ``column``), ``.issues``, ``.input_rows``, ``.report``.
+
+    Raises
+    ------
+    DataError
+        File missing, empty, header only, not UTF-8, wrong delimiter, duplicate header, a
+        required column missing, unreadable Parquet/NDJSON; in strict mode also any set-aside
+        reason.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "events.csv").write_text(
+    ...     "Cust,timestamp,touchpoint,channel\\n"
+    ...     "c1,2024-03-01 10:00,site_visit,web\\n"
+    ...     ",2024-03-01 11:00,purchase,web\\n")
+    >>> res = load_events(folder / "events.csv", {"Cust": "customer_id"}, timezone="Europe/Paris")
+    >>> res.frame.select("customer_id", "timestamp").row(0)[1].isoformat()
+    '2024-03-01T09:00:00+00:00'
+    >>> res.set_aside.select("source_row", "reason").rows()
+    [(2, 'null_customer_id')]
+    """
+    return load_table(
+        "events",
+        path,
+        mapping,
+        timezone=timezone,
+        timestamp_formats=timestamp_formats,
+        journey_map=journey_map,
+        start_date=start_date,
+        as_of=as_of,
+        strict=strict,
+        separator=separator,
+        prepare=prepare,
+        source=source,
+        duplicate_events=duplicate_events,
+    )
+
+
+def load_feedback(
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    timezone: str = "UTC",
+    timestamp_formats: Sequence[str] = (),
+    start_date: dt.date | None = None,
+    as_of: dt.date | dt.datetime | None = None,
+    strict: bool = False,
+    separator: str | None = None,
+    source: SourceSpec | None = None,
+    optional: bool = False,
+) -> LoadResult:
+    """Load a feedback (survey answers) file into the canonical feedback table.
+
+    Parameters are those of :func:`load_events` (without ``journey_map``). Scores are checked
+    against :data:`cxlab.contract.schema.SURVEY_SCALES`; survey names are lower-cased. With
+    ``optional=True`` a file without data rows gives an empty table and an ``empty_file``
+    warning (no survey answers this quarter) instead of an error.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "feedback.csv"
+    >>> _ = p.write_text("customer_id,timestamp,survey,score\\nc1,2024-03-01,NPS,9\\nc2,2024-03-02,csat,9\\n")
+    >>> res = load_feedback(p)
+    >>> res.frame.select("survey", "score").rows(), res.set_aside["reason"].to_list()
+    ([('nps', 9)], ['score_out_of_range'])
+    """
+    return load_table(
+        "feedback",
+        path,
+        mapping,
+        timezone=timezone,
+        timestamp_formats=timestamp_formats,
+        start_date=start_date,
+        as_of=as_of,
+        strict=strict,
+        separator=separator,
+        source=source,
+        optional=optional,
+    )
+
+
+def load_customers(
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    timestamp_formats: Sequence[str] = (),
+    strict: bool = False,
+    separator: str | None = None,
+    source: SourceSpec | None = None,
+    optional: bool = False,
+) -> LoadResult:
+    """Load a customers file into the canonical customers table (one row per customer).
+
+    Dates (``signup_date``, ``churn_date``) are read as ISO dates or with
+    ``timestamp_formats``; ``churned`` accepts true/false, yes/no, y/n, t/f, 1/0. A repeated
+    customer id is set aside as ``duplicate_customer`` (the first row is kept). With
+    ``optional=True`` a file without data rows gives an empty table and a warning.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "customers.csv"
+    >>> _ = p.write_text("customer_id,churned\\nc1,yes\\nc2,no\\nc1,no\\n")
+    >>> res = load_customers(p)
+    >>> res.frame["churned"].to_list(), res.set_aside.select("source_row", "reason").rows()
+    ([True, False], [(3, 'duplicate_customer')])
+    """
+    return load_table(
+        "customers",
+        path,
+        mapping,
+        timestamp_formats=timestamp_formats,
+        strict=strict,
+        separator=separator,
+        optional=optional,
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------- declared columns
+def _declared_columns(
+    src: _Source, mapping: Mapping[str, str], spec: SourceSpec | None, table: str, path: Path
+) -> tuple[_Source, dict[str, str], list[str]]:
+    """The source with what client.toml declares (:mod:`cxlab.io.sources`) added as columns."""
+    types = src.types or src.schema
+    lf, schema, mapping, consumed = apply_source_spec(
+        src.lf, src.schema, types, mapping, spec, table=table, path=path
+    )
+    if len(schema) == len(src.schema):
+        return src, mapping, consumed
+    added = {c: t for c, t in schema.items() if c not in src.schema}
+    return (
+        _Source(src.path, src.kind, src.gz, src.sep, lf, schema, {**types, **added}, src.content),
+        mapping,
+        consumed,
+    )
+
+
+def _repeated_events_issue(
+    flagged: pl.DataFrame, key: list[str], label: str, prepared: tuple[pl.Series, pl.Series] | bool
+) -> Issue | None:
+    """The ``repeated_events`` warning: events equal on every canonical column to an earlier one, kept."""
+    if prepared:
+        order, codes = prepared
+        rows = (_adjacent_duplicates(flagged, key, order, codes) + 1).sort()
+    else:
+        mask = _later_duplicates(flagged, key, flagged.get_column("__bad"))
+        rows = flagged.get_column(SOURCE_ROW).filter(mask)
+    if rows.len() == 0:
+        return None
+    n = rows.len()
+    msg = (
+        f"{label}: {n:,} {'event repeats' if n == 1 else 'events repeat'} an earlier event on every "
+        f"canonical column (same customer, time, touchpoint, channel …). They are kept and "
+        f"counted in journeys, paths and funnels, as clickstream tools count them. If the export "
+        f"repeats rows by mistake, set them aside with this line in client.toml:\n\n"
+        f'    [validation]\n    duplicate_events = "drop"'
+    )
+    return Issue(
+        "events",
+        label,
+        "warning",
+        "repeated_events",
+        "all",
+        n,
+        tuple(rows.head(_EXAMPLES).to_list()),
+        msg,
+    )

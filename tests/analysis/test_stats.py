@@ -1,0 +1,80 @@
+"""Hand-checkable numbers for the shared statistics."""
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from cxlab.analysis.stats import exact_sum, nps_interval, wilson_bounds, wilson_interval
+
+
+def test_wilson_matches_hand_computation():
+    # p = 0.8, n = 10, z = 1.96: centre = (0.8 + 0.19207) / 1.38415 = 0.71674,
+    # half = 1.96 * sqrt(0.016 + 0.0096) / 1.38415 = 0.22656
+    lo, hi = wilson_interval(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-4)
+    assert hi == pytest.approx(0.9433, abs=1e-4)
+
+
+def test_wilson_edges_stay_in_unit_interval():
+    assert wilson_interval(0, 5)[0] == 0.0
+    assert wilson_interval(5, 5)[1] == 1.0
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+
+
+def test_wilson_expression_agrees_with_scalar():
+    df = pl.DataFrame({"k": [0, 3, 8, 50], "n": [4, 7, 10, 60]})
+    out = df.with_columns(wilson_bounds("k", "n"))
+    for k, n, lo, hi in out.iter_rows():
+        assert (lo, hi) == pytest.approx(wilson_interval(k, n))
+
+
+def test_nps_interval_closed_form():
+    # p = .5, d = .2 -> NPS 30; var = (.7 - .09) / 100 = .0061, se = .0781
+    nps, lo, hi = nps_interval(50, 20, 100)
+    assert nps == 30.0
+    assert lo == pytest.approx(30 - 100 * 1.959964 * math.sqrt(0.0061), abs=1e-4)
+    assert hi == pytest.approx(30 + 100 * 1.959964 * math.sqrt(0.0061), abs=1e-4)
+
+
+def _old_exact_sum(expr: str, decimals: int = 6) -> pl.Expr:
+    # the Int64 version exact_sum replaced: overflowed (raised) past 9.2e12 at 6 decimals
+    scale = 10**decimals
+    return (pl.col(expr) * scale).round(0).cast(pl.Int64).sum() / scale
+
+
+def test_exact_sum_no_longer_overflows_on_loader_accepted_revenue():
+    # 9.3e12 per row (one IDR order of ~600 million USD), 1e15 per row, 1e30: all finite and
+    # non-negative, so the loader keeps them; each total below is exact in decimal
+    df = pl.DataFrame(
+        {"g": [1, 1, 1, 2, 2, 3, 3], "x": [9.3e12, 9.3e12, 0.25, 1e15, 1e15, 1e30, 1e30]}
+    )
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        df.group_by("g").agg(_old_exact_sum("x"))
+    totals = dict(df.group_by("g").agg(exact_sum("x")).sort("g").iter_rows())
+    assert totals == {1: 18_600_000_000_000.25, 2: 2e15, 3: 2e30}
+
+
+def test_exact_sum_past_int128_fixed_point_is_still_order_independent():
+    # 1e300 is far past 128-bit micro-units: the unit widens to a power of two
+    vals = [1e300, 3.0, 1e300, 2.5e299, 7e-3]
+    fwd = pl.DataFrame({"x": vals}).select(exact_sum("x")).item()
+    rev = pl.DataFrame({"x": vals[::-1]}).select(exact_sum("x")).item()
+    assert fwd == rev  # the same bits in any order
+    assert math.isclose(fwd, 2.25e300, rel_tol=1e-15)  # the 3.0 and 7e-3 are below the unit
+
+
+def test_exact_sum_is_byte_identical_to_the_int64_version_in_its_range():
+    # today's data (|total| < 9.2e12) must give exactly the same bits as before
+    rng = np.random.default_rng(3)
+    df = pl.DataFrame({"g": rng.integers(0, 50, 20_000), "x": rng.lognormal(3, 2, 20_000).round(2)})
+    for decimals in (6, 9):
+        old = df.group_by("g").agg(_old_exact_sum("x", decimals).alias("s")).sort("g")
+        new = df.group_by("g").agg(exact_sum("x", decimals).alias("s")).sort("g")
+        assert old.equals(new)
+    # nulls are skipped and an empty or all-null group sums to 0.0, as before
+    nulls = pl.DataFrame(
+        {"g": [1, 1, 2], "x": [None, 1.5, None]}, schema={"g": pl.Int64, "x": pl.Float64}
+    )
+    assert nulls.group_by("g").agg(exact_sum("x")).sort("g")["x"].to_list() == [1.5, 0.0]

@@ -1,0 +1,129 @@
+"""CX metric charts: they take aggregates only, sort them, and carry n and intervals in tooltips."""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from cxlab.analysis.metrics import score_over_time, score_summary
+from cxlab.display.charts.metrics import (
+    driver_quadrant_chart,
+    score_breakdown_chart,
+    score_over_time_chart,
+    topic_share_chart,
+)
+from cxlab.errors import DataError, ParameterError
+
+
+@pytest.fixture
+def feedback():
+    rng = np.random.default_rng(0)
+    n = 300
+    ts = [
+        dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=int(d))
+        for d in rng.integers(0, 120, n)
+    ]
+    return pl.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "timestamp": ts,
+            "survey": "nps",
+            "score": rng.integers(0, 11, n),
+            "touchpoint": rng.choice(["checkout", "support_call", "delivery", "review"], n),
+        }
+    )
+
+
+def _tooltip_fields(spec):
+    fields = set()
+    for layer in spec.get("layer", [spec]):
+        for tip in layer.get("encoding", {}).get("tooltip", []):
+            fields.add(tip["field"])
+    return fields
+
+
+def test_over_time_chart_band_line_and_tooltips(feedback):
+    frame = score_over_time(feedback, every="month", by="touchpoint")
+    spec = score_over_time_chart(frame).to_dict()
+    marks = [
+        layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+        for layer in spec["layer"]
+    ]
+    assert marks == ["area", "line", "point"]
+    assert spec["layer"][0]["encoding"]["y"]["field"] == "ci_low"
+    assert spec["layer"][0]["encoding"]["y2"]["field"] == "ci_high"
+    assert {"estimate", "ci_low", "ci_high", "n", "small_n", "touchpoint"} <= _tooltip_fields(spec)
+    (values,) = spec["datasets"].values()
+    assert len(values) == frame.height
+    keys = [(v["touchpoint"], v["period"]) for v in values]
+    assert keys == sorted(keys)  # sorted before it reaches the chart
+
+
+def test_breakdown_chart_orders_stages_and_fades_small_n(feedback):
+    frame = score_summary(feedback, by="stage")
+    spec = score_breakdown_chart(frame).to_dict()
+    bars = spec["layer"][0]
+    assert bars["encoding"]["y"]["sort"] == ["purchase", "retention", "advocacy"]
+    assert "small_n" in str(bars["encoding"]["opacity"])
+    assert spec["layer"][1]["encoding"]["x2"]["field"] == "ci_high"
+    overall = score_breakdown_chart(score_summary(feedback)).to_dict()
+    assert overall["layer"][0]["encoding"]["y"]["field"] == "group"
+
+
+def test_charts_refuse_event_level_data(feedback):
+    with pytest.raises(ParameterError, match="aggregated"):
+        score_breakdown_chart(feedback)
+    with pytest.raises(ParameterError, match="collect"):
+        score_breakdown_chart(score_summary(feedback).lazy())
+    with pytest.raises(DataError, match="no column 'estimate'"):
+        score_over_time_chart(
+            pl.DataFrame({"period": [1], "n": [1], "ci_low": [0], "ci_high": [1]})
+        )
+
+
+def test_quadrant_chart_reference_lines():
+    t = pl.DataFrame(
+        {
+            "driver": ["b", "a", "c"],
+            "importance_pct": [30.0, 60.0, 10.0],
+            "ci_low": [20.0, 50.0, 2.0],
+            "ci_high": [40.0, 70.0, 18.0],
+            "performance": [40.0, -20.0, 5.0],
+            "n_exposed": [80, 50, 12],
+            "quadrant": ["maintain", "fix first", "monitor"],
+        }
+    )
+    spec = driver_quadrant_chart(t, overall_nps=10.0).to_dict()
+    datasets = list(spec["datasets"].values())
+    drivers = next(d for d in datasets if len(d) == 3)
+    assert [d["driver"] for d in drivers] == ["a", "b", "c"]  # sorted by importance
+    refs = sorted(d[0].get("x", d[0].get("y")) for d in datasets if len(d) == 1)
+    assert refs == pytest.approx([10.0, 100 / 3])  # overall NPS, average importance
+    with pytest.raises(ParameterError, match="overall_nps"):
+        driver_quadrant_chart(t)
+
+
+def test_topic_share_chart_long_format():
+    t = pl.DataFrame(
+        {
+            "topic": [0, 1],
+            "label": ["late / parcel", "staff / helpful"],
+            "top_terms": [["late"], ["staff"]],
+            "n_comments": [40, 30],
+            "share_promoter": [0.1, 0.6],
+            "share_passive": [0.3, 0.3],
+            "share_detractor": [0.6, 0.1],
+            "mean_sentiment": [-0.4, 0.5],
+        }
+    )
+    spec = topic_share_chart(t).to_dict()
+    (values,) = spec["datasets"].values()
+    assert len(values) == 6
+    assert spec["encoding"]["y"]["sort"] == [
+        "late / parcel",
+        "staff / helpful",
+    ]  # by detractor share
+    assert {"share", "n_comments", "mean_sentiment"} <= {
+        tip["field"] for tip in spec["encoding"]["tooltip"]
+    }
