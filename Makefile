@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CLIENTS ?= data/sample
 OUT ?= reports
 
-.PHONY: help demo test lab sample bench validate lint format clean browser docs
+.PHONY: help demo test test-fast lab sample bench validate lint format clean browser docs
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "; printf "cxlab targets:\n"} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ demo: $(VENV)/.installed ## Set up, make the sample clients if missing, render e
 
 test: $(VENV)/.installed-test browser ## Set up and run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.installed-test ## Everything but the slow, end-to-end report, notebook and browser tests (~2 min)
+	$(BIN)/python -m pytest -m "not (slow or e2e or notebook or browser)"
 
 docs: $(VENV)/.installed-test ## Build the documentation site into site/ (strict: any warning fails; offline)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet

@@ -28,7 +28,11 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="kills processes with POSIX signals")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.skipif(os.name != "posix", reason="kills processes with POSIX signals"),
+]
 
 CONTROL_CELL = """\
 import os, pathlib, signal, time

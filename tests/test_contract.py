@@ -333,6 +333,8 @@ def test_survey_only_and_customers_plus_survey_clients_load(tmp_path):
         load_client(folder)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_survey_only_client_gets_a_report(tmp_path):
     # the report runs for a client with survey answers but no events: the scores are there,
     # the journey sections say why they are empty

@@ -49,12 +49,14 @@ def test_the_build_is_strict_and_offline_by_configuration():
     assert "mkdocs build --strict" in (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_every_page_is_built(site):
     pages = {p.relative_to(DOCS).with_suffix(".html") for p in DOCS.rglob("*.md")}
     built = {p.relative_to(site) for p in site.rglob("*.html")}
     assert pages <= built, sorted(map(str, pages - built))
 
 
+@pytest.mark.slow
 def test_no_built_page_loads_anything_from_the_internet(site):
     pages = sorted(site.rglob("*.html"))
     assert len(pages) > 20
@@ -69,6 +71,7 @@ def test_no_built_page_loads_anything_from_the_internet(site):
         assert not re.search(r"(@import|url\()\s*['\"]?https?://", text), css.name
 
 
+@pytest.mark.slow
 def test_the_api_reference_is_generated_from_the_docstrings(site):
     page = (site / "reference" / "funnel.html").read_text(encoding="utf-8")
     assert 'id="cxlab.analysis.funnel.funnel"' in page

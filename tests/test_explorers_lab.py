@@ -38,7 +38,7 @@ import pytest
 from cxlab.config import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_DIR
 from cxlab.io.client import load_client
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.slow]
 
 EXPLORERS = sorted((NOTEBOOKS_DIR / "explore").glob("*.ipynb"))
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "explorers"

@@ -82,6 +82,7 @@ def report_imports(sections: set[str]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_a_report_kernel_imports_sklearn_and_lifelines_only_for_the_sections_needing_them():
     code = report_imports(LIGHT_SECTIONS)
     assert "from cxlab.io.client import load_client" in code and "show.setup()" in code
@@ -92,6 +93,7 @@ def test_a_report_kernel_imports_sklearn_and_lifelines_only_for_the_sections_nee
     assert "sklearn" in heavy_modules_after(report_imports({"churn"}))
 
 
+@pytest.mark.slow
 def test_the_probe_does_see_a_heavy_import():
     # The check above could pass by never seeing anything: churn needs scikit-learn at once.
     assert "sklearn" in heavy_modules_after("import cxlab; cxlab.ChurnClusters")

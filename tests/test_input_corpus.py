@@ -146,6 +146,7 @@ class Case:
     expect: Loaded | Fails
     table: str = "events"
     options: dict = field(default_factory=dict)  # timezone, timestamp_formats, separator, mapping
+    slow: bool = False  # over ~2 s: left out of `make test-fast`
 
 
 CASES = [
@@ -646,6 +647,7 @@ CASES = [
             + "\n"
         ),
         Loaded(1, 1, columns=("attr0", "attr11999")),
+        slow=True,
     ),
     Case(
         "a misspelt column whose name needs TOML escaping",
@@ -865,7 +867,12 @@ def _check_error(err: pytest.ExceptionInfo, case: Case) -> None:
         assert source == "Your Column Name" or f"Columns in the file: {source}," in message
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def _params(cases: list[Case]) -> list:
+    """The cases as pytest parameters named after them, the slow ones marked ``slow``."""
+    return [pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.slow else []) for c in cases]
+
+
+@pytest.mark.parametrize("case", _params(CASES))
 def test_corpus_case_with_the_loader(tmp_path, case):
     path = tmp_path / case.file
     case.write(path)
@@ -885,7 +892,7 @@ def test_corpus_case_with_the_loader(tmp_path, case):
     )
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", _params(CASES))
 def test_corpus_case_through_load_client(tmp_path, case):
     folder = tmp_path / "corpus"
     folder.mkdir()
@@ -913,7 +920,7 @@ def test_corpus_case_through_load_client(tmp_path, case):
 _EVENT_CASES = [c for c in CASES if c.table == "events"]
 
 
-@pytest.mark.parametrize("case", _EVENT_CASES, ids=[c.name for c in _EVENT_CASES])
+@pytest.mark.parametrize("case", _params(_EVENT_CASES))
 def test_corpus_events_case_out_of_core(tmp_path, case):
     # cxlab.io.outofcore applies the loader's rules lazily: the same error, or the same counts
     folder = tmp_path / "corpus"

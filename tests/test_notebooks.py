@@ -33,6 +33,7 @@ def test_notebooks_are_committed_without_outputs():
     assert not dirty, f"strip outputs (jupyter nbconvert --clear-output --inplace): {dirty}"
 
 
+@pytest.mark.notebook
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", EXPLORERS, ids=[p.stem for p in EXPLORERS])
 def test_explorer_notebook_executes(notebook: Path):

@@ -349,6 +349,7 @@ def batch(odd):
     return SimpleNamespace(result=result, out=out)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_every_odd_client_gets_a_report(batch, odd):
     assert batch.result.ok, batch.result.summary()
@@ -358,6 +359,7 @@ def test_every_odd_client_gets_a_report(batch, odd):
         assert "Executive summary" in page and "Appendix: data validation" in page, name
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_each_report_says_which_sections_it_skipped_and_why(batch, odd):
     for name, expected in EXPECTED_SKIPS.items():
@@ -377,6 +379,7 @@ def test_each_report_says_which_sections_it_skipped_and_why(batch, odd):
             assert f'<p class="cx-note">{html.escape(s["reason"])}' in page, (name, s)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_counts_in_the_reasons_come_from_the_data(batch, odd):
     def reasons(name, section):
@@ -410,6 +413,7 @@ def test_counts_in_the_reasons_come_from_the_data(batch, odd):
     assert f"None of the {buyers} customers who bought" in reasons("none_churned", "churn")
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_index_lists_the_skipped_sections_per_client(batch, odd):
     page = (batch.out / "index.html").read_text(encoding="utf-8")

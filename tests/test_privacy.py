@@ -286,6 +286,7 @@ def test_render_client_refuses_a_salt_file_in_the_reports_folder(tmp_path):
     assert "inside the reports folder" in record["failure"]["evalue"]
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_failing_client_error_quoting_values_is_redacted_everywhere(tmp_path):
     """A notebook error quoting input values: run.json, report.ipynb and index.html hide them."""
@@ -394,6 +395,7 @@ def _plant(path: Path, plants: list[tuple[str, str]]) -> None:
     path.write_bytes(gzip.compress(buf.getvalue(), mtime=0))
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_pseudonymised_report_contains_none_of_the_planted_pii(tmp_path):
     from cxlab.io.sample import write_sample_clients

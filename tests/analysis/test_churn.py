@@ -357,6 +357,7 @@ def test_highest_churn_cluster_is_the_planted_group(sample_client):
     assert top["churn_rate"] > truth["churn_rate_below"] > rest["churn_rate"].min()
 
 
+@pytest.mark.slow
 def test_support_contacts_rank_among_top_drivers(sample_client):
     # Label-leaking recency features are left out. Activity volume (frequency, tenure, retention
     # events) also separates churners, so the planted driver is asserted in the top 5 of 40+.

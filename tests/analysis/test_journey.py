@@ -208,6 +208,7 @@ def logs(draw, max_customers: int = 4, max_events: int = 12):
     return events(rows)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(logs(max_customers=1))
 def test_furthest_stage_never_goes_backwards(log):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -40,6 +41,7 @@ OPTIONS = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(event_logs(), feedback_logs(), st.booleans(), OPTIONS)
 def test_touchpoint_heatmap_equals_oracle(log, feedback, with_feedback, options):
@@ -61,6 +63,7 @@ def test_touchpoint_heatmap_equals_oracle(log, feedback, with_feedback, options)
             raise AssertionError(f"{name}: {e}") from None
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(event_logs(source_row=True), feedback_logs())
 def test_heatmap_follows_customer_id_replaced_on_prepared_frame(log, feedback):
@@ -80,6 +83,7 @@ def test_heatmap_follows_customer_id_replaced_on_prepared_frame(log, feedback):
     assert_frame_equal(got, want, check_exact=True)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(event_logs())
 def test_channel_by_stage_on_plain_and_prepared(log):

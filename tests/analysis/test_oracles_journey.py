@@ -78,6 +78,7 @@ def test_assign_stages_equals_oracle(log, purchases):
         assert_frame_equal(text(got), want_rows, check_exact=True)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(event_logs(), PURCHASES, AS_OF)
 def test_customer_journeys_equal_oracle(log, purchases, as_of):
@@ -97,6 +98,7 @@ def test_customer_journeys_equal_oracle(log, purchases, as_of):
     assert_frame_equal(got, want, check_exact=True)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(event_logs(), st.booleans(), st.booleans(), AS_OF)
 def test_stage_transitions_equal_oracle(log, collapse, ends, as_of):
@@ -107,6 +109,7 @@ def test_stage_transitions_equal_oracle(log, collapse, ends, as_of):
         assert_equal(journey.stage_transitions(frame, **kw), want, name)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(event_logs(source_row=True))
 def test_customer_id_replaced_on_prepared_frame_is_followed(log):

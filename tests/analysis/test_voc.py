@@ -83,6 +83,7 @@ def test_safe_text_masks_then_escapes():
     assert out[8] == "&lt;a href=&#x27;mailto:[email]&#x27;&gt;[email]&lt;/a&gt;"
 
 
+@pytest.mark.slow
 @given(st.text(max_size=80))
 @settings(max_examples=200, deadline=None)
 def test_escape_roundtrips_and_leaves_no_markup(text):

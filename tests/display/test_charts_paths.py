@@ -78,6 +78,7 @@ def has_tooltips(chart) -> bool:
     return any("tooltip" in lay.get("encoding", {}) for lay in layers(chart.to_dict()))
 
 
+@pytest.mark.slow
 def test_every_chart_renders_offline_with_tooltips(events, tmp_path):
     charts = [
         transition_heatmap(transitions(events)),

@@ -165,6 +165,7 @@ def test_costly_controls_wait_for_the_button():
         ui.Explorer({"k": k}, lambda v: [], costly=["kk"])
 
 
+@pytest.mark.slow
 def test_setup_notebook_charts_load_nothing_from_the_internet():
     import re
 

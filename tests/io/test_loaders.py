@@ -545,6 +545,7 @@ _TOUCH = st.sampled_from(["purchase", "site_visit", "", "teleport", " purchase",
 _REV = st.sampled_from(["", "10", "-2", "abc", "1e3", "nan"])
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

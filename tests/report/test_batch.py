@@ -126,6 +126,8 @@ def _record(batch, slug):
     return json.loads((batch.out / slug / "run.json").read_text())
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_one_failure_does_not_stop_the_others(batch):
     assert batch.code == 1  # non-zero because one client failed
     for slug in GOOD:
@@ -149,6 +151,8 @@ def test_one_failure_does_not_stop_the_others(batch):
     assert not list(batch.out.rglob(".*.tmp"))  # no half-written file left
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_index_lists_every_client_with_status_and_metrics(batch):
     page = (batch.out / "index.html").read_text()
     rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
@@ -162,6 +166,8 @@ def test_index_lists_every_client_with_status_and_metrics(batch):
     assert "<script src" not in page
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_headline_facts_match_the_data(batch):
     facts = _record(batch, "telecom")["facts"]
     raw = load_client(batch.clients / "telecom")
@@ -172,6 +178,8 @@ def test_headline_facts_match_the_data(batch):
     assert 0 < facts["conversion"] < 1 and facts["client_name"] == raw.name
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_pseudonymised_outputs_contain_no_input_id_or_email(batch):
     for slug in GOOD:
         raw = load_client(batch.clients / slug)
@@ -203,6 +211,8 @@ def test_pseudonymised_outputs_contain_no_input_id_or_email(batch):
         assert secret not in (batch.out / slug / "report.ipynb").read_text()
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_hostile_text_is_escaped_in_html(batch):
     page = (batch.out / "hostile" / "report.html").read_text()
     for payload in [
@@ -215,6 +225,8 @@ def test_hostile_text_is_escaped_in_html(batch):
     assert "Evil &lt;script&gt;window.__pwned=3&lt;/script&gt; Ltd" in page
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_resume_reruns_nothing_then_exactly_the_changed_client(batch):
     kwargs = dict(
         workers=2,
@@ -242,6 +254,8 @@ def _normalise(page: str) -> str:
     return re.sub(r"Generated: [^<]*", "Generated: X", page)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_reports(batch):
     distributed = pytest.importorskip("distributed")
     out = batch.root / "reports-dask"
@@ -313,6 +327,8 @@ def _open_offline(browser, path: Path):
     return page, requests, errors
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.parametrize("slug", GOOD)
 def test_report_renders_offline_in_chromium(batch, browser, slug):
@@ -339,6 +355,8 @@ def test_report_renders_offline_in_chromium(batch, browser, slug):
         page.close()
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.browser
 def test_hostile_payloads_show_as_text_in_chromium(batch, browser):
     page, requests, errors = _open_offline(browser, batch.out / "hostile" / "report.html")

@@ -61,6 +61,8 @@ def _lossy(base):
     return Lossy
 
 
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_guard_recovers_replies_whose_wakeup_was_missed(monkeypatch):
     monkeypatch.setattr(ex, "GuardedNotebookClient", _lossy(ex.GuardedNotebookClient))
     start = time.monotonic()
@@ -70,6 +72,8 @@ def test_guard_recovers_replies_whose_wakeup_was_missed(monkeypatch):
     assert time.monotonic() - start < 20
 
 
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_stock_polling_under_the_same_fault_fails_loudly_not_silently(monkeypatch):
     # Control experiment: nbclient's own long waits under the same fault never see the reply.
     # The guard turns that into a reported timeout (with a retry), never a silent success.
@@ -84,6 +88,8 @@ def test_stock_polling_under_the_same_fault_fails_loudly_not_silently(monkeypatc
     assert res.attempts == 2 and len(res.retried) == 1
 
 
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_timeout_is_a_failure_with_retry_and_names_the_cell():
     res = execute_notebook(
         _nb("a = 1", "import time; time.sleep(60)", "b = 2"), timeout=3, retries=1
@@ -94,6 +100,8 @@ def test_timeout_is_a_failure_with_retry_and_names_the_cell():
     assert res.notebook.cells[3].get("execution_count") is None  # the cell after never ran
 
 
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_error_is_reported_with_cell_and_exception_and_not_retried():
     res = execute_notebook(
         _nb("a = 1", "raise KeyError('no such column <x>')", "b = 2"), timeout=60, retries=2
@@ -106,6 +114,8 @@ def test_error_is_reported_with_cell_and_exception_and_not_retried():
     assert err and err[0]["ename"] == "KeyError"  # the executed notebook keeps the error
 
 
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_parameters_are_injected_after_the_parameters_cell_and_paths_resolved(
     tmp_path, monkeypatch
 ):
@@ -157,6 +167,9 @@ STRESS_NOTEBOOK = [
 ]
 
 
+@pytest.mark.e2e
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_many_reports_in_parallel_all_complete(tmp_path):
     """9 client runs, 3 at a time (the setting where 1 in 4 hung): all finish, all complete."""
     cells = []
