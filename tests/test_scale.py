@@ -448,7 +448,8 @@ def test_paths_variants_identical(sessions, kwargs):
 
 def test_paths_on_integer_codes_identical(events, prepared):
     # cxlab.analysis.paths only uses customer_id as a key: the integer code gives the same tables
-    paths = pytest.importorskip("cxlab.analysis.paths")
+    from cxlab.analysis import paths
+
     coded = prepared.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
     assert_frame_equal(paths.transitions(coded), paths.transitions(events))
     assert_frame_equal(paths.step_matrix(coded, 8), paths.step_matrix(events, 8))

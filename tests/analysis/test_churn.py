@@ -32,6 +32,12 @@ from cxlab.analysis.stats import wilson_interval
 from cxlab.config import SAMPLE_DIR
 from cxlab.errors import DataError, ParameterError
 
+# The sample clients are committed data: missing files fail the tests, they do not skip them.
+MISSING_SAMPLE = (
+    "the sample clients are committed in data/sample; restore them (git checkout data/sample) "
+    "or regenerate them with `make sample`"
+)
+
 
 def three_groups(n_per: int = 60, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Three well-separated groups; group 2 calls support a lot and churns most.
@@ -308,7 +314,7 @@ CLIENTS = ["bookshop", "telecom", "bank"]
 def sample_client(request):
     folder = SAMPLE / request.param
     if not (folder / "truth.json").is_file():
-        pytest.skip(f"sample client {request.param} not generated in {SAMPLE} (run `make sample`)")
+        pytest.fail(f"sample client {request.param} is missing in {SAMPLE}: {MISSING_SAMPLE}")
     from cxlab.io.client import load_client
 
     c = load_client(folder)

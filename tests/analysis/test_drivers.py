@@ -11,6 +11,13 @@ import pytest
 from cxlab.analysis.drivers import driver_features, nps_drivers, relative_weights
 from cxlab.config import SAMPLE_DIR
 from cxlab.errors import DataError, ParameterError
+from cxlab.io.sample import SAMPLE_CLIENTS
+
+# The sample clients are committed data: missing files fail the tests, they do not skip them.
+MISSING_SAMPLE = (
+    "the sample clients are committed in data/sample; restore them (git checkout data/sample) "
+    "or regenerate them with `make sample`"
+)
 
 T0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 
@@ -197,19 +204,25 @@ def test_nps_drivers_is_deterministic_and_validates():
 
 
 # ---------------------------------------------------------------------------- sample clients
+def _truth(folder):
+    """The client's truth.json; a missing file fails the test (the sample data is committed)."""
+    if not (folder / "truth.json").is_file():
+        pytest.fail(f"{folder}/truth.json is missing: {MISSING_SAMPLE}")
+    return json.loads((folder / "truth.json").read_text())
+
+
 def _clients():
-    if not SAMPLE_DIR.is_dir():
-        return []
-    return sorted(p.name for p in SAMPLE_DIR.iterdir() if (p / "truth.json").is_file())
+    """The committed sample clients (data/sample), each with the truth.json of what it plants."""
+    return sorted(SAMPLE_CLIENTS)
 
 
 def check_planted_driver(folder):
     """The planted touchpoint ranks first, with the direction truth.json reports."""
     from cxlab.io.client import load_client
 
-    truth = json.loads((folder / "truth.json").read_text()).get("nps_driver")
+    truth = _truth(folder).get("nps_driver")
     if not truth:
-        pytest.skip(f"{folder.name} has no planted NPS driver")
+        pytest.fail(f"{folder.name}/truth.json has no planted NPS driver: {MISSING_SAMPLE}")
     c = load_client(folder)
     kd = nps_drivers(
         c.events, c.feedback, n_boot=50, seed=0, purchase_touchpoints=c.config.purchase_touchpoints
@@ -225,8 +238,6 @@ def check_planted_driver(folder):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "client", _clients() or [pytest.param("none", marks=pytest.mark.skip("no sample data"))]
-)
+@pytest.mark.parametrize("client", _clients())
 def test_sample_client_planted_driver_ranks_first(client):
     check_planted_driver(SAMPLE_DIR / client)

@@ -251,7 +251,6 @@ def test_identifier_like_text_columns_are_skipped(events, customers):
 
 
 def test_optional_comment_sentiment(events, feedback):
-    pytest.importorskip("cxlab.analysis.voc")
     fb = feedback.with_columns(
         pl.when(pl.col("customer_id") == "ann")
         .then(pl.lit("Terrible, slow and rude support"))

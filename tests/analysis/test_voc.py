@@ -21,6 +21,13 @@ from cxlab.analysis.voc import (
 )
 from cxlab.config import SAMPLE_DIR
 from cxlab.errors import DataError, ParameterError
+from cxlab.io.sample import SAMPLE_CLIENTS
+
+# The sample clients are committed data: missing files fail the tests, they do not skip them.
+MISSING_SAMPLE = (
+    "the sample clients are committed in data/sample; restore them (git checkout data/sample) "
+    "or regenerate them with `make sample`"
+)
 
 ADVERSARIAL = [
     "<script>alert(1)</script>",
@@ -372,10 +379,16 @@ def test_representative_verbatims_are_masked_escaped_and_ranked():
 
 
 # ---------------------------------------------------------------------------- sample clients
+def _truth(folder):
+    """The client's truth.json; a missing file fails the test (the sample data is committed)."""
+    if not (folder / "truth.json").is_file():
+        pytest.fail(f"{folder}/truth.json is missing: {MISSING_SAMPLE}")
+    return json.loads((folder / "truth.json").read_text())
+
+
 def _clients():
-    if not SAMPLE_DIR.is_dir():
-        return []
-    return sorted(p.name for p in SAMPLE_DIR.iterdir() if (p / "truth.json").is_file())
+    """The committed sample clients (data/sample), each with the truth.json of what it plants."""
+    return sorted(SAMPLE_CLIENTS)
 
 
 def check_planted_theme(folder):
@@ -384,9 +397,9 @@ def check_planted_theme(folder):
     detractors: its share of detractor comments is at least twice its share of promoter ones."""
     from cxlab.io.client import load_client
 
-    truth = json.loads((folder / "truth.json").read_text()).get("detractor_theme")
+    truth = _truth(folder).get("detractor_theme")
     if not truth:
-        pytest.skip(f"{folder.name} has no planted detractor theme")
+        pytest.fail(f"{folder.name}/truth.json has no planted detractor theme: {MISSING_SAMPLE}")
     c = load_client(folder)
     tm = comment_topics(c.feedback.filter(pl.col("survey") == "nps"), seed=0)
     about = (
@@ -406,9 +419,7 @@ def check_planted_theme(folder):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "client", _clients() or [pytest.param("none", marks=pytest.mark.skip("no sample data"))]
-)
+@pytest.mark.parametrize("client", _clients())
 def test_sample_client_planted_detractor_theme(client):
     check_planted_theme(SAMPLE_DIR / client)
 
