@@ -78,7 +78,7 @@ def _signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def _scaler(scaling: str, n_rows: int, random_state: int) -> Pipeline:
+def _scaler(scaling: str, n_rows: int, seed: int) -> Pipeline:
     """Median imputation, then the chosen scaling."""
     steps: list[tuple[str, Any]] = [
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True))
@@ -92,7 +92,7 @@ def _scaler(scaling: str, n_rows: int, random_state: int) -> Pipeline:
                 QuantileTransformer(
                     n_quantiles=max(2, min(1000, n_rows)),
                     output_distribution="normal",
-                    random_state=random_state,
+                    random_state=seed,
                 ),
             )
         ]
@@ -229,7 +229,7 @@ class ChurnClusters:
         See :data:`SCALINGS`. Missing values are filled with the column median first.
     n_bootstrap : int
         Bootstrap resamples per k for the stability check (0 skips it).
-    random_state : int
+    seed : int
         Seed of every random step (k-means starts, resampling, silhouette sample, PCA).
     columns : sequence of str, optional
         Feature columns to cluster on (default: every numeric column).
@@ -291,7 +291,7 @@ class ChurnClusters:
         k_range: tuple[int, int] = (2, 8),
         scaling: str = "log1p",
         n_bootstrap: int = 20,
-        random_state: int = 0,
+        seed: int = 0,
         *,
         columns: Sequence[str] | None = None,
         exclude: Sequence[str] = (),
@@ -304,7 +304,7 @@ class ChurnClusters:
         self.k_range = k_range
         self.scaling = scaling
         self.n_bootstrap = n_bootstrap
-        self.random_state = random_state
+        self.seed = seed
         self.columns = columns
         self.exclude = exclude
         self.min_cluster_size = min_cluster_size
@@ -371,18 +371,16 @@ class ChurnClusters:
             return math.nan
         sample = min(int(keep.sum()), self.silhouette_sample)
         return float(
-            silhouette_score(
-                z[keep], labels[keep], sample_size=sample, random_state=self.random_state
-            )
+            silhouette_score(z[keep], labels[keep], sample_size=sample, random_state=self.seed)
         )
 
     def _stability(self, z: np.ndarray, reference: np.ndarray, k: int) -> list[float]:
         """ARI between the full-data clustering and clusterings of bootstrap resamples."""
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self.seed)
         scores = []
         for b in range(self.n_bootstrap):
             idx = rng.integers(0, len(z), len(z))
-            seed = self.random_state + 1 + b
+            seed = self.seed + 1 + b
             if self.algorithm == "hdbscan":
                 # No predict(): compare on the customers drawn (first copy of each).
                 uniq = np.unique(idx)
@@ -419,13 +417,13 @@ class ChurnClusters:
         )
         ks = self._check_params(frame.height)
         x = frame.select(pl.col(names).cast(pl.Float64)).to_numpy()
-        self.scaler_ = _scaler(self.scaling, len(x), self.random_state)
+        self.scaler_ = _scaler(self.scaling, len(x), self.seed)
         z = self.scaler_.fit_transform(x)
 
         rows = []
         fits: dict[int, np.ndarray] = {}
         for k in ks or [0]:
-            lab, _ = self._cluster(z, k, self.random_state)
+            lab, _ = self._cluster(z, k, self.seed)
             fits[k] = lab
             ari = self._stability(z, lab, k) if self.n_bootstrap else []
             rows.append(
@@ -476,7 +474,7 @@ class ChurnClusters:
         self.n_features_in_ = len(names)
         self.n_customers_ = frame.height
         self._profile(frame, x, z)
-        pca = PCA(n_components=min(2, z.shape[1]), random_state=self.random_state)
+        pca = PCA(n_components=min(2, z.shape[1]), random_state=self.seed)
         emb = pca.fit_transform(z)
         self.embedding_ = emb if emb.shape[1] == 2 else np.c_[emb, np.zeros(len(emb))]
         self.pca_explained_ = pca.explained_variance_ratio_.tolist()
@@ -599,7 +597,7 @@ class ChurnClusters:
 
         Columns: ``customer_id``, ``pc1``, ``pc2``, ``cluster``, ``label``, ``cluster_churn_rate``,
         ``cluster_n``, ``churned`` (null when censored). At most ``sample`` rows, drawn with
-        ``random_state``, sorted by cluster and customer.
+        ``seed``, sorted by cluster and customer.
         """
         self._check_fitted()
         points = pl.DataFrame(
@@ -613,7 +611,7 @@ class ChurnClusters:
             }
         )
         if points.height > sample:
-            points = points.sample(n=sample, seed=self.random_state)
+            points = points.sample(n=sample, seed=self.seed)
         prof = self.profiles_.select(
             "cluster",
             "label",
@@ -636,7 +634,7 @@ class ChurnClusters:
     def __repr__(self) -> str:
         params = (
             f"algorithm={self.algorithm!r}, k={self.k!r}, k_range={self.k_range!r}, "
-            f"scaling={self.scaling!r}, n_bootstrap={self.n_bootstrap}, random_state={self.random_state}"
+            f"scaling={self.scaling!r}, n_bootstrap={self.n_bootstrap}, seed={self.seed}"
         )
         if not hasattr(self, "labels_"):
             return f"ChurnClusters({params})"
@@ -673,7 +671,7 @@ class ChurnDrivers:
     features : list of str
         Features used.
     excluded : list of str
-        Features left out on request.
+        Features left out on request, then those without any value.
     """
 
     auc: pl.DataFrame
@@ -705,11 +703,11 @@ class ChurnDrivers:
         )
 
 
-def _driver_models(random_state: int, n_rows: int) -> dict[str, Any]:
+def _driver_models(seed: int, n_rows: int) -> dict[str, Any]:
     return {
         "logistic": Pipeline(
             [
-                ("scale", _scaler("log1p", n_rows, random_state)),
+                ("scale", _scaler("log1p", n_rows, seed)),
                 ("model", LogisticRegression(C=1.0, max_iter=2000)),
             ]
         ),
@@ -720,7 +718,7 @@ def _driver_models(random_state: int, n_rows: int) -> dict[str, Any]:
             max_leaf_nodes=15,
             l2_regularization=1.0,
             early_stopping=False,
-            random_state=random_state,
+            random_state=seed,
         ),
     }
 
@@ -728,7 +726,7 @@ def _driver_models(random_state: int, n_rows: int) -> dict[str, Any]:
 def churn_drivers(
     features: pl.DataFrame | pl.LazyFrame,
     labels: pl.DataFrame | pl.LazyFrame,
-    random_state: int = 0,
+    seed: int = 0,
     *,
     columns: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
@@ -746,7 +744,7 @@ def churn_drivers(
     ----------
     features, labels : DataFrame
         From :func:`cxlab.analysis.features.customer_features` and :func:`cxlab.analysis.features.churn_labels`.
-    random_state : int
+    seed : int
         Seed of the folds, the models and the permutations.
     columns, exclude : sequence of str
         Features to use / leave out (see :data:`cxlab.analysis.features.LABEL_LEAKING_FEATURES` for
@@ -788,7 +786,7 @@ def churn_drivers(
         return _churn_drivers(
             features,
             labels,
-            random_state,
+            seed,
             columns=columns,
             exclude=exclude,
             cv=cv,
@@ -802,7 +800,7 @@ def churn_drivers(
 def _churn_drivers(
     features: pl.DataFrame | pl.LazyFrame,
     labels: pl.DataFrame | pl.LazyFrame,
-    random_state: int,
+    seed: int,
     *,
     columns: Sequence[str] | None,
     exclude: Sequence[str],
@@ -825,9 +823,18 @@ def _churn_drivers(
             f"churn_drivers needs at least cv={cv} churned and {cv} retained customers (censored left "
             f"out); found {n_pos} churned and {len(y) - n_pos} retained. Use more data or a smaller cv."
         )
+    # a feature without any value (no survey answered yet at the cut-off) says nothing, and
+    # gradient boosting cannot bin it: leave it out, listed in ``excluded``
+    empty = [c for c in names if frame.get_column(c).null_count() == frame.height]
+    names = [c for c in names if c not in empty]
+    if not names:
+        raise DataError(
+            f"churn_drivers: every feature left is empty ({', '.join(empty)}); there is "
+            "nothing to learn from. Use other columns."
+        )
     x = frame.select(pl.col(names).cast(pl.Float64)).to_numpy()
-    models = _driver_models(random_state, len(x))
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
+    models = _driver_models(seed, len(x))
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
     auc_rows, imp = [], {m: [] for m in models}
     for fold, (train, test) in enumerate(folds.split(x, y)):
         for name, template in models.items():
@@ -841,7 +848,7 @@ def _churn_drivers(
                 y[test],
                 scoring="roc_auc",
                 n_repeats=n_repeats,
-                random_state=random_state + fold,
+                random_state=seed + fold,
             )
             imp[name].append(result.importances)  # (n_features, n_repeats)
     fold_auc = pl.DataFrame(
@@ -892,7 +899,7 @@ def _churn_drivers(
         .head(n_pd)["feature"]
         .to_list()
     )
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed)
     rows_pd = x if len(x) <= pd_sample else x[np.sort(rng.choice(len(x), pd_sample, replace=False))]
     pd_rows = []
     for feature in top:
@@ -936,7 +943,7 @@ def _churn_drivers(
         n=len(y),
         n_churned=n_pos,
         features=names,
-        excluded=list(exclude),
+        excluded=[*exclude, *empty],
         models=fitted,
     )
 

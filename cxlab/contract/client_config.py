@@ -677,6 +677,12 @@ KEYS = Table(
                 "inactivity_days": Key(
                     Integer(1, 36500), 90, 'the inactivity window in days (method = "inactivity")'
                 ),
+                "population": Key(
+                    Choice(("buyers", "active_before", "all")),
+                    "buyers",
+                    "who a churn rate counts: customers who had bought, or had any event, by the "
+                    'start of the inactivity window; or "all" customers with a known status',
+                ),
             },
         ),
     },
@@ -696,10 +702,15 @@ class ChurnDefinition:
         ``inactivity_days`` before the data end (customers younger than that are censored).
     inactivity_days : int
         The inactivity window in days.
+    population : {"buyers", "active_before", "all"}
+        Who a churn rate counts (:func:`cxlab.analysis.features.churn_rate`): customers who
+        had bought (``purchase_touchpoints``), or had any event, by the start of the
+        inactivity window, or every customer whose status is known.
     """
 
     method: Literal["column", "inactivity"] = "column"
     inactivity_days: int = 90
+    population: Literal["buyers", "active_before", "all"] = "buyers"
 
 
 @dataclass(frozen=True)
@@ -1173,7 +1184,7 @@ def read_client_config(folder: str | Path) -> ClientConfig:
     >>> from cxlab.config import SAMPLE_DIR
     >>> cfg = read_client_config(SAMPLE_DIR / "bookshop")
     >>> cfg.churn
-    ChurnDefinition(method='inactivity', inactivity_days=120)
+    ChurnDefinition(method='inactivity', inactivity_days=120, population='buyers')
     >>> cfg.journey_map["delivery_late"], cfg.settings["journey.use_default_map"]
     ('retention', True)
     """
@@ -1251,7 +1262,9 @@ def read_client_config(folder: str | Path) -> ClientConfig:
         journey_map=journey_map,
         purchase_touchpoints=purchases,
         churn=ChurnDefinition(
-            method=values["churn.method"], inactivity_days=values["churn.inactivity_days"]
+            method=values["churn.method"],
+            inactivity_days=values["churn.inactivity_days"],
+            population=values["churn.population"],
         ),
         as_of=as_of,
         allow_outside_folder=allow,

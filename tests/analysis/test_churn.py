@@ -6,6 +6,7 @@ clients in data/sample (truth.json, key ``support_churn``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import warnings
@@ -24,12 +25,16 @@ from cxlab.analysis.churn import (
 )
 from cxlab.analysis.features import (
     LABEL_LEAKING_FEATURES,
+    churn_features,
     churn_labels,
+    churn_rate,
     customer_features,
     feature_groups,
 )
 from cxlab.analysis.stats import wilson_interval
 from cxlab.config import SAMPLE_DIR
+from cxlab.contract.client_config import ChurnDefinition
+from cxlab.contract.schema import DEFAULT_JOURNEY_MAP
 from cxlab.errors import DataError, ParameterError
 
 # The sample clients are committed data: missing files fail the tests, they do not skip them.
@@ -128,8 +133,8 @@ def test_differences_are_standardised_and_complete():
 
 def test_deterministic_with_seed():
     f, lab = three_groups(seed=3)
-    a = ChurnClusters(k="auto", k_range=(2, 4), n_bootstrap=3, random_state=7).fit(f, lab)
-    b = ChurnClusters(k="auto", k_range=(2, 4), n_bootstrap=3, random_state=7).fit(f, lab)
+    a = ChurnClusters(k="auto", k_range=(2, 4), n_bootstrap=3, seed=7).fit(f, lab)
+    b = ChurnClusters(k="auto", k_range=(2, 4), n_bootstrap=3, seed=7).fit(f, lab)
     assert np.array_equal(a.labels_, b.labels_)
     assert a.profiles_.equals(b.profiles_)
     assert a.stability_.equals(b.stability_)
@@ -375,3 +380,70 @@ def test_support_contacts_rank_among_top_drivers(sample_client):
         top5 = d.top(5, model=model)
         assert truth["feature"] in top5, (model, top5)
     assert (d.auc["auc_mean"] > 0.7).all()
+
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def _day(d: int) -> dt.datetime:
+    return T0 + dt.timedelta(days=d)
+
+
+# ---- label leakage: features are measured before the window that decides the label ----------
+def _leaky_client() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """80 buyers, data end day 200, churn = no event in the last 90 days (cut-off: day 110).
+
+    Everyone buys on day 0 and answers NPS on day 10: even-numbered customers score 2, odd
+    ones 9. Unhappy (even) customers are lost unless their number ends in 8 (4 of 5 lost);
+    happy (odd) ones are lost when it ends in 1 (1 of 5): 40 of 80 lost. The lost ones' last
+    event is the NPS answer. The planted leak: every customer who stays calls support on days
+    150, 160 and 170, inside the label window, so at the data end
+    ``support_contacts_90d`` is 3 for exactly the customers kept and 0 for the lost ones: it
+    restates the label. Before the window (day 110) nobody has called: the column is 0 for all.
+    """
+    rows, answers = [], []
+    for i in range(80):
+        cid = f"c{i:02d}"
+        lost = (i % 2 == 0 and i % 10 != 8) or i % 10 == 1
+        rows.append((cid, _day(0), "purchase", "web"))
+        rows.append((cid, _day(10), "site_visit", "web"))
+        answers.append((cid, _day(10), "nps", 2 if i % 2 == 0 else 9))
+        if not lost:
+            rows += [(cid, _day(d), "support_call", "phone") for d in (150, 160, 170)]
+    rows.append(("zz", _day(200), "site_visit", "web"))  # sets the data end: day 200
+    events = pl.DataFrame(
+        rows, schema=["customer_id", "timestamp", "touchpoint", "channel"], orient="row"
+    ).with_columns(pl.col("timestamp").dt.cast_time_unit("us"))
+    feedback = pl.DataFrame(
+        answers, schema=["customer_id", "timestamp", "survey", "score"], orient="row"
+    ).with_columns(pl.col("timestamp").dt.cast_time_unit("us"))
+    return events, feedback
+
+
+def test_a_feature_inside_the_label_window_no_longer_ranks():
+    events, feedback = _leaky_client()
+    definition = ChurnDefinition("inactivity", 90)
+    rate = churn_rate(events, None, definition)
+    assert (rate.n, rate.n_churned) == (80, 40)  # "zz" never bought: not counted
+    kw = {"journey_map": DEFAULT_JOURNEY_MAP, "recent_days": 90}
+
+    # measured at the data end (as the report did before), the leak is the top driver
+    naive = customer_features(events, feedback, None, **kw)
+    naive = naive.join(rate.customers, on="customer_id", how="semi").drop("churned", strict=False)
+    planted = ["support_contacts_90d", "last_nps"]  # the leak and the real driver
+    before = churn_drivers(naive, rate.labels, cv=3, n_repeats=2, n_pd=0, columns=planted)
+    for model in ("gradient_boosting", "logistic"):
+        assert before.top(1, model=model) == ["support_contacts_90d"]
+
+    # measured at the cut-off (day 110), it is 0 for everyone: no importance at all
+    features = churn_features(events, feedback, None, rate, **kw)
+    assert features.as_of == _day(110)
+    assert features.table.get_column("support_contacts_90d").unique().to_list() == [0]
+    after = churn_drivers(features.table, rate.labels, cv=3, n_repeats=2, n_pd=0, columns=planted)
+    for model in ("gradient_boosting", "logistic"):
+        assert after.top(1, model=model) == ["last_nps"]  # the planted driver
+    leak = after.importances.filter(pl.col("feature") == "support_contacts_90d")
+    assert leak.get_column("importance").to_list() == [0.0, 0.0]
+    # the time since the last event is the definition itself: left out, with the reason
+    assert set(features.excluded) == {"recency_days", "days_since_last_purchase"}
+    assert "recency_days" not in features.table.columns

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from cxlab.analysis.features import (
     LABEL_LEAKING_FEATURES,
     churn_labels,
+    churn_rate,
     customer_features,
     feature_groups,
 )
@@ -424,3 +425,54 @@ def test_inactivity_invariants(gaps, window):
     assert not (lab["churned"] & lab["censored"]).any()
     assert (lab["duration_days"] >= 0).all()
     assert lab["event_observed"].to_list() == lab["churned"].to_list()
+
+
+# ---- who a churn rate counts ------------------------------------------------------------------
+# The fixture above, churn = no event in the last 30 days before 30 Apr (cut-off: 31 Mar).
+#   ann: first seen 1 Jan (signup), bought 1 Feb, last event 20 Apr -> kept; had bought by 31 Mar
+#   bob: first seen 1 Apr (signup): censored (too new to judge) -> never counted
+#   cat: first seen 1 Dec, bought 5 Jan, last event 6 Jan -> lost; had bought by 31 Mar
+#   dan: signed up 1 Feb, no event -> lost (silent since signup); never bought
+# buyers: ann, cat -> 1 of 2 lost; active_before (an event by 31 Mar): ann, cat -> 1 of 2;
+# all (every known label): ann, cat, dan -> 2 of 3.
+@pytest.mark.parametrize(
+    ("population", "counted", "lost"),
+    [
+        ("buyers", ["ann", "cat"], 1),
+        ("active_before", ["ann", "cat"], 1),
+        ("all", ["ann", "cat", "dan"], 2),
+    ],
+)
+def test_churn_rate_counts_the_declared_population(events, customers, population, counted, lost):
+    definition = ChurnDefinition("inactivity", 30, population=population)
+    rate = churn_rate(events, customers, definition)
+    assert rate.customers.get_column("customer_id").to_list() == counted
+    assert (rate.n, rate.n_churned) == (len(counted), lost)
+    assert rate.cutoff == ts(3, 31)
+    assert rate.labels.height == 4  # every customer keeps a label (survival curves)
+
+
+def test_a_first_purchase_inside_the_window_is_not_counted(events, customers):
+    # with a 100-day window (cut-off 21 Jan) ann's first purchase (1 Feb) falls inside it:
+    # she could not have been lost yet, so only cat (bought 5 Jan, silent since 6 Jan) counts
+    rate = churn_rate(events, customers, ChurnDefinition("inactivity", 100))
+    assert rate.customers.rows() == [("cat", True)]
+    assert rate.who == "customers who had bought by 21 Jan 2024"
+    assert rate.uncertain  # 1 customer: too few to say
+
+
+def test_column_churn_counts_buyers_at_the_data_end(events, customers):
+    rate = churn_rate(events, customers, ChurnDefinition("column"))
+    # column labels: ann False, cat True, bob/dan as the customers file says; buyers: ann, cat
+    assert rate.customers.get_column("customer_id").to_list() == ["ann", "cat"]
+    assert rate.cutoff == rate.as_of and rate.who == "customers who bought"
+    assert rate.lost_means == "as recorded in the customers file"
+
+
+def test_unknown_population_is_refused():
+    with pytest.raises(ParameterError, match='population = "buyers"'):
+        churn_rate(
+            pl.DataFrame({"customer_id": ["a"], "timestamp": [ts(1, 1)], "touchpoint": ["x"]}),
+            None,
+            ChurnDefinition("inactivity", 30, population="everyone"),
+        )

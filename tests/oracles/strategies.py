@@ -101,3 +101,30 @@ def feedback_logs(draw, max_answers: int = 12) -> pl.DataFrame:
             "touchpoint": pl.String,
         },
     )
+
+
+@st.composite
+def customer_tables(draw) -> pl.DataFrame:
+    """A canonical customers table: some of the log's customers and one never seen in events,
+    signup dates (some null, some after the events), a text segment and a number."""
+    ids = draw(st.lists(st.sampled_from([*CUSTOMERS, "zz"]), unique=True, max_size=7))
+    n = len(ids)
+    days = draw(st.lists(st.one_of(st.none(), st.integers(-30, 2)), min_size=n, max_size=n))
+    segments = draw(
+        st.lists(st.sampled_from(["retail", "smb", "corp", None]), min_size=n, max_size=n)
+    )
+    spend = draw(st.lists(st.one_of(st.none(), st.integers(0, 500)), min_size=n, max_size=n))
+    return pl.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_date": [None if d is None else T0.date() + dt.timedelta(days=d) for d in days],
+            "segment": segments,
+            "credit_limit": spend,
+        },
+        schema={
+            "customer_id": pl.String,
+            "signup_date": pl.Date,
+            "segment": pl.String,
+            "credit_limit": pl.Int64,
+        },
+    )
