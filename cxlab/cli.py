@@ -141,6 +141,12 @@ def _add_init_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="display name (default: the folder name)")
     p.add_argument("--force", action="store_true", help="overwrite an existing client.toml")
     p.add_argument(
+        "--preset",
+        default="auto",
+        help="the events export's tool: ga4, segment, zendesk; auto (default) recognises it "
+        "from the columns, none uses no preset",
+    )
+    p.add_argument(
         "--no-validate",
         action="store_true",
         help="write client.toml without loading the client afterwards (reads only a sample)",
@@ -159,6 +165,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         name=args.name,
         force=args.force,
         validate=not args.no_validate,
+        preset=args.preset,
     )
     print(result.summary())
     return 1 if result.left_to_fix else 0

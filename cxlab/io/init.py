@@ -26,6 +26,7 @@ from cxlab.contract.client_config import CONFIG_FILE, toml_value
 from cxlab.contract.schema import DEFAULT_JOURNEY_MAP, STAGES, TABLES
 from cxlab.errors import DataError, ParameterError
 from cxlab.io.loaders import file_format
+from cxlab.io.presets import Preset, detect_preset, get_preset
 
 __all__ = [
     "Proposal",
@@ -566,6 +567,35 @@ def client_toml_text(
     return "\n".join(out) + "\n"
 
 
+def _pick_preset(name: str, sample: pl.DataFrame) -> Preset | None:
+    """The preset ``name`` (``"auto"``: recognised from the sample's columns; ``"none"``)."""
+    if name == "none":
+        return None
+    if name == "auto":
+        return detect_preset(sample.columns)
+    return get_preset(name)
+
+
+def _with_preset(p: Proposal, preset: Preset, sample: pl.DataFrame) -> Proposal:
+    """``p`` with the preset's columns (those the file has) and time encoding."""
+    present = set(_flat_candidates(sample)) | set(sample.columns)
+    chosen = {canonical: src for src, canonical in preset.columns.items() if src in present}
+    columns = {
+        c: (src, why)
+        for c, (src, why) in p.columns.items()
+        if c not in chosen and c not in preset.constants and src not in chosen.values()
+    }
+    columns.update({c: (src, f"preset {preset.name}") for c, src in chosen.items()})
+    time = p.time
+    if preset.timestamp_unit is not None:
+        time = TimeFormat("epoch", unit=preset.timestamp_unit)
+    elif preset.timestamp_format is not None:
+        time = TimeFormat("format", format=preset.timestamp_format)
+    given = set(columns) | set(preset.constants)
+    required = tuple(c for c in TABLES[p.table].required if c not in given)
+    return Proposal(p.table, columns, time, required)
+
+
 def _sortable_time(dtype: pl.DataType, time: TimeFormat | None) -> pl.Expr:
     """The sample's times as datetimes (so that they sort in time order), as far as known."""
     from cxlab.io.sources import epoch_to_datetime
@@ -612,6 +642,7 @@ def init_client(
     force: bool = False,
     sample_rows: int = SAMPLE_ROWS,
     validate: bool = True,
+    preset: str = "auto",
 ) -> InitResult:
     """Make ``folder`` a client folder from export files: copy them, write ``client.toml``, validate.
 
@@ -635,6 +666,10 @@ def init_client(
     validate : bool
         Load the client once written and list what is left to fix (default). Without it,
         only the first ``sample_rows`` rows of each file are read.
+    preset : str
+        The events export's tool (:mod:`cxlab.io.presets`: ``"ga4"``, ``"segment"``,
+        ``"zendesk"``): its column mapping, time encoding and journey map are written.
+        ``"auto"`` (default) recognises it from the columns; ``"none"`` uses no preset.
 
     Returns
     -------
@@ -654,6 +689,8 @@ def init_client(
             "cxlab init needs at least one file: --events FILE (and optionally "
             "--feedback FILE, --customers FILE)."
         )
+    if preset not in ("auto", "none"):
+        get_preset(preset)  # a misspelt name is refused before anything is written
     if (folder / CONFIG_FILE).exists() and not force:
         raise ParameterError(
             f"{folder / CONFIG_FILE} already exists. Pass --force to overwrite it."
@@ -672,6 +709,7 @@ def init_client(
             shutil.copyfile(path, folder / path.name)
         files[table] = path.name
     proposals: dict[str, Proposal] = {}
+    tool = None  # the events export's preset
     samples: dict[str, pl.DataFrame] = {}
     review: list[str] = []
     constants: dict[str, dict[str, str]] = {}
@@ -679,8 +717,14 @@ def init_client(
         sample = read_sample(folder / fname, sample_rows)
         samples[table] = sample
         p = propose_mapping(sample, table)
+        if table == "events":
+            tool = _pick_preset(preset, sample)
+            if tool is not None:
+                p = _with_preset(p, tool, sample)
+                constants["events"] = dict(tool.constants)
+                review += [f"{fname} looks like a {tool.title}: preset {tool.name}", *tool.notes]
         proposals[table] = p
-        if table == "events" and "touchpoint" not in p.columns:
+        if table == "events" and "touchpoint" not in p.columns and not constants.get("events"):
             constants.setdefault("events", {})["touchpoint"] = "purchase"
             review.append(
                 "the events file has no event column: every row is a purchase "
@@ -706,11 +750,16 @@ def init_client(
             small = small.with_columns(_sortable_time(small.schema["timestamp"], ev.time))
             stages = suggest_stages(small.with_columns(pl.col("touchpoint").cast(pl.String)))
             stages = {k: v for k, v in stages.items() if v[0] in STAGES}
-            if stages:
+            guessed = [tp for tp in stages if tool is None or tp not in tool.journey_map]
+            if guessed:
                 review.append(
-                    f"{len(stages)} touchpoints the default journey map does not know were "
+                    f"{len(guessed)} touchpoints the default journey map does not know were "
                     f"staged by where they occur ([journey.map])"
                 )
+    if tool is not None:  # the tool's event names seen in the sample take its stages
+        seen = set(stages) | set(tool.constants.values())
+        named = {tp: (st, f"preset {tool.name}") for tp, st in tool.journey_map.items()}
+        stages = {**stages, **{tp: why for tp, why in named.items() if tp in seen}}
     text = client_toml_text(
         name=name or folder.name,
         files=files,
@@ -719,6 +768,7 @@ def init_client(
         timezone_given=timezone is not None,
         constants=constants,
         stages=stages,
+        purchase_touchpoints=tool.purchase_touchpoints if tool is not None else ("purchase",),
     )
     tmp = folder / (CONFIG_FILE + ".tmp")
     tmp.write_text(text, encoding="utf-8")
