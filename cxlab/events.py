@@ -18,14 +18,16 @@ one cheap pass (:func:`codes_match`; skipped for DataFrames cxlab itself prepare
 This module is also the one public home of the small helpers every events analysis shares:
 input checks (:func:`to_lazy`, :func:`require`), the customer key and tie-break order
 (:func:`customer_key`, :func:`with_order`), the observation end (:func:`as_of_expr`,
-:func:`resolve_as_of`) and durations (:func:`parse_duration`).
+:func:`resolve_as_of`), durations (:func:`parse_duration`) and paths — the rows of one
+customer, or of one customer's session, in order (:func:`path_order`, :func:`same_path`,
+:func:`path_steps`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
@@ -47,6 +49,11 @@ __all__ = [
     "as_of_expr",
     "resolve_as_of",
     "parse_duration",
+    "ordered_paths",
+    "require_paths",
+    "path_order",
+    "same_path",
+    "path_steps",
 ]
 
 Frame = pl.DataFrame | pl.LazyFrame
@@ -351,4 +358,141 @@ def parse_duration(
     raise ParameterError(
         f"The '{name}' parameter{of} must be a positive timedelta or a string like '7d', '12h', "
         f"'2w', '30m' (units w, d, h, m, s). Got {value!r} instead."
+    )
+
+
+# --------------------------------------------------------------------------- paths
+_PATH_HINTS = {
+    "session_id": "Call cxlab.analysis.paths.sessionize(events, gap='30m') first, or use path='customer'."
+}
+
+
+def ordered_paths(
+    events: Frame, *, where: str, by: Sequence[str] = (), columns: Sequence[str] = ("touchpoint",)
+) -> tuple[pl.LazyFrame, list[str]]:
+    """Check ``events`` has the path columns, prepare it (:func:`as_events`), :func:`path_order`.
+
+    The entry of every path analysis: ``customer_id``, ``timestamp``, ``columns`` and ``by``
+    are required (:class:`DataError` naming the first missing one, with a close match).
+
+    Examples
+    --------
+    >>> ev = pl.DataFrame({"customer_id": ["b", "a"], "timestamp": [1, 1], "touchpoint": ["x", "y"]})
+    >>> lf, key = ordered_paths(ev, where="transitions")
+    >>> lf.collect()["touchpoint"].cast(pl.String).to_list(), key
+    (['y', 'x'], ['_cx_cid'])
+    """
+    require_paths(events, where=where, by=by, columns=columns)
+    return path_order(as_events(events, where=where), by)
+
+
+def require_paths(
+    events: Frame, *, where: str, by: Sequence[str] = (), columns: Sequence[str] = ("touchpoint",)
+) -> pl.LazyFrame:
+    """``events`` lazy (text touchpoints) after checking the columns of :func:`ordered_paths`.
+
+    Examples
+    --------
+    >>> require_paths(pl.DataFrame({"customer_id": ["a"], "timestamp": [1]}), where="transitions")
+    Traceback (most recent call last):
+    ...
+    cxlab.errors.DataError: transitions: the events frame has no column 'touchpoint'. Columns found: customer_id, timestamp. Load the client with cxlab.load_client so columns are mapped to the canonical names, or rename the column.
+    """
+    lf = as_lazy(events, "events", where=where)
+    require_columns(
+        lf, ("customer_id", "timestamp", *columns, *by), "events", where=where, hints=_PATH_HINTS
+    )
+    return lf
+
+
+def path_order(events: Frame, by: Sequence[str] = ()) -> tuple[pl.LazyFrame, list[str]]:
+    """Prepared events with each path's rows contiguous and in path order, and the path key.
+
+    A path is one customer's events (``by=()``) or one customer's events with the same
+    values of ``by`` (``by=("session_id",)``: one session), ordered by ``_cx_seq`` (the
+    customer's (timestamp, source_row) order). ``events`` is :func:`as_events` output: a
+    DataFrame already in ``_cx_seq`` order (what :func:`cxlab.contract.prepare.prepare_events` and the
+    loader give, also after a row filter) is not sorted again.
+
+    Returns
+    -------
+    (LazyFrame, list of str)
+        The rows in path order, and the key that tells paths apart: ``["_cx_cid", *by]``.
+
+    Examples
+    --------
+    >>> ev = as_events(pl.DataFrame({"customer_id": ["b", "a", "a"], "timestamp": [1, 2, 1],
+    ...                              "session_id": ["s", "t", "u"]}))
+    >>> lf, key = path_order(ev.reverse())
+    >>> lf.collect()["session_id"].to_list(), key
+    (['u', 't', 's'], ['_cx_cid'])
+    """
+    key = [CUSTOMER_CODE, *by]
+    lf = events.lazy()
+    if by:
+        return lf.sort(*key, SEQUENCE), key
+    if isinstance(events, pl.DataFrame) and events.get_column(SEQUENCE).is_sorted():
+        return lf, key
+    return lf.sort(SEQUENCE), key
+
+
+def same_path(key: Sequence[str], offset: int = 1) -> pl.Expr:
+    """True where a row is in the same path as the row ``offset`` rows before it.
+
+    For rows in :func:`path_order` (``offset=-1``: the row after it). False at the frame's
+    edges.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"_cx_cid": [0, 0, 1]})
+    >>> df.select(same_path(["_cx_cid"]), nxt=same_path(["_cx_cid"], -1)).rows()
+    [(False, True), (True, False), (False, False)]
+    """
+    # the customer code is never null, so the frame's edges (shifted null) are False
+    return pl.all_horizontal(pl.col(k).eq_missing(pl.col(k).shift(offset)) for k in key).alias(
+        "same_path"
+    )
+
+
+def path_steps(
+    lf: pl.LazyFrame, key: Sequence[str], cols: Sequence[str], max_step: int | None = None
+) -> pl.LazyFrame:
+    """One row per event of rows in :func:`path_order`: ``key``, ``cols``, ``n_events`` (the
+    length of its path) and ``step`` (its 1-based position in the path).
+
+    With ``max_step``, only steps up to it are returned: the first ``max_step`` rows of each
+    path are gathered directly (path lengths from one run-length encoding of the path
+    number), without a pass over every event's columns.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"_cx_cid": [0, 0, 0, 1], "touchpoint": ["a", "b", "c", "a"]})
+    >>> path_steps(lf, ["_cx_cid"], ["touchpoint"], max_step=2).collect().rows()
+    [(0, 'a', 3, 1), (0, 'b', 3, 2), (1, 'a', 1, 1)]
+    """
+    key, cols = list(key), [c for c in cols if c not in key]
+    new = ~same_path(key)
+    if max_step is not None:
+        number = pl.col(CUSTOMER_CODE) if key == [CUSTOMER_CODE] else new.cum_sum()
+        runs = lf.select(number.rle()).collect().to_series().struct.unnest()
+        take = runs.select(
+            start=(pl.col("len").cum_sum() - pl.col("len")).cast(pl.Int64),
+            take=pl.min_horizontal(pl.col("len"), pl.lit(max_step)).cast(pl.Int64),
+            n_events=pl.col("len").cast(pl.UInt32),
+        )
+        rows = take.select(
+            row=pl.int_ranges("start", pl.col("start") + pl.col("take")),
+            step=pl.int_ranges(1, pl.col("take") + 1, dtype=pl.Int32),
+            n_events=pl.col("n_events").repeat_by("take"),
+        ).explode("row", "step", "n_events")
+        picked = lf.select(*key, *cols).collect()[rows.get_column("row")]
+        return pl.concat([picked, rows.select("n_events", "step")], how="horizontal").lazy()
+    idx = pl.int_range(pl.len(), dtype=pl.Int64)
+    start = pl.when(new).then(idx).forward_fill()
+    stop = pl.when(~same_path(key, -1)).then(idx).backward_fill()
+    return lf.select(
+        *key,
+        *cols,
+        n_events=(stop - start + 1).cast(pl.UInt32),
+        step=(idx - start + 1).cast(pl.Int32),
     )

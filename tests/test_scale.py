@@ -48,6 +48,7 @@ from cxlab.io.sample import generate_client
 sys.path.insert(0, str(Path(__file__).parent))
 from oracles import heatmap as oracle_heatmap  # noqa: E402
 from oracles import journey as oracle_journey  # noqa: E402
+from oracles import paths as oracle_paths  # noqa: E402
 
 N = 1_500
 JOURNEY_MAP = {**DEFAULT_JOURNEY_MAP, "delivery_late": "retention"}
@@ -366,7 +367,7 @@ def test_paths_transitions_identical(sessions, kwargs):
     from cxlab.analysis.paths import transitions
 
     prepared = prepare_events(sessions)
-    want = transitions(sessions, **kwargs)
+    want = oracle_paths.transitions(sessions, **kwargs)
     assert want.height > 10  # a real graph, not an empty table
     assert_frame_equal(transitions(prepared, **kwargs), want, check_exact=True)
     # a reordered / lazy prepared frame is put back in path order, not trusted blindly
@@ -381,12 +382,14 @@ def test_paths_transitions_filtered_and_markers_identical(sessions):
     prepared = prepare_events(sessions)
     keep = pl.col("channel") != "email"
     assert_frame_equal(
-        transitions(prepared.filter(keep)), transitions(sessions.filter(keep)), check_exact=True
+        transitions(prepared.filter(keep)),
+        oracle_paths.transitions(sessions.filter(keep)),
+        check_exact=True,
     )
     # markers add rows: the result is no longer prepared and must still be exact
     marked = add_markers(prepared, path="session")
     assert not is_prepared(marked)
-    want = transitions(add_markers(sessions, path="session"), path="session")
+    want = oracle_paths.transitions(add_markers(sessions, path="session"), path="session")
     assert_frame_equal(transitions(marked, path="session"), want, check_exact=True)
 
 
@@ -395,10 +398,17 @@ def test_compare_transitions_identical(client, events, prepared):
 
     cu = client.customers
     a, b = cu["segment"].unique().sort().to_list()[:2]
-    want = compare_transitions(events, "segment", a, b, customers=cu)
-    assert_frame_equal(
-        compare_transitions(prepared, "segment", a, b, customers=cu), want, check_exact=True
-    )
+    got = compare_transitions(prepared, "segment", a, b, customers=cu)
+    # each side is the oracle's transitions of that segment's events, zeros where absent
+    segmented = events.join(cu.select("customer_id", "segment"), on="customer_id", how="left")
+    cols = ["count", "probability", "share"]
+    for side, value in (("a", a), ("b", b)):
+        want = oracle_paths.transitions(segmented.filter(pl.col("segment") == value))
+        mine = got.filter(pl.col(f"count_{side}") > 0).select(
+            "source", "target", *(pl.col(f"{c}_{side}").alias(c) for c in cols)
+        )
+        assert mine.height > 10
+        assert_frame_equal(mine, want.select("source", "target", *cols), check_exact=True)
 
 
 @pytest.mark.parametrize(
@@ -417,7 +427,7 @@ def test_paths_step_matrix_identical(sessions, kwargs):
 
     prepared = prepare_events(sessions)
     kw = {"max_steps": 8, **kwargs}
-    want = step_matrix(sessions, **kw)
+    want = oracle_paths.step_matrix(sessions, **kw)
     assert want["paths"].sum() > 0
     assert_frame_equal(step_matrix(prepared, **kw), want, check_exact=True)
     assert_frame_equal(
@@ -441,7 +451,7 @@ def test_paths_variants_identical(sessions, kwargs):
     from cxlab.analysis.paths import path_variants
 
     prepared = prepare_events(sessions)
-    want = path_variants(sessions, **kwargs)
+    want = oracle_paths.path_variants(sessions, **kwargs)
     assert_frame_equal(path_variants(prepared, **kwargs), want, check_exact=True)
     assert_frame_equal(path_variants(prepared.lazy(), **kwargs), want, check_exact=True)
 
@@ -451,8 +461,8 @@ def test_paths_on_integer_codes_identical(events, prepared):
     from cxlab.analysis import paths
 
     coded = prepared.with_columns(pl.col(CUSTOMER_CODE).alias("customer_id"))
-    assert_frame_equal(paths.transitions(coded), paths.transitions(events))
-    assert_frame_equal(paths.step_matrix(coded, 8), paths.step_matrix(events, 8))
+    assert_frame_equal(paths.transitions(coded), oracle_paths.transitions(events))
+    assert_frame_equal(paths.step_matrix(coded, 8), oracle_paths.step_matrix(events, 8))
 
 
 # Every other analysis reads a prepared frame's enum-coded touchpoints and channels back as

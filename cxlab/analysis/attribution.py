@@ -48,9 +48,11 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from cxlab.analysis.paths import _as_list, _check_int, _lazy, _steps
+from cxlab.contract._frames import as_text
 from cxlab.contract.schema import DEFAULT_PURCHASE_TOUCHPOINTS
 from cxlab.errors import DataError, ParameterError
+from cxlab.events import ordered_paths, path_steps
+from cxlab.params import as_list, check_int
 
 __all__ = [
     "START_STATE",
@@ -86,34 +88,36 @@ def _journeys_lazy(
     events: pl.DataFrame | pl.LazyFrame, conversion: str | Sequence[str], by: str, func: str
 ) -> pl.LazyFrame:
     _check_by(by, func)
-    conv = _as_list(conversion, "conversion", func)
+    conv = as_list(conversion, "conversion", func)
     if not conv:
         raise ParameterError(
             f"The 'conversion' parameter of {func} must name at least one touchpoint. Got {conversion!r}."
         )
-    lf = _lazy(events, func, extra=("channel",) if by == "channel" else ())
-    names = lf.collect_schema().names()
-    if "revenue" not in names:
+    tp = ("touchpoint", "channel") if by == "channel" else ("touchpoint",)
+    lf, key = ordered_paths(events, where=func, columns=tp)
+    if "revenue" not in lf.collect_schema().names():
         lf = lf.with_columns(revenue=pl.lit(None, dtype=pl.Float64))
-    cols = ["touchpoint", "revenue"] + (["channel"] if by == "channel" else [])
+    cols = ["customer_id", "touchpoint", "revenue"] + (["channel"] if by == "channel" else [])
     is_conv = pl.col("touchpoint").is_in(conv)
-    long = _steps(lf, ["customer_id"], cols).with_columns(is_conv=is_conv)
-    # journey index = number of conversions strictly before the event
+    long = as_text(path_steps(lf, key, cols)).with_columns(is_conv=is_conv)
+    # journey index = number of conversions strictly before the event (rows in path order)
     long = long.with_columns(
         journey=(
-            pl.col("is_conv").cast(pl.UInt32).cum_sum().over("customer_id", order_by="step")
+            pl.col("is_conv").cast(pl.UInt32).cum_sum().over(key)
             - pl.col("is_conv").cast(pl.UInt32)
         )
     )
     # sorted, so every later sum (polars or numpy) adds in one fixed order: byte-identical
     # numbers run to run, whatever order the group_by produced
     return (
-        long.group_by("customer_id", "journey")
+        long.group_by(*key, "journey")
         .agg(
+            pl.col("customer_id").first(),
             touches=pl.col(by).sort_by("step").filter(~pl.col("is_conv").sort_by("step")),
             converted=pl.col("is_conv").any(),
             revenue=pl.col("revenue").filter(pl.col("is_conv")).sum().fill_null(0.0),
         )
+        .drop(key)
         .sort("customer_id", "journey")
     )
 
@@ -165,7 +169,7 @@ def _percentile(draws: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_boot(n_boot: int, ci: float, func: str) -> None:
-    _check_int(n_boot, "n_boot", func, 0, 100_000)
+    check_int(n_boot, "n_boot", func, 0, 100_000)
     if not (isinstance(ci, float) and 0 < ci < 1):
         raise ParameterError(
             f"The 'ci' parameter of {func} must be a float in (0, 1). Got {ci!r} instead."
@@ -280,7 +284,7 @@ def rule_based_attribution(
     total = j.select(pl.len()).collect().item()
     if total == 0:
         raise DataError(
-            f"{func}: no conversions found (conversion touchpoints {_as_list(conversion, 'conversion', func)}). "
+            f"{func}: no conversions found (conversion touchpoints {as_list(conversion, 'conversion', func)}). "
             "Check the 'conversion' parameter against the touchpoints in the events."
         )
     # Credits are fractions (1/3, 0.4 …): sum them with numpy over the rows in their sorted
@@ -464,7 +468,7 @@ def markov_attribution(
     if j.height == 0 or not j["converted"].any():
         raise DataError(
             f"{func}: no converting journey with at least one touch (conversion touchpoints "
-            f"{_as_list(conversion, 'conversion', func)}). Check the 'conversion' parameter."
+            f"{as_list(conversion, 'conversion', func)}). Check the 'conversion' parameter."
         )
     labels = j.select(pl.col("touches").explode().unique().sort()).to_series().to_list()
     m = len(labels)

@@ -41,24 +41,25 @@ Variant
     The whole path (or its first ``max_steps`` events) as one string; loops (the same
     touchpoint repeated back to back) are optionally collapsed first.
 
-Prepared events (:func:`cxlab.contract.prepare.prepare_events`) give the same tables faster:
-:func:`transitions`, :func:`compare_transitions`, :func:`step_matrix` and
-:func:`path_variants` then group on the integer customer code and take path order from
-``_cx_seq`` (customer paths: consecutive rows of one customer are the transitions) instead of
-sorting inside every group.
+Every function here is written once, against prepared events (:func:`cxlab.events.as_events`:
+integer customer codes, ``_cx_seq`` as the in-customer order, touchpoints as codes); a frame
+that is not prepared is prepared once on the way in. Paths are the contiguous runs of rows of
+one customer (or one customer's session) in ``_cx_seq`` order (:func:`cxlab.events.path_order`),
+so no path is sorted inside a group and every group-by is on integer keys. The readable
+specification of each is in ``tests/oracles/paths.py``; the tests check these functions
+equal it on random logs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from typing import Literal
 
 import polars as pl
 
 from cxlab.analysis.stats import small_n, wilson_bounds
-from cxlab.contract._frames import as_lazy, as_text, require_columns
+from cxlab.contract._frames import as_lazy, as_text
 from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
 from cxlab.contract.schema import (
     DEFAULT_JOURNEY_MAP,
@@ -67,6 +68,17 @@ from cxlab.contract.schema import (
     STAGES,
 )
 from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.events import (
+    as_events,
+    as_events_kept,
+    ordered_paths,
+    parse_duration,
+    path_order,
+    path_steps,
+    require_paths,
+    same_path,
+)
+from cxlab.params import as_list, check_int
 
 __all__ = [
     "START",
@@ -94,145 +106,33 @@ OTHER = "other"
 PathUnit = Literal["customer", "session"]
 Weight = Literal["events", "customers", "sessions"]
 
-_ORDER = ["timestamp", SOURCE_ROW]
+Frame = pl.DataFrame | pl.LazyFrame
+_ROW = "__input_row"  # input row numbers, to put per-row results back in the input's order
 _MAX_ROW = 2**32 - 1  # source_row of path_end markers: after any real event with the same time
 
 
 # --------------------------------------------------------------------------------------------
-# input checks and the ordered-path primitive
+# input checks and paths on prepared events
 # --------------------------------------------------------------------------------------------
-def _lazy(
-    events: pl.DataFrame | pl.LazyFrame, func: str, extra: Sequence[str] = (), codes: bool = False
-) -> pl.LazyFrame:
-    """Validate the events frame and return it lazy, with ``source_row`` present.
-
-    ``codes``: keep the enum-coded touchpoints of prepared events (see :func:`cxlab.contract._frames.as_lazy`).
-    """
-    lf = as_lazy(events, "events", where=func, codes=codes)
-    names = require_columns(
-        lf,
-        ("customer_id", "timestamp", "touchpoint", *extra),
-        "events",
-        where=func,
-        hints={
-            "session_id": "Call cxlab.analysis.paths.sessionize(events, gap='30m') first, or use path='customer'."
-        },
-    )
-    if SOURCE_ROW not in names:
-        lf = lf.with_row_index(SOURCE_ROW, offset=1)
-    return lf
+def _lazy(events: Frame, func: str, extra: Sequence[str] = ()) -> pl.LazyFrame:
+    """Check the events frame (a polars frame with the path columns); return it lazy."""
+    return require_paths(events, where=func, by=extra)
 
 
-def _key(path: str, func: str) -> list[str]:
+def _by(path: str, func: str) -> list[str]:
+    """The columns that split a customer's events into paths: none, or ``session_id``."""
     if path == "customer":
-        return ["customer_id"]
+        return []
     if path == "session":
-        return ["customer_id", "session_id"]
+        return ["session_id"]
     raise ParameterError(
         f"The 'path' parameter of {func} must be 'customer' or 'session'. Got {path!r} instead."
     )
 
 
-def _check_int(value: int, name: str, func: str, low: int, high: int = 10_000) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ParameterError(
-            f"The '{name}' parameter of {func} must be an int in [{low}, {high}]. Got {value!r} instead."
-        )
-
-
-def _ordered(
-    events: pl.DataFrame | pl.LazyFrame | None, lf: pl.LazyFrame
-) -> tuple[pl.LazyFrame, bool]:
-    """``lf`` in path order and whether it is prepared (:func:`cxlab.contract.prepare.prepare_events`).
-
-    Prepared events carry ``_cx_cid`` (integer customer code) and ``_cx_seq`` (position in
-    (customer, timestamp, source_row) order). In ``_cx_seq`` order the events of one customer
-    are contiguous and in path order, so paths need no per-group sort and can group on the
-    integer code. A prepared DataFrame (also after filtering rows) already is in that order;
-    anything else (a LazyFrame, a reordered frame) is sorted on the integer ``_cx_seq`` first.
-    """
-    names = lf.collect_schema().names()
-    if CUSTOMER_CODE not in names or SEQUENCE not in names:
-        return lf, False
-    if isinstance(events, pl.DataFrame):
-        seq = events.get_column(SEQUENCE)
-        if seq.null_count() or events.get_column(CUSTOMER_CODE).null_count():
-            return lf, False  # rows added after prepare_events: not prepared any more
-        if seq.is_sorted():
-            return lf, True
-    return lf.sort(SEQUENCE), True
-
-
-def _path_key(key: list[str], prepared: bool) -> list[str]:
-    """The group key of a path: the integer customer code stands for ``customer_id`` when prepared."""
-    return [CUSTOMER_CODE, *key[1:]] if prepared else key
-
-
-def _path_lists(
-    lf: pl.LazyFrame, key: list[str], cols: Sequence[str], prepared: bool = False
-) -> pl.LazyFrame:
-    """One row per path with the columns ``cols`` as lists in path order.
-
-    Ordering happens inside each group (``sort_by`` on timestamp, then source_row), which
-    avoids a global sort on the text customer key; ``source_row`` makes the order total.
-    Prepared events (``lf`` from :func:`_ordered`) group on the integer customer code and need
-    no sort: polars keeps the row order within each group, and the rows are in path order.
-    """
-    if prepared:
-        return lf.group_by(_path_key(key, True)).agg([pl.col(c) for c in cols])
-    return lf.group_by(key).agg([pl.col(c).sort_by(_ORDER) for c in cols])
-
-
-def _steps(
-    lf: pl.LazyFrame,
-    key: list[str],
-    cols: Sequence[str],
-    prepared: bool = False,
-    max_step: int | None = None,
-) -> pl.LazyFrame:
-    """Long frame: one row per event with ``step`` (1-based) and ``n_events`` of its path.
-
-    On prepared customer paths the rows are already in path order with each customer's
-    events contiguous: step and path length come from the position in the customer's run of
-    rows (no group-by, no lists). With ``max_step`` only steps up to it may be returned (all
-    steps is fine too): on prepared customer paths the first ``max_step`` rows of each run
-    are then gathered directly (run lengths from one run-length encoding of the customer
-    code), without a pass over every event.
-    """
-    if prepared and key == ["customer_id"] and max_step is not None:
-        runs = lf.select(pl.col(CUSTOMER_CODE).rle()).collect().to_series().struct.unnest()
-        take = runs.select(
-            start=(pl.col("len").cum_sum() - pl.col("len")).cast(pl.Int64),
-            take=pl.min_horizontal(pl.col("len"), pl.lit(max_step)).cast(pl.Int64),
-            n_events=pl.col("len").cast(pl.UInt32),
-        )
-        rows = take.select(
-            row=pl.int_ranges("start", pl.col("start") + pl.col("take")),
-            step=pl.int_ranges(1, pl.col("take") + 1, dtype=pl.Int32),
-            n_events=pl.col("n_events").repeat_by("take"),
-        ).explode("row", "step", "n_events")
-        picked = lf.select(CUSTOMER_CODE, *cols).collect()[rows.get_column("row")]
-        return pl.concat([picked, rows.select("n_events", "step")], how="horizontal").lazy()
-    if prepared and key == ["customer_id"]:
-        cid = pl.col(CUSTOMER_CODE)
-        idx = pl.int_range(pl.len(), dtype=pl.Int64)
-        start = pl.when(cid.ne_missing(cid.shift(1)).fill_null(True)).then(idx).forward_fill()
-        stop = pl.when(cid.ne_missing(cid.shift(-1)).fill_null(True)).then(idx).backward_fill()
-        return lf.select(
-            CUSTOMER_CODE,
-            *cols,
-            n_events=(stop - start + 1).cast(pl.UInt32),
-            step=(idx - start + 1).cast(pl.Int32),
-        )
-    first = cols[0]
-    return (
-        _path_lists(lf, key, cols, prepared)
-        .with_columns(
-            n_events=pl.col(first).list.len(),
-            step=pl.int_ranges(1, pl.col(first).list.len() + 1, dtype=pl.Int32),
-        )
-        .explode([*cols, "step"])
-    )
+def _paths(events: Frame, path: str, func: str) -> tuple[pl.LazyFrame, list[str]]:
+    """Prepared events (:func:`cxlab.events.as_events`) in path order, and the path key."""
+    return ordered_paths(events, where=func, by=_by(path, func))
 
 
 def _collapse(expr: pl.Expr) -> pl.Expr:
@@ -240,37 +140,7 @@ def _collapse(expr: pl.Expr) -> pl.Expr:
     return expr.list.eval(pl.element().filter(pl.element().ne_missing(pl.element().shift(1))))
 
 
-def _as_list(values: str | Sequence[str] | None, name: str, func: str) -> list[str]:
-    if values is None:
-        return []
-    if isinstance(values, str):
-        return [values]
-    out = list(values)
-    if not all(isinstance(v, str) for v in out):
-        raise ParameterError(
-            f"The '{name}' parameter of {func} must be a touchpoint name or a list of them. "
-            f"Got {values!r} instead."
-        )
-    return out
-
-
-_GAP_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def _gap(gap: str | dt.timedelta, func: str) -> dt.timedelta:
-    if isinstance(gap, dt.timedelta) and gap > dt.timedelta(0):
-        return gap
-    if isinstance(gap, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", gap)
-        if m and float(m.group(1)) > 0:
-            return dt.timedelta(**{_GAP_UNITS[m.group(2)]: float(m.group(1))})
-    raise ParameterError(
-        f"The 'gap' parameter of {func} must be a positive datetime.timedelta or a string like "
-        f"'30m', '2h', '1d' (units s, m, h, d, w). Got {gap!r} instead."
-    )
-
-
-def _like(events: pl.DataFrame | pl.LazyFrame, lf: pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def _like(events: Frame, lf: pl.LazyFrame) -> Frame:
     return lf.collect() if isinstance(events, pl.DataFrame) else lf
 
 
@@ -318,18 +188,25 @@ def sessionize(
     """
     func = "sessionize"
     lf = _lazy(events, func)
-    cutoff = _gap(gap, func)
+    cutoff = parse_duration(gap, "gap", where=func)
+    ev, kept = as_events_kept(events, where=func, row_index=_ROW)
+    # one customer's events in their order (_cx_seq), whatever the frame's row order
     new = (pl.col("timestamp").diff() > pl.lit(cutoff)).fill_null(True)
-    lf = lf.with_columns(
-        session_index=new.cum_sum().over("customer_id", order_by=_ORDER).cast(pl.UInt32)
-    ).with_columns(
+    index = new.cum_sum().over(CUSTOMER_CODE, order_by=SEQUENCE).cast(pl.UInt32)
+    out = ev.lazy().with_columns(session_index=index)
+    if not kept:  # back to the input's rows, in its order, on its own columns
+        index = out.select(_ROW, "session_index").sort(_ROW).collect().get_column("session_index")
+        if SOURCE_ROW not in lf.collect_schema().names():
+            lf = lf.with_row_index(SOURCE_ROW, offset=1)
+        out = lf.drop(CUSTOMER_CODE, SEQUENCE, strict=False).with_columns(pl.lit(index))
+    out = out.with_columns(
         session_id=pl.concat_str(
             [pl.col("customer_id"), pl.lit("#"), pl.col("session_index").cast(pl.String)]
         )
     )
     if markers:
-        lf = add_markers(lf, path="session")
-    return _like(events, lf)
+        out = add_markers(out, path="session")
+    return _like(events, out)
 
 
 def add_markers(
@@ -355,10 +232,12 @@ def add_markers(
     ['path_start', 'ad_click', 'purchase', 'path_end']
     """
     func = "add_markers"
-    key = _key(path, func)
+    key = ["customer_id", *_by(path, func)]
     # Adding rows ends a prepared frame (its customer codes and sequence would not cover the
-    # markers): drop the private columns so every analysis takes the plain path.
+    # markers): the private columns are dropped, and an analysis prepares the result again.
     lf = _lazy(events, func, extra=key[1:]).drop(CUSTOMER_CODE, SEQUENCE, strict=False)
+    if SOURCE_ROW not in lf.collect_schema().names():
+        lf = lf.with_row_index(SOURCE_ROW, offset=1)
     schema = lf.collect_schema()
     bounds = lf.group_by(key).agg(first=pl.col("timestamp").min(), last=pl.col("timestamp").max())
 
@@ -410,115 +289,64 @@ def _weighted(
     )
 
 
-def _transitions_lazy(
-    lf: pl.LazyFrame, path: PathUnit, weight: Weight, func: str, prepared: bool = False
-) -> pl.LazyFrame:
-    """Transition table of ``lf`` (``prepared``: ``lf`` comes in path order from :func:`_ordered`)."""
-    key = _key(path, func)
+def _transitions_lazy(lf: pl.LazyFrame, key: list[str], weight: Weight, func: str) -> pl.LazyFrame:
+    """Transition table of ``lf``: prepared events in path order (:func:`_paths`).
+
+    Rows come in path order with each path's rows contiguous, so B follows A when the next
+    row is in the same path. Touchpoints become small integer codes and each (source,
+    target) pair one packed integer, so the edge table is one group-by on one integer column
+    (no text hashing); labels are decoded on the few hundred edges at the end.
+    """
     if weight not in ("events", "customers", "sessions"):
         raise ParameterError(
             f"The 'weight' parameter of {func} must be 'events', 'customers' or 'sessions'. "
             f"Got {weight!r} instead."
         )
-    if weight == "sessions" and path != "session":
+    if weight == "sessions" and len(key) == 1:
         raise ParameterError(
             f"{func}: weight='sessions' counts sessions, so it needs path='session' "
             "(and a session_id column; see sessionize). Got path='customer'."
         )
     ts_type = lf.collect_schema()["timestamp"]
-    n = pl.col("touchpoint").list.len() - 1
-    if prepared and path == "customer":
-        return _customer_transitions_prepared(lf, weight, ts_type)
-    lf = as_text(lf)
-    pairs = (
-        _path_lists(lf, key, ["touchpoint", "timestamp"], prepared)
-        .select(
-            *_path_key(key, prepared),
-            source=pl.col("touchpoint").list.head(n),
-            target=pl.col("touchpoint").list.tail(n),
-            t0=pl.col("timestamp").list.head(n),
-            t1=pl.col("timestamp").list.tail(n),
-        )
-        .explode(["source", "target", "t0", "t1"])
-    )
-    pairs = pairs.with_columns(seconds=_seconds(pl.col("t1") - pl.col("t0"), ts_type))
-    key = _path_key(key, prepared)  # the customer code stands for customer_id on prepared events
-    unit = {"events": None, "customers": key[0], "sessions": key}[weight]
-    aggs = [
-        pl.len().alias("events"),
-        pl.col(key[0]).n_unique().alias("customers"),
-        pl.col("seconds").mean().alias("mean_seconds"),
-        pl.col("seconds").median().alias("median_seconds"),
-    ]
-    if path == "session":
-        aggs.insert(2, pl.struct(key).n_unique().alias("sessions"))
-    edges = pairs.group_by("source", "target").agg(aggs)
-    # Denominators: Retentioneering 'node' = weight of A -> * ; 'full' = all transitions or units.
-    if unit is None:
-        out_w = edges.group_by("source").agg(pl.col("events").sum().alias("_out"))
-        total = pairs.select(pl.len().alias("_total"))
-        count = pl.col("events")
-    else:
-        ucols = [unit] if isinstance(unit, str) else unit
-        units = pl.col(ucols[0]) if len(ucols) == 1 else pl.struct(ucols)
-        out_w = pairs.group_by("source").agg(units.n_unique().alias("_out"))
-        total = lf.select(units.n_unique().alias("_total"))
-        count = pl.col(weight)
-    return _weighted(edges, out_w, total, count)
-
-
-def _customer_transitions_prepared(
-    lf: pl.LazyFrame, weight: Weight, ts_type: pl.DataType
-) -> pl.LazyFrame:
-    """:func:`_transitions_lazy` for customer paths of prepared events, on integer keys.
-
-    Rows come in path order with each customer's rows contiguous, so B follows A when the
-    next row belongs to the same customer. Touchpoints become small integer codes and each
-    (source, target) pair one packed integer, so the edge table is one group-by on one integer
-    column (no text hashing); labels are decoded on the few hundred edges at the end.
-    """
     code, decode, n_tp = text_codes(lf, "touchpoint")
-    cid, ts = pl.col(CUSTOMER_CODE), pl.col("timestamp")
+    ts = pl.col("timestamp")
     pairs = (
         lf.select(
-            CUSTOMER_CODE,
+            *key,
             _k=code * n_tp + code.shift(-1),
             seconds=_seconds(ts.shift(-1) - ts, ts_type),
-            _same=cid.shift(-1).eq_missing(cid),
+            _same=same_path(key, -1),
         )
         .filter(pl.col("_same"))
         .drop("_same")
     )
     if weight != "events":  # read twice below: materialise once
         pairs = pairs.collect().lazy()
-    edges = (
-        pairs.group_by("_k")
-        .agg(
-            pl.len().alias("events"),
-            pl.col(CUSTOMER_CODE).n_unique().alias("customers"),
-            pl.col("seconds").mean().alias("mean_seconds"),
-            pl.col("seconds").median().alias("median_seconds"),
-        )
-        .with_columns(
-            (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source"),
-            (pl.col("_k") % n_tp).replace_strict(decode, return_dtype=pl.String).alias("target"),
-        )
-        .drop("_k")
-        .collect()
-        .lazy()
-    )
+    aggs = [
+        pl.len().alias("events"),
+        pl.col(CUSTOMER_CODE).n_unique().alias("customers"),
+        pl.col("seconds").mean().alias("mean_seconds"),
+        pl.col("seconds").median().alias("median_seconds"),
+    ]
+    if len(key) > 1:
+        aggs.insert(2, pl.struct(key).n_unique().alias("sessions"))
+    decoded = [
+        (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source"),
+        (pl.col("_k") % n_tp).replace_strict(decode, return_dtype=pl.String).alias("target"),
+    ]
+    edges = pairs.group_by("_k").agg(aggs).with_columns(decoded).drop("_k").collect().lazy()
+    # Denominators: Retentioneering 'node' = weight of A -> * ; 'full' = all transitions or units.
     if weight == "events":  # every pair is in one edge: the totals come from the edge table
         out_w = edges.group_by("source").agg(pl.col("events").sum().alias("_out"))
         total = edges.select(pl.col("events").sum().alias("_total"))
-        count = pl.col("events")
-    else:  # customers: distinct customers with a transition out of the source / in the log
-        src = (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source")
+    else:  # distinct customers / sessions with a transition out of the source / in the log
+        unit = [CUSTOMER_CODE] if weight == "customers" else key
+        units = pl.col(unit[0]) if len(unit) == 1 else pl.struct(unit)
         out_w = (
-            pairs.select(src, CUSTOMER_CODE).unique().group_by("source").agg(pl.len().alias("_out"))
+            pairs.select(decoded[0], *unit).unique().group_by("source").agg(pl.len().alias("_out"))
         )
-        total = lf.select(cid.n_unique().alias("_total"))
-        count = pl.col("customers")
-    return _weighted(edges, out_w, total, count)
+        total = lf.select(units.n_unique().alias("_total"))
+    return _weighted(edges, out_w, total, pl.col(weight))
 
 
 def transitions(
@@ -558,8 +386,8 @@ def transitions(
     [('ad', 'visit', 2, 1.0, 5400.0), ('visit', 'buy', 1, 1.0, 7200.0)]
     """
     func = "transitions"
-    lf, prepared = _ordered(events, _lazy(events, func, extra=_key(path, func)[1:], codes=True))
-    out = _transitions_lazy(lf, path, weight, func, prepared).collect()
+    lf, key = _paths(events, path, func)
+    out = _transitions_lazy(lf, key, weight, func).collect()
     cols = ["source", "target", "events", "customers"]
     cols += ["sessions"] if path == "session" else []
     cols += ["count", "probability", "share", "mean_seconds", "median_seconds"]
@@ -614,9 +442,11 @@ def compare_transitions(
     [('chat', -1.0), ('visit', 1.0)]
     """
     func = "compare_transitions"
-    lf = _lazy(events, func, extra=_key(path, func)[1:])
+    by = _by(path, func)
+    _lazy(events, func, extra=by)
+    lf = as_events(events, where=func).lazy()
     if customers is not None:
-        cust = customers.lazy() if isinstance(customers, pl.DataFrame) else customers
+        cust = as_lazy(customers, "customers", where=func)
         cnames = cust.collect_schema().names()
         if segment not in cnames:
             raise DataError(
@@ -632,7 +462,7 @@ def compare_transitions(
             f"{func}: events have no column '{segment}'.{did_you_mean(segment, names)} "
             "Pass customers=<customers table> to take the segment from there."
         )
-    lf, prepared = _ordered(None, lf)
+    lf, key = path_order(lf, by)
     sides = []
     for label, value in (("a", a), ("b", b)):
         sub = lf.filter(pl.col(segment) == value)
@@ -643,7 +473,7 @@ def compare_transitions(
                 f"Values present: {present[:20]}.{did_you_mean(str(value), map(str, present))}"
             )
         sides.append(
-            _transitions_lazy(sub, path, weight, func, prepared).select(
+            _transitions_lazy(sub, key, weight, func).select(
                 "source",
                 "target",
                 pl.col("count").alias(f"count_{label}"),
@@ -725,14 +555,12 @@ def step_matrix(
     [(1, 'ad', 1.0), (2, 'buy', 0.5), (2, 'ENDED', 0.5)]
     """
     func = "step_matrix"
-    key = _key(path, func)
-    lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:], codes=True))
-    _check_int(max_steps, "max_steps", func, 1)
-    # prepared events: touchpoint codes are gathered (at most max_steps per path), then decoded
+    lf, key = _paths(events, path, func)
+    check_int(max_steps, "max_steps", func, 1)
+    # touchpoint codes are gathered (at most max_steps per path without anchor), then decoded
     long = as_text(
-        _steps(lf, key, ["touchpoint"], prepared, max_step=max_steps if anchor is None else None)
+        path_steps(lf, key, ["touchpoint"], max_step=max_steps if anchor is None else None)
     )
-    key = _path_key(key, prepared)
     # every touchpoint of the log is a row of the grid (zeros included)
     touchpoints = as_text(lf.select(pl.col("touchpoint").unique())).collect().lazy()
     if anchor is None:
@@ -747,8 +575,8 @@ def step_matrix(
             raise ParameterError(
                 f"The 'anchor' parameter of {func} must be a touchpoint name. Got {anchor!r}."
             )
-        _check_int(occurrence, "occurrence", func, 1)
-        _check_int(steps_before, "steps_before", func, 0)
+        check_int(occurrence, "occurrence", func, 1)
+        check_int(steps_before, "steps_before", func, 0)
         lo, hi = -steps_before, max_steps
         long = long.collect().lazy()
         hits = (
@@ -834,7 +662,8 @@ def path_variants(
         Canonical events.
     top_n : int or None, default 10
         Keep the ``top_n`` most frequent variants (None: all). Ties are broken by the path
-        text, so the cut is reproducible.
+        text, then the number of steps (a null touchpoint adds a step but no text), so the
+        cut is reproducible.
     max_steps : int, optional
         Use only the first ``max_steps`` events of each path (a path *prefix*).
     collapse_loops : bool, default False
@@ -866,20 +695,25 @@ def path_variants(
     [('ad > purchase', 2, 1.0), ('ad', 1, 0.0)]
     """
     func = "path_variants"
-    key = _key(path, func)
-    lf, prepared = _ordered(events, _lazy(events, func, extra=key[1:]))
+    lf, key = _paths(events, path, func)
     if top_n is not None:
-        _check_int(top_n, "top_n", func, 1, 1_000_000)
+        check_int(top_n, "top_n", func, 1, 1_000_000)
     if max_steps is not None:
-        _check_int(max_steps, "max_steps", func, 1)
-    conv = _as_list(conversion, "conversion", func)
+        check_int(max_steps, "max_steps", func, 1)
+    conv = as_list(conversion, "conversion", func)
     if until_conversion and not conv:
         raise ParameterError(
             f"{func}: until_conversion=True needs conversion touchpoints. Got conversion=None."
         )
     tp = pl.col("touchpoint")
-    paths = _path_lists(lf, key, ["touchpoint"], prepared).with_columns(
-        converted=tp.list.eval(pl.element().is_in(conv)).list.any() if conv else pl.lit(False)
+    # one list per path: polars keeps the row (path) order within each group
+    paths = (
+        as_text(lf)
+        .group_by(key)
+        .agg("touchpoint")
+        .with_columns(
+            converted=tp.list.eval(pl.element().is_in(conv)).list.any() if conv else pl.lit(False)
+        )
     )
     if until_conversion:
         first = tp.list.eval(pl.element().is_in(conv)).list.arg_max()
@@ -894,7 +728,7 @@ def path_variants(
         .group_by("path", "n_steps")
         .agg(paths=pl.len().cast(pl.UInt32), conversions=pl.col("converted").sum().cast(pl.UInt32))
         .with_columns(share=pl.col("paths") / pl.col("paths").sum())
-        .sort(["paths", "path"], descending=[True, False])
+        .sort(["paths", "path", "n_steps"], descending=[True, False, False])
         .with_row_index("rank", offset=1)
     )
     if top_n is not None:
@@ -975,17 +809,17 @@ def stage_flows(
     [('awareness', 'ENDED', 1), ('awareness', 'purchase', 1)]
     """
     func = "stage_flows"
-    key = _key(path, func)
-    lf = _lazy(events, func, extra=key[1:])
-    _check_int(max_steps, "max_steps", func, 2, 100)
-    _check_int(top_n, "top_n", func, 1, 1000)
+    _lazy(events, func, extra=_by(path, func))
+    check_int(max_steps, "max_steps", func, 2, 100)
+    check_int(top_n, "top_n", func, 1, 1000)
     if level not in ("touchpoint", "stage"):
         raise ParameterError(
             f"The 'level' parameter of {func} must be 'touchpoint' or 'stage'. Got {level!r}."
         )
     if collapse_loops is None:
         collapse_loops = level == "stage"
-    long = _steps(lf, key, ["touchpoint"])
+    lf, key = _paths(events, path, func)
+    long = as_text(path_steps(lf, key, ["touchpoint"]))
     if level == "stage":
         jm = dict(DEFAULT_JOURNEY_MAP if journey_map is None else journey_map)
         bad = sorted(set(jm.values()) - set(STAGES))
