@@ -53,9 +53,10 @@ from cxlab.analysis.funnel import parse_window
 from cxlab.analysis.heatmap import heatmap_metrics
 from cxlab.analysis.stats import exact_sum
 from cxlab.contract._frames import FrameLike, as_lazy, require_columns
-from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE, is_prepared
-from cxlab.contract.schema import SOURCE_ROW, STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
+from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE
+from cxlab.contract.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
 from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.events import as_events
 
 __all__ = ["HeatmapCube", "heatmap_cube", "MISSING_SEGMENT", "MAX_BUCKETS"]
 
@@ -643,15 +644,10 @@ def heatmap_cube(
             f"{where}: the events frame has no 'stage' column. Add it first with "
             "cxlab.analysis.journey.assign_stages(events, config.journey_map, config.purchase_touchpoints)."
         )
-    if is_prepared(lf):
-        cid, seq = pl.col(CUSTOMER_CODE).cast(pl.UInt32), pl.col(SEQUENCE).cast(pl.Int64)
-    else:  # codes in customer_id order, like prepare_events
-        cid = (pl.col("customer_id").rank("dense") - 1).cast(pl.UInt32)
-        seq = (
-            pl.col(SOURCE_ROW).cast(pl.Int64)
-            if SOURCE_ROW in names
-            else pl.int_range(pl.len(), dtype=pl.Int64)
-        )
+    # prepared events (prepared once here when they are not): customer codes in customer_id
+    # order and _cx_seq, the (timestamp, source_row) order within a customer
+    lf = as_events(events_with_stage, where=where).lazy()
+    cid, seq = pl.col(CUSTOMER_CODE).cast(pl.UInt32), pl.col(SEQUENCE).cast(pl.Int64)
     base = lf.select(
         cid.alias("cid"),
         seq.alias("seq"),
