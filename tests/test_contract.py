@@ -279,6 +279,24 @@ def test_most_events_set_aside_is_an_error(tmp_path):
     check_losses(load_client(folder))
 
 
+def test_losses_allow_turns_the_refusal_off(tmp_path, capsys):
+    # 2 of 3 events without a customer id: refused by default, with the opt-out in the fix;
+    # with [validation] losses = "allow" the same load passes validate (exit 0)
+    events = "customer_id,timestamp,touchpoint\n,2024-01-01,x\n,2024-01-02,x\na,2024-01-03,x\n"
+    folder = _client(tmp_path / "c", events)
+    with pytest.raises(
+        DataError, match=r'(?s)most events row.*\[validation\]\n    losses = "allow"'
+    ):
+        check_losses(load_client(folder))
+    assert main(["validate", str(folder)]) == 1
+    _client(folder, events, '\n[validation]\nlosses = "allow"\n')
+    client = load_client(folder)
+    assert client.events.height == 1
+    check_losses(client)
+    assert main(["validate", str(folder)]) == 0
+    capsys.readouterr()
+
+
 def test_config_keys_for_the_contract(tmp_path):
     folder = _client(
         tmp_path / "k",

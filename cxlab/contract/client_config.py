@@ -641,6 +641,15 @@ KEYS = Table(
                     '"drop": they are set aside (the first is kept)',
                     example="drop",
                 ),
+                "losses": Key(
+                    Choice(("refuse", "allow")),
+                    "refuse",
+                    '"refuse": a table left with no rows, or events that lose most rows, fail '
+                    '"cxlab validate" and the report with the main reason; "allow": they are '
+                    "only reported (for a client whose exports legitimately hold mostly rows "
+                    "to set aside)",
+                    example="allow",
+                ),
             },
         ),
         "journey": Table(
@@ -773,6 +782,11 @@ class ClientConfig:
     def duplicate_events(self) -> str:
         """``[validation] duplicate_events``: ``"keep"`` (default) or ``"drop"``."""
         return self.settings.get("validation.duplicate_events", "keep")
+
+    @property
+    def losses(self) -> str:
+        """``[validation] losses``: ``"refuse"`` (default) or ``"allow"``."""
+        return self.settings.get("validation.losses", "refuse")
 
     def path_of(self, table: str) -> Path | None:
         """Absolute path of the file holding ``table``, or None when the client has none.

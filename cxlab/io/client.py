@@ -140,7 +140,10 @@ def check_losses(client: Client) -> None:
 
     Such a client would get a report about almost nothing. ``cxlab validate`` calls it and
     exits 1 with the message: the table, how many rows were lost, the most common set-aside
-    reason and its fix.
+    reason and its fix; the report notebook calls it right after loading, so ``cxlab
+    report`` / ``cxlab batch`` fail that client with the same message (the batch goes on
+    with the others). ``[validation] losses = "allow"`` in ``client.toml`` turns the refusal
+    off for a client whose exports legitimately hold mostly rows to set aside.
 
     Raises
     ------
@@ -152,6 +155,8 @@ def check_losses(client: Client) -> None:
     >>> from cxlab.config import SAMPLE_DIR
     >>> check_losses(load_client(SAMPLE_DIR / "bookshop"))  # doctest: +SKIP
     """
+    if client.config.losses == "allow":
+        return
     for t in client.validation.tables:
         lost, n = t.set_aside, t.input_rows
         if lost == 0 or not (t.loaded == 0 or (t.table == "events" and lost > t.loaded)):
@@ -174,6 +179,7 @@ def check_losses(client: Client) -> None:
                 if top.reason == "before_start"
                 else ""
             )
+            + _ALLOW_FIX.format(folder=client.config.folder.name)
         )
 
 
@@ -181,6 +187,10 @@ _START_FIX = (
     "\n\nTo keep every old event, remove the start_date line from "
     "{folder}/client.toml (there is no lower bound then), or set an earlier date, e.g.:"
     "\n\n    start_date = 1990-01-01"
+)
+_ALLOW_FIX = (
+    "\n\nIf this client's exports legitimately hold mostly rows to set aside, allow it in "
+    '{folder}/client.toml:\n\n    [validation]\n    losses = "allow"'
 )
 
 

@@ -88,6 +88,15 @@ def _make_broken(src: Path, dst: Path) -> None:
     (dst / "events.csv.gz").write_bytes(gzip.compress(b"nothing,useful\n1,2\n", mtime=0))
 
 
+def _make_lossy(src: Path, dst: Path) -> None:
+    """A copy of the bookshop whose events all lack a customer id: every event row is set
+    aside, so the report is refused (check_losses) with the reason and its fix."""
+    shutil.copytree(src, dst)
+    _rewrite_csv_gz(
+        dst / "events.csv.gz", lambda f: f.with_columns(pl.lit("").alias("Customer Ref"))
+    )
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("report_batch")
@@ -95,6 +104,7 @@ def batch(tmp_path_factory):
     write_sample_clients(clients, seed=7, customers=250)
     _make_hostile(clients / "bookshop", clients / "hostile")
     _make_broken(clients / "bookshop", clients / "broken")
+    _make_lossy(clients / "bookshop", clients / "lossy")
     out = root / "reports"
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -147,8 +157,25 @@ def test_one_failure_does_not_stop_the_others(batch):
         r"FAILED broken: cell \d+ \('client = load_client\(.*DataError: .*Customer Ref",
         batch.stderr,
     )
-    assert "4 ok, 0 unchanged, 1 failed" in batch.stderr
+    assert "4 ok, 0 unchanged, 2 failed" in batch.stderr
     assert not list(batch.out.rglob(".*.tmp"))  # no half-written file left
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_client_that_lost_every_event_fails_with_the_reason_and_fix(batch):
+    # the lossy client's events file has rows, but none with a customer id: validate would
+    # exit 1, so its report fails (the others render) with the top reason and its fix
+    rec = _record(batch, "lossy")
+    assert rec["status"] == "failed" and not (batch.out / "lossy" / "report.html").exists()
+    failure = rec["failure"]
+    assert failure["ename"] == "DataError"
+    assert "every events row was set aside" in failure["evalue"]
+    assert "no customer id" in failure["evalue"] and 'losses = "allow"' in failure["evalue"]
+    assert re.search(r"FAILED lossy: cell \d+ .*every events row was set aside", batch.stderr)
+    page = (batch.out / "index.html").read_text()
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page, re.S) if ">lossy<" in r)
+    assert "status-failed" in row and "every events row was set aside" in row
 
 
 @pytest.mark.e2e
@@ -156,7 +183,7 @@ def test_one_failure_does_not_stop_the_others(batch):
 def test_index_lists_every_client_with_status_and_metrics(batch):
     page = (batch.out / "index.html").read_text()
     rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
-    assert len(rows) == 5
+    assert len(rows) == 6
     broken = next(r for r in rows if ">broken<" in r)
     assert "status-failed" in broken and "DataError" in broken and "broken/report.ipynb" in broken
     for slug in GOOD:
@@ -247,7 +274,7 @@ def test_resume_reruns_nothing_then_exactly_the_changed_client(batch):
     assert (batch.out / "telecom" / "report.html").stat().st_mtime_ns == before["telecom"]
     assert (batch.out / "bank" / "report.html").stat().st_mtime_ns != before["bank"]
     index = (batch.out / "index.html").read_text()
-    assert index.count("<tr>") == 6 and "status-unchanged" in index  # still lists every client
+    assert index.count("<tr>") == 7 and "status-unchanged" in index  # still lists every client
 
 
 def _normalise(page: str) -> str:
