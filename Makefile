@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CLIENTS ?= data/sample
 OUT ?= reports
 
-.PHONY: help demo test test-fast lab sample bench validate lint format clean browser docs
+.PHONY: help demo test test-fast lab sample bench bench-compare validate lint format clean browser docs
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "; printf "cxlab targets:\n"} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ validate: $(VENV)/.installed ## Print the validation report of every sample clie
 bench: $(VENV)/.installed-test ## Run the benchmark suite (see benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_import.py
+
+bench-compare: $(VENV)/.installed-test ## make bench's pipeline against OLD=<commit> (default: before the redesign)
+	$(BIN)/python benchmarks/run.py --old $(or $(OLD),auto)
 
 lint: $(VENV)/.installed-test ## ruff over the package, tests and notebooks
 	$(BIN)/ruff check cxlab tests benchmarks notebooks

@@ -25,6 +25,24 @@ plain (``--plain``)
     the cxlab pipeline without preparing (``load_client(folder)``; every analysis on the
     loaded frame in file order).
 
+Whole processes
+    Every run is a fresh ``python`` process; besides the steps timed inside it, the parent
+    times the whole process (interpreter start, imports, work) and prints it against the
+    floor process of the same round: ``load`` (``import cxlab`` + ``load_client(folder,
+    prepare=True)`` and nothing else; target ≤ 2× the floor) and the whole per-client
+    pipeline (target ≤ 3.5× the floor). Rounds interleave the processes (floor, load,
+    pipeline, old load, old pipeline, …), so a busy moment of the shared machine hits each
+    alike; each figure is the median over ``--runs`` (≥ 3) rounds.
+Old vs new (``--old``)
+    The same processes on an older commit's package, in the same rounds: the commit is
+    extracted with ``git archive`` under ``benchmarks/out/old-<sha>/`` and put first on
+    ``PYTHONPATH`` (the child script is this one). Default: the parent of this session's
+    "Format:" commit (the code before the redesign); ``--old none`` skips it.
+Shapes (``--shapes``)
+    ``sample``: the sample generator's bookshop. ``heavy``: the same customers, feedback and
+    config with a heavier-tailed events log (``heavy_log.py``: 2,000 Zipf-weighted event
+    names, heavy-tailed customer histories, long sessions), about as many events.
+
 Peak RSS is the child process's own maximum resident set (``ru_maxrss``). The 100M-event
 out-of-core run is ``benchmarks/bench_outofcore.py``. Results are printed as a table and
 written to ``benchmarks/out/bench.json``.
@@ -34,6 +52,7 @@ Usage::
     .venv/bin/python benchmarks/run.py                       # 10k and 100k customers (1M, 10M events)
     .venv/bin/python benchmarks/run.py --customers 100000 --runs 5 --no-pandas
     .venv/bin/python benchmarks/run.py --customers 1000000 --browsing 0 --plain
+    .venv/bin/python benchmarks/run.py --customers 100000 --old 14a0613 --no-pandas
 """
 
 from __future__ import annotations
@@ -161,6 +180,16 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
     return out
 
 
+def child_load(folder: Path) -> dict:
+    from cxlab.client import load_client
+
+    tm = Timer()
+    c = tm("load+validate+prepare", lambda: load_client(folder, prepare=True))
+    out = tm.result()
+    out["events"] = c.events.height
+    return out
+
+
 def child_floor(folder: Path) -> dict:
     import polars as pl
 
@@ -204,22 +233,62 @@ def child_pandas(folder: Path) -> dict:
 CHILDREN = {
     "cxlab": child_cxlab,
     "floor": child_floor,
+    "load": child_load,
     "pandas": child_pandas,
     "plain": lambda f: child_cxlab(f, prepared=False),
 }
 
 
 # --------------------------------------------------------------------------- parent
-def run_child(kind: str, folder: Path) -> dict:
+def run_child(kind: str, folder: Path, old: Path | None = None) -> dict:
+    """Run one child process; its JSON result plus ``process``, its whole wall time."""
+    env = dict(os.environ)
+    if old is not None:  # the old commit's package first on the path
+        env["PYTHONPATH"] = os.pathsep.join([str(old), env.get("PYTHONPATH", "")]).rstrip(":")
+    t = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--folder", str(folder)],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
+    wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} on {folder} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["process"] = wall
+    return out
+
+
+def old_tree(commit: str) -> tuple[str, Path] | None:
+    """``(short sha, folder)`` of ``commit``'s tree, extracted once under ``benchmarks/out``.
+
+    ``"auto"``: the parent of the first commit whose subject starts with "Format:" (the code
+    before this session's redesign); ``"none"``: no old commit.
+    """
+    if commit == "none":
+        return None
+    git = ["git", "-C", str(ROOT)]
+    if commit == "auto":
+        found = subprocess.run(
+            [*git, "log", "--format=%H", "--grep=^Format:"], capture_output=True, text=True
+        ).stdout.split()
+        if not found:
+            print("no 'Format:' commit in the history: no old commit to compare", flush=True)
+            return None
+        commit = found[-1] + "^"
+    sha = subprocess.run(
+        [*git, "rev-parse", "--short", commit], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    folder = OUT / f"old-{sha}"
+    if not (folder / "cxlab" / "__init__.py").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            [*git, "archive", sha, "cxlab"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return sha, folder
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -227,6 +296,7 @@ def summarize(runs: list[dict]) -> dict:
     for name in runs[0]["steps"]:
         xs = [r["steps"][name] for r in runs]
         steps[name] = (statistics.median(xs), min(xs), max(xs))
+    proc = [r["process"] for r in runs]
     tot = [r["total"] for r in runs]
     rss = [r["peak_rss_gb"] for r in runs]
     # the issue's steps of each run: the sum of their times (the steps run one after another)
@@ -234,6 +304,7 @@ def summarize(runs: list[dict]) -> dict:
     return {
         "steps": steps,
         "total": (statistics.median(tot), min(tot), max(tot)),
+        "process": (statistics.median(proc), min(proc), max(proc)),
         "peak_rss_gb": max(rss),
         "issue_steps": (statistics.median(issue), min(issue), max(issue)),
         "runs": len(runs),
@@ -308,6 +379,87 @@ def machine() -> str:
     )
 
 
+def ensure_heavy(customers: int, sample: Path) -> Path:
+    """The heavy-tailed client of this size (``heavy_log.py``), made from the sample's
+    customers, feedback and config when missing."""
+    folder = DATA / f"heavy_{customers}" / "bookshop"
+    if not (folder / "events.parquet").is_file():
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from heavy_log import write_heavy_client
+
+        print(f"generating the heavy-tailed log of {customers:,} customers -> {folder}", flush=True)
+        write_heavy_client(sample, folder)
+    return folder
+
+
+def print_processes(res: dict, ratios: dict, sha: str | None) -> None:
+    """Whole-process table: new and old processes, and each one's same-run ratio to the floor."""
+    print("\nWhole processes (interpreter start + imports + work), median (min–max) of fresh")
+    print("processes; ratio = median over rounds of process / floor process of the same round.\n")
+    print("| process | new s | new / floor |" + (f" old {sha} s | old / floor |" if sha else ""))
+    print("|---|---|---|" + ("---|---|" if sha else ""))
+    rows = [
+        ("floor: polars reads the Parquet, one group-by", "floor", None),
+        ("load + validate + prepare (target ≤ 2× floor)", "load", "load@old"),
+        ("whole per-client pipeline (target ≤ 3.5× floor)", "cxlab", "cxlab@old"),
+    ]
+    for label, new, old_kind in rows:
+        row = f"| {label} | {fmt(res[new]['process'])} | {ratios[new]:.2f}× |"
+        if sha:
+            row += (
+                f" {fmt(res[old_kind]['process'])} | {ratios[old_kind]:.2f}× |"
+                if old_kind in res
+                else " – | – |"
+            )
+        print(row)
+
+
+def print_old_new_steps(res: dict, sha: str) -> None:
+    """In-process steps of the pipeline, new and old commit side by side."""
+    new, old = res["cxlab"], res["cxlab@old"]
+    print(f"\nIn-process steps, new vs old {sha} (same rounds):\n")
+    print(f"| step | new s | old {sha} s | new / old |")
+    print("|---|---|---|---|")
+    for name in new["steps"]:
+        o = old["steps"].get(name)
+        n = new["steps"][name]
+        print(
+            f"| {name} | {fmt(n)} | {fmt(o) if o else '–'} | {n[0] / o[0]:.2f}× |"
+            if o
+            else f"| {name} | {fmt(n)} | – | – |"
+        )
+    print(
+        f"| **in-process total** | {fmt(new['total'])} | {fmt(old['total'])} | "
+        f"{new['total'][0] / old['total'][0]:.2f}× |"
+    )
+
+
+def measure(
+    folder: Path, kinds: list[tuple[str, str, Path | None]], runs: int
+) -> tuple[dict, dict]:
+    """Every process ``runs`` times, interleaved by round; summaries and ratios to the floor."""
+    raw: dict[str, list[dict]] = {label: [] for label, _, _ in kinds}
+    for i in range(runs):
+        for label, kind, tree in kinds:
+            r = run_child(kind, folder, tree)
+            raw[label].append(r)
+            print(
+                f"  {folder.parent.name} {label} run {i + 1}: process {r['process']:.2f}s, "
+                f"in process {r['total']:.2f}s, {r['peak_rss_gb']:.2f} GB",
+                flush=True,
+            )
+    res = {label: summarize(rs) for label, rs in raw.items()}
+    for label, rs in raw.items():
+        res[label]["events"] = rs[0].get("events")
+    ratios = {
+        label: statistics.median(
+            r["process"] / f["process"] for r, f in zip(rs, raw["floor"], strict=True)
+        )
+        for label, rs in raw.items()
+    }
+    return res, ratios
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -325,7 +477,16 @@ def main() -> None:
         "~100 events per customer; 0: ~9.3 events per customer)",
     )
     ap.add_argument(
-        "--runs", type=int, default=3, help="runs per implementation and size (default 3)"
+        "--runs", type=int, default=3, help="rounds per size and shape (default 3, at least 3)"
+    )
+    ap.add_argument(
+        "--shapes", default="sample,heavy", help="logs to run: sample, heavy (default: both)"
+    )
+    ap.add_argument(
+        "--old",
+        default="auto",
+        help="older commit run in the same rounds (default auto: the parent of the 'Format:' "
+        "commit; none: skip)",
     )
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     ap.add_argument("--plain", action="store_true", help="also run cxlab without prepared events")
@@ -336,30 +497,27 @@ def main() -> None:
         print(json.dumps(CHILDREN[a.child](Path(a.folder))))
         return
     print(machine())
+    old = old_tree(a.old)
+    sha = old[0] if old else None
     results = {}
     for n in [int(x) for x in a.customers.split(",")]:
-        folder = ensure_data(n, a.browsing)
-        kinds = (
-            ["floor", "cxlab"]
-            + ([] if a.no_pandas else ["pandas"])
-            + (["plain"] if a.plain else [])
-        )
-        res = {}
-        for kind in kinds:
-            runs = []
-            for i in range(a.runs):
-                r = run_child(kind, folder)
-                runs.append(r)
-                print(
-                    f"  {n:,} customers, {kind} run {i + 1}: {r['total']:.2f}s, {r['peak_rss_gb']:.2f} GB",
-                    flush=True,
-                )
-            res[kind] = summarize(runs)
-            res[kind]["events"] = runs[0].get("events")
-        ev = res["cxlab"].get("events")
-        label = f"{n:,} customers, {ev:,} events" if ev else f"{n:,} customers"
-        results[label] = res
-        print_table(label, res)
+        sample = ensure_data(n, a.browsing)
+        for shape in a.shapes.split(","):
+            folder = sample if shape == "sample" else ensure_heavy(n, sample)
+            kinds = [("floor", "floor", None), ("load", "load", None), ("cxlab", "cxlab", None)]
+            if old:
+                kinds += [("load@old", "load", old[1]), ("cxlab@old", "cxlab", old[1])]
+            kinds += [] if a.no_pandas else [("pandas", "pandas", None)]
+            kinds += [("plain", "plain", None)] if a.plain else []
+            res, ratios = measure(folder, kinds, max(a.runs, 3))
+            ev = res["cxlab"].get("events")
+            label = f"{shape} log, {n:,} customers, {ev:,} events"
+            results[label] = {"results": res, "process_ratio_to_floor": ratios, "old": sha}
+            print(f"\nload average now {os.getloadavg()[0]:.1f}")
+            print_table(label, res)
+            print_processes(res, ratios, sha)
+            if old:
+                print_old_new_steps(res, sha)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench.json").write_text(
         json.dumps({"machine": machine(), "results": results}, indent=1)
