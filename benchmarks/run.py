@@ -143,13 +143,25 @@ class Timer:
         }
 
 
+def _module(name: str):
+    """``cxlab.<name>``, or its pre-layout home ``cxlab.<last part>`` (an ``--old`` commit)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"cxlab.{name}")
+    except ModuleNotFoundError:
+        return importlib.import_module(f"cxlab.{name.rsplit('.', 1)[-1]}")
+
+
 def child_cxlab(folder: Path, prepared: bool = True) -> dict:
-    from cxlab.analysis import paths
-    from cxlab.analysis.features import customer_features
-    from cxlab.analysis.funnel import funnel
-    from cxlab.analysis.heatmap import touchpoint_heatmap
-    from cxlab.analysis.journey import assign_stages, customer_journeys, stage_transitions
-    from cxlab.io.client import load_client
+    paths = _module("analysis.paths")
+    customer_features = _module("analysis.features").customer_features
+    funnel = _module("analysis.funnel").funnel
+    touchpoint_heatmap = _module("analysis.heatmap").touchpoint_heatmap
+    journey = _module("analysis.journey")
+    assign_stages, customer_journeys = journey.assign_stages, journey.customer_journeys
+    stage_transitions = journey.stage_transitions
+    load_client = _module("io.client").load_client
 
     tm = Timer()
     if prepared:  # the loader puts the rows in prepared order in its own pass
@@ -181,7 +193,7 @@ def child_cxlab(folder: Path, prepared: bool = True) -> dict:
 
 
 def child_load(folder: Path) -> dict:
-    from cxlab.client import load_client
+    load_client = _module("io.client").load_client
 
     tm = Timer()
     c = tm("load+validate+prepare", lambda: load_client(folder, prepare=True))
