@@ -15,7 +15,8 @@ dependency (a layer uses the ones listed before it):
   helpers (:mod:`cxlab.display.notebook`);
 * :mod:`cxlab.report` -- report sections, execution, HTML, batches, index, privacy.
 
-:mod:`cxlab.errors`, :mod:`cxlab.config` and :mod:`cxlab.cli` sit beside them.
+:mod:`cxlab.errors`, :mod:`cxlab.config`, :mod:`cxlab.params` (parameter checks every layer
+may use) and :mod:`cxlab.cli` sit beside them.
 
 Names are imported lazily (PEP 562): ``import cxlab`` loads no analysis module, and
 ``cxlab.load_client`` imports only what loading needs; scikit-learn, lifelines and altair are

@@ -7,7 +7,7 @@ imported), so they are cheap and say exactly which file and line breaks the rule
   ``_`` is private to its package: ``from cxlab.io.loaders import _tidy`` in another module,
   ``loaders._tidy`` through an imported module, or ``cxlab.contract._frames`` imported from
   outside ``cxlab.contract`` are offences. Dunder names (``__version__``) are public.
-* Layers, in order of dependency (``cxlab/__init__.py`` lists them): errors and config,
+* Layers, in order of dependency (``cxlab/__init__.py`` lists them): errors, config and params,
   contract, io, events, analysis, display, report, cli. A module may import its own layer and
   the ones before it.
 """
@@ -28,9 +28,6 @@ PACKAGE = PROJECT_ROOT / "cxlab"
 # Being removed this session (issue 15): the helpers that paths and loaders share get one
 # public home, and outofcore stops copying the loader's rules.
 PRIVATE_NAMES_ALLOWED = {
-    ("cxlab.analysis.attribution", "cxlab.analysis.paths", name)
-    for name in ("_as_list", "_check_int", "_lazy", "_steps")
-} | {
     ("cxlab.io.outofcore", "cxlab.io.loaders", name)
     for name in (
         "_FIX",
@@ -55,7 +52,7 @@ PRIVATE_NAMES_ALLOWED = {
 PRIVATE_MODULES_ALLOWED = {"cxlab.contract._frames"}
 
 LAYERS = ["contract", "io", "events", "analysis", "display", "report", "cli"]
-BASE = {"errors", "config"}  # usable from every layer
+BASE = {"errors", "config", "params"}  # usable from every layer
 # (importing module, imported module) that cross layers the wrong way, for now.
 UPWARD_ALLOWED = {
     # the [source] table of client.toml is read into io.sources' SourceSpec
