@@ -34,7 +34,7 @@ demo: $(VENV)/.installed ## Set up, make the sample clients if missing, render e
 test: $(VENV)/.installed-test browser ## Set up and run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
-test-fast: $(VENV)/.installed-test ## Everything but slow, e2e, notebook and browser tests (~2.5 min under load)
+test-fast: $(VENV)/.installed-test ## All but slow/e2e/notebook/browser tests (~1 CPU-min; 2.5-4.5 min when shared)
 	$(BIN)/python -m pytest -m "not (slow or e2e or notebook or browser)"
 
 docs: $(VENV)/.installed-test ## Build the documentation site into site/ (strict: any warning fails; offline)

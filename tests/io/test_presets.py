@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from datetime import UTC
 
+import polars as pl
 import pytest
 
 from cxlab.cli import main
@@ -65,7 +66,8 @@ def test_unknown_preset_is_a_clear_error(tmp_path, capsys):
     assert not (tmp_path / "c").exists()  # refused before anything was copied
 
 
-def test_ga4_rows_by_hand(tmp_path):
+@pytest.mark.parametrize("kind", ["ndjson", "parquet"])
+def test_ga4_rows_by_hand(tmp_path, kind):
     # u1: page_view then purchase (19.99) in session 11; u2: one page_view on Android.
     # 1_709_510_400_000_000 µs = 1_709_510_400 s = 2024-03-04 00:00:00 UTC.
     t0 = 1_709_510_400_000_000
@@ -74,8 +76,11 @@ def test_ga4_rows_by_hand(tmp_path):
         _ga4_row(t0 + 90_000_000, "purchase", "u1", 11, revenue=19.99),  # + 90 s
         _ga4_row(t0 + 3_600_000_000, "page_view", "u2", 12, platform="ANDROID"),  # + 1 h
     ]
-    src = tmp_path / "ga4.ndjson"
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src = tmp_path / f"ga4.{kind}"
+    if kind == "ndjson":
+        src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:  # BigQuery's Parquet export: the same nesting as typed structs and lists
+        pl.DataFrame(rows).write_parquet(src)
     result = init_client(tmp_path / "c", src)
     assert result.left_to_fix == [], result.summary()
     assert "preset ga4" in result.summary()
