@@ -49,14 +49,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from cxlab.analysis.funnel import parse_window
 from cxlab.analysis.heatmap import heatmap_metrics
 from cxlab.analysis.stats import exact_sum
 from cxlab.contract._frames import FrameLike, as_lazy, require_columns
 from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE
 from cxlab.contract.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
 from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.events import as_events
+from cxlab.events import as_events, parse_duration
 
 __all__ = ["HeatmapCube", "heatmap_cube", "MISSING_SEGMENT", "MAX_BUCKETS"]
 
@@ -437,7 +436,7 @@ class HeatmapCube:
 # ---------------------------------------------------------------------- building the cube
 def _bucket_width(first_us: int, last_us: int, every: dt.timedelta | str, max_buckets: int):
     """(origin, width, number of buckets): origin a midnight UTC (a Monday for whole weeks)."""
-    width = parse_window(every, "every")
+    width = parse_duration(every, "every")
     if width is None or width % dt.timedelta(days=1):
         raise ParameterError(
             f"The 'every' parameter must be a whole number of days, e.g. '1w' or '7d'. Got {every!r}."

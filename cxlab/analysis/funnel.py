@@ -1,110 +1,143 @@
-"""Funnels over touchpoints or stages, time-to-convert curves, and drop-off drivers.
+"""Funnels over touchpoints or stages: conversion, trends, time to convert, drop-off.
 
-The funnel follows what analysts know from PostHog / Amplitude funnels.
+The funnel follows what analysts know from ClickHouse ``windowFunnel``, Amplitude, PostHog
+and Retentioneering. See docs/definitions.md ("Funnels") for the same text with examples.
 
 Steps
     An ordered list; each step is one value (``"checkout"``) or a list of values that all
     count as the step (``["site_visit", "app_open"]``), matched in ``column`` (``touchpoint``
     by default, ``stage`` for a stage funnel — see :func:`stage_funnel`).
-Entering
-    A customer enters the funnel at their *first* event matching step 1 (up to ``as_of``).
-    That event anchors the conversion window, and its attributes give the breakdown value
-    when ``by`` is an events column (e.g. the channel of the first step), like Amplitude.
+Path (``path=``)
+    ``"customer"`` (default): all events of a customer form one path. ``"session"``: each
+    session (``session_id``; see :func:`cxlab.analysis.paths.sessionize`) is a path of its own and the
+    tables count sessions, as ``transitions`` / ``step_matrix`` / ``path_variants`` do.
+Entry (``entry=``)
+    ``"best"`` (default; ClickHouse ``windowFunnel``, Amplitude, Retentioneering): every
+    step-1 event starts an *attempt*, and the path is credited with the furthest step any
+    attempt reaches (the window counts from that attempt's step-1 event). ``"first"``: only
+    the path's first step-1 event starts an attempt (cxlab's definition before best attempt).
+    The times reported per path (``step_<k>_at``, time to convert, the breakdown value) are
+    those of one attempt: the one that reaches the furthest step first — its first event at
+    that step, reached from the latest attempt start that leads to it (the quickest route).
 Order (``order=``)
-    ``"ordered"`` (eventual): step k is the first event matching step k after step k-1;
-    other events may come in between. ``"strict"`` (consecutive): step k must be the very
-    next event of the customer after step k-1 (every event in the frame counts — filter
-    noise out first). ``"any"``: steps 1..k done in any order; step k's time is the latest of
-    the first occurrences of steps 1..k.
+    ``"ordered"`` (eventual): step k is an event matching step k after step k-1; other events
+    may come in between. With ``entry="best"`` events in the same second may satisfy
+    consecutive steps in either order (ClickHouse sorts ties by step, Amplitude counts either
+    order within a second) — a step's event must only be a different event from the previous
+    step's; with ``entry="first"`` a step must come strictly after the previous one in
+    (timestamp, file order). ``"strict"`` (consecutive; Retentioneering): step k must be the
+    very next event of the path after step k-1 in path order (time, then file order); with
+    ``entry="best"`` an attempt is a consecutive run starting at any step-1 event (every event
+    in the frame counts — filter noise out first). ``"any"``: steps 1..k done in any order;
+    step k's time is the latest of the first occurrences of steps 1..k (``entry`` does not
+    apply: there are no attempts without an order).
 Windows
-    ``window``: the whole funnel must be completed within this time of step 1.
+    ``window``: the whole funnel must be completed within this time of the attempt's step 1.
     ``step_windows``: step k must follow step k-1 within this time. Both may apply (the
     earlier deadline wins). Values are ``timedelta`` or strings like ``"7d"``, ``"12h"``,
-    ``"2w"``, ``"30m"``.
+    ``"2w"``, ``"30m"`` (:func:`cxlab.events.parse_duration`).
 Completed windows and censoring
-    A customer who reached step k-1 less than the window before ``as_of`` (the data end) has
-    not had their full chance to convert to step k: their window is *open*. As Amplitude's
-    "completed conversion windows" mode does, ``conversion_rate`` leaves those customers out
-    of numerator *and* denominator (``eligible = entered - open_window``); leaving out only
-    the non-converters would bias rates upward. ``censored`` counts open-window customers who
-    have not converted yet. Without any window nobody is censored: everyone had until the
-    data end. ``completed_windows=False`` gives the naive rate over everybody instead.
-    The Kaplan–Meier curve (:func:`time_to_convert`) keeps every customer, treating
+    A path that reached step k-1 less than the window before ``as_of`` (the data end) has
+    not had its full chance to convert to step k: its window is *open* (with best attempt:
+    the latest attempt at step k-1 still has time). As Amplitude's "completed conversion
+    windows" mode does, ``conversion_rate`` leaves those paths out of numerator *and*
+    denominator (``eligible = entered - open_window``). ``censored`` counts open-window paths
+    that have not converted yet. Without any window nobody is censored: everyone had until
+    the data end. ``completed_windows=False`` gives the naive rate over everybody instead.
+    The Kaplan–Meier curve (:func:`time_to_convert`) keeps every path, treating
     non-converters as censored at the end of their window (or at ``as_of``), not as lost.
+Rates on two bases
+    ``conversion_rate``: step-to-step (of those who reached step k-1). ``share_of_all``:
+    converted / ``in_scope``, all customers (or sessions) with an event up to ``as_of`` in
+    the breakdown group — so step 1 is not always 100%.
 Exclusions
-    ``exclude=["support_call"]`` removes customers who did it between step 1 and the last
-    step; ``exclude=[("support_call", 2, 3)]`` between steps 2 and 3 (1-based). "Between"
-    ends at the later step's event when reached, else at the end of the window (or
-    ``as_of``). Excluded customers leave the whole funnel (as in PostHog); their number is
-    the ``excluded`` column.
-Ties
-    Events of one customer with equal timestamps keep file order (``source_row``); a step
-    must be strictly after the previous step in that order.
+    ``exclude=["support_call"]`` removes paths that did it between step 1 and the last step
+    of the credited attempt; ``exclude=[("support_call", 2, 3)]`` between steps 2 and 3
+    (1-based). "Between" ends at the later step's event when reached, else at the end of the
+    window (or ``as_of``). Excluded paths leave the whole funnel (as in PostHog); their
+    number is the ``excluded`` column.
+Breakdowns (``by=``, ``by_touch=``)
+    One or several columns: events columns take the value at the credited attempt's first
+    step (``by_touch="first"``, PostHog's first touchpoint), at the furthest step reached
+    (``"last"``) or at step k (an int, 1-based; ``"(not reached)"`` for paths that did not
+    reach it); customers columns need ``customers=``; ``"signup_cohort"`` is the month of
+    ``signup_date`` (of the first event without customers).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
 
 from cxlab.analysis.journey import assign_stages
-from cxlab.analysis.stats import Z95, small_n, wilson_bounds
+from cxlab.analysis.stats import Z95, exact_sum, small_n, wilson_bounds
 from cxlab.contract.prepare import text_codes
-from cxlab.contract.schema import STAGES
+from cxlab.contract.schema import CUSTOMER_CODE, SEQUENCE, STAGES
 from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.events import ORDER as _ORDER
-from cxlab.events import customer_key as _key
-from cxlab.events import require as _require
-from cxlab.events import resolve_as_of as _resolve_as_of
-from cxlab.events import to_lazy as _to_lazy
-from cxlab.events import with_order as _with_order
+from cxlab.events import as_events_kept, parse_duration, require, resolve_as_of, to_lazy
 
 __all__ = [
     "funnel",
     "funnel_customers",
+    "funnel_trend",
     "stage_funnel",
     "time_to_convert",
     "kaplan_meier",
     "drop_off_drivers",
-    "parse_window",
+    "drop_off_paths",
 ]
 
 Frame = pl.DataFrame | pl.LazyFrame
 Window = dt.timedelta | str | None
 Step = str | Sequence[str]
+By = str | Sequence[str] | None
 _ORDERS = ("ordered", "strict", "any")
-_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-_MAX_ROW = 2**62
+_ENTRIES = ("best", "first")
+_PATHS = ("customer", "session")
 _HOUR_US = 3_600_000_000
+_TS = pl.Datetime("us", "UTC")
+NOT_REACHED = "(not reached)"
+MISSING = "(missing)"
 
 
 # --------------------------------------------------------------------------- parameters
-def parse_window(value: Window, name: str = "window") -> dt.timedelta | None:
-    """A conversion window as a ``timedelta`` (``None`` stays ``None``).
+@dataclass(frozen=True)
+class _Spec:
+    """The checked parameters of one funnel (see the module docstring)."""
 
-    Examples
-    --------
-    >>> parse_window("7d"), parse_window("36h")
-    (datetime.timedelta(days=7), datetime.timedelta(days=1, seconds=43200))
-    """
-    if value is None or isinstance(value, dt.timedelta):
-        if isinstance(value, dt.timedelta) and value <= dt.timedelta(0):
-            raise ParameterError(
-                f"The '{name}' parameter must be a positive duration. Got {value!r} instead."
-            )
-        return value
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([wdhms])\s*", value.lower())
-        if m and float(m.group(1)) > 0:
-            return dt.timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
-    raise ParameterError(
-        f"The '{name}' parameter must be a positive timedelta or a string like '7d', '12h', "
-        f"'2w', '30m'. Got {value!r} instead."
-    )
+    values: list[list[str]]
+    names: list[str]
+    win: dt.timedelta | None
+    swin: list[dt.timedelta | None]
+    excl: list[tuple[list[str], int, int]]
+    order: str
+    entry: str
+    path: str
+    by: list[str]
+    by_touch: str | int
+    column: str
+    skip_ahead: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    @property
+    def ids(self) -> list[str]:
+        return ["customer_id", "session_id"] if self.path == "session" else ["customer_id"]
+
+
+def _choice(value, allowed: Sequence[str], name: str, where: str = "funnel") -> str:
+    if value not in allowed:
+        raise ParameterError(
+            f"The '{name}' parameter of {where} must be one of {tuple(allowed)}. Got {value!r} "
+            f"instead.{did_you_mean(str(value), list(allowed))}"
+        )
+    return value
 
 
 def _steps(steps: Sequence[Step]) -> tuple[list[list[str]], list[str]]:
@@ -145,10 +178,10 @@ def _step_windows(step_windows, n_steps: int, names: list[str]) -> list[dt.timed
                 k = int(key) - 1
             if not 1 <= k < n_steps:
                 raise ParameterError(
-                    f"The 'step_windows' keys must be 1-based indices 2..{n_steps} of the step being "
-                    f"converted to (or step names). Got {key!r}."
+                    f"The 'step_windows' keys must be 1-based indices 2..{n_steps} of the step "
+                    f"being converted to (or step names). Got {key!r}."
                 )
-            out[k] = parse_window(w, f"step_windows[{key!r}]")
+            out[k] = parse_duration(w, f"step_windows[{key!r}]", where="funnel")
         return out
     seq = list(step_windows)
     if len(seq) != n_steps - 1:
@@ -157,7 +190,7 @@ def _step_windows(step_windows, n_steps: int, names: list[str]) -> list[dt.timed
             f"({n_steps - 1} for {n_steps} steps; None for no limit). Got {len(seq)}."
         )
     for i, w in enumerate(seq, start=1):
-        out[i] = parse_window(w, f"step_windows[{i - 1}]")
+        out[i] = parse_duration(w, f"step_windows[{i - 1}]", where="funnel")
     return out
 
 
@@ -178,398 +211,798 @@ def _exclusions(exclude, n_steps: int) -> list[tuple[list[str], int, int]]:
                 out.append((tps, a - 1, b - 1))
                 continue
         raise ParameterError(
-            "Each 'exclude' entry must be a touchpoint (excluded between the first and last step) "
-            f"or a tuple (touchpoint, from_step, to_step) with 1 <= from_step < to_step <= {n_steps}. "
-            f"Got {item!r} instead."
+            "Each 'exclude' entry must be a touchpoint (excluded between the first and last "
+            f"step) or a tuple (touchpoint, from_step, to_step) with 1 <= from_step < to_step "
+            f"<= {n_steps}. Got {item!r} instead."
         )
     if n_steps < 2:
         raise ParameterError("The 'exclude' parameter needs a funnel of at least 2 steps.")
     return out
 
 
-def _before(a_ts: pl.Expr, a_row: pl.Expr, b_ts: pl.Expr, b_row: pl.Expr) -> pl.Expr:
-    """(a_ts, a_row) < (b_ts, b_row) lexicographically."""
-    return (a_ts < b_ts) | ((a_ts == b_ts) & (a_row < b_row))
-
-
-def _min_dt(*exprs: pl.Expr | None) -> pl.Expr:
-    present = [e for e in exprs if e is not None]
-    return pl.min_horizontal(*present) if present else pl.lit(None, dtype=pl.Datetime("us", "UTC"))
-
-
-# --------------------------------------------------------------------------- per customer
-def _state(
-    events: Frame,
-    steps: Sequence[Step],
-    *,
-    column: str = "touchpoint",
-    window: Window = None,
-    step_windows=None,
-    order: str = "ordered",
-    by: str | None = None,
-    exclude=None,
-    as_of: dt.datetime | dt.date | None = None,
-    customers: Frame | None = None,
-    cohort_every: str = "1mo",
-) -> tuple[pl.DataFrame, list[str], dt.datetime]:
-    """Per-customer funnel state incl. private columns ``_row_k`` (step event order keys)."""
-    if order not in _ORDERS:
+def _by_list(by: By) -> list[str]:
+    if by is None:
+        return []
+    out = [by] if isinstance(by, str) else list(by)
+    if not all(isinstance(b, str) for b in out) or len(set(out)) != len(out):
         raise ParameterError(
-            f"The 'order' parameter of funnel must be one of {_ORDERS}. Got {order!r} instead."
-            f"{did_you_mean(str(order), _ORDERS)}"
+            "The 'by' parameter of funnel must be a column name or a list of distinct column "
+            f"names, e.g. by=['channel', 'segment']. Got {by!r} instead."
         )
+    return out
+
+
+def _by_touch(by_touch, n: int) -> str | int:
+    if by_touch in ("first", "last"):
+        return by_touch
+    if isinstance(by_touch, int) and not isinstance(by_touch, bool) and 1 <= by_touch <= n:
+        return by_touch
+    raise ParameterError(
+        "The 'by_touch' parameter of funnel must be 'first', 'last' or a step number in "
+        f"[1, {n}] (the step whose event gives the breakdown value). Got {by_touch!r} instead."
+    )
+
+
+def _spec(
+    steps,
+    *,
+    window=None,
+    step_windows=None,
+    order="ordered",
+    entry="best",
+    path="customer",
+    by=None,
+    by_touch="first",
+    exclude=None,
+    column="touchpoint",
+    skip_ahead=False,
+) -> _Spec:
+    """Check every funnel parameter once (scikit-learn style messages)."""
+    _choice(order, _ORDERS, "order")
+    _choice(entry, _ENTRIES, "entry")
+    _choice(path, _PATHS, "path")
     values, names = _steps(steps)
-    n = len(values)
-    win = parse_window(window)
-    swin = _step_windows(step_windows, n, names)
+    swin = _step_windows(step_windows, len(values), names)
     if order == "any" and any(w is not None for w in swin):
         raise ParameterError(
-            "The 'step_windows' parameter has no meaning with order='any' (steps have no order). "
-            "Use 'window' instead."
+            "The 'step_windows' parameter has no meaning with order='any' (steps have no "
+            "order). Use 'window' instead."
         )
-    excl = _exclusions(exclude, n)
-    lf, _ = _to_lazy(events, codes=True)
-    cols = _require(lf, ["customer_id", "timestamp", column], "funnel")
-    # Prepared events (cxlab.contract.prepare): group and join on the integer customer code ``ck``
-    # (customer_id rides along); plain events: ck is customer_id itself.
-    ck = _key(cols)
-    coded = ck != "customer_id"
-    lf = _with_order(lf)
-    end = _resolve_as_of(lf, as_of)
-    end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
-    lf = lf.filter(pl.col("timestamp") <= end_lit)
-    val = pl.col(column).cast(pl.String)
-
-    # integer codes of the step column (one text pass), then check the step values exist
-    code, decode, _ = text_codes(lf, column)
-    index = {v: i for i, v in decode.items() if v is not None}
-    seen = set(index)
-    pool = sorted(seen | (set(STAGES) if column == "stage" else set()))
-    for vals in values:
-        for v in vals:
-            if v not in seen and v not in pool:
-                raise ParameterError(
-                    f"The funnel step {v!r} never occurs in column '{column}'.{did_you_mean(v, pool)} "
-                    f"Values found: {', '.join(pool[:30])}{' …' if len(pool) > 30 else ''}."
-                )
-
-    by_is_event = by is not None and by in cols and by != "signup_cohort"
-    ids = [ck, "customer_id"] if coded else ["customer_id"]
-    keep = [*ids, "timestamp", _ORDER]
-    base_cols = [*keep, code.alias("_v")] + (
-        [pl.col(by).cast(pl.String).alias("_by")] if by_is_event else []
+    return _Spec(
+        values=values,
+        names=names,
+        win=parse_duration(window, "window", where="funnel"),
+        swin=swin,
+        excl=_exclusions(exclude, len(values)),
+        order=order,
+        entry=entry,
+        path=path,
+        by=_by_list(by),
+        by_touch=_by_touch(by_touch, len(values)),
+        column=column,
+        skip_ahead=skip_ahead,
     )
-    ts, row = pl.col("timestamp"), pl.col(_ORDER)
-    match = [
+
+
+# --------------------------------------------------------------------------- the paths
+def _first_of(key: str = "_u") -> pl.Expr:
+    """True on the first row of each path (rows in path order)."""
+    return pl.col(key).ne_missing(pl.col(key).shift(1)).fill_null(True)
+
+
+def _path_events(events: Frame, spec: _Spec, as_of) -> tuple[pl.LazyFrame, dt.datetime]:
+    """Prepared events up to ``as_of`` in path order, with the path code ``_u`` and order ``_o``.
+
+    One code path for every input: :func:`cxlab.events.as_events` gives integer customer codes
+    and ``_cx_seq`` (customer, timestamp, source_row order). A customer path is ``_cx_cid``
+    in ``_cx_seq`` order; a session path is a (customer, session) run — sessions are
+    contiguous in that order when they come from :func:`cxlab.analysis.paths.sessionize`, and are
+    regrouped (one sort) when they are not.
+    """
+    ev, kept = as_events_kept(events, where="funnel")
+    lf, _ = to_lazy(ev, codes=True)
+    cols = require(lf, ["customer_id", "timestamp", spec.column], "funnel")
+    if spec.path == "session" and "session_id" not in cols:
+        raise DataError(
+            "funnel(path='session'): the events frame has no 'session_id' column. Call "
+            "cxlab.analysis.paths.sessionize(events, gap='30m') first, or use path='customer'."
+        )
+    if not kept or (isinstance(ev, pl.DataFrame) and ev.get_column(SEQUENCE).is_sorted()):
+        lf = lf.with_columns(pl.col(SEQUENCE).set_sorted())
+    else:
+        lf = lf.sort(SEQUENCE)
+    end = resolve_as_of(lf, as_of)
+    lf = lf.filter(pl.col("timestamp") <= pl.lit(end).cast(_TS))
+    if spec.path == "customer":
+        return lf.with_columns(_u=pl.col(CUSTOMER_CODE), _o=pl.col(SEQUENCE).cast(pl.Int64)), end
+    cid, sid = pl.col(CUSTOMER_CODE), pl.col("session_id")
+    run = (cid.ne_missing(cid.shift(1)) | sid.ne_missing(sid.shift(1))).fill_null(True)
+    counts = lf.select(run.sum().alias("runs"), pl.struct(cid, sid).n_unique().alias("paths"))
+    runs, paths = counts.collect().row(0)
+    if runs != paths:  # a session split by another session's events: regroup (one sort)
+        lf = lf.sort(CUSTOMER_CODE, "session_id", SEQUENCE, nulls_last=True)
+    return lf.with_columns(
+        _u=(run.cum_sum() - 1).cast(pl.UInt32), _o=pl.int_range(pl.len(), dtype=pl.Int64)
+    ), end
+
+
+def _step_codes(lf: pl.LazyFrame, spec: _Spec) -> tuple[pl.Expr, list[pl.Expr], dict[str, int]]:
+    """Integer codes of ``column`` (one text pass), the step matches, and the value index.
+
+    Raises :class:`ParameterError` for a step value that never occurs in ``column``.
+    """
+    code, decode, _ = text_codes(lf, spec.column)
+    index = {v: i for i, v in decode.items() if v is not None}
+    pool = sorted(set(index) | (set(STAGES) if spec.column == "stage" else set()))
+    for vals in spec.values:
+        for v in vals:
+            if v not in pool:
+                raise ParameterError(
+                    f"The funnel step {v!r} never occurs in column '{spec.column}'."
+                    f"{did_you_mean(v, pool)} Values found: {', '.join(pool[:30])}"
+                    f"{' …' if len(pool) > 30 else ''}."
+                )
+    matches = [
         pl.col("_v").is_in(
             pl.Series([index[x] for x in v if x in index], dtype=pl.UInt64).implode()
         )
-        for v in values
+        for v in spec.values
     ]
-
-    if order == "strict":
-        # prepared: _ORDER (= _cx_seq) alone is the (customer, timestamp, source_row) order
-        seq = lf.select(base_cols).sort(_ORDER if coded else ["customer_id", "timestamp", _ORDER])
-        cid = pl.col(ck)
-        m1 = match[0]
-        seq = seq.with_columns((m1 & (m1.cast(pl.UInt32).cum_sum().over(ck) == 1)).alias("_anchor"))
-        shifted = []
-        for j in range(1, n):
-            shifted += [
-                (
-                    (cid.shift(-j) == cid).fill_null(False) & match[j].shift(-j).fill_null(False)
-                ).alias(f"_ok_{j}"),
-                ts.shift(-j).alias(f"_t_{j}"),
-                row.shift(-j).alias(f"_r_{j}"),
-            ]
-        st = seq.with_columns(shifted).filter(pl.col("_anchor"))
-        st = st.with_columns(ts.alias("_t_0"), row.alias("_r_0"))
-        sel = [*ids, "_t_0", "_r_0"] + (["_by"] if by_is_event else [])
-        reached = pl.lit(True)
-        exprs = [pl.col("_t_0").alias("step_1_at"), pl.col("_r_0").alias("_row_1")]
-        for k in range(1, n):
-            deadline = _min_dt(
-                pl.col("_t_0") + win if win else None,
-                pl.col(f"_t_{k - 1}") + swin[k] if swin[k] else None,
-            )
-            ok = pl.col(f"_ok_{k}") & (deadline.is_null() | (pl.col(f"_t_{k}") <= deadline))
-            reached = reached & ok
-            exprs += [
-                pl.when(reached).then(pl.col(f"_t_{k}")).alias(f"step_{k + 1}_at"),
-                pl.when(reached).then(pl.col(f"_r_{k}")).alias(f"_row_{k + 1}"),
-            ]
-            sel += [f"_ok_{k}", f"_t_{k}", f"_r_{k}"]
-        state = (
-            st.select(*sel)
-            .with_columns(exprs)
-            .select(
-                *ids,
-                *(["_by"] if by_is_event else []),
-                *[c for k in range(n) for c in (f"step_{k + 1}_at", f"_row_{k + 1}")],
-            )
-            .collect()
-        )
-    else:
-        # only events that match some step matter (plus exclusion touchpoints later)
-        base = (
-            lf.select(base_cols)
-            .with_columns([m.alias(f"_m_{k}") for k, m in enumerate(match)])
-            .filter(pl.any_horizontal([pl.col(f"_m_{k}") for k in range(n)]))
-            .collect()
-        )
-        if coded and not base.get_column(_ORDER).is_sorted():
-            base = base.sort(_ORDER)  # a reordered prepared frame: back to (customer, time) order
-        b = base.lazy()
-        # step 1: first matching event
-        t1 = ts.filter(pl.col("_m_0")).min()
-        r1 = row.filter(pl.col("_m_0") & (ts == t1)).min()
-        agg = [t1.alias("step_1_at"), r1.alias("_row_1")]
-        first_id = [pl.col("customer_id").first()] if coded else []
-        if by_is_event:
-            agg.append(pl.col("_by").filter(pl.col("_m_0") & (ts == t1) & (row == r1)).first())
-        if order == "any":
-            for k in range(1, n):
-                tk = ts.filter(pl.col(f"_m_{k}")).min()
-                agg += [
-                    tk.alias(f"_first_{k}"),
-                    row.filter(pl.col(f"_m_{k}") & (ts == tk)).min().alias(f"_firstrow_{k}"),
-                ]
-            state_lf = b.filter(pl.col("_m_0").any().over(ck)).group_by(ck).agg(first_id + agg)
-            exprs = []
-            reached = pl.lit(True)
-            for k in range(1, n):
-                firsts = [pl.col("step_1_at")] + [pl.col(f"_first_{j}") for j in range(1, k + 1)]
-                lo, hi = pl.min_horizontal(firsts), pl.max_horizontal(firsts)
-                ok = pl.col(f"_first_{k}").is_not_null()
-                if win:
-                    ok = ok & ((hi - lo) <= win)
-                reached = reached & ok
-                # the row of the latest first-occurrence among steps 1..k (ties: larger row)
-                rows = [
-                    pl.when(f == hi).then(r)
-                    for f, r in zip(
-                        firsts,
-                        [pl.col("_row_1")] + [pl.col(f"_firstrow_{j}") for j in range(1, k + 1)],
-                        strict=True,
-                    )
-                ]
-                exprs += [
-                    pl.when(reached).then(hi).alias(f"step_{k + 1}_at"),
-                    pl.when(reached).then(pl.max_horizontal(rows)).alias(f"_row_{k + 1}"),
-                ]
-            state = (
-                state_lf.with_columns(exprs)
-                .select(
-                    *ids,
-                    *(["_by"] if by_is_event else []),
-                    *[c for k in range(n) for c in (f"step_{k + 1}_at", f"_row_{k + 1}")],
-                    *[f"_first_{k}" for k in range(1, n)],
-                )
-                .collect()
-            )
-        elif coded:  # ordered, prepared: rows in (customer, time) order, first row = earliest
-            state = _state_ordered_prepared(b, ck, n, win, swin, by_is_event)
-        else:  # ordered: greedy first match after the previous step, within windows
-            state = b.filter(pl.col("_m_0")).group_by(ck).agg(first_id + agg).collect()
-            for k in range(1, n):
-                cand = _next_step_candidates(b, state, ck, k, win, swin)
-                tk = ts.min()
-                nxt = (
-                    cand.group_by(ck)
-                    .agg(
-                        tk.alias(f"step_{k + 1}_at"),
-                        row.filter(ts == tk).min().alias(f"_row_{k + 1}"),
-                    )
-                    .collect()
-                )
-                state = state.join(nxt, on=ck, how="left")
-
-    # deadlines and open windows per step (k >= 2)
-    dl = []
-    for k in range(1, n):
-        if order == "any":
-            # the earliest first occurrence among steps 1..k-1 anchors the window
-            firsts = [pl.col("step_1_at")] + [pl.col(f"_first_{j}") for j in range(1, k)]
-            deadline = _min_dt(pl.min_horizontal(firsts) + win if win else None)
-        else:
-            deadline = _min_dt(
-                pl.col("step_1_at") + win if win else None,
-                pl.col(f"step_{k}_at") + swin[k] if swin[k] else None,
-            )
-        dl.append(
-            pl.when(pl.col(f"step_{k}_at").is_not_null()).then(deadline).alias(f"deadline_{k + 1}")
-        )
-    state = state.with_columns(dl)
-
-    # exclusions
-    state = state.with_columns(pl.lit(False).alias("excluded"))
-    if excl:
-        ex_vals = sorted({v for tps, _, _ in excl for v in tps})
-        ex_ev = (
-            lf.filter(val.is_in(ex_vals)).select(ck, "timestamp", _ORDER, val.alias("_v")).collect()
-        )
-        flags = []
-        for i, (tps, a, bb) in enumerate(excl):
-            lo_t, lo_r = pl.col(f"step_{a + 1}_at"), pl.col(f"_row_{a + 1}")
-            reached_b = pl.col(f"step_{bb + 1}_at").is_not_null()
-            cap = (pl.col("step_1_at") + win) if win else end_lit
-            hi_t = (
-                pl.when(reached_b)
-                .then(pl.col(f"step_{bb + 1}_at"))
-                .otherwise(pl.min_horizontal(cap, end_lit))
-            )
-            hi_r = (
-                pl.when(reached_b)
-                .then(pl.col(f"_row_{bb + 1}").cast(pl.Int64))
-                .otherwise(pl.lit(_MAX_ROW))
-            )
-            hit = (
-                ex_ev.lazy()
-                .filter(pl.col("_v").is_in(tps))
-                .join(
-                    state.lazy()
-                    .filter(lo_t.is_not_null())
-                    .select(
-                        ck,
-                        lo_t.alias("_lo_t"),
-                        lo_r.cast(pl.Int64).alias("_lo_r"),
-                        hi_t.alias("_hi_t"),
-                        hi_r.alias("_hi_r"),
-                    ),
-                    on=ck,
-                )
-                .filter(
-                    _before(pl.col("_lo_t"), pl.col("_lo_r"), ts, row.cast(pl.Int64))
-                    & _before(ts, row.cast(pl.Int64), pl.col("_hi_t"), pl.col("_hi_r"))
-                )
-                .select(ck)
-                .unique()
-                .with_columns(pl.lit(True).alias(f"_ex_{i}"))
-                .collect()
-            )
-            state = state.join(hit, on=ck, how="left")
-            flags.append(pl.col(f"_ex_{i}").fill_null(False))
-        state = state.with_columns(pl.any_horizontal(flags).alias("excluded")).drop(
-            [f"_ex_{i}" for i in range(len(excl))]
-        )
-
-    if coded:
-        state = state.drop(ck)
-    # breakdown
-    state = _attach_by(state, lf, by, by_is_event, customers, cols, cohort_every)
-    reached_n = pl.sum_horizontal(
-        [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(n)]
-    )
-    # rows in no particular order (funnel_customers sorts; the aggregates do not need it)
-    state = state.with_columns(reached_n.alias("steps_reached"))
-    return state, names, end
+    return code, matches, index
 
 
-def _next_step_candidates(
-    b: pl.LazyFrame, state: pl.DataFrame, ck: str, k: int, win, swin
-) -> pl.LazyFrame:
-    """Events matching step k + 1 that may follow each customer's step k (``order="ordered"``).
-
-    Events of ``b`` (in ``b``'s row order) strictly after the customer's step-k event in
-    (timestamp, row) order and within the funnel window and the step's own window.
-    """
-    ts, row = pl.col("timestamp"), pl.col(_ORDER)
-    prev_t, prev_r = pl.col(f"step_{k}_at"), pl.col(f"_row_{k}")
-    deadline = _min_dt(
-        pl.col("step_1_at") + win if win else None,
-        prev_t + swin[k] if swin[k] else None,
-    )
-    reached = (
-        state.lazy()
-        .filter(prev_t.is_not_null())
-        .select(list(dict.fromkeys([ck, "step_1_at", f"step_{k}_at", f"_row_{k}"])))
-    )
+def _step_events(lf: pl.LazyFrame, spec: _Spec, keep: list[str]) -> pl.DataFrame:
+    """The events that match some step, in path order: ``_u``, ``_o``, ``timestamp``,
+    ``_m_<k>`` (matches step k+1), ``_tk`` (the ``_o`` of the path's last event with the same
+    timestamp: the tie key of best-attempt ordered funnels) and the ``keep`` columns."""
+    code, matches, _ = _step_codes(lf, spec)
+    ts, u = pl.col("timestamp"), pl.col("_u")
+    last_of_tie = (u.ne_missing(u.shift(-1)) | ts.ne_missing(ts.shift(-1))).fill_null(True)
     return (
-        b.filter(pl.col(f"_m_{k}"))
-        .select(ck, "timestamp", _ORDER)
-        .join(reached, on=ck, maintain_order="left")
-        .filter(_before(prev_t, prev_r, ts, row))
-        .filter(deadline.is_null() | (ts <= deadline))
-    )
-
-
-def _state_ordered_prepared(
-    b: pl.LazyFrame, ck: str, n: int, win, swin, by_is_event: bool
-) -> pl.DataFrame:
-    """The ``order="ordered"`` funnel state on prepared events, without per-customer group-bys.
-
-    ``b`` holds the step-matching events in ``_cx_seq`` order: each customer's events are
-    contiguous and ordered by (timestamp, source_row), so a customer's earliest event
-    among a set of candidates is simply the first candidate row of that customer.
-    """
-    ts, row, cid = pl.col("timestamp"), pl.col(_ORDER), pl.col(ck)
-    first_of_customer = cid.ne_missing(cid.shift(1)).fill_null(True)
-    state = (
-        b.filter(pl.col("_m_0"))
-        .filter(first_of_customer)
-        .select(
-            ck,
-            "customer_id",
-            ts.alias("step_1_at"),
-            row.alias("_row_1"),
-            *(["_by"] if by_is_event else []),
-        )
+        lf.select("_u", "_o", "timestamp", *keep, code.alias("_v"))
+        .with_columns([m.alias(f"_m_{k}") for k, m in enumerate(matches)])
+        .filter(pl.any_horizontal([pl.col(f"_m_{k}") for k in range(spec.n)]))
+        .with_columns(pl.when(last_of_tie).then(pl.col("_o")).backward_fill().alias("_tk"))
         .collect()
     )
-    for k in range(1, n):
-        nxt = (
-            _next_step_candidates(b, state, ck, k, win, swin)
-            .filter(first_of_customer)
-            .select(ck, ts.alias(f"step_{k + 1}_at"), row.alias(f"_row_{k + 1}"))
-            .collect()
+
+
+# --------------------------------------------------------------------------- ordered
+def _deadline(spec: _Spec, k: int, start: pl.Expr, at: pl.Expr) -> pl.Expr:
+    """Latest time step k+1 (0-based ``k``) may come: window from the attempt's start, step
+    window from step k's event; null without either."""
+    parts = []
+    if spec.win is not None:
+        parts.append(start + spec.win)
+    if k + 1 < spec.n and spec.swin[k + 1] is not None:
+        parts.append(at + spec.swin[k + 1])
+    return pl.min_horizontal(parts) if parts else pl.lit(None, dtype=_TS)
+
+
+def _level(b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None) -> pl.DataFrame:
+    """The events that reach step k+1 (0-based ``k``) in some attempt (``entry="first"``: the
+    path's first such event), with the attempt credited there.
+
+    Columns ``_u``, ``_o``, ``_t`` (time), ``_s`` / ``_so`` (the attempt's start time and
+    order), ``_po`` (the previous step's event). An event reaches step k+1 through the
+    latest (in path order) event p that reached step k with p before it — best attempt: p at
+    the same time or earlier and not the event itself; first entry: strictly earlier in
+    (time, file order) — if it lies within the step window of p and the window of p's
+    attempt. The latest p is the best one: the latest start (starts never decrease along a
+    path) and the latest time, so no per-attempt expansion is needed (one as-of join).
+    """
+    cand = b.lazy().filter(pl.col(f"_m_{k}"))
+    if prev is None and spec.skip_ahead:
+        rows = cand.clear().select(
+            "_u",
+            "_o",
+            pl.col("timestamp").alias("_t"),
+            pl.col("timestamp").alias("_s"),
+            pl.col("_o").alias("_so"),
+            pl.lit(None, dtype=pl.Int64).alias("_po"),
         )
-        state = state.join(nxt, on=ck, how="left", maintain_order="left")
+    elif prev is None:
+        rows = cand.select(
+            "_u",
+            "_o",
+            pl.col("timestamp").alias("_t"),
+            pl.col("timestamp").alias("_s"),
+            pl.col("_o").alias("_so"),
+            pl.lit(None, dtype=pl.Int64).alias("_po"),
+        )
+    else:
+        rows = _reach(cand, prev.lazy(), spec, k)
+    if spec.skip_ahead:  # a path enters at its first event, whatever step it matches
+        entry = cand.filter(pl.col("_entry") == k).select(
+            "_u",
+            "_o",
+            pl.col("timestamp").alias("_t"),
+            pl.col("timestamp").alias("_s"),
+            pl.col("_o").alias("_so"),
+            pl.lit(None, dtype=pl.Int64).alias("_po"),
+        )
+        rows = pl.concat([rows, entry]).sort("_o")
+    if spec.entry == "first":
+        rows = rows.filter(_first_of())
+    return rows.collect()
+
+
+def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.LazyFrame:
+    """:func:`_level` for k >= 1: each candidate event's latest earlier step-k event (as-of)."""
+    key = pl.col("_tk") if spec.entry == "best" else pl.col("_o") - 1
+    cols = {"_u": "_pu", "_o": "_po", "_t": "_pt", "_s": "_ps", "_so": "_pso"}
+    p = prev.select([pl.col(a).alias(b) for a, b in cols.items()])
+    # the step-k event before p, for a candidate that is p itself (best attempt, same time)
+    p = p.with_columns([pl.col(b).shift(1).alias(b + "2") for b in cols.values()])
+    j = cand.select("_u", "_o", "timestamp", key.cast(pl.Int64).alias("_key")).join_asof(
+        p, left_on="_key", right_on="_po", strategy="backward", check_sortedness=False
+    )
+    own = pl.col("_po") == pl.col("_o")
+    j = j.with_columns(
+        [pl.when(own).then(pl.col(b + "2")).otherwise(pl.col(b)).alias(b) for b in cols.values()]
+    )
+    at, ts = pl.col("_pt"), pl.col("timestamp")
+    dl = _deadline(spec, k - 1, pl.col("_ps"), at)
+    ok = (pl.col("_pu") == pl.col("_u")).fill_null(False) & (dl.is_null() | (ts <= dl))
+    return j.filter(ok).select(
+        "_u",
+        "_o",
+        ts.alias("_t"),
+        pl.col("_ps").alias("_s"),
+        pl.col("_pso").alias("_so"),
+        "_po",
+    )
+
+
+def _ordered_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
+    """Per path (``order="ordered"``): the credited attempt's steps and the next deadline.
+
+    The credited attempt reaches the furthest step first: the path's first event at its
+    furthest step, and, going back, each step's event the attempt came through.
+    """
+    levels, prev = [], None
+    for k in range(spec.n):
+        prev = _level(b, spec, k, prev)
+        levels.append(prev)
+    chosen, above = {}, None
+    for k in reversed(range(spec.n)):
+        lev = levels[k].lazy()
+        finals = lev.filter(_first_of()).with_columns(pl.lit(k + 1, dtype=pl.Int32).alias("_m"))
+        if k + 1 < spec.n:  # the latest deadline of the path's attempts that stopped here
+            dl = _deadline(spec, k, pl.col("_s"), pl.col("_t")).alias("_dnext")
+            nxt = lev.group_by("_u").agg(dl.max())
+            finals = finals.join(nxt, on="_u", how="left")
+        else:
+            finals = finals.with_columns(pl.lit(None, dtype=_TS).alias("_dnext"))
+        if above is not None:
+            finals = finals.join(above.lazy().select("_u"), on="_u", how="anti")
+            came = lev.join(
+                above.lazy().select("_want", "_m", "_dnext"), left_on="_o", right_on="_want"
+            )
+            finals = pl.concat([finals, came], how="diagonal_relaxed")
+        here = finals.collect()
+        chosen[k] = here
+        above = here.select("_u", pl.col("_po").alias("_want"), "_m", "_s", "_dnext")
+    return _assemble(chosen, spec)
+
+
+def _assemble(chosen: dict[int, pl.DataFrame], spec: _Spec) -> pl.DataFrame:
+    """One row per path from the credited attempt's event at each step."""
+    n = spec.n
+    units = pl.concat(
+        [chosen[k].filter(pl.col("_m") == k + 1) for k in range(n)], how="diagonal_relaxed"
+    )
+    state = units.select("_u", "_m", "_s", *(["_dnext"] if n > 1 else []))
+    for k in range(n):
+        state = state.join(
+            chosen[k].select(
+                "_u", pl.col("_t").alias(f"step_{k + 1}_at"), pl.col("_o").alias(f"_o_{k + 1}")
+            ),
+            on="_u",
+            how="left",
+        )
+    if spec.skip_ahead:  # steps before the entry step count as passed at the entry
+        state = _credit_skipped(state, n)
+    return state.sort("_u")
+
+
+def _credit_skipped(state: pl.DataFrame, n: int) -> pl.DataFrame:
+    for k in reversed(range(n - 1)):
+        state = state.with_columns(
+            pl.coalesce(pl.col(f"step_{k + 1}_at"), pl.col(f"step_{k + 2}_at")).alias(
+                f"step_{k + 1}_at"
+            ),
+            pl.coalesce(pl.col(f"_o_{k + 1}"), pl.col(f"_o_{k + 2}")).alias(f"_o_{k + 1}"),
+        )
     return state
 
 
-def _attach_by(state, lf, by, by_is_event, customers, cols, cohort_every) -> pl.DataFrame:
-    if by is None:
-        return state
-    if by_is_event:
-        return state.rename({"_by": by}).with_columns(pl.col(by).fill_null("(missing)"))
+# --------------------------------------------------------------------------- strict, any
+def _strict_state(lf: pl.LazyFrame, spec: _Spec) -> pl.DataFrame:
+    """Per path (``order="strict"``): attempts are runs of consecutive events from a step-1
+    event (every one with best attempt, the path's first with first entry); the credited one
+    reaches furthest, first."""
+    code, matches, _ = _step_codes(lf, spec)
+    u, ts, o = pl.col("_u"), pl.col("timestamp"), pl.col("_o")
+    seq = lf.select("_u", "_o", "timestamp", code.alias("_v"))
+    m1 = matches[0]
+    anchor = m1 & (m1.cast(pl.UInt32).cum_sum().over("_u") == 1) if spec.entry == "first" else m1
+    ahead = []
+    for j in range(1, spec.n):
+        ahead += [
+            ((u.shift(-j) == u).fill_null(False) & matches[j].shift(-j).fill_null(False)).alias(
+                f"_ok_{j}"
+            ),
+            ts.shift(-j).alias(f"step_{j + 1}_at"),
+            o.shift(-j).alias(f"_o_{j + 1}"),
+        ]
+    st = seq.with_columns(anchor.alias("_a"), *ahead).filter(pl.col("_a"))
+    st = st.with_columns(ts.alias("step_1_at"), o.alias("_o_1"), ts.alias("_s"))
+    reached, depth, dl = pl.lit(True), pl.lit(1, dtype=pl.Int32), []
+    for k in range(1, spec.n):
+        d = _deadline(spec, k - 1, pl.col("_s"), pl.col(f"step_{k}_at"))
+        reached = reached & pl.col(f"_ok_{k}") & (d.is_null() | (pl.col(f"step_{k + 1}_at") <= d))
+        depth = depth + reached.cast(pl.Int32)
+        dl.append(d)
+    st = st.with_columns(depth.alias("_m"))
+    if spec.n > 1:  # the deadline of the step after the attempt's furthest
+        st = st.with_columns(
+            pl.coalesce(
+                [pl.when(pl.col("_m") == k).then(d) for k, d in enumerate(dl, start=1)]
+            ).alias("_dnext")
+        )
+        best = st.group_by("_u").agg(pl.col("_m").max().alias("_mm"))
+        nxt = (
+            st.join(best, on="_u")
+            .filter(pl.col("_m") == pl.col("_mm"))
+            .group_by("_u")
+            .agg(pl.col("_dnext").max())
+        )
+    st = st.filter(pl.col("_m") == pl.col("_m").max().over("_u")).filter(_first_of())
+    keep = [
+        "_u",
+        "_m",
+        "_s",
+        *[c for k in range(spec.n) for c in (f"step_{k + 1}_at", f"_o_{k + 1}")],
+    ]
+    if spec.n > 1:
+        st = st.select(keep).join(nxt, on="_u", how="left")
+    else:
+        st = st.select(keep)
+    out = st.collect()
+    # steps after the furthest are not reached
+    return out.with_columns(
+        [
+            pl.when(pl.col("_m") > k).then(pl.col(c)).alias(c)
+            for k in range(1, spec.n)
+            for c in (f"step_{k + 1}_at", f"_o_{k + 1}")
+        ]
+    ).sort("_u")
+
+
+def _any_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
+    """Per path (``order="any"``): steps 1..k in any order; step k at the latest of the first
+    occurrences of steps 1..k, within ``window`` of the earliest of them."""
+    ts, o, n = pl.col("timestamp"), pl.col("_o"), spec.n
+    agg = []
+    for k in range(n):  # rows are in path order: the first match is the earliest
+        agg += [
+            ts.filter(pl.col(f"_m_{k}")).first().alias(f"_f_{k}"),
+            o.filter(pl.col(f"_m_{k}")).first().alias(f"_fo_{k}"),
+        ]
+    st = b.lazy().filter(pl.col("_m_0").any().over("_u")).group_by("_u").agg(agg)
+    exprs, reached, dl = [], pl.lit(True), []
+    for k in range(n):
+        firsts = [pl.col(f"_f_{j}") for j in range(k + 1)]
+        lo, hi = pl.min_horizontal(firsts), pl.max_horizontal(firsts)
+        ok = pl.col(f"_f_{k}").is_not_null()
+        if spec.win is not None:
+            ok = ok & ((hi - lo) <= spec.win)
+        reached = reached & ok
+        rows = [pl.when(pl.col(f"_f_{j}") == hi).then(pl.col(f"_fo_{j}")) for j in range(k + 1)]
+        exprs += [
+            pl.when(reached).then(hi).alias(f"step_{k + 1}_at"),
+            pl.when(reached).then(pl.max_horizontal(rows)).alias(f"_o_{k + 1}"),
+        ]
+        if k + 1 < n:  # the earliest first occurrence among steps 1..k+1 anchors the window
+            dl.append(
+                pl.when(reached).then(lo + spec.win)
+                if spec.win is not None
+                else pl.lit(None, dtype=_TS)
+            )
+    st = st.with_columns(exprs).with_columns(
+        [d.alias(f"deadline_{k + 2}") for k, d in enumerate(dl)]
+    )
+    depth = pl.sum_horizontal(
+        [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(n)]
+    )
+    return (
+        st.with_columns(depth.alias("_m"), pl.col("step_1_at").alias("_s"))
+        .drop([c for k in range(n) for c in (f"_f_{k}", f"_fo_{k}")])
+        .collect()
+        .sort("_u")
+    )
+
+
+# --------------------------------------------------------------------------- per path
+def _with_deadlines(state: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
+    """``deadline_<k>`` (k >= 2): the credited attempt's, and at the step after the furthest
+    the latest of the path's attempts that stopped there (is anybody's window still open?)."""
+    dl = []
+    for k in range(1, spec.n):
+        chain = _deadline(spec, k - 1, pl.col("_s"), pl.col(f"step_{k}_at"))
+        d = pl.when(pl.col("_m") == k).then(pl.col("_dnext")).otherwise(chain)
+        dl.append(pl.when(pl.col(f"step_{k}_at").is_not_null()).then(d).alias(f"deadline_{k + 1}"))
+    return state.with_columns(dl)
+
+
+def _excluded(state: pl.DataFrame, lf: pl.LazyFrame, spec: _Spec, end: dt.datetime) -> pl.DataFrame:
+    """``excluded``: an exclusion event between the credited attempt's steps (PostHog)."""
+    if not spec.excl:
+        return state.with_columns(pl.lit(False).alias("excluded"))
+    end_lit = pl.lit(end).cast(_TS)
+    val = pl.col(spec.column).cast(pl.String)
+    ex_vals = sorted({v for tps, _, _ in spec.excl for v in tps})
+    ex_ev = lf.filter(val.is_in(ex_vals)).select("_u", "_o", "timestamp", val.alias("_x")).collect()
+    flags = []
+    for i, (tps, a, b) in enumerate(spec.excl):
+        lo_o = pl.col(f"_o_{a + 1}")
+        reached_b = pl.col(f"step_{b + 1}_at").is_not_null()
+        cap = pl.min_horizontal(pl.col("_s") + spec.win, end_lit) if spec.win else end_lit
+        bounds = (
+            state.lazy()
+            .filter(lo_o.is_not_null())
+            .select(
+                "_u",
+                lo_o.alias("_lo"),
+                reached_b.alias("_rb"),
+                pl.col(f"_o_{b + 1}").alias("_hi"),
+                pl.when(reached_b).then(pl.col(f"step_{b + 1}_at")).otherwise(cap).alias("_hi_t"),
+            )
+        )
+        o, ts = pl.col("_o"), pl.col("timestamp")
+        inside = (o > pl.col("_lo")) & pl.when(pl.col("_rb")).then(o < pl.col("_hi")).otherwise(
+            ts <= pl.col("_hi_t")
+        )
+        hit = (
+            ex_ev.lazy()
+            .filter(pl.col("_x").is_in(tps))
+            .join(bounds, on="_u")
+            .filter(inside)
+            .select("_u")
+            .unique()
+            .with_columns(pl.lit(True).alias(f"_ex_{i}"))
+            .collect()
+        )
+        state = state.join(hit, on="_u", how="left")
+        flags.append(pl.col(f"_ex_{i}").fill_null(False))
+    return state.with_columns(pl.any_horizontal(flags).alias("excluded")).drop(
+        [f"_ex_{i}" for i in range(len(spec.excl))]
+    )
+
+
+def _touch(spec: _Spec) -> pl.Expr:
+    """The ``_o`` of the event that gives the breakdown value (``by_touch``)."""
+    if spec.by_touch == "first":
+        return pl.col("_o_1")
+    if spec.by_touch == "last":
+        return pl.coalesce(
+            [pl.when(pl.col("_m") == k + 1).then(pl.col(f"_o_{k + 1}")) for k in range(spec.n)]
+        )
+    return pl.col(f"_o_{spec.by_touch}")
+
+
+def _groups(
+    units: pl.DataFrame,
+    values: pl.DataFrame | None,
+    spec: _Spec,
+    lf: pl.LazyFrame,
+    customers: Frame | None,
+    cohort_every: str,
+) -> pl.DataFrame:
+    """The breakdown values of ``units`` (``_u``, ids, ``_touch``): events columns at the touch
+    event (``values``: ``_o`` + the columns), customers columns, ``signup_cohort``."""
+    ev_by = [c for c in spec.by if values is not None and c in values.collect_schema().names()]
+    if ev_by:
+        vals = values.lazy().select("_o", *ev_by)
+        units = units.lazy().join(vals, left_on="_touch", right_on="_o", how="left").collect()
+        miss = pl.col("_touch").is_null()
+        units = units.with_columns(
+            [
+                pl.when(miss)
+                .then(pl.lit(NOT_REACHED))
+                .otherwise(pl.col(c).fill_null(MISSING))
+                .alias(c)
+                for c in ev_by
+            ]
+        )
+    for c in spec.by:
+        if c in ev_by:
+            continue
+        units = units.join(
+            _customer_values(c, lf, customers, cohort_every), on="customer_id", how="left"
+        )
+        units = units.with_columns(pl.col(c).fill_null(MISSING))
+    return units
+
+
+def _customer_values(
+    by: str, lf: pl.LazyFrame, customers: Frame | None, cohort_every: str
+) -> pl.DataFrame:
+    """``customer_id`` and a customer attribute (or the signup cohort) as text."""
     if by == "signup_cohort":
         if customers is not None:
-            cl, _ = _to_lazy(customers, "customers")
-            _require(cl, ["customer_id", "signup_date"], "funnel(by='signup_cohort')", "customers")
+            cl, _ = to_lazy(customers, "customers")
+            require(cl, ["customer_id", "signup_date"], "funnel(by='signup_cohort')", "customers")
             coh = cl.select("customer_id", pl.col("signup_date").cast(pl.Date).alias("_d"))
         else:
             coh = lf.group_by("customer_id").agg(pl.col("timestamp").min().dt.date().alias("_d"))
-        coh = coh.select(
-            "customer_id", pl.col("_d").dt.truncate(cohort_every).dt.strftime("%Y-%m-%d").alias(by)
-        ).collect()
-        return state.join(coh, on="customer_id", how="left").with_columns(
-            pl.col(by).fill_null("(missing)")
+        return (
+            coh.select(
+                "customer_id",
+                pl.col("_d").dt.truncate(cohort_every).dt.strftime("%Y-%m-%d").alias(by),
+            )
+            .unique("customer_id", keep="first")
+            .collect()
         )
     if customers is None:
+        cols = lf.collect_schema().names()
         raise DataError(
-            f"funnel: the breakdown column '{by}' is not in the events frame.{did_you_mean(by, cols)} "
-            "Pass customers=... to break down by a customer attribute (e.g. segment), or "
-            "by='signup_cohort'."
+            f"funnel: the breakdown column '{by}' is not in the events frame."
+            f"{did_you_mean(by, cols)} Pass customers=... to break down by a customer attribute "
+            "(e.g. segment), or by='signup_cohort'."
         )
-    cl, _ = _to_lazy(customers, "customers")
-    _require(cl, ["customer_id", by], "funnel", "customers")
-    attr = (
+    cl, _ = to_lazy(customers, "customers")
+    require(cl, ["customer_id", by], "funnel", "customers")
+    return (
         cl.select("customer_id", pl.col(by).cast(pl.String))
         .unique("customer_id", keep="first")
         .collect()
     )
-    return state.join(attr, on="customer_id", how="left").with_columns(
-        pl.col(by).fill_null("(missing)")
+
+
+def _state(
+    events: Frame,
+    spec: _Spec,
+    *,
+    as_of=None,
+    customers: Frame | None = None,
+    cohort_every: str = "1mo",
+    scope: bool = False,
+):
+    """Per path state (private columns start with ``_``), the data end, and (``scope``) the
+    number of paths in scope per breakdown group."""
+    lf, end = _path_events(events, spec, as_of)
+    names = lf.collect_schema().names()
+    ev_by = [c for c in spec.by if c in names and c != "signup_cohort"]
+    extra = ["revenue"] if "revenue" in names else []
+    keep = [
+        *spec.ids,
+        *[pl.col(c).cast(pl.String).alias(c) for c in ev_by if c not in spec.ids],
+        *extra,
+    ]
+    if spec.order == "strict":
+        state = _with_deadlines(_strict_state(lf, spec), spec)
+        values = lf.select("_o", *keep) if ev_by or extra else None
+    else:
+        b = _step_events(lf, spec, keep)
+        if spec.skip_ahead:
+            first = b.filter(_first_of()).select(
+                "_u",
+                pl.coalesce(
+                    [pl.when(pl.col(f"_m_{k}")).then(pl.lit(k)) for k in range(spec.n)]
+                ).alias("_entry"),
+            )
+            b = b.join(first, on="_u", how="left", maintain_order="left")
+        state = (
+            _any_state(b, spec)
+            if spec.order == "any"
+            else _with_deadlines(_ordered_state(b, spec), spec)
+        )
+        values = b
+    src = lf if spec.order == "strict" else values.lazy()
+    entry = ["_entry"] if spec.skip_ahead else []
+    state = state.join(
+        src.filter(_first_of()).select("_u", *spec.ids, *entry).collect(), on="_u", how="left"
+    )
+    state = _excluded(state, lf, spec, end)
+    state = state.with_columns(_touch(spec).alias("_touch"))
+    if extra:
+        rev = values.lazy().select(
+            pl.col("_o").alias(f"_o_{spec.n}"), pl.col("revenue").alias("_revenue")
+        )
+        state = state.lazy().join(rev, on=f"_o_{spec.n}", how="left").collect()
+    state = _groups(state, values, spec, lf, customers, cohort_every)
+    steps = pl.sum_horizontal(
+        [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(spec.n)]
+    )
+    state = state.with_columns(steps.alias("steps_reached"))
+    if not scope:
+        return state, end, None, lf
+    return state, end, _scope(state, lf, spec, customers, cohort_every), lf
+
+
+def _scope(
+    state: pl.DataFrame, lf: pl.LazyFrame, spec: _Spec, customers, cohort_every
+) -> pl.DataFrame:
+    """Paths with an event up to ``as_of`` per breakdown group (``in_scope``); paths that never
+    reached step 1 take the events columns of their first event."""
+    if not spec.by:
+        return lf.select(pl.col("_u").n_unique().cast(pl.Int64).alias("in_scope")).collect()
+    names = lf.collect_schema().names()
+    ev_by = [c for c in spec.by if c in names and c != "signup_cohort"]
+    first = lf.filter(_first_of()).select(
+        "_u", *spec.ids, *[pl.col(c).cast(pl.String) for c in ev_by]
+    )
+    others = first.join(state.lazy().select("_u"), on="_u", how="anti").collect()
+    others = _others(others, ev_by, spec, lf, customers, cohort_every)
+    both = pl.concat([state.select(spec.by), others.select(spec.by)])
+    return both.group_by(spec.by).agg(pl.len().cast(pl.Int64).alias("in_scope"))
+
+
+def _others(others, ev_by, spec, lf, customers, cohort_every) -> pl.DataFrame:
+    out = others.with_columns([pl.col(c).fill_null(MISSING) for c in ev_by])
+    for c in spec.by:
+        if c not in ev_by:
+            out = out.join(
+                _customer_values(c, lf, customers, cohort_every), on="customer_id", how="left"
+            )
+            out = out.with_columns(pl.col(c).fill_null(MISSING))
+    return out
+
+
+# --------------------------------------------------------------------------- the table
+_TABLE = [
+    "step",
+    "step_name",
+    "entered",
+    "converted",
+    "open_window",
+    "censored",
+    "eligible",
+    "converted_eligible",
+    "conversion_rate",
+    "ci_low",
+    "ci_high",
+    "drop_off",
+    "overall_rate",
+    "median_hours",
+    "p90_hours",
+    "excluded",
+    "small_n",
+    "in_scope",
+    "share_of_all",
+    "revenue",
+    "revenue_per_converter",
+]
+
+
+def _step_counts(
+    s: pl.LazyFrame, spec: _Spec, k: int, end_lit: pl.Expr, completed: bool
+) -> pl.LazyFrame:
+    """One funnel row per breakdown group for step k+1 (0-based ``k``)."""
+    reached = pl.col(f"step_{k + 1}_at").is_not_null()
+    if k == 0:
+        entered, open_w, hours = reached, pl.lit(False), pl.lit(None, dtype=pl.Float64)
+    else:
+        entered = pl.col(f"step_{k}_at").is_not_null()
+        open_w = entered & (pl.col(f"deadline_{k + 1}") > end_lit).fill_null(False)
+        hours = (
+            pl.col(f"step_{k + 1}_at") - pl.col(f"step_{k}_at")
+        ).dt.total_microseconds() / _HOUR_US
+    open_rate = open_w if completed else pl.lit(False)
+    last = k == spec.n - 1 and "_revenue" in s.collect_schema().names()
+    return (
+        s.with_columns(hours.alias("_h"))
+        .group_by(spec.by)
+        .agg(
+            entered.sum().cast(pl.Int64).alias("entered"),
+            reached.sum().cast(pl.Int64).alias("converted"),
+            open_w.sum().cast(pl.Int64).alias("open_window"),
+            (open_w & ~reached).sum().cast(pl.Int64).alias("censored"),
+            (entered & ~open_rate).sum().cast(pl.Int64).alias("eligible"),
+            (reached & ~open_rate).sum().cast(pl.Int64).alias("converted_eligible"),
+            pl.col("step_1_at").is_not_null().sum().cast(pl.Int64).alias("_started"),
+            pl.col("_h").filter(reached).median().alias("median_hours"),
+            pl.col("_h").filter(reached).quantile(0.9, interpolation="linear").alias("p90_hours"),
+            (
+                exact_sum(pl.col("_revenue").filter(reached))
+                if last
+                else pl.lit(None, dtype=pl.Float64)
+            ).alias("revenue"),
+        )
+        .with_columns(
+            pl.lit(k + 1, dtype=pl.Int64).alias("step"), pl.lit(spec.names[k]).alias("step_name")
+        )
     )
 
 
-def funnel_customers(events: Frame, steps: Sequence[Step], **kwargs) -> pl.DataFrame:
-    """Per-customer funnel progress (the "view customers" of a funnel), sorted by customer.
+def _aggregate(
+    state: pl.DataFrame, spec: _Spec, end: dt.datetime, completed_windows: bool, scope: pl.DataFrame
+) -> pl.DataFrame:
+    groups, end_lit = spec.by, pl.lit(end).cast(_TS)
+    excluded = (
+        state.group_by(groups).agg(pl.col("excluded").sum().cast(pl.Int64))
+        if groups
+        else state.select(pl.col("excluded").sum().cast(pl.Int64))
+    )
+    s = state.lazy().filter(~pl.col("excluded"))
+    parts = [_step_counts(s, spec, k, end_lit, completed_windows) for k in range(spec.n)]
+    out = pl.concat(pl.collect_all(parts), how="diagonal_relaxed").sort([*groups, "step"])
+    rate = pl.col("converted_eligible") / pl.col("eligible")
+    out = out.with_columns(*wilson_bounds("converted_eligible", "eligible")).with_columns(
+        pl.when(pl.col("eligible") > 0).then(rate).alias("conversion_rate"),
+        (pl.col("eligible") - pl.col("converted_eligible")).alias("drop_off"),
+        pl.when(pl.col("_started") > 0)
+        .then(pl.col("converted") / pl.col("_started"))
+        .alias("overall_rate"),
+        small_n("eligible"),
+    )
+    if groups:
+        out = out.join(excluded, on=groups, how="left").join(scope, on=groups, how="left")
+    else:
+        out = out.with_columns(
+            pl.lit(excluded.item()).cast(pl.Int64).alias("excluded"),
+            pl.lit(scope.item()).cast(pl.Int64).alias("in_scope"),
+        )
+    out = out.with_columns(
+        (pl.col("converted") / pl.col("in_scope")).alias("share_of_all"),
+        pl.when(pl.col("converted") > 0)
+        .then(pl.col("revenue") / pl.col("converted"))
+        .alias("revenue_per_converter"),
+    )
+    return out.select(*groups, *_TABLE).sort([*groups, "step"])
 
-    Takes the same arguments as :func:`funnel`. Returns ``customer_id``, the breakdown
-    column when ``by`` is given, ``step_<k>_at`` (time the customer reached step k, null when
-    not), ``deadline_<k>`` (latest time step k could count, null without window),
-    ``excluded``, ``steps_reached`` (0..len(steps); excluded customers keep their value).
+
+# --------------------------------------------------------------------------- public
+_SPEC_ARGS = (
+    "window",
+    "step_windows",
+    "order",
+    "entry",
+    "path",
+    "by",
+    "by_touch",
+    "exclude",
+    "column",
+)
+_STATE_ARGS = ("as_of", "customers", "cohort_every")
+
+
+def _run(
+    events: Frame,
+    steps,
+    kwargs: dict,
+    *,
+    scope: bool = False,
+    skip_ahead: bool = False,
+    where: str = "funnel",
+):
+    """(state, spec, end, scope) for the keyword arguments of :func:`funnel`."""
+    unknown = sorted(set(kwargs) - set(_SPEC_ARGS) - set(_STATE_ARGS) - {"completed_windows"})
+    if unknown:
+        known = [*_SPEC_ARGS, *_STATE_ARGS, "completed_windows"]
+        raise ParameterError(
+            f"{where} got an unexpected keyword argument {unknown[0]!r}."
+            f"{did_you_mean(unknown[0], known)} Arguments: {', '.join(known)}."
+        )
+    spec = _spec(
+        steps, skip_ahead=skip_ahead, **{k: v for k, v in kwargs.items() if k in _SPEC_ARGS}
+    )
+    state, end, sc, lf = _state(
+        events, spec, scope=scope, **{k: v for k, v in kwargs.items() if k in _STATE_ARGS}
+    )
+    return state, spec, end, sc, lf
+
+
+def funnel_customers(events: Frame, steps: Sequence[Step], **kwargs) -> pl.DataFrame:
+    """Per-path funnel progress (the "view customers" of a funnel), sorted by customer.
+
+    Takes the same arguments as :func:`funnel`. Returns ``customer_id`` (and ``session_id``
+    with ``path="session"``), the breakdown columns when ``by`` is given, ``step_<k>_at``
+    (time the credited attempt reached step k, null when not), ``deadline_<k>`` (latest time
+    step k could count, null without window), ``excluded``, ``steps_reached``
+    (0..len(steps); excluded customers keep their value).
 
     Examples
     --------
@@ -581,11 +1014,22 @@ def funnel_customers(events: Frame, steps: Sequence[Step], **kwargs) -> pl.DataF
     >>> funnel_customers(ev, ["site_visit", "checkout"])["steps_reached"].to_list()
     [2, 1]
     """
-    state, _, _ = _state(events, steps, **kwargs)
-    return state.select([c for c in state.columns if not c.startswith("_")]).sort("customer_id")
+    state, spec, _, _, _ = _run(events, steps, kwargs, where="funnel_customers")
+    return _customers_table(state, spec)
 
 
-# --------------------------------------------------------------------------- funnel table
+def _customers_table(state: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
+    cols = [
+        *spec.ids,
+        *spec.by,
+        *[f"step_{k + 1}_at" for k in range(spec.n)],
+        *[f"deadline_{k + 1}" for k in range(1, spec.n)],
+        "excluded",
+        "steps_reached",
+    ]
+    return state.select(cols).sort(spec.ids)
+
+
 def funnel(
     events: Frame,
     steps: Sequence[Step],
@@ -593,7 +1037,10 @@ def funnel(
     window: Window = None,
     step_windows: Sequence[Window] | Mapping[int | str, Window] | None = None,
     order: Literal["ordered", "strict", "any"] = "ordered",
-    by: str | None = None,
+    entry: Literal["best", "first"] = "best",
+    path: Literal["customer", "session"] = "customer",
+    by: By = None,
+    by_touch: Literal["first", "last"] | int = "first",
     exclude: Sequence[str | tuple[str, int, int]] | None = None,
     as_of: dt.datetime | dt.date | None = None,
     column: str = "touchpoint",
@@ -603,23 +1050,34 @@ def funnel(
 ) -> pl.DataFrame:
     """Conversion funnel with Wilson intervals, censoring and time to convert.
 
+    Definitions (best attempt, first entry, order, windows, censoring, breakdowns) are in
+    the module docstring; best attempt follows ClickHouse ``windowFunnel`` (default mode),
+    Amplitude and Retentioneering, first entry is cxlab's earlier definition.
+
     Parameters
     ----------
     events : DataFrame or LazyFrame
-        Canonical events (with ``stage`` when ``column="stage"``).
+        Canonical events (with ``stage`` when ``column="stage"``), prepared or not.
     steps : list
         Ordered steps; each a value of ``column`` or a list of values.
     window : timedelta or str, optional
-        Overall conversion window from step 1 (e.g. ``"30d"``).
+        Overall conversion window from the attempt's step 1 (e.g. ``"30d"``).
     step_windows : list or dict, optional
         Window from step k-1 to step k: a list of ``len(steps) - 1`` entries (None = no
         limit) or a dict ``{k: window}`` with k the 1-based target step (or its name).
     order : {"ordered", "strict", "any"}
-        Eventual order, consecutive events, or any order (see the module docstring).
-    by : str, optional
-        Breakdown: an events column (value at the customer's step-1 event, e.g. ``channel``),
-        a customers column (needs ``customers``, e.g. ``segment``), or ``"signup_cohort"``
-        (month of ``customers.signup_date``; month of the first event without customers).
+        Eventual order, consecutive events, or any order.
+    entry : {"best", "first"}
+        Every step-1 event starts an attempt and the furthest counts (``"best"``), or only
+        the first step-1 event does (``"first"``).
+    path : {"customer", "session"}
+        Count customers, or sessions (needs ``session_id``).
+    by : str or list of str, optional
+        Breakdowns: events columns (value at the ``by_touch`` event, e.g. ``channel``),
+        customers columns (need ``customers``, e.g. ``segment``), or ``"signup_cohort"``.
+    by_touch : {"first", "last"} or int
+        Which event of the credited attempt gives an events column's value: its first step,
+        its furthest step reached, or step k (1-based; ``"(not reached)"`` when not reached).
     exclude : list, optional
         Exclusion steps: touchpoints, or ``(touchpoint, from_step, to_step)`` tuples.
     as_of : datetime or date, optional
@@ -629,138 +1087,56 @@ def funnel(
     customers : DataFrame or LazyFrame, optional
         Customer attributes for ``by``.
     completed_windows : bool
-        True (default): leave customers whose window is still open out of the rate.
+        True (default): leave paths whose window is still open out of the rate.
     cohort_every : str
         Cohort width for ``by="signup_cohort"`` (polars truncate string, default ``"1mo"``).
 
     Returns
     -------
     DataFrame
-        One row per (breakdown value, step), ordered. Columns: [``by``], ``step`` (1-based),
-        ``step_name``, ``entered`` (reached the previous step; step 1: reached step 1),
-        ``converted`` (reached this step), ``open_window``, ``censored`` (open window and not
-        converted), ``eligible`` (entered minus open window), ``converted_eligible``,
-        ``conversion_rate`` = converted_eligible / eligible with Wilson ``ci_low`` /
-        ``ci_high``, ``drop_off`` (eligible - converted_eligible), ``overall_rate``
-        (converted / reached step 1), ``median_hours`` and ``p90_hours`` (time from the
-        previous step among converters), ``excluded`` (customers removed by exclusion
-        steps, same on every row of a group), ``small_n`` (eligible < 30).
+        One row per (breakdown values, step), ordered. Columns: [``by``…], ``step``
+        (1-based), ``step_name``, ``entered`` (reached the previous step; step 1: reached
+        step 1), ``converted`` (reached this step), ``open_window``, ``censored`` (open
+        window and not converted), ``eligible`` (entered minus open window),
+        ``converted_eligible``, ``conversion_rate`` = converted_eligible / eligible with
+        Wilson ``ci_low`` / ``ci_high``, ``drop_off`` (eligible - converted_eligible),
+        ``overall_rate`` (converted / reached step 1), ``median_hours`` and ``p90_hours``
+        (time from the previous step among converters), ``excluded`` (paths removed by
+        exclusion steps, same on every row of a group), ``small_n`` (eligible < 30),
+        ``in_scope`` (customers or sessions with an event up to ``as_of`` in the group),
+        ``share_of_all`` (converted / in_scope), ``revenue`` and ``revenue_per_converter``
+        (last step only: the revenue of the converters' last-step events, exact sum; null
+        without a ``revenue`` column).
 
     Examples
     --------
     >>> import datetime as dt
     >>> t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     >>> h = dt.timedelta(hours=1)
-    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b", "c", "c"],
-    ...     "timestamp": [t, t + 2 * h, t, t, t + 5 * h],
-    ...     "touchpoint": ["site_visit", "purchase", "site_visit", "site_visit", "purchase"]})
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b", "c", "c", "d"],
+    ...     "timestamp": [t, t + 2 * h, t, t, t + 5 * h, t],
+    ...     "touchpoint": ["site_visit", "purchase", "site_visit", "site_visit", "purchase", "ad"]})
     >>> f = funnel(ev, ["site_visit", "purchase"])
-    >>> f.select("step_name", "entered", "converted", "conversion_rate").rows()
-    [('site_visit', 3, 3, 1.0), ('purchase', 3, 2, 0.6666666666666666)]
+    >>> f.select("step_name", "entered", "converted", "conversion_rate", "share_of_all").rows()
+    [('site_visit', 3, 3, 1.0, 0.75), ('purchase', 3, 2, 0.6666666666666666, 0.5)]
     """
-    state, names, end = _state(
-        events,
-        steps,
+    # over 80 lines only through the docstring (parameters and returned columns)
+    kwargs = dict(
         window=window,
         step_windows=step_windows,
         order=order,
+        entry=entry,
+        path=path,
         by=by,
+        by_touch=by_touch,
         exclude=exclude,
         as_of=as_of,
         column=column,
         customers=customers,
         cohort_every=cohort_every,
     )
-    return _aggregate(state, names, end, by, completed_windows)
-
-
-def _aggregate(
-    state: pl.DataFrame, names: list[str], end: dt.datetime, by: str | None, completed_windows: bool
-) -> pl.DataFrame:
-    n = len(names)
-    groups = [by] if by else []
-    end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
-    excluded = (
-        state.group_by(groups).agg(pl.col("excluded").sum().cast(pl.Int64))
-        if groups
-        else state.select(pl.col("excluded").sum().cast(pl.Int64))
-    )
-    s = state.filter(~pl.col("excluded"))
-    rows = []
-    for k in range(n):
-        reached = pl.col(f"step_{k + 1}_at").is_not_null()
-        if k == 0:
-            entered, open_w = reached, pl.lit(False)
-            hours = pl.lit(None, dtype=pl.Float64)
-        else:
-            entered = pl.col(f"step_{k}_at").is_not_null()
-            open_w = entered & (pl.col(f"deadline_{k + 1}") > end_lit).fill_null(False)
-            hours = (
-                pl.col(f"step_{k + 1}_at") - pl.col(f"step_{k}_at")
-            ).dt.total_microseconds() / _HOUR_US
-        if not completed_windows:
-            open_w_rate = pl.lit(False)
-        else:
-            open_w_rate = open_w
-        part = (
-            s.lazy()
-            .with_columns(hours.alias("_h"))
-            .group_by(groups)
-            .agg(
-                entered.sum().cast(pl.Int64).alias("entered"),
-                reached.sum().cast(pl.Int64).alias("converted"),
-                open_w.sum().cast(pl.Int64).alias("open_window"),
-                (open_w & ~reached).sum().cast(pl.Int64).alias("censored"),
-                (entered & ~open_w_rate).sum().cast(pl.Int64).alias("eligible"),
-                (reached & ~open_w_rate).sum().cast(pl.Int64).alias("converted_eligible"),
-                pl.col("step_1_at").is_not_null().sum().cast(pl.Int64).alias("_started"),
-                pl.col("_h").filter(reached).median().alias("median_hours"),
-                pl.col("_h")
-                .filter(reached)
-                .quantile(0.9, interpolation="linear")
-                .alias("p90_hours"),
-            )
-            .with_columns(
-                pl.lit(k + 1, dtype=pl.Int64).alias("step"), pl.lit(names[k]).alias("step_name")
-            )
-        )
-        rows.append(part.collect())
-    out = pl.concat(rows, how="diagonal_relaxed")
-    out = out.with_columns(
-        (pl.col("converted_eligible") / pl.col("eligible")).alias("conversion_rate"),
-        *wilson_bounds("converted_eligible", "eligible"),
-        (pl.col("eligible") - pl.col("converted_eligible")).alias("drop_off"),
-        (pl.col("converted") / pl.col("_started")).alias("overall_rate"),
-        small_n("eligible"),
-    ).with_columns(
-        pl.when(pl.col("eligible") > 0).then(pl.col("conversion_rate")).alias("conversion_rate"),
-        pl.when(pl.col("_started") > 0).then(pl.col("overall_rate")).alias("overall_rate"),
-    )
-    if groups:
-        out = out.join(excluded, on=groups, how="left")
-    else:
-        out = out.with_columns(pl.lit(excluded.item()).cast(pl.Int64).alias("excluded"))
-    cols = [
-        *groups,
-        "step",
-        "step_name",
-        "entered",
-        "converted",
-        "open_window",
-        "censored",
-        "eligible",
-        "converted_eligible",
-        "conversion_rate",
-        "ci_low",
-        "ci_high",
-        "drop_off",
-        "overall_rate",
-        "median_hours",
-        "p90_hours",
-        "excluded",
-        "small_n",
-    ]
-    return out.select(cols).sort([*groups, "step"])
+    state, spec, end, scope, _ = _run(events, steps, kwargs, scope=True)
+    return _aggregate(state, spec, end, completed_windows, scope)
 
 
 def stage_funnel(
@@ -769,40 +1145,95 @@ def stage_funnel(
     *,
     journey_map: Mapping[str, str] | None = None,
     purchase_touchpoints: Sequence[str] = ("purchase",),
+    base: Literal["first_seen", "first_stage"] = "first_seen",
     **kwargs,
 ) -> pl.DataFrame:
     """Funnel over journey stages (``column="stage"``); other arguments as in :func:`funnel`.
 
-    A customer reaches a stage at their first event in it after reaching the previous one.
-    Customers who never had an event of the first stage do not enter; pass
-    ``stages=("consideration", "purchase", "retention")`` to start later. Stages are added
-    with :func:`cxlab.analysis.journey.assign_stages` when ``events`` has no ``stage`` column (then
-    ``journey_map`` is required).
+    The base (who is counted), ``base=``:
+
+    ``"first_seen"`` (default)
+        Every customer with an event in one of ``stages`` enters the funnel, at the first
+        stage they were seen in (their earliest such event); stages before it count as
+        passed (a customer first seen at consideration counts at awareness too — awareness
+        was not tracked for them), and later stages count when reached after that entry, in
+        order. Step 1's ``entered`` is therefore every customer seen in the stages (e.g.
+        400 of 400 for a client whose customers mostly start at consideration), and the
+        ``entered_here`` column says how many entered at each stage. One entry per
+        customer: ``entry`` does not apply; ``order`` must be ``"ordered"``.
+    ``"first_stage"``
+        The earlier definition: only customers with an event of the first stage enter (n =
+        247 of 400 for that client); then as :func:`funnel`.
+
+    Stages are added with :func:`cxlab.analysis.journey.assign_stages` when ``events`` has no
+    ``stage`` column (then ``journey_map`` is required).
+
+    Returns
+    -------
+    DataFrame
+        The :func:`funnel` table plus ``entered_here``: customers whose funnel began at this
+        stage (``"first_stage"``: all at step 1).
 
     Examples
     --------
     >>> import datetime as dt
     >>> t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b"], "timestamp": [t, t, t],
-    ...     "touchpoint": ["site_visit", "purchase", "site_visit"], "source_row": [1, 2, 3]})
-    >>> m = {"site_visit": "consideration", "purchase": "purchase"}
-    >>> stage_funnel(ev, ["consideration", "purchase"], journey_map=m)["converted"].to_list()
-    [2, 1]
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "c"], "timestamp": [t] * 6,
+    ...     "touchpoint": ["ad", "site_visit", "purchase", "site_visit", "purchase", "ad"],
+    ...     "source_row": [1, 2, 3, 4, 5, 6]})
+    >>> m = {"ad": "awareness", "site_visit": "consideration", "purchase": "purchase"}
+    >>> st = ["awareness", "consideration", "purchase"]
+    >>> stage_funnel(ev, st, journey_map=m).select("converted", "entered_here").rows()
+    [(3, 2), (2, 1), (2, 0)]
+    >>> stage_funnel(ev, st, journey_map=m, base="first_stage")["converted"].to_list()
+    [2, 1, 1]
     """
-    lf, _ = _to_lazy(events)
+    # over 80 lines only through the docstring (parameters and returned columns)
+    _choice(base, ("first_seen", "first_stage"), "base", "stage_funnel")
+    lf, _ = to_lazy(events)
     if "stage" not in lf.collect_schema().names():
         if journey_map is None:
             raise DataError(
                 "stage_funnel: the events frame has no 'stage' column and no journey_map was "
                 "given. Pass journey_map=config.journey_map or use assign_stages first."
             )
-        lf = assign_stages(lf, journey_map, purchase_touchpoints)
+        events = assign_stages(events, journey_map, purchase_touchpoints)
     for s in stages:
         if s not in STAGES:
             raise ParameterError(
                 f"stage_funnel: {s!r} is not a stage.{did_you_mean(s, STAGES)} Stages: {STAGES}."
             )
-    return funnel(lf, list(stages), column="stage", **kwargs)
+    skip = base == "first_seen"
+    if skip:
+        if kwargs.get("order", "ordered") != "ordered":
+            raise ParameterError(
+                "stage_funnel(base='first_seen') counts stages in order from where each customer "
+                f"entered: 'order' must be 'ordered'. Got {kwargs['order']!r}; use "
+                "base='first_stage' for another order."
+            )
+        kwargs["entry"] = "first"
+    completed = kwargs.pop("completed_windows", True)
+    state, spec, end, scope, _ = _run(
+        events,
+        list(stages),
+        {**kwargs, "column": "stage"},
+        scope=True,
+        skip_ahead=skip,
+        where="stage_funnel",
+    )
+    out = _aggregate(state, spec, end, completed, scope)
+    first = pl.col("_entry") if skip else pl.lit(0)
+    here = (
+        state.filter(~pl.col("excluded"))
+        .group_by([*spec.by, first.alias("_k")])
+        .agg(pl.len().cast(pl.Int64).alias("entered_here"))
+        .with_columns((pl.col("_k") + 1).cast(pl.Int64).alias("step"))
+    )
+    return (
+        out.join(here.drop("_k"), on=[*spec.by, "step"], how="left")
+        .with_columns(pl.col("entered_here").fill_null(0))
+        .sort([*spec.by, "step"])
+    )
 
 
 # --------------------------------------------------------------------------- Kaplan–Meier
@@ -837,7 +1268,8 @@ def kaplan_meier(
     >>> kaplan_meier(d)["survival"].to_list()
     [1.0, 0.75, 0.5, 0.5]
     """
-    lf, _ = _to_lazy(durations, "durations")
+    # over 80 lines only through the docstring (parameters and returned columns)
+    lf, _ = to_lazy(durations, "durations")
     groups = list(by)
     t = pl.col(duration).cast(pl.Float64)
     zero = lf.select(
@@ -900,16 +1332,16 @@ def time_to_convert(
 ) -> pl.DataFrame:
     """Kaplan–Meier time-to-convert curves, one per step after the first (and breakdown).
 
-    For step k, every customer who reached step k-1 (and is not excluded) is a subject; the
-    clock starts at step k-1 (at step 1 with ``from_start=True``). Converters are events at
-    their conversion time; everybody else is censored at the end of their window or at
-    ``as_of``, whichever comes first — customers still inside their window are censored, not
-    lost. Arguments as in :func:`funnel`.
+    For step k, every path that reached step k-1 (and is not excluded) is a subject; the
+    clock starts at step k-1 of the credited attempt (at its step 1 with
+    ``from_start=True``). Converters are events at their conversion time; everybody else is
+    censored at the end of their window or at ``as_of``, whichever comes first — paths still
+    inside their window are censored, not lost. Arguments as in :func:`funnel`.
 
     Returns
     -------
     DataFrame
-        [``by``], ``step``, ``step_name``, ``hours``, ``at_risk``, ``events``, ``censored``,
+        [``by``…], ``step``, ``step_name``, ``hours``, ``at_risk``, ``events``, ``censored``,
         ``converted_share`` (1 - KM survival) with ``ci_low`` / ``ci_high``, ``n`` (subjects).
 
     Examples
@@ -923,36 +1355,29 @@ def time_to_convert(
     >>> time_to_convert(ev, ["site_visit", "purchase"])["converted_share"].to_list()
     [0.0, 0.5, 0.5]
     """
-    state, names, end = _state(
-        events, steps, **{k: v for k, v in kwargs.items() if k != "completed_windows"}
-    )
-    by = kwargs.get("by")
-    groups = [by] if by else []
-    end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
+    kwargs.pop("completed_windows", None)
+    state, spec, end, _, _ = _run(events, steps, kwargs, where="time_to_convert")
+    groups, names = spec.by, spec.names
+    end_lit = pl.lit(end).cast(_TS)
     s = state.filter(~pl.col("excluded"))
     parts = []
     for k in range(1, len(names)):
         start = pl.col("step_1_at") if from_start else pl.col(f"step_{k}_at")
         stop = pl.col(f"step_{k + 1}_at")
         cens_at = pl.min_horizontal(pl.col(f"deadline_{k + 1}").fill_null(end_lit), end_lit)
+        hours = (pl.coalesce(stop, cens_at) - start).dt.total_microseconds().truediv(_HOUR_US)
         d = s.filter(pl.col(f"step_{k}_at").is_not_null()).select(
             *groups,
-            (pl.coalesce(stop, cens_at) - start)
-            .dt.total_microseconds()
-            .truediv(_HOUR_US)
-            .clip(lower_bound=0.0)
-            .alias("hours"),
+            hours.clip(lower_bound=0.0).alias("hours"),
             stop.is_not_null().alias("converted"),
         )
         if d.height == 0:
             continue
         km = kaplan_meier(d, by=groups)
-        ns = d.group_by(groups).agg(pl.len().cast(pl.Int64).alias("n")) if groups else None
-        km = (
-            km.join(ns, on=groups)
-            if groups
-            else km.with_columns(pl.lit(d.height, dtype=pl.Int64).alias("n"))
-        )
+        if groups:
+            km = km.join(d.group_by(groups).agg(pl.len().cast(pl.Int64).alias("n")), on=groups)
+        else:
+            km = km.with_columns(pl.lit(d.height, dtype=pl.Int64).alias("n"))
         parts.append(
             km.with_columns(
                 pl.lit(k + 1, dtype=pl.Int64).alias("step"), pl.lit(names[k]).alias("step_name")
@@ -983,7 +1408,138 @@ def time_to_convert(
     return out.select(cols).sort([*groups, "step", "hours"])
 
 
-# --------------------------------------------------------------------------- drop-off drivers
+# --------------------------------------------------------------------------- over time
+_EVERY = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
+
+
+def _every(every: str) -> str:
+    step = _EVERY.get(every, every)
+    try:
+        pl.select(pl.datetime_range(dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2), step))
+    except Exception:
+        raise ParameterError(
+            f"The 'every' parameter of funnel_trend must be one of {', '.join(map(repr, _EVERY))} "
+            f"or a polars duration like '2w'. Got {every!r} instead."
+        ) from None
+    return step
+
+
+def funnel_trend(
+    events: Frame,
+    steps: Sequence[Step],
+    *,
+    every: str = "week",
+    completed_windows: bool = True,
+    **kwargs,
+) -> pl.DataFrame:
+    """Conversion from step 1 to the last step by entry period (Amplitude's and PostHog's
+    "conversion over time"), with Wilson intervals.
+
+    A path belongs to the period (``every``: ``"day"``, ``"week"``, ``"month"``,
+    ``"quarter"`` or a polars duration; weeks start on Monday) of its credited attempt's
+    step 1. ``converted``: reached the last step. With ``completed_windows`` (default), paths
+    whose window is still open at ``as_of`` — not converted yet but still able to, or
+    converted inside a window that has not closed — are left out of ``eligible`` and the
+    rate, as in :func:`funnel`'s last step. Other arguments as in :func:`funnel`.
+
+    Returns
+    -------
+    DataFrame
+        [``by``…], ``period`` (Date, the period start), ``entered``, ``converted``,
+        ``open_window``, ``eligible``, ``converted_eligible``, ``conversion_rate`` with
+        ``ci_low`` / ``ci_high``, ``small_n``; sorted by breakdown then period.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)  # a Monday
+    >>> d = dt.timedelta(days=1)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b", "c", "c"],
+    ...     "timestamp": [t, t + d, t + 2 * d, t + 8 * d, t + 9 * d],
+    ...     "touchpoint": ["visit", "buy", "visit", "visit", "buy"]})
+    >>> funnel_trend(ev, ["visit", "buy"]).select("period", "entered", "converted").rows()
+    [(datetime.date(2024, 1, 1), 2, 1), (datetime.date(2024, 1, 8), 1, 1)]
+    """
+    step = _every(every)
+    state, spec, end, _, _ = _run(events, steps, kwargs, where="funnel_trend")
+    end_lit, n = pl.lit(end).cast(_TS), spec.n
+    last = pl.col(f"step_{n}_at").is_not_null()
+    if n == 1:
+        open_w = pl.lit(False)
+    else:  # the deadline of the step after the furthest (non-converters) or of the last step
+        nxt = pl.coalesce(
+            [
+                pl.when(pl.col("steps_reached") == k).then(pl.col(f"deadline_{k + 1}"))
+                for k in range(1, n)
+            ]
+        )
+        open_w = (pl.when(last).then(pl.col(f"deadline_{n}")).otherwise(nxt) > end_lit).fill_null(
+            False
+        )
+    open_rate = open_w if completed_windows else pl.lit(False)
+    groups = [*spec.by, "period"]
+    out = (
+        state.lazy()
+        .filter(~pl.col("excluded"))
+        .with_columns(pl.col("step_1_at").dt.truncate(step).dt.date().alias("period"))
+        .group_by(groups)
+        .agg(
+            pl.len().cast(pl.Int64).alias("entered"),
+            last.sum().cast(pl.Int64).alias("converted"),
+            open_w.sum().cast(pl.Int64).alias("open_window"),
+            (~open_rate).sum().cast(pl.Int64).alias("eligible"),
+            (last & ~open_rate).sum().cast(pl.Int64).alias("converted_eligible"),
+        )
+        .collect()
+    )
+    return out.with_columns(
+        pl.when(pl.col("eligible") > 0)
+        .then(pl.col("converted_eligible") / pl.col("eligible"))
+        .alias("conversion_rate"),
+        *wilson_bounds("converted_eligible", "eligible"),
+        small_n("eligible"),
+    ).sort(groups)
+
+
+# --------------------------------------------------------------------------- drop-off
+def _stopped(events: Frame, steps: Sequence[Step], step: int, kwargs: dict, where: str):
+    """Paths that reached ``step`` and went on (``continued``) or stopped with a closed
+    window (``stopped``; open windows are left out): ``_u``, ``_group``, ``_lo`` (the step's
+    event) and the end of the span looked at (``_hi_o`` the next step's event, else ``_hi_t``
+    the window end or ``as_of``); and the path events."""
+    values, _ = _steps(steps)
+    if not isinstance(step, int) or isinstance(step, bool) or not 1 <= step < len(values):
+        raise ParameterError(
+            f"The 'step' parameter of {where} must be an int in [1, {len(values) - 1}] "
+            f"(a step that has a next step). Got {step!r} instead."
+        )
+    kwargs.pop("completed_windows", None)
+    state, _, end, _, lf = _run(events, steps, kwargs, where=where)
+    end_lit, k = pl.lit(end).cast(_TS), step
+    at, nxt, dl = pl.col(f"step_{k}_at"), pl.col(f"step_{k + 1}_at"), pl.col(f"deadline_{k + 1}")
+    group = (
+        pl.when(nxt.is_not_null())
+        .then(pl.lit("continued"))
+        .when((dl > end_lit).fill_null(False))
+        .then(None)
+        .otherwise(pl.lit("stopped"))
+    )
+    bounds = (
+        state.filter(~pl.col("excluded") & at.is_not_null())
+        .select(
+            "_u",
+            group.alias("_group"),
+            pl.col(f"_o_{k}").alias("_lo"),
+            pl.col(f"_o_{k + 1}").alias("_hi_o"),
+            pl.when(nxt.is_null())
+            .then(pl.min_horizontal(dl.fill_null(end_lit), end_lit))
+            .alias("_hi_t"),
+        )
+        .filter(pl.col("_group").is_not_null())
+    )
+    return bounds, lf
+
+
 def drop_off_drivers(
     events: Frame,
     steps: Sequence[Step],
@@ -998,8 +1554,9 @@ def drop_off_drivers(
     For step ``step`` (1-based, before the last step): *stopped* customers reached it, did not
     reach the next step and their window is closed (open windows are left out); *continued*
     customers reached the next step. For each customer we take their last ``last_n`` events
-    after reaching ``step`` — up to the end of their window (stopped) or up to the next step
-    (continued). ``(no event)`` stands for customers with no event there.
+    after reaching ``step`` (in the credited attempt) — up to the end of their window
+    (stopped) or up to the next step (continued). ``(no event)`` stands for customers with
+    no event there. :func:`drop_off_paths` shows where the stopped ones went next.
 
     ``lift`` = share of stopped customers who hit the touchpoint / share of continued
     customers who did, with +0.5 (Haldane–Anscombe) added to each count so touchpoints nobody
@@ -1027,84 +1584,39 @@ def drop_off_drivers(
     """
     if not isinstance(last_n, int) or last_n < 1:
         raise ParameterError(f"The 'last_n' parameter must be an int >= 1. Got {last_n!r} instead.")
-    values, _ = _steps(steps)
-    if not isinstance(step, int) or not 1 <= step < len(values):
-        raise ParameterError(
-            f"The 'step' parameter of drop_off_drivers must be an int in [1, {len(values) - 1}] "
-            f"(a step that has a next step). Got {step!r} instead."
-        )
-    state, _, end = _state(
-        events, steps, **{k: v for k, v in kwargs.items() if k != "completed_windows"}
-    )
-    end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
-    k = step
-    at, rw = pl.col(f"step_{k}_at"), pl.col(f"_row_{k}").cast(pl.Int64)
-    nxt, nxt_r = pl.col(f"step_{k + 1}_at"), pl.col(f"_row_{k + 1}").cast(pl.Int64)
-    dl = pl.col(f"deadline_{k + 1}")
-    s = state.filter(~pl.col("excluded") & at.is_not_null())
-    s = s.with_columns(
-        pl.when(nxt.is_not_null())
-        .then(pl.lit("continued"))
-        .when((dl > end_lit).fill_null(False))
-        .then(None)
-        .otherwise(pl.lit("stopped"))
-        .alias("_group")
-    ).filter(pl.col("_group").is_not_null())
-    hi_t = (
-        pl.when(nxt.is_not_null())
-        .then(nxt)
-        .otherwise(pl.min_horizontal(dl.fill_null(end_lit), end_lit))
-    )
-    hi_r = pl.when(nxt.is_not_null()).then(nxt_r).otherwise(pl.lit(_MAX_ROW))
-    lf, _ = _to_lazy(events)
-    lf = _with_order(lf).filter(pl.col("timestamp") <= end_lit)
-    ts, row = pl.col("timestamp"), pl.col(_ORDER).cast(pl.Int64)
-    bounds = s.select(
-        "customer_id",
-        "_group",
-        at.alias("_lo_t"),
-        rw.alias("_lo_r"),
-        hi_t.alias("_hi_t"),
-        hi_r.alias("_hi_r"),
-    )
-    ev = (
-        lf.select("customer_id", "timestamp", _ORDER, pl.col("touchpoint").cast(pl.String))
-        .join(bounds.lazy(), on="customer_id")
-        .filter(
-            _before(pl.col("_lo_t"), pl.col("_lo_r"), ts, row)
-            & (
-                _before(ts, row, pl.col("_hi_t"), pl.col("_hi_r"))
-                | ((pl.col("_hi_r") == _MAX_ROW) & (ts <= pl.col("_hi_t")))
-            )
-        )
-    )
+    bounds, lf = _stopped(events, steps, step, kwargs, "drop_off_drivers")
+    o, ts = pl.col("_o"), pl.col("timestamp")
+    inside = (o > pl.col("_lo")) & pl.when(pl.col("_hi_t").is_null()).then(
+        o < pl.col("_hi_o")
+    ).otherwise(ts <= pl.col("_hi_t"))
     last = (
-        ev.group_by("customer_id", "_group")
-        .agg(
-            pl.col("touchpoint")
-            .top_k_by([pl.col("timestamp"), pl.col(_ORDER)], k=last_n)
-            .alias("tp")
-        )
+        lf.select("_u", "_o", "timestamp", pl.col("touchpoint").cast(pl.String))
+        .join(bounds.lazy(), on="_u")
+        .filter(inside)
+        .group_by("_u", "_group")
+        .agg(pl.col("touchpoint").top_k_by("_o", k=last_n).alias("tp"))
         .explode("tp")
-        .unique(["customer_id", "tp"])
+        .unique(["_u", "tp"])
         .collect()
     )
-    sizes = bounds.group_by("_group").agg(pl.len().alias("n"))
-    n_stop = sizes.filter(pl.col("_group") == "stopped")["n"].sum()
-    n_cont = sizes.filter(pl.col("_group") == "continued")["n"].sum()
-    with_ev = last.select("customer_id", "_group").unique()
-    none_rows = bounds.join(with_ev, on=["customer_id", "_group"], how="anti").select(
-        "customer_id", "_group", pl.lit("(no event)").alias("tp")
+    none_rows = bounds.join(last.select("_u").unique(), on="_u", how="anti").select(
+        "_u", "_group", pl.lit("(no event)").alias("tp")
     )
-    allrows = pl.concat([last.select("customer_id", "_group", "tp"), none_rows])
     counts = (
-        allrows.group_by("tp")
+        pl.concat([last.select("_u", "_group", "tp"), none_rows])
+        .group_by("tp")
         .agg(
             (pl.col("_group") == "stopped").sum().cast(pl.Int64).alias("stopped_touched"),
             (pl.col("_group") == "continued").sum().cast(pl.Int64).alias("continued_touched"),
         )
         .rename({"tp": "touchpoint"})
     )
+    n_stop = bounds.filter(pl.col("_group") == "stopped").height
+    n_cont = bounds.filter(pl.col("_group") == "continued").height
+    return _lift_table(counts, n_stop, n_cont, min_customers)
+
+
+def _lift_table(counts: pl.DataFrame, n_stop: int, n_cont: int, min_customers: int) -> pl.DataFrame:
     out = counts.with_columns(
         pl.lit(n_stop, dtype=pl.Int64).alias("stopped"),
         pl.lit(n_cont, dtype=pl.Int64).alias("continued"),
@@ -1138,3 +1650,70 @@ def drop_off_drivers(
         "lift",
         "lift_raw",
     ).sort(["lift", "touchpoint"], descending=[True, False])
+
+
+def drop_off_paths(
+    events: Frame, steps: Sequence[Step], step: int, *, length: int = 3, top_n: int = 10, **kwargs
+) -> pl.DataFrame:
+    """Where customers who stopped at a step went next: their next touchpoints as short paths.
+
+    *Stopped* as in :func:`drop_off_drivers` (reached ``step`` in the credited attempt, not
+    the next step, window closed). For each, the first ``length`` events after their
+    ``step`` event, whenever they came, joined with `` → `` (``length=1``: the next
+    touchpoint); ``(no event)`` when they never came back. Retentioneering's and PostHog's
+    "paths after a step", restricted to those who dropped off. Other arguments as in
+    :func:`funnel`.
+
+    Returns
+    -------
+    DataFrame
+        ``next_path``, ``customers``, ``share`` (of the stopped) with Wilson ``ci_low`` /
+        ``ci_high``, ``stopped``; the ``top_n`` most common, most common first (ties by path).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> h = dt.timedelta(hours=1)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b", "b", "b", "c"],
+    ...     "timestamp": [t, t + h, t, t + h, t + 2 * h, t],
+    ...     "touchpoint": ["checkout", "purchase", "checkout", "chat", "faq", "checkout"]})
+    >>> drop_off_paths(ev, ["checkout", "purchase"], step=1).select("next_path", "customers").rows()
+    [('(no event)', 1), ('chat → faq', 1)]
+    """
+    for name, value in (("length", length), ("top_n", top_n)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ParameterError(
+                f"The '{name}' parameter of drop_off_paths must be an int >= 1. Got {value!r} instead."
+            )
+    bounds, lf = _stopped(events, steps, step, kwargs, "drop_off_paths")
+    stopped = bounds.filter(pl.col("_group") == "stopped").select("_u", "_lo")
+    nxt = (
+        lf.select("_u", "_o", pl.col("touchpoint").cast(pl.String))
+        .join(stopped.lazy(), on="_u")
+        .filter(pl.col("_o") > pl.col("_lo"))
+        .group_by("_u")
+        .agg(pl.col("touchpoint").sort_by("_o").head(length).alias("tp"))
+        .select(
+            "_u",
+            pl.col("tp")
+            .list.eval(pl.element().fill_null("(unknown)"))
+            .list.join(" → ")
+            .alias("next_path"),
+        )
+        .collect()
+    )
+    paths = stopped.join(nxt, on="_u", how="left").with_columns(
+        pl.col("next_path").fill_null("(no event)")
+    )
+    n = stopped.height
+    out = (
+        paths.group_by("next_path")
+        .agg(pl.len().cast(pl.Int64).alias("customers"))
+        .with_columns(
+            (pl.col("customers") / n).alias("share"),
+            *wilson_bounds("customers", pl.lit(n)),
+            pl.lit(n, dtype=pl.Int64).alias("stopped"),
+        )
+    )
+    return out.sort(["customers", "next_path"], descending=[True, False]).head(top_n)

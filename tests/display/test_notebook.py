@@ -105,13 +105,13 @@ def test_text_boxes_change_on_enter_not_on_every_keystroke():
 def test_explorer_redraws_once_per_change_and_shows_one_error_line():
     import ipywidgets as widgets
 
-    from cxlab.analysis.funnel import parse_window
+    from cxlab.events import parse_duration
 
     window = ui.text_box("14d", "Window")
     k = widgets.IntSlider(value=1, min=1, max=5)
 
     def render(v):
-        parse_window(v["window"], "window")
+        parse_duration(v["window"], "window")
         yield f"k={v['k']} window={v['window']}"
 
     ex = ui.Explorer({"k": k, "window": window}, render, caption=lambda v: f"Showing k {v['k']}")

@@ -47,6 +47,11 @@ _FUNNEL_COLS = {
     "p90_hours",
     "excluded",
     "small_n",
+    "in_scope",
+    "share_of_all",
+    "revenue",
+    "revenue_per_converter",
+    "entered_here",
 }
 _KM_COLS = {
     "step",

@@ -1,0 +1,113 @@
+"""Funnels on ~10M events: today's ``funnel`` against an older commit, and the new analyses.
+
+Each run is a fresh process that loads the bookshop (``load_client(folder, prepare=True)``,
+not timed here), assigns stages, then times each funnel analysis once. Runs alternate
+between the two trees; a step's figure is the median of ``--runs`` processes (min–max
+shown). The old tree is imported by path (``--old-src``, e.g. a ``git worktree add`` of the
+commit before the change) with the editable install's finder removed, so both run on the
+same interpreter and data in the same session.
+
+Analyses (new tree): ``funnel`` (best attempt, the new default, 30-day window — the
+``funnel`` step of ``benchmarks/run.py``), ``funnel first entry``, ``session funnel``,
+``conversion over time`` (weekly), ``breakdowns`` (channel × segment), ``stage funnel``.
+Old tree: ``funnel`` (its definition: first entry). Issue 18 asks each new analysis to stay
+within 2× today's ``funnel``: the table prints each one's ratio to the old ``funnel`` median.
+
+    .venv/bin/python benchmarks/bench_funnel.py --old-src /tmp/cxlab-old --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from run import OUT, ensure_data  # benchmarks/run.py: one data layout for every benchmark
+
+STEPS = ["site_visit", "product_view", "checkout", "purchase"]
+
+
+def child(folder: Path, old_src: str | None) -> dict:
+    """One process: load, then time each analysis once."""
+    if old_src:  # the old tree first on the path, the editable finder of this tree removed
+        sys.meta_path[:] = [f for f in sys.meta_path if "ditable" not in repr(f)]
+        sys.path.insert(0, old_src)
+    import polars as pl
+
+    from cxlab.analysis import funnel as fmod
+    from cxlab.analysis.journey import assign_stages
+    from cxlab.io.client import load_client
+
+    c = load_client(folder, prepare=True)
+    st = assign_stages(c.events, c.config.journey_map, c.config.purchase_touchpoints)
+    fmod.funnel(st.head(1000), STEPS[:2])  # warm up (thread pool, first-call costs)
+    runs = {"funnel": lambda: fmod.funnel(st, STEPS, window="30d")}
+    if not old_src:
+        runs |= {
+            "funnel first entry": lambda: fmod.funnel(st, STEPS, window="30d", entry="first"),
+            "session funnel": lambda: fmod.funnel(st, STEPS, window="30d", path="session"),
+            "conversion over time": lambda: fmod.funnel_trend(
+                st, STEPS, window="30d", every="week"
+            ),
+            "breakdowns": lambda: fmod.funnel(
+                st, STEPS, window="30d", by=["channel", "segment"], customers=c.customers
+            ),
+            "stage funnel": lambda: fmod.stage_funnel(st),
+        }
+    out = {}
+    for name, fn in runs.items():
+        t = time.perf_counter()
+        res = fn()
+        out[name] = time.perf_counter() - t
+        assert isinstance(res, pl.DataFrame) and res.height > 0, name
+    return {"tree": old_src or "new", "events": st.height, "steps": out, "file": str(__file__)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--browsing", type=float, default=90)
+    ap.add_argument("--folder", type=Path, help="a bookshop folder (default: benchmarks/data/…)")
+    ap.add_argument("--old-src", help="the old tree's root (its cxlab/ is imported by path)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--child", choices=["new", "old"], help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    folder = a.folder or ensure_data(a.customers, a.browsing)
+    if a.child:
+        print(json.dumps(child(folder, a.old_src if a.child == "old" else None)))
+        return
+    results: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
+    trees = ["old", "new"] if a.old_src else ["new"]
+    for r in range(a.runs):
+        for tree in trees if r % 2 == 0 else trees[::-1]:
+            cmd = [sys.executable, __file__, "--child", tree, "--folder", str(folder)]
+            cmd += ["--old-src", a.old_src] if a.old_src else []
+            got = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            for k, v in got["steps"].items():
+                results[tree].setdefault(k, []).append(v)
+            print(
+                f"run {r + 1} {tree}: "
+                + ", ".join(f"{k} {v:.2f}s" for k, v in got["steps"].items()),
+                flush=True,
+            )
+    base = statistics.median(results["old"]["funnel"]) if a.old_src else None
+    print(f"\n{got['events']:,} events, medians of {a.runs} fresh processes\n")
+    print("| tree | analysis | median s | min–max s | × old funnel |\n|---|---|---|---|---|")
+    for tree in trees:
+        for k, v in results[tree].items():
+            ratio = f"{statistics.median(v) / base:.2f}" if base else "–"
+            print(
+                f"| {tree} | {k} | {statistics.median(v):.2f} | {min(v):.2f}–{max(v):.2f} | {ratio} |"
+            )
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench_funnel.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
