@@ -127,6 +127,12 @@ class _Spec:
         return len(self.names)
 
     @property
+    def overlap(self) -> bool:
+        """Does a value belong to two steps?"""
+        flat = [v for vals in self.values for v in vals]
+        return len(flat) != len(set(flat))
+
+    @property
     def ids(self) -> list[str]:
         return ["customer_id", "session_id"] if self.path == "session" else ["customer_id"]
 
@@ -312,59 +318,81 @@ def _path_events(events: Frame, spec: _Spec, as_of) -> tuple[pl.LazyFrame, dt.da
     else:
         lf = lf.sort(SEQUENCE)
     end = resolve_as_of(lf, as_of)
-    lf = lf.filter(pl.col("timestamp") <= pl.lit(end).cast(_TS))
+    if as_of is not None:  # (the data end keeps every event)
+        lf = lf.filter(pl.col("timestamp") <= pl.lit(end).cast(_TS))
     if spec.path == "customer":
         return lf.with_columns(_u=pl.col(CUSTOMER_CODE), _o=pl.col(SEQUENCE).cast(pl.Int64)), end
     cid, sid = pl.col(CUSTOMER_CODE), pl.col("session_id")
     run = (cid.ne_missing(cid.shift(1)) | sid.ne_missing(sid.shift(1))).fill_null(True)
-    counts = lf.select(run.sum().alias("runs"), pl.struct(cid, sid).n_unique().alias("paths"))
-    runs, paths = counts.collect().row(0)
-    if runs != paths:  # a session split by another session's events: regroup (one sort)
-        lf = lf.sort(CUSTOMER_CODE, "session_id", SEQUENCE, nulls_last=True)
-    return lf.with_columns(
-        _u=(run.cum_sum() - 1).cast(pl.UInt32), _o=pl.int_range(pl.len(), dtype=pl.Int64)
-    ), end
+    firsts = lf.filter(run).select(cid, sid).collect()  # (customer, session) of each run
+    if firsts.n_unique() != firsts.height:  # a session split by another one's events: regroup
+        lf = lf.sort(CUSTOMER_CODE, "session_id", SEQUENCE, nulls_last=True).collect().lazy()
+    # the path codes computed once (later queries would compare the session texts again)
+    u = lf.select((run.cum_sum() - 1).cast(pl.UInt32).alias("_u")).collect().to_series()
+    return lf.with_columns(u, _o=pl.int_range(pl.len(), dtype=pl.Int64)), end
 
 
-def _step_codes(lf: pl.LazyFrame, spec: _Spec) -> tuple[pl.Expr, list[pl.Expr], dict[str, int]]:
-    """Integer codes of ``column`` (one text pass), the step matches, and the value index.
+def _step_codes(lf: pl.LazyFrame, spec: _Spec) -> tuple[pl.Expr, list[list[int]], dict[str, int]]:
+    """Integer codes of ``column`` and, per step, the codes of its values.
 
-    Raises :class:`ParameterError` for a step value that never occurs in ``column``.
+    On an enum column (prepared ``touchpoint`` / ``channel``, ``stage``) the codes are the
+    enum's own, without a pass over the data; otherwise one text pass
+    (:func:`cxlab.contract.prepare.text_codes`).
     """
-    code, decode, _ = text_codes(lf, spec.column)
-    index = {v: i for i, v in decode.items() if v is not None}
-    pool = sorted(set(index) | (set(STAGES) if spec.column == "stage" else set()))
-    for vals in spec.values:
-        for v in vals:
-            if v not in pool:
-                raise ParameterError(
-                    f"The funnel step {v!r} never occurs in column '{spec.column}'."
-                    f"{did_you_mean(v, pool)} Values found: {', '.join(pool[:30])}"
-                    f"{' …' if len(pool) > 30 else ''}."
-                )
-    matches = [
-        pl.col("_v").is_in(
-            pl.Series([index[x] for x in v if x in index], dtype=pl.UInt64).implode()
-        )
-        for v in spec.values
-    ]
-    return code, matches, index
+    dtype = lf.collect_schema()[spec.column]
+    if isinstance(dtype, pl.Enum):
+        index = {v: i for i, v in enumerate(dtype.categories.to_list())}
+        code = pl.col(spec.column).to_physical().cast(pl.UInt64)
+    else:
+        code, decode, _ = text_codes(lf, spec.column)
+        index = {v: i for i, v in decode.items() if v is not None}
+    return code, [[index[x] for x in v if x in index] for v in spec.values], index
 
 
-def _step_events(lf: pl.LazyFrame, spec: _Spec, keep: list[str]) -> pl.DataFrame:
-    """The events that match some step, in path order: ``_u``, ``_o``, ``timestamp``,
-    ``_m_<k>`` (matches step k+1), ``_tk`` (the ``_o`` of the path's last event with the same
-    timestamp: the tie key of best-attempt ordered funnels) and the ``keep`` columns."""
-    code, matches, _ = _step_codes(lf, spec)
-    ts, u = pl.col("timestamp"), pl.col("_u")
-    last_of_tie = (u.ne_missing(u.shift(-1)) | ts.ne_missing(ts.shift(-1))).fill_null(True)
-    return (
-        lf.select("_u", "_o", "timestamp", *keep, code.alias("_v"))
-        .with_columns([m.alias(f"_m_{k}") for k, m in enumerate(matches)])
-        .filter(pl.any_horizontal([pl.col(f"_m_{k}") for k in range(spec.n)]))
-        .with_columns(pl.when(last_of_tie).then(pl.col("_o")).backward_fill().alias("_tk"))
-        .collect()
+def _check_present(lf: pl.LazyFrame, b: pl.DataFrame, index: dict[str, int], spec: _Spec) -> None:
+    """Raise :class:`ParameterError` for a step value that never occurs in ``column`` (the
+    values found are read only then)."""
+    present = set(b.get_column("_v").unique().to_list())
+    missing = [v for vals in spec.values for v in vals if v not in index or index[v] not in present]
+    if spec.column == "stage":
+        missing = [v for v in missing if v not in STAGES]
+    if not missing:
+        return
+    found = lf.select(pl.col(spec.column).cast(pl.String).unique()).collect().to_series()
+    pool = sorted(
+        set(found.drop_nulls().to_list()) | (set(STAGES) if spec.column == "stage" else set())
     )
+    v = missing[0]
+    raise ParameterError(
+        f"The funnel step {v!r} never occurs in column '{spec.column}'.{did_you_mean(v, pool)} "
+        f"Values found: {', '.join(pool[:30])}{' …' if len(pool) > 30 else ''}."
+    )
+
+
+def _step_events(lf: pl.LazyFrame, spec: _Spec) -> pl.DataFrame:
+    """The events that match some step, in path order: ``_u``, ``_o``, ``timestamp``, ``_v``
+    (value code), ``_m_<k>`` (matches step k+1) and, for best-attempt ordered funnels, ``_tk``
+    (the ``_o`` of the path's last step event with the same timestamp: the tie key)."""
+    code, codes, index = _step_codes(lf, spec)
+    every = sorted({c for cs in codes for c in cs})
+    v = pl.col("_v")
+    b = (
+        lf.filter(code.is_in(pl.Series(every, dtype=pl.UInt64).implode()))
+        .select("_u", "_o", "timestamp", code.alias("_v"))
+        .with_columns(
+            [
+                v.is_in(pl.Series(cs, dtype=pl.UInt64).implode()).alias(f"_m_{k}")
+                for k, cs in enumerate(codes)
+            ]
+        )
+    )
+    if spec.entry == "best" and spec.order == "ordered":
+        ts, u = pl.col("timestamp"), pl.col("_u")
+        last_of_tie = (u.ne_missing(u.shift(-1)) | ts.ne_missing(ts.shift(-1))).fill_null(True)
+        b = b.with_columns(pl.when(last_of_tie).then(pl.col("_o")).backward_fill().alias("_tk"))
+    b = b.collect()
+    _check_present(lf, b, index, spec)
+    return b
 
 
 # --------------------------------------------------------------------------- ordered
@@ -379,49 +407,33 @@ def _deadline(spec: _Spec, k: int, start: pl.Expr, at: pl.Expr) -> pl.Expr:
     return pl.min_horizontal(parts) if parts else pl.lit(None, dtype=_TS)
 
 
+def _starts(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Events as the start of their own attempt (no previous step)."""
+    ts = pl.col("timestamp")
+    return frame.select("_u", "_o", ts.alias("_t"), ts.alias("_s"))
+
+
 def _level(b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None) -> pl.DataFrame:
     """The events that reach step k+1 (0-based ``k``) in some attempt (``entry="first"``: the
     path's first such event), with the attempt credited there.
 
-    Columns ``_u``, ``_o``, ``_t`` (time), ``_s`` / ``_so`` (the attempt's start time and
-    order), ``_po`` (the previous step's event). An event reaches step k+1 through the
-    latest (in path order) event p that reached step k with p before it — best attempt: p at
-    the same time or earlier and not the event itself; first entry: strictly earlier in
-    (time, file order) — if it lies within the step window of p and the window of p's
-    attempt. The latest p is the best one: the latest start (starts never decrease along a
-    path) and the latest time, so no per-attempt expansion is needed (one as-of join).
+    Columns ``_u``, ``_o``, ``_t`` (time), ``_s`` (the attempt's start time), ``_po`` (the
+    previous step's event). An event reaches step k+1 through the latest (in path order)
+    event p that reached step k with p before it — best attempt: p at the same time or
+    earlier and not the event itself; first entry: strictly earlier in (time, file order) —
+    if it lies within the step window of p and the window of p's attempt. The latest p is
+    the best one: the latest start (starts never decrease along a path) and the latest time,
+    so no per-attempt expansion is needed (one as-of join per step).
     """
     cand = b.lazy().filter(pl.col(f"_m_{k}"))
-    if prev is None and spec.skip_ahead:
-        rows = cand.clear().select(
-            "_u",
-            "_o",
-            pl.col("timestamp").alias("_t"),
-            pl.col("timestamp").alias("_s"),
-            pl.col("_o").alias("_so"),
-            pl.lit(None, dtype=pl.Int64).alias("_po"),
-        )
-    elif prev is None:
-        rows = cand.select(
-            "_u",
-            "_o",
-            pl.col("timestamp").alias("_t"),
-            pl.col("timestamp").alias("_s"),
-            pl.col("_o").alias("_so"),
-            pl.lit(None, dtype=pl.Int64).alias("_po"),
-        )
+    if prev is None:  # step 1: every step-1 event starts an attempt (skip_ahead: none yet)
+        rows = _starts(cand.clear() if spec.skip_ahead else cand)
     else:
         rows = _reach(cand, prev.lazy(), spec, k)
     if spec.skip_ahead:  # a path enters at its first event, whatever step it matches
-        entry = cand.filter(pl.col("_entry") == k).select(
-            "_u",
-            "_o",
-            pl.col("timestamp").alias("_t"),
-            pl.col("timestamp").alias("_s"),
-            pl.col("_o").alias("_so"),
-            pl.lit(None, dtype=pl.Int64).alias("_po"),
+        rows = pl.concat([rows, _starts(cand.filter(pl.col("_entry") == k))], how="diagonal").sort(
+            "_o"
         )
-        rows = pl.concat([rows, entry]).sort("_o")
     if spec.entry == "first":
         rows = rows.filter(_first_of())
     return rows.collect()
@@ -430,17 +442,29 @@ def _level(b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None) -> p
 def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.LazyFrame:
     """:func:`_level` for k >= 1: each candidate event's latest earlier step-k event (as-of)."""
     key = pl.col("_tk") if spec.entry == "best" else pl.col("_o") - 1
-    cols = {"_u": "_pu", "_o": "_po", "_t": "_pt", "_s": "_ps", "_so": "_pso"}
-    p = prev.select([pl.col(a).alias(b) for a, b in cols.items()])
-    # the step-k event before p, for a candidate that is p itself (best attempt, same time)
-    p = p.with_columns([pl.col(b).shift(1).alias(b + "2") for b in cols.values()])
+    cols = {"_u": "_pu", "_o": "_po", "_t": "_pt", "_s": "_ps"}
+    # the attempt's earlier steps ride along, so the credited chain needs no walk back
+    chain = [c for j in range(1, k) for c in (f"_o_{j}", f"step_{j}_at")]
+    have = prev.collect_schema().names()
+    p = prev.select(
+        *[pl.col(a).alias(b) for a, b in cols.items()],
+        *[
+            pl.col(c) if c in have else pl.lit(None, dtype=_TS if "at" in c else pl.Int64).alias(c)
+            for c in chain
+        ],
+    )
+    overlap = spec.entry == "best" and spec.overlap
+    if overlap:  # an event of two steps may find itself as step k (same time): then the one before
+        moved = [*cols.values(), *chain]
+        p = p.with_columns([pl.col(c).shift(1).alias(c + "2") for c in moved])
     j = cand.select("_u", "_o", "timestamp", key.cast(pl.Int64).alias("_key")).join_asof(
         p, left_on="_key", right_on="_po", strategy="backward", check_sortedness=False
     )
-    own = pl.col("_po") == pl.col("_o")
-    j = j.with_columns(
-        [pl.when(own).then(pl.col(b + "2")).otherwise(pl.col(b)).alias(b) for b in cols.values()]
-    )
+    if overlap:
+        own = pl.col("_po") == pl.col("_o")
+        j = j.with_columns(
+            [pl.when(own).then(pl.col(c + "2")).otherwise(pl.col(c)).alias(c) for c in moved]
+        )
     at, ts = pl.col("_pt"), pl.col("timestamp")
     dl = _deadline(spec, k - 1, pl.col("_ps"), at)
     ok = (pl.col("_pu") == pl.col("_u")).fill_null(False) & (dl.is_null() | (ts <= dl))
@@ -449,8 +473,9 @@ def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.La
         "_o",
         ts.alias("_t"),
         pl.col("_ps").alias("_s"),
-        pl.col("_pso").alias("_so"),
-        "_po",
+        *chain,
+        pl.col("_po").alias(f"_o_{k}"),
+        at.alias(f"step_{k}_at"),
     )
 
 
@@ -458,52 +483,45 @@ def _ordered_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
     """Per path (``order="ordered"``): the credited attempt's steps and the next deadline.
 
     The credited attempt reaches the furthest step first: the path's first event at its
-    furthest step, and, going back, each step's event the attempt came through.
+    furthest step, with the earlier steps its attempt came through (carried along by
+    :func:`_reach`).
     """
     levels, prev = [], None
     for k in range(spec.n):
         prev = _level(b, spec, k, prev)
         levels.append(prev)
-    chosen, above = {}, None
-    for k in reversed(range(spec.n)):
-        lev = levels[k].lazy()
-        finals = lev.filter(_first_of()).with_columns(pl.lit(k + 1, dtype=pl.Int32).alias("_m"))
-        if k + 1 < spec.n:  # the latest deadline of the path's attempts that stopped here
-            dl = _deadline(spec, k, pl.col("_s"), pl.col("_t")).alias("_dnext")
-            nxt = lev.group_by("_u").agg(dl.max())
-            finals = finals.join(nxt, on="_u", how="left")
-        else:
-            finals = finals.with_columns(pl.lit(None, dtype=_TS).alias("_dnext"))
-        if above is not None:
-            finals = finals.join(above.lazy().select("_u"), on="_u", how="anti")
-            came = lev.join(
-                above.lazy().select("_want", "_m", "_dnext"), left_on="_o", right_on="_want"
-            )
-            finals = pl.concat([finals, came], how="diagonal_relaxed")
-        here = finals.collect()
-        chosen[k] = here
-        above = here.select("_u", pl.col("_po").alias("_want"), "_m", "_s", "_dnext")
-    return _assemble(chosen, spec)
-
-
-def _assemble(chosen: dict[int, pl.DataFrame], spec: _Spec) -> pl.DataFrame:
-    """One row per path from the credited attempt's event at each step."""
-    n = spec.n
-    units = pl.concat(
-        [chosen[k].filter(pl.col("_m") == k + 1) for k in range(n)], how="diagonal_relaxed"
-    )
-    state = units.select("_u", "_m", "_s", *(["_dnext"] if n > 1 else []))
-    for k in range(n):
-        state = state.join(
-            chosen[k].select(
-                "_u", pl.col("_t").alias(f"step_{k + 1}_at"), pl.col("_o").alias(f"_o_{k + 1}")
-            ),
-            on="_u",
-            how="left",
+    finals = []
+    for k, lev in enumerate(levels):
+        lev = lev.lazy()
+        f = lev.filter(_first_of()).with_columns(
+            pl.lit(k + 1, dtype=pl.Int32).alias("_m"),
+            pl.col("_o").alias(f"_o_{k + 1}"),
+            pl.col("_t").alias(f"step_{k + 1}_at"),
         )
+        windows = spec.win is not None or (k + 1 < spec.n and spec.swin[k + 1] is not None)
+        if k + 1 < spec.n and windows:  # the latest deadline of the attempts that stopped here
+            dl = _deadline(spec, k, pl.col("_s"), pl.col("_t")).alias("_dnext")
+            # deadlines never decrease along a path (nor do starts and times) unless a value
+            # belongs to two steps: then the largest
+            last = pl.col("_u").ne_missing(pl.col("_u").shift(-1)).fill_null(True)
+            nxt = (
+                lev.group_by("_u").agg(dl.max())
+                if spec.overlap
+                else lev.filter(last).select("_u", dl)
+            )
+            f = f.join(nxt, on="_u", how="left")
+        finals.append(f.drop("_o", "_t"))
+    state = pl.concat(pl.collect_all(finals), how="diagonal_relaxed")
+    state = state.sort("_u", "_m", descending=[False, True]).filter(_first_of())
+    cols = [c for k in range(spec.n) for c in (f"step_{k + 1}_at", f"_o_{k + 1}")]
+    state = state.select(
+        "_u", "_m", "_s", *(["_dnext"] if "_dnext" in state.columns else []), *cols
+    )
+    if "_dnext" not in state.columns:
+        state = state.with_columns(pl.lit(None, dtype=_TS).alias("_dnext"))
     if spec.skip_ahead:  # steps before the entry step count as passed at the entry
-        state = _credit_skipped(state, n)
-    return state.sort("_u")
+        state = _credit_skipped(state, spec.n)
+    return state
 
 
 def _credit_skipped(state: pl.DataFrame, n: int) -> pl.DataFrame:
@@ -522,9 +540,17 @@ def _strict_state(lf: pl.LazyFrame, spec: _Spec) -> pl.DataFrame:
     """Per path (``order="strict"``): attempts are runs of consecutive events from a step-1
     event (every one with best attempt, the path's first with first entry); the credited one
     reaches furthest, first."""
-    code, matches, _ = _step_codes(lf, spec)
+    code, codes, index = _step_codes(lf, spec)
+    matches = [pl.col("_v").is_in(pl.Series(cs, dtype=pl.UInt64).implode()) for cs in codes]
     u, ts, o = pl.col("_u"), pl.col("timestamp"), pl.col("_o")
     seq = lf.select("_u", "_o", "timestamp", code.alias("_v"))
+    every = pl.Series(sorted({c for cs in codes for c in cs}), dtype=pl.UInt64)
+    _check_present(
+        lf,
+        seq.filter(pl.col("_v").is_in(every.implode())).select("_v").unique().collect(),
+        index,
+        spec,
+    )
     m1 = matches[0]
     anchor = m1 & (m1.cast(pl.UInt32).cum_sum().over("_u") == 1) if spec.entry == "first" else m1
     ahead = []
@@ -693,19 +719,15 @@ def _touch(spec: _Spec) -> pl.Expr:
 
 
 def _groups(
-    units: pl.DataFrame,
-    values: pl.DataFrame | None,
-    spec: _Spec,
-    lf: pl.LazyFrame,
-    customers: Frame | None,
-    cohort_every: str,
+    units: pl.DataFrame, spec: _Spec, lf: pl.LazyFrame, customers: Frame | None, cohort_every: str
 ) -> pl.DataFrame:
     """The breakdown values of ``units`` (``_u``, ids, ``_touch``): events columns at the touch
-    event (``values``: ``_o`` + the columns), customers columns, ``signup_cohort``."""
-    ev_by = [c for c in spec.by if values is not None and c in values.collect_schema().names()]
+    event, customers columns, ``signup_cohort``."""
+    names = lf.collect_schema().names()
+    ev_by = [c for c in spec.by if c in names and c != "signup_cohort" and c not in spec.ids]
     if ev_by:
-        vals = values.lazy().select("_o", *ev_by)
-        units = units.lazy().join(vals, left_on="_touch", right_on="_o", how="left").collect()
+        vals = _lookup(lf, units, "_touch", {c: pl.col(c).cast(pl.String) for c in ev_by})
+        units = units.join(vals, on="_touch", how="left")
         miss = pl.col("_touch").is_null()
         units = units.with_columns(
             [
@@ -761,6 +783,17 @@ def _customer_values(
     )
 
 
+def _lookup(
+    lf: pl.LazyFrame, state: pl.DataFrame, key: str, cols: dict[str, pl.Expr]
+) -> pl.DataFrame:
+    """``key`` (an ``_o`` column of ``state``) and ``cols`` of those events. The events are in
+    ``_o`` order, so the rows are found by binary search (no hash join over the events)."""
+    keys = state.get_column(key).drop_nulls().unique().sort()
+    events = lf.select("_o", **cols).collect()
+    rows = events.get_column("_o").search_sorted(keys)
+    return events[rows].rename({"_o": key})
+
+
 def _state(
     events: Frame,
     spec: _Spec,
@@ -774,18 +807,10 @@ def _state(
     number of paths in scope per breakdown group."""
     lf, end = _path_events(events, spec, as_of)
     names = lf.collect_schema().names()
-    ev_by = [c for c in spec.by if c in names and c != "signup_cohort"]
-    extra = ["revenue"] if "revenue" in names else []
-    keep = [
-        *spec.ids,
-        *[pl.col(c).cast(pl.String).alias(c) for c in ev_by if c not in spec.ids],
-        *extra,
-    ]
     if spec.order == "strict":
         state = _with_deadlines(_strict_state(lf, spec), spec)
-        values = lf.select("_o", *keep) if ev_by or extra else None
     else:
-        b = _step_events(lf, spec, keep)
+        b = _step_events(lf, spec)
         if spec.skip_ahead:
             first = b.filter(_first_of()).select(
                 "_u",
@@ -794,25 +819,18 @@ def _state(
                 ).alias("_entry"),
             )
             b = b.join(first, on="_u", how="left", maintain_order="left")
-        state = (
-            _any_state(b, spec)
-            if spec.order == "any"
-            else _with_deadlines(_ordered_state(b, spec), spec)
-        )
-        values = b
-    src = lf if spec.order == "strict" else values.lazy()
-    entry = ["_entry"] if spec.skip_ahead else []
-    state = state.join(
-        src.filter(_first_of()).select("_u", *spec.ids, *entry).collect(), on="_u", how="left"
-    )
-    state = _excluded(state, lf, spec, end)
+            state = _with_deadlines(_ordered_state(b, spec), spec).join(first, on="_u", how="left")
+        elif spec.order == "any":
+            state = _any_state(b, spec)
+        else:
+            state = _with_deadlines(_ordered_state(b, spec), spec)
+    ids = lf.filter(_first_of()).select("_u", *spec.ids).collect()
+    state = _excluded(state.join(ids, on="_u", how="left"), lf, spec, end)
     state = state.with_columns(_touch(spec).alias("_touch"))
-    if extra:
-        rev = values.lazy().select(
-            pl.col("_o").alias(f"_o_{spec.n}"), pl.col("revenue").alias("_revenue")
-        )
-        state = state.lazy().join(rev, on=f"_o_{spec.n}", how="left").collect()
-    state = _groups(state, values, spec, lf, customers, cohort_every)
+    if "revenue" in names:
+        rev = _lookup(lf, state, f"_o_{spec.n}", {"_revenue": pl.col("revenue")})
+        state = state.join(rev, on=f"_o_{spec.n}", how="left")
+    state = _groups(state, spec, lf, customers, cohort_every)
     steps = pl.sum_horizontal(
         [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(spec.n)]
     )
@@ -828,7 +846,7 @@ def _scope(
     """Paths with an event up to ``as_of`` per breakdown group (``in_scope``); paths that never
     reached step 1 take the events columns of their first event."""
     if not spec.by:
-        return lf.select(pl.col("_u").n_unique().cast(pl.Int64).alias("in_scope")).collect()
+        return lf.select(_first_of().sum().cast(pl.Int64).alias("in_scope")).collect()
     names = lf.collect_schema().names()
     ev_by = [c for c in spec.by if c in names and c != "signup_cohort"]
     first = lf.filter(_first_of()).select(
