@@ -24,29 +24,10 @@ from cxlab.config import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "cxlab"
 
-# (importing module, imported module, private name) allowed for now.
-# Being removed this session (issue 15): the helpers that paths and loaders share get one
-# public home, and outofcore stops copying the loader's rules.
-PRIVATE_NAMES_ALLOWED = {
-    ("cxlab.io.outofcore", "cxlab.io.loaders", name)
-    for name in (
-        "_FIX",
-        "_WHAT",
-        "_as_utc",
-        "_binary_error",
-        "_blank_line",
-        "_blank_lines_issue",
-        "_check_source_types",
-        "_col_label",
-        "_column_checks",
-        "_declared_columns",
-        "_open_source",
-        "_read_error",
-        "_resolve_columns",
-        "_tidy",
-        "_tidy_probe",
-    )
-}
+# (importing module, imported module, private name) allowed for now: none (the helpers
+# paths and attribution share are in cxlab.events and cxlab.params; the loader's per-column
+# rules and messages, which outofcore uses too, in cxlab.io.rules).
+PRIVATE_NAMES_ALLOWED: set[tuple[str, str, str]] = set()
 # Private modules other packages may import. Being removed this session (issue 15): the
 # input checks every analysis shares (``as_lazy``, ``require_columns``) get one public home.
 PRIVATE_MODULES_ALLOWED = {"cxlab.contract._frames"}
@@ -58,7 +39,7 @@ UPWARD_ALLOWED = {
     # the [source] table of client.toml is read into io.sources' SourceSpec
     ("cxlab.contract.client_config", "cxlab.io.sources"),
     # the event-name heuristic that decides what a pseudonymised report may show
-    ("cxlab.io.loaders", "cxlab.report.privacy"),
+    ("cxlab.io.rules", "cxlab.report.privacy"),
     # out-of-core analysis runs the analyses per partition
     ("cxlab.io.outofcore", "cxlab.analysis.heatmap"),
     ("cxlab.io.outofcore", "cxlab.analysis.journey"),

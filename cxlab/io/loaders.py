@@ -51,21 +51,34 @@ from cxlab.contract.prepare import customer_order, gather_prepared
 from cxlab.contract.schema import (
     CODED_COLUMNS,
     SOURCE_ROW,
-    SURVEY_SCALES,
-    SURVEYS,
     TABLES,
-    TIMESTAMP_DTYPE,
     TableSchema,
-    survey_scale_bounds,
 )
 from cxlab.contract.validation import (
-    REDACTED,
     SET_ASIDE_REASONS,
     Issue,
     TableCounts,
     ValidationReport,
 )
 from cxlab.errors import DataError, did_you_mean
+from cxlab.io.rules import (
+    EXAMPLES,
+    FIX,
+    OPTIONAL_ABSENT_OK,
+    VALUE_EXAMPLES,
+    WHAT,
+    as_utc,
+    binary_as_text,
+    blank_lines_issue,
+    blank_rows,
+    col_label,
+    column_checks,
+    dst_gap_issue,
+    mixed_timezones_issue,
+    tidy,
+    tidy_probe,
+    unknown_touchpoints_issue,
+)
 from cxlab.io.sources import SourceSpec, apply_source_spec
 
 __all__ = [
@@ -76,9 +89,14 @@ __all__ = [
     "load_table",
     "empty_table",
     "file_format",
+    "open_source",
+    "read_error",
+    "check_source_types",
+    "resolve_columns",
+    "declared_columns",
 ]
 
-_EXAMPLES = 5
+_EXAMPLES = EXAMPLES
 _FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -87,9 +105,6 @@ _FORMATS = {
     ".jsonl": "ndjson",
 }
 _FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "parquet": "Parquet", "ndjson": "NDJSON"}
-_OPTIONAL_ABSENT_OK = {"session_id"}
-_TRUE = ("true", "t", "yes", "y", "1")
-_FALSE = ("false", "f", "no", "n", "0")
 _ID = "customer_id"
 
 
@@ -156,7 +171,7 @@ def empty_table(table: str) -> pl.DataFrame:
     ['customer_id', 'timestamp', 'survey', 'score', 'comment', 'touchpoint', 'source_row']
     """
     schema = _schema(table)
-    cols = {c.name: c.dtype for c in schema.columns if c.name not in _OPTIONAL_ABSENT_OK}
+    cols = {c.name: c.dtype for c in schema.columns if c.name not in OPTIONAL_ABSENT_OK}
     cols[SOURCE_ROW] = pl.UInt32()
     return pl.DataFrame(schema=cols)
 
@@ -458,7 +473,7 @@ class _Source:
     content: bytes | None = None
 
 
-def _read_error(
+def read_error(
     src_path: Path,
     kind: str,
     gz: bool,
@@ -600,7 +615,7 @@ def _ragged_line(
 _NESTED = (pl.List, pl.Array, pl.Struct, pl.Object)
 
 
-def _check_source_types(
+def check_source_types(
     path: Path, table: str, resolved: Mapping[str, str], types: Mapping[str, pl.DataType]
 ) -> None:
     """Refuse canonical columns whose values are lists or objects (one value per row expected)."""
@@ -609,14 +624,14 @@ def _check_source_types(
         if isinstance(dtype, _NESTED):
             what = "objects (structs)" if isinstance(dtype, pl.Struct) else "lists"
             raise DataError(
-                f"{path}, {_col_label(canonical, src)}: holds {what} ({dtype}), but cxlab expects "
+                f"{path}, {col_label(canonical, src)}: holds {what} ({dtype}), but cxlab expects "
                 f"one plain value per row in the {table} column {canonical!r}. Export it as a "
                 f"plain text or number column, or map another column to {canonical!r} under "
                 f"[columns.{table}] in client.toml."
             )
 
 
-def _open_source(path: Path, table: str, separator: str | None) -> _Source:
+def open_source(path: Path, table: str, separator: str | None) -> _Source:
     _check_file(path, table)
     kind, gz = file_format(path)
     sep: str | None = None
@@ -659,12 +674,12 @@ def _open_source(path: Path, table: str, separator: str | None) -> _Source:
     except DataError:
         raise
     except (pl.exceptions.PolarsError, OSError, EOFError, ValueError) as exc:
-        raise _read_error(path, kind, gz, exc, sep, content) from None
+        raise read_error(path, kind, gz, exc, sep, content) from None
     return _Source(path, kind, gz, sep, lf, schema, types or schema, content)
 
 
 # --------------------------------------------------------------------------- columns
-def _resolve_columns(
+def resolve_columns(
     schema: TableSchema, source: Sequence[str], mapping: Mapping[str, str], path: Path
 ) -> dict[str, str]:
     """canonical -> source column name, after checking the mapping against the file."""
@@ -719,421 +734,6 @@ def _resolve_columns(
                 f"Rename or drop it in the file."
             )
     return resolved
-
-
-def _blank_to_null(e: pl.Expr) -> pl.Expr:
-    return pl.when(e.str.len_bytes() > 0).then(e)
-
-
-def _untidy(e: pl.Expr) -> pl.Expr:
-    """Text with a leading/trailing space, or empty: needs stripping and blank->null.
-
-    Only spaces are looked for (three cheap passes); when a column has one, the whole column is
-    stripped of all surrounding whitespace.
-    """
-    return (e.str.len_bytes() == 0) | e.str.starts_with(" ") | e.str.ends_with(" ")
-
-
-#: Text that spreadsheet and database exports write for "no value"; in a text file (CSV, TSV,
-#: NDJSON) a canonical column holding exactly one of these reads as empty.
-PLACEHOLDERS = ("NULL", "null", "Null", "N/A", "n/a", "#N/A", "NaN", "nan", "None", "-")
-
-
-def _tidy_probe(s: str, text_file: bool) -> list[pl.Expr]:
-    """One-row checks of text column ``s``: what :func:`_tidy` must do to it.
-
-    Always: untidy (surrounding spaces, empty). Text files only (Parquet has real nulls and no
-    spreadsheet formulas): Excel's ``="00123"`` wrapper and the :data:`PLACEHOLDERS`.
-    """
-    e = pl.col(s)
-    out = [_untidy(e).any().alias(s)]
-    if text_file:
-        out += [
-            e.str.starts_with('="').any().alias(f"{s}\x00excel"),
-            e.is_in(PLACEHOLDERS).any().alias(f"{s}\x00null"),
-        ]
-    return out
-
-
-def _tidy(s: str, needs: Mapping[str, bool]) -> pl.Expr:
-    """Column ``s`` stripped, unwrapped and with placeholders as null, as far as ``needs`` says."""
-    e = pl.col(s)
-    strip, excel, nulls = needs.get(s), needs.get(f"{s}\x00excel"), needs.get(f"{s}\x00null")
-    if strip:
-        e = e.str.strip_chars()
-    if excel:  # ="00123" is how Excel is told to keep leading zeros: the value is 00123
-        wrapped = e.str.starts_with('="') & e.str.ends_with('"') & (e.str.len_bytes() >= 3)
-        e = (
-            pl.when(wrapped)
-            .then(e.str.strip_prefix('="').str.strip_suffix('"').str.strip_chars())
-            .otherwise(e)
-        )
-    if nulls:
-        e = pl.when(~e.is_in(PLACEHOLDERS)).then(e)
-    return _blank_to_null(e) if strip or excel else e
-
-
-def _empty_text(c: str) -> pl.Expr:
-    return pl.col(c).is_null() | (pl.col(c).str.strip_chars().str.len_bytes() == 0)
-
-
-def _blank_line(source_cols: Sequence[str]) -> pl.Expr:
-    """True for a delimited-file row with no value in any column (a blank line)."""
-    return pl.all_horizontal([_empty_text(c) for c in source_cols])
-
-
-def _blank_rows(data: pl.DataFrame, source_cols: Sequence[str]) -> pl.Series | None:
-    """``source_row`` of delimited-file rows with no value in any column (blank lines); None if none.
-
-    The first column is checked on every row, the others only where it is blank.
-    """
-    rows = (
-        data.lazy()
-        .filter(_empty_text(source_cols[0]))
-        .filter(_blank_line(source_cols))
-        .select(SOURCE_ROW)
-        .collect()
-        .to_series()
-    )
-    return rows if rows.len() else None
-
-
-def _blank_lines_issue(table: str, label: str, n: int, examples: Sequence[int]) -> Issue:
-    """The warning for ``n`` blank lines skipped (not counted as rows)."""
-    msg = (
-        f"{label}: {n:,} blank {'line was' if n == 1 else 'lines were'} skipped (no value in "
-        f"any column); they are not rows and are not counted. Nothing to fix, or leave them "
-        f"out of the export."
-    )
-    return Issue(table, label, "warning", "blank_lines", "all", n, tuple(examples[:_EXAMPLES]), msg)
-
-
-def _binary_error(path: Path, canonical: str, src: str, row: int | None) -> DataError:
-    where = f"row {row} holds" if row is not None else "holds"
-    return DataError(
-        f"{path}, {_col_label(canonical, src)}: {where} bytes that are not UTF-8 text. cxlab reads "
-        f"{canonical!r} as text; export the column as a UTF-8 string column (not binary), or fix "
-        f"the values at the source."
-    )
-
-
-def _binary_as_text(
-    data: pl.DataFrame, path: Path, resolved: Mapping[str, str], types: Mapping[str, pl.DataType]
-) -> tuple[pl.DataFrame, dict[str, pl.DataType]]:
-    """Binary canonical columns (Parquet byte strings) as text; a DataError if one is not UTF-8."""
-    types = dict(types)
-    for canonical, src in resolved.items():
-        if types[src] != pl.Binary:
-            continue
-        try:
-            data = data.with_columns(pl.col(src).cast(pl.String))
-        except pl.exceptions.PolarsError:
-            # Error path only: find the first value that is not UTF-8.
-            values = data.get_column(src).to_list()
-            row = next(
-                i for i, v in enumerate(values, start=1) if v is not None and not _is_utf8(v)
-            )
-            raise _binary_error(path, canonical, src, row) from None
-        types[src] = pl.String()
-    return data, types
-
-
-def _is_utf8(value: bytes) -> bool:
-    try:
-        value.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    # String sources arrive already stripped with blanks as null (see load_table).
-    if dtype == pl.String:
-        return raw
-    if dtype.is_float():
-        # A float id (an integer column that a null turned into floats) reads as the integer
-        # (1.0 -> "1", as in a table of integer ids); NaN and infinities are missing values.
-        whole = (raw == raw.floor()) & (raw.abs() < 2.0**53)
-        return (
-            pl.when(raw.is_finite() & whole)
-            .then(raw.cast(pl.Int64, strict=False).cast(pl.String))
-            .when(raw.is_finite())
-            .then(raw.cast(pl.String))
-        )
-    return raw.cast(pl.String)
-
-
-def _present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    if dtype.is_float():
-        return raw.is_not_null() & ~raw.is_nan()
-    return raw.is_not_null()
-
-
-# --------------------------------------------------------------------------- timestamps
-@dataclass
-class _Ts:
-    value: pl.Expr  # Datetime("us", "UTC")
-    aware: pl.Expr | None  # value came with an offset (strings only)
-    naive: pl.Expr | None  # value came without one (strings only)
-    gap: pl.Expr  # local time in a DST gap
-
-
-def _localize(naive: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr]:
-    """Naive local datetimes in ``tz`` -> UTC, and a flag for times in a DST gap."""
-    if tz == "UTC":
-        return naive.dt.replace_time_zone("UTC"), pl.lit(False)
-    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-    # In a gap: use the offset in force three hours earlier (before the change), as zoneinfo.
-    shift = dt.timedelta(hours=3)
-    before = (naive - shift).dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-    gap = naive.is_not_null() & local.is_null()
-    value = pl.coalesce(
-        local.dt.convert_time_zone("UTC"),
-        pl.when(gap).then(before.dt.convert_time_zone("UTC") + shift),
-    )
-    return value, gap
-
-
-def _parse_datetime_text(s: pl.Expr, formats: Sequence[str]) -> tuple[pl.Expr, pl.Expr]:
-    """(aware UTC, naive) datetimes parsed from stripped text; null where no format matches."""
-    iso = s.str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt]", "$1 ").str.replace(r"(\d)[Zz]$", "${1}+00:00")
-    kw = {"strict": False, "time_unit": "us"}
-    aware = [
-        iso.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%z", time_zone="UTC", **kw),
-        iso.str.to_datetime("%Y-%m-%d %H:%M%z", time_zone="UTC", **kw),
-    ]
-    naive = [
-        iso.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", **kw),
-        iso.str.to_datetime("%Y-%m-%d %H:%M", **kw),
-        iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
-    ]
-    for fmt in formats:
-        if "%z" in fmt or "%:z" in fmt or "%#z" in fmt:
-            aware.append(s.str.to_datetime(fmt, time_zone="UTC", **kw))
-        else:
-            naive.append(s.str.to_datetime(fmt, **kw))
-    return pl.coalesce(aware), pl.coalesce(naive)
-
-
-def _timestamp(raw: pl.Expr, dtype: pl.DataType, tz: str, formats: Sequence[str]) -> _Ts:
-    if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is None:
-            value, gap = _localize(raw.dt.cast_time_unit("us"), tz)
-            return _Ts(value, None, None, gap)
-        return _Ts(
-            raw.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), None, None, pl.lit(False)
-        )
-    if dtype == pl.Date:
-        value, gap = _localize(raw.cast(pl.Datetime("us")), tz)
-        return _Ts(value, None, None, gap)
-    s = _text(raw, dtype)
-    aware, naive = _parse_datetime_text(s, formats)
-    local, gap = _localize(naive, tz)
-    is_aware = aware.is_not_null()
-    is_naive = aware.is_null() & naive.is_not_null()
-    return _Ts(pl.coalesce(aware, local), is_aware, is_naive, is_naive & gap)
-
-
-def _date(raw: pl.Expr, dtype: pl.DataType, formats: Sequence[str]) -> pl.Expr:
-    if dtype == pl.Date:
-        return raw
-    if isinstance(dtype, pl.Datetime):
-        return raw.dt.date()
-    s = _text(raw, dtype)
-    aware, naive = _parse_datetime_text(s, formats)
-    return pl.coalesce(naive.dt.date(), aware.dt.date())
-
-
-def _boolean(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    if dtype == pl.Boolean:
-        return raw
-    if dtype.is_numeric():
-        return pl.when(raw == 1).then(True).when(raw == 0).then(False)
-    mapping = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
-    return (
-        _text(raw, dtype)
-        .str.to_lowercase()
-        .replace_strict(mapping, default=None, return_dtype=pl.Boolean)
-    )
-
-
-def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    if dtype.is_numeric():
-        e = raw.cast(pl.Float64, strict=False)
-        return pl.when(e.is_finite()).then(e)
-    e = _text(raw, dtype).cast(pl.Float64, strict=False)
-    return pl.when(e == 0).then(0.0).when(e.is_finite()).then(e)  # text "-0" reads as 0.0
-
-
-def _as_utc(value: dt.date | dt.datetime | str | None, tz: str, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise DataError(
-                f"{name} = {value!r} is not an ISO date or datetime like 2024-01-31."
-            ) from None
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time())
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz))
-    return value.astimezone(dt.UTC)
-
-
-# --------------------------------------------------------------------------- messages
-_WHAT = {
-    "null_customer_id": "no customer id",
-    "unparsable_timestamp": "a time that is empty or not ISO 8601 nor one of timestamp_formats",
-    "missing_touchpoint": "no touchpoint",
-    "missing_value": "an empty required value",
-    "unparsable_value": "a value that cannot be read as {dtype}",
-    "negative_revenue": "a negative revenue",
-    "unknown_survey": "a survey other than " + ", ".join(SURVEYS),
-    "score_out_of_range": "a score outside its survey's scale ("
-    + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in SURVEY_SCALES.items())
-    + ")",
-    "before_start": "a time before start_date {start}",
-    "future_timestamp": "a time after as_of {as_of}",
-    "duplicate_event": "the same values on every canonical column as an earlier row (the first is kept)",
-    "duplicate_customer": "a customer id already seen in an earlier row (the first is kept)",
-}
-_FIX = {
-    "null_customer_id": "Fill the id, or leave the rows out of the export.",
-    "unparsable_timestamp": "Use ISO 8601 (2024-01-31 14:05:00, optionally +01:00) or add the "
-    "format to timestamp_formats in client.toml.",
-    "missing_touchpoint": "Fill the touchpoint column.",
-    "missing_value": "Fill the column.",
-    "unparsable_value": "Fix the values in the file.",
-    "negative_revenue": "Record refunds as their own touchpoint with a positive amount.",
-    "unknown_survey": "Use nps, csat or ces.",
-    "score_out_of_range": "Check the survey column and the scale of the export.",
-    "before_start": "Check the clock of the export, or lower start_date in client.toml.",
-    "future_timestamp": "Check the timezone and clock of the export, or set as_of in client.toml.",
-    "duplicate_event": "Usually harmless: the export repeated rows.",
-    "duplicate_customer": "Keep one row per customer in the customers file.",
-}
-_VALUE_EXAMPLES = {
-    "unparsable_timestamp",
-    "unparsable_value",
-    "negative_revenue",
-    "unknown_survey",
-    "score_out_of_range",
-}
-
-
-def _col_label(canonical: str, source: str) -> str:
-    return f"column {source!r}" + (f" (-> {canonical})" if source != canonical else "")
-
-
-# --------------------------------------------------------------------------- the load
-def _column_checks(
-    table: str,
-    schema: TableSchema,
-    resolved: Mapping[str, str],
-    raw: Mapping[str, pl.Expr],
-    rdt: Mapping[str, pl.DataType],
-    *,
-    timezone: str,
-    formats: Sequence[str],
-    start_utc: dt.datetime | None,
-    as_of_utc: dt.datetime,
-) -> tuple[
-    dict[str, pl.Expr], list[tuple[str, str, pl.Expr]], list[tuple[str, str, pl.Expr]], _Ts | None
-]:
-    """The canonical value of every column and the set-aside checks of ``table``.
-
-    ``raw`` holds each resolved column's source expression (stripped when untidy) and ``rdt``
-    its source dtype. Returns the value expressions, the flags on source values (first stage),
-    the flags on cast canonical columns (``later``, second stage) and the timestamp parse
-    (its ``gap`` / ``aware`` / ``naive`` warning expressions), so the in-memory loader and
-    :mod:`cxlab.io.outofcore` apply exactly the same rules.
-    """
-    values: dict[str, pl.Expr] = {}
-    flags: list[tuple[str, str, pl.Expr]] = []  # (reason, canonical column, flag)
-    ts: _Ts | None = None
-
-    for col in schema.columns:
-        name = col.name
-        if name not in resolved:
-            if name not in _OPTIONAL_ABSENT_OK:
-                values[name] = pl.lit(None, dtype=col.dtype)
-            continue
-        r, d = raw[name], rdt[name]
-        if name == "timestamp":
-            ts = _timestamp(r, d, timezone, formats)
-            values[name] = ts.value
-            flags.append(("unparsable_timestamp", name, ts.value.is_null()))
-        elif col.dtype == pl.String:
-            v = _text(r, d)
-            blank = v.is_null()
-            if name == "survey":
-                v = v.str.to_lowercase()
-            values[name] = v
-            if name == _ID:
-                flags.append(("null_customer_id", name, blank))
-            elif name == "touchpoint" and table == "events":
-                flags.append(("missing_touchpoint", name, blank))
-            elif col.required:
-                flags.append(("missing_value", name, blank))
-        elif name == "revenue":
-            v = _number(r, d)
-            values[name] = v
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        elif name == "score":
-            f = _number(r, d)
-            # a whole number; a huge one (1e30) is clipped so that it is out of range, not an
-            # integer overflow
-            v = pl.when(f == f.floor()).then(f.clip(-1e15, 1e15)).cast(pl.Int64, strict=False)
-            values[name] = v
-            flags.append(("missing_value", name, ~_present(r, d)))
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        elif col.dtype == pl.Date:
-            v = _date(r, d, formats)
-            values[name] = v
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        elif col.dtype == pl.Boolean:
-            v = _boolean(r, d)
-            values[name] = v
-            flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
-        else:  # pragma: no cover - every canonical dtype is handled above
-            values[name] = r.cast(col.dtype, strict=False)
-
-    # Checks on cast values (they refer to the canonical columns after the first stage).
-    later: list[tuple[str, str, pl.Expr]] = []
-    if "revenue" in resolved:
-        later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
-    if table == "feedback":
-        lo, hi = survey_scale_bounds(pl.Int64)
-        later.append(
-            (
-                "unknown_survey",
-                "survey",
-                pl.col("survey").is_not_null() & ~pl.col("survey").is_in(SURVEYS),
-            )
-        )
-        later.append(
-            ("score_out_of_range", "score", (pl.col("score") < lo) | (pl.col("score") > hi))
-        )
-    if "timestamp" in schema.names:
-        if start_utc is not None:
-            later.append(
-                (
-                    "before_start",
-                    "timestamp",
-                    pl.col("timestamp") < pl.lit(start_utc, dtype=TIMESTAMP_DTYPE),
-                )
-            )
-        later.append(
-            (
-                "future_timestamp",
-                "timestamp",
-                pl.col("timestamp") > pl.lit(as_of_utc, dtype=TIMESTAMP_DTYPE),
-            )
-        )
-
-    return values, flags, later, ts
 
 
 def load_table(
@@ -1218,15 +818,15 @@ def _load_table(
     if separator is not None and len(separator) != 1:
         raise DataError(f"separator must be one character, got {separator!r}.")
     formats = tuple(timestamp_formats)
-    as_of_utc = _as_utc(as_of, timezone, "as_of") or dt.datetime.now(dt.UTC)
-    start_utc = _as_utc(start_date, timezone, "start_date")
+    as_of_utc = as_utc(as_of, timezone, "as_of") or dt.datetime.now(dt.UTC)
+    start_utc = as_utc(start_date, timezone, "start_date")
 
-    src = _open_source(path, table, separator)
+    src = open_source(path, table, separator)
     file_cols = list(src.schema)
-    src, mapping, consumed = _declared_columns(src, mapping or {}, source, table, path)
+    src, mapping, consumed = declared_columns(src, mapping or {}, source, table, path)
     source_cols = list(src.schema)
-    resolved = _resolve_columns(schema, source_cols, mapping, path)
-    _check_source_types(path, table, resolved, src.types or src.schema)
+    resolved = resolve_columns(schema, source_cols, mapping, path)
+    check_source_types(path, table, resolved, src.types or src.schema)
     taken = set(resolved.values())
     extras = [c for c in source_cols if c not in taken and c not in consumed]
 
@@ -1234,15 +834,15 @@ def _load_table(
     try:
         data = src.lf.with_row_index(SOURCE_ROW, offset=1).collect()
     except (pl.exceptions.PolarsError, OSError, EOFError, ValueError) as exc:
-        raise _read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
+        raise read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
     if data.height == 0:
         raise _EmptyFile(
             f"{path}: the file has a header but no data rows. Export the {table} table again "
             f"with its rows."
         )
-    data, types = _binary_as_text(data, path, resolved, src.schema)
+    data, types = binary_as_text(data, path, resolved, src.schema)
     text_file = src.kind != "parquet"
-    blank = _blank_rows(data, file_cols) if src.kind in ("csv", "tsv") else None
+    blank = blank_rows(data, file_cols) if src.kind in ("csv", "tsv") else None
     if blank is not None and blank.len() == data.height:
         lines = f"{blank.len():,} blank line{'' if blank.len() == 1 else 's'}"
         raise _EmptyFile(
@@ -1261,16 +861,16 @@ def _load_table(
     )
     row_checked = [s for s in text_cols if s not in coded_src]
     found = pl.collect_all(
-        [data.lazy().select([e for s in row_checked for e in _tidy_probe(s, text_file)])]
+        [data.lazy().select([e for s in row_checked for e in tidy_probe(s, text_file)])]
         + [data.lazy().select(pl.col(s).unique()) for s in coded_src]
     )
     needs = found[0].row(0, named=True) if row_checked else {}
     distinct = {s: f for s, f in zip(coded_src, found[1:], strict=True)}
     for f in distinct.values():
-        needs.update(f.select(_tidy_probe(f.columns[0], text_file)).row(0, named=True))
-    raw = {c: _tidy(s, needs) for c, s in resolved.items()}
+        needs.update(f.select(tidy_probe(f.columns[0], text_file)).row(0, named=True))
+    raw = {c: tidy(s, needs) for c, s in resolved.items()}
     rdt = {c: types[s] for c, s in resolved.items()}
-    values, flags, later, ts = _column_checks(
+    values, flags, later, ts = column_checks(
         table,
         schema,
         resolved,
@@ -1417,7 +1017,7 @@ def _load_table(
             )
 
     if n_blank:
-        issues.append(_blank_lines_issue(table, label, n_blank, blank.head(_EXAMPLES).to_list()))
+        issues.append(blank_lines_issue(table, label, n_blank, blank.head(_EXAMPLES).to_list()))
     if repeated is not None:
         issues.append(repeated)
     # Warnings: mixed timezones, DST gaps, unknown touchpoints (rows kept).
@@ -1427,15 +1027,8 @@ def _load_table(
         if n_aware and n_naive:
             ex = flagged.filter(pl.col("__naive")).get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
             src_col = resolved["timestamp"]
-            msg = (
-                f"{label}, {_col_label('timestamp', src_col)}: {n_aware:,} times carry a UTC "
-                f"offset and {n_naive:,} do not; the ones without were read in {timezone}. "
-                f"Export every time with its offset, or every time in local time."
-            )
             issues.append(
-                Issue(
-                    table, label, "warning", "mixed_timezones", "timestamp", n_naive, tuple(ex), msg
-                )
+                mixed_timezones_issue(table, label, src_col, n_aware, n_naive, timezone, ex)
             )
     if "__gap" in flagged.columns:
         gaps = (
@@ -1443,22 +1036,8 @@ def _load_table(
         )
         if gaps.height:
             ex = gaps.get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
-            msg = (
-                f"{label}, {_col_label('timestamp', resolved['timestamp'])}: {gaps.height:,} local "
-                f"times fall in a daylight-saving gap of {timezone} (the clock skipped them); "
-                f"they were read with the offset before the change. Check the export's timezone."
-            )
             issues.append(
-                Issue(
-                    table,
-                    label,
-                    "warning",
-                    "nonexistent_local_time",
-                    "timestamp",
-                    gaps.height,
-                    tuple(ex),
-                    msg,
-                )
+                dst_gap_issue(table, label, resolved["timestamp"], gaps.height, timezone, ex)
             )
     if journey_map is not None and "touchpoint" in resolved and table == "events":
         issue = unknown_touchpoints(
@@ -1550,7 +1129,7 @@ def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date,
     if column == "all":
         where = "all canonical columns"
     else:
-        where = _col_label(column, resolved.get(column, column))
+        where = col_label(column, resolved.get(column, column))
     dtype = {
         "revenue": "a number",
         "score": "a whole number",
@@ -1558,10 +1137,10 @@ def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date,
         "churn_date": "a date",
         "churned": "true/false",
     }.get(column, "its type")
-    what = _WHAT[reason].format(dtype=dtype, start=start_date, as_of=f"{as_of:%Y-%m-%d %H:%M} UTC")
+    what = WHAT[reason].format(dtype=dtype, start=start_date, as_of=f"{as_of:%Y-%m-%d %H:%M} UTC")
     msg = f"{label}, {where}: {rows:,} {'row has' if rows == 1 else 'rows have'} {what}."
-    redacted = msg + " " + _FIX[reason]  # pseudonymised reports: no value quoted from the input
-    if reason in _VALUE_EXAMPLES and column in resolved and column != _ID:
+    redacted = msg + " " + FIX[reason]  # pseudonymised reports: no value quoted from the input
+    if reason in VALUE_EXAMPLES and column in resolved and column != _ID:
         vals = (
             set_aside.filter((pl.col("reason") == reason) & (pl.col("column") == column))
             .get_column(resolved[column])
@@ -1575,7 +1154,7 @@ def _set_aside_issue(table, path, g, resolved, set_aside, schema, *, start_date,
         )
         if shown:
             msg += f" Values like {shown}."
-    msg += " " + _FIX[reason]
+    msg += " " + FIX[reason]
     return Issue(
         table,
         label,
@@ -1622,35 +1201,8 @@ def unknown_touchpoints(
         .sort(["n", "touchpoint"], descending=[True, False])
     )
     pairs = tuple((str(t), int(c)) for t, c in counts.iter_rows())
-    more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
-    where = f"{file}, " if file else ""
-
-    def sentence(names: list[str]) -> str:
-        shown = ", ".join(f"{t} ({c:,} rows)" for t, (_, c) in zip(names, pairs[:10], strict=False))
-        return (
-            f"{where}{_col_label('touchpoint', source_column)}: {len(pairs)} touchpoint "
-            f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
-            f"The rows are kept, without a stage; add them under [journey.map] in client.toml."
-        )
-
-    from cxlab.report.privacy import looks_like_event_name
-
-    msg = sentence([repr(t[:40]) for t, _ in pairs[:10]])
-    # pseudonymised reports: names that could be personal data (an e-mail, a phone) are hidden
-    redacted = sentence([repr(t) if looks_like_event_name(t) else REDACTED for t, _ in pairs[:10]])
-    examples = tuple(unknown.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list())
-    return Issue(
-        table,
-        file,
-        "warning",
-        "unknown_touchpoint",
-        "touchpoint",
-        unknown.height,
-        examples,
-        msg,
-        pairs,
-        redacted_message=redacted if redacted != msg else "",
-    )
+    examples = unknown.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list()
+    return unknown_touchpoints_issue(table, file, source_column, pairs, unknown.height, examples)
 
 
 # --------------------------------------------------------------------------- public API
@@ -1833,7 +1385,7 @@ def load_customers(
 
 
 # --------------------------------------------------------------------------- declared columns
-def _declared_columns(
+def declared_columns(
     src: _Source, mapping: Mapping[str, str], spec: SourceSpec | None, table: str, path: Path
 ) -> tuple[_Source, dict[str, str], list[str]]:
     """The source with what client.toml declares (:mod:`cxlab.io.sources`) added as columns."""

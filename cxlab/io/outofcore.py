@@ -85,21 +85,26 @@ from cxlab.contract.schema import EVENTS, SOURCE_ROW, STAGE_DTYPE
 from cxlab.contract.validation import SET_ASIDE_REASONS, Issue, TableCounts, ValidationReport
 from cxlab.errors import DataError, ParameterError
 from cxlab.io.loaders import (
-    _FIX,
-    _WHAT,
-    _as_utc,
-    _binary_error,
-    _blank_line,
-    _blank_lines_issue,
-    _check_source_types,
-    _col_label,
-    _column_checks,
-    _declared_columns,
-    _open_source,
-    _read_error,
-    _resolve_columns,
-    _tidy,
-    _tidy_probe,
+    check_source_types,
+    declared_columns,
+    open_source,
+    read_error,
+    resolve_columns,
+)
+from cxlab.io.rules import (
+    FIX,
+    WHAT,
+    as_utc,
+    binary_error,
+    blank_line,
+    blank_lines_issue,
+    col_label,
+    column_checks,
+    dst_gap_issue,
+    mixed_timezones_issue,
+    tidy,
+    tidy_probe,
+    unknown_touchpoints_issue,
 )
 
 __all__ = ["EventScan", "OutOfCoreResult", "scan_events", "analyze_client", "choose_partitions"]
@@ -212,26 +217,26 @@ def scan_events(folder: str | Path) -> EventScan:
             f'{folder}: client.toml names no events file. Add events = "..." under [files].'
         )
     schema = EVENTS
-    src = _open_source(path, "events", cfg.separator)
+    src = open_source(path, "events", cfg.separator)
     file_cols = list(src.schema)
-    src, mapping, _ = _declared_columns(
+    src, mapping, _ = declared_columns(
         src, cfg.columns.get("events", {}), cfg.source_spec("events"), "events", path
     )
     source_cols = list(src.schema)
-    resolved = _resolve_columns(schema, source_cols, mapping, path)
-    _check_source_types(path, "events", resolved, src.types or src.schema)
+    resolved = resolve_columns(schema, source_cols, mapping, path)
+    check_source_types(path, "events", resolved, src.types or src.schema)
     tz = cfg.timezone
-    as_of_utc = _as_utc(cfg.as_of, tz, "as_of") or dt.datetime.now(dt.UTC)
-    start_utc = _as_utc(cfg.start_date, tz, "start_date")
+    as_of_utc = as_utc(cfg.as_of, tz, "as_of") or dt.datetime.now(dt.UTC)
+    start_utc = as_utc(cfg.start_date, tz, "start_date")
 
     # The loader strips (and blanks -> null) only text columns that have an untidy value.
     text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
     binary = {c: s for c, s in resolved.items() if src.schema[s] == pl.Binary}
     # blank lines of a delimited file are not rows (as in the loader): left out, not counted
-    blank = _blank_line(file_cols) if src.kind in ("csv", "tsv") else None
+    blank = blank_line(file_cols) if src.kind in ("csv", "tsv") else None
     probe = (
         [pl.len().alias("__rows")]
-        + [e for s in text_cols for e in _tidy_probe(s, src.kind != "parquet")]
+        + [e for s in text_cols for e in tidy_probe(s, src.kind != "parquet")]
         + ([blank.sum().alias("__blank")] if blank is not None else [])
         + [pl.col(s).cast(pl.String).null_count().alias(f"__bin_{s}") for s in binary.values()]
     )
@@ -245,8 +250,8 @@ def scan_events(folder: str | Path) -> EventScan:
                         engine="streaming"
                     )
                 except _READ_ERRORS:
-                    raise _binary_error(path, c, s, None) from None
-        raise _read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
+                    raise binary_error(path, c, s, None) from None
+        raise read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
     n_blank = row.get("__blank") or 0
     blank_examples: tuple[int, ...] = ()
     if n_blank:
@@ -264,10 +269,10 @@ def scan_events(folder: str | Path) -> EventScan:
             f"{path}: the file has a header but no data rows. Export the events table again "
             f"with its rows."
         )
-    raw = {c: _tidy(s, row) for c, s in resolved.items()}
+    raw = {c: tidy(s, row) for c, s in resolved.items()}
     rdt = {c: src.schema[s] for c, s in resolved.items()}
 
-    values, flags, later, ts = _column_checks(
+    values, flags, later, ts = column_checks(
         "events",
         schema,
         resolved,
@@ -879,20 +884,20 @@ def _combine(
 def _set_aside_issues(scan: EventScan, sa: pl.DataFrame) -> list[Issue]:
     """One Issue per set-aside reason and column, worded as the loader words it."""
     label, cfg = scan.path.name, scan.config
-    as_of = _as_utc(cfg.as_of, cfg.timezone, "as_of") or dt.datetime.now(dt.UTC)
+    as_of = as_utc(cfg.as_of, cfg.timezone, "as_of") or dt.datetime.now(dt.UTC)
     out = []
     for g in sa.iter_rows(named=True):
         reason, column, rows = g["reason"], g["column"], g["rows"]
         where = (
             "all canonical columns"
             if column == "all"
-            else _col_label(column, scan.columns.get(column, column))
+            else col_label(column, scan.columns.get(column, column))
         )
         dtype = "a number" if column == "revenue" else "its type"
-        what = _WHAT[reason].format(
+        what = WHAT[reason].format(
             dtype=dtype, start=cfg.start_date, as_of=f"{as_of:%Y-%m-%d %H:%M} UTC"
         )
-        msg = f"{label}, {where}: {rows:,} {'row has' if rows == 1 else 'rows have'} {what}. {_FIX[reason]}"
+        msg = f"{label}, {where}: {rows:,} {'row has' if rows == 1 else 'rows have'} {what}. {FIX[reason]}"
         out.append(
             Issue("events", label, "set_aside", reason, column, rows, tuple(g["examples"]), msg)
         )
@@ -905,66 +910,22 @@ def _warnings(scan: EventScan, unknown: pl.DataFrame, warn: pl.DataFrame) -> lis
     out: list[Issue] = []
     got = {k: (n, tuple(ex)) for k, n, ex in warn.iter_rows()} if warn.height else {}
     if scan.blank_lines:
-        out.append(_blank_lines_issue("events", label, scan.blank_lines, scan.blank_examples))
+        out.append(blank_lines_issue("events", label, scan.blank_lines, scan.blank_examples))
     n_aware, n_naive = got.get("aware", (0, ()))[0], got.get("naive", (0, ()))[0]
     if n_aware and n_naive:
-        msg = (
-            f"{label}, {_col_label('timestamp', cols['timestamp'])}: {n_aware:,} times carry a UTC "
-            f"offset and {n_naive:,} do not; the ones without were read in {tz}. "
-            f"Export every time with its offset, or every time in local time."
-        )
         out.append(
-            Issue(
-                "events",
-                label,
-                "warning",
-                "mixed_timezones",
-                "timestamp",
-                n_naive,
-                got["naive"][1],
-                msg,
+            mixed_timezones_issue(
+                "events", label, cols["timestamp"], n_aware, n_naive, tz, got["naive"][1]
             )
         )
     n_gap, ex_gap = got.get("gap", (0, ()))
     if n_gap:
-        msg = (
-            f"{label}, {_col_label('timestamp', cols['timestamp'])}: {n_gap:,} local "
-            f"times fall in a daylight-saving gap of {tz} (the clock skipped them); "
-            f"they were read with the offset before the change. Check the export's timezone."
-        )
-        out.append(
-            Issue(
-                "events",
-                label,
-                "warning",
-                "nonexistent_local_time",
-                "timestamp",
-                n_gap,
-                ex_gap,
-                msg,
-            )
-        )
+        out.append(dst_gap_issue("events", label, cols["timestamp"], n_gap, tz, ex_gap))
     if unknown.height:
         pairs = tuple((str(t), int(c)) for t, c in unknown.select("touchpoint", "rows").iter_rows())
-        shown = ", ".join(f"{t[:40]!r} ({c:,} rows)" for t, c in pairs[:10])
-        more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
-        msg = (
-            f"{label}, {_col_label('touchpoint', cols['touchpoint'])}: {len(pairs)} touchpoint "
-            f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
-            f"The rows are kept, without a stage; add them under [journey.map] in client.toml."
-        )
         examples = tuple(sorted(r for ex in unknown["examples"] for r in ex)[:_EXAMPLES])
+        rows = int(unknown["rows"].sum())
         out.append(
-            Issue(
-                "events",
-                label,
-                "warning",
-                "unknown_touchpoint",
-                "touchpoint",
-                int(unknown["rows"].sum()),
-                examples,
-                msg,
-                pairs,
-            )
+            unknown_touchpoints_issue("events", label, cols["touchpoint"], pairs, rows, examples)
         )
     return out
