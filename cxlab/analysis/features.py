@@ -84,6 +84,7 @@ __all__ = [
     "FEATURE_GROUPS",
     "LABEL_LEAKING_FEATURES",
     "POPULATIONS",
+    "WIDE_INTERVAL",
     "ChurnFeatures",
     "ChurnRate",
     "churn_cutoff",

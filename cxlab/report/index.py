@@ -93,6 +93,18 @@ def _skipped_cell(facts: dict[str, Any]) -> str:
     return _cell(text + "</ul>", sort=str(n))
 
 
+def _churn_cell(facts: dict[str, Any]) -> str:
+    """The churn rate and who it counts (the report's one churn definition), escaped."""
+    text, sort = _pct(facts.get("churn_rate"))
+    n, who = _num(facts.get("churn_n")), facts.get("churn_who")
+    if text != "–" and n is not None:
+        base = f"of {int(n):,} {who}" if who else f"n = {int(n):,}"
+        text += f"<br><span class='ci'>{html.escape(base)}</span>"
+        if facts.get("churn_uncertain"):
+            text += " <span class='small'>too few customers to say</span>"
+    return _cell(text, sort, "num")
+
+
 def _row(run: dict[str, Any], out_dir: Path) -> str:
     e = html.escape
     facts = run.get("facts") or {}
@@ -141,8 +153,7 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
             if nn < 30:
                 text += " <span class='small'>small sample</span>"
         cells.append(_cell(text, f"{nps:.3f}", "num"))
-    text, sort = _pct(facts.get("churn_rate"))
-    cells.append(_cell(text, sort, "num"))
+    cells.append(_churn_cell(facts))
     cells.append(_skipped_cell(facts))
     links = []
     for key, label in (("html", "report"), ("notebook", "notebook")):
@@ -170,6 +181,10 @@ def index_html(
     >>> page = index_html([{"client": "tiny", "status": "ok", "facts": {"skipped_sections": [
     ...     {"section": "paths", "title": "Paths", "reason": "No purchases <here>."}]}}], ".")
     >>> "1 section skipped" in page and "No purchases &lt;here&gt;." in page
+    True
+    >>> page = index_html([{"client": "shop", "status": "ok", "facts": {"churn_rate": 0.157,
+    ...     "churn_n": 718, "churn_who": "customers who had bought by 02 Jun 2025"}}], ".")
+    >>> "15.7%<br><span class='ci'>of 718 customers who had bought by 02 Jun 2025</span>" in page
     True
     """
     out = Path(out_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import html
 import io
 import json
 import re
@@ -19,10 +20,12 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
+from cxlab.analysis.features import churn_rate
 from cxlab.cli import main
 from cxlab.io.client import load_client
 from cxlab.io.sample import write_sample_clients
 from cxlab.report.batch import run_batch
+from cxlab.report.churn_section import churn_headline
 
 GOOD = ["bank", "bookshop", "hostile", "telecom"]
 CLIENT_NAME_PAYLOAD = "Evil <script>window.__pwned=3</script> Ltd"
@@ -494,3 +497,39 @@ def test_temp_files_of_live_writers_are_kept(tmp_path):
     )
     assert mine.exists() and remote_new.exists()
     assert (tmp_path / "index.html").read_text() == "whole"
+
+
+def _visible_text(page: str) -> str:
+    """The text a reader sees: scripts and tags removed, entities decoded, spaces collapsed."""
+    text = re.sub(r"<script.*?</script>|<style.*?</style>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", ["bank", "bookshop", "telecom"])
+def test_churn_is_one_number_over_one_base_in_summary_section_and_index(batch, slug):
+    # churn_rate is the one definition of who can be lost; the executive summary, the churn
+    # section and the portfolio index must state its number over its customers
+    client = load_client(batch.clients / slug)
+    cfg = client.config
+    rate = churn_rate(
+        client.events,
+        client.customers,
+        cfg.churn,
+        purchase_touchpoints=cfg.purchase_touchpoints,
+        as_of=cfg.as_of,
+    )
+    assert rate.n > 0 and rate.population == "buyers"
+    facts = _record(batch, slug)["facts"]
+    assert (facts["churn_rate"], facts["churn_n"], facts["churn_who"]) == (
+        pytest.approx(rate.rate),
+        rate.n,
+        rate.who,
+    )
+    report = _visible_text((batch.out / slug / "report.html").read_text(encoding="utf-8"))
+    sentence = churn_headline(rate)
+    section = report[report.rindex("Churn: who leaves") :]
+    assert sentence in section
+    index = _visible_text((batch.out / "index.html").read_text(encoding="utf-8"))
+    assert f"{100 * rate.rate:.1f}% of {rate.n:,} {rate.who}" in index

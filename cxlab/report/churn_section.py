@@ -1,0 +1,216 @@
+"""The churn section's sentences, built from one churn definition.
+
+Every churn figure a reader sees — the executive summary, the churn section, the portfolio
+index — comes from one :class:`~cxlab.analysis.features.ChurnRate`
+(:func:`cxlab.analysis.features.churn_rate`): the same customers, the same number, and a
+sentence that says who is counted and what "lost" means. Small samples and wide intervals
+change the words ("too few customers to say"), not only a flag. Each function is unit-tested
+without a kernel; the report notebook only calls them.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cxlab.analysis.features import WIDE_INTERVAL as WIDE_INTERVAL_SHARE
+from cxlab.analysis.features import ChurnFeatures, ChurnRate
+from cxlab.analysis.stats import SMALL_N
+from cxlab.contract.client_config import ChurnDefinition
+from cxlab.display.notebook import display_label
+from cxlab.report.sections import Skipped, churn_status
+
+__all__ = [
+    "WEAK_AUC",
+    "churn_counted",
+    "churn_drivers_sentence",
+    "churn_groups_sentence",
+    "churn_headline",
+    "churn_method_note",
+]
+
+#: Below this cross-validated ROC AUC the churn drivers are reported as hints, not findings.
+WEAK_AUC: float = 0.65
+
+
+def churn_headline(rate: ChurnRate | None) -> str | None:
+    """The churn sentence of the executive summary and of the churn section.
+
+    It says who is counted (:attr:`~cxlab.analysis.features.ChurnRate.who`) and what "lost"
+    means. With fewer than 30 customers counted, or a 95% interval wider than 30 points
+    (:attr:`~cxlab.analysis.features.ChurnRate.uncertain`), it gives the count and says there
+    are too few customers to state a rate. None when no customer is counted.
+
+    Examples
+    --------
+    The bookshop: 113 of the 718 customers who had bought by the start of the 120-day window
+    were silent through it (113 / 718 = 15.7%).
+
+    >>> import dataclasses, datetime as dt, polars as pl
+    >>> end = dt.datetime(2025, 9, 30, tzinfo=dt.UTC)
+    >>> rate = ChurnRate(n=718, n_churned=113, population="buyers", method="inactivity",
+    ...                  inactivity_days=120, as_of=end, cutoff=end - dt.timedelta(days=120),
+    ...                  customers=pl.DataFrame(), labels=pl.DataFrame())
+    >>> churn_headline(rate)
+    '15.7% of the 718 customers who had bought by 02 Jun 2025 have been lost (no recorded interaction in the last 120 days; 95% interval 13.3% to 18.6%).'
+    >>> churn_headline(dataclasses.replace(rate, n=12, n_churned=1))
+    '1 of the 12 customers who had bought by 02 Jun 2025 has been lost (no recorded interaction in the last 120 days): too few customers to say what share is lost.'
+    """
+    if rate is None or rate.n == 0:
+        return None
+    if rate.uncertain:
+        verb = "has" if rate.n_churned == 1 else "have"
+        return (
+            f"{rate.n_churned:,} of the {rate.n:,} {rate.who} {verb} been lost "
+            f"({rate.lost_means}): too few customers to say what share is lost."
+        )
+    lo, hi = rate.interval
+    return (
+        f"{100 * rate.rate:.1f}% of the {rate.n:,} {rate.who} have been lost "
+        f"({rate.lost_means}; 95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)."
+    )
+
+
+def churn_counted(rate: ChurnRate, churn: ChurnDefinition) -> Skipped | None:
+    """None when ``rate`` counts at least one customer, else why churn cannot be measured.
+
+    Examples
+    --------
+    ``a`` and ``b`` only visited: nobody had bought by the cut-off (1 Apr), so nobody could be
+    lost.
+
+    >>> import datetime as dt
+    >>> from cxlab.analysis.features import churn_rate
+    >>> t = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    >>> ev = pl.DataFrame({"customer_id": ["a", "b"], "timestamp": [t - dt.timedelta(days=60), t],
+    ...                    "touchpoint": ["site_visit", "site_visit"]})
+    >>> definition = ChurnDefinition("inactivity", 30)
+    >>> churn_counted(churn_rate(ev, None, definition), definition).reason
+    'Churn counts only customers who had bought by 01 Apr 2024, and there are none, so no one could be lost.'
+    """
+    status = churn_status(rate.labels, churn)
+    if isinstance(status, Skipped):
+        return status
+    if rate.n == 0:
+        return Skipped(
+            "churn", f"Churn counts only {rate.who}, and there are none, so no one could be lost."
+        )
+    return None
+
+
+def churn_groups_sentence(profiles: pl.DataFrame, rate: ChurnRate) -> str:
+    """The sentence under the churn groups: the group lost most often, or why none stands out.
+
+    A group with fewer than 30 customers, or whose 95% interval is wider than 30 points, is
+    "too few customers to say", not a finding.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    >>> rate = ChurnRate(n=300, n_churned=45, population="buyers", method="column",
+    ...                  inactivity_days=90, as_of=t, cutoff=t, customers=pl.DataFrame(),
+    ...                  labels=pl.DataFrame())
+    >>> prof = pl.DataFrame({"label": ["typical customers", "frequent support callers"],
+    ...                      "n_judged": [250, 50], "churn_rate": [0.1, 0.4],
+    ...                      "ci_low": [0.07, 0.28], "ci_high": [0.14, 0.54],
+    ...                      "highest_churn": [False, True]})
+    >>> churn_groups_sentence(prof, rate)
+    'The group lost most often is "frequent support callers": 40% of its 50 customers (95% interval 28% to 54%), against 15% of all 300 counted.'
+    >>> churn_groups_sentence(prof.with_columns(n_judged=pl.Series([288, 12])), rate)
+    'No group stands out: the group lost most often ("frequent support callers") has only 12 customers, too few to say.'
+    """
+    top = profiles.filter("highest_churn")
+    if top.height == 0:
+        return "No group of customers stands out: their churn cannot be compared."
+    g = top.row(0, named=True)
+    if g["n_judged"] < SMALL_N or g["ci_high"] - g["ci_low"] > WIDE_INTERVAL_SHARE:
+        return (
+            f'No group stands out: the group lost most often ("{g["label"]}") has only '
+            f"{g['n_judged']:,} customers, too few to say."
+        )
+    return (
+        f'The group lost most often is "{g["label"]}": {100 * g["churn_rate"]:.0f}% of its '
+        f"{g['n_judged']:,} customers (95% interval {100 * g['ci_low']:.0f}% to "
+        f"{100 * g['ci_high']:.0f}%), against {100 * rate.rate:.0f}% of all {rate.n:,} counted."
+    )
+
+
+def churn_drivers_sentence(auc: float, top: list[str]) -> str:
+    """What the churn drivers say, hedged when the models tell lost from kept customers poorly.
+
+    ``auc`` is the best model's cross-validated ROC AUC (0.5 is guessing, 1 is perfect);
+    ``top`` the strongest traits, strongest first (shown with their display labels).
+
+    Examples
+    --------
+    >>> churn_drivers_sentence(0.79, ["support_contacts", "tenure_days"])
+    'The traits that best tell lost customers from kept ones are support contacts and tenure days (the models tell them apart well: 0.79 on a scale from 0.5, guessing, to 1, perfect). These are associations, not causes.'
+    >>> churn_drivers_sentence(0.58, ["support_contacts"])
+    'The customer traits tell lost customers from kept ones only a little better than guessing (0.58 on a scale from 0.5 to 1), so no trait can be called a driver of churn; support contacts comes first, as a hint.'
+    """
+    names = [display_label(t).lower() for t in top]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if auc < WEAK_AUC:
+        return (
+            f"The customer traits tell lost customers from kept ones only a little better than "
+            f"guessing ({auc:.2f} on a scale from 0.5 to 1), so no trait can be called a driver "
+            f"of churn; {names[0]} comes first, as a hint."
+        )
+    return (
+        f"The traits that best tell lost customers from kept ones are {listed} (the models "
+        f"tell them apart well: {auc:.2f} on a scale from 0.5, guessing, to 1, perfect). "
+        "These are associations, not causes."
+    )
+
+
+def churn_method_note(rate: ChurnRate, features: ChurnFeatures | None = None) -> str:
+    """How the churn figures were computed: who is counted, what lost means, when traits were
+    measured and which were left out (for the report's "How this was computed").
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> end = dt.datetime(2025, 9, 30, tzinfo=dt.UTC)
+    >>> rate = ChurnRate(n=718, n_churned=113, population="buyers", method="inactivity",
+    ...                  inactivity_days=120, as_of=end, cutoff=end - dt.timedelta(days=120),
+    ...                  customers=pl.DataFrame(), labels=pl.DataFrame())
+    >>> f = ChurnFeatures(table=pl.DataFrame(), as_of=rate.cutoff,
+    ...                   excluded={"recency_days": "it is the definition"})
+    >>> print(churn_method_note(rate, f))  # doctest: +ELLIPSIS
+    Counted: the customers who had bought by 02 Jun 2025; customers who never bought are a conversion question, not churn, and customers first seen too recently to judge are left out. Lost: no recorded interaction in the 120 days up to 30 Sep 2025. The customer traits behind the groups and the drivers were measured on 02 Jun 2025, before those 120 days, so nothing that decides who was lost is used to explain it. Left out: ... (it is the definition).
+    """
+    never = (
+        "customers who never bought are a conversion question, not churn, and "
+        if rate.population == "buyers"
+        else ""
+    )
+    parts = [
+        f"Counted: the {rate.who}; {never}customers first seen too recently to judge are left out."
+    ]
+    if rate.method == "inactivity":
+        parts.append(
+            f"Lost: no recorded interaction in the {rate.inactivity_days} days up to "
+            f"{rate.as_of:%d %b %Y}."
+        )
+        if features is not None:
+            parts.append(
+                f"The customer traits behind the groups and the drivers were measured on "
+                f"{features.as_of:%d %b %Y}, before those {rate.inactivity_days} days, so "
+                "nothing that decides who was lost is used to explain it."
+            )
+    else:
+        parts.append("Lost: as the customers file records it.")
+        if features is not None:
+            parts.append(
+                f"The customer traits were measured at the data end ({features.as_of:%d %b %Y})."
+            )
+    if features is not None and features.excluded:
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in features.excluded.items():
+            by_reason.setdefault(reason, []).append(display_label(name))
+        parts.append(
+            "Left out: "
+            + "; ".join(f"{', '.join(names)} ({reason})" for reason, names in by_reason.items())
+            + "."
+        )
+    return " ".join(parts)
