@@ -186,17 +186,16 @@ def describe_feature(feature: str, direction: float) -> str:
     ('frequent support callers', 'low NPS')
     >>> describe_feature("channel_phone_share", 0.9), describe_feature("segment=retail", -1.0)
     ('mostly phone', 'few segment retail')
+    >>> describe_feature("support_contacts_90d", 1)
+    'many support contacts in the last 90 days'
     """
     high = direction > 0
     if feature in _PHRASES:
         return _PHRASES[feature][0 if high else 1]
     if feature.startswith("support_contacts_"):
         window = feature.removeprefix("support_contacts_")
-        return (
-            f"many recent support contacts ({window})"
-            if high
-            else f"no recent support contacts ({window})"
-        )
+        days = f"the last {window[:-1]} days" if window[:-1].isdigit() else f"the last {window}"
+        return f"many support contacts in {days}" if high else f"no support contacts in {days}"
     if feature.startswith("stage_") and feature.endswith("_events"):
         stage = feature.removeprefix("stage_").removesuffix("_events")
         return f"many {stage} events" if high else f"few {stage} events"

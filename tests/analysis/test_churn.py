@@ -207,7 +207,10 @@ def test_scatter_frame_is_sampled_and_sorted():
 
 
 def test_describe_feature_phrases():
-    assert describe_feature("support_contacts_90d", 1) == "many recent support contacts (90d)"
+    assert (
+        describe_feature("support_contacts_90d", 1) == "many support contacts in the last 90 days"
+    )
+    assert describe_feature("support_contacts_90d", -1) == "no support contacts in the last 90 days"
     assert describe_feature("stage_purchase_events", -1) == "few purchase events"
     assert describe_feature("age", 2) == "high age"
 
