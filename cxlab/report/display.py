@@ -5,7 +5,8 @@ names included), so a report notebook never concatenates raw strings into HTML i
 
 * :func:`setup` -- call once at the top of a report notebook: charts are then written as
   Vega-Lite MIME outputs, which :func:`cxlab.report.html.export_html` embeds offline.
-* :func:`heading`, :func:`paragraph`, :func:`summary`, :func:`note` -- escaped text blocks.
+* :func:`heading`, :func:`paragraph`, :func:`summary`, :func:`note`, :func:`warning` --
+  escaped text blocks.
 * :func:`table` -- a small polars frame as an escaped HTML table (polars expressions only).
 * :func:`publish` -- facts for the page header and the portfolio index (client name, data
   period, headline metrics), written as a private MIME output the exporter reads and hides.
@@ -24,6 +25,7 @@ import polars as pl
 from cxlab.report.html import REPORT_MIME
 
 __all__ = [
+    "warning",
     "setup",
     "heading",
     "paragraph",
@@ -139,6 +141,33 @@ def summary(text: str) -> None:
 def note(text: str) -> None:
     """Show a small grey note (plain text, escaped)."""
     _display({"text/html": f'<p class="cx-note">{_esc(text)}</p>', "text/plain": _plain(text)})
+
+
+_WARNING_STYLE = (
+    "background:#fff4e5;border-left:4px solid #b26a00;padding:.8rem 1rem;margin:1rem 0;"
+    "break-inside:avoid"
+)
+
+
+def warning(text: str, code: str | None = None) -> None:
+    """Show a warning box (plain text, escaped), optionally with lines to copy (e.g. TOML).
+
+    Used for caveats that change how the whole report should be read, such as a journey map
+    that misses most touchpoints (:func:`cxlab.report.summary.coverage_warning`).
+    """
+    block = (
+        f'<pre class="cx-code" style="background:#fff;padding:.5rem;overflow-x:auto">'
+        f"{_esc(code)}</pre>"
+        if code
+        else ""
+    )
+    _display(
+        {
+            "text/html": f'<div class="cx-warning" role="note" style="{_WARNING_STYLE}">'
+            f"<p>{_esc(text)}</p>{block}</div>",
+            "text/plain": _plain(text + ("\n" + code if code else "")),
+        }
+    )
 
 
 def _plain(text: object) -> str:

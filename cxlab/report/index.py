@@ -4,7 +4,9 @@ Each row shows the client, the status of its last run (``ok``, ``failed`` with t
 exception, ``unchanged`` when ``--resume`` skipped it, ``not run``), the run time, the data
 period and the headline metrics the report notebook published (overall conversion, NPS with
 its 95% interval, churn rate), the report sections its data could not support ("2 sections
-skipped", each with its one-sentence reason), with a link to the report (or, for a failed run, to the
+skipped", each with its one-sentence reason), the caveats a reader must know before trusting
+the headlines ("Read with care": a journey map that misses most touchpoints, stages not
+tracked, a weak driver model, too few NPS answers), with a link to the report (or, for a failed run, to the
 executed notebook that holds the error). Clicking a column header sorts by it (a few lines
 of inline JavaScript; nothing is loaded from the network). Every value is HTML-escaped.
 """
@@ -105,6 +107,18 @@ def _churn_cell(facts: dict[str, Any]) -> str:
     return _cell(text, sort, "num")
 
 
+def _caveats_cell(facts: dict[str, Any]) -> str:
+    """The report's caveats (coverage, stages not tracked, weak or uncertain findings), escaped."""
+    caveats = facts.get("caveats")
+    if not isinstance(caveats, list):
+        return _cell("–")
+    items = [str(c) for c in caveats if c]
+    if not items:
+        return _cell("none", sort="0")
+    text = "<ul class='skips'>" + "".join(f"<li>{html.escape(c)}</li>" for c in items) + "</ul>"
+    return _cell(text, sort=str(len(items)))
+
+
 def _row(run: dict[str, Any], out_dir: Path) -> str:
     e = html.escape
     facts = run.get("facts") or {}
@@ -155,6 +169,7 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
         cells.append(_cell(text, f"{nps:.3f}", "num"))
     cells.append(_churn_cell(facts))
     cells.append(_skipped_cell(facts))
+    cells.append(_caveats_cell(facts))
     links = []
     for key, label in (("html", "report"), ("notebook", "notebook")):
         rel = run.get(key)
@@ -186,6 +201,10 @@ def index_html(
     ...     "churn_n": 718, "churn_who": "customers who had bought by 02 Jun 2025"}}], ".")
     >>> "15.7%<br><span class='ci'>of 718 customers who had bought by 02 Jun 2025</span>" in page
     True
+    >>> page = index_html([{"client": "shop", "status": "ok", "facts": {"caveats": [
+    ...     "Not tracked: advocacy"]}}], ".")
+    >>> "<li>Not tracked: advocacy</li>" in page
+    True
     """
     out = Path(out_dir)
     rows = sorted(runs, key=lambda r: str(r.get("client", "")))
@@ -204,6 +223,7 @@ def index_html(
         "NPS",
         "Churn rate",
         "Skipped sections",
+        "Read with care",
         "Open",
         "Last run (UTC)",
     ]

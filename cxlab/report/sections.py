@@ -12,19 +12,20 @@ An analysis that raises :class:`~cxlab.errors.DataError` on valid data (too few 
 comments for topics, too few lost customers to compare) is turned into a :class:`Skipped`
 here too: the report never fails because one section has too little to work with.
 
-:func:`executive_summary` writes the summary paragraph from the headline numbers, leaving
-out any number that could not be computed.
+:func:`journey_coverage` says which stages the period's interactions reach and which
+touchpoints the journey map misses; the sentences readers see are written by
+:mod:`cxlab.report.summary`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from cxlab.analysis.stats import wilson_interval
+from cxlab.contract.schema import STAGES
 from cxlab.errors import DataError
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ __all__ = [
     "churn_status",
     "churn_groups",
     "churn_driver_models",
-    "executive_summary",
+    "JourneyCoverage",
+    "journey_coverage",
 ]
 
 #: Section id (the notebook's ``sections`` parameter) -> the title readers see.
@@ -484,106 +486,85 @@ def churn_driver_models(
     return None
 
 
-def executive_summary(
-    *,
-    client_name: str,
-    period: str,
-    customers: int,
-    interactions: int,
-    stages: pl.DataFrame,
-    painful: pl.DataFrame,
-    nps: dict[str, Any] | None,
-    top_driver: dict[str, Any] | None,
-    churn_rate: float | None,
-    churn_n: int | None,
-    set_aside: int,
-) -> str:
-    """The executive summary paragraph: only the numbers that could be computed.
+@dataclass(frozen=True)
+class JourneyCoverage:
+    """How much of the period's interactions the journey map places in a stage.
+
+    Attributes
+    ----------
+    interactions : int
+        Interactions (events) in the period.
+    unmapped : DataFrame
+        ``touchpoint, events``: interactions on touchpoints the map places in no stage, most
+        frequent first (ties by name).
+    untracked : tuple of str
+        Stages (in journey order) with no interaction in the period: "not tracked".
+    suggestions : dict of str to str
+        A suggested stage for each unmapped touchpoint (:func:`cxlab.io.init.suggest_stages`),
+        filled only when the report warns about coverage.
+    """
+
+    interactions: int
+    unmapped: pl.DataFrame
+    untracked: tuple[str, ...]
+    suggestions: dict[str, str]
+
+    @property
+    def unmapped_events(self) -> int:
+        """Interactions on touchpoints the journey map does not know."""
+        return int(self.unmapped.get_column("events").sum()) if self.unmapped.height else 0
+
+    @property
+    def tracked(self) -> list[str]:
+        """The stages with at least one interaction, in journey order."""
+        return [s for s in STAGES if s not in self.untracked]
+
+
+def journey_coverage(
+    staged: pl.DataFrame, purchase_touchpoints: Sequence[str], journey_map: Mapping[str, str]
+) -> JourneyCoverage:
+    """Which stages the period's interactions reach, and which touchpoints the map misses.
 
     Parameters
     ----------
-    client_name, period : str
-        Shown as they are (the display escapes them).
-    customers, interactions : int
-        Distinct customers and events in the period.
-    stages : DataFrame
-        :func:`cxlab.analysis.funnel.stage_funnel` (``step, step_name, entered, converted,
-        conversion_rate``); the purchase step gives the overall conversion.
-    painful : DataFrame
-        The most painful heatmap row (``touchpoint, stage, drop_touched, drop_not_touched,
-        n_touched``), or an empty frame.
-    nps : dict or None
-        From :func:`headline_nps`.
-    top_driver : dict or None
-        The first row of the key drivers' table.
-    churn_rate, churn_n : float and int, or None
-        Share of customers with a known status who were lost, and how many were judged.
-    set_aside : int
-        Input rows the loader set aside.
+    staged : DataFrame
+        Events with their ``stage`` (:func:`cxlab.analysis.journey.assign_stages`; null = unmapped).
+    purchase_touchpoints, journey_map
+        The client's (stage suggestions for unmapped touchpoints use them).
 
     Examples
     --------
-    >>> stages = pl.DataFrame({"step": [1, 2, 3], "step_name": ["awareness", "consideration", "purchase"],
-    ...                        "entered": [3, 3, 0], "converted": [3, 0, 0],
-    ...                        "conversion_rate": [1.0, 0.0, None]})
-    >>> print(executive_summary(client_name="Shop", period="01 Jan 2024 to 02 Jan 2024", customers=3,
-    ...     interactions=3, stages=stages, painful=pl.DataFrame(), nps=None, top_driver=None,
-    ...     churn_rate=None, churn_n=None, set_aside=0))
-    Between 01 Jan 2024 to 02 Jan 2024, 3 customers of Shop generated 3 recorded interactions. 0.0% of the customers who entered the journey went on to buy (95% interval 0.0% to 56.1%, n = 3). The weakest step is the move into consideration: only 0% of those who could make it did.
+    >>> import datetime as dt
+    >>> t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> staged = pl.DataFrame({"customer_id": ["a", "a", "a", "b"], "timestamp": [t] * 4,
+    ...     "touchpoint": ["page_view", "page_view", "purchase", "ad_click"],
+    ...     "stage": [None, None, "purchase", "awareness"]})
+    >>> cov = journey_coverage(staged, ["purchase"], {"ad_click": "awareness"})
+    >>> cov.unmapped_events, cov.untracked
+    (2, ('consideration', 'retention', 'advocacy'))
     """
-    if interactions:
-        opening = (
-            f"Between {period}, {customers:,} customers of {client_name} generated "
-            f"{interactions:,} recorded interactions."
-        )
-    else:
-        opening = f"No interaction with the customers of {client_name} was recorded in this period."
-    parts = [opening]
-    entered = int(stages.get_column("entered")[0] or 0) if stages.height else 0
-    if entered:
-        purchase = stages.filter(pl.col("step_name") == "purchase")
-        purchasers = int(purchase.get_column("converted")[0] or 0) if purchase.height else 0
-        lo, hi = wilson_interval(purchasers, entered)
-        parts.append(
-            f"{100 * purchasers / entered:.1f}% of the customers who entered the journey went on to buy "
-            f"(95% interval {100 * lo:.1f}% to {100 * hi:.1f}%, n = {entered:,})."
-        )
-        worst = (
-            stages.filter((pl.col("step") > 1) & pl.col("conversion_rate").is_not_null())
-            .sort("conversion_rate", "step")
-            .head(1)
-        )
-        if worst.height:
-            w = worst.row(0, named=True)
-            parts.append(
-                f"The weakest step is the move into {w['step_name']}: only "
-                f"{100 * w['conversion_rate']:.0f}% of those who could make it did."
-            )
-    if painful.height:
-        p = painful.row(0, named=True)
-        parts.append(
-            f"The most painful touchpoint is {p['touchpoint']} in the {p['stage']} stage: "
-            f"{100 * p['drop_touched']:.0f}% of the customers who hit it went no further, against "
-            f"{100 * p['drop_not_touched']:.0f}% of the others at that stage (n = {p['n_touched']:,})."
-        )
-    if nps is not None:
-        flag = " (small sample: read with care)" if nps["small_n"] else ""
-        parts.append(
-            f"The Net Promoter Score is {nps['estimate']:+.0f} (95% interval {nps['ci_low']:+.0f} to "
-            f"{nps['ci_high']:+.0f}, {nps['n']:,} answers){flag}."
-        )
-    if top_driver is not None:
-        parts.append(
-            f"The moment that matters most for NPS is {top_driver['driver']} ({top_driver['exposure']}): "
-            f"it accounts for {top_driver['importance_pct']:.0f}% of what the journey explains of the scores."
-        )
-    if churn_rate is not None and churn_n:
-        lo, hi = wilson_interval(round(churn_rate * churn_n), churn_n)
-        parts.append(
-            f"{100 * churn_rate:.1f}% of customers whose status is known have been lost "
-            f"(95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)."
-        )
-    if set_aside:
-        rows = "input row" if set_aside == 1 else "input rows"
-        parts.append(f"{set_aside:,} {rows} could not be used; the appendix says why.")
-    return " ".join(parts)
+    from cxlab.report.summary import UNMAPPED_WARNING_SHARE
+
+    total = staged.height
+    stage = pl.col("stage").cast(pl.String)
+    seen = set(staged.select(stage.drop_nulls().unique()).to_series().to_list())
+    unmapped = (
+        staged.filter(stage.is_null())
+        .group_by(pl.col("touchpoint").cast(pl.String))
+        .agg(pl.len().cast(pl.Int64).alias("events"))
+        .sort(["events", "touchpoint"], descending=[True, False], nulls_last=True)
+    )
+    suggestions: dict[str, str] = {}
+    n_unmapped = int(unmapped.get_column("events").sum()) if unmapped.height else 0
+    if total and n_unmapped / total >= UNMAPPED_WARNING_SHARE:
+        from cxlab.io.init import suggest_stages
+
+        ev = staged.select("customer_id", "timestamp", pl.col("touchpoint").cast(pl.String))
+        suggested = suggest_stages(ev, list(purchase_touchpoints), known=journey_map)
+        suggestions = {tp: s for tp, (s, _) in suggested.items()}
+    return JourneyCoverage(
+        interactions=total,
+        unmapped=unmapped,
+        untracked=tuple(s for s in STAGES if s not in seen),
+        suggestions=suggestions,
+    )
