@@ -49,6 +49,7 @@ __all__ = [
     "not_tracked_sentence",
     "headline_conversion",
     "conversion_sentence",
+    "funnel_base_sentence",
     "weakest_step_sentence",
     "funnel_caveats",
     "painful_sentence",
@@ -332,6 +333,52 @@ def conversion_sentence(stages: pl.DataFrame, untracked: Sequence[str] = ()) -> 
     return (
         f"{100 * buyers / entered:.1f}% of the customers who entered the journey went on to "
         f"buy (95% interval {100 * lo:.1f}% to {100 * hi:.1f}%, n = {entered:,})."
+    )
+
+
+def funnel_base_sentence(stages: pl.DataFrame) -> str | None:
+    """Which customers the stage funnel counts, and why, in one plain sentence.
+
+    With an ``entered_here`` column (:func:`cxlab.analysis.funnel.stage_funnel`'s default
+    base, "first seen"), every customer seen in a tracked stage is counted from the first stage
+    they were seen in, and the earlier stages count as passed for them. Without it, the funnel
+    counts only the customers seen at its first stage.
+
+    Examples
+    --------
+    >>> st = pl.DataFrame({"step": [1, 2, 3], "step_name": ["awareness", "consideration", "purchase"],
+    ...                    "entered": [400, 400, 380], "converted": [400, 380, 150],
+    ...                    "entered_here": [247, 153, 0]})
+    >>> print(funnel_base_sentence(st))  # doctest: +NORMALIZE_WHITESPACE
+    The funnel counts all 400 customers seen in the journey, each from the first stage they were
+    seen in (247 at awareness and 153 at consideration): for a customer first seen at a later stage,
+    the earlier ones count as passed, since they were not recorded.
+    >>> funnel_base_sentence(st.drop("entered_here").with_columns(pl.col("entered") - 153))
+    'The funnel counts the 247 customers seen at awareness; customers first seen at a later stage are left out.'
+    """
+    if stages.height == 0 or not int(stages.get_column("entered")[0] or 0):
+        return None
+    total = int(stages.get_column("entered")[0])
+    first = stages.get_column("step_name")[0]
+    if "entered_here" not in stages.columns:
+        return (
+            f"The funnel counts the {_plural(total, 'customer')} seen at {first}; customers "
+            "first seen at a later stage are left out."
+        )
+    where = [
+        f"{int(n):,} at {name}"
+        for name, n in stages.select("step_name", "entered_here").iter_rows()
+        if n
+    ]
+    if len(where) <= 1:
+        return (
+            f"The funnel counts all {_plural(total, 'customer')} seen in the journey; every one "
+            f"of them was first seen at {first}."
+        )
+    return (
+        f"The funnel counts all {_plural(total, 'customer')} seen in the journey, each from the "
+        f"first stage they were seen in ({_and(where)}): for a customer first seen at a later "
+        "stage, the earlier ones count as passed, since they were not recorded."
     )
 
 
@@ -749,7 +796,8 @@ HOW_COMPUTED: dict[str, tuple[str, str]] = {
         "Journey funnel",
         "A customer reaches a stage at their first interaction in it after reaching the "
         "previous one. Each step's conversion is the share of the customers at the previous "
-        "stage who reached this one. Stages that are not tracked are left out of the funnel.",
+        "stage who reached this one. Which customers the funnel counts is said above its table. "
+        "Stages that are not tracked are left out of the funnel.",
     ),
     "heatmap": (
         "Pain score",

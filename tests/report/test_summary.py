@@ -343,3 +343,27 @@ def test_a_driver_few_respondents_were_exposed_to_is_too_few_to_say():
         "#2 chat (hit before answering): 30% of the explained variation, but only 12 "
         "respondents were exposed to it: too few to say how they score."
     )
+
+
+# ------------------------------------------------------------------------------ funnel base
+def test_the_funnel_says_which_customers_it_counts():
+    # 400 customers seen: 247 first at awareness, 153 first at consideration
+    first_seen = _stages(
+        ["awareness", "consideration", "purchase"], [400, 400, 380], [400, 380, 150]
+    ).with_columns(pl.Series("entered_here", [247, 153, 0]))
+    assert sm.funnel_base_sentence(first_seen).startswith(
+        "The funnel counts all 400 customers seen in the journey, each from the first stage "
+        "they were seen in (247 at awareness and 153 at consideration)"
+    )
+    everyone_at_awareness = first_seen.with_columns(pl.Series("entered_here", [400, 0, 0]))
+    assert sm.funnel_base_sentence(everyone_at_awareness) == (
+        "The funnel counts all 400 customers seen in the journey; every one of them was first "
+        "seen at awareness."
+    )
+    # the earlier base: only the customers seen at the first stage
+    only_first = _stages(["awareness", "purchase"], [247, 247], [247, 90])
+    assert sm.funnel_base_sentence(only_first) == (
+        "The funnel counts the 247 customers seen at awareness; customers first seen at a later "
+        "stage are left out."
+    )
+    assert sm.funnel_base_sentence(pl.DataFrame()) is None
