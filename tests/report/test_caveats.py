@@ -182,6 +182,7 @@ def _first_column(out: Path, slug: str, caption: str) -> list[str]:
     return [tr.select("td")[0].get_text() for tr in table.select("tbody tr")]
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_the_unmapped_client_report_shows_caveats_not_false_findings(rendered):
     text = _text(rendered, "unmapped")
@@ -205,6 +206,7 @@ def test_the_unmapped_client_report_shows_caveats_not_false_findings(rendered):
     assert "of interactions on touchpoints the journey map does not know" in index
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize("slug", ["bookshop", "bank", "telecom"])
 def test_sample_clients_have_no_coverage_caveat(rendered, slug):
