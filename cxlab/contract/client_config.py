@@ -71,6 +71,7 @@ import polars as pl
 from cxlab.contract.schema import (
     DEFAULT_JOURNEY_MAP,
     DEFAULT_PURCHASE_TOUCHPOINTS,
+    QUESTION_KINDS,
     STAGES,
     TABLES,
 )
@@ -414,7 +415,39 @@ class TextList:
         return tuple(value)
 
 
-_Type = Text | Choice | Integer | Boolean | Date | Moment | TextList
+@dataclass(frozen=True)
+class Scale:
+    """A survey question's answers: ``[low, high]`` (two integers) or its labels, lowest first."""
+
+    expected: str = (
+        "an array of two integers [low, high] or of the answer labels, lowest first "
+        '(["Very dissatisfied", …, "Very satisfied"])'
+    )
+
+    def check(self, value: Any) -> tuple:
+        if not isinstance(value, list) or len(value) < 2:
+            raise _Wrong([1, 5] if isinstance(value, int) else None)
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            if len(value) != 2:
+                raise _Wrong([min(value), max(value)], "numbers give the two ends only")
+            low, high = value
+            if low >= high:
+                raise _Wrong(
+                    [high, low] if high < low else None,
+                    "the low end comes first, below the high end",
+                )
+            if low < -1000 or high > 1000:
+                raise _Wrong(None, "answers are scale points, from -1000 to 1000")
+            return (low, high)
+        if all(isinstance(v, str) and v.strip() for v in value):
+            numbers = [v.strip() for v in value]
+            if len(numbers) == 2 and all(n.lstrip("-").isdigit() for n in numbers):
+                raise _Wrong([int(n) for n in numbers], "numbers are written without quotes")
+            return tuple(value)
+        raise _Wrong(None, "mix neither numbers and labels nor empty labels")
+
+
+_Type = Text | Choice | Integer | Boolean | Date | Moment | TextList | Scale
 
 
 @dataclass(frozen=True)
@@ -439,7 +472,7 @@ class Key:
 class Table:
     """A declared ``[table]`` whose keys are all listed in ``keys``."""
 
-    keys: dict[str, Key | Table | Mapping]
+    keys: dict[str, Key | Table | Mapping | Tables]
     description: str
     example: dict[str, Any] = field(default_factory=dict)
 
@@ -454,6 +487,19 @@ class Mapping:
     example: dict[str, Any] = field(default_factory=dict)
     unique_values: bool = False
 
+
+@dataclass(frozen=True)
+class Tables:
+    """``[<table>.<name>]`` tables whose names the user chooses, each with the keys of ``table``."""
+
+    table: Table
+    key_name: str
+    description: str
+    example: dict[str, Any] = field(default_factory=dict)
+
+
+#: Canonical columns the loader fills itself (from [questions]): not mapped, constant or derived.
+_LOADER_FILLED = ("question",)
 
 _CONSTANT_EXAMPLES: dict[str, dict[str, str]] = {
     "events": {"channel": "web", "touchpoint": "purchase"},
@@ -561,7 +607,7 @@ KEYS = Table(
             example={"events": {"Customer Ref": "customer_id"}},
             keys={
                 table: Mapping(
-                    Choice(tuple(schema.names)),
+                    Choice(tuple(n for n in schema.names if n not in _LOADER_FILLED)),
                     "source column",
                     f"maps a column of the {table} file to a canonical {table} column",
                     example={"Customer Ref": "customer_id"}
@@ -591,7 +637,8 @@ KEYS = Table(
                             else "none",
                         )
                         for col in schema.columns
-                        if col.dtype == pl.String and col.name != "customer_id"
+                        if col.dtype == pl.String
+                        and col.name not in ("customer_id", *_LOADER_FILLED)
                     },
                 )
                 for table, schema in TABLES.items()
@@ -623,7 +670,8 @@ KEYS = Table(
                                 default_text="none",
                             )
                             for col in schema.columns
-                            if col.dtype == pl.String and col.name != "customer_id"
+                            if col.dtype == pl.String
+                            and col.name not in ("customer_id", *_LOADER_FILLED)
                         },
                     )
                     for table, schema in TABLES.items()
@@ -649,6 +697,71 @@ KEYS = Table(
                     "only reported (for a client whose exports legitimately hold mostly rows "
                     "to set aside)",
                     example="allow",
+                ),
+            },
+        ),
+        "questions": Tables(
+            Table(
+                description="one survey question",
+                keys={
+                    "kind": Key(
+                        Choice(QUESTION_KINDS),
+                        None,
+                        'what it asks: "nps" (0–10), "csat" (1–5), "ces" (1–7), "rating" (with '
+                        'its scale), "binary" (good/bad) or "text" (comments)',
+                        example="rating",
+                        default_text="required",
+                    ),
+                    "column": Key(
+                        Text(max_len=500),
+                        None,
+                        "wide exports (one column per question): the file column of its answers",
+                        example="Q5_1",
+                    ),
+                    "value": Key(
+                        Text(max_len=500),
+                        None,
+                        "long exports (one row per answer): its value in the column mapped to survey",
+                        example="Q5_1",
+                    ),
+                    "label": Key(
+                        Text(max_len=300),
+                        None,
+                        "what readers see in tables and charts",
+                        example="Delivery",
+                        default_text="the question name",
+                    ),
+                    "scale": Key(
+                        Scale(),
+                        None,
+                        "its answers: [low, high], or the labels lowest first (read as 1, 2, …; "
+                        "nps and binary from 0)",
+                        example=[1, 5],
+                        default_text='nps [0, 10], csat [1, 5], ces [1, 7], binary ["bad", "good"]',
+                    ),
+                    "no_answer": Key(
+                        TextList(label="an array of answers as written"),
+                        (),
+                        'answers that mean "not answered": not counted (Qualtrics\' -99 always is)',
+                        example=["N/A"],
+                        default_text="none",
+                    ),
+                },
+            ),
+            "question",
+            "one survey question; without any, the long format's nps, csat and ces",
+            example={"delivery": {"column": "Q5_1", "kind": "rating", "scale": [1, 5]}},
+        ),
+        "survey": Table(
+            description="the key-driver analysis of survey questions",
+            example={"outcome": "recommend"},
+            keys={
+                "outcome": Key(
+                    Text(max_len=100),
+                    None,
+                    "the question the rated attributes explain in the key-driver analysis",
+                    example="recommend",
+                    default_text="the nps question, else the csat question",
                 ),
             },
         ),
@@ -747,6 +860,9 @@ class ClientConfig:
     as_of: dt.datetime | None = None
     allow_outside_folder: bool = False
     settings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: the declared survey questions (:class:`cxlab.io.surveys.Question`); empty: the implied
+    #: nps, csat and ces of the long format
+    questions: tuple[Any, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -921,6 +1037,8 @@ def _walk(
             )
         elif isinstance(child, Table):
             _walk(child, value, at, problems, out)
+        elif isinstance(child, Tables):
+            out[".".join(at)] = _walk_tables(child, value, at, problems)
         else:
             out[".".join(at)] = _walk_mapping(child, value, at, problems)
     for key, child in node.keys.items():
@@ -929,8 +1047,29 @@ def _walk(
             out[dotted] = child.default
         elif isinstance(child, Table) and key not in raw:
             _walk(child, {}, (*where, key), problems, out)
-        elif isinstance(child, Mapping) and dotted not in out:
+        elif isinstance(child, (Mapping, Tables)) and dotted not in out:
             out[dotted] = {}
+
+
+def _walk_tables(
+    node: Tables, raw: dict[str, Any], where: tuple[str, ...], problems: _Problems
+) -> dict[str, dict[str, Any]]:
+    """Check each ``[<where>.<name>]`` table against ``node.table``: name -> its keys."""
+    checked: dict[str, dict[str, Any]] = {}
+    for name, value in raw.items():
+        at = (*where, name)
+        if not isinstance(value, dict):
+            example = next(iter(node.example.values()), {})
+            raise problems.error(
+                at,
+                f"'{'.'.join(at)}' must be a table ({_header(at)} followed by its keys); got "
+                f"{_found(value)}.",
+                _block(at, example) if example else None,
+            )
+        out: dict[str, Any] = {}
+        _walk(node.table, value, at, problems, out)
+        checked[name] = {k.rsplit(".", 1)[1]: v for k, v in out.items()}
+    return checked
 
 
 def _walk_mapping(
@@ -1262,6 +1401,7 @@ def read_client_config(folder: str | Path) -> ClientConfig:
     columns = {
         t: values[f"columns.{t}"] for t in TABLES if raw.get("columns", {}).get(t) is not None
     }
+    questions = _questions(values, problems)
     return ClientConfig(
         folder=folder,
         name=values["name"] if values["name"] is not None else folder.name,
@@ -1283,7 +1423,31 @@ def read_client_config(folder: str | Path) -> ClientConfig:
         as_of=as_of,
         allow_outside_folder=allow,
         settings=values,
+        questions=questions,
     )
+
+
+def _questions(values: dict[str, Any], problems: _Problems) -> tuple[Any, ...]:
+    """The ``[questions]`` tables checked together (:mod:`cxlab.io.surveys`), and ``[survey] outcome``."""
+    from cxlab.io.surveys import questions_from_settings
+
+    def error(where: tuple[str, ...], message: str, fix: dict[str, Any] | None) -> ConfigError:
+        given = {k: list(v) if isinstance(v, tuple) else v for k, v in (fix or {}).items()}
+        given = {k: v for k, v in given.items() if v not in (None, [])}
+        return problems.error(where, message, _block(where[:2], given) if given else None)
+
+    questions = questions_from_settings(values["questions"], error)
+    outcome = values["survey.outcome"]
+    if outcome is not None:
+        names = [q.name for q in questions]
+        if outcome not in names:
+            raise problems.error(
+                ("survey", "outcome"),
+                f"'survey.outcome' = {_toml_string(outcome)} is not a declared question."
+                f"{did_you_mean(outcome, names)} Questions: {', '.join(names)}.",
+                _block(("survey",), {"outcome": names[0]}),
+            )
+    return questions
 
 
 # =========================================================================== documentation
@@ -1299,6 +1463,8 @@ def _rows(node: Table, where: tuple[str, ...]) -> list[tuple[str, str, str, str]
             rows.append((f"`{dotted}`", child.type.expected, default, child.description))
         elif isinstance(child, Table):
             rows.extend(_rows(child, at))
+        elif isinstance(child, Tables):
+            rows.extend(_rows(child.table, (*where, key, f"<{child.key_name}>")))
         else:
             rows.append(
                 (f"`{dotted}.<{child.key_name}>`", child.value.expected, "none", child.description)

@@ -9,7 +9,8 @@ Canonical tables
 events
     One row per touchpoint interaction.
 feedback
-    One row per survey answer (NPS, CSAT or CES).
+    One row per survey answer: NPS, CSAT, CES, or any question declared in ``client.toml``
+    (:mod:`cxlab.io.surveys`).
 customers
     One row per customer with attributes.
 
@@ -29,6 +30,7 @@ __all__ = [
     "STAGE_DTYPE",
     "SURVEYS",
     "SURVEY_SCALES",
+    "QUESTION_KINDS",
     "survey_scale_bounds",
     "score_on_100",
     "Column",
@@ -54,6 +56,10 @@ STAGE_DTYPE = pl.Enum(list(STAGES))
 #: Survey kinds and their inclusive score ranges.
 SURVEY_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 SURVEYS: tuple[str, ...] = tuple(SURVEY_SCALES)
+#: Kinds of survey question ``client.toml`` can declare (``[questions.<name>] kind``); see
+#: :mod:`cxlab.io.surveys`. nps, csat and ces answers keep their survey; a rating is on its own
+#: scale, a binary question is good (1) or bad (0), a text question gives comments.
+QUESTION_KINDS: tuple[str, ...] = ("nps", "csat", "ces", "rating", "binary", "text")
 
 
 def survey_scale_bounds(dtype: pl.DataType = pl.Float64) -> tuple[pl.Expr, pl.Expr]:
@@ -203,8 +209,19 @@ FEEDBACK = TableSchema(
     (
         Column("customer_id", pl.String(), True, "Who answered."),
         Column("timestamp", TIMESTAMP_DTYPE, True, "When the answer was given, in UTC."),
-        Column("survey", pl.String(), True, "Which survey: nps (0–10), csat (1–5) or ces (1–7)."),
-        Column("score", pl.Int64(), True, "The answer, an integer on the survey's scale."),
+        Column(
+            "survey",
+            pl.String(),
+            True,
+            "Which survey: nps (0–10), csat (1–5) or ces (1–7); with declared questions also "
+            "rating (its own scale), binary (0 bad, 1 good) or text (a comment only).",
+        ),
+        Column(
+            "score",
+            pl.Int64(),
+            True,
+            "The answer, an integer on its question's scale (empty only for survey text).",
+        ),
         Column(
             "comment",
             pl.String(),
@@ -216,6 +233,13 @@ FEEDBACK = TableSchema(
             pl.String(),
             False,
             "The touchpoint that triggered the survey, when known.",
+        ),
+        Column(
+            "question",
+            pl.String(),
+            False,
+            "Which question ([questions.<name>] in client.toml); without declared questions, "
+            "the survey (nps, csat, ces). Filled by the loader.",
         ),
     ),
     "One row per survey answer.",

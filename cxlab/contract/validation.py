@@ -47,7 +47,8 @@ Warnings (rows kept): ``unknown_touchpoint``, ``unknown_customer``, ``mixed_time
 ``nonexistent_local_time``, ``blank_lines`` (blank lines of a delimited file, skipped and not
 counted as rows), ``empty_file`` (an optional file without data rows: an empty table), ``repeated_events``
 (events equal on every canonical column to an earlier one, kept unless ``[validation]
-duplicate_events = "drop"``).
+duplicate_events = "drop"``), ``personal_columns`` (a survey export's personal-data
+columns, such as Qualtrics' ``RecipientEmail``, left out: never loaded).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ WARNING_REASONS: tuple[str, ...] = (
     "blank_lines",
     "empty_file",
     "repeated_events",
+    "personal_columns",
 )
 
 _TABLE_ORDER = ("events", "feedback", "customers")

@@ -256,6 +256,7 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
             config.columns.get("feedback"),
             optional=True,
             source=config.source_spec("feedback"),
+            questions=config.questions,
             **timed,
             **common,
         )

@@ -80,6 +80,13 @@ from cxlab.io.rules import (
     unknown_touchpoints_issue,
 )
 from cxlab.io.sources import SourceSpec, apply_source_spec
+from cxlab.io.surveys import (
+    Question,
+    feedback_checks,
+    finish_feedback,
+    read_qualtrics_header,
+    shape_feedback,
+)
 
 __all__ = [
     "LoadResult",
@@ -168,7 +175,7 @@ def empty_table(table: str) -> pl.DataFrame:
     Examples
     --------
     >>> empty_table("feedback").columns
-    ['customer_id', 'timestamp', 'survey', 'score', 'comment', 'touchpoint', 'source_row']
+    ['customer_id', 'timestamp', 'survey', 'score', 'comment', 'touchpoint', 'question', 'source_row']
     """
     schema = _schema(table)
     cols = {c.name: c.dtype for c in schema.columns if c.name not in OPTIONAL_ABSENT_OK}
@@ -752,6 +759,7 @@ def load_table(
     optional: bool = False,
     source: SourceSpec | None = None,
     duplicate_events: str = "keep",
+    questions: Sequence[Question] | None = None,
 ) -> LoadResult:
     """Load one file as canonical ``table``; see :func:`load_events` for the parameters.
 
@@ -774,6 +782,7 @@ def load_table(
             prepare=prepare,
             source=source,
             duplicate_events=duplicate_events,
+            questions=questions,
         )
     except _EmptyFile:
         if not optional:
@@ -805,6 +814,7 @@ def _load_table(
     prepare: bool,
     source: SourceSpec | None = None,
     duplicate_events: str = "keep",
+    questions: Sequence[Question] | None = None,
 ) -> LoadResult:
     schema = _schema(table)
     path = Path(path)
@@ -824,6 +834,19 @@ def _load_table(
     src = open_source(path, table, separator)
     file_cols = list(src.schema)
     src, mapping, consumed = declared_columns(src, mapping or {}, source, table, path)
+    shaped = _shaped_feedback(src, mapping, questions) if table == "feedback" else None
+    if shaped is not None:  # a wide survey unpivoted, or declared questions (cxlab.io.surveys)
+        src = _Source(
+            src.path,
+            src.kind,
+            src.gz,
+            src.sep,
+            shaped.lf,
+            shaped.schema,
+            {**(src.types or src.schema), **shaped.schema},
+            src.content,
+        )
+        mapping, consumed = shaped.mapping, [*consumed, *shaped.consumed]
     source_cols = list(src.schema)
     resolved = resolve_columns(schema, source_cols, mapping, path)
     check_source_types(path, table, resolved, src.types or src.schema)
@@ -832,7 +855,8 @@ def _load_table(
 
     # Read once into memory; every later pass (checks, casts, flags) runs on that frame.
     try:
-        data = src.lf.with_row_index(SOURCE_ROW, offset=1).collect()
+        numbered = shaped is not None and shaped.numbered  # wide: the response's row
+        data = (src.lf if numbered else src.lf.with_row_index(SOURCE_ROW, offset=1)).collect()
     except (pl.exceptions.PolarsError, OSError, EOFError, ValueError) as exc:
         raise read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
     if data.height == 0:
@@ -842,7 +866,9 @@ def _load_table(
         )
     data, types = binary_as_text(data, path, resolved, src.schema)
     text_file = src.kind != "parquet"
-    blank = blank_rows(data, file_cols) if src.kind in ("csv", "tsv") else None
+    if shaped is not None:  # declared questions: the columns they renamed are checked as theirs
+        file_cols = [c for c in file_cols if c in data.columns] if not numbered else []
+    blank = blank_rows(data, file_cols) if src.kind in ("csv", "tsv") and file_cols else None
     if blank is not None and blank.len() == data.height:
         lines = f"{blank.len():,} blank line{'' if blank.len() == 1 else 's'}"
         raise _EmptyFile(
@@ -880,6 +906,7 @@ def _load_table(
         formats=formats,
         start_utc=start_utc,
         as_of_utc=as_of_utc,
+        questions=shaped.questions if shaped is not None else None,
     )
     # every value a coded column can take (its values in set-aside rows included)
     categories = {
@@ -1054,7 +1081,7 @@ def _load_table(
                     f"{', '.join(map(str, issue.examples))}.) Strict mode stops at the first problem; "
                     f"load without strict=True to set such rows aside instead."
                 )
-    return LoadResult(table, path, frame, set_aside, tuple(issues), n)
+    return finish_feedback(LoadResult(table, path, frame, set_aside, tuple(issues), n), shaped)
 
 
 def _key_hash(key: list[str]) -> pl.Expr:
@@ -1205,6 +1232,14 @@ def unknown_touchpoints(
     return unknown_touchpoints_issue(table, file, source_column, pairs, unknown.height, examples)
 
 
+def _shaped_feedback(src: _Source, mapping: Mapping[str, str], questions):
+    """The feedback source made long by :func:`cxlab.io.surveys.shape_feedback`, or None."""
+    header = None
+    if src.kind in ("csv", "tsv"):
+        header = read_qualtrics_header(src.path, src.content, src.sep or ",")
+    return shape_feedback(src.lf, src.schema, mapping, questions, path=src.path, header=header)
+
+
 # --------------------------------------------------------------------------- public API
 def load_events(
     path: str | Path,
@@ -1314,11 +1349,15 @@ def load_feedback(
     separator: str | None = None,
     source: SourceSpec | None = None,
     optional: bool = False,
+    questions: Sequence[Question] | None = None,
 ) -> LoadResult:
     """Load a feedback (survey answers) file into the canonical feedback table.
 
-    Parameters are those of :func:`load_events` (without ``journey_map``). Scores are checked
-    against :data:`cxlab.contract.schema.SURVEY_SCALES`; survey names are lower-cased. With
+    Parameters are those of :func:`load_events` (without ``journey_map``). Without
+    ``questions``, scores are checked against :data:`cxlab.contract.schema.SURVEY_SCALES` and
+    survey names are lower-cased; ``questions`` (``[questions]`` of ``client.toml``, see
+    :mod:`cxlab.io.surveys`) reads wide exports (one column per question, Qualtrics CSV
+    exports included) and checks each answer against its own question's scale. With
     ``optional=True`` a file without data rows gives an empty table and an ``empty_file``
     warning (no survey answers this quarter) instead of an error.
 
@@ -1343,6 +1382,7 @@ def load_feedback(
         separator=separator,
         source=source,
         optional=optional,
+        questions=questions,
     )
 
 

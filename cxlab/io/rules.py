@@ -29,16 +29,17 @@ from pathlib import Path
 
 import polars as pl
 
+from cxlab.contract.questions import Question
 from cxlab.contract.schema import (
     SOURCE_ROW,
     SURVEY_SCALES,
     SURVEYS,
     TIMESTAMP_DTYPE,
     TableSchema,
-    survey_scale_bounds,
 )
 from cxlab.contract.validation import REDACTED, Issue
 from cxlab.errors import DataError
+from cxlab.io.surveys import feedback_checks
 
 __all__ = [
     "EXAMPLES",
@@ -395,6 +396,7 @@ def column_checks(
     formats: Sequence[str],
     start_utc: dt.datetime | None,
     as_of_utc: dt.datetime,
+    questions: Sequence[Question] | None = None,
 ) -> tuple[
     dict[str, pl.Expr], list[tuple[str, str, pl.Expr]], list[tuple[str, str, pl.Expr]], _Ts | None
 ]:
@@ -413,7 +415,9 @@ def column_checks(
     for col in schema.columns:
         name = col.name
         if name not in resolved:
-            if name not in OPTIONAL_ABSENT_OK:
+            if name == "question" and "survey" in values:  # the implied questions: the survey
+                values[name] = values["survey"]
+            elif name not in OPTIONAL_ABSENT_OK:
                 values[name] = pl.lit(None, dtype=col.dtype)
             continue
         r, d = raw[name], rdt[name]
@@ -443,7 +447,11 @@ def column_checks(
             # integer overflow
             v = pl.when(f == f.floor()).then(f.clip(-1e15, 1e15)).cast(pl.Int64, strict=False)
             values[name] = v
-            flags.append(("missing_value", name, ~_present(r, d)))
+            missing = ~_present(r, d)
+            if "survey" in raw:  # a comment without a scored answer (cxlab.io.surveys): no score
+                survey = raw["survey"].cast(pl.String).str.strip_chars().str.to_lowercase()
+                missing = missing & (survey != "text").fill_null(True)
+            flags.append(("missing_value", name, missing))
             flags.append(("unparsable_value", name, _present(r, d) & v.is_null()))
         elif col.dtype == pl.Date:
             v = _date(r, d, formats)
@@ -460,18 +468,8 @@ def column_checks(
     later: list[tuple[str, str, pl.Expr]] = []
     if "revenue" in resolved:
         later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
-    if table == "feedback":
-        lo, hi = survey_scale_bounds(pl.Int64)
-        later.append(
-            (
-                "unknown_survey",
-                "survey",
-                pl.col("survey").is_not_null() & ~pl.col("survey").is_in(SURVEYS),
-            )
-        )
-        later.append(
-            ("score_out_of_range", "score", (pl.col("score") < lo) | (pl.col("score") > hi))
-        )
+    if table == "feedback":  # unknown survey or question, score outside its scale
+        later.extend(feedback_checks(questions))
     if "timestamp" in schema.names:
         if start_utc is not None:
             later.append(

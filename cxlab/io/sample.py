@@ -920,6 +920,8 @@ def _size(spec: Spec, customers: int | None) -> int:
 
 
 def _order_canonical(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    if table == "feedback" and "question" not in frame.columns:  # the implied questions
+        frame = frame.with_columns(pl.col("survey").alias("question"))
     first = ["customer_id", "timestamp"] if table != "customers" else ["customer_id"]
     rest = [c for c in frame.columns if c not in first and c != "source_row"]
     if table == "customers":

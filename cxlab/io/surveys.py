@@ -1,0 +1,1081 @@
+"""Surveys of any shape: declared questions, wide exports, Qualtrics CSV files.
+
+Real survey programmes ask several questions per survey. ``client.toml`` declares each one
+under ``[questions.<name>]``; this module turns what the file holds into the canonical
+feedback table, one row per answer, before the loader checks every row
+(:func:`cxlab.io.loaders.load_feedback`):
+
+- **long exports** (one row per answer): a question is found by its ``value`` in the column
+  mapped to ``survey``;
+- **wide exports** (one row per response, one column per question): a question is found by
+  its ``column``; the loader unpivots the question columns (polars, no row loop). Every answer
+  keeps the response's ``source_row``;
+- **Qualtrics CSV exports** are recognised by their three header rows (column ids, question
+  text, ``{"ImportId": …}``): the two extra rows are skipped, ``-99`` ("seen but not
+  answered") is no answer, and the personal-data columns Qualtrics adds (``RecipientEmail``,
+  ``IPAddress``, ``LocationLatitude`` …) are never loaded.
+
+Question kinds and the canonical rows they give (``survey`` keeps today's meaning, so every
+existing NPS, CSAT and CES number stays):
+
+========  ==============================  ========  ==========================================
+kind      answers                         survey    score
+========  ==============================  ========  ==========================================
+nps       0–10                            nps       the answer
+csat      1–5 or 5 labels                 csat      the answer (labels: 1 = lowest … 5)
+ces       1–7 or 7 labels                 ces       the answer (labels: 1 = lowest … 7)
+rating    any ``scale = [low, high]``     rating    the answer on its own scale
+          or labels (lowest first)
+binary    two labels, bad then good       binary    0 (bad) or 1 (good)
+text      free text                       —         the text is the ``comment`` of the
+                                                    response's first scored answer
+========  ==============================  ========  ==========================================
+
+A CSAT or CES question asked on another scale (CSAT on 1–7 or 1–10) is stored as a rating
+(``survey = "rating"``): cxlab's CSAT is the share answering 4–5 of 5 and is not mixed with
+answers on other scales. Without ``[questions]`` a client has the three implied questions
+``nps``, ``csat`` and ``ces`` of the long format (``question`` = ``survey``).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cxlab.contract.schema import QUESTION_KINDS, SOURCE_ROW, SURVEYS, survey_scale_bounds
+from cxlab.errors import DataError, did_you_mean
+
+__all__ = [
+    "QUESTION_KINDS",
+    "QUALTRICS_PERSONAL_COLUMNS",
+    "Question",
+    "QualtricsHeader",
+    "IMPLIED_QUESTIONS",
+    "questions_from_settings",
+    "question_table",
+    "read_qualtrics_header",
+    "propose_questions",
+]
+
+_STANDARD = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+#: The usual five CSAT labels, lowest first (what ``cxlab init`` proposes for a CSAT in words).
+CSAT_LABELS: tuple[str, ...] = (
+    "Very dissatisfied",
+    "Dissatisfied",
+    "Neither satisfied nor dissatisfied",
+    "Satisfied",
+    "Very satisfied",
+)
+_BINARY_LABELS = ("bad", "good")
+#: Columns of a Qualtrics export that hold personal data: never loaded unless mapped to a
+#: canonical column (then they are that column: the customer id is pseudonymised in reports).
+QUALTRICS_PERSONAL_COLUMNS: tuple[str, ...] = (
+    "IPAddress",
+    "RecipientEmail",
+    "RecipientFirstName",
+    "RecipientLastName",
+    "LocationLatitude",
+    "LocationLongitude",
+)
+_QUALTRICS_METADATA = (
+    "StartDate",
+    "EndDate",
+    "Status",
+    "Progress",
+    "Duration (in seconds)",
+    "Finished",
+    "RecordedDate",
+    "ResponseId",
+    "ExternalReference",
+    "DistributionChannel",
+    "UserLanguage",
+    *QUALTRICS_PERSONAL_COLUMNS,
+)
+#: Qualtrics' code for "seen but not answered" in numeric exports.
+QUALTRICS_NO_ANSWER = "-99"
+# internal names of the columns the reshaping adds to the source (renamed in set-aside rows)
+QUESTION_COL, ANSWER_COL, SURVEY_COL, SCORE_COL, COMMENT_COL = (
+    "cx_question",
+    "cx_answer",
+    "cx_survey",
+    "cx_score",
+    "cx_comment",
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One declared survey question.
+
+    Parameters
+    ----------
+    name : str
+        Its key in ``[questions.<name>]``: the ``question`` value of its answers.
+    kind : {"nps", "csat", "ces", "rating", "binary", "text"}
+    label : str
+        What readers see (default: the name).
+    column : str or None
+        Wide exports: the file column holding its answers.
+    value : str or None
+        Long exports: its value in the column mapped to ``survey``.
+    low, high : int
+        Its scale (nps 0–10, csat 1–5, ces 1–7, binary 0–1 unless declared).
+    labels : tuple of str
+        Answer labels, lowest first: the i-th label reads as ``low + i``.
+    no_answer : tuple of str
+        Answers that mean "not answered" (not counted as answers).
+
+    Examples
+    --------
+    >>> q = Question("delivery", "rating", "Delivery", column="Q5_1", low=1, high=5)
+    >>> q.survey, q.scale_text
+    ('rating', '1–5')
+    >>> Question("sat", "csat", "Satisfaction", low=1, high=10).survey  # CSAT on 1–10: a rating
+    'rating'
+    """
+
+    name: str
+    kind: str
+    label: str
+    column: str | None = None
+    value: str | None = None
+    low: int = 0
+    high: int = 0
+    labels: tuple[str, ...] = ()
+    no_answer: tuple[str, ...] = ()
+
+    @property
+    def survey(self) -> str:
+        """The ``survey`` of its answers: nps, csat, ces on their standard scale, else the kind."""
+        if self.kind in _STANDARD and (self.low, self.high) == _STANDARD[self.kind]:
+            return self.kind
+        return "rating" if self.kind in ("csat", "ces") else self.kind
+
+    @property
+    def scored(self) -> bool:
+        """True for questions whose answers are numbers (every kind but text)."""
+        return self.kind != "text"
+
+    @property
+    def scale_text(self) -> str:
+        """The scale as readers write it (``1–5``, or the labels)."""
+        if self.labels:
+            return " … ".join((self.labels[0], self.labels[-1]))
+        return f"{self.low}–{self.high}"
+
+
+#: The questions of a client that declares none: the long format's three surveys.
+IMPLIED_QUESTIONS: tuple[Question, ...] = (
+    Question("nps", "nps", "NPS", value="nps", low=0, high=10),
+    Question("csat", "csat", "CSAT", value="csat", low=1, high=5),
+    Question("ces", "ces", "CES", value="ces", low=1, high=7),
+)
+
+
+# --------------------------------------------------------------------------- client.toml
+def _slug_ok(name: str) -> bool:
+    return re.fullmatch(r"[A-Za-z0-9_-]+", name) is not None
+
+
+def questions_from_settings(
+    declared: Mapping[str, Mapping[str, Any]],
+    error: Callable[[tuple[str, ...], str, dict[str, Any] | None], Exception],
+) -> tuple[Question, ...]:
+    """Check the ``[questions]`` tables of ``client.toml`` together; build the questions.
+
+    Parameters
+    ----------
+    declared : mapping
+        Question name -> its checked keys (``kind``, ``column``, ``value``, ``label``,
+        ``scale``, ``no_answer``), as :func:`cxlab.contract.client_config.read_client_config`
+        reads them.
+    error : callable
+        ``error(key_path, message, fix)`` returns the exception to raise; ``fix`` is the
+        corrected ``[questions.<name>]`` table (written as valid TOML by the caller).
+
+    Returns
+    -------
+    tuple of Question
+        In declaration order; :data:`IMPLIED_QUESTIONS` when none is declared.
+
+    Examples
+    --------
+    >>> def err(where, message, fix):
+    ...     return ValueError(message)
+    >>> qs = questions_from_settings(
+    ...     {"recommend": {"kind": "nps", "column": "Q1"},
+    ...      "delivery": {"kind": "rating", "column": "Q5_1", "scale": (1, 5), "label": "Delivery"}}, err)
+    >>> [(q.name, q.survey, q.low, q.high) for q in qs]
+    [('recommend', 'nps', 0, 10), ('delivery', 'rating', 1, 5)]
+    >>> questions_from_settings({"delivery": {"kind": "rating", "column": "Q5_1"}}, err)
+    Traceback (most recent call last):
+    ...
+    ValueError: question 'delivery' is a rating but has no scale: say which answers it takes.
+    """
+    if not declared:
+        return IMPLIED_QUESTIONS
+    out: list[Question] = []
+    for name, keys in declared.items():
+        out.append(_question(name, keys, error))
+    shapes = {q.name: "column" if q.column is not None else "value" for q in out}
+    if len(set(shapes.values())) > 1:
+        first = next(iter(shapes))
+        other = next(n for n, s in shapes.items() if s != shapes[first])
+        raise error(
+            ("questions", other),
+            f"question {other!r} is found by its {shapes[other]} but {first!r} by its "
+            f"{shapes[first]}: a file is either wide (one column per question: 'column') or long "
+            f"(one row per answer: 'value' in the survey column). Use one of the two.",
+            {shapes[first]: _example(shapes[first], other)},
+        )
+    for kind in _STANDARD:
+        same = [q.name for q in out if q.kind == kind and q.survey == kind]
+        if len(same) > 1:
+            raise error(
+                ("questions", same[1]),
+                f"questions {same[0]!r} and {same[1]!r} are both {kind} questions: the {kind.upper()} "
+                f"score needs one. Declare the second as a rating on its scale.",
+                {"kind": "rating", "scale": list(_STANDARD[kind])},
+            )
+    seen: dict[str, str] = {}
+    for q in out:
+        where = q.column if q.column is not None else (q.value or "").strip().lower()
+        if where in seen:
+            key = "column" if q.column is not None else "value"
+            raise error(
+                ("questions", q.name, key),
+                f"questions {seen[where]!r} and {q.name!r} both read {key} {where!r}. Each "
+                f"question has its own {key}.",
+                None,
+            )
+        seen[where] = q.name
+    if all(q.value is not None for q in out) and any(q.kind == "text" for q in out):
+        t = next(q.name for q in out if q.kind == "text")
+        raise error(
+            ("questions", t),
+            f"question {t!r} is a text question in a long export: map the comment column "
+            f'under [columns.feedback] (its value is the comment, e.g. "Comment" = "comment") '
+            f"and remove [questions.{t}].",
+            None,
+        )
+    return tuple(out)
+
+
+def _example(shape: str, name: str) -> str:
+    return name.upper() if shape == "column" else name
+
+
+def _question(
+    name: str,
+    keys: Mapping[str, Any],
+    error: Callable[[tuple[str, ...], str, dict[str, Any] | None], Exception],
+) -> Question:
+    kind = keys.get("kind")
+    where = ("questions", name)
+    if kind is None:
+        raise error(
+            where,
+            f"question {name!r} has no kind: say what it asks ({', '.join(QUESTION_KINDS)}).",
+            {**keys, "kind": "rating", "scale": [1, 5]},
+        )
+    column, value = keys.get("column"), keys.get("value")
+    if (column is None) == (value is None):
+        both = "both 'column' and 'value'" if column is not None else "neither 'column' nor 'value'"
+        raise error(
+            where,
+            f"question {name!r} has {both}: give 'column' (the file column of a wide export, "
+            f"one column per question) or 'value' (its value in the survey column of a long "
+            f"export), not both.",
+            {"kind": kind, "column": column or name.upper()},
+        )
+    scale = keys.get("scale")
+    labels: tuple[str, ...] = ()
+    if kind in ("nps", "csat", "ces"):
+        low, high = _STANDARD[kind]
+    elif kind == "binary":
+        low, high = 0, 1
+        labels = _BINARY_LABELS
+    else:
+        low, high = 0, 0
+    if kind == "text":
+        if scale is not None:
+            raise error(
+                (*where, "scale"),
+                f"question {name!r} is a text question: it has no scale.",
+                {k: v for k, v in keys.items() if k != "scale"},
+            )
+    elif scale is not None:
+        if all(isinstance(s, str) for s in scale):
+            labels = tuple(scale)
+            if kind == "nps" and len(labels) != 11:
+                raise error(
+                    (*where, "scale"),
+                    f"question {name!r} is an NPS question: its answers are 0–10 (11 labels, "
+                    f"got {len(labels)}).",
+                    {k: v for k, v in keys.items() if k != "scale"},
+                )
+            if kind == "binary" and len(labels) != 2:
+                raise error(
+                    (*where, "scale"),
+                    f"question {name!r} is a good/bad question: its scale is two labels, the "
+                    f"bad one first (got {len(labels)}).",
+                    {**keys, "scale": list(_BINARY_LABELS)},
+                )
+            if len({s.strip().lower() for s in labels}) != len(labels):
+                raise error(
+                    (*where, "scale"),
+                    f"question {name!r}: its scale lists a label twice.",
+                    None,
+                )
+            base = 0 if kind in ("nps", "binary") else 1
+            low, high = base, base + len(labels) - 1
+        else:
+            low, high = scale
+            labels = ()
+            if kind == "nps" and (low, high) != (0, 10):
+                raise error(
+                    (*where, "scale"),
+                    f"question {name!r} is an NPS question: its scale is 0–10 (got "
+                    f"{low}–{high}). A 'likely to recommend' on another scale is a rating.",
+                    {**keys, "kind": "rating", "scale": [low, high]},
+                )
+            if kind == "binary" and (low, high) != (0, 1):
+                raise error(
+                    (*where, "scale"),
+                    f"question {name!r} is a good/bad question: its scale is two labels, the "
+                    f"bad one first, or [0, 1].",
+                    {**keys, "scale": list(_BINARY_LABELS)},
+                )
+    elif kind == "rating":
+        raise error(
+            where,
+            f"question {name!r} is a rating but has no scale: say which answers it takes.",
+            {**keys, "scale": [1, 5]},
+        )
+    if not _slug_ok(name):
+        raise error(
+            where,
+            f"question name {name!r} must be letters, digits, _ or - (it names the question in "
+            f"tables and charts; the label is what readers see).",
+            None,
+        )
+    return Question(
+        name=name,
+        kind=kind,
+        label=keys.get("label") or name,
+        column=column,
+        value=value,
+        low=low,
+        high=high,
+        labels=labels,
+        no_answer=tuple(keys.get("no_answer") or ()),
+    )
+
+
+def question_table(questions: Sequence[Question] = IMPLIED_QUESTIONS) -> pl.DataFrame:
+    """The questions as a small table: what metrics, drivers and the report read.
+
+    Examples
+    --------
+    >>> question_table().select("question", "survey", "scale_low", "scale_high").rows()
+    [('nps', 'nps', 0, 10), ('csat', 'csat', 1, 5), ('ces', 'ces', 1, 7)]
+    """
+    return pl.DataFrame(
+        {
+            "question": [q.name for q in questions],
+            "label": [q.label for q in questions],
+            "kind": [q.kind for q in questions],
+            "survey": [q.survey if q.scored else None for q in questions],
+            "scale_low": [q.low if q.scored else None for q in questions],
+            "scale_high": [q.high if q.scored else None for q in questions],
+            "attribute": [q.kind == "rating" for q in questions],
+        },
+        schema={
+            "question": pl.String,
+            "label": pl.String,
+            "kind": pl.String,
+            "survey": pl.String,
+            "scale_low": pl.Int64,
+            "scale_high": pl.Int64,
+            "attribute": pl.Boolean,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- Qualtrics
+@dataclass(frozen=True)
+class QualtricsHeader:
+    """The three header rows of a Qualtrics CSV export.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Row 1: the column ids (``StartDate``, ``ResponseId``, ``Q1``, ``Q5_1`` …).
+    texts : dict of str to str
+        Row 2: each column's question text (a matrix item reads ``"Question - Item"``).
+    import_ids : dict of str to str
+        Row 3: each column's ``ImportId`` (``QID5_1``; ``startDate`` for metadata).
+    time_zone : str or None
+        The ``timeZone`` Qualtrics wrote beside its dates, when it wrote one.
+    """
+
+    columns: tuple[str, ...]
+    texts: dict[str, str] = field(default_factory=dict)
+    import_ids: dict[str, str] = field(default_factory=dict)
+    time_zone: str | None = None
+
+    @property
+    def question_columns(self) -> tuple[str, ...]:
+        """Columns that are questions: not metadata, not Qualtrics' derived NPS groups."""
+        return tuple(
+            c
+            for c in self.columns
+            if c not in _QUALTRICS_METADATA
+            and not c.endswith("_NPS_GROUP")
+            and self.import_ids.get(c, "").upper().startswith("QID")
+        )
+
+
+def _first_records(path: Path, content: bytes | None, sep: str, n: int) -> list[list[str]]:
+    if content is not None:
+        raw = content[: 1 << 20]
+    elif path.name.lower().endswith(".gz"):
+        with gzip.open(path, "rb") as fh:
+            raw = fh.read(1 << 20)
+    else:
+        with open(path, "rb") as fh:
+            raw = fh.read(1 << 20)
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    out = []
+    try:
+        for row in reader:
+            out.append(row)
+            if len(out) == n:
+                break
+    except csv.Error:
+        return []
+    return out
+
+
+def read_qualtrics_header(
+    path: str | Path, content: bytes | None = None, separator: str = ","
+) -> QualtricsHeader | None:
+    """The Qualtrics header rows of a CSV export, or None when the file is not one.
+
+    A file is a Qualtrics export when its third row holds ``{"ImportId": …}`` objects (for
+    at least half of its cells).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "export.csv"
+    >>> _ = p.write_text('ResponseId,Q1\\nResponse ID,How likely?\\n'
+    ...                  '"{""ImportId"":""_recordId""}","{""ImportId"":""QID1""}"\\nR_1,9\\n')
+    >>> h = read_qualtrics_header(p)
+    >>> h.texts["Q1"], h.question_columns
+    ('How likely?', ('Q1',))
+    """
+    path = Path(path)
+    rows = _first_records(path, content, separator, 3)
+    if len(rows) < 3 or not rows[0]:
+        return None
+    ids, texts, third = rows
+    imports: dict[str, str] = {}
+    zone = None
+    for col, cell in zip(ids, third, strict=False):
+        if not cell.lstrip().startswith("{"):
+            continue
+        try:
+            obj = json.loads(cell)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and "ImportId" in obj:
+            imports[col] = str(obj["ImportId"])
+            zone = zone or obj.get("timeZone")
+    if len(imports) * 2 < len(ids):
+        return None
+    return QualtricsHeader(
+        tuple(c.strip() for c in ids),
+        {c.strip(): t for c, t in zip(ids, texts, strict=False)},
+        {c.strip(): v for c, v in imports.items()},
+        zone if isinstance(zone, str) else None,
+    )
+
+
+# --------------------------------------------------------------------------- reshaping
+@dataclass(frozen=True)
+class Shaped:
+    """A feedback source made long: what :func:`shape_feedback` gives the loader."""
+
+    lf: pl.LazyFrame
+    schema: dict[str, pl.DataType]
+    mapping: dict[str, str]
+    consumed: tuple[str, ...]
+    #: True when ``lf`` already carries ``source_row`` (wide: the response's row)
+    numbered: bool
+    questions: tuple[Question, ...]
+    renamed: dict[str, str] = field(default_factory=dict)
+    personal: tuple[str, ...] = ()
+    qualtrics: bool = False
+
+
+def _text(col: str) -> pl.Expr:
+    s = pl.col(col).cast(pl.String).str.strip_chars()
+    return pl.when(s != "").then(s)
+
+
+def _score_text(questions: Sequence[Question], answer: pl.Expr, question: pl.Expr) -> pl.Expr:
+    """The answer as the number text the loader casts: labels -> numbers, per question."""
+    labelled = [q for q in questions if q.labels]
+    if not labelled:
+        return answer
+    lower = answer.str.to_lowercase()
+    out = pl.when(pl.lit(False)).then(answer)
+    for q in labelled:
+        table = {lab.strip().lower(): str(q.low + i) for i, lab in enumerate(q.labels)}
+        out = out.when(question == q.name).then(lower.replace(table))
+    return out.otherwise(answer)
+
+
+def _no_answer(
+    questions: Sequence[Question], answer: pl.Expr, question: pl.Expr, qualtrics: bool
+) -> pl.Expr:
+    flag = answer.is_null()
+    if qualtrics:
+        flag = flag | (answer == QUALTRICS_NO_ANSWER)
+    for q in questions:
+        if q.no_answer:
+            flag = flag | ((question == q.name) & answer.is_in(list(q.no_answer)))
+    return flag
+
+
+def _mapped_to(mapping: Mapping[str, str], schema: Mapping[str, Any], canonical: str) -> str | None:
+    src = next((s for s, c in mapping.items() if c == canonical), None)
+    if src is None and canonical in schema and canonical not in mapping:
+        src = canonical
+    return src
+
+
+def shape_feedback(
+    lf: pl.LazyFrame,
+    schema: Mapping[str, pl.DataType],
+    mapping: Mapping[str, str],
+    questions: Sequence[Question] | None,
+    *,
+    path: Path,
+    header: QualtricsHeader | None = None,
+) -> Shaped | None:
+    """Make a feedback source long, or None when it already is (no declared questions).
+
+    Wide sources are unpivoted: one row per answer, ``source_row`` the response's row (for a
+    Qualtrics export, row 1 is the first response, after its three header rows). Long
+    sources with declared questions get their question from the survey column's value.
+    Label answers read as their number. The loader then checks every answer as usual.
+    """
+    questions = tuple(questions or IMPLIED_QUESTIONS)
+    implied = questions == IMPLIED_QUESTIONS
+    if implied and header is None:
+        return None
+    if implied:
+        raise DataError(
+            f"{path}: this is a Qualtrics export (three header rows: column ids, question text, "
+            f"ImportId), one column per question; say which columns are questions in "
+            f"client.toml (cxlab init writes it), for example:\n\n"
+            + propose_questions(header, None)
+        )
+    if questions[0].column is None:
+        return _shape_long(lf, schema, mapping, questions, path)
+    return _shape_wide(lf, schema, mapping, questions, path, header)
+
+
+def _shape_long(lf, schema, mapping, questions, path) -> Shaped:
+    code_src = _mapped_to(mapping, schema, "survey")
+    answer_src = _mapped_to(mapping, schema, "score")
+    for canonical, src in (("survey", code_src), ("score", answer_src)):
+        if src is None or src not in schema:
+            raise DataError(
+                f"{path}: the questions of client.toml are found by their 'value' in the survey "
+                f"column, but the file has no column mapped to {canonical!r}. Add the line under "
+                f'[columns.feedback], e.g. "Question" = "{canonical}" (for the column holding the '
+                f"{'question codes' if canonical == 'survey' else 'answers'})."
+            )
+    codes = {q.value.strip().lower(): q.name for q in questions}
+    code = _text("cx_code").str.to_lowercase()
+    question = code.replace_strict(codes, default=None, return_dtype=pl.String)
+    answer = _text(ANSWER_COL)
+    surveys = {q.name: q.survey for q in questions}
+    lf = lf.rename({code_src: "cx_code", answer_src: ANSWER_COL}).with_columns(
+        question.alias(QUESTION_COL)
+    )
+    q = pl.col(QUESTION_COL)
+    lf = lf.with_columns(
+        # an undeclared code keeps its text: the loader sets its rows aside as unknown_survey
+        q.replace_strict(surveys, default=code, return_dtype=pl.String).alias(SURVEY_COL),
+        pl.when(~_no_answer(questions, answer, q, False))
+        .then(_score_text(questions, answer, q))
+        .alias(SCORE_COL),
+    )
+    rest = {k: v for k, v in mapping.items() if k not in (code_src, answer_src)}
+    new_schema = {
+        ("cx_code" if c == code_src else ANSWER_COL if c == answer_src else c): t
+        for c, t in schema.items()
+    }
+    new_schema.update({QUESTION_COL: pl.String(), SURVEY_COL: pl.String(), SCORE_COL: pl.String()})
+    return Shaped(
+        lf,
+        new_schema,
+        {**rest, QUESTION_COL: "question", SURVEY_COL: "survey", SCORE_COL: "score"},
+        ("cx_code", ANSWER_COL),
+        False,
+        tuple(questions),
+        {"cx_code": code_src, ANSWER_COL: answer_src},
+    )
+
+
+def _shape_wide(lf, schema, mapping, questions, path, header) -> Shaped:
+    for canonical in ("survey", "score"):
+        src = next((s for s, c in mapping.items() if c == canonical), None)
+        if src is not None:
+            raise DataError(
+                f"{path}: column {src!r} is mapped to {canonical!r} under [columns.feedback], but "
+                f"the questions of client.toml are columns of a wide export (one column per "
+                f"question): the loader makes survey and score from them. Remove the line "
+                f'"{src}" = "{canonical}".'
+            )
+    names = list(schema)
+    for q in questions:
+        if q.column not in schema:
+            raise DataError(
+                f"{path}: question {q.name!r} reads column {q.column!r}, which is not in the "
+                f"file.{did_you_mean(q.column, names)} Columns in the file: {', '.join(names)}. "
+                f"Fix it in client.toml:\n\n    [questions.{q.name}]\n    column = "
+                + json.dumps(
+                    did_you_mean(q.column, names).removeprefix(" Did you mean '").removesuffix("'?")
+                    or q.column
+                )
+            )
+    scored = [q for q in questions if q.scored]
+    texts = [q for q in questions if not q.scored]
+    if texts and any(c == "comment" for c in mapping.values()):
+        raise DataError(
+            f"{path}: question {texts[0].name!r} is a text question and a column is also mapped "
+            f"to 'comment' under [columns.feedback]: keep one of the two."
+        )
+    mapped = set(mapping)
+    personal = ()
+    drop: list[str] = []
+    if header is not None:
+        personal = tuple(c for c in QUALTRICS_PERSONAL_COLUMNS if c in schema and c not in mapped)
+        drop = [*personal, *(c for c in schema if c.endswith("_NPS_GROUP") and c not in mapped)]
+        lf = lf.slice(2)
+    qcols = [q.column for q in scored]
+    tcols = [q.column for q in texts]
+    index = [c for c in schema if c not in qcols and c not in tcols and c not in drop]
+    comment = (
+        pl.concat_str([_text(c) for c in tcols], separator="\n\n", ignore_nulls=True)
+        if tcols
+        else pl.lit(None, dtype=pl.String)
+    )
+    order = {q.column: i for i, q in enumerate(scored)}
+    to_name = {q.column: q.name for q in scored}
+    to_survey = {q.name: q.survey for q in scored}
+    wide = lf.with_row_index(SOURCE_ROW, offset=1).select(
+        *index, SOURCE_ROW, comment.alias(COMMENT_COL), *[_text(c).alias(c) for c in qcols]
+    )
+    col = pl.col(QUESTION_COL)
+    long = (
+        wide.unpivot(
+            on=qcols,
+            index=[*index, SOURCE_ROW, COMMENT_COL],
+            variable_name="cx_column",
+            value_name=ANSWER_COL,
+        )
+        .with_columns(
+            pl.col("cx_column").replace_strict(to_name, return_dtype=pl.String).alias(QUESTION_COL)
+        )
+        .filter(~_no_answer(scored, pl.col(ANSWER_COL), col, header is not None))
+        .with_columns(
+            col.replace_strict(to_survey, return_dtype=pl.String).alias(SURVEY_COL),
+            _score_text(scored, pl.col(ANSWER_COL), col).alias(SCORE_COL),
+            pl.col("cx_column").replace_strict(order, return_dtype=pl.UInt32).alias("cx_order"),
+        )
+        # the response's comment rides on its first answered question (declaration order)
+        .with_columns(
+            pl.when(pl.col("cx_order") == pl.col("cx_order").min().over(SOURCE_ROW))
+            .then(pl.col(COMMENT_COL))
+            .alias(COMMENT_COL)
+        )
+        .drop("cx_order", "cx_column")
+    )
+    if tcols:  # a response with only a comment: one row of survey "text", no score
+        answered = pl.any_horizontal(
+            [~_no_answer(scored, pl.col(c), pl.lit(to_name[c]), header is not None) for c in qcols]
+        )
+        only_text = wide.filter(~answered & pl.col(COMMENT_COL).is_not_null()).select(
+            *index,
+            SOURCE_ROW,
+            COMMENT_COL,
+            pl.lit(None, dtype=pl.String).alias(ANSWER_COL),
+            pl.lit(texts[0].name).alias(QUESTION_COL),
+            pl.lit("text").alias(SURVEY_COL),
+            pl.lit(None, dtype=pl.String).alias(SCORE_COL),
+        )
+        long = pl.concat([long, only_text], how="vertical")
+    new_schema = {c: schema[c] for c in index}
+    new_schema.update(
+        {c: pl.String() for c in (COMMENT_COL, ANSWER_COL, QUESTION_COL, SURVEY_COL, SCORE_COL)}
+    )
+    return Shaped(
+        long,
+        new_schema,
+        {**mapping, QUESTION_COL: "question", SURVEY_COL: "survey", SCORE_COL: "score"}
+        | ({COMMENT_COL: "comment"} if tcols else {}),
+        (ANSWER_COL,) + (() if tcols else (COMMENT_COL,)),
+        True,
+        tuple(questions),
+        {},
+        personal,
+        header is not None,
+    )
+
+
+# --------------------------------------------------------------------------- checks
+def feedback_checks(questions: Sequence[Question] | None = None) -> list[tuple[str, str, pl.Expr]]:
+    """The loader's checks of feedback answers: ``(reason, column, flag)`` on canonical columns.
+
+    Without declared questions: a survey other than nps, csat, ces is ``unknown_survey`` and
+    a score outside its survey's scale is ``score_out_of_range``. With declared questions: a
+    value of the survey column that no question declares (long exports) is
+    ``unknown_survey``, and each answer is checked against its own question's scale.
+
+    Examples
+    --------
+    >>> fb = pl.DataFrame({"survey": ["nps", "nps", "vibes"], "score": [10, 11, 3]})
+    >>> fb.select([f.alias(r) for r, _, f in feedback_checks()]).rows()
+    [(False, False), (False, True), (True, None)]
+    """
+    questions = tuple(questions or IMPLIED_QUESTIONS)
+    score = pl.col("score")
+    if questions == IMPLIED_QUESTIONS:
+        lo, hi = survey_scale_bounds(pl.Int64)
+        known = pl.col("survey").is_in(SURVEYS)
+        return [
+            ("unknown_survey", "survey", pl.col("survey").is_not_null() & ~known),
+            ("score_out_of_range", "score", (score < lo) | (score > hi)),
+        ]
+    q = pl.col("question")
+    scored = [x for x in questions if x.scored]
+    lo = q.replace_strict({x.name: x.low for x in scored}, default=None, return_dtype=pl.Int64)
+    hi = q.replace_strict({x.name: x.high for x in scored}, default=None, return_dtype=pl.Int64)
+    return [
+        ("unknown_survey", "survey", q.is_null() & pl.col("survey").is_not_null()),
+        ("score_out_of_range", "score", (score < lo) | (score > hi)),
+    ]
+
+
+# --------------------------------------------------------------------------- after loading
+_REWRITTEN = ("unknown_survey", "score_out_of_range", "unparsable_value", "missing_value")
+
+
+def _shown(values: Sequence[Any]) -> str:
+    return ", ".join("empty" if v is None else repr(str(v)[:40]) for v in values)
+
+
+def _toml_block(name: str, pairs: Mapping[str, Any]) -> str:
+    lines = [f"    [questions.{name}]"]
+    lines += [f"    {k} = {json.dumps(v, ensure_ascii=False)}" for k, v in pairs.items()]
+    return "\n".join(lines)
+
+
+def _question_issue(g: Mapping[str, Any], q: Question | None, file: str, source: str, wide: bool):
+    """One set-aside issue of one question, its message naming the question and the fix."""
+    from cxlab.contract.validation import Issue
+
+    reason, n, rows = g["reason"], g["rows"], tuple(g["examples"])
+    values = [v for v in g["values"] if v is not None][:3]
+    what = "answer" if wide else "row"
+    plural = f"{n:,} {what}{'' if n == 1 else 's'}"
+    where = f"{file}, column {q.column if (q is not None and q.column) else source!r}"
+    if q is not None and q.column:
+        where = f"{file}, column {q.column!r}"
+    if reason == "unknown_survey":
+        head = f"{where}: {plural} hold{'s' if n == 1 else ''} a question no [questions] table declares"
+        slug = re.sub(r"[^a-z0-9_]+", "_", str(values[0]).lower()).strip("_") if values else "new"
+        fix = _toml_block(
+            slug or "new",
+            {"value": values[0] if values else "Q9", "kind": "rating", "scale": [1, 5]},
+        )
+        tail = ". They are set aside. Declare each question in client.toml, for example:\n\n" + fix
+    elif reason == "score_out_of_range":
+        nums = [int(float(v)) for v in g["numbers"] if v is not None]
+        lo, hi = min([q.low, *nums]), max([q.high, *nums])
+        head = (
+            f"{where} (question {q.name!r}, {q.label!r}, scale {q.scale_text}): {plural} "
+            f"outside the scale"
+        )
+        tail = (
+            ". They are set aside. If the question's scale is wider, declare it in client.toml:\n\n"
+            + _toml_block(q.name, {"scale": [lo, hi]})
+        )
+        if q.kind in ("nps", "csat", "ces") and not q.labels:
+            tail = (
+                f". They are set aside. A {q.kind.upper()} answer is {q.low}–{q.high}; if the "
+                f"question was asked on another scale, declare it as a rating:\n\n"
+                + _toml_block(q.name, {"kind": "rating", "scale": [lo, hi]})
+            )
+    elif reason == "unparsable_value":
+        label = f"question {q.name!r}, {q.label!r}" if q is not None else "score"
+        head = f"{where} ({label}): {plural} not on the question's scale ({q.scale_text if q else 'numbers'})"
+        if q is not None and q.labels:
+            tail = (
+                ". They are set aside. Add each label to 'scale' in its place (lowest first), or "
+                "if it means 'not answered', list it in client.toml:\n\n"
+                + _toml_block(q.name, {"no_answer": values or ["N/A"]})
+            )
+        else:
+            fix = {"no_answer": values or ["N/A"]} if q is not None else {}
+            tail = ". They are set aside. Export the answers as numbers" + (
+                ", or if they mean 'not answered', list them in client.toml:\n\n"
+                + _toml_block(q.name, fix)
+                if q is not None
+                else "."
+            )
+    else:  # missing_value on score
+        label = f" (question {q.name!r}, {q.label!r})" if q is not None else ""
+        head = f"{where}{label}: {plural} with no answer"
+        tail = (
+            ". They are set aside. Leave unanswered questions out of a long export, or fill them."
+        )
+    msg = head + (f": {_shown(values)}" if values else "") + tail
+    redacted = head + tail if values else ""
+    return Issue(
+        "feedback",
+        file,
+        "set_aside",
+        reason,
+        "score" if reason != "unknown_survey" else "survey",
+        n,
+        rows,
+        msg,
+        redacted_message=redacted,
+    )
+
+
+def finish_feedback(result: Any, shaped: Shaped | None) -> Any:
+    """The loaded feedback with per-question messages and the reshaping's own columns renamed.
+
+    Set-aside answers show ``question`` and ``answer`` (as written in the file); each
+    set-aside reason of a declared question gets one issue naming the question, its column,
+    a few values and the fix in valid TOML. The answers are in file order (by ``source_row``,
+    then question).
+    """
+    if shaped is None:
+        return result
+    from cxlab.contract.validation import Issue
+
+    sa = result.set_aside
+    wide = shaped.numbered
+    by_name = {q.name: q for q in shaped.questions}
+    code = "cx_code" if "cx_code" in sa.columns else QUESTION_COL
+    rewrite = pl.col("reason").is_in(list(_REWRITTEN)) & (
+        (pl.col("column") == "score") | (pl.col("reason") == "unknown_survey")
+    )
+    new_issues: list[Any] = []
+    if sa.height:
+        groups = (
+            sa.filter(rewrite)
+            .group_by("reason", QUESTION_COL)
+            .agg(
+                pl.len().alias("rows"),
+                pl.col(SOURCE_ROW).sort().head(5).alias("examples"),
+                pl.when(pl.col("reason") == "unknown_survey")
+                .then(pl.col(code))
+                .otherwise(pl.col(ANSWER_COL))
+                .unique(maintain_order=True)
+                .head(3)
+                .alias("values"),
+                pl.concat_list(
+                    pl.col(SCORE_COL).cast(pl.Float64, strict=False).min(),
+                    pl.col(SCORE_COL).cast(pl.Float64, strict=False).max(),
+                ).alias("numbers"),
+            )
+            .sort("reason", QUESTION_COL, nulls_last=True)
+        )
+        source = shaped.renamed.get(ANSWER_COL, "score")
+        for g in groups.iter_rows(named=True):
+            q = by_name.get(g[QUESTION_COL]) if g[QUESTION_COL] is not None else None
+            if g["reason"] == "unknown_survey":
+                source = shaped.renamed.get("cx_code", "survey")
+            new_issues.append(_question_issue(g, q, result.file.name, source, wide))
+    kept = [
+        i
+        for i in result.issues
+        if not (i.reason in _REWRITTEN and (i.column == "score" or i.reason == "unknown_survey"))
+    ]
+    if shaped.personal:
+        n = len(shaped.personal)
+        kept.append(
+            Issue(
+                "feedback",
+                result.file.name,
+                "warning",
+                "personal_columns",
+                "all",
+                0,
+                (),
+                f"{result.file.name}: {n} column{'' if n == 1 else 's'} of personal data in the "
+                f"Qualtrics export {'was' if n == 1 else 'were'} not loaded "
+                f"({', '.join(shaped.personal)}): no analysis needs them and no report shows them.",
+            )
+        )
+    rename = {
+        QUESTION_COL: "question",
+        ANSWER_COL: "answer",
+        COMMENT_COL: "comment",
+        **shaped.renamed,
+    }
+    rename = {k: v for k, v in rename.items() if k in sa.columns and v not in sa.columns}
+    sa = sa.drop([c for c in (SURVEY_COL, SCORE_COL) if c in sa.columns]).rename(rename)
+    frame = result.frame.sort(SOURCE_ROW, maintain_order=True) if wide else result.frame
+    return replace(
+        result,
+        frame=frame,
+        set_aside=sa.sort(SOURCE_ROW, maintain_order=True),
+        issues=tuple(new_issues) + tuple(kept),
+    )
+
+
+# --------------------------------------------------------------------------- proposals
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:30]
+
+
+def _guess(col: str, text: str, values: pl.Series | None) -> dict[str, Any]:
+    """kind, scale and label of one Qualtrics question column, from its text and answers."""
+    low_text = text.lower()
+    item = text.rsplit(" - ", 1)[1].strip() if " - " in text else ""
+    label = (item or text).strip()[:80] or col
+    if values is not None:
+        values = values.cast(pl.String).str.strip_chars()
+        values = values.filter(
+            values.is_not_null() & (values != "") & (values != QUALTRICS_NO_ANSWER)
+        )
+    nums = values.cast(pl.Float64, strict=False) if values is not None else None
+    numeric = nums is not None and values.len() > 0 and nums.null_count() == 0
+    if col.upper().endswith("_TEXT") or (
+        values is not None and values.len() and not numeric and values.n_unique() > 12
+    ):
+        return {"kind": "text", "label": label}
+    if not numeric and values is not None and values.len():
+        found = {v.lower() for v in values.unique().to_list()}
+        if found <= {v.lower() for v in CSAT_LABELS}:
+            return {"kind": "csat", "scale": list(CSAT_LABELS), "label": label}
+        if found <= {"good", "bad"}:
+            return {"kind": "binary", "label": label}
+        return {
+            "kind": "rating",
+            "scale": sorted(values.unique().to_list()),
+            "label": label,
+            "REVIEW": "put the labels lowest first",
+        }
+    hi = float(nums.max()) if numeric else 5.0
+    lo = float(nums.min()) if numeric else 1.0
+    if "recommend" in low_text and "likely" in low_text and hi <= 10:
+        return {"kind": "nps", "label": label}
+    if "satisf" in low_text and not item and 1 <= lo and hi <= 5:
+        return {"kind": "csat", "label": label}
+    if ("easy" in low_text or "effort" in low_text) and not item and 1 <= lo and hi <= 7:
+        return {"kind": "ces", "label": label}
+    top = 5 if hi <= 5 else 7 if hi <= 7 else 10 if hi <= 10 else int(hi)
+    return {"kind": "rating", "scale": [0 if lo < 1 else 1, top], "label": label}
+
+
+def propose_questions(header: QualtricsHeader, sample: pl.DataFrame | None) -> str:
+    """``[questions]`` tables for a Qualtrics export, guessed from question texts and answers.
+
+    ``sample`` holds the first responses (the export without its two extra header rows), to
+    read each question's scale; without it, scales are guessed from the texts alone.
+
+    Examples
+    --------
+    >>> h = QualtricsHeader(("ResponseId", "Q1", "Q5_1"),
+    ...     {"Q1": "How likely are you to recommend us?", "Q5_1": "Please rate - Delivery"},
+    ...     {"ResponseId": "_recordId", "Q1": "QID1", "Q5_1": "QID5_1"})
+    >>> print(propose_questions(h, pl.DataFrame({"Q1": ["9", "3"], "Q5_1": ["4", "2"]})))
+    [questions.recommend]
+    column = "Q1"
+    kind = "nps"
+    label = "How likely are you to recommend us?"
+    <BLANKLINE>
+    [questions.delivery]
+    column = "Q5_1"
+    kind = "rating"
+    scale = [1, 5]
+    label = "Delivery"
+    """
+    blocks: list[str] = []
+    used: set[str] = set()
+    names = {"nps": "recommend", "csat": "satisfaction", "ces": "effort", "text": "comment"}
+    for col in header.question_columns:
+        values = sample.get_column(col) if sample is not None and col in sample.columns else None
+        guess = _guess(col, header.texts.get(col, ""), values)
+        kind = guess["kind"]
+        name = (
+            _slug(guess["label"])
+            if kind in ("rating", "binary") and " - " in header.texts.get(col, "")
+            else names.get(kind, "")
+        )
+        if not name or name in used or not re.match(r"[a-z]", name):
+            name = _slug(col) or "q"
+        while name in used:
+            name += "_"
+        used.add(name)
+        lines = [f"[questions.{name}]", f"column = {json.dumps(col)}", f"kind = {json.dumps(kind)}"]
+        if "scale" in guess:
+            review = "   # REVIEW: " + guess["REVIEW"] if "REVIEW" in guess else ""
+            lines.append(
+                f"scale = {json.dumps(guess['scale'], ensure_ascii=False).replace(',', ', ').replace(',  ', ', ')}{review}"
+            )
+        lines.append(f"label = {json.dumps(guess['label'], ensure_ascii=False)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def qualtrics_columns(header: QualtricsHeader, sample: pl.DataFrame | None) -> dict[str, str]:
+    """``[columns.feedback]`` of a Qualtrics export: who answered and when.
+
+    The customer is ``ExternalReference`` (the id a distribution list carries) when the
+    sample has one, else ``ResponseId`` (each response its own respondent); the time is
+    ``RecordedDate``.
+
+    Examples
+    --------
+    >>> h = QualtricsHeader(("RecordedDate", "ResponseId", "ExternalReference", "Q1"))
+    >>> qualtrics_columns(h, pl.DataFrame({"ExternalReference": ["c1", None]}))
+    {'ExternalReference': 'customer_id', 'RecordedDate': 'timestamp'}
+    """
+    out: dict[str, str] = {}
+    ext = (
+        sample is not None
+        and "ExternalReference" in sample.columns
+        and sample.get_column("ExternalReference").cast(pl.String).str.strip_chars().ne("").any()
+    )
+    if "ExternalReference" in header.columns and ext:
+        out["ExternalReference"] = "customer_id"
+    elif "ResponseId" in header.columns:
+        out["ResponseId"] = "customer_id"
+    for col in ("RecordedDate", "EndDate", "StartDate"):
+        if col in header.columns:
+            out[col] = "timestamp"
+            break
+    return out
