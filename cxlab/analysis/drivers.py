@@ -44,6 +44,10 @@ from cxlab.contract.schema import DEFAULT_PURCHASE_TOUCHPOINTS
 from cxlab.errors import DataError, ParameterError
 
 __all__ = [
+    "AttributeDrivers",
+    "ATTRIBUTE_QUADRANTS",
+    "attribute_drivers",
+    "bootstrap_weights",
     "KeyDrivers",
     "driver_features",
     "nps_drivers",
@@ -498,15 +502,8 @@ def nps_drivers(
 
     w, r2 = relative_weights(X, y)
     imp = by_driver(w)
-    rng = np.random.default_rng(seed)
-    boot_w = np.empty((n_boot, len(specs)))
-    boot_r2 = np.empty(n_boot)
-    n = len(y)
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        wb, r2b = relative_weights(X[idx], y[idx])
-        boot_r2[b] = r2b
-        boot_w[b] = by_driver(wb)
+    raw_w, boot_r2 = bootstrap_weights(X, y, n_boot, seed)
+    boot_w = np.array([by_driver(wb) for wb in raw_w])
     pct = 100 * imp / r2 if r2 > 0 else np.full(len(specs), np.nan)
     # Percentile intervals of each driver's raw weight (its part of R²), expressed as a share
     # of the model's R². Intervals of the share itself are biased: resampling noise gives
@@ -585,4 +582,276 @@ def nps_drivers(
             {"touchpoint": [t for t, _ in left], "reason": [r for _, r in left]},
             schema={"touchpoint": pl.String, "reason": pl.String},
         ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# key-driver analysis on survey items (attribute ratings)
+# --------------------------------------------------------------------------------------------
+#: Quadrant meanings of the attribute importance × performance chart.
+ATTRIBUTE_QUADRANTS: dict[str, str] = {
+    "fix first": "matters a lot and is rated below the other attributes",
+    "protect": "matters a lot and is rated above the other attributes",
+    "monitor": "matters little; rated below the other attributes",
+    "maintain": "matters little; rated above the other attributes",
+}
+
+
+def bootstrap_weights(
+    X: np.ndarray, y: np.ndarray, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relative weights (:func:`relative_weights`) of ``n_boot`` resamples of the rows.
+
+    Returns
+    -------
+    (weights, r2)
+        ``weights`` is ``n_boot × columns``; ``r2`` the model R² of each resample.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(50, 2))
+    >>> w, r2 = bootstrap_weights(X, X[:, 0] + rng.normal(size=50), n_boot=20, seed=0)
+    >>> w.shape, bool(np.allclose(w.sum(axis=1), r2))
+    ((20, 2), True)
+    """
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    boot_w = np.empty((n_boot, X.shape[1]))
+    boot_r2 = np.empty(n_boot)
+    for b in range(n_boot):
+        idx = rng.integers(0, n, n)
+        boot_w[b], boot_r2[b] = relative_weights(X[idx], y[idx])
+    return boot_w, boot_r2
+
+
+@dataclass(frozen=True)
+class AttributeDrivers:
+    """Result of :func:`attribute_drivers`: which rated attributes move the outcome question.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per attribute (see :func:`attribute_drivers`), sorted by importance.
+    r2, r2_ci_low, r2_ci_high : float
+        Variance of the outcome the attributes explain together, with its bootstrap interval.
+    n_respondents : int
+        Responses analysed (those that answered the outcome and every attribute).
+    n_incomplete : int
+        Responses left out because they skipped the outcome or an attribute.
+    outcome, outcome_label : str
+        The outcome question and what readers call it.
+    """
+
+    table: pl.DataFrame
+    r2: float
+    r2_ci_low: float
+    r2_ci_high: float
+    n_respondents: int
+    n_incomplete: int
+    outcome: str
+    outcome_label: str
+
+    def __repr__(self) -> str:
+        return (
+            f"AttributeDrivers({self.table.height} attributes -> {self.outcome}, "
+            f"{self.n_respondents} responses, R²={self.r2:.3f} [{self.r2_ci_low:.3f}, {self.r2_ci_high:.3f}])"
+        )
+
+    def reading(self, top: int = 3) -> list[str]:
+        """Plain-language sentences on the attributes that matter most."""
+        lines = [
+            f"Together the {self.table.height} rated attributes explain {100 * self.r2:.0f}% "
+            f"(95% CI {100 * self.r2_ci_low:.0f}–{100 * self.r2_ci_high:.0f}%) of the variation in "
+            f"'{self.outcome_label}' over {self.n_respondents:,} responses"
+            + (
+                f" ({self.n_incomplete:,} more skipped a question and are left out)."
+                if self.n_incomplete
+                else "."
+            )
+        ]
+        for row in self.table.head(top).iter_rows(named=True):
+            lines.append(
+                f"#{row['rank']} {row['label']}: {row['importance_pct']:.0f}% of the explained "
+                f"variation (95% CI {row['ci_low']:.0f}–{row['ci_high']:.0f}%), rated "
+                f"{row['performance']:.0f}/100 on average — quadrant '{row['quadrant']}': "
+                f"{ATTRIBUTE_QUADRANTS[row['quadrant']]}."
+            )
+        fix = self.table.filter(pl.col("quadrant") == "fix first")["label"].to_list()
+        if fix:
+            lines.append("Fix first: " + ", ".join(fix) + ".")
+        return lines
+
+
+def _attribute_questions(fb: pl.LazyFrame, questions: pl.DataFrame | None) -> pl.DataFrame:
+    """The question table to use: given, or the rating questions found in the answers."""
+    if questions is not None:
+        need = {"question", "label", "survey", "scale_low", "scale_high"}
+        missing = need - set(questions.columns)
+        if missing:
+            raise ParameterError(
+                "The 'questions' parameter must be a question table (cxlab.io.surveys.question_table) "
+                f"with columns {', '.join(sorted(need))}. Missing: {', '.join(sorted(missing))}."
+            )
+        return questions
+    return (
+        fb.group_by("question")
+        .agg(
+            pl.col("survey").first(),
+            pl.col("score").min().alias("scale_low"),
+            pl.col("score").max().alias("scale_high"),
+        )
+        .with_columns(pl.col("question").alias("label"))
+        .sort("question")
+        .collect()
+    )
+
+
+def attribute_drivers(
+    feedback: FrameLike,
+    questions: pl.DataFrame | None = None,
+    *,
+    outcome: str | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> AttributeDrivers:
+    """Classic key-driver analysis on survey items: the outcome regressed on attribute ratings.
+
+    Each response that answered the outcome question (the NPS "likely to recommend" 0–10, or
+    an overall satisfaction) and every attribute (the ``rating`` questions: "rate delivery /
+    price / support") is one observation. The R² of the linear regression of the outcome on
+    the attributes is split into one share per attribute with Johnson's (2000) relative
+    weights (:func:`relative_weights`, the same implementation as the journey drivers of
+    :func:`nps_drivers`), with percentile intervals from a bootstrap over responses (the
+    weight's interval divided by R², as there). Performance is the attribute's mean rating
+    rescaled to 0–100 over its scale; the quadrant crosses importance (at least the average
+    share, 100 / number of attributes) with performance (at least the attributes' average).
+    This follows the relative-weights key-driver analysis of Tonidandel & LeBreton's RWA-Web.
+
+    Parameters
+    ----------
+    feedback : DataFrame or LazyFrame
+        Canonical feedback with ``question`` (answers of one response share
+        ``customer_id`` and ``timestamp``).
+    questions : DataFrame, optional
+        The question table (:func:`cxlab.io.surveys.question_table`): labels and scales.
+        Default: every question whose answers have ``survey == "rating"``, scale from the
+        answers seen.
+    outcome : str, optional
+        The outcome question (default: the NPS question, else the CSAT question).
+    n_boot : int
+        Bootstrap resamples (>= 50).
+    seed : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    AttributeDrivers
+        ``table`` columns: ``rank, question, label, importance`` (share of the outcome's
+        variance; the weights add up to R²), ``importance_pct`` (% of the explained
+        variance, adds up to 100), ``ci_low, ci_high`` (bootstrap 95%), ``mean`` (the mean
+        rating), ``performance`` (0–100), ``n, quadrant``.
+
+    Examples
+    --------
+    >>> a = [1, 2, 3, 4, 5] * 4
+    >>> fb = pl.DataFrame({
+    ...     "customer_id": [f"c{i}" for i in range(20)] * 3, "timestamp": list(range(20)) * 3,
+    ...     "question": ["nps"] * 20 + ["delivery"] * 20 + ["price"] * 20,
+    ...     "survey": ["nps"] * 20 + ["rating"] * 40,
+    ...     "score": [2 * x for x in a] + a + [5, 1, 3, 1, 5] * 4})
+    >>> kd = attribute_drivers(fb, n_boot=50)
+    >>> kd.table.select("question", "importance_pct").rows()  # delivery explains it all
+    [('delivery', 100.0), ('price', 0.0)]
+    """
+    if not isinstance(n_boot, int) or n_boot < 50:
+        raise ParameterError(
+            f"The 'n_boot' parameter must be an int >= 50. Got {n_boot!r} instead."
+        )
+    fb = as_lazy(feedback, "feedback", ["customer_id", "timestamp", "question", "survey", "score"])
+    qt = _attribute_questions(fb, questions)
+    attrs = qt.filter(pl.col("survey") == "rating")
+    surveys = dict(zip(qt["question"], qt["survey"], strict=True))
+    if outcome is None:
+        outcome = next((q for s in ("nps", "csat") for q, v in surveys.items() if v == s), None)
+    if outcome is None or outcome not in surveys:
+        raise DataError(
+            f"attribute_drivers needs an outcome question (an NPS or overall satisfaction "
+            f"question); {'none is declared' if outcome is None else repr(outcome) + ' is not a question'}. "
+            f"Questions: {', '.join(surveys)}."
+        )
+    attrs = attrs.filter(pl.col("question") != outcome)
+    names = attrs["question"].to_list()
+    if not names:
+        raise DataError(
+            'attribute_drivers needs rated attributes (questions of kind = "rating", such as '
+            "'rate delivery / price / support'); the feedback has none."
+        )
+    wide = (
+        fb.filter(pl.col("question").is_in([outcome, *names]) & pl.col("score").is_not_null())
+        .group_by("customer_id", "timestamp", "question")
+        .agg(pl.col("score").cast(pl.Float64).mean())
+        .collect()
+        .pivot(on="question", index=["customer_id", "timestamp"], values="score")
+        .sort("customer_id", "timestamp")
+    )
+    for c in (outcome, *names):
+        if c not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
+    complete = wide.drop_nulls([outcome, *names])
+    if complete.height < 10:
+        raise DataError(
+            f"attribute_drivers needs at least 10 responses that answered {outcome!r} and every "
+            f"attribute; found {complete.height} (of {wide.height})."
+        )
+    X = complete.select(names).to_numpy()
+    y = complete.get_column(outcome).to_numpy()
+    w, r2 = relative_weights(X, y)
+    boot_w, boot_r2 = bootstrap_weights(X, y, n_boot, seed)
+    scale = 100 / r2 if r2 > 0 else float("nan")
+    lo_w = np.quantile(boot_w, 0.025, axis=0)
+    hi_w = np.quantile(boot_w, 0.975, axis=0)
+    means = complete.select(pl.col(names).mean()).row(0)
+    low = attrs["scale_low"].cast(pl.Float64).to_numpy()
+    high = attrs["scale_high"].cast(pl.Float64).to_numpy()
+    perf = 100 * (np.array(means) - low) / np.where(high > low, high - low, np.nan)
+    table = (
+        pl.DataFrame(
+            {
+                "question": names,
+                "label": attrs["label"].to_list(),
+                "importance": w,
+                "importance_pct": np.round(w * scale, 9),
+                "ci_low": np.clip(lo_w * scale, 0, 100),
+                "ci_high": np.clip(hi_w * scale, 0, 100),
+                "mean": means,
+                "performance": perf,
+                "n": [complete.height] * len(names),
+            }
+        )
+        .sort(["importance_pct", "question"], descending=[True, False], nulls_last=True)
+        .with_row_index("rank", offset=1)
+    )
+    high_imp = pl.col("importance_pct") >= 100.0 / len(names)
+    good = pl.col("performance") >= float(np.nanmean(perf))
+    table = table.with_columns(
+        pl.when(high_imp & ~good)
+        .then(pl.lit("fix first"))
+        .when(high_imp)
+        .then(pl.lit("protect"))
+        .when(~good)
+        .then(pl.lit("monitor"))
+        .otherwise(pl.lit("maintain"))
+        .alias("quadrant")
+    )
+    labels = dict(zip(qt["question"], qt["label"], strict=True))
+    return AttributeDrivers(
+        table=table,
+        r2=r2,
+        r2_ci_low=float(np.quantile(boot_r2, 0.025)),
+        r2_ci_high=float(np.quantile(boot_r2, 0.975)),
+        n_respondents=complete.height,
+        n_incomplete=wide.height - complete.height,
+        outcome=outcome,
+        outcome_label=labels.get(outcome, outcome),
     )

@@ -19,6 +19,10 @@ Every metric is a function of the histogram of answers, which is how the bootstr
 works: per group, the answer counts are resampled from a multinomial (vectorised numpy), the
 score is recomputed from each resampled histogram, and the 2.5% / 97.5% percentiles are the
 interval. Rolling windows pool the histograms of the last ``window`` periods.
+
+Declared questions (:func:`question_scores`, ``[questions]`` in ``client.toml``): NPS, CSAT
+and CES questions give the numbers above; a ``rating`` question its mean answer with a
+Student-t interval, a ``binary`` (good/bad) question the % good with a Wilson interval.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ __all__ = [
     "score_summary",
     "score_over_time",
     "compare_scores",
+    "QUESTION_METRIC",
+    "question_scores",
 ]
 
 #: Metric name -> the survey whose answers it uses.
@@ -720,3 +726,186 @@ def compare_scores(
             "sentence": [sentence],
         }
     )
+
+
+# --------------------------------------------------------------------------------------------
+# declared questions
+# --------------------------------------------------------------------------------------------
+#: What the score of each kind of question is (the ``metric`` column of :func:`question_scores`).
+QUESTION_METRIC: dict[str, str] = {
+    "nps": "nps",
+    "csat": "csat",
+    "ces": "ces",
+    "rating": "mean",
+    "binary": "share_good",
+}
+_IMPLIED_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
+
+
+def _question_frame(lf: pl.LazyFrame, questions: pl.DataFrame | None) -> pl.DataFrame:
+    """The question table: given, or one row per question answered (no scale known)."""
+    if questions is not None:
+        return questions.filter(pl.col("survey").is_not_null() & (pl.col("survey") != "text"))
+    found = (
+        lf.filter(pl.col("survey").is_not_null() & (pl.col("survey") != "text"))
+        .group_by("question")
+        .agg(pl.col("survey").first())
+        .sort("question")
+        .collect()
+    )
+    return found.with_columns(
+        pl.lit(None, dtype=pl.Int64).alias("scale_low"),
+        pl.lit(None, dtype=pl.Int64).alias("scale_high"),
+        pl.col("question").replace(_IMPLIED_LABELS).alias("label"),
+        pl.col("survey").alias("kind"),
+    )
+
+
+def _mean_t_interval(stats: pl.DataFrame, low: float | None, high: float | None) -> pl.DataFrame:
+    """Mean and Student-t 95% interval per row of ``n``, ``s1`` (sum), ``s2`` (sum of squares).
+
+    The sums are of integer answers, so they are exact whatever polars' thread split.
+    """
+    from scipy.stats import t as student_t
+
+    n = stats.get_column("n").cast(pl.Float64).to_numpy()
+    s1 = stats.get_column("s1").cast(pl.Float64).to_numpy()
+    s2 = stats.get_column("s2").cast(pl.Float64).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        var = np.clip((s2 - n * mean * mean) / (n - 1), 0.0, None)
+        half = student_t.ppf(0.975, np.maximum(n - 1, 1)) * np.sqrt(var / n)
+    two = n > 1
+    return stats.with_columns(
+        pl.Series("estimate", np.where(n > 0, mean, np.nan)).fill_nan(None),
+        pl.Series("ci_low", np.where(two, mean - half, np.nan)).fill_nan(None).clip(low, high),
+        pl.Series("ci_high", np.where(two, mean + half, np.nan)).fill_nan(None).clip(low, high),
+    ).drop("s1", "s2")
+
+
+def question_scores(
+    feedback: FrameLike,
+    questions: pl.DataFrame | None = None,
+    by: str | Sequence[str] | None = None,
+    *,
+    journey_map: dict[str, str] | None = None,
+    customers: FrameLike | None = None,
+    events: FrameLike | None = None,
+) -> pl.DataFrame:
+    """The score of every question, with its 95% interval, overall or per group.
+
+    ========  ============================================================================
+    kind      score and interval
+    ========  ============================================================================
+    nps       NPS, as :func:`score_summary` (the same numbers)
+    csat      % answering 4–5 of 5, as :func:`score_summary` (Wilson)
+    ces       mean effort 1–7, as :func:`score_summary` (normal interval)
+    rating    the mean answer on the question's scale; Student-t interval
+              mean ± t(0.975, n − 1)·s/√n (s: the sample standard deviation), clipped to
+              the scale
+    binary    % of answers that are good (1); Wilson interval
+    ========  ============================================================================
+
+    Parameters
+    ----------
+    feedback : DataFrame or LazyFrame
+        Canonical feedback with ``question`` (without it, ``question`` = ``survey``).
+    questions : DataFrame, optional
+        The question table (:func:`cxlab.io.surveys.question_table`): order, labels, kinds
+        and scales; answers outside a question's scale are ignored. Default: every question
+        answered, in name order, labelled by its name, intervals not clipped to a scale.
+    by, journey_map, customers, events
+        Breakdowns, as in :func:`score_summary`.
+
+    Returns
+    -------
+    DataFrame
+        ``question, label, kind, *by, metric, n, estimate, ci_low, ci_high, small_n``, in
+        question order, then by ``by``.
+
+    Examples
+    --------
+    Three ratings 3, 4, 5 on 1–5: mean 4, s = 1, t(0.975, 2) = 4.303, half-width
+    4.303 · 1/√3 = 2.48, clipped to the scale; 3 good answers of 4: 75%.
+
+    >>> fb = pl.DataFrame({"question": ["delivery"] * 3 + ["resolved"] * 4,
+    ...                    "survey": ["rating"] * 3 + ["binary"] * 4, "score": [3, 4, 5, 1, 1, 1, 0]})
+    >>> question_scores(fb).select("question", "metric", "n", "estimate", pl.col("ci_low").round(2)).rows()
+    [('delivery', 'mean', 3, 4.0, 1.52), ('resolved', 'share_good', 4, 75.0, 30.06)]
+    """
+    keys = _as_list(by)
+    lf = as_lazy(feedback, "feedback")
+    require_columns(lf, ["survey", "score"], "feedback")
+    if "question" not in lf.collect_schema().names():
+        lf = lf.with_columns(pl.col("survey").alias("question"))
+    qt = _question_frame(lf, questions)
+    joins = {"journey_map": journey_map, "customers": customers, "events": events}
+    parts = []
+    for q in qt.iter_rows(named=True):
+        survey, low, high = q["survey"], q["scale_low"], q["scale_high"]
+        rows = lf.filter(pl.col("question") == q["question"])
+        if low is not None and high is not None:
+            rows = rows.filter(pl.col("score").is_between(low, high))
+        if survey in METRIC_SURVEY:
+            res = score_summary(rows, keys or None, survey=survey, **joins)
+        else:
+            rows = add_breakdowns(rows, keys, **joins)  # type: ignore[arg-type]
+            score = pl.col("score")
+            if survey == "binary":
+                aggs = [pl.len().alias("n"), (score == 1).sum().alias("k")]
+            else:
+                aggs = [
+                    pl.len().alias("n"),
+                    score.sum().alias("s1"),
+                    (score * score).sum().alias("s2"),
+                ]
+            stats = (
+                rows.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
+                if keys
+                else rows.select(aggs)
+            ).collect()
+            if survey == "binary":
+                lo, hi = wilson_bounds(pl.col("k"), pl.col("n"))
+                res = stats.select(
+                    *keys,
+                    pl.col("n").cast(pl.Int64),
+                    pl.when(pl.col("n") > 0)
+                    .then(100.0 * pl.col("k") / pl.col("n"))
+                    .alias("estimate"),
+                    (100.0 * lo).alias("ci_low"),
+                    (100.0 * hi).alias("ci_high"),
+                )
+            else:
+                res = _mean_t_interval(stats.with_columns(pl.col("n").cast(pl.Int64)), low, high)
+            res = res.with_columns(
+                pl.lit(QUESTION_METRIC.get(survey, "mean")).alias("metric"), small_n("n")
+            )
+        parts.append(
+            res.select(
+                pl.lit(q["question"]).alias("question"),
+                pl.lit(q["label"]).alias("label"),
+                pl.lit(q["kind"]).alias("kind"),
+                *keys,
+                "metric",
+                pl.col("n").cast(pl.Int64),
+                pl.col("estimate").cast(pl.Float64),
+                pl.col("ci_low").cast(pl.Float64),
+                pl.col("ci_high").cast(pl.Float64),
+                "small_n",
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "question": pl.String,
+                "label": pl.String,
+                "kind": pl.String,
+                "metric": pl.String,
+                "n": pl.Int64,
+                "estimate": pl.Float64,
+                "ci_low": pl.Float64,
+                "ci_high": pl.Float64,
+                "small_n": pl.Boolean,
+            }
+        )
+    return pl.concat(parts, how="vertical_relaxed")
