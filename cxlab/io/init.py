@@ -608,6 +608,29 @@ def _sortable_time(dtype: pl.DataType, time: TimeFormat | None) -> pl.Expr:
     return ts
 
 
+def _survey_export(path: Path, sample: pl.DataFrame) -> tuple[Proposal, str, str | None] | None:
+    """Proposal, ``[questions]`` text and time zone of a Qualtrics export; None for other files."""
+    from cxlab.io.surveys import propose_questions, qualtrics_columns, read_qualtrics_header
+
+    header = read_qualtrics_header(path) if file_format(path)[0] == "csv" else None
+    if header is None:
+        return None
+    answers = sample.slice(2)
+    why = {"customer_id": "Qualtrics: who answered", "timestamp": "Qualtrics: when it was recorded"}
+    columns = {c: (src, why[c]) for src, c in qualtrics_columns(header, answers).items()}
+    time = (
+        detect_time_format(answers.get_column(columns["timestamp"][0]))
+        if "timestamp" in columns
+        else None
+    )
+    text = (
+        "\n# REVIEW: one table per question of the Qualtrics export (kind, scale, label)\n"
+        + propose_questions(header, answers)
+        + "\n"
+    )
+    return Proposal("feedback", columns, time), text, header.time_zone
+
+
 # --------------------------------------------------------------------------- the command
 @dataclass
 class InitResult:
@@ -713,9 +736,19 @@ def init_client(
     samples: dict[str, pl.DataFrame] = {}
     review: list[str] = []
     constants: dict[str, dict[str, str]] = {}
+    extra_toml = ""
     for table, fname in files.items():
         sample = read_sample(folder / fname, sample_rows)
         samples[table] = sample
+        survey = _survey_export(folder / fname, sample) if table == "feedback" else None
+        if survey is not None:  # a Qualtrics export: its questions (cxlab.io.surveys)
+            proposals[table], extra_toml, zone = survey
+            timezone = timezone or zone
+            review.append(
+                f"{fname} is a Qualtrics export: its questions were declared from their text "
+                f"([questions]); check each kind and scale"
+            )
+            continue
         p = propose_mapping(sample, table)
         if table == "events":
             tool = _pick_preset(preset, sample)
@@ -770,6 +803,7 @@ def init_client(
         stages=stages,
         purchase_touchpoints=tool.purchase_touchpoints if tool is not None else ("purchase",),
     )
+    text += extra_toml  # the [questions] of a survey export
     tmp = folder / (CONFIG_FILE + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(folder / CONFIG_FILE)

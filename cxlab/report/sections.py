@@ -29,7 +29,7 @@ from cxlab.contract.schema import STAGES
 from cxlab.errors import DataError
 
 if TYPE_CHECKING:
-    from cxlab.analysis.drivers import KeyDrivers
+    from cxlab.analysis.drivers import AttributeDrivers, KeyDrivers
     from cxlab.analysis.voc import TopicModel
     from cxlab.contract.client_config import ChurnDefinition
 
@@ -160,11 +160,15 @@ def check_period(
     if events.height:
         return []
     answered = feedback is not None and feedback.height > 0
+    # rated attributes (declared survey questions) give drivers without any event
+    kept = FEEDBACK_ONLY_SECTIONS + (("drivers",) if answered and _rated(feedback) else ())
     return [
-        Skipped(s, _NO_EVENTS)
-        for s in sections
-        if s != "coverage" and not (answered and s in FEEDBACK_ONLY_SECTIONS)
+        Skipped(s, _NO_EVENTS) for s in sections if s != "coverage" and not (answered and s in kept)
     ]
+
+
+def _rated(feedback: pl.DataFrame) -> bool:
+    return "survey" in feedback.columns and bool((feedback.get_column("survey") == "rating").any())
 
 
 def check_coverage(events: pl.DataFrame) -> pl.DataFrame | Skipped:
@@ -225,7 +229,7 @@ def check_heatmap(heat: pl.DataFrame) -> pl.DataFrame | Skipped:
 
 
 def check_metrics(feedback: pl.DataFrame) -> list[str] | Skipped:
-    """The surveys answered (among nps, csat, ces, in that order), or why there are none.
+    """The surveys answered (nps, csat, ces, rating, binary, in that order), or why there are none.
 
     Examples
     --------
@@ -239,7 +243,7 @@ def check_metrics(feedback: pl.DataFrame) -> list[str] | Skipped:
         if feedback.height
         else set()
     )
-    surveys = [s for s in ("nps", "csat", "ces") if s in present]
+    surveys = [s for s in ("nps", "csat", "ces", "rating", "binary") if s in present]
     if not surveys:
         return Skipped(
             "metrics", "No survey answers in this period, so there are no scores to show."
@@ -279,6 +283,11 @@ def key_drivers(
     reason = _no_nps_reason(nps, "explain")
     if reason is not None:
         return Skipped("drivers", reason)
+    if events.height == 0:  # a survey-only client: its rated attributes may still explain it
+        return Skipped(
+            "drivers",
+            "No interaction was recorded in this period, so no touchpoint can be tied to the scores.",
+        )
     from cxlab.analysis.drivers import nps_drivers
 
     try:
@@ -291,6 +300,42 @@ def key_drivers(
             "The journeys before the NPS answers do not differ enough to tell which "
             "touchpoint drives the score.",
         )
+
+
+def attribute_key_drivers(
+    feedback: pl.DataFrame, questions: Sequence[Any], *, seed: int, outcome: str | None = None
+) -> AttributeDrivers | Skipped | None:
+    """:func:`cxlab.analysis.drivers.attribute_drivers` on the declared questions, or why it cannot run.
+
+    None when no rated attribute is declared (nothing to say). Needs an outcome question
+    (NPS, else CSAT, or ``[survey] outcome``) and :data:`MIN_NPS_ANSWERS` complete responses.
+
+    Examples
+    --------
+    >>> attribute_key_drivers(pl.DataFrame({"survey": ["nps"]}), (), seed=0) is None
+    True
+    """
+    from cxlab.analysis.drivers import attribute_drivers
+    from cxlab.io.surveys import IMPLIED_QUESTIONS, question_table
+
+    table = question_table(tuple(questions) or IMPLIED_QUESTIONS)
+    if not table.get_column("attribute").any():
+        return None
+    try:
+        kd = attribute_drivers(feedback, table, outcome=outcome, seed=seed)
+    except DataError:
+        return Skipped(
+            "drivers",
+            f"Fewer than {MIN_NPS_ANSWERS} responses rate every attribute and the outcome "
+            "question, so the attributes that matter cannot be told apart.",
+        )
+    if kd.n_respondents < MIN_NPS_ANSWERS:
+        return Skipped(
+            "drivers",
+            f"Only {_plural(kd.n_respondents, 'response')} rate every attribute and the outcome "
+            f"question; at least {MIN_NPS_ANSWERS} are needed to tell which attributes matter.",
+        )
+    return kd
 
 
 def voc_topics(
