@@ -798,76 +798,69 @@ def _toml_block(name: str, pairs: Mapping[str, Any]) -> str:
 
 
 def _question_issue(g: Mapping[str, Any], q: Question | None, file: str, source: str, wide: bool):
-    """One set-aside issue of one question, its message naming the question and the fix."""
+    """One set-aside issue of one question: the question, its column, a few values, the fix.
+
+    The redacted message (pseudonymised reports) quotes no text from the file (a scale's
+    numeric ends stay in its fix).
+    """
     from cxlab.contract.validation import Issue
 
     reason, n, rows = g["reason"], g["rows"], tuple(g["examples"])
     values = [v for v in g["values"] if v is not None][:3]
-    what = "answer" if wide else "row"
-    plural = f"{n:,} {what}{'' if n == 1 else 's'}"
-    where = f"{file}, column {q.column if (q is not None and q.column) else source!r}"
+    plural = f"{n:,} {'answer' if wide else 'row'}{'' if n == 1 else 's'}"
+    where = f"{file}, column {q.column if q is not None and q.column else source!r}"
     if q is not None and q.column:
         where = f"{file}, column {q.column!r}"
+    about = f" (question {q.name!r}, {q.label!r}, scale {q.scale_text})" if q is not None else ""
+    aside = ". They are set aside."
     if reason == "unknown_survey":
         head = f"{where}: {plural} hold{'s' if n == 1 else ''} a question no [questions] table declares"
-        slug = re.sub(r"[^a-z0-9_]+", "_", str(values[0]).lower()).strip("_") if values else "new"
-        fix = _toml_block(
-            slug or "new",
-            {"value": values[0] if values else "Q9", "kind": "rating", "scale": [1, 5]},
-        )
-        tail = ". They are set aside. Declare each question in client.toml, for example:\n\n" + fix
+        code = str(values[0]) if values else "Q9"
+        slug = re.sub(r"[^a-z0-9_]+", "_", code.lower()).strip("_") or "new"
+        say = " Declare each question in client.toml, for example:\n\n"
+        tail = say + _toml_block(slug, {"value": code, "kind": "rating", "scale": [1, 5]})
+        hidden = say + _toml_block("new", {"value": "Q9", "kind": "rating", "scale": [1, 5]})
     elif reason == "score_out_of_range":
-        nums = [int(float(v)) for v in g["numbers"] if v is not None]
-        lo, hi = min([q.low, *nums]), max([q.high, *nums])
-        head = (
-            f"{where} (question {q.name!r}, {q.label!r}, scale {q.scale_text}): {plural} "
-            f"outside the scale"
-        )
-        tail = (
-            ". They are set aside. If the question's scale is wider, declare it in client.toml:\n\n"
-            + _toml_block(q.name, {"scale": [lo, hi]})
-        )
+        nums = [int(v) for v in g["numbers"] if v is not None]
+        fix = {"scale": [min([q.low, *nums]), max([q.high, *nums])]}
+        say = " If the question's scale is wider, declare it in client.toml:\n\n"
         if q.kind in ("nps", "csat", "ces") and not q.labels:
-            tail = (
-                f". They are set aside. A {q.kind.upper()} answer is {q.low}–{q.high}; if the "
-                f"question was asked on another scale, declare it as a rating:\n\n"
-                + _toml_block(q.name, {"kind": "rating", "scale": [lo, hi]})
+            say = (
+                f" A {q.kind.upper()} answer is {q.low}–{q.high}; if the question was asked on "
+                f"another scale, declare it as a rating:\n\n"
             )
-    elif reason == "unparsable_value":
-        label = f"question {q.name!r}, {q.label!r}" if q is not None else "score"
-        head = f"{where} ({label}): {plural} not on the question's scale ({q.scale_text if q else 'numbers'})"
-        if q is not None and q.labels:
-            tail = (
-                ". They are set aside. Add each label to 'scale' in its place (lowest first), or "
-                "if it means 'not answered', list it in client.toml:\n\n"
-                + _toml_block(q.name, {"no_answer": values or ["N/A"]})
-            )
-        else:
-            fix = {"no_answer": values or ["N/A"]} if q is not None else {}
-            tail = ". They are set aside. Export the answers as numbers" + (
-                ", or if they mean 'not answered', list them in client.toml:\n\n"
-                + _toml_block(q.name, fix)
-                if q is not None
-                else "."
-            )
-    else:  # missing_value on score
-        label = f" (question {q.name!r}, {q.label!r})" if q is not None else ""
-        head = f"{where}{label}: {plural} with no answer"
-        tail = (
-            ". They are set aside. Leave unanswered questions out of a long export, or fill them."
+            fix = {"kind": "rating", **fix}
+        head = f"{where}{about}: {plural} outside the scale"
+        tail = say + _toml_block(q.name, fix)
+        hidden = tail  # the scale's ends are numbers, not personal data
+    elif reason == "unparsable_value" and q is not None:
+        head = f"{where}{about}: {plural} not on the question's scale"
+        say = (
+            " Add each label to 'scale' in its place (lowest first), or if it means 'not "
+            "answered', list it in client.toml:\n\n"
+            if q.labels
+            else " Export the answers as numbers, or if they mean 'not answered', list them in "
+            "client.toml:\n\n"
         )
-    msg = head + (f": {_shown(values)}" if values else "") + tail
-    redacted = head + tail if values else ""
+        tail = say + _toml_block(q.name, {"no_answer": values or ["N/A"]})
+        hidden = say + _toml_block(q.name, {"no_answer": ["N/A"]})
+    elif reason == "unparsable_value":
+        head = f"{where}: {plural} with a question no [questions] table declares and no number"
+        tail = hidden = " Declare the question, and export the answers as numbers."
+    else:  # missing_value on score
+        head = f"{where}{about}: {plural} with no answer"
+        tail = hidden = " Leave unanswered questions out of a long export, or fill them."
+    msg = head + (f": {_shown(values)}" if values else "") + aside + tail
     return Issue(
         "feedback",
         file,
         "set_aside",
         reason,
-        "score" if reason != "unknown_survey" else "survey",
+        "survey" if reason == "unknown_survey" else "score",
         n,
         rows,
         msg,
-        redacted_message=redacted,
+        redacted_message=head + aside + hidden,
     )
 
 

@@ -143,7 +143,7 @@ scale = [0, 10]
         "a,2024-03-01,Q7,10\n"
         "b,2024-03-02,SAT,Dissatisfied\n"  # 2
         "b,2024-03-02,SAT,Kinda ok\n"  # not a label: set aside
-        "c,2024-03-03,Q9,4\n"  # a question nobody declared: set aside
+        "c,2024-03-03,Z9,4\n"  # a question nobody declared: set aside
     )
     client = load_client(_client(tmp_path, toml, "fb.csv", csv))
     assert client.feedback.select("question", "survey", "score").rows() == [
@@ -161,10 +161,13 @@ scale = [0, 10]
     label = issues["unparsable_value"].message
     assert "'overall'" in label and "'Kinda ok'" in label
     assert _fix_block(label) == {"questions": {"overall": {"no_answer": ["Kinda ok"]}}}
+    # a pseudonymised report quotes no text of the file, not even in the fix
+    assert "Kinda" not in issues["unparsable_value"].redacted_message
+    assert "Z9" not in issues["unknown_survey"].redacted_message
     unknown = issues["unknown_survey"].message
-    assert "'Q9'" in unknown
+    assert "'Z9'" in unknown
     assert _fix_block(unknown) == {
-        "questions": {"q9": {"value": "Q9", "kind": "rating", "scale": [1, 5]}}
+        "questions": {"z9": {"value": "Z9", "kind": "rating", "scale": [1, 5]}}
     }
 
 
