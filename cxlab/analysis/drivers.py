@@ -690,7 +690,7 @@ def _attribute_questions(fb: pl.LazyFrame, questions: pl.DataFrame | None) -> pl
         missing = need - set(questions.columns)
         if missing:
             raise ParameterError(
-                "The 'questions' parameter must be a question table (cxlab.io.surveys.question_table) "
+                "The 'questions' parameter must be a question table (cxlab.contract.questions.question_table) "
                 f"with columns {', '.join(sorted(need))}. Missing: {', '.join(sorted(missing))}."
             )
         return questions
@@ -734,7 +734,7 @@ def attribute_drivers(
         Canonical feedback with ``question`` (answers of one response share
         ``customer_id`` and ``timestamp``).
     questions : DataFrame, optional
-        The question table (:func:`cxlab.io.surveys.question_table`): labels and scales.
+        The question table (:func:`cxlab.contract.questions.question_table`): labels and scales.
         Default: every question whose answers have ``survey == "rating"``, scale from the
         answers seen.
     outcome : str, optional

@@ -811,7 +811,7 @@ def question_scores(
     feedback : DataFrame or LazyFrame
         Canonical feedback with ``question`` (without it, ``question`` = ``survey``).
     questions : DataFrame, optional
-        The question table (:func:`cxlab.io.surveys.question_table`): order, labels, kinds
+        The question table (:func:`cxlab.contract.questions.question_table`): order, labels, kinds
         and scales; answers outside a question's scale are ignored. Default: every question
         answered, in name order, labelled by its name, intervals not clipped to a scale.
     by, journey_map, customers, events

@@ -860,7 +860,7 @@ class ClientConfig:
     as_of: dt.datetime | None = None
     allow_outside_folder: bool = False
     settings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    #: the declared survey questions (:class:`cxlab.io.surveys.Question`); empty: the implied
+    #: the declared survey questions (:class:`cxlab.contract.questions.Question`); empty: the implied
     #: nps, csat and ces of the long format
     questions: tuple[Any, ...] = ()
 
@@ -1428,8 +1428,8 @@ def read_client_config(folder: str | Path) -> ClientConfig:
 
 
 def _questions(values: dict[str, Any], problems: _Problems) -> tuple[Any, ...]:
-    """The ``[questions]`` tables checked together (:mod:`cxlab.io.surveys`), and ``[survey] outcome``."""
-    from cxlab.io.surveys import questions_from_settings
+    """The ``[questions]`` tables checked together (:mod:`cxlab.contract.questions`), and ``[survey] outcome``."""
+    from cxlab.contract.questions import questions_from_settings
 
     def error(where: tuple[str, ...], message: str, fix: dict[str, Any] | None) -> ConfigError:
         given = {k: list(v) if isinstance(v, tuple) else v for k, v in (fix or {}).items()}

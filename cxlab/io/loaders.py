@@ -48,6 +48,7 @@ from pathlib import Path
 import polars as pl
 
 from cxlab.contract.prepare import customer_order, gather_prepared
+from cxlab.contract.questions import Question
 from cxlab.contract.schema import (
     CODED_COLUMNS,
     SOURCE_ROW,
@@ -81,7 +82,6 @@ from cxlab.io.rules import (
 )
 from cxlab.io.sources import SourceSpec, apply_source_spec
 from cxlab.io.surveys import (
-    Question,
     feedback_checks,
     finish_feedback,
     read_qualtrics_header,

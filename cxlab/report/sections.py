@@ -316,7 +316,7 @@ def attribute_key_drivers(
     True
     """
     from cxlab.analysis.drivers import attribute_drivers
-    from cxlab.io.surveys import IMPLIED_QUESTIONS, question_table
+    from cxlab.contract.questions import IMPLIED_QUESTIONS, question_table
 
     table = question_table(tuple(questions) or IMPLIED_QUESTIONS)
     if not table.get_column("attribute").any():

@@ -14,15 +14,11 @@ import polars as pl
 import pytest
 
 from cxlab.contract.client_config import read_client_config
+from cxlab.contract.questions import IMPLIED_QUESTIONS, question_table
 from cxlab.errors import ConfigError, DataError
 from cxlab.io.client import load_client
 from cxlab.io.loaders import load_feedback
-from cxlab.io.surveys import (
-    IMPLIED_QUESTIONS,
-    QUALTRICS_PERSONAL_COLUMNS,
-    question_table,
-    read_qualtrics_header,
-)
+from cxlab.io.surveys import QUALTRICS_PERSONAL_COLUMNS, read_qualtrics_header
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from fixtures.qualtrics import write_qualtrics_export  # noqa: E402

@@ -11,9 +11,9 @@ import pytest
 
 from cxlab.analysis.drivers import attribute_drivers, relative_weights
 from cxlab.analysis.metrics import question_scores, score_summary
+from cxlab.contract.questions import Question, question_table
 from cxlab.errors import DataError
 from cxlab.io.client import load_client
-from cxlab.io.surveys import Question, question_table
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from fixtures.qualtrics import write_qualtrics_export  # noqa: E402
