@@ -27,6 +27,8 @@ def _text(page: str) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
+@pytest.mark.e2e
+@pytest.mark.notebook
 @pytest.mark.slow
 def test_qualtrics_export_from_init_to_report(tmp_path, capsys):
     export = write_qualtrics_export(tmp_path / "export.csv")
