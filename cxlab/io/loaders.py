@@ -82,7 +82,6 @@ from cxlab.io.rules import (
 )
 from cxlab.io.sources import SourceSpec, apply_source_spec
 from cxlab.io.surveys import (
-    feedback_checks,
     finish_feedback,
     read_qualtrics_header,
     shape_feedback,
