@@ -48,6 +48,7 @@ __all__ = [
     "ChurnClusters",
     "ChurnDrivers",
     "ClusterStabilityWarning",
+    "OVERALL",
     "RetentionCurves",
     "churn_drivers",
     "retention_curves",
@@ -965,14 +966,17 @@ class RetentionCurves:
     logrank : dict
         ``test_statistic``, ``p_value``, ``degrees_of_freedom`` of the log-rank test that all
         groups share one retention curve (None with fewer than two groups).
-    by : str
-        The grouping column.
+    by : str or None
+        The grouping column (None for the overall curve, whose group is ``"all"``).
+    at : DataFrame or None
+        With ``times=``: the same columns as ``curves``, read at exactly those days.
     """
 
     curves: pl.DataFrame
     summary: pl.DataFrame
     logrank: dict[str, float] | None
-    by: str
+    by: str | None
+    at: pl.DataFrame | None = None
 
     def __repr__(self) -> str:
         lr = (
@@ -983,29 +987,84 @@ class RetentionCurves:
         return f"RetentionCurves(by={self.by!r}, groups={self.summary.height}, log-rank {lr})"
 
 
+#: The group name of the overall curve (``retention_curves(labels)`` without groups).
+OVERALL = "all"
+
+
+def _km_read(kmf: Any, days: np.ndarray, durations: np.ndarray) -> dict[str, np.ndarray]:
+    """S(t), its band and the number at risk at ``days``: the step function's value at the last
+    event time <= t (lifelines' ``survival_function_at_times``)."""
+    # lifelines answers in pandas: leave pandas at this boundary, straight to numpy
+    times = kmf.survival_function_.index.to_numpy(dtype=float)
+    at = np.searchsorted(times, days, side="right") - 1
+    step = np.vstack(
+        [
+            np.ones((1, 3)),
+            np.c_[
+                kmf.survival_function_.to_numpy(),
+                kmf.confidence_interval_survival_function_.to_numpy(),
+            ],
+        ]
+    )
+    values = step[at + 1]
+    return {
+        "day": days,
+        "retention": values[:, 0],
+        "ci_low": values[:, 1],
+        "ci_high": values[:, 2],
+        "at_risk": (durations[None, :] >= days[:, None]).sum(axis=1).astype(np.int64),
+    }
+
+
+def _times(times: Sequence[float] | None) -> np.ndarray | None:
+    if times is None:
+        return None
+    try:
+        out = np.asarray([float(t) for t in times], dtype=float)
+    except (TypeError, ValueError):
+        out = np.asarray([np.nan])
+    if out.size == 0 or not np.all(np.isfinite(out)) or np.any(out < 0):
+        raise ParameterError(
+            "The 'times' parameter of retention_curves must be a list of days >= 0, e.g. "
+            f"[30, 90, 180]. Got {times!r} instead."
+        )
+    return out
+
+
 def retention_curves(
     labels: pl.DataFrame | pl.LazyFrame,
-    groups: pl.DataFrame | pl.LazyFrame,
+    groups: pl.DataFrame | pl.LazyFrame | None = None,
     *,
     by: str | None = None,
     alpha: float = 0.05,
     n_points: int = 100,
+    times: Sequence[float] | None = None,
 ) -> RetentionCurves:
-    """Kaplan–Meier retention per group, with confidence bands and a log-rank test.
+    """Kaplan–Meier retention overall or per group, with confidence bands and a log-rank test.
+
+    The Kaplan–Meier estimator and its exponential Greenwood band are lifelines'
+    (``KaplanMeierFitter``); S(t) is the share still active t days after first seen, a step
+    function read at the last churn time at or before t (lifelines'
+    ``survival_function_at_times``). Durations and churn come from
+    :func:`cxlab.features.churn_labels`; with ``method = "inactivity"`` a customer silent for
+    exactly ``inactivity_days`` (or more) at ``as_of`` counts as churned (``>=``).
 
     Parameters
     ----------
     labels : DataFrame
-        From :func:`cxlab.analysis.features.churn_labels` (``customer_id``, ``duration_days``,
+        From :func:`cxlab.features.churn_labels` (``customer_id``, ``duration_days``,
         ``event_observed``).
-    groups : DataFrame
-        ``customer_id`` and the grouping column (a cluster, a segment…).
+    groups : DataFrame, optional
+        ``customer_id`` and the grouping column (a cluster, a segment…). None: one overall
+        curve of every labelled customer (group ``"all"``, no log-rank test).
     by : str, optional
         The grouping column; needed only when ``groups`` has more than one other column.
     alpha : float
         1 − confidence level of the bands (lifelines' exponential Greenwood interval).
     n_points : int
         Days on the common grid the curves are evaluated at.
+    times : list of float, optional
+        Days at which to read S(t) exactly (``RetentionCurves.at``), e.g. ``[30, 90, 180]``.
 
     Returns
     -------
@@ -1021,82 +1080,31 @@ def retention_curves(
     >>> rc = retention_curves(lab, g)
     >>> rc.summary.select("group", "n", "n_churned", "median_days").rows()
     [('x', 3, 1, 30.0), ('y', 3, 3, 6.0)]
+    >>> overall = retention_curves(lab, times=[6])  # one curve: 2 of 6 churned by day 6
+    >>> overall.at.select("group", "day", pl.col("retention").round(4)).rows()
+    [('all', 6.0, 0.6667)]
     """
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
-    lab = labels.lazy().collect() if isinstance(labels, pl.LazyFrame) else labels
-    grp = groups.lazy().collect() if isinstance(groups, pl.LazyFrame) else groups
-    for c in ("customer_id", "duration_days", "event_observed"):
-        if c not in lab.columns:
-            raise DataError(
-                f"The labels frame has no '{c}' column.{did_you_mean(c, lab.columns)} Build it with cxlab.analysis.features.churn_labels."
-            )
-    if "customer_id" not in grp.columns:
-        raise DataError(
-            f"The groups frame has no 'customer_id' column.{did_you_mean('customer_id', grp.columns)}"
-        )
-    others = [c for c in grp.columns if c != "customer_id"]
-    if by is None:
-        if len(others) != 1:
-            raise ParameterError(
-                f"retention_curves: the groups frame has columns {others}; say which one to group by with by=…."
-            )
-        by = others[0]
-    elif by not in others:
-        raise ParameterError(
-            f"The 'by' parameter of retention_curves names '{by}', which is not a column of groups.{did_you_mean(by, others)}"
-        )
-
-    data = (
-        lab.select("customer_id", "duration_days", "event_observed")
-        .join(
-            grp.select("customer_id", pl.col(by).cast(pl.String).alias("group")),
-            on="customer_id",
-            how="inner",
-        )
-        .drop_nulls()
-        .sort(["group", "customer_id"])
-    )
-    if data.height == 0:
-        raise DataError("retention_curves: no customer has both a duration and a group.")
+    data, by = _km_data(labels, groups, by)
+    read_at = _times(times)
     durations = data.get_column("duration_days").to_numpy()
     observed = data.get_column("event_observed").to_numpy().astype(bool)
     group = data.get_column("group").to_numpy()
     timeline = np.linspace(0.0, float(durations.max()), max(2, n_points))
 
-    curve_parts, summary_rows = [], []
+    curve_parts, at_parts, summary_rows = [], [], []
     for name in sorted(set(group.tolist())):
         mask = group == name
         kmf = KaplanMeierFitter(alpha=alpha).fit(durations[mask], observed[mask], label=name)
-        # lifelines answers in pandas: leave pandas at this boundary, straight to numpy, then
-        # read the step functions at the grid days (value at the last event time <= day).
-        times = kmf.survival_function_.index.to_numpy(dtype=float)
-        at = np.searchsorted(times, timeline, side="right") - 1
-        step = np.vstack(
-            [
-                np.ones((1, 3)),
-                np.c_[
-                    kmf.survival_function_.to_numpy(),
-                    kmf.confidence_interval_survival_function_.to_numpy(),
-                ],
-            ]
-        )
-        values = step[at + 1]
-        surv, ci = values[:, 0], values[:, 1:]
-        at_risk = (durations[mask][None, :] >= timeline[:, None]).sum(axis=1)
         curve_parts.append(
-            pl.DataFrame(
-                {
-                    "group": [name] * len(timeline),
-                    "day": timeline,
-                    "retention": surv,
-                    "ci_low": ci[:, 0],
-                    "ci_high": ci[:, 1],
-                    "at_risk": at_risk.astype(np.int64),
-                }
-            )
+            pl.DataFrame({"group": name, **_km_read(kmf, timeline, durations[mask])})
         )
+        if read_at is not None:
+            at_parts.append(
+                pl.DataFrame({"group": name, **_km_read(kmf, read_at, durations[mask])})
+            )
         median = float(kmf.median_survival_time_)
         summary_rows.append(
             (
@@ -1129,4 +1137,51 @@ def retention_curves(
         summary=summary,
         logrank=logrank,
         by=by,
+        at=pl.concat(at_parts).sort(["group", "day"]) if at_parts else None,
     )
+
+
+def _km_data(labels, groups, by) -> tuple[pl.DataFrame, str | None]:
+    """``customer_id``, ``duration_days``, ``event_observed``, ``group`` (checked), and ``by``."""
+    lab = labels.lazy().collect() if isinstance(labels, pl.LazyFrame) else labels
+    for c in ("customer_id", "duration_days", "event_observed"):
+        if c not in lab.columns:
+            raise DataError(
+                f"The labels frame has no '{c}' column.{did_you_mean(c, lab.columns)} Build it with "
+                "cxlab.features.churn_labels."
+            )
+    base = lab.select("customer_id", "duration_days", "event_observed")
+    if groups is None:
+        if by is not None:
+            raise ParameterError(
+                f"retention_curves: by={by!r} needs a groups frame (customer_id and {by!r})."
+            )
+        data = base.with_columns(pl.lit(OVERALL).alias("group"))
+    else:
+        grp = groups.lazy().collect() if isinstance(groups, pl.LazyFrame) else groups
+        if "customer_id" not in grp.columns:
+            raise DataError(
+                f"The groups frame has no 'customer_id' column.{did_you_mean('customer_id', grp.columns)}"
+            )
+        others = [c for c in grp.columns if c != "customer_id"]
+        if by is None:
+            if len(others) != 1:
+                raise ParameterError(
+                    f"retention_curves: the groups frame has columns {others}; say which one to "
+                    "group by with by=…."
+                )
+            by = others[0]
+        elif by not in others:
+            raise ParameterError(
+                f"The 'by' parameter of retention_curves names '{by}', which is not a column of "
+                f"groups.{did_you_mean(by, others)}"
+            )
+        data = base.join(
+            grp.select("customer_id", pl.col(by).cast(pl.String).alias("group")),
+            on="customer_id",
+            how="inner",
+        )
+    data = data.drop_nulls().sort(["group", "customer_id"])
+    if data.height == 0:
+        raise DataError("retention_curves: no customer has both a duration and a group.")
+    return data, by

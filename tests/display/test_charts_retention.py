@@ -1,0 +1,97 @@
+"""Retention charts: they validate, draw the aggregates they are given, carry tooltips."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from cxlab.analysis.retention import cohort_retention, lifecycle, stickiness
+from cxlab.display.charts.retention import (
+    lifecycle_chart,
+    retention_curve_chart,
+    retention_heatmap,
+    stickiness_chart,
+)
+from cxlab.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def events() -> pl.DataFrame:
+    # a: weeks 0, 1, 3 (web); b: 0, 2 (app); c: 0 (web); d: 1, 2 (app)
+    days = {"a": [1, 9, 23], "b": [2, 16], "c": [3], "d": [10, 17]}
+    rows = [(c, dt.datetime(2024, 1, d, 9, tzinfo=dt.UTC)) for c, ds in days.items() for d in ds]
+    return pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "timestamp": [r[1] for r in rows],
+            "channel": ["web"] * 3 + ["app"] * 2 + ["web"] + ["app"] * 2,
+        }
+    )
+
+
+def _values(chart) -> list[dict]:
+    spec = chart.to_dict()
+    return next(iter(spec["datasets"].values()))
+
+
+def _tooltips(spec: dict) -> list[str]:
+    return [
+        t["field"]
+        for layer in spec.get("layer", [spec])
+        for t in layer["encoding"].get("tooltip", [])
+    ]
+
+
+def test_retention_heatmap_draws_the_triangle(events):
+    m = cohort_retention(events, every="week", as_of=dt.datetime(2024, 1, 28, 23, 59, 59))
+    chart = retention_heatmap(m.table, "week")
+    values = _values(chart)
+    # one cell per cohort x period: W0 k=0..3 and W1 k=0..2
+    assert [(v["entered"], v["period"]) for v in values] == [
+        ("2024-01-01", 0),
+        ("2024-01-01", 1),
+        ("2024-01-01", 2),
+        ("2024-01-01", 3),
+        ("2024-01-08", 0),
+        ("2024-01-08", 1),
+        ("2024-01-08", 2),
+    ]
+    assert [v["retention"] for v in values][:3] == [1.0, 1 / 3, 1 / 3]
+    assert {"retention", "ci_low", "ci_high", "cohort_size"} <= set(_tooltips(chart.to_dict()))
+
+
+def test_retention_heatmap_wants_one_breakdown_value(events):
+    m = cohort_retention(events, every="week", by="channel")
+    with pytest.raises(ParameterError, match="one breakdown value at a time"):
+        retention_heatmap(m.table.drop("channel"))
+
+
+def test_retention_heatmap_refuses_events(events):
+    with pytest.raises(ParameterError, match="aggregated tables only"):
+        retention_heatmap(events)
+
+
+def test_retention_curve_chart_by_group(events):
+    m = cohort_retention(events, every="week", by="channel")
+    values = _values(retention_curve_chart(m.curve, "week", by="channel"))
+    assert sorted({v["channel"] for v in values}) == ["app", "web"]
+    single = _values(
+        retention_curve_chart(m.curve.filter(pl.col("channel") == "web").drop("channel"))
+    )
+    assert {v["_group"] for v in single} == {"all customers"}
+
+
+def test_lifecycle_chart_draws_dormant_below_zero(events):
+    t = lifecycle(events, every="week")
+    values = _values(lifecycle_chart(t, "week"))
+    dormant = [v["signed"] for v in values if v["status"] == "dormant"]
+    assert min(dormant) < 0 and all(d <= 0 for d in dormant)
+    assert {v["label"] for v in values} == {"New", "Returning", "Back after a gap", "Gone quiet"}
+
+
+def test_stickiness_chart(events):
+    values = _values(stickiness_chart(stickiness(events, every="month"), "day"))
+    # January: a on 3 days, b on 2, c on 1, d on 2
+    assert [(v["active"], v["customers"]) for v in values] == [(1, 1), (2, 2), (3, 1)]
