@@ -469,3 +469,29 @@ def test_retention_properties(rows, mode):
     both = up.join(active, on="period", how="left").with_columns(pl.col("n").fill_null(0))
     assert both.select((pl.col("customers") == pl.col("n")).all()).item()
     assert not math.isnan(m.curve["retention"].sum())
+
+
+def test_inactivity_boundary_counts_as_churned():
+    # the docs say: silent for exactly inactivity_days at as_of is churned (>=), one second less is not
+    from cxlab.analysis.features import churn_labels
+    from cxlab.contract.client_config import ChurnDefinition
+
+    as_of = dt.datetime(2024, 3, 31, tzinfo=dt.UTC)
+    ev = pl.DataFrame(
+        {
+            "customer_id": ["old", "exact", "exact", "inside", "inside"],
+            "timestamp": [
+                dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+                dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+                as_of - dt.timedelta(days=30),
+                dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+                as_of - dt.timedelta(days=30) + dt.timedelta(seconds=1),
+            ],
+        }
+    )
+    lab = churn_labels(ev, None, ChurnDefinition("inactivity", 30), as_of=as_of)
+    assert dict(lab.select("customer_id", "churned").iter_rows()) == {
+        "exact": True,
+        "inside": False,
+        "old": True,
+    }
