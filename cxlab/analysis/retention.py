@@ -421,7 +421,11 @@ def _check_choice(value, name: str, choices: tuple[str, ...], where: str) -> Non
 def _entry_values(log: _Log, start_m: pl.Expr, by: str, entry: str) -> pl.LazyFrame:
     """(key, ``_c``, ``_by``): the ``by`` value of each entry's first start event."""
     lf = with_order(log.lf).filter(start_m)
-    first = pl.col(by).sort_by("timestamp", ORDER).first().cast(pl.String).alias("_by")
+    if log.key != "customer_id":  # prepared: the order column alone is the in-customer order
+        first = pl.col(by).get(pl.col(ORDER).arg_min())
+    else:
+        first = pl.col(by).sort_by("timestamp", ORDER).first()
+    first = first.cast(pl.String).alias("_by")
     if entry == "first":
         out = lf.group_by(log.key).agg(first, log.cal.day().min().alias("_d"))
     else:

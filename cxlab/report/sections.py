@@ -54,6 +54,7 @@ __all__ = [
     "churn_groups",
     "churn_driver_models",
     "JourneyCoverage",
+    "check_retention",
     "journey_coverage",
 ]
 
@@ -67,6 +68,7 @@ SECTION_TITLES: dict[str, str] = {
     "voc": "Voice of the customer",
     "paths": "Paths and attribution",
     "churn": "Churn",
+    "retention": "Retention",
 }
 #: The report's sections in report order: the only valid names of the ``sections`` parameter
 #: (``cxlab report`` and ``render_client`` refuse any other; the notebook's default lists them).
@@ -77,6 +79,10 @@ MIN_NPS_ANSWERS: int = 30
 MIN_COMMENTS: int = 30
 #: Buyers with a known churn status needed before they are grouped and churn is modelled.
 MIN_CHURN_BUYERS: int = 100
+#: Days of events needed before the retention section is shown (weekly cohorts) ...
+MIN_RETENTION_DAYS: int = 21
+#: ... and before its cohorts are months rather than weeks.
+MONTHLY_RETENTION_DAYS: int = 120
 
 
 @dataclass(frozen=True)
@@ -613,3 +619,48 @@ def journey_coverage(
         untracked=tuple(s for s in STAGES if s not in seen),
         suggestions=suggestions,
     )
+
+
+def check_retention(events: pl.DataFrame, as_of: Any = None) -> dict[str, Any] | Skipped:
+    """Cohort retention and lifecycle for the report, or why they cannot be shown.
+
+    Cohorts are months when the events span at least :data:`MONTHLY_RETENTION_DAYS` days,
+    else weeks; fewer than :data:`MIN_RETENTION_DAYS` days, or no period after entry that had
+    ended by the data end, give a :class:`Skipped`. Returns ``{"every", "matrix",
+    "lifecycle"}`` (:func:`cxlab.analysis.retention.cohort_retention` and
+    :func:`~cxlab.analysis.retention.lifecycle`).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> ev = pl.DataFrame({"customer_id": ["a", "a"],
+    ...                    "timestamp": [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 11)]})
+    >>> check_retention(ev.with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))).reason
+    'The events cover only 10 days: at least three weeks are needed to see customers come back.'
+    """
+    from cxlab.analysis.retention import cohort_retention, lifecycle
+
+    if events.height == 0:
+        return Skipped("retention", _NO_EVENTS)
+    ts = pl.col("timestamp")
+    first, last = events.select(ts.min().alias("first"), ts.max().alias("last")).row(0)
+    span = (last - first).days
+    if span < MIN_RETENTION_DAYS:
+        return Skipped(
+            "retention",
+            f"The events cover only {_plural(span, 'day')}: at least three weeks are needed to "
+            "see customers come back.",
+        )
+    every = "month" if span >= MONTHLY_RETENTION_DAYS else "week"
+    matrix = cohort_retention(events, every=every, as_of=as_of)
+    if matrix.curve.filter(pl.col("period") >= 1).height == 0:
+        return Skipped(
+            "retention",
+            f"No {every} after the customers' first one had ended by the data end, so it is too "
+            "early to see who came back.",
+        )
+    return {
+        "every": every,
+        "matrix": matrix,
+        "lifecycle": lifecycle(events, every=every, as_of=as_of),
+    }
