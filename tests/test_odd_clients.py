@@ -49,6 +49,7 @@ EXPECTED_SKIPS: dict[str, dict[str, str]] = {
         "voc": "No written comments",
         "paths": "No purchases in this period",
         "churn": "No customer bought",
+        "retention": "at least three weeks are needed",
     },
     # every purchase event removed: nothing to attribute, no buyer who could be lost
     "no_purchases": {"paths": "No purchases in this period", "churn": "No customer bought"},
@@ -98,6 +99,7 @@ EXPECTED_SKIPS: dict[str, dict[str, str]] = {
             "drivers",
             "paths",
             "churn",
+            "retention",
         )
     },
     # every event on one day (the busiest)
@@ -106,6 +108,7 @@ EXPECTED_SKIPS: dict[str, dict[str, str]] = {
         "voc": "Only 1 written comment in",
         "paths": "No purchases",
         "churn": "No customer bought",
+        "retention": "at least three weeks are needed",
     },
 }
 
