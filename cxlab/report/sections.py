@@ -648,8 +648,8 @@ def check_retention(events: pl.DataFrame, as_of: Any = None) -> dict[str, Any] |
     if span < MIN_RETENTION_DAYS:
         return Skipped(
             "retention",
-            f"The events cover only {_plural(span, 'day')}: at least three weeks are needed to "
-            "see customers come back.",
+            f"The events cover {'less than a day' if span == 0 else 'only ' + _plural(span, 'day')}"
+            ": at least three weeks are needed to see customers come back.",
         )
     every = "month" if span >= MONTHLY_RETENTION_DAYS else "week"
     matrix = cohort_retention(events, every=every, as_of=as_of)
