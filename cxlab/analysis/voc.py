@@ -243,7 +243,10 @@ class TopicModel:
     k : int
         Number of topics.
     topics : DataFrame
-        One row per topic: ``topic, label, top_terms, n_comments, share`` (of all comments),
+        One row per topic: ``topic``, ``label`` (a phrase a person would write: the opening
+        words of the comment that loads most on the topic, PII-masked, see
+        :data:`PHRASE_WORDS`; its top words when nothing is left), ``words`` (its three top
+        words, "late, parcel and delivery"), ``top_terms``, ``n_comments``, ``share`` (of all comments),
         ``share_promoter, share_passive, share_detractor`` (share of that group's NPS
         comments that fall in the topic), ``detractor_ratio`` (share_detractor /
         share_promoter), ``mean_sentiment``.
@@ -283,18 +286,64 @@ def _coherence(binary: np.ndarray, components: np.ndarray, top: int = 10) -> flo
 
 
 def _label(terms: list[str], size: int = 3) -> str:
-    """Name a topic by its first ``size`` top terms, skipping terms whose words are already used."""
-    chosen: list[str] = []
-    words: set[str] = set()
+    """The first ``size`` distinct words of a topic's top terms, as a reader writes a list.
+
+    Examples
+    --------
+    >>> _label(["delivery parcel", "doorstep", "doorstep morning", "fast"])
+    'Delivery, parcel and doorstep'
+    """
+    words: list[str] = []
     for t in terms:
-        parts = set(t.split())
-        if parts <= words:
-            continue
-        chosen.append(t)
-        words |= parts
-        if len(chosen) == size:
-            break
-    return " / ".join(chosen)
+        for w in t.split():
+            if w not in words:
+                words.append(w)
+    chosen = words[:size]
+    if not chosen:
+        return "Other comments"
+    text = chosen[0] if len(chosen) == 1 else ", ".join(chosen[:-1]) + " and " + chosen[-1]
+    return text[:1].upper() + text[1:]
+
+
+#: Words of a topic's representative phrase (longer phrases are cut and end with "…").
+PHRASE_WORDS = 8
+
+
+def _phrases(comments: pl.DataFrame) -> pl.DataFrame:
+    """Per topic, the opening clause of the comment that loads most on it (PII-masked).
+
+    The comment with the highest topic weight (ties: the shorter, then alphabetical), masked
+    with :func:`mask_pii` (placeholders removed), cut at its first punctuation mark and after
+    :data:`PHRASE_WORDS` words, first letter upper case. Null when nothing is left.
+    """
+    clause = (
+        strip_controls(mask_pii(pl.col("comment")))
+        .str.replace_all(_PLACEHOLDER, " ")
+        .str.extract(r"^[\s\W]*([^.,;:!?()\n]+)", 1)
+        .str.strip_chars()
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element() != ""))
+    )
+    return (
+        comments.filter(pl.col("topic").is_not_null())
+        .with_columns(pl.col("comment").str.len_chars().alias("_len"))
+        .sort(["topic", "topic_weight", "_len", "comment"], descending=[False, True, False, False])
+        .group_by("topic", maintain_order=True)
+        .first()
+        .select(
+            "topic",
+            pl.when(clause.list.len() > PHRASE_WORDS)
+            .then(clause.list.head(PHRASE_WORDS).list.join(" ") + "…")
+            .otherwise(clause.list.join(" "))
+            .alias("_p"),
+        )
+        .select(
+            "topic",
+            pl.when(pl.col("_p").str.len_chars() > 0)
+            .then(pl.col("_p").str.slice(0, 1).str.to_uppercase() + pl.col("_p").str.slice(1))
+            .alias("phrase"),
+        )
+    )
 
 
 def comment_topics(
@@ -307,7 +356,7 @@ def comment_topics(
     min_df: int = 3,
     max_features: int = 3000,
 ) -> TopicModel:
-    """Topics of the comments with TF-IDF + NMF, named by their top terms.
+    """Topics of the comments with TF-IDF + NMF, named by a representative phrase.
 
     Comments are PII-masked first and the placeholders removed, so no address or number can
     become a topic term. Terms: unigrams and bigrams of letters, English stop words removed,
@@ -347,8 +396,10 @@ def comment_topics(
     >>> fb = pl.DataFrame({"customer_id": [str(i) for i in range(10)], "survey": "nps",
     ...                    "score": [2, 3, 1, 10, 9, 10, 6, 7, 5, 4], "comment": texts})
     >>> tm = comment_topics(fb, k=3, min_df=2)
+    >>> sorted(tm.topics["words"].to_list())
+    ['expensive, high and price', 'friendly, helpful and staff', 'late, parcel and delivery']
     >>> sorted(tm.topics["label"].to_list())
-    ['expensive / high / price', 'friendly / helpful / staff', 'late / parcel / delivery']
+    ['Delivery late parcel lost', 'Expensive price high', 'Friendly staff helpful']
     """
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -431,13 +482,21 @@ def comment_topics(
         pl.Series("topic", assigned, dtype=pl.Int64).replace(-1, None),
         pl.Series("topic_weight", weight, dtype=pl.Float64),
     )
-    info = pl.DataFrame(
-        {
-            "topic": list(range(k)),
-            "label": [_label(t) for t in top_terms],
-            "top_terms": top_terms,
-        },
-        schema={"topic": pl.Int64, "label": pl.String, "top_terms": pl.List(pl.String)},
+    info = (
+        pl.DataFrame(
+            {
+                "topic": list(range(k)),
+                "words": [_label(t) for t in top_terms],
+                "top_terms": top_terms,
+            },
+            schema={"topic": pl.Int64, "words": pl.String, "top_terms": pl.List(pl.String)},
+        )
+        .join(_phrases(comments), on="topic", how="left")
+        .with_columns(
+            pl.coalesce("phrase", "words").alias("label"),
+            pl.col("words").str.to_lowercase(),
+        )
+        .select("topic", "label", "words", "top_terms")
     )
     total = comments.filter(pl.col("topic").is_not_null()).height
     counts = comments.group_by("topic").agg(
@@ -475,6 +534,7 @@ def comment_topics(
         .select(
             "topic",
             "label",
+            "words",
             "top_terms",
             "n_comments",
             "share",

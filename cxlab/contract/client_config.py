@@ -807,6 +807,13 @@ KEYS = Table(
                 ),
             },
         ),
+        "labels": Mapping(
+            Text(max_len=120),
+            "code",
+            "code (touchpoint, stage, channel, feature, column) -> the words readers see in "
+            "reports and explorers, overriding cxlab's own label",
+            example={"checkout_error": "Payment failed"},
+        ),
     },
 )
 
@@ -893,6 +900,18 @@ class ClientConfig:
         return SourceSpec(
             constants, derived, s.get("derive.separator", "_"), s.get("timestamp_unit")
         )
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """``[labels]``: the client's own display labels (code -> words), possibly empty.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> ClientConfig(Path("acme"), "Acme", settings={"labels": {"a_b": "A and B"}}).labels
+        {'a_b': 'A and B'}
+        """
+        return dict(self.settings.get("labels") or {})
 
     @property
     def duplicate_events(self) -> str:

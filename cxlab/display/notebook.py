@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from cxlab.display.labels import display_label  # the one label function (re-exported)
 from cxlab.errors import CxlabError, DataError, ParameterError, did_you_mean
 
 __all__ = [
@@ -54,59 +55,6 @@ __all__ = [
 
 #: Environment variable naming the folder of client folders the explorers list.
 CLIENTS_ENV = "CXLAB_CLIENTS"
-
-# Words written differently from "first letter capital, the rest as is".
-_WORDS = {
-    "nps": "NPS",
-    "csat": "CSAT",
-    "ces": "CES",
-    "ci": "CI",
-    "id": "ID",
-    "auc": "AUC",
-    "n": "n",
-    "pct": "%",
-    "ces_easy": "CES easy",
-}
-# Whole names with a label of their own (the report's wording).
-_LABELS = {
-    "n": "Customers",
-    "ci_low": "95% CI low",
-    "ci_high": "95% CI high",
-    "small_n": "Fewer than 30",
-    "reach_ci_low": "Reach 95% CI low",
-    "reach_ci_high": "Reach 95% CI high",
-    "pain_ci_low": "Pain 95% CI low",
-    "pain_ci_high": "Pain 95% CI high",
-    "importance_pct": "Importance (%)",
-    "ces_easy": "CES easy",
-}
-
-
-def display_label(name: str, labels: Mapping[str, str] | None = None) -> str:
-    """The label a reader sees for a column name or a code.
-
-    ``labels`` (e.g. a client's own labels) wins; then the project's few fixed labels; else
-    underscores become spaces, the first letter is capitalised and survey names are upper case.
-
-    Examples
-    --------
-    >>> display_label("checkout_error")
-    'Checkout error'
-    >>> display_label("nps_not_exposed"), display_label("ci_low"), display_label("segment")
-    ('NPS not exposed', '95% CI low', 'Segment')
-    >>> display_label("checkout_error", {"checkout_error": "Payment failed"})
-    'Payment failed'
-    """
-    name = str(name)
-    if labels and name in labels:
-        return str(labels[name])
-    if name in _LABELS:
-        return _LABELS[name]
-    words = [_WORDS.get(w, w) for w in name.replace("-", "_").split("_") if w]
-    if not words:
-        return name
-    first = words[0] if words[0].isupper() else words[0][:1].upper() + words[0][1:]
-    return " ".join([first, *words[1:]])
 
 
 # ---------------------------------------------------------------------------- offline charts
@@ -134,6 +82,9 @@ def setup_notebook(max_rows: int = 5000) -> None:
     """
     import altair as alt
 
+    from cxlab.display import theme
+
+    theme.enable()
     alt.JupyterChart.enable_offline(True)
     alt.renderers.enable("jupyter", offline=True)
     alt.data_transformers.enable("default", max_rows=max_rows)

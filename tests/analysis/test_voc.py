@@ -322,7 +322,10 @@ def test_topics_find_planted_detractor_theme_and_choose_k():
     assert delivery.height == 1
     row = delivery.row(0, named=True)
     assert row["share_detractor"] >= 2 * row["share_promoter"]
-    assert row["label"] == "late / delivery / parcel"  # "delivery late" adds no new word
+    # words: the top terms' distinct words ("delivery late" adds no new word)
+    assert row["words"] == "late, delivery and parcel"
+    # label: the opening clause of the comment that loads most on the topic
+    assert row["label"] == "Delivery was late again"
     assert row["mean_sentiment"] < tm.topics["mean_sentiment"].max()
     # shares within each NPS group add up to 1 over topics
     for g in ("promoter", "passive", "detractor"):
@@ -448,3 +451,21 @@ def test_representative_verbatims_are_distinct():
     for _, group in v.group_by("topic"):
         assert group["verbatim"].n_unique() == group.height
     assert v.filter(pl.col("verbatim") == "late delivery parcel").height == 1
+
+
+def test_topic_labels_are_phrases_without_personal_details():
+    # every 50th comment ends with a phone number; a label is a masked opening clause, so no
+    # digit can reach it, and each label is a phrase a person would write (capitalised, no
+    # " / " list of terms)
+    fb, _ = corpus()
+    fb = fb.with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0)
+        .then("Call 020 7946 0958, " + pl.col("comment"))
+        .otherwise(pl.col("comment"))
+        .alias("comment")
+    )
+    labels = comment_topics(fb, k=4, seed=0).topics["label"].to_list()
+    assert len(set(labels)) == 4
+    for label in labels:
+        assert not any(ch.isdigit() for ch in label), label
+        assert " / " not in label and label[:1].isupper(), label

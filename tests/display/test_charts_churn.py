@@ -92,14 +92,17 @@ def test_churn_rate_bars_sorted_with_whiskers(fitted):
     ] == ["bar", "rule"]
     rates = [v["churn_rate"] for v in _values(chart)]
     assert rates == sorted(rates, reverse=True)
-    assert {"n", "ci_low", "ci_high"} <= set(_tooltips(spec))
+    # the interval is one readable tooltip line ("12.0% to 30.1%"), not ci_low / ci_high
+    assert {"n", "interval_95"} <= set(_tooltips(spec))
+    assert not {"ci_low", "ci_high"} & set(_tooltips(spec))
 
 
 def test_profile_heatmap_keeps_top_features(fitted):
     model, _ = fitted
     chart = profile_heatmap(model.differences_, top=1)
     values = _values(chart)
-    assert {v["feature"] for v in values} == {"support_contacts"}  # the planted difference
+    # the planted difference, shown with its display label
+    assert {v["feature"] for v in values} == {"Support contacts"}
     domain = chart.to_dict()["encoding"]["color"]["scale"]["domain"]
     assert domain[0] == -domain[1]  # centred at zero
 
@@ -117,8 +120,9 @@ def test_driver_importance_and_pd():
         }
     )
     chart = driver_importance(imp, top=1)
-    assert {v["feature"] for v in _values(chart)} == {"a"}
-    assert {"ci_low", "ci_high", "rank"} <= set(_tooltips(chart.to_dict()))
+    assert {v["feature"] for v in _values(chart)} == {"A"}  # display label of "a"
+    assert {v["model"] for v in _values(chart)} == {"Logistic regression", "Gradient boosting"}
+    assert {"interval_95", "rank"} <= set(_tooltips(chart.to_dict()))
     pdp = pl.DataFrame(
         {
             "model": ["logistic"] * 3,

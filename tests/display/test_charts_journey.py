@@ -19,6 +19,7 @@ from cxlab.display.charts.journey import (
     time_to_convert_chart,
     transition_chart,
 )
+from cxlab.display.labels import display_label
 from cxlab.errors import ParameterError
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -55,12 +56,17 @@ def tooltip_fields(spec: dict) -> set[str]:
 
 def test_heatmap_chart_tooltips_and_stage_order():
     spec = heatmap_chart(touchpoint_heatmap(STAGED), "reach").to_dict()
-    assert {"reach", "customers", "reach_ci_low", "reach_ci_high"} <= tooltip_fields(spec)
+    # the interval is one tooltip line built from reach_ci_low / reach_ci_high
+    assert {"reach", "customers", "interval_95"} <= tooltip_fields(spec)
+    assert "reach_ci_low" in spec["layer"][0]["transform"][0]["calculate"]
     y_sort = spec["layer"][0]["encoding"]["y"]["sort"]
-    assert y_sort == ["awareness", "consideration", "purchase", "advocacy"]  # journey order
+    # journey order, with display labels
+    assert y_sort == ["Awareness", "Consideration", "Purchase", "Advocacy"]
+    titles = {t["field"]: t["title"] for t in spec["layer"][0]["encoding"]["tooltip"]}
+    assert titles["customers"] == "Customers" and titles["interval_95"] == "95% interval"
     pain = heatmap_chart(touchpoint_heatmap(STAGED), "pain").to_dict()
     assert pain["layer"][0]["encoding"]["color"]["scale"]["domainMid"] == 0
-    assert {"pain_ci_low", "pain_ci_high"} <= tooltip_fields(pain)
+    assert "pain_ci_low" in pain["layer"][0]["transform"][0]["calculate"]
 
 
 def test_charts_refuse_event_level_data():
@@ -70,26 +76,55 @@ def test_charts_refuse_event_level_data():
         funnel_chart(pl.DataFrame({"step": range(6000)}))
 
 
-def test_funnel_chart_whiskers_and_breakdown():
-    f = funnel(LOG, ["site_visit", "checkout", "purchase"], by="channel")
+def test_funnel_chart_is_a_funnel_with_counts_and_drop_off():
+    # a reaches all three steps, b two, c one: 3 -> 2 -> 1 customers
+    f = funnel(LOG, ["site_visit", "checkout", "purchase"])
+    chart = funnel_chart(f)
+    spec = chart.to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "text", "text", "text"]
+    bars = spec["layer"][0]["encoding"]
+    assert bars["x"]["field"] == "bar_start" and bars["x2"]["field"] == "bar_end"
+    assert bars["y"]["sort"] == ["Site visit", "Checkout", "Purchase"]  # labelled, step order
+    (rows,) = spec["datasets"].values()
+    # bars centred on 0, as wide as the customers; lost = entered - converted
+    assert [(r["bar_start"], r["bar_end"]) for r in rows] == [(-1.5, 1.5), (-1.0, 1.0), (-0.5, 0.5)]
+    assert [r["lost"] for r in rows] == [0, 1, 1]
+    assert [round(r["share_of_start"], 4) for r in rows] == [1.0, 0.6667, 0.3333]
+    between = " ".join(t.get("calculate", "") for t in spec["layer"][3]["transform"])
+    assert "did not go on" in between
+    assert {"converted", "conversion_rate", "interval_95"} <= tooltip_fields(spec)
+
+
+def test_funnel_chart_says_not_tracked_and_breaks_down():
+    f = pl.DataFrame(
+        {
+            "step": [1, 2],
+            "step_name": ["consideration", "advocacy"],
+            "entered": [10, 10],
+            "converted": [10, None],
+            "conversion_rate": [1.0, None],
+        }
+    )
     spec = funnel_chart(f).to_dict()
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "rule"]
-    assert spec["layer"][1]["encoding"]["y"]["field"] == "ci_low"
-    assert spec["layer"][1]["encoding"]["y2"]["field"] == "ci_high"
-    assert spec["layer"][0]["encoding"]["xOffset"]["field"] == "channel"
-    assert spec["layer"][0]["encoding"]["x"]["sort"] == ["site_visit", "checkout", "purchase"]
-    assert {"conversion_rate", "eligible", "censored", "ci_low"} <= tooltip_fields(spec)
+    (rows,) = spec["datasets"].values()
+    assert [r["is_tracked"] for r in rows] == [True, False]
+    assert "not tracked" in str(spec["layer"][2]["transform"])
+    by = funnel(LOG, ["site_visit", "checkout", "purchase"], by="channel")
+    grouped = funnel_chart(by).to_dict()
+    assert grouped["layer"][0]["encoding"]["yOffset"]["field"] == "channel"
+    assert grouped["layer"][0]["encoding"]["y"]["sort"] == ["Site visit", "Checkout", "Purchase"]
 
 
 def test_time_to_convert_and_transition_and_dropoff_charts():
     km = time_to_convert(LOG, ["site_visit", "checkout", "purchase"])
     spec = time_to_convert_chart(km).to_dict()
     assert spec["layer"][1]["mark"] == {"type": "line", "interpolate": "step-after"}
-    assert {"converted_share", "at_risk", "ci_low"} <= tooltip_fields(spec)
+    assert {"converted_share", "at_risk", "interval_95"} <= tooltip_fields(spec)
     tr = transition_chart(stage_transitions(STAGED)).to_dict()
     assert tr["layer"][0]["encoding"]["y"]["sort"][0] == "(start)"
     d = drop_off_drivers(LOG, ["checkout", "purchase"], step=1)
-    assert drop_off_chart(d).to_dict()["encoding"]["y"]["sort"][0] == d["touchpoint"][0]
+    first = drop_off_chart(d).to_dict()["encoding"]["y"]["sort"][0]
+    assert first == display_label(d["touchpoint"][0])
 
 
 def test_difference_heatmap():
@@ -99,7 +134,8 @@ def test_difference_heatmap():
         compare_heatmaps(a, b, labels=("web", "all")), "reach"
     ).to_dict()
     assert spec["layer"][0]["encoding"]["color"]["field"] == "difference"
-    assert {"difference", "diff_ci_low", "reach (web)", "reach (all)"} <= tooltip_fields(spec)
+    assert {"difference", "interval_95", "reach (web)", "reach (all)"} <= tooltip_fields(spec)
+    assert "diff_ci_low" in spec["layer"][0]["transform"][0]["calculate"]
     with pytest.raises(ParameterError, match="Did you mean 'reach'"):
         difference_heatmap_chart(compare_heatmaps(a, b), "reech")
 
@@ -122,10 +158,34 @@ def test_heatmap_explorer_folds_metrics_and_binds_a_dropdown():
     param = spec["params"][0]
     assert param["bind"]["input"] == "select"
     assert param["bind"]["options"] == ["reach", "pain"]
-    rows = next(iter(spec["datasets"].values()))
+    rows = next(d for d in spec["datasets"].values() if "scaled" in d[0])
     scaled = {(r["metric"], r["touchpoint"]): r["scaled"] for r in rows}
-    assert scaled[("reach", "checkout")] == 1.0 and scaled[("reach", "purchase")] == 0.0
-    assert scaled[("pain", "checkout")] == 1.0
-    assert abs(scaled[("pain", "purchase")] - 1 / 3) < 1e-12
+    assert scaled[("reach", "Checkout")] == 1.0 and scaled[("reach", "Purchase")] == 0.0
+    assert scaled[("pain", "Checkout")] == 1.0
+    assert abs(scaled[("pain", "Purchase")] - 1 / 3) < 1e-12
     labels = {(r["metric"], r["touchpoint"]): r["label"] for r in rows}
-    assert labels[("pain", "purchase")] == "-10%"
+    assert labels[("pain", "Purchase")] == "-10%"
+
+
+def test_heatmap_explorer_legend_follows_the_picked_metric():
+    # reach runs 0.25..0.5 and pain -0.1..0.3: the legend's ticks are each metric's own
+    # low / middle / high (pain is centred on 0: -0.3, 0, 0.3 over max |pain| = 0.3)
+    from cxlab.display.charts.journey import heatmap_explorer_chart
+
+    t = pl.DataFrame(
+        {
+            "stage": ["purchase", "purchase"],
+            "touchpoint": ["checkout", "purchase"],
+            "reach": [0.5, 0.25],
+            "pain": [0.3, -0.1],
+            "customers": [10, 5],
+        }
+    )
+    spec = heatmap_explorer_chart(t, metrics=("reach", "pain")).to_dict()
+    ticks = next(d for d in spec["datasets"].values() if "label" in d[0] and "scaled" not in d[0])
+    by_metric = {}
+    for r in ticks:
+        by_metric.setdefault(r["metric"], []).append(r["label"])
+    assert by_metric == {"pain": ["-30%", "0%", "30%"], "reach": ["25%", "38%", "50%"]}
+    legend = spec["hconcat"][1]["layer"]
+    assert all("metric_choice" in str(layer["transform"]) for layer in legend)

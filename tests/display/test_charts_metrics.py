@@ -53,18 +53,20 @@ def test_over_time_chart_band_line_and_tooltips(feedback):
     assert marks == ["area", "line", "point"]
     assert spec["layer"][0]["encoding"]["y"]["field"] == "ci_low"
     assert spec["layer"][0]["encoding"]["y2"]["field"] == "ci_high"
-    assert {"estimate", "ci_low", "ci_high", "n", "small_n", "touchpoint"} <= _tooltip_fields(spec)
+    assert {"estimate", "interval_95", "n", "few", "touchpoint"} <= _tooltip_fields(spec)
+    assert not {"ci_low", "ci_high", "small_n"} & _tooltip_fields(spec)  # no code names
     (values,) = spec["datasets"].values()
     assert len(values) == frame.height
     keys = [(v["touchpoint"], v["period"]) for v in values]
     assert keys == sorted(keys)  # sorted before it reaches the chart
+    assert {v["touchpoint"] for v in values} == {"Checkout", "Support call", "Delivery", "Review"}
 
 
 def test_breakdown_chart_orders_stages_and_fades_small_n(feedback):
     frame = score_summary(feedback, by="stage")
     spec = score_breakdown_chart(frame).to_dict()
     bars = spec["layer"][0]
-    assert bars["encoding"]["y"]["sort"] == ["purchase", "retention", "advocacy"]
+    assert bars["encoding"]["y"]["sort"] == ["Purchase", "Retention", "Advocacy"]
     assert "small_n" in str(bars["encoding"]["opacity"])
     assert spec["layer"][1]["encoding"]["x2"]["field"] == "ci_high"
     overall = score_breakdown_chart(score_summary(feedback)).to_dict()
@@ -97,7 +99,7 @@ def test_quadrant_chart_reference_lines():
     spec = driver_quadrant_chart(t, overall_nps=10.0).to_dict()
     datasets = list(spec["datasets"].values())
     drivers = next(d for d in datasets if len(d) == 3)
-    assert [d["driver"] for d in drivers] == ["a", "b", "c"]  # sorted by importance
+    assert [d["driver"] for d in drivers] == ["A", "B", "C"]  # sorted by importance, labelled
     refs = sorted(d[0].get("x", d[0].get("y")) for d in datasets if len(d) == 1)
     assert refs == pytest.approx([10.0, 100 / 3])  # overall NPS, average importance
     with pytest.raises(ParameterError, match="overall_nps"):
@@ -127,3 +129,34 @@ def test_topic_share_chart_long_format():
     assert {"share", "n_comments", "mean_sentiment"} <= {
         tip["field"] for tip in spec["encoding"]["tooltip"]
     }
+
+
+def test_breakdown_title_is_not_doubled(feedback):
+    # the title is the one given ("NPS by customer segment"), never "... by segment by segment"
+    frame = score_summary(feedback, by="touchpoint")
+    spec = score_breakdown_chart(frame, by="touchpoint", title="NPS by touchpoint").to_dict()
+    assert spec["title"]["text"] == "NPS by touchpoint"
+    assert spec["title"]["subtitle"].startswith("Whiskers: 95% interval")
+
+
+def test_quadrant_names_only_drivers_whose_labels_do_not_overlap():
+    # Candidates for a name: drivers above the average importance (100 / 5 = 20%) or in the
+    # top three: a (60%), b (30%), c (28%). c's label would sit on b's: importance 2 points
+    # apart (2/60 of a 420 px axis = 14 px < 130 px) and NPS 1 point apart (1/121 of 340 px
+    # = 2.8 px < 14 px), so only the more important b is named. d and e are not candidates.
+    t = pl.DataFrame(
+        {
+            "driver": ["a", "b", "c", "d", "e"],
+            "importance_pct": [60.0, 30.0, 28.0, 1.2, 1.0],
+            "ci_low": [50.0, 20.0, 20.0, 1.0, 0.5],
+            "ci_high": [60.0, 40.0, 36.0, 2.0, 1.5],
+            "performance": [-80.0, 40.0, 41.0, 0.0, -0.5],
+            "n_exposed": [50, 80, 12, 12, 12],
+            "quadrant": ["fix first", "protect", "protect", "maintain", "maintain"],
+        }
+    )
+    spec = driver_quadrant_chart(t, overall_nps=0.0).to_dict()
+    rows = next(d for d in spec["datasets"].values() if len(d) == 5)
+    assert {r["driver"] for r in rows if r["named"]} == {"A", "B"}
+    labels = spec["layer"][2]
+    assert labels["mark"]["type"] == "text" and "datum.named" in str(labels["transform"])

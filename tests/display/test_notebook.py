@@ -15,8 +15,9 @@ from cxlab.errors import DataError, ParameterError
 def test_display_label_examples():
     assert ui.display_label("checkout_error") == "Checkout error"
     assert ui.display_label("nps") == "NPS"
-    assert ui.display_label("drop_not_touched") == "Drop not touched"
-    assert ui.display_label("ci_high") == "95% CI high"
+    # one label function for explorers and reports (cxlab.display.labels)
+    assert ui.display_label("drop_not_touched") == "Peers who went no further"
+    assert ui.display_label("ci_high") == "95% interval, high"
     assert ui.display_label("segment", {"segment": "Customer group"}) == "Customer group"
 
 

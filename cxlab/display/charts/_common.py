@@ -10,9 +10,13 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cxlab.display import theme
+from cxlab.display.labels import display_label, label_values
 from cxlab.errors import DataError, ParameterError, did_you_mean
 
-__all__ = ["MAX_ROWS", "chart_frame"]
+__all__ = ["MAX_ROWS", "chart_frame", "labelled", "labelled_order"]
+
+theme.enable()  # every cxlab chart carries the one theme (fonts, colours, sizes)
 
 #: Largest frame a chart accepts (charts are for aggregates).
 MAX_ROWS = 5000
@@ -66,3 +70,25 @@ def chart_frame(
         for c, t in frame.schema.items()
         if isinstance(t, pl.Enum | pl.Categorical) and c not in nested
     )
+
+
+def labelled(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """``frame`` with the code values of ``columns`` shown as display labels (charts only).
+
+    Examples
+    --------
+    >>> labelled(pl.DataFrame({"touchpoint": ["checkout_error"]}), ["touchpoint"]).item()
+    'Checkout error'
+    """
+    return label_values(frame, columns)
+
+
+def labelled_order(order: Sequence[object]) -> list[str]:
+    """A sort order of codes, as the display labels :func:`labelled` gives them.
+
+    Examples
+    --------
+    >>> labelled_order(["awareness", "site_visit"])
+    ['Awareness', 'Site visit']
+    """
+    return [display_label(v) for v in order]

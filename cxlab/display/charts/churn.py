@@ -11,6 +11,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from cxlab.display.charts._common import labelled
+from cxlab.display.theme import PALETTE, WIDTH, interval, interval_tip, tip
 from cxlab.errors import DataError
 
 __all__ = [
@@ -80,7 +82,7 @@ def cluster_scatter(points: pl.DataFrame, title: str = "Customers by cluster (PC
 
 
 def churn_rate_bars(
-    profiles: pl.DataFrame, title: str = "Churn rate by cluster (95% Wilson)"
+    profiles: pl.DataFrame, title: str = "Churn rate by customer group"
 ) -> alt.LayerChart:
     """Churn rate per cluster with Wilson whiskers; the highest-churn cluster is outlined.
 
@@ -109,21 +111,24 @@ def churn_rate_bars(
         pl.format("{}: {}", pl.col("cluster"), pl.col("label")).alias("cluster"),
     ).sort("churn_rate", descending=True, nulls_last=True)
     order = data["cluster"].to_list()
-    base = alt.Chart(data, title=title).encode(y=alt.Y("cluster:N", sort=order, title=None))
+    base = interval(
+        alt.Chart(data, title=alt.Title(title, subtitle="Whiskers: 95% interval.")).encode(
+            y=alt.Y("cluster:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
+        )
+    )
     bars = base.mark_bar().encode(
-        x=alt.X("churn_rate:Q", title="churn rate", axis=alt.Axis(format="%")),
-        color=alt.condition("datum.highest_churn", alt.value("#d62728"), alt.value("#9ecae1")),
+        x=alt.X("churn_rate:Q", title="Churn rate", axis=alt.Axis(format="%")),
+        color=alt.condition("datum.highest_churn", alt.value("#c8423b"), alt.value("#9ecae1")),
         tooltip=[
-            alt.Tooltip("cluster:N"),
-            alt.Tooltip("n:Q", title="customers"),
-            alt.Tooltip("n_judged:Q", title="judged (not censored)"),
-            alt.Tooltip("churn_rate:Q", format=".1%"),
-            alt.Tooltip("ci_low:Q", format=".1%"),
-            alt.Tooltip("ci_high:Q", format=".1%"),
+            alt.Tooltip("cluster:N", title="Group"),
+            tip("n", "Q", ","),
+            alt.Tooltip("n_judged:Q", title="Customers whose status is known", format=","),
+            tip("churn_rate", "Q", ".1%"),
+            interval_tip(),
         ],
     )
-    whiskers = base.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q")
-    return alt.layer(bars, whiskers).properties(width=380)
+    whiskers = base.mark_rule(color="#1d2733").encode(x="ci_low:Q", x2="ci_high:Q")
+    return alt.layer(bars, whiskers).properties(width=WIDTH - 300)
 
 
 def profile_heatmap(
@@ -156,29 +161,33 @@ def profile_heatmap(
         .head(top)["feature"]
         .to_list()
     )
-    data = (
+    data = labelled(
         differences.filter(pl.col("feature").is_in(keep))
         .with_columns(pl.col("cluster").cast(pl.String))
-        .sort(["cluster", "feature"])
+        .sort(["cluster", "feature"]),
+        ["feature"],
     )
+    keep = labelled(pl.DataFrame({"feature": keep}), ["feature"])["feature"].to_list()
     limit = max(1.0, float(data["std_difference"].abs().max() or 1.0))
     return (
         alt.Chart(data, title=title)
         .mark_rect()
         .encode(
-            x=alt.X("cluster:N"),
+            x=alt.X("cluster:N", title="Group"),
             y=alt.Y("feature:N", sort=keep, title=None),
             color=alt.Color(
                 "std_difference:Q",
-                title="std. difference",
+                title="Difference (standard deviations)",
                 scale=alt.Scale(scheme="redblue", domain=[limit, -limit]),
             ),
             tooltip=[
-                alt.Tooltip("cluster:N"),
-                alt.Tooltip("feature:N"),
-                alt.Tooltip("std_difference:Q", format=".2f"),
-                alt.Tooltip("cluster_mean:Q", title="mean in cluster", format=".2f"),
-                alt.Tooltip("rest_mean:Q", title="mean elsewhere", format=".2f"),
+                alt.Tooltip("cluster:N", title="Group"),
+                alt.Tooltip("feature:N", title="Trait"),
+                alt.Tooltip(
+                    "std_difference:Q", title="Difference (standard deviations)", format=".2f"
+                ),
+                alt.Tooltip("cluster_mean:Q", title="Average in the group", format=",.2f"),
+                alt.Tooltip("rest_mean:Q", title="Average elsewhere", format=",.2f"),
             ],
         )
         .properties(width=60 * max(1, data["cluster"].n_unique()), height=18 * len(keep))
@@ -188,7 +197,7 @@ def profile_heatmap(
 def driver_importance(
     importances: pl.DataFrame,
     top: int = 10,
-    title: str = "Churn drivers: drop in ROC AUC when shuffled",
+    title: str = "Customer traits that predict churn",
 ) -> alt.LayerChart:
     """Permutation importance per model with 95% whiskers, for the ``top`` features.
 
@@ -212,25 +221,38 @@ def driver_importance(
         .head(top)["feature"]
         .to_list()
     )
-    data = importances.filter(pl.col("feature").is_in(keep)).sort(["model", "rank"])
-    base = alt.Chart(data, title=title).encode(
-        y=alt.Y("feature:N", sort=keep, title=None),
+    data = labelled(
+        importances.filter(pl.col("feature").is_in(keep)).sort(["model", "rank"]),
+        ["feature", "model"],
+    )
+    keep = labelled(pl.DataFrame({"feature": keep}), ["feature"])["feature"].to_list()
+    base = interval(
+        alt.Chart(
+            data,
+            title=alt.Title(
+                title,
+                subtitle="How much each model's accuracy drops when the trait is scrambled "
+                "(whiskers: 95% interval).",
+            ),
+        ),
+        fmt=".3f",
+    ).encode(
+        y=alt.Y("feature:N", sort=keep, title=None, axis=alt.Axis(labelLimit=300)),
         yOffset=alt.YOffset("model:N"),
-        color=alt.Color("model:N"),
+        color=alt.Color("model:N", title="Model"),
     )
     points = base.mark_point(filled=True, size=60).encode(
-        x=alt.X("importance:Q", title="importance (AUC drop)"),
+        x=alt.X("importance:Q", title="Drop in accuracy when scrambled"),
         tooltip=[
-            alt.Tooltip("model:N"),
-            alt.Tooltip("feature:N"),
-            alt.Tooltip("rank:Q"),
-            alt.Tooltip("importance:Q", format=".3f"),
-            alt.Tooltip("ci_low:Q", format=".3f"),
-            alt.Tooltip("ci_high:Q", format=".3f"),
+            alt.Tooltip("model:N", title="Model"),
+            alt.Tooltip("feature:N", title="Trait"),
+            alt.Tooltip("rank:Q", title="Rank"),
+            alt.Tooltip("importance:Q", title="Drop in accuracy", format=".3f"),
+            interval_tip(),
         ],
     )
     whiskers = base.mark_rule().encode(x="ci_low:Q", x2="ci_high:Q")
-    return alt.layer(whiskers, points).properties(width=380, height=28 * len(keep))
+    return alt.layer(whiskers, points).properties(width=WIDTH - 260, height=28 * len(keep))
 
 
 def partial_dependence_curves(
@@ -268,7 +290,7 @@ def partial_dependence_curves(
 
 
 def retention_chart(
-    curves: pl.DataFrame, title: str = "Retention (Kaplan–Meier, 95% band)"
+    curves: pl.DataFrame, title: str = "Share of customers still active"
 ) -> alt.LayerChart:
     """Kaplan–Meier retention per group as steps with a confidence band.
 
@@ -282,15 +304,22 @@ def retention_chart(
     2
     """
     _need(curves, ("group", "day", "retention", "ci_low", "ci_high", "at_risk"), "retention_chart")
-    data = curves.sort(["group", "day"])
-    base = alt.Chart(data, title=title).encode(
-        x=alt.X("day:Q", title="days since first seen"),
-        color=alt.Color("group:N", title=None),
+    data = curves.sort(["group", "day"]).with_columns(pl.col("group").cast(pl.String))
+    base = interval(
+        alt.Chart(data, title=alt.Title(title, subtitle="Band: 95% interval (Kaplan–Meier)."))
+    ).encode(
+        x=alt.X("day:Q", title="Days since first seen"),
+        color=alt.Color(
+            "group:N",
+            title="Group",
+            scale=alt.Scale(range=PALETTE),
+            legend=alt.Legend(symbolOpacity=1, symbolType="stroke", symbolStrokeWidth=3),
+        ),
     )
     band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
         y=alt.Y(
             "ci_low:Q",
-            title="still active",
+            title="Still active",
             axis=alt.Axis(format="%"),
             scale=alt.Scale(domain=[0, 1]),
         ),
@@ -299,12 +328,11 @@ def retention_chart(
     line = base.mark_line(interpolate="step-after").encode(
         y="retention:Q",
         tooltip=[
-            alt.Tooltip("group:N"),
-            alt.Tooltip("day:Q", format=".0f"),
-            alt.Tooltip("retention:Q", format=".1%"),
-            alt.Tooltip("ci_low:Q", format=".1%"),
-            alt.Tooltip("ci_high:Q", format=".1%"),
-            alt.Tooltip("at_risk:Q", title="at risk"),
+            alt.Tooltip("group:N", title="Group"),
+            alt.Tooltip("day:Q", title="Day", format=".0f"),
+            alt.Tooltip("retention:Q", title="Still active", format=".1%"),
+            interval_tip(),
+            alt.Tooltip("at_risk:Q", title="Customers still followed", format=","),
         ],
     )
-    return alt.layer(band, line).properties(width=420, height=280)
+    return alt.layer(band, line).properties(width=WIDTH - 60, height=280)

@@ -15,7 +15,9 @@ import polars as pl
 
 from cxlab.analysis.journey import TRANSITION_STATES
 from cxlab.contract.schema import STAGES
-from cxlab.display.charts._common import MAX_ROWS, chart_frame
+from cxlab.display.charts._common import MAX_ROWS, chart_frame, labelled, labelled_order
+from cxlab.display.labels import display_label
+from cxlab.display.theme import WIDTH, interval, interval_tip, tip
 from cxlab.errors import ParameterError, did_you_mean
 
 __all__ = [
@@ -96,6 +98,22 @@ def _order(values: pl.Series, name: str) -> list[str]:
     return sorted(map(str, present))
 
 
+def _by_stage(data: pl.DataFrame, column: str) -> list[str]:
+    """Values of ``column`` ordered by the first journey stage they occur in, then by name."""
+    rank = {s: i for i, s in enumerate(STAGES)}
+    return (
+        data.select(
+            pl.col(column).cast(pl.String),
+            pl.col("stage").cast(pl.String).replace_strict(rank, default=len(rank)).alias("_r"),
+        )
+        .group_by(column)
+        .agg(pl.col("_r").min())
+        .sort("_r", column)
+        .get_column(column)
+        .to_list()
+    )
+
+
 def _fmt(col: str) -> str:
     return ".1%" if col in _PERCENT or col.startswith("difference") else ",.2f"
 
@@ -122,20 +140,24 @@ def heatmap_chart(
 ) -> alt.LayerChart:
     """Heatmap of one metric of a tidy table (e.g. :func:`cxlab.analysis.heatmap.touchpoint_heatmap`).
 
-    Cells are coloured by ``value`` and labelled with it; tooltips give the value, ``n`` and
-    the interval (``<value>_ci_low`` / ``_ci_high`` or ``diff_ci_*`` when present). Metrics
+    Cells are coloured by ``value`` and labelled with it; touchpoints, stages and fields show
+    their display labels; tooltips give the value, ``n`` and the 95% interval
+    (``<value>_ci_low`` / ``_ci_high`` or ``diff_ci_*`` when present) on one line. Metrics
     that can be negative (``pain``, differences) use a diverging scale centred on 0.
 
     Examples
     --------
     >>> t = pl.DataFrame({"stage": ["purchase"], "touchpoint": ["checkout"], "reach": [0.5],
     ...                   "customers": [10]})
-    >>> heatmap_chart(t).to_dict()["layer"][0]["mark"]["type"]
-    'rect'
+    >>> spec = heatmap_chart(t).to_dict()
+    >>> spec["layer"][0]["mark"]["type"], spec["layer"][0]["encoding"]["x"]["title"]
+    ('rect', 'Touchpoint')
     """
     needed = [x, y, value] + ([n] if n else [])
     data = _prepare(table, needed, "heatmap_chart")
     data = data.sort([y, x])
+    x_order, y_order = labelled_order(_order(data[x], x)), labelled_order(_order(data[y], y))
+    data = labelled(data, [x, y])
     ci = _ci_cols(data, value)
     if diverging is None:
         diverging = value in ("pain", "difference") or (data[value].drop_nulls().min() or 0) < 0
@@ -145,26 +167,42 @@ def heatmap_chart(
         else alt.Scale(scheme="blues")
     )
     fmt = _fmt(value)
-    tooltips = [alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{value}:Q", format=fmt)]
+    tooltips = [tip(y, "N"), tip(x, "N"), tip(value, "Q", fmt)]
     if n:
-        tooltips.append(alt.Tooltip(f"{n}:Q", format=",", title=f"n ({n})"))
+        tooltips.append(tip(n, "Q", ","))
     if ci:
-        tooltips += [
-            alt.Tooltip(f"{ci[0]}:Q", format=fmt, title="95% CI low"),
-            alt.Tooltip(f"{ci[1]}:Q", format=fmt, title="95% CI high"),
-        ]
+        tooltips.append(interval_tip())
     tooltips += [
-        alt.Tooltip(f"{c}:Q" if data.schema[c].is_numeric() else f"{c}:N") for c in extra_tooltips
+        tip(c, "Q", ",.2f") if data.schema[c].is_numeric() else tip(c, "N") for c in extra_tooltips
     ]
-    base = alt.Chart(data, title=title or f"{value} by {y} and {x}").encode(
-        x=alt.X(f"{x}:N", sort=_order(data[x], x), title=x),
-        y=alt.Y(f"{y}:N", sort=_order(data[y], y), title=y),
+    top = data[value].drop_nulls().abs().max() or 0
+    base = alt.Chart(
+        data,
+        title=title
+        or f"{display_label(value)} by {display_label(y).lower()} and {display_label(x).lower()}",
+    ).encode(
+        x=alt.X(f"{x}:N", sort=x_order, title=display_label(x), axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y(f"{y}:N", sort=y_order, title=display_label(y)),
     )
+    if ci:
+        base = interval(base, ci[0], ci[1], fmt)
     rect = base.mark_rect().encode(
-        color=alt.Color(f"{value}:Q", scale=scale, title=value), tooltip=tooltips
+        color=alt.Color(
+            f"{value}:Q",
+            scale=scale,
+            title=display_label(value),
+            legend=alt.Legend(format=".0%" if fmt == ".1%" else ",.1f"),
+        ),
+        tooltip=tooltips,
     )
-    text = base.mark_text(fontSize=9).encode(
-        text=alt.Text(f"{value}:Q", format=".0%" if fmt == ".1%" else ",.1f"), tooltip=tooltips
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.Text(f"{value}:Q", format=".0%" if fmt == ".1%" else ",.1f"),
+        color=alt.condition(
+            f"abs(datum['{value}']) > {0.6 * float(top)!r}",
+            alt.value("white"),
+            alt.value("#1d2733"),
+        ),
+        tooltip=tooltips,
     )
     return alt.layer(rect, text)
 
@@ -177,24 +215,82 @@ _EXPLORER_LABELS = {
     "customers": "Customers",
     "events": "Events",
 }
+_LEGEND_STEPS = 20
+
+
+def _scaled_legend(long: pl.DataFrame, pick: alt.Parameter) -> alt.LayerChart:
+    """A colour legend that follows the picked metric: its own low, middle and high values.
+
+    ``long`` has ``metric``, ``value`` and ``label`` rows; the colour of a cell is its value
+    scaled within the metric (see :func:`heatmap_explorer_chart`), so the legend's ticks are
+    the values at scaled 0, 0.5 and 1 of the picked metric.
+    """
+    ranges = long.group_by("metric").agg(
+        pl.col("value").min().alias("lo"),
+        pl.col("value").max().alias("hi"),
+        pl.col("value").abs().max().alias("amax"),
+    )
+    pos = pl.DataFrame({"pos": [i / _LEGEND_STEPS for i in range(_LEGEND_STEPS)]})
+    rects = (
+        ranges.select("metric")
+        .join(pos, how="cross")
+        .with_columns((pl.col("pos") + 1 / _LEGEND_STEPS).alias("pos2"))
+        .sort("metric", "pos")
+    )
+    ticks = (
+        ranges.join(pl.DataFrame({"pos": [0.0, 0.5, 1.0]}), how="cross")
+        .with_columns(
+            pl.when(pl.col("metric") == "pain")
+            .then((2 * pl.col("pos") - 1) * pl.col("amax"))
+            .otherwise(pl.col("lo") + pl.col("pos") * (pl.col("hi") - pl.col("lo")))
+            .alias("tick")
+        )
+        .with_columns(
+            pl.when(pl.col("metric").is_in(["reach", "pain"]))
+            .then((pl.col("tick") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%")
+            .otherwise(pl.col("tick").round(1).cast(pl.String))
+            .alias("label")
+        )
+        .select("metric", "pos", "label")
+        .sort("metric", "pos")
+    )
+    y = alt.Y("pos:Q", scale=alt.Scale(domain=[0, 1]), axis=None)
+    bar = (
+        alt.Chart(rects)
+        .transform_filter(alt.datum.metric == pick)
+        .mark_rect(stroke=None)
+        .encode(
+            y=y,
+            y2="pos2:Q",
+            color=alt.Color("pos:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=None),
+        )
+    )
+    text = (
+        alt.Chart(ticks)
+        .transform_filter(alt.datum.metric == pick)
+        .mark_text(align="left", dx=18, fontSize=11)
+        .encode(y=y, x=alt.value(0), text="label:N")
+    )
+    return alt.layer(bar, text).properties(width=14, height=140)
 
 
 def heatmap_explorer_chart(
     table: pl.DataFrame,
     metrics: Sequence[str] = ("reach", "intensity", "pain", "satisfaction"),
     *,
-    x: str = "touchpoint",
-    y: str = "stage",
+    x: str = "stage",
+    y: str = "touchpoint",
     n: str = "customers",
     title: str = "Touchpoints by stage",
-) -> alt.LayerChart:
+) -> alt.HConcatChart:
     """Heatmap whose metric is picked from a dropdown inside the chart.
 
     The dropdown is an altair parameter bound to a select input, so the choice works in an
     exported HTML report without Python. Metrics are folded to long form in polars; each cell's
     colour is the value scaled within its metric (0 = lowest, 1 = highest; for ``pain``,
     ``(pain / max |pain| + 1) / 2`` so that no extra drop-out sits in the middle), and its label
-    and tooltip show the value itself.
+    and tooltip show the value itself. The legend beside the heatmap follows the picked
+    metric: its ticks are that metric's lowest, middle and highest values.
 
     Examples
     --------
@@ -211,6 +307,9 @@ def heatmap_explorer_chart(
             f"Columns: {', '.join(table.columns)}."
         )
     data = _prepare(table, [x, y, n, *present], "heatmap_explorer_chart")
+    x_order, y_order = labelled_order(_order(data[x], x)), labelled_order(_order(data[y], y))
+    if x == "stage" and y != "stage":  # touchpoints in journey order: the cells run diagonally
+        y_order = labelled_order(_by_stage(data, y))
     long = (
         data.select(x, y, n, *[pl.col(m).cast(pl.Float64) for m in present])
         .unpivot(index=[x, y, n], on=present, variable_name="metric", value_name="value")
@@ -238,31 +337,45 @@ def heatmap_explorer_chart(
             options=present, labels=[_EXPLORER_LABELS.get(m, m) for m in present], name="Show: "
         ),
     )
+    shown = labelled(long, [x, y]).with_columns(
+        pl.col("metric").replace({m: _EXPLORER_LABELS.get(m, m) for m in present}).alias("shown")
+    )
     tooltips = [
-        alt.Tooltip(f"{y}:N"),
-        alt.Tooltip(f"{x}:N"),
-        alt.Tooltip("metric:N"),
-        alt.Tooltip("label:N", title="value"),
-        alt.Tooltip(f"{n}:Q", format=",", title=f"n ({n})"),
+        tip(y, "N"),
+        tip(x, "N"),
+        alt.Tooltip("shown:N", title="Showing"),
+        alt.Tooltip("label:N", title="Value"),
+        tip(n, "Q", ","),
     ]
     base = (
-        alt.Chart(long, title=title)
+        alt.Chart(shown)
         .transform_filter(alt.datum.metric == pick)
         .encode(
-            x=alt.X(f"{x}:N", sort=_order(data[x], x), title=x),
-            y=alt.Y(f"{y}:N", sort=_order(data[y], y), title=y),
+            x=alt.X(
+                f"{x}:N",
+                sort=x_order,
+                title=None,
+                axis=alt.Axis(labelAngle=0 if long[x].n_unique() <= 8 else -40, orient="top"),
+            ),
+            y=alt.Y(f"{y}:N", sort=y_order, title=None),
         )
     )
     rect = base.mark_rect().encode(
-        color=alt.Color(
-            "scaled:Q",
-            scale=alt.Scale(scheme="blues", domain=[0, 1]),
-            legend=alt.Legend(title="low → high", format=".0%"),
-        ),
+        color=alt.Color("scaled:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=None),
         tooltip=tooltips,
     )
-    text = base.mark_text(fontSize=9).encode(text="label:N", tooltip=tooltips)
-    return alt.layer(rect, text).add_params(pick)
+    text = base.mark_text(fontSize=10).encode(
+        text="label:N",
+        color=alt.condition("datum.scaled > 0.6", alt.value("white"), alt.value("#1d2733")),
+        tooltip=tooltips,
+    )
+    few_columns = long[x].n_unique() <= 8
+    heat = (
+        alt.layer(rect, text)
+        .add_params(pick)
+        .properties(width=alt.Step(76 if few_columns else 34), height=alt.Step(22))
+    )
+    return alt.hconcat(heat, _scaled_legend(long, pick), spacing=16).properties(title=title)
 
 
 def difference_heatmap_chart(
@@ -339,13 +452,37 @@ def difference_heatmap_chart(
     )
 
 
+_FUNNEL_STEP = 46  # pixels per funnel step: a bar and the gap above it for the drop-off
+
+
+def _funnel_shape(data: pl.DataFrame) -> pl.DataFrame:
+    """Per step: the bar's ends (centred on 0), share of the first step, customers lost."""
+    tracked = pl.col("converted").is_not_null()
+    if "tracked" in data.columns:
+        tracked = tracked & pl.col("tracked").fill_null(True)
+    return data.with_columns(
+        (-pl.col("converted") / 2).alias("bar_start"),
+        (pl.col("converted") / 2).alias("bar_end"),
+        (pl.col("converted") / pl.col("converted").first()).alias("share_of_start"),
+        (pl.col("entered") - pl.col("converted")).clip(lower_bound=0).alias("lost"),
+        tracked.alias("is_tracked"),
+        (pl.col("step") > pl.col("step").min()).alias("has_previous"),
+    )
+
+
 def funnel_chart(
     funnel_table: pl.DataFrame, rate: str = "conversion_rate", *, title: str | None = None
 ) -> alt.LayerChart:
-    """Funnel bars (step-to-step ``conversion_rate`` or ``overall_rate``) with Wilson whiskers.
+    """A funnel: one centred horizontal bar per step, as wide as the customers who reached it.
 
-    A breakdown column (any column that is not a standard funnel column) becomes colour and
-    x offset.
+    Each bar is labelled with its customers and their share of the first step; between two
+    bars a line says how many did not go on from the step before (``rate="conversion_rate"``)
+    or what share of the starters reached the step (``rate="overall_rate"``). A step the data
+    does not track (no count, or a ``tracked`` column that is false) says "not tracked"
+    instead of drawing an empty bar. Tooltips: the step, customers, conversion with its 95%
+    interval on one line, median hours to convert. With a breakdown column (any column that
+    is not a standard funnel column), the chart is grouped bars of ``rate`` per step, one
+    colour per group.
 
     Examples
     --------
@@ -353,7 +490,7 @@ def funnel_chart(
     ...     "converted": [10, 4], "eligible": [10, 10], "conversion_rate": [1.0, 0.4],
     ...     "ci_low": [0.72, 0.17], "ci_high": [1.0, 0.69], "censored": [0, 0]})
     >>> [l["mark"]["type"] for l in funnel_chart(f).to_dict()["layer"]]
-    ['bar', 'rule']
+    ['bar', 'text', 'text', 'text']
     """
     if rate not in ("conversion_rate", "overall_rate"):
         raise ParameterError(
@@ -363,47 +500,109 @@ def funnel_chart(
     data = _prepare(
         funnel_table, ["step", "step_name", rate, "entered", "converted"], "funnel_chart"
     )
-    extra = [c for c in data.columns if c not in _FUNNEL_COLS]
-    by = extra[0] if extra else None
-    data = data.sort([*(by and [by] or []), "step"])
-    order = data.sort("step")["step_name"].unique(maintain_order=True).to_list()
-    tips = [alt.Tooltip("step_name:N", title="step"), alt.Tooltip(f"{rate}:Q", format=".1%")]
-    tips += [
-        alt.Tooltip(f"{c}:Q", format=",")
-        for c in ("entered", "eligible", "converted", "censored")
-        if c in data.columns
+    extra = [c for c in data.columns if c not in _FUNNEL_COLS | {"tracked", "share_of_all"}]
+    order = labelled_order(data.sort("step")["step_name"].unique(maintain_order=True).to_list())
+    if extra:
+        return _funnel_breakdown(labelled(data, ["step_name"]), rate, extra[0], order, title)
+    data = labelled(_funnel_shape(data.sort("step")), ["step_name"])
+    tips = [
+        alt.Tooltip("step_name:N", title="Step"),
+        tip("converted", "Q", ",", "Customers who reached it"),
+        tip("share_of_start", "Q", ".1%", "Share of the first step"),
+        tip("conversion_rate", "Q", ".1%", "Conversion from the step before"),
     ]
-    if rate == "conversion_rate" and "ci_low" in data.columns:
-        tips += [
-            alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),
-            alt.Tooltip("ci_high:Q", format=".1%", title="95% CI high"),
-        ]
+    if "ci_low" in data.columns:
+        tips.append(interval_tip())
     if "median_hours" in data.columns:
-        tips.append(alt.Tooltip("median_hours:Q", format=",.1f", title="median hours to convert"))
-    if by:
-        tips.insert(0, alt.Tooltip(f"{by}:N"))
-    enc = {"x": alt.X("step_name:N", sort=order, title="step")}
-    if by:
-        enc["xOffset"] = alt.XOffset(f"{by}:N")
-        enc["color"] = alt.Color(f"{by}:N", title=by)
+        tips.append(tip("median_hours", "Q", ",.1f"))
+    half = float(data["converted"].max() or 1) / 2
+    x = alt.X("bar_start:Q", axis=None, scale=alt.Scale(domain=[-half, half], nice=False))
+    base = alt.Chart(data, title=title or "Customers reaching each step").encode(
+        y=alt.Y(
+            "step_name:N",
+            sort=order,
+            title=None,
+            axis=alt.Axis(ticks=False, domain=False, labelFontWeight=600, labelPadding=8),
+        )
+    )
+    if "ci_low" in data.columns:
+        base = interval(base)
+    bars = base.mark_bar(cornerRadius=3, height={"band": 0.6}).encode(
+        x=x, x2="bar_end:Q", tooltip=tips
+    )
+    count = (
+        "datum.is_tracked ? format(datum.converted, ',') + ' (' + "
+        "format(datum.share_of_start, '.0%') + ')' : 'not tracked'"
+    )
+    wide = "datum.is_tracked && datum.share_of_start >= 0.3"
+    inside = (
+        base.transform_filter(wide)
+        .transform_calculate(shown=count)
+        .mark_text(color="white", fontWeight=600)
+        .encode(x=alt.datum(0), text="shown:N", tooltip=tips)
+    )
+    outside = (
+        base.transform_filter(f"!({wide})")
+        .transform_calculate(shown=count)
+        .mark_text(align="left", dx=6, color="#1d2733", fontWeight=600)
+        .encode(x=alt.X("bar_end:Q"), text="shown:N", tooltip=tips)
+    )
+    if rate == "conversion_rate":
+        between = (
+            "datum.has_previous && datum.is_tracked ? '▼ ' + format(1 - datum.conversion_rate, '.0%')"
+            " + ' did not go on (' + format(datum.lost, ',') + ')' : ''"
+        )
+    else:
+        between = (
+            "datum.has_previous && datum.is_tracked ? format(datum.overall_rate, '.0%') + "
+            "' of starters got here' : ''"
+        )
+    drop = (
+        base.transform_calculate(between=between)
+        .mark_text(dy=-_FUNNEL_STEP / 2, color="#9a4d0a", fontSize=11)
+        .encode(x=alt.datum(0), text="between:N")
+    )
+    return alt.layer(bars, inside, outside, drop).properties(
+        width=WIDTH, height=alt.Step(_FUNNEL_STEP)
+    )
+
+
+def _funnel_breakdown(
+    data: pl.DataFrame, rate: str, by: str, order: list[str], title: str | None
+) -> alt.LayerChart:
+    """Grouped horizontal bars of ``rate`` per step, one colour per ``by`` group."""
+    data = labelled(data, [by]).sort(by, "step")
+    tips = [tip(by, "N"), alt.Tooltip("step_name:N", title="Step"), tip(rate, "Q", ".1%")]
+    tips += [tip(c, "Q", ",") for c in ("entered", "converted") if c in data.columns]
     base = alt.Chart(
         data,
         title=title
         or (
-            "Conversion from previous step"
+            "Conversion from the step before"
             if rate == "conversion_rate"
             else "Share of starters reaching each step"
         ),
-    ).encode(**enc)
-    bars = base.mark_bar().encode(
-        y=alt.Y(f"{rate}:Q", axis=alt.Axis(format="%"), title=rate, scale=alt.Scale(domain=[0, 1])),
-        tooltip=tips,
+    ).encode(
+        y=alt.Y("step_name:N", sort=order, title=None),
+        yOffset=alt.YOffset(f"{by}:N"),
+        color=alt.Color(f"{by}:N", title=display_label(by)),
     )
     if rate == "conversion_rate" and "ci_low" in data.columns:
-        whisk = base.mark_rule(color="black").encode(y="ci_low:Q", y2="ci_high:Q", tooltip=tips)
-    else:
-        whisk = base.mark_rule(opacity=0).encode(y=f"{rate}:Q")
-    return alt.layer(bars, whisk)
+        base = interval(base)
+        tips.append(interval_tip())
+    bars = base.mark_bar().encode(
+        x=alt.X(
+            f"{rate}:Q",
+            axis=alt.Axis(format="%"),
+            title=display_label(rate),
+            scale=alt.Scale(domain=[0, 1]),
+        ),
+        tooltip=tips,
+    )
+    text = base.mark_text(align="left", dx=4, fontSize=10).encode(
+        x=f"{rate}:Q", text=alt.Text(f"{rate}:Q", format=".0%")
+    )
+    return alt.layer(bars, text).properties(width=WIDTH)
 
 
 def time_to_convert_chart(curves: pl.DataFrame, *, title: str | None = None) -> alt.LayerChart:
@@ -428,30 +627,44 @@ def time_to_convert_chart(curves: pl.DataFrame, *, title: str | None = None) -> 
             pl.concat_str([pl.col(extra[0]), pl.col("step_name")], separator=" · ").alias("curve")
         )
         colour = "curve"
-    data = data.sort([colour, "hours"])
+    data = labelled(data.sort([colour, "hours"]), ["step_name", *extra[:1]])
+    if colour == "curve":
+        data = data.with_columns(
+            pl.concat_str([pl.col(extra[0]), pl.col("step_name")], separator=" · ").alias("curve")
+        )
     tips = [
-        alt.Tooltip(f"{colour}:N"),
-        alt.Tooltip("hours:Q", format=",.1f"),
-        alt.Tooltip("converted_share:Q", format=".1%", title="converted"),
-        alt.Tooltip("ci_low:Q", format=".1%", title="95% CI low"),
-        alt.Tooltip("ci_high:Q", format=".1%", title="95% CI high"),
-        alt.Tooltip("at_risk:Q", format=",", title="still waiting (at risk)"),
-        alt.Tooltip("n:Q", format=",", title="n"),
+        alt.Tooltip(
+            f"{colour}:N", title="Step" if colour == "step_name" else display_label(colour)
+        ),
+        alt.Tooltip("hours:Q", format=",.1f", title="Hours since the step before"),
+        alt.Tooltip("converted_share:Q", format=".1%", title="Converted"),
+        interval_tip(),
+        alt.Tooltip("at_risk:Q", format=",", title="Still waiting"),
+        alt.Tooltip("n:Q", format=",", title="Customers"),
     ]
-    tips = [t for t in tips if t.shorthand.split(":")[0] in data.columns]
-    base = alt.Chart(
-        data, title=title or "Time to convert (Kaplan–Meier; not-yet-converted are censored)"
+    tips = [t for t in tips if t.to_dict()["field"] in {*data.columns, "interval_95"}]
+    base = interval(
+        alt.Chart(
+            data,
+            title=alt.Title(
+                title or "Time to convert",
+                subtitle="Customers still within their window count until they leave it "
+                "(Kaplan–Meier); band: 95% interval.",
+            ),
+        )
     ).encode(
-        x=alt.X("hours:Q", title="hours since previous step"),
-        color=alt.Color(f"{colour}:N", title=colour.replace("_", " ")),
+        x=alt.X("hours:Q", title="Hours since the step before"),
+        color=alt.Color(
+            f"{colour}:N", title="Step" if colour == "step_name" else display_label(colour)
+        ),
     )
     band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
         y="ci_low:Q", y2="ci_high:Q"
     )
     line = base.mark_line(interpolate="step-after").encode(
-        y=alt.Y("converted_share:Q", axis=alt.Axis(format="%"), title="converted"), tooltip=tips
+        y=alt.Y("converted_share:Q", axis=alt.Axis(format="%"), title="Converted"), tooltip=tips
     )
-    return alt.layer(band, line)
+    return alt.layer(band, line).properties(width=WIDTH)
 
 
 def transition_chart(
@@ -473,7 +686,7 @@ def transition_chart(
         x="to_stage",
         y="from_stage",
         n="transitions",
-        title=title or "Stage transitions (row share)",
+        title=title or "Where customers go next, from each stage",
         diverging=False,
         extra_tooltips=[c for c in ("customers", "from_total") if c in transitions.columns],
     )
@@ -493,23 +706,33 @@ def drop_off_chart(drivers: pl.DataFrame, *, top: int = 15, title: str | None = 
     data = _prepare(
         drivers, ["touchpoint", "lift", "stopped_share", "continued_share"], "drop_off_chart"
     )
-    data = data.sort(["lift", "touchpoint"], descending=[True, False]).head(top)
+    data = labelled(
+        data.sort(["lift", "touchpoint"], descending=[True, False]).head(top), ["touchpoint"]
+    )
     tips = [
-        alt.Tooltip("touchpoint:N"),
-        alt.Tooltip("lift:Q", format=",.2f"),
-        alt.Tooltip("stopped_share:Q", format=".1%", title="share of stopped"),
-        alt.Tooltip("stopped:Q", format=",", title="n stopped"),
-        alt.Tooltip("continued_share:Q", format=".1%", title="share of continued"),
-        alt.Tooltip("continued:Q", format=",", title="n continued"),
+        tip("touchpoint", "N"),
+        alt.Tooltip("lift:Q", format=",.2f", title="Lift (times more common)"),
+        alt.Tooltip("stopped_share:Q", format=".1%", title="Share of those who stopped"),
+        alt.Tooltip("stopped:Q", format=",", title="Customers who stopped"),
+        alt.Tooltip("continued_share:Q", format=".1%", title="Share of those who went on"),
+        alt.Tooltip("continued:Q", format=",", title="Customers who went on"),
     ]
-    tips = [t for t in tips if t.shorthand.split(":")[0] in data.columns]
+    tips = [t for t in tips if t.to_dict()["field"] in data.columns]
     return (
-        alt.Chart(data, title=title or "What stopped customers hit last (lift vs continued)")
+        alt.Chart(
+            data,
+            title=alt.Title(
+                title or "What customers who stopped hit last",
+                subtitle="How many times more common among those who stopped than among "
+                "those who went on (red: more common).",
+            ),
+        )
         .mark_bar()
         .encode(
-            x=alt.X("lift:Q", title="lift (stopped share / continued share)"),
+            x=alt.X("lift:Q", title="Times more common among those who stopped"),
             y=alt.Y("touchpoint:N", sort=data["touchpoint"].to_list(), title=None),
-            color=alt.condition(alt.datum.lift > 1, alt.value("#c0392b"), alt.value("#7f8c8d")),
+            color=alt.condition(alt.datum.lift > 1, alt.value("#c8423b"), alt.value("#8c99a6")),
             tooltip=tips,
         )
+        .properties(width=WIDTH - 160)
     )

@@ -16,6 +16,9 @@ import polars as pl
 
 from cxlab.analysis.paths import ENDED, OTHER
 from cxlab.contract.schema import STAGES
+from cxlab.display.charts._common import labelled
+from cxlab.display.labels import display_label
+from cxlab.display.theme import PALETTE, WIDTH, interval, interval_tip
 from cxlab.errors import ParameterError
 
 __all__ = [
@@ -96,8 +99,8 @@ def transition_heatmap(
     """
     func = "transition_heatmap"
     _require(trans, ["source", "target", value], func, "cxlab.analysis.paths.transitions")
-    data = trans.sort("source", "target")
-    labels = sorted(set(data["source"]) | set(data["target"]))
+    data = labelled(trans.sort("source", "target"), ["source", "target"])
+    labels = [display_label(v) for v in sorted(set(trans["source"]) | set(trans["target"]))]
     diff = value.endswith("_diff")
     scale = (
         alt.Scale(scheme="redblue", domainMid=0, reverse=True)
@@ -105,17 +108,21 @@ def transition_heatmap(
         else alt.Scale(scheme="blues")
     )
     tips = [
-        alt.Tooltip(c, format=".3f" if data.schema[c].is_float() else ",")
+        alt.Tooltip(c, format=".3f" if data.schema[c].is_float() else ",", title=display_label(c))
         for c in data.columns
         if c not in ("source", "target")
     ]
-    base = alt.Chart(data, title=title or f"Transitions: {value}").encode(
-        x=alt.X("target:N", sort=labels, title="next touchpoint"),
-        y=alt.Y("source:N", sort=labels, title="touchpoint"),
+    base = alt.Chart(data, title=title or f"Transitions: {display_label(value).lower()}").encode(
+        x=alt.X("target:N", sort=labels, title="Next touchpoint"),
+        y=alt.Y("source:N", sort=labels, title="Touchpoint"),
     )
     rect = base.mark_rect().encode(
-        color=alt.Color(f"{value}:Q", scale=scale, title=value),
-        tooltip=[alt.Tooltip("source:N"), alt.Tooltip("target:N"), *tips],
+        color=alt.Color(f"{value}:Q", scale=scale, title=display_label(value)),
+        tooltip=[
+            alt.Tooltip("source:N", title="Touchpoint"),
+            alt.Tooltip("target:N", title="Next touchpoint"),
+            *tips,
+        ],
     )
     fmt = ",.0f" if not data.schema[value].is_float() else ".2f"
     text = base.mark_text(fontSize=9).encode(text=alt.Text(f"{value}:Q", format=fmt))
@@ -151,18 +158,20 @@ def step_matrix_heatmap(sm: pl.DataFrame, *, title: str | None = None) -> alt.Ch
         .sort(["share", "touchpoint"], descending=[True, False])["touchpoint"]
         .to_list()
     ) + [ENDED]
+    order = [display_label(v) for v in order]
+    data = labelled(data, ["touchpoint"])
     n = int(data["n_paths"].max() or 0)
     base = alt.Chart(data, title=title or f"Step matrix (n = {n:,} paths)").encode(
-        x=alt.X("step:O", title="step"), y=alt.Y("touchpoint:N", sort=order, title=None)
+        x=alt.X("step:O", title="Step"), y=alt.Y("touchpoint:N", sort=order, title=None)
     )
     rect = base.mark_rect().encode(
-        color=alt.Color("share:Q", scale=alt.Scale(scheme="greens", domain=[0, 1]), title="share"),
+        color=alt.Color("share:Q", scale=alt.Scale(scheme="greens", domain=[0, 1]), title="Share"),
         tooltip=[
-            "step:O",
-            "touchpoint:N",
-            alt.Tooltip("share:Q", format=".1%"),
-            alt.Tooltip("paths:Q", format=","),
-            alt.Tooltip("n_paths:Q", format=","),
+            alt.Tooltip("step:O", title="Step"),
+            alt.Tooltip("touchpoint:N", title="Touchpoint"),
+            alt.Tooltip("share:Q", format=".1%", title="Share of paths"),
+            alt.Tooltip("paths:Q", format=",", title="Paths"),
+            alt.Tooltip("n_paths:Q", format=",", title="All paths"),
         ],
     )
     text = base.mark_text(fontSize=9).encode(
@@ -190,34 +199,42 @@ def variant_bars(
     _require(
         variants, ["rank", "path", "paths", "share"], func, "cxlab.analysis.paths.path_variants"
     )
-    data = variants.sort("rank").with_columns(label=pl.col("path").str.slice(0, 80))
+    data = variants.sort("rank")
+    steps = data["path"].str.split(" > ").explode().drop_nulls().unique().sort().to_list()
+    names = {v: display_label(v) for v in steps}
+    data = data.with_columns(
+        path=pl.col("path").str.split(" > ").list.eval(pl.element().replace(names)).list.join(" › ")
+    ).with_columns(label=pl.col("path").str.slice(0, 80))
     order = data["label"].to_list()
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=420))
     tips = [
-        alt.Tooltip("path:N"),
-        alt.Tooltip("paths:Q", format=","),
-        alt.Tooltip("share:Q", format=".1%"),
+        alt.Tooltip("path:N", title="Path"),
+        alt.Tooltip("paths:Q", format=",", title="Customers who took it"),
+        alt.Tooltip("share:Q", format=".1%", title="Share of customers"),
     ]
     bars = (
         alt.Chart(data, title=title or "Top paths")
-        .mark_bar(color="#4c78a8")
-        .encode(x=alt.X("paths:Q", title="paths"), y=y, tooltip=tips)
-        .properties(width=260, height=max(120, 22 * data.height))
+        .mark_bar(color=PALETTE[0])
+        .encode(x=alt.X("paths:Q", title="Customers"), y=y, tooltip=tips)
+        .properties(width=200, height=max(120, 22 * data.height))
     )
     if "conversion_rate" not in data.columns:
         return bars
     tips_c = [
         *tips,
-        alt.Tooltip("conversion_rate:Q", format=".1%"),
-        alt.Tooltip("ci_low:Q", format=".1%", title="95% low"),
-        alt.Tooltip("ci_high:Q", format=".1%", title="95% high"),
-        "small_n:N",
+        alt.Tooltip("conversion_rate:Q", format=".1%", title="Went on to buy"),
+        interval_tip(),
+        alt.Tooltip("few:N", title="Fewer than 30 customers"),
     ]
-    base = alt.Chart(data).encode(y=alt.Y("label:N", sort=order, title=None, axis=None))
+    base = (
+        interval(alt.Chart(data))
+        .transform_calculate(few="datum.small_n ? 'yes' : 'no'")
+        .encode(y=alt.Y("label:N", sort=order, title=None, axis=None))
+    )
     whisker = base.mark_rule(color="#555").encode(
         x=alt.X(
             "ci_low:Q",
-            title="conversion rate (95% CI)",
+            title="Went on to buy (95% interval)",
             scale=alt.Scale(domain=[0, 1]),
             axis=alt.Axis(format="%"),
         ),
@@ -226,11 +243,11 @@ def variant_bars(
     )
     point = base.mark_point(filled=True, size=60).encode(
         x="conversion_rate:Q",
-        color=alt.condition("datum.small_n", alt.value("#bbbbbb"), alt.value("#e45756")),
+        color=alt.condition("datum.small_n", alt.value("#bbbbbb"), alt.value("#c8423b")),
         tooltip=tips_c,
     )
     return alt.hconcat(
-        bars, (whisker + point).properties(width=200, height=max(120, 22 * data.height))
+        bars, (whisker + point).properties(width=150, height=max(120, 22 * data.height))
     )
 
 
@@ -360,6 +377,8 @@ def flow_sankey(
     ['area', 'rect', 'text']
     """
     nodes, bands = flow_layout(links, samples=9)
+    nodes = labelled(nodes, ["label"])
+    bands = labelled(bands, ["source", "target"])
     steps = sorted(nodes["step"].unique().to_list())
     top = float(nodes["y1"].max() or 1)
     scale_x = alt.Scale(domain=[steps[0] - 0.2, steps[-1] + 0.6], nice=False)
@@ -384,18 +403,18 @@ def flow_sankey(
             x=alt.X(
                 "x:Q",
                 scale=scale_x,
-                axis=alt.Axis(values=steps, format="d", title="step", grid=False),
+                axis=alt.Axis(values=steps, format="d", title="Step", grid=False),
             ),
             y=alt.Y("y0:Q", scale=scale_y, axis=None, stack=None),
             y2="y1:Q",
             detail="link:N",
             color=alt.Color("source:N", scale=color, legend=None),
             tooltip=[
-                "source:N",
-                "target:N",
-                alt.Tooltip("step:Q", title="from step"),
-                alt.Tooltip("paths:Q", format=","),
-                alt.Tooltip("share:Q", format=".1%", title="share of paths"),
+                alt.Tooltip("source:N", title="From"),
+                alt.Tooltip("target:N", title="To"),
+                alt.Tooltip("step:Q", title="From step"),
+                alt.Tooltip("paths:Q", format=",", title="Customers"),
+                alt.Tooltip("share:Q", format=".1%", title="Share of customers"),
             ],
         )
     )
@@ -408,12 +427,16 @@ def flow_sankey(
             y=alt.Y("y0:Q", scale=scale_y),
             y2="y1:Q",
             color=alt.Color("label:N", scale=color, legend=None),
-            tooltip=["step:Q", "label:N", alt.Tooltip("value:Q", format=",", title="paths")],
+            tooltip=[
+                alt.Tooltip("step:Q", title="Step"),
+                alt.Tooltip("label:N", title="Where"),
+                alt.Tooltip("value:Q", format=",", title="Customers"),
+            ],
         )
     )
     text = (
         alt.Chart(nodes.with_columns(ym=(pl.col("y0") + pl.col("y1")) / 2))
-        .mark_text(align="left", dx=3, fontSize=10)
+        .mark_text(align="left", dx=3, fontSize=11)
         .encode(
             x=alt.X("x1:Q", scale=scale_x),
             y=alt.Y("ym:Q", scale=scale_y),
@@ -422,7 +445,7 @@ def flow_sankey(
     )
     return (area + rect + text).properties(
         title=title or f"Flow of {n_total:,} paths by step",
-        width=width or 170 * len(steps),
+        width=width or min(WIDTH + 60, 150 * len(steps)),
         height=height,
     )
 
@@ -464,7 +487,9 @@ def attribution_bars(
         .sort(["share", "label"], descending=[True, False])["label"]
         .to_list()
     )
-    data = comparison.sort("model", "label")
+    data = labelled(comparison.sort("model", "label"), ["model", "label"])
+    labels = [display_label(v) for v in labels]
+    models = [display_label(v) for v in models]
     if value == "conversions":
         # whiskers are intervals of the share; scale them to conversions per model
         tot = data.group_by("model").agg(_t=pl.col("conversions").sum())
@@ -477,22 +502,23 @@ def attribution_bars(
         )
     fmt = ".1%" if value == "share" else ",.1f"
     tips = [
-        "model:N",
-        "label:N",
-        alt.Tooltip("share:Q", format=".1%"),
-        alt.Tooltip("conversions:Q", format=",.1f"),
-        alt.Tooltip("ci_low:Q", format=fmt, title="95% low"),
-        alt.Tooltip("ci_high:Q", format=fmt, title="95% high"),
+        alt.Tooltip("model:N", title="Model"),
+        alt.Tooltip("label:N", title="Channel"),
+        alt.Tooltip("share:Q", format=".1%", title="Share of purchases"),
+        alt.Tooltip("conversions:Q", format=",.1f", title="Purchases credited"),
+        interval_tip(),
     ]
-    base = alt.Chart(data, title=title or f"Attribution by model ({value})").encode(
+    base = interval(alt.Chart(data, title=title or "Attribution by model"), fmt=fmt).encode(
         y=alt.Y("label:N", sort=labels, title=None), yOffset=alt.YOffset("model:N", sort=models)
     )
     bars = base.mark_bar().encode(
         x=alt.X(
-            f"{value}:Q", title=value, axis=alt.Axis(format=".0%" if value == "share" else ",")
+            f"{value}:Q",
+            title="Share of purchases" if value == "share" else "Purchases credited",
+            axis=alt.Axis(format=".0%" if value == "share" else ","),
         ),
-        color=alt.Color("model:N", sort=models, scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color("model:N", sort=models, title="Model", scale=alt.Scale(range=PALETTE)),
         tooltip=tips,
     )
-    whiskers = base.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q", tooltip=tips)
-    return (bars + whiskers).properties(width=420, height=alt.Step(8))
+    whiskers = base.mark_rule(color="#1d2733").encode(x="ci_low:Q", x2="ci_high:Q", tooltip=tips)
+    return (bars + whiskers).properties(width=WIDTH - 120, height=alt.Step(8))

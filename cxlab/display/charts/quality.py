@@ -95,26 +95,36 @@ def events_over_time_chart(
     >>> events_over_time_chart(ev).mark.type
     'line'
     """
-    data = events_over_time(events, freq, by)
+    from cxlab.display.charts._common import labelled
+    from cxlab.display.labels import display_label
+    from cxlab.display.theme import WIDTH
+
+    data = labelled(events_over_time(events, freq, by), [by])
     label = "Week starting" if freq == "week" else "Day"
     highlight = alt.selection_point(fields=[by], bind="legend")
     return (
-        alt.Chart(data, title=title or f"Events per {freq} and {by}")
-        .mark_line(point=True)
+        alt.Chart(
+            data,
+            title=alt.Title(
+                title or f"Interactions per {freq} by {display_label(by).lower()}",
+                subtitle="Click a legend entry to highlight its line.",
+            ),
+        )
+        .mark_line(point=alt.OverlayMarkDef(size=12))
         .add_params(highlight)
         .encode(
             opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
-            x=alt.X("period:T", title=f"{label} (UTC)"),
-            y=alt.Y("events:Q", title="Events"),
-            color=alt.Color(f"{by}:N", title=by),
+            x=alt.X("period:T", title=f"{label} (UTC)", axis=alt.Axis(format="%b %Y")),
+            y=alt.Y("events:Q", title="Interactions"),
+            color=alt.Color(f"{by}:N", title=display_label(by)),
             tooltip=[
-                alt.Tooltip("period:T", title=label),
-                alt.Tooltip(f"{by}:N"),
-                alt.Tooltip("events:Q", format=",", title="events (n)"),
-                alt.Tooltip("customers:Q", format=",", title="customers"),
+                alt.Tooltip("period:T", title=label, format="%d %b %Y"),
+                alt.Tooltip(f"{by}:N", title=display_label(by)),
+                alt.Tooltip("events:Q", format=",", title="Interactions"),
+                alt.Tooltip("customers:Q", format=",", title="Customers"),
             ],
         )
-        .properties(width=600, height=250)
+        .properties(width=WIDTH, height=240)
     )
 
 
