@@ -13,6 +13,11 @@ and reports the wall-time ratio and, from the batch's run records, the per-repor
 kernel start (until the first kernel reply) vs analysis (executing the cells) vs the rest
 (parameter injection, HTML export, writing files, process start).
 
+With ``--pdf`` the batch also prints every report to PDF (``cxlab batch --pdf``), and the PDF's
+own cost is measured: the median ``pdf_seconds`` of the batch's records, and the median of 3
+fresh processes that each print one sample client's report (``cxlab.report.pdf.write_pdf``),
+which is what ``--pdf`` adds to ``cxlab report``.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_batch.py                 # 20 clients, sample size
@@ -51,7 +56,9 @@ def make_clients(base: Path, n: int, customers: int | None, seed: int) -> Path:
     return clients
 
 
-def run_cxlab_batch(clients: Path, out: Path, workers: int, salt: Path) -> tuple[float, list[dict]]:
+def run_cxlab_batch(
+    clients: Path, out: Path, workers: int, salt: Path, pdf: bool = False
+) -> tuple[float, list[dict]]:
     start = time.perf_counter()
     proc = subprocess.run(
         [
@@ -65,6 +72,7 @@ def run_cxlab_batch(clients: Path, out: Path, workers: int, salt: Path) -> tuple
             "--salt-file",
             str(salt),
             "--no-progress",
+            *(["--pdf"] if pdf else []),
         ],
         capture_output=True,
         text=True,
@@ -119,6 +127,26 @@ def run_papermill_loop(clients: Path, out: Path, salt: Path) -> float:
     return time.perf_counter() - start
 
 
+_PRINT_ONE = (
+    "import sys, time; t = time.perf_counter(); from cxlab.report.pdf import write_pdf; "
+    "write_pdf(sys.argv[1], sys.argv[2]); print(time.perf_counter() - t)"
+)
+
+
+def pdf_fresh_processes(page: Path, work: Path, repeats: int = 3) -> list[float]:
+    """Seconds to print ``page`` to PDF, each in a fresh Python process (import included)."""
+    times = []
+    for i in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", _PRINT_ONE, str(page), str(work / f"fresh{i}.pdf")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=20, help="number of clients (default: 20)")
@@ -129,6 +157,7 @@ def main() -> None:
         "--workers", type=int, default=os.cpu_count() or 1, help="batch workers (default: cores)"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--pdf", action="store_true", help="batch with --pdf; time the PDF step")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "out" / "bench_batch")
     args = parser.parse_args()
 
@@ -138,7 +167,9 @@ def main() -> None:
     salt = args.work / ".cxlab-salt"
     clients = make_clients(args.work, args.clients, args.customers, args.seed)
 
-    batch_s, records = run_cxlab_batch(clients, args.work / "batch", args.workers, salt)
+    batch_s, records = run_cxlab_batch(
+        clients, args.work / "batch", args.workers, salt, pdf=args.pdf
+    )
     loop_s = run_papermill_loop(clients, args.work / "papermill", salt)
 
     kernel = [r["kernel_seconds"] for r in records]
@@ -164,6 +195,16 @@ def main() -> None:
         "report_html_bytes_median": int(statistics.median(sizes)),
         "all_ok": all(r["status"] == "ok" for r in records),
     }
+    if args.pdf:
+        fresh = pdf_fresh_processes(args.work / "batch" / "client02" / "report.html", args.work)
+        result["pdf"] = {
+            "all_written": all(r.get("pdf") for r in records),
+            "in_batch_seconds_median": round(
+                statistics.median(r["pdf_seconds"] for r in records), 2
+            ),
+            "one_report_fresh_process_seconds": [round(t, 2) for t in fresh],
+            "one_report_fresh_process_median": round(statistics.median(fresh), 2),
+        }
     out_file = ROOT / "benchmarks" / "out" / "bench_batch.json"
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(result, indent=2))

@@ -226,6 +226,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="installed Jupyter kernel to use (default: this Python interpreter)",
     )
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each report to OUT/<client>/report.pdf (A4, offline, with the "
+        "chromium the project installs); a failed PDF is reported and keeps the HTML",
+    )
 
 
 def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
@@ -403,6 +409,7 @@ def _render_kwargs(args: argparse.Namespace) -> dict[str, object]:
         "timeout": args.timeout,
         "retries": args.retries,
         "kernel_name": args.kernel,
+        "pdf": args.pdf,
     }
 
 
@@ -425,7 +432,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(result.summary(), file=sys.stderr)
         return 1
     print(f"wrote {Path(args.out) / run['html']}")
+    if run.get("pdf"):
+        print(f"wrote {Path(args.out) / run['pdf']}")
     print(f"wrote {Path(args.out) / run['notebook']}")
+    if run.get("pdf_failure"):
+        print(f"PDF not written: {run['pdf_failure']}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -443,8 +455,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         progress=args.progress,
         **_render_kwargs(args),
     )
-    print(result.summary(), file=sys.stderr if result.failed else sys.stdout)
-    return 0 if result.ok else 1
+    bad = result.failed or result.pdf_failed
+    print(result.summary(), file=sys.stderr if bad else sys.stdout)
+    return 0 if result.ok and not result.pdf_failed else 1
 
 
 _COMMANDS = {

@@ -7,6 +7,10 @@
     The executed notebook, always (with the error when the run failed), for audit.
 ``report.html``
     The offline HTML report (successful runs only).
+``report.pdf``
+    With ``pdf=True``: the report printed to A4 by headless Chromium, offline (see
+    :mod:`cxlab.report.pdf`). A PDF that cannot be printed is recorded in ``run.json``
+    (``pdf_failure``) and keeps the HTML: the run stays ``ok``.
 ``run.json``
     The run record: status, timings, the failure (cell and exception), the headline facts the
     notebook published, the sections its data could not support (``skipped_sections``: section,
@@ -287,6 +291,7 @@ def render_client(
     startup_timeout: int = 60,
     retries: int = 1,
     kernel_name: str | None = None,
+    pdf: bool = False,
 ) -> dict[str, Any]:
     """Run the report notebook for one client and write its notebook, page and record.
 
@@ -308,6 +313,10 @@ def render_client(
         Skip the run when the last one succeeded with the same content hash.
     timeout, startup_timeout, retries, kernel_name
         See :func:`cxlab.report.execute.execute_notebook`.
+    pdf : bool
+        Also print the page to ``report.pdf`` (:func:`cxlab.report.pdf.write_pdf`). A failure
+        is recorded as ``pdf_failure`` (the HTML is kept; the status stays ``ok``); a resumed
+        client without its PDF gets one from its existing page.
 
     Returns
     -------
@@ -373,6 +382,12 @@ def render_client(
             previous = dict(previous)
             previous["status"] = "skipped"
             previous["skipped_at"] = _now()
+            if pdf and not (target / "report.pdf").exists():
+                _print_pdf(previous, target, slug)
+                atomic_write_text(
+                    target / RECORD_FILE,
+                    json.dumps(previous, indent=2, sort_keys=True, default=str),
+                )
             return previous
 
         target.mkdir(parents=True, exist_ok=True)
@@ -406,6 +421,8 @@ def render_client(
         if result.ok:
             page = export_html(result.notebook)
             atomic_write_text(target / "report.html", page)
+            if pdf:
+                _print_pdf(record, target, slug)
             record.update(
                 status="ok", html=f"{slug}/report.html", html_bytes=len(page.encode("utf-8"))
             )
@@ -436,6 +453,22 @@ def render_client(
     return record
 
 
+def _print_pdf(record: dict[str, Any], target: Path, slug: str) -> None:
+    """Print ``report.html`` to ``report.pdf``; note the PDF (or why it failed) in ``record``."""
+    from cxlab.report.pdf import write_pdf
+
+    started = time.monotonic()
+    record.pop("pdf_failure", None)
+    try:
+        write_pdf(target / "report.html", target / "report.pdf")
+    except Exception as exc:  # a PDF failure never loses the HTML, nor stops the batch
+        record["pdf"] = None
+        record["pdf_failure"] = str(exc) or type(exc).__name__
+    else:
+        record["pdf"] = f"{slug}/report.pdf"
+    record["pdf_seconds"] = round(time.monotonic() - started, 3)
+
+
 @dataclass
 class BatchResult:
     """What a batch did: one run record per client, the index path and the wall time."""
@@ -449,6 +482,11 @@ class BatchResult:
     def ok(self) -> bool:
         """True when no client failed."""
         return not self.failed
+
+    @property
+    def pdf_failed(self) -> list[dict[str, Any]]:
+        """Runs whose PDF was asked for and could not be printed (their HTML is there)."""
+        return [r for r in self.runs if r.get("pdf_failure")]
 
     def summary(self) -> str:
         """The exit summary: counts, then one line per failure."""
@@ -464,6 +502,8 @@ class BatchResult:
             f = r.get("failure") or {}
             lines.append(f"  FAILED {r['client']}: {f.get('summary', 'unknown error')}")
             lines.append(f"         notebook with the error: {r.get('notebook')}")
+        for r in self.pdf_failed:
+            lines.append(f"  PDF NOT WRITTEN {r['client']}: {r['pdf_failure']}")
         if self.index is not None:
             lines.append(f"index: {self.index}")
         return "\n".join(lines)

@@ -192,6 +192,32 @@ Promise.allSettled(runs).then((res) => {
 });
 """
 
+#: The print stylesheet: A4 pages, the contents list left out, each section (``h2``) starts a
+#: page, headings stay with what follows, charts and table rows are never cut (a chart wider
+#: than the page is scaled to it), interactive menus are hidden, colours are printed.
+_PRINT_CSS = """
+@page { size: A4; margin: 14mm 12mm 16mm 12mm; }
+@media print {
+  html { font-size: 10pt; }
+  body { background:#fff; line-height:1.4; }
+  * { -webkit-print-color-adjust:exact; print-color-adjust:exact; }
+  nav.cx-toc, .vega-bind, #vg-tooltip-element { display:none !important; }
+  header.cx-header { background:none; border-bottom:2px solid var(--ink); padding:0 0 .6rem 0; }
+  .cx-layout { display:block; max-width:none; margin:0; padding:0; }
+  main.cx-body h2 { margin-top:0; }
+  main.cx-body h2.cx-section { break-before:page; page-break-before:always; }
+  h1, h2, h3, caption { break-after:avoid; page-break-after:avoid; }
+  p { orphans:3; widows:3; }
+  .cx-chart, .cx-summary, .vega-embed, svg, tr, thead { break-inside:avoid; page-break-inside:avoid; }
+  .cx-chart { overflow:visible; margin:.6rem 0; }
+  .cx-chart svg { max-width:100% !important; height:auto !important; }
+  table { break-inside:auto; }
+  thead { display:table-header-group; }
+  a { color:inherit; text-decoration:none; }
+  footer.cx-footer { border-top:1px solid var(--line); }
+}
+"""
+
 _CSS = """
 :root { --ink:#1d2733; --muted:#5b6877; --line:#dde3ea; --accent:#2f6db5; --bg:#ffffff; --soft:#f4f6f9; }
 * { box-sizing: border-box; }
@@ -223,9 +249,22 @@ caption { caption-side:top; text-align:left; color:var(--muted); padding-bottom:
 .vega-bind { margin:.3rem 0; font-size:.9rem; } .vega-bind-name { margin-right:.4rem; }
 #vg-tooltip-element { font-family: inherit; }
 footer.cx-footer { color:var(--muted); font-size:.8rem; text-align:center; padding:1rem; border-top:1px solid var(--line); }
-@media (max-width: 800px) { .cx-layout { flex-direction:column; } nav.cx-toc { position:static; } }
-@media print { nav.cx-toc { display:none; } }
+.cx-chart svg, .cx-chart canvas { max-width:100%; height:auto; }
+@media (max-width: 1000px) {
+  .cx-layout { flex-direction:column; gap:0; padding:1rem 1.2rem 3rem; }
+  nav.cx-toc { position:static; flex:none; border-bottom:1px solid var(--line); padding-bottom:.6rem; }
+  nav.cx-toc ol { columns:2; column-gap:2rem; }
+  header.cx-header { padding:1.2rem; }
+}
+@media (max-width: 600px) { nav.cx-toc ol { columns:1; } }
 """
+
+
+def _mark_sections(soup: Any) -> None:
+    """Give every section heading (``h2``) but the first the class the print CSS breaks on."""
+    headings = [h for h in soup.find_all("h2") if h.find_parent(class_="cx-chart") is None]
+    for h in headings[1:]:
+        h["class"] = [*h.get("class", []), "cx-section"]
 
 
 def _toc(soup: Any) -> str:
@@ -318,6 +357,7 @@ def export_html(
     body, _ = exporter.from_notebook_node(prepared)
     soup = BeautifulSoup(body, features="html.parser")
     toc = _toc(soup)
+    _mark_sections(soup)
     body = str(soup)
 
     meta = []
@@ -341,7 +381,7 @@ def export_html(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="cxlab">
 <title>{html.escape(title)} — customer experience report</title>
-<style>{_CSS}</style>
+<style>{_CSS}{_PRINT_CSS}</style>
 </head>
 <body>
 <header class="cx-header">
