@@ -26,7 +26,7 @@ import pytest
 
 from cxlab.config import PROJECT_ROOT, SAMPLE_DIR
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.e2e, pytest.mark.notebook]
 
 CLIENTS = ["bank", "bookshop", "telecom"]
 WIDTHS = [1280, 820]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -82,7 +81,8 @@ def test_a_chromium_that_hangs_is_stopped(tmp_path):
     assert not (tmp_path / "report.pdf").exists()
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX shell stand-ins")
+@pytest.mark.browser
+@pytest.mark.slow
 def test_real_chromium_prints_a_tiny_page(tmp_path):
     exe = find_chromium()
     if exe is None:
