@@ -51,6 +51,7 @@ _WORDS = {
     "url": "URL",
     "api": "API",
     "vip": "VIP",
+    "tv": "TV",
 }
 
 #: cxlab's fixed labels: columns, metrics, features and codes with words of their own.
