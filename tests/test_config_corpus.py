@@ -70,7 +70,7 @@ CORPUS: list[tuple[str, str | bytes, tuple[str, ...]]] = [
         EVENTS + '[churn]\ncolour = "red"\n',
         ("unknown key 'churn.colour'", "Keys allowed in [churn]: method, inactivity_days"),
     ),
-    ("unknown-top-table", EVENTS + "[labels]\nx = 1\n", ("unknown key 'labels'",)),
+    ("unknown-top-table", EVENTS + "[colours]\nx = 1\n", ("unknown key 'colours'",)),
     # --- wrong types
     (
         "columns-string",
