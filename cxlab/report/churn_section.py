@@ -144,7 +144,7 @@ def churn_drivers_sentence(auc: float, top: list[str]) -> str:
     Examples
     --------
     >>> churn_drivers_sentence(0.79, ["support_contacts", "tenure_days"])
-    'The traits that best tell lost customers from kept ones are support contacts and tenure days (the models tell them apart well: 0.79 on a scale from 0.5, guessing, to 1, perfect). These are associations, not causes.'
+    'The traits that best tell lost customers from kept ones are support contacts and days since first seen (the models tell them apart well: 0.79 on a scale from 0.5, guessing, to 1, perfect). These are associations, not causes.'
     >>> churn_drivers_sentence(0.58, ["support_contacts"])
     'The customer traits tell lost customers from kept ones only a little better than guessing (0.58 on a scale from 0.5 to 1), so no trait can be called a driver of churn; support contacts comes first, as a hint.'
     """
