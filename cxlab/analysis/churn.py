@@ -968,7 +968,7 @@ class RetentionCurves:
         groups share one retention curve (None with fewer than two groups).
     by : str or None
         The grouping column (None for the overall curve, whose group is ``"all"``).
-    at : DataFrame or None
+    at_times : DataFrame or None
         With ``times=``: the same columns as ``curves``, read at exactly those days.
     """
 
@@ -976,7 +976,7 @@ class RetentionCurves:
     summary: pl.DataFrame
     logrank: dict[str, float] | None
     by: str | None
-    at: pl.DataFrame | None = None
+    at_times: pl.DataFrame | None = None
 
     def __repr__(self) -> str:
         lr = (
@@ -1064,7 +1064,7 @@ def retention_curves(
     n_points : int
         Days on the common grid the curves are evaluated at.
     times : list of float, optional
-        Days at which to read S(t) exactly (``RetentionCurves.at``), e.g. ``[30, 90, 180]``.
+        Days at which to read S(t) exactly (``RetentionCurves.at_times``), e.g. ``[30, 90, 180]``.
 
     Returns
     -------
@@ -1081,7 +1081,7 @@ def retention_curves(
     >>> rc.summary.select("group", "n", "n_churned", "median_days").rows()
     [('x', 3, 1, 30.0), ('y', 3, 3, 6.0)]
     >>> overall = retention_curves(lab, times=[6])  # one curve: 2 of 6 churned by day 6
-    >>> overall.at.select("group", "day", pl.col("retention").round(4)).rows()
+    >>> overall.at_times.select("group", "day", pl.col("retention").round(4)).rows()
     [('all', 6.0, 0.6667)]
     """
     from lifelines import KaplanMeierFitter
@@ -1137,7 +1137,7 @@ def retention_curves(
         summary=summary,
         logrank=logrank,
         by=by,
-        at=pl.concat(at_parts).sort(["group", "day"]) if at_parts else None,
+        at_times=pl.concat(at_parts).sort(["group", "day"]) if at_parts else None,
     )
 
 

@@ -397,7 +397,7 @@ def test_retention_curves_overall_and_times_by_hand():
     rc = retention_curves(KM_LABELS, times=[0, 1, 2, 5, 6, 10])
     # at risk 5: churn at 2 -> 4/5 = 0.8; at 4 one of 4 churns (one censored at 4 too)
     # -> 0.8 * 3/4 = 0.6; at 6 one of 2 churns -> 0.3; nothing after (8 is censored)
-    got = rc.at.select("group", "day", "retention", "at_risk").rows()
+    got = rc.at_times.select("group", "day", "retention", "at_risk").rows()
     assert [(g, d, round(s, 10), n) for g, d, s, n in got] == [
         ("all", 0.0, 1.0, 5),
         ("all", 1.0, 1.0, 5),
@@ -422,7 +422,7 @@ def test_retention_curves_times_equal_lifelines():
         {"customer_id": [f"c{i}" for i in range(300)], "duration_days": d, "event_observed": e}
     )
     times = [0.0, 3.3, 10.0, 25.5, 60.0, 200.0]
-    ours = retention_curves(lab, times=times).at["retention"].to_numpy()
+    ours = retention_curves(lab, times=times).at_times["retention"].to_numpy()
     theirs = KaplanMeierFitter().fit(d, e).survival_function_at_times(times).to_numpy()
     assert np.allclose(ours, theirs, rtol=0, atol=1e-12)
 
