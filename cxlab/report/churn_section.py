@@ -2,8 +2,9 @@
 
 Every churn figure a reader sees — the executive summary, the churn section, the portfolio
 index — comes from one :class:`~cxlab.analysis.features.ChurnRate`
-(:func:`cxlab.analysis.features.churn_rate`): the same customers, the same number, and a
-sentence that says who is counted and what "lost" means. Small samples and wide intervals
+(:func:`cxlab.analysis.features.churn_rate`): the same customers, the same number, and one
+sentence (:func:`cxlab.report.summary.churn_sentence`) that says who is counted and what
+"lost" means. Small samples and wide intervals
 change the words ("too few customers to say"), not only a flag. Each function is unit-tested
 without a kernel; the report notebook only calls them.
 """
@@ -24,50 +25,11 @@ __all__ = [
     "churn_counted",
     "churn_drivers_sentence",
     "churn_groups_sentence",
-    "churn_headline",
     "churn_method_note",
 ]
 
 #: Below this cross-validated ROC AUC the churn drivers are reported as hints, not findings.
 WEAK_AUC: float = 0.65
-
-
-def churn_headline(rate: ChurnRate | None) -> str | None:
-    """The churn sentence of the executive summary and of the churn section.
-
-    It says who is counted (:attr:`~cxlab.analysis.features.ChurnRate.who`) and what "lost"
-    means. With fewer than 30 customers counted, or a 95% interval wider than 30 points
-    (:attr:`~cxlab.analysis.features.ChurnRate.uncertain`), it gives the count and says there
-    are too few customers to state a rate. None when no customer is counted.
-
-    Examples
-    --------
-    The bookshop: 113 of the 718 customers who had bought by the start of the 120-day window
-    were silent through it (113 / 718 = 15.7%).
-
-    >>> import dataclasses, datetime as dt, polars as pl
-    >>> end = dt.datetime(2025, 9, 30, tzinfo=dt.UTC)
-    >>> rate = ChurnRate(n=718, n_churned=113, population="buyers", method="inactivity",
-    ...                  inactivity_days=120, as_of=end, cutoff=end - dt.timedelta(days=120),
-    ...                  customers=pl.DataFrame(), labels=pl.DataFrame())
-    >>> churn_headline(rate)
-    '15.7% of the 718 customers who had bought by 02 Jun 2025 have been lost (no recorded interaction in the last 120 days; 95% interval 13.3% to 18.6%).'
-    >>> churn_headline(dataclasses.replace(rate, n=12, n_churned=1))
-    '1 of the 12 customers who had bought by 02 Jun 2025 has been lost (no recorded interaction in the last 120 days): too few customers to say what share is lost.'
-    """
-    if rate is None or rate.n == 0:
-        return None
-    if rate.uncertain:
-        verb = "has" if rate.n_churned == 1 else "have"
-        return (
-            f"{rate.n_churned:,} of the {rate.n:,} {rate.who} {verb} been lost "
-            f"({rate.lost_means}): too few customers to say what share is lost."
-        )
-    lo, hi = rate.interval
-    return (
-        f"{100 * rate.rate:.1f}% of the {rate.n:,} {rate.who} have been lost "
-        f"({rate.lost_means}; 95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)."
-    )
 
 
 def churn_counted(rate: ChurnRate, churn: ChurnDefinition) -> Skipped | None:

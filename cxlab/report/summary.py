@@ -36,6 +36,7 @@ from cxlab.analysis.stats import SMALL_N, wilson_interval
 
 if TYPE_CHECKING:
     from cxlab.analysis.drivers import KeyDrivers
+    from cxlab.analysis.features import ChurnRate
 
 __all__ = [
     "UNMAPPED_WARNING_SHARE",
@@ -630,20 +631,43 @@ def driver_readings(drivers: KeyDrivers, top: int = 3) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ churn, rows
-def churn_sentence(churn_rate: float | None, churn_n: int | None) -> str | None:
-    """The share of customers lost among those whose status is known.
+def churn_sentence(churn: ChurnRate | None) -> str | None:
+    """The churn sentence of the executive summary and of the churn section.
+
+    One definition (:func:`cxlab.analysis.features.churn_rate`) decides who is counted; the
+    sentence says who (:attr:`~cxlab.analysis.features.ChurnRate.who`) and what "lost" means.
+    With fewer than 30 customers counted, or a 95% interval wider than 30 points
+    (:attr:`~cxlab.analysis.features.ChurnRate.uncertain`), it gives the count and says there
+    are too few customers to state a rate. None when no customer is counted.
 
     Examples
     --------
-    >>> churn_sentence(0.25, 8)
-    '25.0% of customers whose status is known have been lost (95% interval 7.1% to 59.1%).'
+    The bookshop: 113 of the 718 customers who had bought by the start of the 120-day window
+    were silent through it (113 / 718 = 15.7%).
+
+    >>> import dataclasses, datetime as dt
+    >>> from cxlab.analysis.features import ChurnRate
+    >>> end = dt.datetime(2025, 9, 30, tzinfo=dt.UTC)
+    >>> rate = ChurnRate(n=718, n_churned=113, population="buyers", method="inactivity",
+    ...                  inactivity_days=120, as_of=end, cutoff=end - dt.timedelta(days=120),
+    ...                  customers=pl.DataFrame(), labels=pl.DataFrame())
+    >>> churn_sentence(rate)
+    '15.7% of the 718 customers who had bought by 02 Jun 2025 have been lost (no recorded interaction in the last 120 days; 95% interval 13.3% to 18.6%).'
+    >>> churn_sentence(dataclasses.replace(rate, n=12, n_churned=1))
+    '1 of the 12 customers who had bought by 02 Jun 2025 has been lost (no recorded interaction in the last 120 days): too few customers to say what share is lost.'
     """
-    if churn_rate is None or not churn_n:
+    if churn is None or churn.n == 0:
         return None
-    lo, hi = wilson_interval(round(churn_rate * churn_n), churn_n)
+    if churn.uncertain:
+        verb = "has" if churn.n_churned == 1 else "have"
+        return (
+            f"{churn.n_churned:,} of the {churn.n:,} {churn.who} {verb} been lost "
+            f"({churn.lost_means}): too few customers to say what share is lost."
+        )
+    lo, hi = churn.interval
     return (
-        f"{100 * churn_rate:.1f}% of customers whose status is known have been lost "
-        f"(95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)."
+        f"{100 * churn.rate:.1f}% of the {churn.n:,} {churn.who} have been lost "
+        f"({churn.lost_means}; 95% interval {100 * lo:.1f}% to {100 * hi:.1f}%)."
     )
 
 
@@ -671,8 +695,7 @@ def executive_summary(
     painful: pl.DataFrame,
     nps: Mapping[str, Any] | None,
     top_driver: Mapping[str, Any] | None,
-    churn_rate: float | None,
-    churn_n: int | None,
+    churn: ChurnRate | None,
     set_aside: int,
     untracked: Sequence[str] = (),
     driver_r2: float | None = None,
@@ -695,8 +718,8 @@ def executive_summary(
     top_driver : mapping or None
         The first row of the key drivers' table; ``driver_r2`` is their R²
         (:func:`driver_sentence`).
-    churn_rate, churn_n : float and int, or None
-        :func:`churn_sentence`.
+    churn : ChurnRate or None
+        :func:`cxlab.analysis.features.churn_rate` (:func:`churn_sentence`).
     set_aside : int
         Input rows the loader set aside (:func:`set_aside_sentence`).
     untracked : sequence of str
@@ -709,7 +732,7 @@ def executive_summary(
     ...                        "conversion_rate": [1.0, 0.75, 0.2]})
     >>> print(executive_summary(client_name="Shop", period="01 Jan 2024 to 02 Jan 2024", customers=40,
     ...     interactions=120, stages=stages, painful=pl.DataFrame(), nps=None, top_driver=None,
-    ...     churn_rate=None, churn_n=None, set_aside=0, untracked=["retention", "advocacy"]))
+    ...     churn=None, set_aside=0, untracked=["retention", "advocacy"]))
     ...     # doctest: +NORMALIZE_WHITESPACE
     Between 01 Jan 2024 to 02 Jan 2024, 40 customers of Shop generated 120 recorded interactions.
     15.0% of the customers who entered the journey went on to buy (95% interval 7.1% to 29.1%,
@@ -728,7 +751,7 @@ def executive_summary(
         painful_sentence(painful),
         nps_sentence(nps),
         driver_sentence(top_driver, driver_r2),
-        churn_sentence(churn_rate, churn_n),
+        churn_sentence(churn),
         set_aside_sentence(set_aside),
     ]
     return " ".join(p for p in parts if p)
@@ -832,7 +855,11 @@ HOW_COMPUTED: dict[str, tuple[str, str]] = {
     ),
     "churn": (
         "Churn groups, retention curves and churn drivers",
-        "Customers who bought are grouped with k-means on their support contacts and survey "
+        "The churn rate counts the customers who could be lost: by default those who had "
+        "bought by the start of the window that decides who is lost (the churn section says "
+        "exactly who, and which traits were left out). Their traits are measured at that "
+        "start, so nothing that decides the outcome is used to explain it. They are grouped "
+        "with k-means on their support contacts and survey "
         "answers, the number of groups chosen by the silhouette score; stability (0 to 1) is "
         "how often the same customers end up together when the grouping is redone on "
         "resamples. Retention curves are Kaplan-Meier estimates: the share still active after a "

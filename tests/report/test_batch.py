@@ -25,7 +25,7 @@ from cxlab.cli import main
 from cxlab.io.client import load_client
 from cxlab.io.sample import write_sample_clients
 from cxlab.report.batch import run_batch
-from cxlab.report.churn_section import churn_headline
+from cxlab.report.summary import churn_sentence
 
 GOOD = ["bank", "bookshop", "hostile", "telecom"]
 CLIENT_NAME_PAYLOAD = "Evil <script>window.__pwned=3</script> Ltd"
@@ -528,8 +528,10 @@ def test_churn_is_one_number_over_one_base_in_summary_section_and_index(batch, s
         rate.who,
     )
     report = _visible_text((batch.out / slug / "report.html").read_text(encoding="utf-8"))
-    sentence = churn_headline(rate)
+    sentence = churn_sentence(rate)
+    summary = report[report.rindex("Executive summary") :]
+    summary = summary[: summary.index("What data this report covers")]
     section = report[report.rindex("Churn: who leaves") :]
-    assert sentence in section
+    assert sentence in summary and sentence in section
     index = _visible_text((batch.out / "index.html").read_text(encoding="utf-8"))
     assert f"{100 * rate.rate:.1f}% of {rate.n:,} {rate.who}" in index

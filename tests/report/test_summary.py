@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from cxlab.analysis.drivers import KeyDrivers
+from cxlab.analysis.features import ChurnRate
 from cxlab.analysis.funnel import stage_funnel
 from cxlab.analysis.journey import assign_stages
 from cxlab.analysis.metrics import score_summary
@@ -48,8 +49,7 @@ def _summary(**facts) -> str:
         painful=pl.DataFrame(),
         nps=None,
         top_driver=None,
-        churn_rate=None,
-        churn_n=None,
+        churn=None,
         set_aside=0,
     )
     return sm.executive_summary(**(base | facts))
@@ -134,8 +134,17 @@ def test_summary_with_every_number():
         nps=nps,
         top_driver=driver,
         driver_r2=0.5,
-        churn_rate=0.25,
-        churn_n=8,
+        churn=ChurnRate(
+            n=8,
+            n_churned=2,
+            population="buyers",
+            method="column",
+            inactivity_days=90,
+            as_of=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
+            cutoff=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
+            customers=pl.DataFrame(),
+            labels=pl.DataFrame(),
+        ),
     )
     assert "30.0% of the customers who entered the journey went on to buy" in text  # 120 / 400
     assert "n = 400)" in text
@@ -146,7 +155,11 @@ def test_summary_with_every_number():
         "The moment that matters most for NPS is delivery_late (touched): it accounts for 42%"
         in text
     )
-    assert "25.0% of customers whose status is known have been lost" in text  # 2 of 8
+    # 2 of 8 buyers: too few to state a rate, and the sentence says who is counted
+    assert (
+        "2 of the 8 customers who bought have been lost (as recorded in the customers file): "
+        "too few customers to say what share is lost." in text
+    )
 
 
 def test_an_empty_period_says_so_and_counts_the_rows_set_aside():
