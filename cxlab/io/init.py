@@ -771,6 +771,13 @@ def init_client(
                 )
         if p.time is not None and p.time.note:
             review.append(f"{fname} times: {p.time.note}")
+    if tool is not None and tool.feedback_columns and "feedback" not in files:
+        # the export is also the feedback (Zendesk: the tickets' satisfaction ratings)
+        files["feedback"] = files["events"]
+        why = f"preset {tool.name}"
+        columns = {c: (src, why) for src, c in tool.feedback_columns.items()}
+        proposals["feedback"] = Proposal("feedback", columns, proposals["events"].time)
+        constants["feedback"] = dict(tool.feedback_constants)
     stages: dict[str, tuple[str, str]] = {}
     ev = proposals.get("events")
     if ev is not None and {"customer_id", "timestamp", "touchpoint"} <= set(ev.columns):
@@ -804,6 +811,8 @@ def init_client(
         purchase_touchpoints=tool.purchase_touchpoints if tool is not None else ("purchase",),
     )
     text += extra_toml  # the [questions] of a survey export
+    if tool is not None and "feedback" not in given:  # the export is its own feedback
+        text += tool.feedback_questions
     tmp = folder / (CONFIG_FILE + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(folder / CONFIG_FILE)

@@ -14,8 +14,9 @@ stays explicit: nothing is applied at load time that the file does not say.
   Segment's e-commerce event names ("Product Viewed", "Order Completed" …).
 * ``zendesk`` -- a Zendesk Support ticket export (CSV with Zendesk's column titles): each
   ticket is a ``support_ticket`` touchpoint of its requester, in the retention stage, on the
-  channel it came ``Via``. The ticket's good/bad satisfaction rating stays an attribute
-  column: feedback takes scores on the NPS, CSAT and CES scales only.
+  channel it came ``Via``; the same file is also the feedback: its good/bad satisfaction
+  rating is a ``binary`` question ("Offered" and "Unoffered" are not answers) and its
+  satisfaction comment a ``text`` question.
 
 Examples
 --------
@@ -62,6 +63,12 @@ class Preset:
         The event names that are purchases (the first is the purchase stage).
     notes : tuple of str
         What to check, printed by ``cxlab init`` with the other review lines.
+    feedback_columns : dict of str to str
+        ``[columns.feedback]`` when the export is also the feedback file (empty: it is not).
+    feedback_constants : dict of str to str
+        ``[defaults.feedback]`` for that feedback.
+    feedback_questions : str
+        Its ``[questions.<name>]`` tables, as TOML.
     """
 
     name: str
@@ -74,6 +81,9 @@ class Preset:
     journey_map: Mapping[str, str] = field(default_factory=dict)
     purchase_touchpoints: tuple[str, ...] = ("purchase",)
     notes: tuple[str, ...] = ()
+    feedback_columns: Mapping[str, str] = field(default_factory=dict)
+    feedback_constants: Mapping[str, str] = field(default_factory=dict)
+    feedback_questions: str = ""
 
 
 GA4 = Preset(
@@ -185,9 +195,24 @@ ZENDESK = Preset(
     journey_map={"support_ticket": "retention"},
     notes=(
         "Zendesk: each ticket is a support_ticket event of its requester (Requester id; map "
-        '"Requester external id" instead to match the ids of your other files); the '
-        "satisfaction rating stays a column of the events, not survey feedback",
+        '"Requester external id" instead, under [columns.events] and [columns.feedback], to '
+        "match the ids of your other files); its satisfaction rating is a good/bad question",
     ),
+    feedback_columns={"Requester id": "customer_id", "Created at": "timestamp"},
+    feedback_constants={"touchpoint": "support_ticket"},
+    feedback_questions="""
+[questions.ticket_satisfaction]  # preset zendesk: the ticket's satisfaction rating
+column = "Satisfaction Score"
+kind = "binary"
+scale = ["Bad", "Good"]
+no_answer = ["Offered", "Unoffered"]  # asked but not answered, or never asked
+label = "Ticket satisfaction"
+
+[questions.ticket_comment]  # preset zendesk
+column = "Satisfaction Comment"
+kind = "text"
+label = "Satisfaction comment"
+""",
 )
 
 #: The presets by name.

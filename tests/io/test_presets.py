@@ -144,27 +144,34 @@ def test_segment_rows_by_hand(tmp_path):
 
 
 def test_zendesk_rows_by_hand(tmp_path):
-    # two tickets of requester 501 and one of 502; "+0200" is two hours ahead of UTC
+    # two tickets of requester 501 and one of 502; "+0200" is two hours ahead of UTC.
+    # Ratings: Good (1), Bad (0), and "Offered" (asked, not answered: no answer at all).
     src = tmp_path / "tickets.csv"
     src.write_text(
-        "Id,Requester id,Created at,Via,Satisfaction Score,Subject\n"
-        "1,501,2024-03-04 09:00:00 +0000,email,Good,Where is my parcel\n"
-        "2,501,2024-03-06 12:30:00 +0200,chat,Bad,Refund please\n"
-        "3,502,2024-03-05 08:00:00 +0000,voice,Offered,Password\n"
+        "Id,Requester id,Created at,Via,Satisfaction Score,Satisfaction Comment,Subject\n"
+        "1,501,2024-03-04 09:00:00 +0000,email,Good,Quick,Where is my parcel\n"
+        "2,501,2024-03-06 12:30:00 +0200,chat,Bad,,Refund please\n"
+        "3,502,2024-03-05 08:00:00 +0000,voice,Offered,,Password\n"
     )
     result = init_client(tmp_path / "c", src)
     assert result.left_to_fix == [], result.summary()
     cfg = read_client_config(tmp_path / "c")
     assert cfg.journey_map["support_ticket"] == "retention"
-    events = load_client(tmp_path / "c").events
+    client = load_client(tmp_path / "c")
+    events = client.events
     assert events.select("customer_id", "touchpoint", "channel").rows() == [
         ("501", "support_ticket", "email"),
         ("501", "support_ticket", "chat"),
         ("502", "support_ticket", "voice"),
     ]
     assert events["timestamp"][1] == dt.datetime(2024, 3, 6, 10, 30, tzinfo=UTC)  # 12:30 +02:00
-    # the satisfaction rating is kept as an attribute column, not mapped to a touchpoint
-    assert events["Satisfaction Score"].to_list() == ["Good", "Bad", "Offered"]
+    # the same file is the feedback: a binary question, Bad = 0 and Good = 1, "Offered" no
+    # answer; ticket 1's comment rides on its rating
+    answers = client.feedback.filter(pl.col("survey") == "binary")
+    assert answers.select("customer_id", "score", "comment", "touchpoint").rows() == [
+        ("501", 1, "Quick", "support_ticket"),
+        ("501", 0, None, "support_ticket"),
+    ]
 
 
 def test_preset_none_and_explicit_preset(tmp_path):

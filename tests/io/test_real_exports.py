@@ -99,3 +99,13 @@ def test_the_ga4_clickstream_gets_a_funnel(exports):
     run = exports.runs["ga4"]
     assert "funnel" not in {s["section"] for s in run["skipped_sections"]}
     assert run["facts"]["conversion_n"] == exports.steps["ga4"].customers
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_zendesk_satisfaction_ratings_are_scored(exports):
+    # the ticket export is also the feedback: its good/bad ratings are a binary question
+    run = exports.runs["zendesk"]
+    assert "metrics" not in {s["section"] for s in run["skipped_sections"]}
+    page = (exports.out / "zendesk" / "report.html").read_text(encoding="utf-8")
+    assert "Ticket satisfaction" in page
