@@ -147,10 +147,13 @@ def _module(name: str):
     """``cxlab.<name>``, or its pre-layout home ``cxlab.<last part>`` (an ``--old`` commit)."""
     import importlib
 
-    try:
-        return importlib.import_module(f"cxlab.{name}")
-    except ModuleNotFoundError:
-        return importlib.import_module(f"cxlab.{name.rsplit('.', 1)[-1]}")
+    import cxlab
+
+    # decided from the files next to the cxlab imported: trying the new name first would let
+    # the editable install's finder import the new sub-package into an old process
+    if not (Path(cxlab.__file__).parent / name.split(".")[0]).is_dir():
+        name = name.rsplit(".", 1)[-1]
+    return importlib.import_module(f"cxlab.{name}")
 
 
 def child_cxlab(folder: Path, prepared: bool = True) -> dict:
