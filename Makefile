@@ -45,6 +45,10 @@ browser: ## Install Debian's chromium for the report browser tests, when missing
 
 lab: $(VENV)/.installed ## Open the explorers in JupyterLab, offline (CLIENTS=your clients folder; default: samples)
 	@test -f data/sample/bookshop/client.toml || $(BIN)/cxlab sample --out data/sample
+	@# saving a notebook keeps its widgets' state: the explorer's charts draw when it is reopened
+	@mkdir -p $(VENV)/share/jupyter/lab/settings && printf '%s\n' \
+	  '{"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}}' \
+	  > $(VENV)/share/jupyter/lab/settings/overrides.json
 	CXLAB_CLIENTS="$(abspath $(if $(filter command line,$(origin CLIENTS)),$(CLIENTS),$(or $(CXLAB_CLIENTS),$(CLIENTS))))" \
 	  $(BIN)/jupyter lab --notebook-dir=notebooks/explore --LabApp.extension_manager=readonly \
 	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
@@ -59,6 +63,8 @@ validate: $(VENV)/.installed ## Print the validation report of every sample clie
 bench: $(VENV)/.installed-test ## Run the benchmark suite (see benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_retention.py
+	$(BIN)/python benchmarks/bench_explorers.py
 
 bench-compare: $(VENV)/.installed-test ## make bench's pipeline against OLD=<commit> (default: before the redesign)
 	$(BIN)/python benchmarks/run.py --old $(or $(OLD),auto)

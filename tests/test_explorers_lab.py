@@ -11,8 +11,13 @@ not a sample (other touchpoint names, another purchase touchpoint, CSV files), t
   or a traceback, that no widget failed to render and that nothing left localhost;
 * changes every control of the explorer once (a dropdown to another option, a toggle, a
   slider one step, a text box to a new value + Enter; costly controls then their button) and
-  checks each time that the output changed, with no error, within 2 s (sample clients);
-* types a bad value into a text box and checks one line says what is expected.
+  checks each time that the output changed, with no error; the time each reaction took (the
+  issue's 2 s on the sample clients) is recorded, not asserted: timed assertions are banned
+  from tests, and ``benchmarks/bench_explorers.py`` (``make bench``) checks the recorded times;
+* types a bad value into a text box and checks one line says what is expected;
+* saves the notebook (JupyterLab saves the widgets' state, as ``make lab`` configures it),
+  opens it again in a fresh page without running anything and checks the explorer's charts
+  draw from the saved state, still with nothing loaded from outside localhost.
 
 Screenshots go to tests/artifacts/explorers/ (git-ignored). Chromium is Debian's
 (``make browser``); a missing chromium fails the test, it does not skip.
@@ -113,6 +118,7 @@ def lab(tmp_path_factory):
     port, token = free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k != "CXLAB_CLIENTS"}
     env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")  # no user settings
+    env["JUPYTER_DATA_DIR"] = str(root / ".jupyter" / "data")  # its own notebook trust database
     env["JUPYTERLAB_SETTINGS_DIR"] = str(root / ".jupyter" / "lab" / "user-settings")
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(root / ".jupyter" / "lab" / "workspaces")
     settings = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
@@ -120,6 +126,13 @@ def lab(tmp_path_factory):
     (settings / "notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false"}'
     )  # no news prompt
+    widgets = (
+        root / ".jupyter" / "lab" / "user-settings" / "@jupyter-widgets" / "jupyterlab-manager"
+    )
+    widgets.mkdir(parents=True)
+    (widgets / "plugin.jupyterlab-settings").write_text(
+        '{"saveState": true}'
+    )  # saving keeps the widgets' state, as make lab sets it: charts draw when reopened
     log = (root / "lab.log").open("w")
     server = subprocess.Popen(
         [
@@ -154,7 +167,12 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         else:
             pytest.fail("jupyter lab did not start within 90 s")
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "root": root}
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "token": token,
+            "root": root,
+            "data_dir": root / ".jupyter" / "data",
+        }
     finally:
         server.terminate()
         try:
@@ -430,12 +448,60 @@ def explore(browser, lab, sub: str, nb_name: str, timed: bool, every_control: bo
             assert "2 weeks" in line and "7d" in line and "\n" not in line.strip(), line
             check_page(page, f"{stem} after a bad window", outside)
         screenshot(page, ARTIFACTS / f"{stem}-after.png")
-        if timed and os.environ.get("CXLAB_ASSERT_SPEED") == "1":
-            slow = [r for r in reactions if not r[2] and r[1] > REACTION_LIMIT_S]
-            assert not slow, f"{stem}: reactions over {REACTION_LIMIT_S} s: {slow}"
-        return {"run_all_s": round(run_all, 1), "reactions": reactions}
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function(
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=60_000
+        )
     finally:
         context.close()
+    saved = reopen_saved(browser, lab, sub, nb_name) if timed else None
+    return {
+        "run_all_s": round(run_all, 1),
+        "reactions": reactions,
+        "limit_s": REACTION_LIMIT_S,
+        "reopened": saved,
+    }
+
+
+def reopen_saved(browser, lab, sub: str, nb_name: str) -> dict:
+    """Open the saved notebook in a fresh page, run nothing: the charts draw from saved state."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1400})
+    outside: list[str] = []
+    context.route("**/*", lambda r: _local_only(r, outside))
+    page = context.new_page()
+    stem = f"{sub}-{Path(nb_name).stem}-reopened"
+    try:
+        page.goto(f"{lab['url']}/lab/tree/{sub}/{nb_name}?token={lab['token']}&reset")
+        page.wait_for_selector(".cx-explorer-out", timeout=180_000)
+        deadline = time.monotonic() + 90
+        marks = page.evaluate(JS_MARKS, page.query_selector(".cx-explorer-out"))
+        while (
+            not marks["charts"] or marks["drawn"] < marks["charts"]
+        ) and time.monotonic() < deadline:
+            page.wait_for_timeout(300)
+            marks = page.evaluate(JS_MARKS, page.query_selector(".cx-explorer-out"))
+        assert marks["charts"] > 0 and marks["drawn"] == marks["charts"], (
+            f"{stem}: the saved explorer's charts did not draw {marks}"
+        )
+        st = page.evaluate(JS_STATE)
+        assert not st["errors"], f"{stem}: error outputs {st['errors']}"
+        text = page.inner_text("body")
+        for bad in ("Error displaying widget", "Error loading script", "model not found"):
+            assert bad not in text, f"{stem}: the page shows {bad!r}"
+        assert not outside, f"{stem}: requests left localhost: {outside[:5]}"
+        screenshot(page, ARTIFACTS / f"{stem}.png")
+        return marks
+    finally:
+        context.close()
+
+
+def _local_only(r, outside: list) -> None:
+    host = urlparse(r.request.url).hostname or ""
+    if r.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+        r.continue_()
+    else:
+        outside.append(r.request.url)
+        r.abort()
 
 
 @pytest.mark.parametrize("notebook", EXPLORERS, ids=[p.stem for p in EXPLORERS])
@@ -448,3 +514,27 @@ def test_explorer_in_jupyterlab_offline(browser, lab, notebook):
 def test_explorer_on_own_clients_folder(browser, lab, notebook):
     result = explore(browser, lab, "own", notebook.name, timed=False, every_control=False)
     (ARTIFACTS / f"own-{notebook.stem}.json").write_text(json.dumps(result, indent=1))
+
+
+@pytest.mark.parametrize("notebook", EXPLORERS, ids=[p.stem for p in EXPLORERS])
+def test_executed_explorer_reopens_with_its_charts_offline(browser, lab, notebook):
+    """An explorer executed outside JupyterLab (tests/test_notebooks.py keeps them, widget state
+    saved), trusted, then opened without a kernel run: its offline charts draw."""
+    from nbformat.sign import NotebookNotary
+
+    from cxlab.report.execute import execute_notebook
+
+    kept = PROJECT_ROOT / "tests" / "artifacts" / "explorers" / "executed" / notebook.name
+    if kept.exists() and kept.stat().st_mtime >= notebook.stat().st_mtime:
+        nb = nbformat.read(kept, as_version=4)
+    else:
+        result = execute_notebook(
+            notebook, cwd=notebook.parent, timeout=300, retries=1, store_widget_state=True
+        )
+        assert result.ok, result.failure
+        nb = result.notebook
+    NotebookNotary(data_dir=str(lab["data_dir"])).sign(nb)  # trusted by the lab server only
+    (lab["root"] / "executed").mkdir(exist_ok=True)
+    nbformat.write(nb, lab["root"] / "executed" / notebook.name)
+    marks = reopen_saved(browser, lab, "executed", notebook.name)
+    assert marks["drawn"] == marks["charts"] > 0

@@ -5,6 +5,10 @@ tested the day it is added. Each must leave no error output. Outputs are strippe
 this is the check that they still run. They run through cxlab's guarded executor (the one the
 reports use): a private kernel polled in short slices, so nbclient's missed-reply hang
 (nbclient #312, seen with widget cells) cannot stall CI, and a timeout is a failure.
+
+The executed notebooks are kept in tests/artifacts/explorers/executed/ (git-ignored) with their
+widgets' state saved, so a trusted copy opened in JupyterLab shows its offline charts again
+(tests/test_explorers_lab.py opens saved explorers that way).
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cxlab.config import NOTEBOOKS_DIR, SAMPLE_DIR
+from cxlab.config import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_DIR
 from cxlab.report.execute import execute_notebook
 
 EXPLORERS = sorted((NOTEBOOKS_DIR / "explore").glob("*.ipynb"))
+EXECUTED = PROJECT_ROOT / "tests" / "artifacts" / "explorers" / "executed"
 
 
 def test_there_are_explorer_notebooks():
@@ -39,9 +44,15 @@ def test_notebooks_are_committed_without_outputs():
 def test_explorer_notebook_executes(notebook: Path):
     if not (SAMPLE_DIR / "bookshop" / "client.toml").exists():
         pytest.fail("sample data missing: run `cxlab sample` (make sample)")
-    result = execute_notebook(notebook, cwd=notebook.parent, timeout=300, retries=1)
+    result = execute_notebook(
+        notebook, cwd=notebook.parent, timeout=300, retries=1, store_widget_state=True
+    )
     assert result.ok, result.failure
     executed = result.notebook
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(executed, EXECUTED / notebook.name)
+    state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert any(w["model_name"] == "AnyModel" for w in state.values()), "no chart widget saved"
     errors = [
         o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
     ]

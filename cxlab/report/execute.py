@@ -335,6 +335,7 @@ async def _run_once(
     kernel_name: str | None,
     poll_interval: float,
     env: dict[str, str] | None,
+    store_widget_state: bool = False,
 ) -> tuple[ExecutionFailure | None, float, float]:
     run_dir = Path(tempfile.mkdtemp(prefix="cxk-"))  # short: Unix socket paths max ~100 chars
     if kernel_name:
@@ -373,6 +374,8 @@ async def _run_once(
                 count = client.code_cells_executed + 1
                 await client.async_execute_cell(cell, index, execution_count=count)
             index = None
+            if store_widget_state:  # the widgets' last state, so charts draw when reopened
+                client.set_widgets_metadata()
     except CellExecutionError as exc:
         cell = nb.cells[index] if index is not None else {}
         return (
@@ -453,6 +456,7 @@ def execute_notebook(
     kernel_name: str | None = None,
     poll_interval: float = 0.2,
     env: dict[str, str] | None = None,
+    store_widget_state: bool = False,
 ) -> ExecutionResult:
     """Execute a notebook with injected parameters in a private, guarded kernel.
 
@@ -480,6 +484,10 @@ def execute_notebook(
         Seconds of one socket poll slice (the guard against missed wake-ups).
     env : dict, optional
         Extra environment variables for the kernel.
+    store_widget_state : bool
+        Save the widgets' last state in the notebook's metadata (what JupyterLab's "save
+        widget state" does), so a trusted executed notebook shows its widgets and offline
+        charts again when reopened without a kernel. Default False.
 
     Returns
     -------
@@ -524,6 +532,7 @@ def execute_notebook(
                 kernel_name=kernel_name,
                 poll_interval=poll_interval,
                 env=env,
+                store_widget_state=store_widget_state,
             )
         except _TRANSIENT as exc:
             failure, kernel_s, cells_s = _classify(exc, nb, _running_cell(nb)), 0.0, 0.0

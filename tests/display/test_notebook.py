@@ -195,3 +195,30 @@ def test_explorer_reuses_its_chart_widgets():
     again = ex.out.outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
     assert first == again  # the same widget, a new spec: the vega bundle is not sent again
     assert len(ex._pool[0].spec["datasets"][next(iter(ex._pool[0].spec["datasets"]))]) == 3
+
+
+def test_explorer_builds_a_cached_charts_spec_once():
+    import altair as alt
+
+    ui.setup_notebook()
+    same = alt.Chart(pl.DataFrame({"x": [1, 2]})).mark_point().encode(x="x")
+    built = []
+    real = type(same).to_dict
+
+    def counting(self, *args, **kwargs):
+        built.append(id(self))
+        return real(self, *args, **kwargs)
+
+    ex = ui.Explorer({}, lambda v: [same])
+    ex.refresh()  # the first chart makes the widget (altair builds that spec itself)
+    type(same).to_dict = counting
+    try:
+        ex.refresh()  # the spec is built once for the widget's update ...
+        ex.refresh()  # ... and not again when the same chart object is shown again
+    finally:
+        type(same).to_dict = real
+    assert built == [id(same)]
+    other = alt.Chart(pl.DataFrame({"x": [3]})).mark_point().encode(x="x")
+    ex._render = lambda v: [other]
+    ex.refresh()  # a new chart object: its own spec
+    assert len(ex._pool[0].spec["datasets"][next(iter(ex._pool[0].spec["datasets"]))]) == 1
