@@ -819,7 +819,7 @@ HOW_COMPUTED: dict[str, tuple[str, str]] = {
         "Journey funnel",
         "A customer reaches a stage at their first interaction in it after reaching the "
         "previous one. Each step's conversion is the share of the customers at the previous "
-        "stage who reached this one. Which customers the funnel counts is said above its table. "
+        "stage who reached this one. Which customers the funnel counts is said above its chart. "
         "Stages that are not tracked are left out of the funnel.",
     ),
     "heatmap": (
