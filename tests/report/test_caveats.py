@@ -179,7 +179,8 @@ def _summary(out: Path, slug: str) -> str:
 def _first_column(out: Path, slug: str, caption: str) -> list[str]:
     soup = BeautifulSoup((out / slug / "report.html").read_text(encoding="utf-8"), "html.parser")
     table = next(t for t in soup.select("table") if t.caption and t.caption.get_text() == caption)
-    return [tr.select("td")[0].get_text() for tr in table.select("tbody tr")]
+    # stage names as readers see them ("Purchase"), compared in lower case
+    return [tr.select("td")[0].get_text().lower() for tr in table.select("tbody tr")]
 
 
 @pytest.mark.e2e
