@@ -69,7 +69,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import polars as pl
 
@@ -78,7 +78,15 @@ from cxlab.analysis.stats import Z95, exact_sum, small_n, wilson_bounds
 from cxlab.contract.prepare import text_codes
 from cxlab.contract.schema import CUSTOMER_CODE, SEQUENCE, STAGES
 from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.events import as_events_kept, parse_duration, require, resolve_as_of, to_lazy
+from cxlab.events import (
+    as_events,
+    parse_duration,
+    path_order,
+    require,
+    resolve_as_of,
+    same_path,
+    to_lazy,
+)
 
 __all__ = [
     "funnel",
@@ -296,40 +304,76 @@ def _first_of(key: str = "_u") -> pl.Expr:
     return pl.col(key).ne_missing(pl.col(key).shift(1)).fill_null(True)
 
 
-def _path_events(events: Frame, spec: _Spec, as_of) -> tuple[pl.LazyFrame, dt.datetime]:
+class _Paths(NamedTuple):
+    """The events of a funnel in path order (see :func:`_path_events`)."""
+
+    lf: pl.LazyFrame  # _u (path code), _o (order), timestamp, the step column, …
+    end: dt.datetime  # the data end (as_of)
+    ids: pl.LazyFrame  # _u, customer_id (, session_id)
+    text: pl.LazyFrame  # the events with customer_id and timestamp, up to the data end
+
+
+def _path_events(events: Frame, spec: _Spec, as_of) -> _Paths:
     """Prepared events up to ``as_of`` in path order, with the path code ``_u`` and order ``_o``.
 
     One code path for every input: :func:`cxlab.events.as_events` gives integer customer codes
-    and ``_cx_seq`` (customer, timestamp, source_row order). A customer path is ``_cx_cid``
-    in ``_cx_seq`` order; a session path is a (customer, session) run — sessions are
-    contiguous in that order when they come from :func:`cxlab.analysis.paths.sessionize`, and are
-    regrouped (one sort) when they are not.
+    and ``_cx_seq`` (customer, timestamp, source_row order), :func:`cxlab.events.path_order`
+    the customer path order. A session path is one customer's events with one ``session_id``
+    (as in the path analyses): see :func:`_session_order`.
     """
-    ev, kept = as_events_kept(events, where="funnel")
-    lf, _ = to_lazy(ev, codes=True)
-    cols = require(lf, ["customer_id", "timestamp", spec.column], "funnel")
-    if spec.path == "session" and "session_id" not in cols:
+    ev = as_events(events, where="funnel")
+    if isinstance(ev, pl.LazyFrame):  # read once: every step below reads the events again
+        ev = ev.collect()
+    names = require(to_lazy(ev, codes=True)[0], ["customer_id", "timestamp", spec.column], "funnel")
+    if spec.path == "session" and "session_id" not in names:
         raise DataError(
             "funnel(path='session'): the events frame has no 'session_id' column. Call "
             "cxlab.analysis.paths.sessionize(events, gap='30m') first, or use path='customer'."
         )
-    if not kept or (isinstance(ev, pl.DataFrame) and ev.get_column(SEQUENCE).is_sorted()):
-        lf = lf.with_columns(pl.col(SEQUENCE).set_sorted())
-    else:
-        lf = lf.sort(SEQUENCE)
-    end = resolve_as_of(lf, as_of)
-    if as_of is not None:  # (the data end keeps every event)
-        lf = lf.filter(pl.col("timestamp") <= pl.lit(end).cast(_TS))
+    end = resolve_as_of(ev.lazy(), as_of)
+    keep = pl.col("timestamp") <= pl.lit(end).cast(_TS)
+    lf, _ = path_order(ev)
+    text = lf if as_of is None else lf.filter(keep)
     if spec.path == "customer":
-        return lf.with_columns(_u=pl.col(CUSTOMER_CODE), _o=pl.col(SEQUENCE).cast(pl.Int64)), end
-    cid, sid = pl.col(CUSTOMER_CODE), pl.col("session_id")
-    run = (cid.ne_missing(cid.shift(1)) | sid.ne_missing(sid.shift(1))).fill_null(True)
-    firsts = lf.filter(run).select(cid, sid).collect()  # (customer, session) of each run
-    if firsts.n_unique() != firsts.height:  # a session split by another one's events: regroup
-        lf = lf.sort(CUSTOMER_CODE, "session_id", SEQUENCE, nulls_last=True).collect().lazy()
-    # the path codes computed once (later queries would compare the session texts again)
-    u = lf.select((run.cum_sum() - 1).cast(pl.UInt32).alias("_u")).collect().to_series()
-    return lf.with_columns(u, _o=pl.int_range(pl.len(), dtype=pl.Int64)), end
+        lf = text.with_columns(_u=pl.col(CUSTOMER_CODE), _o=pl.col(SEQUENCE).cast(pl.Int64))
+        return _Paths(lf, end, lf.filter(_first_of()).select("_u", "customer_id"), text)
+    lf, ids = _session_order(lf, names, spec)
+    return _Paths(lf if as_of is None else lf.filter(keep), end, ids, text)
+
+
+def _session_order(
+    lf: pl.LazyFrame, names: list[str], spec: _Spec
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Events (in customer path order) regrouped into sessions, and each session's ids.
+
+    The events of one session are contiguous runs of the customer's path; a session is
+    numbered by its first run, and the events are put in (session, path order) by one sort
+    on an integer key (no sort on the session texts); only the columns a funnel reads are
+    moved (the texts of ``customer_id`` / ``session_id`` once per session).
+    """
+    run = ~same_path([CUSTOMER_CODE, "session_id"])
+    runs = lf.select((run.cum_sum() - 1).cast(pl.UInt32).alias("_r")).collect().to_series()
+    firsts = lf.filter(run).select(CUSTOMER_CODE, "customer_id", "session_id").collect()
+    # runs of one session share (customer code, 64-bit hash of session_id): integer keys (a
+    # group-by on the texts costs ten times more; two sessions of one customer with the same
+    # 64-bit hash are not a practical risk)
+    firsts = firsts.with_row_index("_r").with_columns(
+        pl.col("_r").min().over(CUSTOMER_CODE, pl.col("session_id").hash()).alias("_u")
+    )
+    unit = firsts.get_column("_u").gather(runs)
+    read = {"timestamp", spec.column, "touchpoint", "revenue", *spec.by} - {
+        "customer_id",
+        "session_id",
+    }
+    moved = lf.select([c for c in names if c in read]).collect().with_columns(unit.alias("_u"))
+    if not unit.is_sorted():  # (session, path order): one integer key, unique
+        key = unit.cast(pl.UInt64) * (1 << 32) + pl.int_range(
+            len(unit), dtype=pl.UInt64, eager=True
+        )
+        moved = moved[key.arg_sort()]
+    moved = moved.with_columns(_o=pl.int_range(pl.len(), dtype=pl.Int64))
+    ids = firsts.filter(pl.col("_r") == pl.col("_u")).select("_u", "customer_id", "session_id")
+    return moved.lazy(), ids.lazy()
 
 
 def _step_codes(lf: pl.LazyFrame, spec: _Spec) -> tuple[pl.Expr, list[list[int]], dict[str, int]]:
@@ -512,7 +556,9 @@ def _ordered_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
             f = f.join(nxt, on="_u", how="left")
         finals.append(f.drop("_o", "_t"))
     state = pl.concat(pl.collect_all(finals), how="diagonal_relaxed")
-    state = state.sort("_u", "_m", descending=[False, True]).filter(_first_of())
+    # per path, its furthest step: sorted on one integer key (path, then furthest first)
+    key = pl.col("_u").cast(pl.UInt64) * (spec.n + 1) + (spec.n - pl.col("_m")).cast(pl.UInt64)
+    state = state.sort(key).filter(_first_of())
     cols = [c for k in range(spec.n) for c in (f"step_{k + 1}_at", f"_o_{k + 1}")]
     state = state.select(
         "_u", "_m", "_s", *(["_dnext"] if "_dnext" in state.columns else []), *cols
@@ -719,10 +765,11 @@ def _touch(spec: _Spec) -> pl.Expr:
 
 
 def _groups(
-    units: pl.DataFrame, spec: _Spec, lf: pl.LazyFrame, customers: Frame | None, cohort_every: str
+    units: pl.DataFrame, spec: _Spec, paths: _Paths, customers: Frame | None, cohort_every: str
 ) -> pl.DataFrame:
     """The breakdown values of ``units`` (``_u``, ids, ``_touch``): events columns at the touch
     event, customers columns, ``signup_cohort``."""
+    lf = paths.lf
     names = lf.collect_schema().names()
     ev_by = [c for c in spec.by if c in names and c != "signup_cohort" and c not in spec.ids]
     if ev_by:
@@ -742,7 +789,7 @@ def _groups(
         if c in ev_by:
             continue
         units = units.join(
-            _customer_values(c, lf, customers, cohort_every), on="customer_id", how="left"
+            _customer_values(c, paths.text, customers, cohort_every), on="customer_id", how="left"
         )
         units = units.with_columns(pl.col(c).fill_null(MISSING))
     return units
@@ -805,7 +852,8 @@ def _state(
 ):
     """Per path state (private columns start with ``_``), the data end, and (``scope``) the
     number of paths in scope per breakdown group."""
-    lf, end = _path_events(events, spec, as_of)
+    paths = _path_events(events, spec, as_of)
+    lf, end = paths.lf, paths.end
     names = lf.collect_schema().names()
     if spec.order == "strict":
         state = _with_deadlines(_strict_state(lf, spec), spec)
@@ -824,36 +872,36 @@ def _state(
             state = _any_state(b, spec)
         else:
             state = _with_deadlines(_ordered_state(b, spec), spec)
-    ids = lf.filter(_first_of()).select("_u", *spec.ids).collect()
+    ids = paths.ids.join(state.lazy().select("_u"), on="_u", how="semi").collect()
     state = _excluded(state.join(ids, on="_u", how="left"), lf, spec, end)
     state = state.with_columns(_touch(spec).alias("_touch"))
     if "revenue" in names:
         rev = _lookup(lf, state, f"_o_{spec.n}", {"_revenue": pl.col("revenue")})
         state = state.join(rev, on=f"_o_{spec.n}", how="left")
-    state = _groups(state, spec, lf, customers, cohort_every)
+    state = _groups(state, spec, paths, customers, cohort_every)
     steps = pl.sum_horizontal(
         [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(spec.n)]
     )
     state = state.with_columns(steps.alias("steps_reached"))
     if not scope:
         return state, end, None, lf
-    return state, end, _scope(state, lf, spec, customers, cohort_every), lf
+    return state, end, _scope(state, paths, spec, customers, cohort_every), lf
 
 
 def _scope(
-    state: pl.DataFrame, lf: pl.LazyFrame, spec: _Spec, customers, cohort_every
+    state: pl.DataFrame, paths: _Paths, spec: _Spec, customers, cohort_every
 ) -> pl.DataFrame:
     """Paths with an event up to ``as_of`` per breakdown group (``in_scope``); paths that never
     reached step 1 take the events columns of their first event."""
+    lf = paths.lf
     if not spec.by:
         return lf.select(_first_of().sum().cast(pl.Int64).alias("in_scope")).collect()
     names = lf.collect_schema().names()
     ev_by = [c for c in spec.by if c in names and c != "signup_cohort"]
-    first = lf.filter(_first_of()).select(
-        "_u", *spec.ids, *[pl.col(c).cast(pl.String) for c in ev_by]
-    )
-    others = first.join(state.lazy().select("_u"), on="_u", how="anti").collect()
-    others = _others(others, ev_by, spec, lf, customers, cohort_every)
+    first = lf.filter(_first_of()).select("_u", *[pl.col(c).cast(pl.String) for c in ev_by])
+    others = first.join(state.lazy().select("_u"), on="_u", how="anti")
+    others = others.join(paths.ids, on="_u", how="left").collect()
+    others = _others(others, ev_by, spec, paths.text, customers, cohort_every)
     both = pl.concat([state.select(spec.by), others.select(spec.by)])
     return both.group_by(spec.by).agg(pl.len().cast(pl.Int64).alias("in_scope"))
 
