@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from cxlab.analysis.heatmap import heatmap_metrics
+from cxlab.analysis.heatmap import HEATMAP_COLUMNS, heatmap_metrics
 from cxlab.analysis.stats import exact_sum
 from cxlab.contract._frames import FrameLike, as_lazy, require_columns
 from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE
@@ -66,30 +66,6 @@ MAX_BUCKETS = 64
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US_PER_DAY = 86_400_000_000
-_HEATMAP_COLUMNS = [
-    "stage",
-    "touchpoint",
-    "events",
-    "customers",
-    "stage_customers",
-    "reach",
-    "reach_ci_low",
-    "reach_ci_high",
-    "intensity",
-    "feedback_n",
-    "satisfaction",
-    "n_touched",
-    "dropped_touched",
-    "drop_touched",
-    "n_not_touched",
-    "dropped_not_touched",
-    "drop_not_touched",
-    "pain",
-    "pain_ci_low",
-    "pain_ci_high",
-    "pain_ratio",
-    "small_n",
-]
 _WHEN = dt.date | dt.datetime | None
 
 
@@ -393,7 +369,7 @@ class HeatmapCube:
             .replace_strict(dict(enumerate(self.touchpoints)), default=None, return_dtype=pl.String)
             .alias("touchpoint"),
         )
-        return heatmap_metrics(out).select(_HEATMAP_COLUMNS).sort("stage", "touchpoint").collect()
+        return heatmap_metrics(out).select(HEATMAP_COLUMNS).sort("stage", "touchpoint").collect()
 
     def _satisfaction(
         self, seg: pl.Expr, ch: int, first: int, last: int, survey: str | None

@@ -89,6 +89,7 @@ from cxlab.events import (
 )
 
 __all__ = [
+    "FUNNEL_COLUMNS",
     "funnel",
     "funnel_customers",
     "funnel_trend",
@@ -918,7 +919,8 @@ def _others(others, ev_by, spec, lf, customers, cohort_every) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- the table
-_TABLE = [
+#: The columns of a funnel table after its breakdown columns, in order.
+FUNNEL_COLUMNS: tuple[str, ...] = (
     "step",
     "step_name",
     "entered",
@@ -940,7 +942,7 @@ _TABLE = [
     "share_of_all",
     "revenue",
     "revenue_per_converter",
-]
+)
 
 
 def _step_counts(
@@ -1017,7 +1019,7 @@ def _aggregate(
         .then(pl.col("revenue") / pl.col("converted"))
         .alias("revenue_per_converter"),
     )
-    return out.select(*groups, *_TABLE).sort([*groups, "step"])
+    return out.select(*groups, *FUNNEL_COLUMNS).sort([*groups, "step"])
 
 
 # --------------------------------------------------------------------------- public

@@ -53,6 +53,7 @@ from cxlab.errors import DataError, ParameterError, did_you_mean
 from cxlab.events import as_events, as_of_expr, parse_duration, require, require_stage, to_lazy
 
 __all__ = [
+    "HEATMAP_COLUMNS",
     "touchpoint_heatmap",
     "touchpoint_by_week",
     "channel_by_stage",
@@ -61,6 +62,32 @@ __all__ = [
     "heatmap_metrics",
     "HEATMAP_METRICS",
 ]
+
+#: The columns of a touchpoint heatmap, in order (also what the explorer cube returns).
+HEATMAP_COLUMNS: tuple[str, ...] = (
+    "stage",
+    "touchpoint",
+    "events",
+    "customers",
+    "stage_customers",
+    "reach",
+    "reach_ci_low",
+    "reach_ci_high",
+    "intensity",
+    "feedback_n",
+    "satisfaction",
+    "n_touched",
+    "dropped_touched",
+    "drop_touched",
+    "n_not_touched",
+    "dropped_not_touched",
+    "drop_not_touched",
+    "pain",
+    "pain_ci_low",
+    "pain_ci_high",
+    "pain_ratio",
+    "small_n",
+)
 
 Frame = pl.DataFrame | pl.LazyFrame
 
@@ -425,31 +452,7 @@ def touchpoint_heatmap(
             pl.lit(0, dtype=pl.Int64).alias("feedback_n"),
             pl.lit(None, dtype=pl.Float64).alias("satisfaction"),
         )
-    cols = [
-        "stage",
-        "touchpoint",
-        "events",
-        "customers",
-        "stage_customers",
-        "reach",
-        "reach_ci_low",
-        "reach_ci_high",
-        "intensity",
-        "feedback_n",
-        "satisfaction",
-        "n_touched",
-        "dropped_touched",
-        "drop_touched",
-        "n_not_touched",
-        "dropped_not_touched",
-        "drop_not_touched",
-        "pain",
-        "pain_ci_low",
-        "pain_ci_high",
-        "pain_ratio",
-        "small_n",
-    ]
-    return out.select(cols).sort("stage", "touchpoint").collect()
+    return out.select(HEATMAP_COLUMNS).sort("stage", "touchpoint").collect()
 
 
 def touchpoint_by_week(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
+from cxlab.analysis.funnel import FUNNEL_COLUMNS
 from cxlab.analysis.journey import TRANSITION_STATES
 from cxlab.contract.schema import STAGES
 from cxlab.display.charts._common import MAX_ROWS, chart_frame, labelled, labelled_order
@@ -31,30 +32,7 @@ __all__ = [
 ]
 
 
-_FUNNEL_COLS = {
-    "step",
-    "step_name",
-    "entered",
-    "converted",
-    "open_window",
-    "censored",
-    "eligible",
-    "converted_eligible",
-    "conversion_rate",
-    "ci_low",
-    "ci_high",
-    "drop_off",
-    "overall_rate",
-    "median_hours",
-    "p90_hours",
-    "excluded",
-    "small_n",
-    "in_scope",
-    "share_of_all",
-    "revenue",
-    "revenue_per_converter",
-    "entered_here",
-}
+_FUNNEL_COLS = {*FUNNEL_COLUMNS, "entered_here"}
 _KM_COLS = {
     "step",
     "step_name",
