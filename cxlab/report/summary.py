@@ -113,14 +113,14 @@ def opening_sentence(client_name: str, period: str, customers: int, interactions
     Examples
     --------
     >>> opening_sentence("Shop", "01 Jan 2024 to 31 Jan 2024", 3, 7)
-    'Between 01 Jan 2024 to 31 Jan 2024, 3 customers of Shop generated 7 recorded interactions.'
+    'From 01 Jan 2024 to 31 Jan 2024, 3 customers of Shop generated 7 recorded interactions.'
     >>> opening_sentence("Shop", "no events", 0, 0)
     'No interaction with the customers of Shop was recorded in this period.'
     """
     if not interactions:
         return f"No interaction with the customers of {client_name} was recorded in this period."
     return (
-        f"Between {period}, {customers:,} customers of {client_name} generated "
+        f"From {period}, {customers:,} customers of {client_name} generated "
         f"{interactions:,} recorded interactions."
     )
 
@@ -734,7 +734,7 @@ def executive_summary(
     ...     interactions=120, stages=stages, painful=pl.DataFrame(), nps=None, top_driver=None,
     ...     churn=None, set_aside=0, untracked=["retention", "advocacy"]))
     ...     # doctest: +NORMALIZE_WHITESPACE
-    Between 01 Jan 2024 to 02 Jan 2024, 40 customers of Shop generated 120 recorded interactions.
+    From 01 Jan 2024 to 02 Jan 2024, 40 customers of Shop generated 120 recorded interactions.
     15.0% of the customers who entered the journey went on to buy (95% interval 7.1% to 29.1%,
     n = 40). The weakest step is the move into purchase: only 20% of those who could make it did.
     Retention and advocacy are not tracked: no interaction in this period is on a touchpoint

@@ -190,7 +190,7 @@ def test_the_unmapped_client_report_shows_caveats_not_false_findings(rendered):
     summary = _summary(rendered, "unmapped")
     # the coverage warning comes first, with the fix, and never the e-mail typed as touchpoint
     warning = text.index("Data coverage: 9")
-    assert warning < text.index("Executive summary Between")
+    assert warning < text.index("Executive summary From")
     assert "run `cxlab validate`" in text and '"Add To Cart" = "consideration"' in text
     assert EMAIL not in text and "jo.bloggs" not in text
     # no false headline: no conversion from a funnel that starts at the purchase, no 0% step

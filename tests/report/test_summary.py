@@ -85,7 +85,7 @@ def test_csat_only_feedback_has_no_headline_nps_and_the_summary_leaves_it_out():
     assert table.row(0, named=True)["n"] == 0
     assert sec.headline_nps(table) is None
     text = _summary(customers=3, interactions=3)
-    assert text == "Between P, 3 customers of Shop generated 3 recorded interactions."
+    assert text == "From P, 3 customers of Shop generated 3 recorded interactions."
 
 
 def test_three_event_client_summary_says_too_few_and_names_no_weakest_step():
