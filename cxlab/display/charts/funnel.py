@@ -12,6 +12,7 @@ import altair as alt
 import polars as pl
 
 from cxlab.display.charts._common import chart_frame
+from cxlab.display.labels import display_label
 
 __all__ = ["funnel_trend_chart", "drop_off_paths_chart"]
 
@@ -64,15 +65,15 @@ def funnel_trend_chart(trend: pl.DataFrame, *, title: str | None = None) -> alt.
         alt.Tooltip("eligible:Q", format=",", title="customers counted"),
     ]
     if by:
-        tips.insert(0, alt.Tooltip(f"{by}:N"))
-    colour = {"color": alt.Color(f"{by}:N", title=by)} if by else {}
+        tips.insert(0, alt.Tooltip(f"{by}:N", title=display_label(by)))
+    colour = {"color": alt.Color(f"{by}:N", title=display_label(by))} if by else {}
     base = alt.Chart(data, title=title or "Conversion by period of entry").encode(
-        x=alt.X("period:T", title="period of entry"), **colour
+        x=alt.X("period:T", title="When the journey started"), **colour
     )
     y = alt.Y(
         "conversion_rate:Q",
         axis=alt.Axis(format="%"),
-        title="conversion",
+        title="Conversion",
         scale=alt.Scale(domain=[0, 1]),
     )
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("ci_low:Q"), y2="ci_high:Q")
@@ -117,7 +118,7 @@ def drop_off_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> al
         alt.Chart(data, title=title or "Where customers who stopped went next")
         .mark_bar()
         .encode(
-            x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of those who stopped"),
+            x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of those who stopped"),
             y=alt.Y("next_path:N", sort=data["next_path"].to_list(), title=None),
             tooltip=tips,
         )
