@@ -212,6 +212,98 @@ def describe_feature(feature: str, direction: float) -> str:
 # --------------------------------------------------------------------------------------
 # clusters
 # --------------------------------------------------------------------------------------
+def _cluster_differences(
+    labels: np.ndarray, features: list[str], x: np.ndarray, z: np.ndarray
+) -> pl.DataFrame:
+    """:attr:`ChurnClusters.differences_`: each cluster against the rest, feature by feature.
+
+    ``std_difference`` is the difference of the standardised means ``z`` in units of the
+    feature's overall standard deviation; ``cluster_mean`` and ``rest_mean`` are the raw means
+    ``x`` (missing values ignored). Sorted by cluster, then largest absolute difference first.
+    """
+    clusters = sorted(set(labels.tolist()))
+    sd = z.std(axis=0)
+    sd[sd == 0] = 1.0
+    diff_rows = []
+    for c in clusters:  # a handful of clusters: loop over clusters, not rows
+        inside = labels == c
+        rest = ~inside
+        d = (z[inside].mean(axis=0) - (z[rest].mean(axis=0) if rest.any() else 0.0)) / sd
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
+            r_mean = np.nanmean(x[rest], axis=0) if rest.any() else np.full(x.shape[1], np.nan)
+            c_mean = np.nanmean(x[inside], axis=0)
+        for j, name in enumerate(features):
+            diff_rows.append((int(c), name, float(d[j]), float(c_mean[j]), float(r_mean[j])))
+    return (
+        pl.DataFrame(
+            diff_rows,
+            schema={
+                "cluster": pl.Int64,
+                "feature": pl.String,
+                "std_difference": pl.Float64,
+                "cluster_mean": pl.Float64,
+                "rest_mean": pl.Float64,
+            },
+            orient="row",
+        )
+        .with_columns(pl.col("cluster_mean", "rest_mean").fill_nan(None))
+        .sort(
+            ["cluster", pl.col("std_difference").abs(), "feature"],
+            descending=[False, True, False],
+        )
+    )
+
+
+def _cluster_churn(frame: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
+    """``cluster, n, n_judged, n_churned, share, churn_rate, ci_low, ci_high, small_n``.
+
+    Censored customers count in ``n`` but not in the churn rate (Wilson interval).
+    """
+    labelled = frame.select(pl.Series("cluster", labels), pl.col("_churned"), pl.col("_censored"))
+    return (
+        labelled.group_by("cluster")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n"),
+            (~pl.col("_censored")).sum().cast(pl.Int64).alias("n_judged"),
+            (pl.col("_churned") & ~pl.col("_censored")).sum().cast(pl.Int64).alias("n_churned"),
+        )
+        .with_columns(
+            (pl.col("n") / pl.col("n").sum()).alias("share"),
+            pl.when(pl.col("n_judged") > 0)
+            .then(pl.col("n_churned") / pl.col("n_judged"))
+            .alias("churn_rate"),
+            *wilson_bounds("n_churned", "n_judged"),
+            (pl.col("n_judged") < SMALL_N).alias("small_n"),
+        )
+    )
+
+
+def _cluster_phrases(prof: pl.DataFrame) -> list[str]:
+    """A plain label per cluster row: its two most distinct features (|difference| ≥ 0.3)."""
+    phrases = []
+    for c, feats, diffs in prof.select("cluster", "top_features", "top_differences").iter_rows():
+        words = [
+            describe_feature(f, d) for f, d in zip(feats, diffs, strict=True) if abs(d) >= 0.3
+        ][:2]
+        if c == _NOISE:
+            phrases.append("noise (no dense cluster)")
+        else:
+            phrases.append(", ".join(words) if words else "typical customers")
+    return phrases
+
+
+def _highest_churn_cluster(prof: pl.DataFrame) -> int | None:
+    """The cluster (noise excluded) with the highest churn rate; ties to the larger, then lower."""
+    candidates = prof.filter((pl.col("cluster") != _NOISE) & pl.col("churn_rate").is_not_null())
+    if not candidates.height:
+        return None
+    best = candidates.sort(["churn_rate", "n", "cluster"], descending=[True, True, False]).row(
+        0, named=True
+    )
+    return int(best["cluster"])
+
+
 class ChurnClusters:
     """Cluster customers on their features and profile each cluster's churn.
 
@@ -484,38 +576,7 @@ class ChurnClusters:
 
     def _profile(self, frame: pl.DataFrame, x: np.ndarray, z: np.ndarray) -> None:
         labels = self.labels_
-        clusters = sorted(set(labels.tolist()))
-        sd = z.std(axis=0)
-        sd[sd == 0] = 1.0
-        diff_rows = []
-        for c in clusters:  # a handful of clusters: loop over clusters, not rows
-            inside = labels == c
-            rest = ~inside
-            d = (z[inside].mean(axis=0) - (z[rest].mean(axis=0) if rest.any() else 0.0)) / sd
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
-                r_mean = np.nanmean(x[rest], axis=0) if rest.any() else np.full(x.shape[1], np.nan)
-                c_mean = np.nanmean(x[inside], axis=0)
-            for j, name in enumerate(self.feature_names_in_):
-                diff_rows.append((int(c), name, float(d[j]), float(c_mean[j]), float(r_mean[j])))
-        self.differences_ = (
-            pl.DataFrame(
-                diff_rows,
-                schema={
-                    "cluster": pl.Int64,
-                    "feature": pl.String,
-                    "std_difference": pl.Float64,
-                    "cluster_mean": pl.Float64,
-                    "rest_mean": pl.Float64,
-                },
-                orient="row",
-            )
-            .with_columns(pl.col("cluster_mean", "rest_mean").fill_nan(None))
-            .sort(
-                ["cluster", pl.col("std_difference").abs(), "feature"],
-                descending=[False, True, False],
-            )
-        )
+        self.differences_ = _cluster_differences(labels, list(self.feature_names_in_), x, z)
         top = (
             self.differences_.group_by("cluster", maintain_order=True)
             .head(self.n_top)
@@ -525,48 +586,10 @@ class ChurnClusters:
                 pl.col("std_difference").alias("top_differences"),
             )
         )
-        labelled = frame.select(
-            pl.Series("cluster", labels), pl.col("_churned"), pl.col("_censored")
-        )
-        prof = (
-            labelled.group_by("cluster")
-            .agg(
-                pl.len().cast(pl.Int64).alias("n"),
-                (~pl.col("_censored")).sum().cast(pl.Int64).alias("n_judged"),
-                (pl.col("_churned") & ~pl.col("_censored")).sum().cast(pl.Int64).alias("n_churned"),
-            )
-            .with_columns(
-                (pl.col("n") / pl.col("n").sum()).alias("share"),
-                pl.when(pl.col("n_judged") > 0)
-                .then(pl.col("n_churned") / pl.col("n_judged"))
-                .alias("churn_rate"),
-                *wilson_bounds("n_churned", "n_judged"),
-                (pl.col("n_judged") < SMALL_N).alias("small_n"),
-            )
-            .join(top, on="cluster", how="left")
-            .sort("cluster")
-        )
-        phrases = []
-        for c, feats, diffs in prof.select(
-            "cluster", "top_features", "top_differences"
-        ).iter_rows():
-            words = [
-                describe_feature(f, d) for f, d in zip(feats, diffs, strict=True) if abs(d) >= 0.3
-            ][:2]
-            if c == _NOISE:
-                phrases.append("noise (no dense cluster)")
-            else:
-                phrases.append(", ".join(words) if words else "typical customers")
-        candidates = prof.filter((pl.col("cluster") != _NOISE) & pl.col("churn_rate").is_not_null())
-        if candidates.height:
-            best = candidates.sort(
-                ["churn_rate", "n", "cluster"], descending=[True, True, False]
-            ).row(0, named=True)
-            self.highest_churn_cluster_ = int(best["cluster"])
-        else:
-            self.highest_churn_cluster_ = None
+        prof = _cluster_churn(frame, labels).join(top, on="cluster", how="left").sort("cluster")
+        self.highest_churn_cluster_ = _highest_churn_cluster(prof)
         self.profiles_ = prof.with_columns(
-            pl.Series("label", phrases, dtype=pl.String),
+            pl.Series("label", _cluster_phrases(prof), dtype=pl.String),
             (pl.col("cluster") == self.highest_churn_cluster_)
             .fill_null(False)
             .alias("highest_churn"),
@@ -834,6 +857,39 @@ def _churn_drivers(
         )
     x = frame.select(pl.col(names).cast(pl.Float64)).to_numpy()
     models = _driver_models(seed, len(x))
+    fold_auc, imp = _cross_validate(models, x, y, seed, cv, n_repeats)
+    auc = fold_auc.group_by("model", maintain_order=True).agg(
+        pl.col("auc").mean().alias("auc_mean"),
+        pl.col("auc").std().alias("auc_sd"),
+        pl.len().cast(pl.Int64).alias("n_folds"),
+    )
+    importances = _importance_table(imp, names)
+    fitted = {name: clone(template).fit(x, y) for name, template in models.items()}
+    top = (
+        importances.filter(pl.col("model") == "gradient_boosting")
+        .sort("rank")
+        .head(n_pd)["feature"]
+        .to_list()
+    )
+    partial = _partial_dependence(fitted, x, names, top, seed, pd_grid, pd_sample)
+    return ChurnDrivers(
+        auc=auc,
+        fold_auc=fold_auc,
+        importances=importances,
+        partial_dependence=partial,
+        n=len(y),
+        n_churned=n_pos,
+        features=names,
+        excluded=[*exclude, *empty],
+        models=fitted,
+    )
+
+
+def _cross_validate(
+    models: dict[str, Any], x: np.ndarray, y: np.ndarray, seed: int, cv: int, n_repeats: int
+) -> tuple[pl.DataFrame, dict[str, list[np.ndarray]]]:
+    """``(fold_auc, importances)``: each model's test AUC per stratified fold, and its
+    permutation importances on that fold (``{model: [(n_features, n_repeats) arrays]}``)."""
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
     auc_rows, imp = [], {m: [] for m in models}
     for fold, (train, test) in enumerate(folds.split(x, y)):
@@ -854,12 +910,12 @@ def _churn_drivers(
     fold_auc = pl.DataFrame(
         auc_rows, schema={"model": pl.String, "fold": pl.Int64, "auc": pl.Float64}, orient="row"
     )
-    auc = fold_auc.group_by("model", maintain_order=True).agg(
-        pl.col("auc").mean().alias("auc_mean"),
-        pl.col("auc").std().alias("auc_sd"),
-        pl.len().cast(pl.Int64).alias("n_folds"),
-    )
+    return fold_auc, imp
 
+
+def _importance_table(imp: dict[str, list[np.ndarray]], names: list[str]) -> pl.DataFrame:
+    """``model, feature, importance, sd, ci_low, ci_high, rank``: the permutation importances
+    of every fold and repeat pooled per feature (mean, sd and the 2.5–97.5 percentiles)."""
     imp_rows = []
     for name, parts in imp.items():
         values = np.concatenate(parts, axis=1)
@@ -875,7 +931,7 @@ def _churn_drivers(
                     float(np.percentile(v, 97.5)),
                 )
             )
-    importances = (
+    return (
         pl.DataFrame(
             imp_rows,
             orient="row",
@@ -892,13 +948,19 @@ def _churn_drivers(
         .with_columns(pl.int_range(1, pl.len() + 1).over("model").cast(pl.Int64).alias("rank"))
     )
 
-    fitted = {name: clone(template).fit(x, y) for name, template in models.items()}
-    top = (
-        importances.filter(pl.col("model") == "gradient_boosting")
-        .sort("rank")
-        .head(n_pd)["feature"]
-        .to_list()
-    )
+
+def _partial_dependence(
+    fitted: dict[str, Any],
+    x: np.ndarray,
+    names: list[str],
+    top: list[str],
+    seed: int,
+    pd_grid: int,
+    pd_sample: int,
+) -> pl.DataFrame:
+    """``model, feature, value, churn_probability``: each fitted model's average predicted
+    churn over a grid of each ``top`` feature's observed values (at most ``pd_grid``
+    quantiles), on at most ``pd_sample`` customers drawn with ``seed``."""
     rng = np.random.default_rng(seed)
     rows_pd = x if len(x) <= pd_sample else x[np.sort(rng.choice(len(x), pd_sample, replace=False))]
     pd_rows = []
@@ -925,7 +987,7 @@ def _churn_drivers(
             values = pdp["grid_values"][0]
             for v, p in zip(values, pdp["average"][0], strict=True):
                 pd_rows.append((name, feature, float(v), float(p)))
-    partial = pl.DataFrame(
+    return pl.DataFrame(
         pd_rows,
         orient="row",
         schema={
@@ -935,17 +997,6 @@ def _churn_drivers(
             "churn_probability": pl.Float64,
         },
     ).sort(["model", "feature", "value"])
-    return ChurnDrivers(
-        auc=auc,
-        fold_auc=fold_auc,
-        importances=importances,
-        partial_dependence=partial,
-        n=len(y),
-        n_churned=n_pos,
-        features=names,
-        excluded=[*exclude, *empty],
-        models=fitted,
-    )
 
 
 # --------------------------------------------------------------------------------------

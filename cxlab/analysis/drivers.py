@@ -121,21 +121,7 @@ def driver_features(
     """
     ev = as_lazy(events, "events", ["customer_id", "timestamp", "touchpoint"])
     fb = as_lazy(feedback, "feedback", ["customer_id", "timestamp", "survey", "score"])
-    order = ["customer_id", "timestamp"] + (
-        ["source_row"] if "source_row" in fb.collect_schema().names() else []
-    )
-    resp = (
-        fb.filter((pl.col("survey") == "nps") & pl.col("score").is_between(0, 10))
-        .sort(order)
-        .select(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rid"),
-            "customer_id",
-            pl.col("timestamp").alias("survey_time"),
-            "score",
-        )
-        .collect()
-        .lazy()
-    )
+    resp = _nps_answers(fb)
     keep = pl.col("timestamp") < pl.col("survey_time")
     if lookback is not None:
         keep = keep & (pl.col("timestamp") >= pl.col("survey_time") - pl.lit(lookback))
@@ -149,52 +135,10 @@ def driver_features(
         for t in before.select(pl.col("touchpoint").unique()).collect().to_series().to_list()
         if t is not None
     )
-    purchases = list(purchase_touchpoints)
-    agg = (
-        before.group_by("_rid")
-        .agg(
-            *[
-                (pl.col("touchpoint") == t).sum().cast(pl.Int64).alias(f"count:{t}")
-                for t in touchpoints
-            ],
-            pl.col("timestamp").min().alias("_first"),
-            pl.col("timestamp")
-            .filter(pl.col("touchpoint").is_in(purchases))
-            .min()
-            .alias("_first_buy"),
-        )
-        .with_columns(
-            ((pl.col("_first_buy") - pl.col("_first")).dt.total_microseconds() / _DAY_US).alias(
-                "days_to_purchase"
-            )
-        )
-        .drop("_first", "_first_buy")
-    )
-    surveys = (
-        fb.filter(pl.col("survey").is_in(["csat", "ces"]))
-        .select("customer_id", "timestamp", "survey", "score")
-        .join(resp.select("_rid", "customer_id", "survey_time"), on="customer_id", how="inner")
-        .filter(keep)
-        .group_by("_rid")
-        .agg(
-            pl.col("score")
-            .filter(pl.col("survey") == "csat")
-            .cast(pl.Float64)
-            .mean()
-            .alias("csat_before"),
-            ((pl.col("survey") == "csat") & (pl.col("score") <= 3)).any().alias("csat_negative"),
-            pl.col("score")
-            .filter(pl.col("survey") == "ces")
-            .cast(pl.Float64)
-            .mean()
-            .alias("ces_before"),
-            ((pl.col("survey") == "ces") & (pl.col("score") <= 4)).any().alias("ces_negative"),
-        )
-    )
     counts = [f"count:{t}" for t in touchpoints]
     out = (
-        resp.join(agg, on="_rid", how="left")
-        .join(surveys, on="_rid", how="left")
+        resp.join(_journey_before(before, touchpoints, purchase_touchpoints), on="_rid", how="left")
+        .join(_surveys_before(fb, resp, keep), on="_rid", how="left")
         .with_columns(
             pl.col(counts).fill_null(0),
             pl.col("csat_negative", "ces_negative").fill_null(False),
@@ -218,6 +162,80 @@ def driver_features(
         )
     )
     return out.collect()
+
+
+def _nps_answers(fb: pl.LazyFrame) -> pl.LazyFrame:
+    """``_rid, customer_id, survey_time, score`` of the valid NPS answers (0–10), numbered
+    by customer, time and source row."""
+    order = ["customer_id", "timestamp"] + (
+        ["source_row"] if "source_row" in fb.collect_schema().names() else []
+    )
+    return (
+        fb.filter((pl.col("survey") == "nps") & pl.col("score").is_between(0, 10))
+        .sort(order)
+        .select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rid"),
+            "customer_id",
+            pl.col("timestamp").alias("survey_time"),
+            "score",
+        )
+        .collect()
+        .lazy()
+    )
+
+
+def _journey_before(
+    before: pl.LazyFrame, touchpoints: list[str], purchase_touchpoints: Sequence[str]
+) -> pl.LazyFrame:
+    """Per answer (``_rid``): ``count:<t>`` of each touchpoint before it, and
+    ``days_to_purchase`` (first event to first purchase, null when none)."""
+    purchases = list(purchase_touchpoints)
+    return (
+        before.group_by("_rid")
+        .agg(
+            *[
+                (pl.col("touchpoint") == t).sum().cast(pl.Int64).alias(f"count:{t}")
+                for t in touchpoints
+            ],
+            pl.col("timestamp").min().alias("_first"),
+            pl.col("timestamp")
+            .filter(pl.col("touchpoint").is_in(purchases))
+            .min()
+            .alias("_first_buy"),
+        )
+        .with_columns(
+            ((pl.col("_first_buy") - pl.col("_first")).dt.total_microseconds() / _DAY_US).alias(
+                "days_to_purchase"
+            )
+        )
+        .drop("_first", "_first_buy")
+    )
+
+
+def _surveys_before(fb: pl.LazyFrame, resp: pl.LazyFrame, keep: pl.Expr) -> pl.LazyFrame:
+    """Per answer (``_rid``): mean CSAT and CES answered before it, and whether any was
+    negative (CSAT ≤ 3, CES ≤ 4)."""
+    return (
+        fb.filter(pl.col("survey").is_in(["csat", "ces"]))
+        .select("customer_id", "timestamp", "survey", "score")
+        .join(resp.select("_rid", "customer_id", "survey_time"), on="customer_id", how="inner")
+        .filter(keep)
+        .group_by("_rid")
+        .agg(
+            pl.col("score")
+            .filter(pl.col("survey") == "csat")
+            .cast(pl.Float64)
+            .mean()
+            .alias("csat_before"),
+            ((pl.col("survey") == "csat") & (pl.col("score") <= 3)).any().alias("csat_negative"),
+            pl.col("score")
+            .filter(pl.col("survey") == "ces")
+            .cast(pl.Float64)
+            .mean()
+            .alias("ces_before"),
+            ((pl.col("survey") == "ces") & (pl.col("score") <= 4)).any().alias("ces_negative"),
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -475,6 +493,62 @@ def nps_drivers(
             f"nps_drivers needs at least 10 NPS answers with a journey before them; found {feat.height}. "
             "Check that feedback has survey == 'nps' rows and that events and feedback share customer_id values."
         )
+    specs, left = _nps_driver_specs(feat, min_share, support_touchpoints, error_touchpoints)
+    median_days = feat["days_to_purchase"].median()
+    feat_x = feat.with_columns(  # _slow: a slower path to purchase than the median respondent
+        (pl.col("days_to_purchase") > median_days).fill_null(False).alias("_slow")
+        if median_days is not None
+        else pl.lit(False).alias("_slow")
+    )
+    weights, r2, boot_r2 = _driver_weights(feat_x, specs, n_boot, seed)
+    score = pl.col("score")
+    overall = float(feat.select(100.0 * ((score >= 9).mean() - (score <= 6).mean())).item())
+    table = (
+        pl.DataFrame(
+            {
+                "driver": [s["driver"] for s in specs],
+                "kind": [s["kind"] for s in specs],
+                "exposure": [s["exposure"] for s in specs],
+                "features": [s["columns"] for s in specs],
+                **weights,
+            }
+        )
+        .join(_exposure_performance(feat_x, specs), on="driver", how="left", maintain_order="left")
+        .with_columns(
+            (pl.col("performance") - pl.col("nps_not_exposed")).alias("effect"),
+            (pl.col("n_exposed") < SMALL_N).alias("small_n"),
+        )
+        .sort(["importance_pct", "driver"], descending=[True, False], nulls_last=True)
+        .with_row_index("rank", offset=1)
+    )
+    table = table.with_columns(
+        _quadrant(pl.col("importance_pct") >= 100.0 / len(specs), pl.col("performance") >= overall)
+    )
+    return KeyDrivers(
+        table=table,
+        r2=r2,
+        r2_ci_low=float(np.quantile(boot_r2, 0.025)),
+        r2_ci_high=float(np.quantile(boot_r2, 0.975)),
+        n_respondents=feat.height,
+        overall_nps=overall,
+        features=feat,
+        left_out=pl.DataFrame(
+            {"touchpoint": [t for t, _ in left], "reason": [r for _, r in left]},
+            schema={"touchpoint": pl.String, "reason": pl.String},
+        ),
+    )
+
+
+def _nps_driver_specs(
+    feat: pl.DataFrame,
+    min_share: float,
+    support_touchpoints: Sequence[str],
+    error_touchpoints: Sequence[str] | None,
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The drivers of :func:`nps_drivers` and the touchpoints left out (with the reason).
+
+    Error touchpoints default to every touchpoint whose name contains ``"error"``.
+    """
     errors = (
         set(error_touchpoints)
         if error_touchpoints is not None
@@ -486,15 +560,20 @@ def nps_drivers(
             "nps_drivers found no driver that varies between respondents (every touchpoint was hit by "
             f"almost all or almost none of the {feat.height} respondents). Lower min_share (now {min_share})."
         )
-    median_days = feat["days_to_purchase"].median()
-    feat_x = feat.with_columns(
-        (pl.col("days_to_purchase") > median_days).fill_null(False).alias("_slow")
-        if median_days is not None
-        else pl.lit(False).alias("_slow")
-    )
+    return specs, left
+
+
+def _driver_weights(
+    feat_x: pl.DataFrame, specs: list[dict], n_boot: int, seed: int
+) -> tuple[dict[str, np.ndarray], float, np.ndarray]:
+    """``({importance, importance_pct, ci_low, ci_high}, R², bootstrap R²s)`` per driver.
+
+    A driver's weight is the sum of its design columns' relative weights (its part of R²);
+    ``importance_pct`` is that part as a share of R² (%), with bootstrap 95% intervals.
+    """
     design = _design(feat_x, specs)
     X = design.to_numpy()
-    y = feat["score"].cast(pl.Float64).to_numpy()
+    y = feat_x["score"].cast(pl.Float64).to_numpy()
     groups = [[design.columns.index(c) for c in s["columns"]] for s in specs]
 
     def by_driver(w: np.ndarray) -> np.ndarray:
@@ -512,10 +591,15 @@ def nps_drivers(
     w_hi = np.nanquantile(boot_w, 0.975, axis=0)
     ci_low = np.clip(100 * w_lo / r2, 0.0, 100.0) if r2 > 0 else np.full(len(specs), np.nan)
     ci_high = np.clip(100 * w_hi / r2, 0.0, 100.0) if r2 > 0 else np.full(len(specs), np.nan)
+    weights = {"importance": imp, "importance_pct": pct, "ci_low": ci_low, "ci_high": ci_high}
+    return weights, r2, boot_r2
 
+
+def _exposure_performance(feat_x: pl.DataFrame, specs: list[dict]) -> pl.DataFrame:
+    """Per driver: how many respondents were exposed, and the NPS and mean score of the
+    exposed and of the others (``n_exposed, share_exposed, performance, nps_not_exposed,
+    mean_score_exposed, mean_score_not_exposed, share_detractors_exposed``)."""
     score = pl.col("score")
-    nps = 100.0 * ((score >= 9).mean() - (score <= 6).mean())
-    overall = float(feat.select(nps).item())
     perf_rows = []
     for s in specs:
         e = pl.col(s["exposed"]).cast(pl.Boolean)
@@ -535,54 +619,7 @@ def nps_drivers(
                 (score <= 6).filter(e).mean().alias("share_detractors_exposed"),
             )
         )
-    perf = pl.concat(perf_rows)
-    table = (
-        pl.DataFrame(
-            {
-                "driver": [s["driver"] for s in specs],
-                "kind": [s["kind"] for s in specs],
-                "exposure": [s["exposure"] for s in specs],
-                "features": [s["columns"] for s in specs],
-                "importance": imp,
-                "importance_pct": pct,
-                "ci_low": ci_low,
-                "ci_high": ci_high,
-            }
-        )
-        .join(perf, on="driver", how="left", maintain_order="left")
-        .with_columns(
-            (pl.col("performance") - pl.col("nps_not_exposed")).alias("effect"),
-            (pl.col("n_exposed") < SMALL_N).alias("small_n"),
-        )
-        .sort(["importance_pct", "driver"], descending=[True, False], nulls_last=True)
-        .with_row_index("rank", offset=1)
-    )
-    mean_imp = 100.0 / len(specs)
-    high = pl.col("importance_pct") >= mean_imp
-    good = pl.col("performance") >= overall
-    table = table.with_columns(
-        pl.when(high & ~good)
-        .then(pl.lit("fix first"))
-        .when(high)
-        .then(pl.lit("protect"))
-        .when(~good)
-        .then(pl.lit("monitor"))
-        .otherwise(pl.lit("maintain"))
-        .alias("quadrant")
-    )
-    return KeyDrivers(
-        table=table,
-        r2=r2,
-        r2_ci_low=float(np.quantile(boot_r2, 0.025)),
-        r2_ci_high=float(np.quantile(boot_r2, 0.975)),
-        n_respondents=feat.height,
-        overall_nps=overall,
-        features=feat,
-        left_out=pl.DataFrame(
-            {"touchpoint": [t for t, _ in left], "reason": [r for _, r in left]},
-            schema={"touchpoint": pl.String, "reason": pl.String},
-        ),
-    )
+    return pl.concat(perf_rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -770,34 +807,9 @@ def attribute_drivers(
         )
     fb = as_lazy(feedback, "feedback", ["customer_id", "timestamp", "question", "survey", "score"])
     qt = _attribute_questions(fb, questions)
-    attrs = qt.filter(pl.col("survey") == "rating")
-    surveys = dict(zip(qt["question"], qt["survey"], strict=True))
-    if outcome is None:
-        outcome = next((q for s in ("nps", "csat") for q, v in surveys.items() if v == s), None)
-    if outcome is None or outcome not in surveys:
-        raise DataError(
-            f"attribute_drivers needs an outcome question (an NPS or overall satisfaction "
-            f"question); {'none is declared' if outcome is None else repr(outcome) + ' is not a question'}. "
-            f"Questions: {', '.join(surveys)}."
-        )
-    attrs = attrs.filter(pl.col("question") != outcome)
+    outcome, attrs = _outcome_and_attributes(qt, outcome)
     names = attrs["question"].to_list()
-    if not names:
-        raise DataError(
-            'attribute_drivers needs rated attributes (questions of kind = "rating", such as '
-            "'rate delivery / price / support'); the feedback has none."
-        )
-    wide = (
-        fb.filter(pl.col("question").is_in([outcome, *names]) & pl.col("score").is_not_null())
-        .group_by("customer_id", "timestamp", "question")
-        .agg(pl.col("score").cast(pl.Float64).mean())
-        .collect()
-        .pivot(on="question", index=["customer_id", "timestamp"], values="score")
-        .sort("customer_id", "timestamp")
-    )
-    for c in (outcome, *names):
-        if c not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
+    wide = _responses_wide(fb, [outcome, *names])
     complete = wide.drop_nulls([outcome, *names])
     if complete.height < 10:
         raise DataError(
@@ -832,17 +844,11 @@ def attribute_drivers(
         .sort(["importance_pct", "question"], descending=[True, False], nulls_last=True)
         .with_row_index("rank", offset=1)
     )
-    high_imp = pl.col("importance_pct") >= 100.0 / len(names)
-    good = pl.col("performance") >= float(np.nanmean(perf))
     table = table.with_columns(
-        pl.when(high_imp & ~good)
-        .then(pl.lit("fix first"))
-        .when(high_imp)
-        .then(pl.lit("protect"))
-        .when(~good)
-        .then(pl.lit("monitor"))
-        .otherwise(pl.lit("maintain"))
-        .alias("quadrant")
+        _quadrant(
+            pl.col("importance_pct") >= 100.0 / len(names),
+            pl.col("performance") >= float(np.nanmean(perf)),
+        )
     )
     labels = dict(zip(qt["question"], qt["label"], strict=True))
     return AttributeDrivers(
@@ -854,4 +860,57 @@ def attribute_drivers(
         n_incomplete=wide.height - complete.height,
         outcome=outcome,
         outcome_label=labels.get(outcome, outcome),
+    )
+
+
+def _outcome_and_attributes(qt: pl.DataFrame, outcome: str | None) -> tuple[str, pl.DataFrame]:
+    """The outcome question (default: the NPS one, else the CSAT one) and the rated
+    attributes' rows of the question table, or a DataError saying which is missing."""
+    surveys = dict(zip(qt["question"], qt["survey"], strict=True))
+    if outcome is None:
+        outcome = next((q for s in ("nps", "csat") for q, v in surveys.items() if v == s), None)
+    if outcome is None or outcome not in surveys:
+        raise DataError(
+            f"attribute_drivers needs an outcome question (an NPS or overall satisfaction "
+            f"question); {'none is declared' if outcome is None else repr(outcome) + ' is not a question'}. "
+            f"Questions: {', '.join(surveys)}."
+        )
+    attrs = qt.filter((pl.col("survey") == "rating") & (pl.col("question") != outcome))
+    if attrs.height == 0:
+        raise DataError(
+            'attribute_drivers needs rated attributes (questions of kind = "rating", such as '
+            "'rate delivery / price / support'); the feedback has none."
+        )
+    return outcome, attrs
+
+
+def _responses_wide(fb: pl.LazyFrame, questions: list[str]) -> pl.DataFrame:
+    """One row per response (``customer_id, timestamp``), one column of scores per question
+    (null when not answered; a question answered twice in a response counts its mean)."""
+    wide = (
+        fb.filter(pl.col("question").is_in(questions) & pl.col("score").is_not_null())
+        .group_by("customer_id", "timestamp", "question")
+        .agg(pl.col("score").cast(pl.Float64).mean())
+        .collect()
+        .pivot(on="question", index=["customer_id", "timestamp"], values="score")
+        .sort("customer_id", "timestamp")
+    )
+    for c in questions:
+        if c not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
+    return wide
+
+
+def _quadrant(high: pl.Expr, good: pl.Expr) -> pl.Expr:
+    """``quadrant`` of the importance × performance chart: fix first, protect, monitor,
+    maintain (see :data:`ATTRIBUTE_QUADRANTS`)."""
+    return (
+        pl.when(high & ~good)
+        .then(pl.lit("fix first"))
+        .when(high)
+        .then(pl.lit("protect"))
+        .when(~good)
+        .then(pl.lit("monitor"))
+        .otherwise(pl.lit("maintain"))
+        .alias("quadrant")
     )

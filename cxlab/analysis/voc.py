@@ -402,8 +402,41 @@ def comment_topics(
     ['Delivery late parcel lost', 'Expensive price high', 'Friendly staff helpful']
     """
     from sklearn.decomposition import NMF
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
+    _check_topic_parameters(k, k_range)
+    base = _comment_documents(feedback)
+    docs = base["_doc"].to_list()
+    if len(docs) < 10:
+        raise DataError(f"comment_topics needs at least 10 non-empty comments; found {len(docs)}.")
+    tfidf, terms = _tfidf(docs, min_df, max_features)
+
+    def fit(kk: int):  # type: ignore[no-untyped-def]
+        model = NMF(n_components=kk, init="nndsvda", random_state=seed, max_iter=400)
+        W = model.fit_transform(tfidf)
+        return model, W
+
+    scores_rows: list[tuple[int, float, float]] = []
+    if k is None:
+        k, scores_rows = _choose_k(fit, tfidf, len(terms), len(docs), k_range)
+    model, W = fit(k)
+    top_idx = np.argsort(-model.components_, axis=1, kind="stable")[:, :n_terms]
+    top_terms = [terms[row].tolist() for row in top_idx]
+    assigned = np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)
+    comments = base.drop("_doc").with_columns(
+        pl.Series("topic", assigned, dtype=pl.Int64).replace(-1, None),
+        pl.Series("topic_weight", W.max(axis=1), dtype=pl.Float64),
+    )
+    topics = _topic_table(_topic_names(top_terms, comments), comments)
+    k_scores = pl.DataFrame(
+        scores_rows,
+        schema={"k": pl.Int64, "coherence": pl.Float64, "reconstruction_error": pl.Float64},
+        orient="row",
+    )
+    return TopicModel(k=k, topics=topics, comments=comments, k_scores=k_scores)
+
+
+def _check_topic_parameters(k: int | None, k_range: tuple[int, int]) -> None:
+    """Raise ParameterError unless ``k`` is None or in [2, 20] and ``k_range`` is within it."""
     if k is not None and (not isinstance(k, int) or not 2 <= k <= 20):
         raise ParameterError(
             f"The 'k' parameter of comment_topics must be None or an int in [2, 20]. Got {k!r} instead."
@@ -413,6 +446,14 @@ def comment_topics(
         raise ParameterError(
             f"The 'k_range' parameter must be (low, high) ints with 2 <= low <= high <= 20. Got {k_range!r} instead."
         )
+
+
+def _comment_documents(feedback: FrameLike) -> pl.DataFrame:
+    """The non-empty comments in a fixed order, with their NPS group, sentiment and ``_doc``.
+
+    ``_doc`` is the comment PII-masked, the placeholders blanked out and lower-cased: the text
+    the topic model reads.
+    """
     lf = as_lazy(feedback, "feedback", ["comment"])
     names = lf.collect_schema().names()
     group = nps_group_expr("score") if "score" in names else pl.lit(None, dtype=pl.String)
@@ -431,9 +472,13 @@ def comment_topics(
     ).collect()
     if "sentiment" not in base.columns:
         base = comment_sentiment(base)
-    docs = base["_doc"].to_list()
-    if len(docs) < 10:
-        raise DataError(f"comment_topics needs at least 10 non-empty comments; found {len(docs)}.")
+    return base
+
+
+def _tfidf(docs: list[str], min_df: int, max_features: int):  # type: ignore[no-untyped-def]
+    """``(TF-IDF matrix, terms)`` of the documents: letter uni- and bigrams, no stop words."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vec = TfidfVectorizer(
         stop_words="english",
         ngram_range=(1, 2),
@@ -449,43 +494,40 @@ def comment_topics(
         raise DataError(
             f"comment_topics found no term in at least min_df={min_df} comments. Lower min_df."
         ) from None
-    terms = np.array(vec.get_feature_names_out())
-    n_vocab = len(terms)
+    return tfidf, np.array(vec.get_feature_names_out())
+
+
+def _choose_k(  # type: ignore[no-untyped-def]
+    fit, tfidf, n_vocab: int, n_docs: int, k_range: tuple[int, int]
+) -> tuple[int, list[tuple[int, float, float]]]:
+    """``(k, [(k, coherence, reconstruction error), ...])``: the most coherent k in range.
+
+    A larger k must beat a smaller one by more than 0.01 of coherence (ties go to fewer,
+    broader topics).
+    """
+    lo, hi = k_range
     binary = (tfidf > 0).astype(np.int8).toarray()
-
-    def fit(kk: int):  # type: ignore[no-untyped-def]
-        model = NMF(n_components=kk, init="nndsvda", random_state=seed, max_iter=400)
-        W = model.fit_transform(tfidf)
-        return model, W
-
     scores_rows = []
-    if k is None:
-        best: tuple[float, int] | None = None
-        for kk in range(lo, min(hi, n_vocab - 1, len(docs) - 1) + 1):
-            model, _ = fit(kk)
-            coh = _coherence(binary, model.components_)
-            scores_rows.append((kk, coh, float(model.reconstruction_err_)))
-            if best is None or coh > best[0] + 0.01:
-                best = (coh, kk)
-        if best is None:
-            raise DataError(
-                f"comment_topics: vocabulary of {n_vocab} terms is too small for {lo} topics."
-            )
-        k = best[1]
-    model, W = fit(k)
-    comps = model.components_
-    top_idx = np.argsort(-comps, axis=1, kind="stable")[:, :n_terms]
-    top_terms = [terms[row].tolist() for row in top_idx]
-    assigned = np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)
-    weight = W.max(axis=1)
-    comments = base.drop("_doc").with_columns(
-        pl.Series("topic", assigned, dtype=pl.Int64).replace(-1, None),
-        pl.Series("topic_weight", weight, dtype=pl.Float64),
-    )
-    info = (
+    best: tuple[float, int] | None = None
+    for kk in range(lo, min(hi, n_vocab - 1, n_docs - 1) + 1):
+        model, _ = fit(kk)
+        coh = _coherence(binary, model.components_)
+        scores_rows.append((kk, coh, float(model.reconstruction_err_)))
+        if best is None or coh > best[0] + 0.01:
+            best = (coh, kk)
+    if best is None:
+        raise DataError(
+            f"comment_topics: vocabulary of {n_vocab} terms is too small for {lo} topics."
+        )
+    return best[1], scores_rows
+
+
+def _topic_names(top_terms: list[list[str]], comments: pl.DataFrame) -> pl.DataFrame:
+    """``topic, label, words, top_terms``: each topic's phrase (or its words) as the label."""
+    return (
         pl.DataFrame(
             {
-                "topic": list(range(k)),
+                "topic": list(range(len(top_terms))),
                 "words": [_label(t) for t in top_terms],
                 "top_terms": top_terms,
             },
@@ -498,18 +540,15 @@ def comment_topics(
         )
         .select("topic", "label", "words", "top_terms")
     )
-    total = comments.filter(pl.col("topic").is_not_null()).height
-    counts = comments.group_by("topic").agg(
-        pl.len().cast(pl.Int64).alias("n_comments"),
-        pl.col("sentiment").mean().alias("mean_sentiment"),
-    )
-    group_n = (
-        comments.filter(pl.col("topic").is_not_null())
-        .group_by("nps_group")
-        .agg(pl.len().alias("_gn"))
-    )
+
+
+def _group_shares(comments: pl.DataFrame) -> pl.DataFrame:
+    """``topic, share_promoter, share_passive, share_detractor``: each NPS group's comments
+    with a topic, split by topic (a group's shares sum to 1 over the topics)."""
+    with_topic = comments.filter(pl.col("topic").is_not_null())
+    group_n = with_topic.group_by("nps_group").agg(pl.len().alias("_gn"))
     shares = (
-        comments.filter(pl.col("nps_group").is_not_null() & pl.col("topic").is_not_null())
+        with_topic.filter(pl.col("nps_group").is_not_null())
         .group_by("topic", "nps_group")
         .agg(pl.len().alias("_n"))
         .join(group_n, on="nps_group")
@@ -519,10 +558,19 @@ def comment_topics(
     for g in _NPS_GROUPS:
         if g not in shares.columns:
             shares = shares.with_columns(pl.lit(None, dtype=pl.Float64).alias(g))
-    shares = shares.select("topic", *[pl.col(g).alias(f"share_{g}") for g in _NPS_GROUPS])
-    topics = (
-        info.join(counts, on="topic", how="left")
-        .join(shares, on="topic", how="left")
+    return shares.select("topic", *[pl.col(g).alias(f"share_{g}") for g in _NPS_GROUPS])
+
+
+def _topic_table(names: pl.DataFrame, comments: pl.DataFrame) -> pl.DataFrame:
+    """:attr:`TopicModel.topics`: the names with counts, shares and mean sentiment."""
+    total = comments.filter(pl.col("topic").is_not_null()).height
+    counts = comments.group_by("topic").agg(
+        pl.len().cast(pl.Int64).alias("n_comments"),
+        pl.col("sentiment").mean().alias("mean_sentiment"),
+    )
+    return (
+        names.join(counts, on="topic", how="left")
+        .join(_group_shares(comments), on="topic", how="left")
         .with_columns(
             pl.col("n_comments").fill_null(0),
             (pl.col("n_comments").fill_null(0) / max(total, 1)).alias("share"),
@@ -546,12 +594,6 @@ def comment_topics(
         )
         .sort("topic")
     )
-    k_scores = pl.DataFrame(
-        scores_rows,
-        schema={"k": pl.Int64, "coherence": pl.Float64, "reconstruction_error": pl.Float64},
-        orient="row",
-    )
-    return TopicModel(k=k, topics=topics, comments=comments, k_scores=k_scores)
 
 
 def representative_verbatims(
