@@ -202,6 +202,41 @@ def _rule_weight(model: str, position_weights: tuple[float, float]) -> pl.Expr:
     )
 
 
+def _check_rule(model: str, position_weights: tuple[float, float], func: str) -> None:
+    """Raise ParameterError unless ``model`` is a rule and the position weights are valid."""
+    if model not in _MODELS:
+        raise ParameterError(
+            f"The 'model' parameter of {func} must be one of {', '.join(map(repr, _MODELS))}. "
+            f"Got {model!r} instead. (The Markov model is markov_attribution.)"
+        )
+    wf, wl = position_weights
+    if not (0 <= wf and 0 <= wl and wf + wl <= 1 and wf + wl > 0):
+        raise ParameterError(
+            f"The 'position_weights' parameter of {func} must be two non-negative weights with a "
+            f"sum in (0, 1]. Got {position_weights!r} instead."
+        )
+
+
+def _rule_share_intervals(
+    credit: pl.DataFrame, labels: list[str], by: str, n_boot: int, ci: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile intervals of each label's share of credit, resampling customers.
+
+    ``credit`` holds one row per credited touch (``customer_id``, ``<by>``, weight ``_w``);
+    the intervals are in the order of ``labels``.
+    """
+    cust, n_c = _customer_index(credit)
+    lab = credit.join(pl.DataFrame({by: labels}).with_row_index("_l"), on=by)["_l"].to_numpy()
+    w8 = credit["_w"].to_numpy()
+    rng = np.random.default_rng(seed)
+    draws = np.empty((n_boot, len(labels)))
+    for b in range(n_boot):
+        w = np.bincount(rng.integers(0, n_c, n_c), minlength=n_c)
+        per = np.bincount(lab, weights=w[cust] * w8, minlength=len(labels))
+        draws[b] = per / per.sum()
+    return _percentile(draws, ci)
+
+
 def rule_based_attribution(
     events: pl.DataFrame | pl.LazyFrame,
     conversion: str | Sequence[str] = DEFAULT_PURCHASE_TOUCHPOINTS,
@@ -250,17 +285,8 @@ def rule_based_attribution(
     [('ad', 0.4, 4.0), ('visit', 0.4, 4.0), ('email', 0.2, 2.0)]
     """
     func = "rule_based_attribution"
-    if model not in _MODELS:
-        raise ParameterError(
-            f"The 'model' parameter of {func} must be one of {', '.join(map(repr, _MODELS))}. "
-            f"Got {model!r} instead. (The Markov model is markov_attribution.)"
-        )
+    _check_rule(model, position_weights, func)
     wf, wl = position_weights
-    if not (0 <= wf and 0 <= wl and wf + wl <= 1 and wf + wl > 0):
-        raise ParameterError(
-            f"The 'position_weights' parameter of {func} must be two non-negative weights with a "
-            f"sum in (0, 1]. Got {position_weights!r} instead."
-        )
     _check_boot(n_boot, ci, func)
     j = _journeys_lazy(events, conversion, by, func).filter(pl.col("converted"))
     credit = (
@@ -308,17 +334,7 @@ def rule_based_attribution(
     )
     lo = hi = [None] * out.height
     if n_boot:
-        cust, n_c = _customer_index(credit)
-        labels = out[by].to_list()
-        lab = credit.join(pl.DataFrame({by: labels}).with_row_index("_l"), on=by)["_l"].to_numpy()
-        w8 = credit["_w"].to_numpy()
-        rng = np.random.default_rng(seed)
-        draws = np.empty((n_boot, len(labels)))
-        for b in range(n_boot):
-            w = np.bincount(rng.integers(0, n_c, n_c), minlength=n_c)
-            per = np.bincount(lab, weights=w[cust] * w8, minlength=len(labels))
-            draws[b] = per / per.sum()
-        lo, hi = _percentile(draws, ci)
+        lo, hi = _rule_share_intervals(credit, out[by].to_list(), by, n_boot, ci, seed)
     return out.with_columns(
         share_ci_low=pl.Series(lo, dtype=pl.Float64), share_ci_high=pl.Series(hi, dtype=pl.Float64)
     ).select(by, "model", "conversions", "revenue", "share", "share_ci_low", "share_ci_high")
@@ -414,6 +430,94 @@ class MarkovAttribution:
         )
 
 
+def _transition_pairs(j: pl.DataFrame, labels: list[str]) -> pl.DataFrame:
+    """``customer_id, src, dst, n``: each customer's transitions between state codes.
+
+    Codes: 0 is ``(start)``, 1..m the ``labels``, m + 1 ``(conversion)``, m + 2 ``(null)``;
+    every journey runs from start through its touches to conversion or null.
+    """
+    m = len(labels)
+    code = {lab: i + 1 for i, lab in enumerate(labels)}
+    seq = pl.concat_list(
+        pl.lit(0, dtype=pl.Int64),
+        pl.col("touches").list.eval(pl.element().replace_strict(code, return_dtype=pl.Int64)),
+        pl.when(pl.col("converted")).then(m + 1).otherwise(m + 2).cast(pl.Int64),
+    )
+    n = pl.col("_seq").list.len() - 1
+    return (
+        j.with_columns(_seq=seq)
+        .select("customer_id", src=pl.col("_seq").list.head(n), dst=pl.col("_seq").list.tail(n))
+        .explode(["src", "dst"])
+        .group_by("customer_id", "src", "dst")
+        .agg(n=pl.len())
+        .sort("customer_id", "src", "dst")
+    )
+
+
+def _markov_intervals(
+    j: pl.DataFrame, pairs: pl.DataFrame, m: int, n_boot: int, ci: float, seed: int
+) -> dict[str, np.ndarray]:
+    """``<name>_ci_low`` / ``<name>_ci_high`` of removal_effect, share and conversions.
+
+    Customers are resampled with replacement ``n_boot`` times; each replicate's chain is
+    rebuilt from the resampled customers' transitions and all are solved in one batch.
+    """
+    size = m + 3
+    flat = (pairs["src"] * size + pairs["dst"]).to_numpy()
+    cnt = pairs["n"].to_numpy().astype(float)
+    cust, n_c = _customer_index(pairs)
+    per_cust = (
+        j.group_by("customer_id")
+        .agg(c=pl.col("converted").sum(), r=pl.col("revenue").filter(pl.col("converted")).sum())
+        .sort("customer_id")
+    )
+    pc_idx, _ = _customer_index(per_cust)
+    conv_c = np.zeros(n_c)
+    conv_c[pc_idx] = per_cust["c"].to_numpy()
+    rng = np.random.default_rng(seed)
+    reps = np.empty((n_boot, size, size))
+    convs = np.empty(n_boot)
+    for b in range(n_boot):
+        w = np.bincount(rng.integers(0, n_c, n_c), minlength=n_c)
+        reps[b] = np.bincount(flat, weights=w[cust] * cnt, minlength=size * size).reshape(
+            size, size
+        )
+        convs[b] = w @ conv_c
+    bp, bwo = _absorb(reps, m)  # one batched solve over all replicates
+    with np.errstate(all="ignore"):
+        bre = np.where(bp[:, None] > 0, 1.0 - bwo / bp[:, None], np.nan)
+        bshare = bre / bre.sum(axis=1, keepdims=True)
+    ci_cols: dict[str, np.ndarray] = {}
+    for name, draws in (
+        ("removal_effect", bre),
+        ("share", bshare),
+        ("conversions", bshare * convs[:, None]),
+    ):
+        ci_cols[f"{name}_ci_low"], ci_cols[f"{name}_ci_high"] = _percentile(draws, ci)
+    return ci_cols
+
+
+def _transition_matrix(
+    counts: np.ndarray, states: tuple[str, ...]
+) -> tuple[np.ndarray, pl.DataFrame]:
+    """The row-stochastic matrix of the counts (absorbing rows identity), and its observed
+    pairs long: ``source, target, count, probability``."""
+    m = len(states) - 3
+    rows = counts.sum(axis=1, keepdims=True)
+    matrix = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    matrix[m + 1, m + 1] = matrix[m + 2, m + 2] = 1.0
+    src, dst = np.nonzero(counts)
+    long = pl.DataFrame(
+        {
+            "source": [states[i] for i in src],
+            "target": [states[i] for i in dst],
+            "count": counts[src, dst].astype(np.int64),
+            "probability": matrix[src, dst],
+        }
+    )
+    return matrix, long
+
+
 def markov_attribution(
     events: pl.DataFrame | pl.LazyFrame,
     conversion: str | Sequence[str] = DEFAULT_PURCHASE_TOUCHPOINTS,
@@ -473,21 +577,7 @@ def markov_attribution(
     labels = j.select(pl.col("touches").explode().unique().sort()).to_series().to_list()
     m = len(labels)
     states = (START_STATE, *labels, CONVERSION_STATE, NULL_STATE)
-    code = {lab: i + 1 for i, lab in enumerate(labels)}
-    seq = pl.concat_list(
-        pl.lit(0, dtype=pl.Int64),
-        pl.col("touches").list.eval(pl.element().replace_strict(code, return_dtype=pl.Int64)),
-        pl.when(pl.col("converted")).then(m + 1).otherwise(m + 2).cast(pl.Int64),
-    )
-    n = pl.col("_seq").list.len() - 1
-    pairs = (
-        j.with_columns(_seq=seq)
-        .select("customer_id", src=pl.col("_seq").list.head(n), dst=pl.col("_seq").list.tail(n))
-        .explode(["src", "dst"])
-        .group_by("customer_id", "src", "dst")
-        .agg(n=pl.len())
-        .sort("customer_id", "src", "dst")
-    )
+    pairs = _transition_pairs(j, labels)
     size = m + 3
     flat = (pairs["src"] * size + pairs["dst"]).to_numpy()
     cnt = pairs["n"].to_numpy().astype(float)
@@ -497,41 +587,12 @@ def markov_attribution(
     share = re / re.sum()
     conv_total = int(j["converted"].sum())
     rev_total = float(j.filter(pl.col("converted"))["revenue"].sum())
-
-    ci_cols: dict[str, np.ndarray] = {}
     if n_boot:
-        cust, n_c = _customer_index(pairs)
-        per_cust = (
-            j.group_by("customer_id")
-            .agg(c=pl.col("converted").sum(), r=pl.col("revenue").filter(pl.col("converted")).sum())
-            .sort("customer_id")
-        )
-        pc_idx, _ = _customer_index(per_cust)
-        conv_c = np.zeros(n_c)
-        conv_c[pc_idx] = per_cust["c"].to_numpy()
-        rng = np.random.default_rng(seed)
-        reps = np.empty((n_boot, size, size))
-        convs = np.empty(n_boot)
-        for b in range(n_boot):
-            w = np.bincount(rng.integers(0, n_c, n_c), minlength=n_c)
-            reps[b] = np.bincount(flat, weights=w[cust] * cnt, minlength=size * size).reshape(
-                size, size
-            )
-            convs[b] = w @ conv_c
-        bp, bwo = _absorb(reps, m)  # one batched solve over all replicates
-        with np.errstate(all="ignore"):
-            bre = np.where(bp[:, None] > 0, 1.0 - bwo / bp[:, None], np.nan)
-            bshare = bre / bre.sum(axis=1, keepdims=True)
-        for name, draws in (
-            ("removal_effect", bre),
-            ("share", bshare),
-            ("conversions", bshare * convs[:, None]),
-        ):
-            ci_cols[f"{name}_ci_low"], ci_cols[f"{name}_ci_high"] = _percentile(draws, ci)
+        ci_cols = _markov_intervals(j, pairs, m, n_boot, ci, seed)
     else:
+        ci_cols = {}
         for name in ("removal_effect", "share", "conversions"):
             ci_cols[f"{name}_ci_low"] = ci_cols[f"{name}_ci_high"] = np.full(m, np.nan)
-
     credit = (
         pl.DataFrame(
             {
@@ -547,18 +608,7 @@ def markov_attribution(
         .with_columns(pl.col(c).fill_nan(None) for c in ci_cols)
         .sort(["share", by], descending=[True, False])
     )
-    rows = counts.sum(axis=1, keepdims=True)
-    matrix = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
-    matrix[m + 1, m + 1] = matrix[m + 2, m + 2] = 1.0
-    src, dst = np.nonzero(counts)
-    long = pl.DataFrame(
-        {
-            "source": [states[i] for i in src],
-            "target": [states[i] for i in dst],
-            "count": counts[src, dst].astype(np.int64),
-            "probability": matrix[src, dst],
-        }
-    )
+    matrix, long = _transition_matrix(counts, states)
     return MarkovAttribution(
         by=by,
         states=states,
