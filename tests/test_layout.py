@@ -218,8 +218,6 @@ LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("cxlab/analysis/cube.py", "_cube_tables"),
     ("cxlab/analysis/cube.py", "heatmap_cube"),
     ("cxlab/analysis/heatmap.py", "compare_heatmaps"),
-    ("cxlab/analysis/metrics.py", "compare_scores"),
-    ("cxlab/analysis/metrics.py", "question_scores"),
     ("cxlab/analysis/paths.py", "step_matrix"),
     ("cxlab/cli.py", "_add_report_parsers"),
     ("cxlab/cli.py", "build_parser"),

@@ -613,6 +613,69 @@ _DIRECTION = {
 _NAME = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "ces_easy": "CES % easy"}
 
 
+def _difference_closed(
+    metric: str, counts: list[np.ndarray], est_a: float, est_b: float
+) -> tuple[float, float, float]:
+    """``(ci_low, ci_high, p_value)`` of ``est_b − est_a``: normal interval, se √(se_a² + se_b²).
+
+    se: the NPS variance formula, Wald for proportions, sd/√n for the CES mean.
+    """
+
+    def se(c: np.ndarray, est: float) -> float:
+        n = c.sum()
+        kw, dw, vals = _stat_vectors(metric)
+        if metric == "nps":
+            p, q = c @ kw / n, c @ dw / n
+            return 100.0 * math.sqrt(max(p + q - (p - q) ** 2, 0.0) / n)
+        if metric in ("csat", "ces_easy"):
+            p = est / 100.0
+            return 100.0 * math.sqrt(p * (1 - p) / n)
+        var = (c @ (vals**2) - n * est**2) / max(n - 1, 1)
+        return math.sqrt(max(var, 0.0) / n)
+
+    diff = est_b - est_a
+    s = math.sqrt(se(counts[0], est_a) ** 2 + se(counts[1], est_b) ** 2)
+    p_value = _normal_p(diff / s) if s > 0 else (0.0 if diff != 0 else 1.0)
+    return diff - Z95 * s, diff + Z95 * s, p_value
+
+
+def _difference_bootstrap(
+    metric: str, counts: list[np.ndarray], n_boot: int, seed: int
+) -> tuple[float, float, float]:
+    """``(ci_low, ci_high, p_value)`` of b − a, both histograms resampled independently.
+
+    Percentile interval; p-value = 2 × the smaller tail share beyond zero (at most 1).
+    """
+    rng = np.random.default_rng(seed)
+    reps = []
+    for c in counts:
+        draws = rng.multinomial(int(c.sum()), c / c.sum(), size=n_boot)
+        reps.append(_estimate_np(metric, draws))
+    d = reps[1] - reps[0]
+    lo, hi = float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))
+    return lo, hi, float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())))
+
+
+def _change_sentence(
+    metric: str, labels: tuple[str, str], diff: float, lo: float, hi: float, p_value: float
+) -> str:
+    """The plain sentence of a change, e.g. 'NPS fell 20.0 points from Q1 to Q2 (…).'"""
+    up, down, unit = _DIRECTION[metric]
+    fmt = (lambda x: f"{x:.2f}") if metric == "ces" else (lambda x: f"{x:.1f}")
+    if diff == 0:
+        return f"{_NAME[metric]} did not change from {labels[0]} to {labels[1]} (95% CI {fmt(lo)} to {fmt(hi)} {unit}; p = {p_value:.2g})."
+    verb = up if diff > 0 else down
+    sign = 1 if diff > 0 else -1
+    a_, b_ = sorted((sign * lo, sign * hi))
+    sentence = (
+        f"{_NAME[metric]} {verb} {fmt(abs(diff))} {unit} from {labels[0]} to {labels[1]} "
+        f"(95% CI {fmt(a_)} to {fmt(b_)} {unit}; p = {p_value:.2g})."
+    )
+    if p_value >= 0.05:
+        sentence = sentence[:-1] + " — not significant at 5%."
+    return sentence
+
+
 def compare_scores(
     a: FrameLike,
     b: FrameLike,
@@ -669,45 +732,10 @@ def compare_scores(
     est_a, est_b = closed[0]["estimate"], closed[1]["estimate"]
     diff = est_b - est_a
     if method == "closed":
-
-        def se(c: np.ndarray, est: float) -> float:
-            n = c.sum()
-            kw, dw, vals = _stat_vectors(survey)
-            if survey == "nps":
-                p, q = c @ kw / n, c @ dw / n
-                return 100.0 * math.sqrt(max(p + q - (p - q) ** 2, 0.0) / n)
-            if survey in ("csat", "ces_easy"):
-                p = est / 100.0
-                return 100.0 * math.sqrt(p * (1 - p) / n)
-            var = (c @ (vals**2) - n * est**2) / max(n - 1, 1)
-            return math.sqrt(max(var, 0.0) / n)
-
-        s = math.sqrt(se(counts[0], est_a) ** 2 + se(counts[1], est_b) ** 2)
-        lo, hi = diff - Z95 * s, diff + Z95 * s
-        p_value = _normal_p(diff / s) if s > 0 else (0.0 if diff != 0 else 1.0)
+        lo, hi, p_value = _difference_closed(survey, counts, est_a, est_b)
     else:
-        rng = np.random.default_rng(seed)
-        reps = []
-        for c in counts:
-            draws = rng.multinomial(int(c.sum()), c / c.sum(), size=n_boot)
-            reps.append(_estimate_np(survey, draws))
-        d = reps[1] - reps[0]
-        lo, hi = float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))
-        p_value = float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())))
-    up, down, unit = _DIRECTION[survey]
-    fmt = (lambda x: f"{x:.2f}") if survey == "ces" else (lambda x: f"{x:.1f}")
-    if diff == 0:
-        sentence = f"{_NAME[survey]} did not change from {labels[0]} to {labels[1]} (95% CI {fmt(lo)} to {fmt(hi)} {unit}; p = {p_value:.2g})."
-    else:
-        verb = up if diff > 0 else down
-        sign = 1 if diff > 0 else -1
-        a_, b_ = sorted((sign * lo, sign * hi))
-        sentence = (
-            f"{_NAME[survey]} {verb} {fmt(abs(diff))} {unit} from {labels[0]} to {labels[1]} "
-            f"(95% CI {fmt(a_)} to {fmt(b_)} {unit}; p = {p_value:.2g})."
-        )
-        if p_value >= 0.05:
-            sentence = sentence[:-1] + " — not significant at 5%."
+        lo, hi, p_value = _difference_bootstrap(survey, counts, n_boot, seed)
+    sentence = _change_sentence(survey, labels, diff, lo, hi, p_value)
     return pl.DataFrame(
         {
             "metric": [survey],
@@ -783,6 +811,36 @@ def _mean_t_interval(stats: pl.DataFrame, low: float | None, high: float | None)
     ).drop("s1", "s2")
 
 
+def _item_scores(
+    rows: pl.LazyFrame, kind: str, keys: list[str], low: float | None, high: float | None
+) -> pl.DataFrame:
+    """``*keys, n, estimate, ci_low, ci_high, metric, small_n`` of a rating or binary question.
+
+    Binary: % of answers that are good (1), Wilson interval. Rating: the mean answer with its
+    Student-t interval clipped to ``low``..``high`` (:func:`_mean_t_interval`).
+    """
+    score = pl.col("score")
+    if kind == "binary":
+        aggs = [pl.len().alias("n"), (score == 1).sum().alias("k")]
+    else:
+        aggs = [pl.len().alias("n"), score.sum().alias("s1"), (score * score).sum().alias("s2")]
+    stats = (
+        rows.group_by(keys).agg(aggs).sort(keys, nulls_last=True) if keys else rows.select(aggs)
+    ).collect()
+    if kind == "binary":
+        lo, hi = wilson_bounds(pl.col("k"), pl.col("n"))
+        res = stats.select(
+            *keys,
+            pl.col("n").cast(pl.Int64),
+            pl.when(pl.col("n") > 0).then(100.0 * pl.col("k") / pl.col("n")).alias("estimate"),
+            (100.0 * lo).alias("ci_low"),
+            (100.0 * hi).alias("ci_high"),
+        )
+    else:
+        res = _mean_t_interval(stats.with_columns(pl.col("n").cast(pl.Int64)), low, high)
+    return res.with_columns(pl.lit(QUESTION_METRIC.get(kind, "mean")).alias("metric"), small_n("n"))
+
+
 def question_scores(
     feedback: FrameLike,
     questions: pl.DataFrame | None = None,
@@ -850,36 +908,7 @@ def question_scores(
             res = score_summary(rows, keys or None, survey=survey, **joins)
         else:
             rows = add_breakdowns(rows, keys, **joins)  # type: ignore[arg-type]
-            score = pl.col("score")
-            if survey == "binary":
-                aggs = [pl.len().alias("n"), (score == 1).sum().alias("k")]
-            else:
-                aggs = [
-                    pl.len().alias("n"),
-                    score.sum().alias("s1"),
-                    (score * score).sum().alias("s2"),
-                ]
-            stats = (
-                rows.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
-                if keys
-                else rows.select(aggs)
-            ).collect()
-            if survey == "binary":
-                lo, hi = wilson_bounds(pl.col("k"), pl.col("n"))
-                res = stats.select(
-                    *keys,
-                    pl.col("n").cast(pl.Int64),
-                    pl.when(pl.col("n") > 0)
-                    .then(100.0 * pl.col("k") / pl.col("n"))
-                    .alias("estimate"),
-                    (100.0 * lo).alias("ci_low"),
-                    (100.0 * hi).alias("ci_high"),
-                )
-            else:
-                res = _mean_t_interval(stats.with_columns(pl.col("n").cast(pl.Int64)), low, high)
-            res = res.with_columns(
-                pl.lit(QUESTION_METRIC.get(survey, "mean")).alias("metric"), small_n("n")
-            )
+            res = _item_scores(rows, survey, keys, low, high)
         parts.append(
             res.select(
                 pl.lit(q["question"]).alias("question"),
