@@ -39,8 +39,6 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cxlab`` command (exposed for tests and docs)."""
-    from cxlab.config import SAMPLE_DIR
-
     parser = argparse.ArgumentParser(
         prog="cxlab",
         description="cxlab: customer-experience and customer-journey analytics for client data exports.",
@@ -54,6 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the cxlab version and exit",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    _add_sample_parser(sub)
+    _add_validate_parser(sub)
+    sub.add_parser("schema", help="print the client data contract (canonical tables and columns)")
+    _add_init_parser(sub)
+    _add_report_parser(sub)
+    _add_batch_parser(sub)
+    return parser
+
+
+def _add_sample_parser(sub: argparse._SubParsersAction) -> None:
+    from cxlab.config import SAMPLE_DIR
 
     p = sub.add_parser(
         "sample",
@@ -94,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(--customers 100000 --browsing 90 gives ~10M events; default: 0)",
     )
 
+
+def _add_validate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate",
         help="load a client folder and print its validation report",
@@ -115,11 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--summary", action="store_true", help="one line per client instead of the full report"
     )
-
-    sub.add_parser("schema", help="print the client data contract (canonical tables and columns)")
-    _add_init_parser(sub)
-    _add_report_parsers(sub)
-    return parser
 
 
 def _add_init_parser(sub: argparse._SubParsersAction) -> None:
@@ -234,7 +241,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
+def _add_report_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
         help="render one client's report (executed notebook + offline HTML)",
@@ -257,6 +264,8 @@ def _add_report_parsers(sub: argparse._SubParsersAction) -> None:
     )
     _add_run_options(p)
 
+
+def _add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "batch",
         help="render the report of every client under a folder, in parallel, and an index page",

@@ -219,8 +219,6 @@ LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("cxlab/analysis/cube.py", "heatmap_cube"),
     ("cxlab/analysis/heatmap.py", "compare_heatmaps"),
     ("cxlab/analysis/paths.py", "step_matrix"),
-    ("cxlab/cli.py", "_add_report_parsers"),
-    ("cxlab/cli.py", "build_parser"),
     ("cxlab/contract/client_config.py", "read_client_config"),
     ("cxlab/contract/questions.py", "_question"),
     ("cxlab/display/charts/journey.py", "heatmap_explorer_chart"),
