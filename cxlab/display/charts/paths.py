@@ -283,6 +283,13 @@ def flow_layout(
         "cxlab.analysis.paths.stage_flows",
     )
     links = links.with_columns(pl.col("step").cast(pl.Int32), pl.col("paths").cast(pl.Int64))
+    nodes = _flow_nodes(links, node_width, pad)
+    return nodes, _flow_bands(links, nodes, node_width, samples)
+
+
+def _flow_nodes(links: pl.DataFrame, node_width: float, pad: float) -> pl.DataFrame:
+    """Node rectangles of :func:`flow_layout`: a node's height is the larger of its paths in
+    and out; nodes are stacked per step with a gap of ``pad`` × the tallest step."""
     outgoing = links.group_by("step", pl.col("source").alias("label")).agg(
         out=pl.col("paths").sum()
     )
@@ -326,6 +333,14 @@ def flow_layout(
         )
         .select("step", "label", "value", "x0", "x1", "y0", "y1")
     )
+    return nodes
+
+
+def _flow_bands(
+    links: pl.DataFrame, nodes: pl.DataFrame, node_width: float, samples: int
+) -> pl.DataFrame:
+    """Link bands of :func:`flow_layout`: ``samples`` points of a smoothstep curve per link,
+    from its slot in the source node to its slot in the target node."""
     pos = nodes.select("step", "label", "y0")
     lk = (
         links.with_row_index("link")
@@ -357,7 +372,7 @@ def flow_layout(
         .select("link", "step", "source", "target", "paths", "share", "i", "x", "y0", "y1")
         .sort("link", "i")
     )
-    return nodes, bands
+    return bands
 
 
 def flow_sankey(
