@@ -8,11 +8,12 @@ it. Durations are checked by :func:`cxlab.events.parse_duration`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 from cxlab.errors import ParameterError
 
-__all__ = ["check_int", "as_list"]
+__all__ = ["check_int", "as_list", "renamed"]
 
 
 def check_int(value: object, name: str, where: str, low: int, high: int = 10_000) -> int:
@@ -58,3 +59,32 @@ def as_list(values: str | Sequence[str] | None, name: str, where: str) -> list[s
             f"Got {values!r} instead."
         )
     return out
+
+
+def renamed(old_value: object, new_value: object, old: str, new: str, where: str) -> object:
+    """The value of a renamed parameter: ``old_value`` with a DeprecationWarning when given.
+
+    A public parameter renamed for one name per idea (the glossary in CONTRIBUTING) keeps its
+    old name for one release, as a keyword defaulting to None; the function calls this first.
+
+    Examples
+    --------
+    >>> renamed(None, "nps", "survey", "metric", "score_summary")
+    'nps'
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     renamed("csat", "nps", "survey", "metric", "score_summary")
+    'csat'
+    >>> print(caught[0].message)
+    The 'survey' parameter of score_summary is now called 'metric'; the old name stops working in the next release. Write metric='csat'.
+    """
+    if old_value is None:
+        return new_value
+    warnings.warn(
+        f"The '{old}' parameter of {where} is now called '{new}'; the old name stops working "
+        f"in the next release. Write {new}={old_value!r}.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return old_value

@@ -52,7 +52,7 @@ from cxlab.contract._frames import as_text
 from cxlab.contract.schema import DEFAULT_PURCHASE_TOUCHPOINTS
 from cxlab.errors import DataError, ParameterError
 from cxlab.events import ordered_paths, path_steps
-from cxlab.params import as_list, check_int
+from cxlab.params import as_list, check_int, renamed
 
 __all__ = [
     "START_STATE",
@@ -159,8 +159,8 @@ def _customer_index(frame: pl.DataFrame) -> np.ndarray:
     return frame.join(ids, on="customer_id", how="left")["_c"].to_numpy(), ids.height
 
 
-def _percentile(draws: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
-    alpha = (1 - ci) / 2
+def _percentile(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1 - level) / 2
     with np.errstate(all="ignore"):
         if np.isnan(draws).all():
             nan = np.full(draws.shape[1], np.nan)
@@ -168,11 +168,11 @@ def _percentile(draws: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
         return np.nanquantile(draws, alpha, axis=0), np.nanquantile(draws, 1 - alpha, axis=0)
 
 
-def _check_boot(n_boot: int, ci: float, func: str) -> None:
+def _check_boot(n_boot: int, level: float, func: str) -> None:
     check_int(n_boot, "n_boot", func, 0, 100_000)
-    if not (isinstance(ci, float) and 0 < ci < 1):
+    if not (isinstance(level, float) and 0 < level < 1):
         raise ParameterError(
-            f"The 'ci' parameter of {func} must be a float in (0, 1). Got {ci!r} instead."
+            f"The 'level' parameter of {func} must be a float in (0, 1). Got {level!r} instead."
         )
 
 
@@ -218,7 +218,7 @@ def _check_rule(model: str, position_weights: tuple[float, float], func: str) ->
 
 
 def _rule_share_intervals(
-    credit: pl.DataFrame, labels: list[str], by: str, n_boot: int, ci: float, seed: int
+    credit: pl.DataFrame, labels: list[str], by: str, n_boot: int, level: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Percentile intervals of each label's share of credit, resampling customers.
 
@@ -234,7 +234,7 @@ def _rule_share_intervals(
         w = np.bincount(rng.integers(0, n_c, n_c), minlength=n_c)
         per = np.bincount(lab, weights=w[cust] * w8, minlength=len(labels))
         draws[b] = per / per.sum()
-    return _percentile(draws, ci)
+    return _percentile(draws, level)
 
 
 def rule_based_attribution(
@@ -245,8 +245,9 @@ def rule_based_attribution(
     by: By = "touchpoint",
     position_weights: tuple[float, float] = (0.4, 0.4),
     n_boot: int = 0,
-    ci: float = 0.95,
+    level: float = 0.95,
     seed: int = 0,
+    ci: float | None = None,
 ) -> pl.DataFrame:
     """First-touch, last-touch, linear or position-based credit of conversions and revenue.
 
@@ -264,8 +265,11 @@ def rule_based_attribution(
         First and last weights of the position model (the rest goes to the middle).
     n_boot : int, default 0
         Bootstrap replicates over customers for ``share`` intervals (0: none).
-    ci : float, default 0.95
+    level : float, default 0.95
+        Interval level of the percentile bootstrap.
     seed : int, default 0
+    ci : float, optional
+        Old name of ``level`` (deprecated; stops working in the next release).
 
     Returns
     -------
@@ -285,9 +289,10 @@ def rule_based_attribution(
     [('ad', 0.4, 4.0), ('visit', 0.4, 4.0), ('email', 0.2, 2.0)]
     """
     func = "rule_based_attribution"
+    level = renamed(ci, level, "ci", "level", func)
     _check_rule(model, position_weights, func)
     wf, wl = position_weights
-    _check_boot(n_boot, ci, func)
+    _check_boot(n_boot, level, func)
     j = _journeys_lazy(events, conversion, by, func).filter(pl.col("converted"))
     credit = (
         j.with_columns(
@@ -334,7 +339,7 @@ def rule_based_attribution(
     )
     lo = hi = [None] * out.height
     if n_boot:
-        lo, hi = _rule_share_intervals(credit, out[by].to_list(), by, n_boot, ci, seed)
+        lo, hi = _rule_share_intervals(credit, out[by].to_list(), by, n_boot, level, seed)
     return out.with_columns(
         share_ci_low=pl.Series(lo, dtype=pl.Float64), share_ci_high=pl.Series(hi, dtype=pl.Float64)
     ).select(by, "model", "conversions", "revenue", "share", "share_ci_low", "share_ci_high")
@@ -393,7 +398,7 @@ class MarkovAttribution:
         Revenue of the attributed conversions.
     unattributed : int
         Conversions without any touch, left out.
-    n_boot, ci, seed
+    n_boot, level, seed
         Bootstrap settings.
     """
 
@@ -408,7 +413,7 @@ class MarkovAttribution:
     revenue: float
     unattributed: int
     n_boot: int
-    ci: float
+    level: float
     seed: int
 
     def __repr__(self) -> str:
@@ -417,6 +422,11 @@ class MarkovAttribution:
             f"{self.n_journeys:,} journeys, {self.n_conversions:,} conversions, "
             f"P(conversion)={self.conversion_probability:.4f}, n_boot={self.n_boot})"
         )
+
+    @property
+    def ci(self) -> float:
+        """Old name of :attr:`level` (deprecated; stops working in the next release)."""
+        return renamed(self.level, self.level, "ci", "level", "MarkovAttribution")  # type: ignore[return-value]
 
     @property
     def removal_effects(self) -> pl.DataFrame:
@@ -455,7 +465,7 @@ def _transition_pairs(j: pl.DataFrame, labels: list[str]) -> pl.DataFrame:
 
 
 def _markov_intervals(
-    j: pl.DataFrame, pairs: pl.DataFrame, m: int, n_boot: int, ci: float, seed: int
+    j: pl.DataFrame, pairs: pl.DataFrame, m: int, n_boot: int, level: float, seed: int
 ) -> dict[str, np.ndarray]:
     """``<name>_ci_low`` / ``<name>_ci_high`` of removal_effect, share and conversions.
 
@@ -493,7 +503,7 @@ def _markov_intervals(
         ("share", bshare),
         ("conversions", bshare * convs[:, None]),
     ):
-        ci_cols[f"{name}_ci_low"], ci_cols[f"{name}_ci_high"] = _percentile(draws, ci)
+        ci_cols[f"{name}_ci_low"], ci_cols[f"{name}_ci_high"] = _percentile(draws, level)
     return ci_cols
 
 
@@ -524,8 +534,9 @@ def markov_attribution(
     *,
     by: By = "channel",
     n_boot: int = 200,
-    ci: float = 0.95,
+    level: float = 0.95,
     seed: int = 0,
+    ci: float | None = None,
 ) -> MarkovAttribution:
     """Markov-chain (removal-effect) attribution, solved exactly, with bootstrap intervals.
 
@@ -539,10 +550,12 @@ def markov_attribution(
         The chain's states.
     n_boot : int, default 200
         Bootstrap replicates, resampling customers with replacement (0: no intervals).
-    ci : float, default 0.95
+    level : float, default 0.95
         Interval level (percentile bootstrap).
     seed : int, default 0
         Seed of the bootstrap; the same seed gives the same intervals.
+    ci : float, optional
+        Old name of ``level`` (deprecated; stops working in the next release).
 
     Returns
     -------
@@ -564,7 +577,8 @@ def markov_attribution(
     [('C2', 1.0, 0.4), ('C3', 1.0, 0.4), ('C1', 0.5, 0.2)]
     """
     func = "markov_attribution"
-    _check_boot(n_boot, ci, func)
+    level = renamed(ci, level, "ci", "level", func)
+    _check_boot(n_boot, level, func)
     j = _journeys_lazy(events, conversion, by, func).collect()
     empty = j.filter(pl.col("touches").list.len() == 0)
     unattributed = int(empty["converted"].sum())
@@ -588,7 +602,7 @@ def markov_attribution(
     conv_total = int(j["converted"].sum())
     rev_total = float(j.filter(pl.col("converted"))["revenue"].sum())
     if n_boot:
-        ci_cols = _markov_intervals(j, pairs, m, n_boot, ci, seed)
+        ci_cols = _markov_intervals(j, pairs, m, n_boot, level, seed)
     else:
         ci_cols = {}
         for name in ("removal_effect", "share", "conversions"):
@@ -621,7 +635,7 @@ def markov_attribution(
         revenue=rev_total,
         unattributed=unattributed,
         n_boot=n_boot,
-        ci=ci,
+        level=level,
         seed=seed,
     )
 
@@ -633,10 +647,21 @@ def compare_attribution(
     by: By = "channel",
     models: Sequence[str] = ("first", "last", "linear", "position", "markov"),
     n_boot: int = 100,
-    ci: float = 0.95,
+    level: float = 0.95,
     seed: int = 0,
+    ci: float | None = None,
 ) -> pl.DataFrame:
     """Shares of credit of several models in one long frame (for the comparison chart).
+
+    Parameters
+    ----------
+    events, conversion, by, n_boot, level, seed
+        As in :func:`markov_attribution` (``level``: interval level of the bootstrap).
+    models : sequence of str
+        Models to compare, in this order: ``"first"``, ``"last"``, ``"linear"``,
+        ``"position"``, ``"markov"``.
+    ci : float, optional
+        Old name of ``level`` (deprecated; stops working in the next release).
 
     Returns
     -------
@@ -654,10 +679,13 @@ def compare_attribution(
     [('first', 'email', 0.0), ('first', 'social', 1.0), ('last', 'email', 1.0), ('last', 'social', 0.0)]
     """
     func = "compare_attribution"
+    level = renamed(ci, level, "ci", "level", func)
     frames = []
     for order, model in enumerate(models):
         if model == "markov":
-            res = markov_attribution(events, conversion, by=by, n_boot=n_boot, ci=ci, seed=seed)
+            res = markov_attribution(
+                events, conversion, by=by, n_boot=n_boot, level=level, seed=seed
+            )
             f = res.credit.select(
                 pl.col(by).alias("label"),
                 "conversions",
@@ -667,7 +695,7 @@ def compare_attribution(
             )
         elif model in _MODELS:
             f = rule_based_attribution(
-                events, conversion, model=model, by=by, n_boot=n_boot, ci=ci, seed=seed
+                events, conversion, model=model, by=by, n_boot=n_boot, level=level, seed=seed
             ).select(
                 pl.col(by).alias("label"),
                 "conversions",

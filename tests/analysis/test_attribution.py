@@ -133,6 +133,28 @@ def test_rule_based_bootstrap_is_seeded(rule_events):
     assert (a["share_ci_low"] <= a["share_ci_high"]).all()
 
 
+def test_interval_level_is_called_level_and_ci_still_works(rule_events):
+    # a narrower level gives a narrower interval from the same draws; the old name 'ci'
+    # gives the same frame with a DeprecationWarning
+    wide = rule_based_attribution(rule_events, model="linear", n_boot=50, level=0.95, seed=3)
+    narrow = rule_based_attribution(rule_events, model="linear", n_boot=50, level=0.5, seed=3)
+    assert (narrow["share_ci_high"] - narrow["share_ci_low"]).sum() < (
+        wide["share_ci_high"] - wide["share_ci_low"]
+    ).sum()
+    with pytest.warns(DeprecationWarning, match="'ci' parameter of rule_based_attribution"):
+        old = rule_based_attribution(rule_events, model="linear", n_boot=50, ci=0.5, seed=3)
+    assert old.equals(narrow)
+    with pytest.warns(DeprecationWarning, match="now called 'level'"):
+        res = markov_attribution(rule_events, n_boot=20, ci=0.9)
+    assert res.level == 0.9
+    with pytest.warns(DeprecationWarning, match="MarkovAttribution"):
+        assert res.ci == 0.9
+    with pytest.warns(DeprecationWarning, match="compare_attribution"):
+        compare_attribution(rule_events, models=["last"], n_boot=0, ci=0.9)
+    with pytest.raises(ParameterError, match="The 'level' parameter of markov_attribution"):
+        markov_attribution(rule_events, level=95)
+
+
 # Published example: S. Bryl, "Marketing Multi-Channel Attribution model with R (part 1: Markov
 # chain concept)", analyzecore.com, 2016 (the 3-path illustration used with the
 # ChannelAttribution package; method of Anderl, Becker, von Wangenheim & Schumann 2016):
