@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
-from cxlab.contract._frames import as_lazy, require_columns
+from cxlab.contract.frames import as_lazy, require_columns
 from cxlab.contract.prepare import code_text_columns, is_prepared, prepare_events, vouch, vouched
 from cxlab.contract.schema import CUSTOMER_CODE, SEQUENCE, SOURCE_ROW
 from cxlab.errors import DataError, ParameterError
@@ -199,7 +199,7 @@ def _code_runs(x: pl.LazyFrame) -> tuple[bool, bool, pl.Series]:
 def to_lazy(frame: Frame, name: str = "events", codes: bool = False) -> tuple[pl.LazyFrame, bool]:
     """``(lazy frame, was_lazy)`` for a polars frame; :class:`ParameterError` for anything else.
 
-    ``codes``: keep the enum-coded columns of prepared events (see :func:`cxlab.contract._frames.as_lazy`).
+    ``codes``: keep the enum-coded columns of prepared events (see :func:`cxlab.contract.frames.as_lazy`).
 
     Examples
     --------

@@ -5,8 +5,8 @@ imported), so they are cheap and say exactly which file and line breaks the rule
 
 * A name that starts with ``_`` is private to its module, and a module whose name starts with
   ``_`` is private to its package: ``from cxlab.io.loaders import _tidy`` in another module,
-  ``loaders._tidy`` through an imported module, or ``cxlab.contract._frames`` imported from
-  outside ``cxlab.contract`` are offences. Dunder names (``__version__``) are public.
+  ``loaders._tidy`` through an imported module, or ``cxlab.io._sample_sim`` imported from
+  outside ``cxlab.io`` are offences. Dunder names (``__version__``) are public.
 * Layers, in order of dependency (``cxlab/__init__.py`` lists them): errors, config and params,
   contract, io, events, analysis, display, report, cli. A module may import its own layer and
   the ones before it.
@@ -28,16 +28,14 @@ PACKAGE = PROJECT_ROOT / "cxlab"
 # paths and attribution share are in cxlab.events and cxlab.params; the loader's per-column
 # rules and messages, which outofcore uses too, in cxlab.io.rules).
 PRIVATE_NAMES_ALLOWED: set[tuple[str, str, str]] = set()
-# Private modules other packages may import. Being removed this session (issue 15): the
-# input checks every analysis shares (``as_lazy``, ``require_columns``) get one public home.
-PRIVATE_MODULES_ALLOWED = {"cxlab.contract._frames"}
+# Private modules other packages may import: none (the input checks every analysis shares,
+# ``as_lazy`` and ``require_columns``, are public in cxlab.contract.frames).
+PRIVATE_MODULES_ALLOWED: set[str] = set()
 
 LAYERS = ["contract", "io", "events", "analysis", "display", "report", "cli"]
 BASE = {"errors", "config", "params"}  # usable from every layer
 # (importing module, imported module) that cross layers the wrong way, for now.
 UPWARD_ALLOWED = {
-    # the [source] table of client.toml is read into io.sources' SourceSpec
-    ("cxlab.contract.client_config", "cxlab.io.sources"),
     # the event-name heuristic that decides what a pseudonymised report may show
     ("cxlab.io.rules", "cxlab.report.privacy"),
     # out-of-core analysis runs the analyses per partition

@@ -33,7 +33,7 @@ from cxlab.analysis.journey import (
     unmapped_touchpoints,
 )
 from cxlab.analysis.paths import stage_flows
-from cxlab.contract._frames import as_text
+from cxlab.contract.frames import as_text
 from cxlab.contract.prepare import (
     CUSTOMER_CODE,
     SEQUENCE,

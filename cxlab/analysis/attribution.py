@@ -48,7 +48,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from cxlab.contract._frames import as_text
+from cxlab.contract.frames import as_text
 from cxlab.contract.schema import DEFAULT_PURCHASE_TOUCHPOINTS
 from cxlab.errors import DataError, ParameterError
 from cxlab.events import ordered_paths, path_steps

@@ -51,7 +51,7 @@ import polars as pl
 
 from cxlab.analysis.heatmap import HEATMAP_COLUMNS, heatmap_metrics
 from cxlab.analysis.stats import exact_sum
-from cxlab.contract._frames import FrameLike, as_lazy, require_columns
+from cxlab.contract.frames import FrameLike, as_lazy, require_columns
 from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE
 from cxlab.contract.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
 from cxlab.errors import DataError, ParameterError, did_you_mean

@@ -39,7 +39,7 @@ import polars as pl
 
 from cxlab.analysis.metrics import nps_group_expr
 from cxlab.analysis.stats import SMALL_N, exact_sum
-from cxlab.contract._frames import FrameLike, as_lazy
+from cxlab.contract.frames import FrameLike, as_lazy
 from cxlab.contract.schema import DEFAULT_PURCHASE_TOUCHPOINTS
 from cxlab.errors import DataError, ParameterError
 

@@ -67,8 +67,8 @@ from typing import Any
 import polars as pl
 
 from cxlab.analysis.stats import SMALL_N, exact_sum, wilson_interval
-from cxlab.contract._frames import as_lazy
 from cxlab.contract.client_config import ChurnDefinition
+from cxlab.contract.frames import as_lazy
 from cxlab.contract.schema import (
     CUSTOMER_CODE,
     DEFAULT_PURCHASE_TOUCHPOINTS,

@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from cxlab.analysis.stats import SMALL_N, Z95, small_n, wilson_bounds
-from cxlab.contract._frames import FrameLike, as_lazy, require_columns
+from cxlab.contract.frames import FrameLike, as_lazy, require_columns
 from cxlab.contract.schema import DEFAULT_JOURNEY_MAP, STAGE_DTYPE, SURVEY_SCALES
 from cxlab.errors import DataError, ParameterError, did_you_mean
 

@@ -59,7 +59,7 @@ from typing import Literal
 import polars as pl
 
 from cxlab.analysis.stats import small_n, wilson_bounds
-from cxlab.contract._frames import as_lazy, as_text
+from cxlab.contract.frames import as_lazy, as_text
 from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
 from cxlab.contract.schema import (
     DEFAULT_JOURNEY_MAP,

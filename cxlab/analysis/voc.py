@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from cxlab.analysis.metrics import nps_group_expr
-from cxlab.contract._frames import FrameLike, as_lazy
+from cxlab.contract.frames import FrameLike, as_lazy
 from cxlab.errors import DataError, ParameterError
 
 __all__ = [

@@ -74,9 +74,9 @@ from cxlab.contract.schema import (
     QUESTION_KINDS,
     STAGES,
     TABLES,
+    SourceSpec,
 )
 from cxlab.errors import ConfigError, DataError, did_you_mean
-from cxlab.io.sources import SourceSpec
 
 __all__ = [
     "CONFIG_FILE",

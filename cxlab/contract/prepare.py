@@ -33,9 +33,12 @@ are usually in time order within a customer, so the frame order already gives (c
 time, file order); when it does not, only the customers with a row out of order are sorted,
 on the integer keys (``_cx_cid``, ``timestamp``, ``source_row``).
 
-``load_client(folder, prepare=True)`` (:func:`cxlab.io.loaders.load_events` with
-``prepare=True``) computes the same permutation inside the loader, over the clean rows only,
-and gathers the loaded frame once in that order: no file-order copy of the events is made.
+There is one way to prepare events: this function (through :func:`cxlab.events.as_events`).
+The loader (:func:`cxlab.io.loaders.load_events`) always returns the events in file order,
+but it computes their customer order anyway (to find repeated events among rows of equal
+customer and time) and records it with the frame (:func:`plan`); preparing that frame then
+reuses it, so ``load_client(folder, prepare=True)`` — prepared at once rather than on first
+use — pays for one hash group-by and one gather of the events.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from cxlab.contract._frames import as_lazy
+from cxlab.contract.frames import as_lazy
 from cxlab.contract.schema import CODED_COLUMNS, CUSTOMER_CODE, SEQUENCE, SOURCE_ROW
 
 __all__ = [
@@ -57,6 +60,8 @@ __all__ = [
     "code_text_columns",
     "vouch",
     "vouched",
+    "plan",
+    "customer_keys",
     "CUSTOMER_CODE",
     "SEQUENCE",
     "CODED_COLUMNS",
@@ -92,6 +97,65 @@ def vouched(frame: pl.DataFrame | pl.LazyFrame) -> bool:
     """Whether ``frame`` is a DataFrame :func:`vouch` recorded, unchanged since."""
     entry = _VOUCHED.get(id(frame)) if isinstance(frame, pl.DataFrame) else None
     return entry is not None and entry[0]() is frame and entry[1] == _fingerprint(frame)
+
+
+# DataFrames whose customer order the loader computed (id -> weak reference, schema at that
+# time, (order, codes, keys, values)): prepare_events reuses it. Weak: nothing kept alive.
+_PLANNED: dict[int, tuple[weakref.ref, tuple, tuple]] = {}
+
+
+def plan(
+    frame: pl.DataFrame,
+    order: pl.Series,
+    codes: pl.Series,
+    keys: pl.Series,
+    values: Mapping[str, pl.Series] | None = None,
+) -> pl.DataFrame:
+    """Record ``frame``'s customer order, as :func:`customer_order` gives it; return ``frame``.
+
+    :func:`prepare_events` of ``frame`` (unchanged since: same object, height and schema)
+    then gathers in that order instead of computing it again; ``values`` is passed on to
+    :func:`gather_prepared`. Only cxlab's loader plans frames.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"customer_id": ["b", "a"], "timestamp": [1, 1], "source_row": [1, 2]})
+    >>> order, codes, keys = customer_order(df["customer_id"], df["timestamp"])
+    >>> df = plan(df, order, codes, keys)
+    >>> customer_keys(df).to_list(), prepare_events(df)["customer_id"].to_list()
+    (['a', 'b'], ['a', 'b'])
+    """
+    key = id(frame)
+    _PLANNED[key] = (
+        weakref.ref(frame, lambda _, key=key: _PLANNED.pop(key, None)),
+        _fingerprint(frame),
+        (order, codes, keys, values),
+    )
+    return frame
+
+
+def _planned(frame: pl.DataFrame | pl.LazyFrame) -> tuple | None:
+    """The recorded (order, codes, keys, values) of an unchanged planned ``frame``, else None."""
+    entry = _PLANNED.get(id(frame)) if isinstance(frame, pl.DataFrame) else None
+    if entry is None or entry[0]() is not frame or entry[1] != _fingerprint(frame):
+        return None
+    return entry[2]
+
+
+def customer_keys(frame: pl.DataFrame) -> pl.Series:
+    """The distinct ``customer_id`` values of ``frame`` (any order; nulls included).
+
+    Free for a frame the loader planned (:func:`plan`): its keys are known.
+
+    Examples
+    --------
+    >>> customer_keys(pl.DataFrame({"customer_id": ["b", "a", "b"]})).sort().to_list()
+    ['a', 'b']
+    """
+    planned = _planned(frame)
+    if planned is not None:
+        return planned[2]
+    return frame.get_column("customer_id").unique()
 
 
 def _fingerprint(frame: pl.DataFrame) -> tuple:
@@ -181,6 +245,9 @@ def prepare_events(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """
     lf = as_lazy(events, "events", ["customer_id", "timestamp"], where="prepare_events", codes=True)
     df = events if isinstance(events, pl.DataFrame) else lf.collect()
+    planned = _planned(events)
+    if planned is not None:
+        return gather_prepared(df, *planned)
     df = df.drop([CUSTOMER_CODE, SEQUENCE], strict=False)
     if SOURCE_ROW not in df.columns:
         df = df.with_row_index(SOURCE_ROW, offset=1)

@@ -21,11 +21,12 @@ gives a stable tie-break for events of one customer with the same timestamp (fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 __all__ = [
+    "SourceSpec",
     "STAGES",
     "STAGE_DTYPE",
     "SURVEYS",
@@ -301,3 +302,32 @@ DEFAULT_JOURNEY_MAP: dict[str, str] = {
 
 #: Touchpoints that are a purchase (first one = purchase stage, later ones = retention).
 DEFAULT_PURCHASE_TOUCHPOINTS: tuple[str, ...] = ("purchase",)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What ``client.toml`` declares about one table's source beyond the column mapping.
+
+    Read by :mod:`cxlab.contract.client_config`, applied by :func:`cxlab.io.sources.apply_source_spec`.
+
+    Parameters
+    ----------
+    constants : dict of str to str
+        Canonical column -> the value of every row (``[defaults.<table>]``).
+    derived : dict of str to tuple of str
+        Canonical column -> the source columns whose values are joined (``[derive.<table>]``).
+    separator : str
+        What joins the parts of a derived column.
+    timestamp_unit : {"s", "ms", "us", "ns"} or None
+        The source times are integer epochs in this unit.
+    """
+
+    constants: dict[str, str] = field(default_factory=dict)
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    separator: str = "_"
+    timestamp_unit: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when the spec adds nothing."""
+        return not (self.constants or self.derived or self.timestamp_unit)

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from cxlab.contract.client_config import ClientConfig, read_client_config
-from cxlab.contract.prepare import CUSTOMER_CODE
+from cxlab.contract.prepare import customer_keys, prepare_events
 from cxlab.contract.schema import SOURCE_ROW
 from cxlab.contract.validation import Issue, ValidationReport
 from cxlab.errors import DataError
@@ -92,28 +92,21 @@ class Client:
 def _unknown_customers(
     frame: pl.DataFrame, customers: pl.DataFrame, table: str, file: str, source_column: str
 ) -> Issue | None:
-    if CUSTOMER_CODE in frame.columns:
-        # prepared events: compare the distinct customers (100k), not every event (10M)
-        per_customer = frame.lazy().group_by(CUSTOMER_CODE).agg(pl.col("customer_id").first())
-        codes = (
-            per_customer.join(customers.lazy().select("customer_id"), on="customer_id", how="anti")
-            .select(CUSTOMER_CODE)
-            .collect()
-            .to_series()
-        )
-        missing = (
-            frame.lazy()
-            .filter(pl.col(CUSTOMER_CODE).is_in(codes.implode()))
-            .select(SOURCE_ROW, "customer_id")
-            .collect()
-        )
-    else:
-        missing = frame.lazy().join(
-            customers.lazy().select("customer_id"), on="customer_id", how="anti"
-        )
-        missing = missing.select(SOURCE_ROW, "customer_id").collect()
-    if missing.height == 0:
+    # Compare the distinct customers (100k), not every event (10M); the loader knows them.
+    # A null id matches no customer (as in a join), so its rows count as unknown.
+    unknown = (
+        pl.DataFrame([customer_keys(frame).alias("customer_id")])
+        .join(customers.select("customer_id"), on="customer_id", how="anti")
+        .get_column("customer_id")
+    )
+    if unknown.len() == 0:
         return None
+    missing = (
+        frame.lazy()
+        .filter(pl.col("customer_id").is_in(unknown.implode(), nulls_equal=True))
+        .select(SOURCE_ROW, "customer_id")
+        .collect()
+    )
     people = missing.get_column("customer_id").n_unique()
     examples = tuple(missing.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list())
     where = f"column {source_column!r}" + (
@@ -194,42 +187,8 @@ _ALLOW_FIX = (
 )
 
 
-def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = False) -> Client:
-    """Load and validate the client in ``folder`` (which holds ``client.toml``).
-
-    Parameters
-    ----------
-    folder : str or Path
-        The client folder.
-    strict : bool
-        Raise :class:`~cxlab.errors.DataError` on the first row that would be set aside.
-    prepare : bool
-        Return the events already prepared by :func:`cxlab.contract.prepare.prepare_events` (sorted
-        by customer and time, with integer customer codes) instead of in file order. Every
-        analysis gives the same numbers on them, faster, and the loaded copy is not kept, so
-        a large log is held in memory once. Use it for large logs.
-
-    Returns
-    -------
-    Client
-
-    Raises
-    ------
-    ConfigError
-        ``client.toml`` is missing or wrong.
-    DataError
-        A data file is missing, unreadable or lacks a required column (or, in strict mode,
-        has a row that would be set aside). A load that sets aside every row of a table, or
-        most events, is returned as it is; :func:`check_losses` refuses it.
-
-    Examples
-    --------
-    >>> from cxlab.config import SAMPLE_DIR
-    >>> client = load_client(SAMPLE_DIR / "bookshop")  # doctest: +SKIP
-    >>> print(client.validation.one_line())  # doctest: +SKIP
-    bookshop: events 30,512 loaded, 14 set aside (3 reasons); ...
-    """
-    config = read_client_config(folder)
+def _load_tables(config: ClientConfig, strict: bool) -> dict[str, LoadResult]:
+    """Each table ``client.toml`` names, loaded as the loader returns it (events in file order)."""
     results: dict[str, LoadResult] = {}
     common = {
         "strict": strict,
@@ -243,7 +202,6 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
             path,
             config.columns.get("events"),
             journey_map=config.journey_map,
-            prepare=prepare,
             source=config.source_spec("events"),
             duplicate_events=config.duplicate_events,
             **timed,
@@ -269,22 +227,76 @@ def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = Fal
             source=config.source_spec("customers"),
             **common,
         )
+    return results
 
+
+def _cross_table_issues(config: ClientConfig, results: dict[str, LoadResult]) -> list[Issue]:
+    """``unknown_customer`` warnings: events and feedback rows of customers not in customers."""
+    if "customers" not in results:
+        return []
+    issues = []
+    for table in ("events", "feedback"):
+        if table in results:
+            source = _source_name(config.columns.get(table, {}), "customer_id")
+            issue = _unknown_customers(
+                results[table].frame,
+                results["customers"].frame,
+                table,
+                results[table].file.name,
+                source,
+            )
+            if issue is not None:
+                issues.append(issue)
+    return issues
+
+
+def load_client(folder: str | Path, *, strict: bool = False, prepare: bool = False) -> Client:
+    """Load and validate the client in ``folder`` (which holds ``client.toml``).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The client folder.
+    strict : bool
+        Raise :class:`~cxlab.errors.DataError` on the first row that would be set aside.
+    prepare : bool
+        Return the events prepared now rather than on first use (:func:`cxlab.events.as_events`
+        prepares them then): :func:`cxlab.contract.prepare.prepare_events` (sorted
+        by customer and time, with integer customer codes) instead of in file order. Every
+        analysis gives the same numbers on them, faster, and the loaded copy is not kept, so
+        a large log is held in memory once. Use it for large logs.
+
+    Returns
+    -------
+    Client
+
+    Raises
+    ------
+    ConfigError
+        ``client.toml`` is missing or wrong.
+    DataError
+        A data file is missing, unreadable or lacks a required column (or, in strict mode,
+        has a row that would be set aside). A load that sets aside every row of a table, or
+        most events, is returned as it is; :func:`check_losses` refuses it.
+
+    Examples
+    --------
+    >>> from cxlab.config import SAMPLE_DIR
+    >>> client = load_client(SAMPLE_DIR / "bookshop")  # doctest: +SKIP
+    >>> print(client.validation.one_line())  # doctest: +SKIP
+    bookshop: events 30,512 loaded, 14 set aside (3 reasons); ...
+    """
+    config = read_client_config(folder)
+    results = _load_tables(config, strict)
     frames = {
         t: (results[t].frame if t in results else empty_table(t))
         for t in ("events", "feedback", "customers")
     }
     set_aside = {t: r.set_aside for t, r in results.items()}
-    issues: list[Issue] = [i for r in results.values() for i in r.issues]
-    if "customers" in results:
-        for table in ("events", "feedback"):
-            if table in results:
-                source = _source_name(config.columns.get(table, {}), "customer_id")
-                issue = _unknown_customers(
-                    frames[table], frames["customers"], table, results[table].file.name, source
-                )
-                if issue is not None:
-                    issues.append(issue)
+    issues = [i for r in results.values() for i in r.issues] + _cross_table_issues(config, results)
+    if prepare and "events" in results:
+        # the one preparation (the loader's customer order reused); the file-order copy goes
+        frames["events"] = prepare_events(frames["events"])
     report = ValidationReport(config.slug, [r.counts for r in results.values()], issues)
     return Client(
         config=config,

@@ -42,12 +42,12 @@ import stat
 import zlib
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
-from cxlab.contract.prepare import customer_order, gather_prepared
+from cxlab.contract.prepare import customer_order, plan, prepare_events
 from cxlab.contract.questions import Question
 from cxlab.contract.schema import (
     CODED_COLUMNS,
@@ -767,7 +767,7 @@ def load_table(
     ``empty_file`` warning instead of a :class:`~cxlab.errors.DataError`.
     """
     try:
-        return _load_table(
+        result = _load_table(
             table,
             path,
             mapping,
@@ -778,7 +778,6 @@ def load_table(
             as_of=as_of,
             strict=strict,
             separator=separator,
-            prepare=prepare,
             source=source,
             duplicate_events=duplicate_events,
             questions=questions,
@@ -786,6 +785,10 @@ def load_table(
     except _EmptyFile:
         if not optional:
             raise
+    else:
+        if prepare and table == "events":
+            result = replace(result, frame=prepare_events(result.frame))
+        return result
     path = Path(path)
     msg = (
         f"{path.name}: the {table} file has no data rows, so the {table} table is empty; "
@@ -810,7 +813,6 @@ def _load_table(
     as_of: dt.date | dt.datetime | None,
     strict: bool,
     separator: str | None,
-    prepare: bool,
     source: SourceSpec | None = None,
     duplicate_events: str = "keep",
     questions: Sequence[Question] | None = None,
@@ -875,14 +877,12 @@ def _load_table(
             f"{table} table again with its rows."
         )
     # Strip and blank->null only the text columns that need it (a cheap check first).
-    prepared = prepare and table == "events"
+    events = table == "events"
     text_cols = sorted({s for s in resolved.values() if types[s] == pl.String})
-    # Prepared events: the few distinct values of the coded columns (touchpoint, channel) are
-    # read once; their untidiness and their enum categories come from those values, not rows.
+    # Events: the few distinct values of the coded columns (touchpoint, channel) are read
+    # once; their untidiness and their enum categories come from those values, not rows.
     coded_src = list(
-        dict.fromkeys(
-            resolved[c] for c in CODED_COLUMNS if prepared and resolved.get(c) in text_cols
-        )
+        dict.fromkeys(resolved[c] for c in CODED_COLUMNS if events and resolved.get(c) in text_cols)
     )
     row_checked = [s for s in text_cols if s not in coded_src]
     found = pl.collect_all(
@@ -943,7 +943,7 @@ def _load_table(
         if dup_reason
         else []
     )
-    hash_col = [_key_hash(dup_key).alias("__h")] if dup_reason and not prepared else []
+    hash_col = [_key_hash(dup_key).alias("__h")] if dup_reason and not events else []
     flagged = (
         data.lazy()
         .select(stage1)
@@ -953,7 +953,7 @@ def _load_table(
     )
     del data
 
-    if prepared:  # the permutation of prepare_events, on the clean rows only
+    if events:  # the permutation of prepare_events, on the clean rows only
         order, codes, keys = customer_order(
             flagged.get_column("customer_id"),
             flagged.get_column("timestamp"),
@@ -961,7 +961,7 @@ def _load_table(
         )
     repeated = None
     if dup_reason == "duplicate_event" and duplicate_events == "keep":
-        repeated = _repeated_events_issue(flagged, dup_key, label, prepared and (order, codes))
+        repeated = _repeated_events_issue(flagged, dup_key, label, order, codes)
         dup_reason = None
     if dup_reason:
         bad_s = flagged.get_column("__bad")
@@ -969,7 +969,7 @@ def _load_table(
             (dup_reason, "customer_id" if table == "customers" else "all", pl.lit(True))
         )
         fcols.append(f"__f{len(all_flags) - 1}")
-        if prepared:
+        if events:
             dup_rows = _adjacent_duplicates(flagged, dup_key, order, codes)
             dup = _row_mask(flagged.height, dup_rows)
             if dup_rows.len():
@@ -995,13 +995,9 @@ def _load_table(
 
     kept_cols = [c for c in schema.names if c in values] + [SOURCE_ROW]
     columns = [pl.col(c) for c in kept_cols] + [pl.col(f"__raw__{c}").alias(c) for c in extras]
-    if prepared:  # one gather: set-aside rows left out and rows put in (customer, time) order
-        # (a lazy select: an eager one would first copy the mixed-chunk frame into one chunk)
-        frame = gather_prepared(
-            flagged.lazy().select(columns).collect(), order, codes, keys, categories
-        )
-    else:
-        frame = flagged.lazy().filter(~pl.col("__bad")).select(columns).collect()
+    frame = flagged.lazy().filter(~pl.col("__bad")).select(columns).collect()
+    if events:  # prepare_events(frame) reuses the customer order (cxlab.contract.prepare.plan)
+        frame = plan(frame, _kept_positions(flagged, order), codes, keys, categories)
     set_aside = (
         flagged.lazy()
         .filter(pl.col("__bad") & ~pl.col("__blank") if n_blank else pl.col("__bad"))
@@ -1065,7 +1061,14 @@ def _load_table(
             issues.append(
                 dst_gap_issue(table, label, resolved["timestamp"], gaps.height, timezone, ex)
             )
-    if journey_map is not None and "touchpoint" in resolved and table == "events":
+    # (the touchpoints' distinct values, when read, rule out unknown ones without a row pass)
+    seen = categories.get("touchpoint")
+    if (
+        journey_map is not None
+        and "touchpoint" in resolved
+        and table == "events"
+        and (seen is None or not seen.drop_nulls().is_in(list(journey_map)).all())
+    ):
         issue = unknown_touchpoints(
             frame, journey_map, table=table, file=label, source_column=resolved["touchpoint"]
         )
@@ -1081,6 +1084,14 @@ def _load_table(
                     f"load without strict=True to set such rows aside instead."
                 )
     return finish_feedback(LoadResult(table, path, frame, set_aside, tuple(issues), n), shaped)
+
+
+def _kept_positions(flagged: pl.DataFrame, order: pl.Series) -> pl.Series:
+    """``order`` (row numbers of ``flagged``) as positions among its rows that are not ``__bad``."""
+    bad = flagged.get_column("__bad")
+    if not bad.any():
+        return order
+    return ((~bad).cast(pl.UInt32).cum_sum() - 1).rechunk().gather(order).alias(order.name)
 
 
 def _key_hash(key: list[str]) -> pl.Expr:
@@ -1279,11 +1290,11 @@ def load_events(
     separator : str, optional
         Delimiter of delimited files (default ``,`` for CSV, tab for TSV).
     prepare : bool
-        Return the loaded rows as :func:`cxlab.contract.prepare.prepare_events` would: sorted by
-        customer and time, with integer customer codes. The loader then puts the rows in that
-        order in the same pass that leaves set-aside rows out (one copy of the events instead
-        of three), and finds duplicate events among rows of equal customer and time; the
-        rows, set-aside rows and issues are exactly those of ``prepare=False``.
+        Return the loaded rows prepared by :func:`cxlab.contract.prepare.prepare_events`
+        (sorted by customer and time, with integer customer codes) rather than in file order.
+        The loader computes that order in any case (it finds repeated events among rows of
+        equal customer and time), and preparing reuses it; the rows, set-aside rows and
+        issues are exactly those of ``prepare=False``.
     source : SourceSpec, optional
         Constants, derived columns, epoch times and nested fields declared in ``client.toml``
         (:mod:`cxlab.io.sources`), added to the file's columns before the checks.
@@ -1443,15 +1454,10 @@ def declared_columns(
 
 
 def _repeated_events_issue(
-    flagged: pl.DataFrame, key: list[str], label: str, prepared: tuple[pl.Series, pl.Series] | bool
+    flagged: pl.DataFrame, key: list[str], label: str, order: pl.Series, codes: pl.Series
 ) -> Issue | None:
     """The ``repeated_events`` warning: events equal on every canonical column to an earlier one, kept."""
-    if prepared:
-        order, codes = prepared
-        rows = (_adjacent_duplicates(flagged, key, order, codes) + 1).sort()
-    else:
-        mask = _later_duplicates(flagged, key, flagged.get_column("__bad"))
-        rows = flagged.get_column(SOURCE_ROW).filter(mask)
+    rows = (_adjacent_duplicates(flagged, key, order, codes) + 1).sort()
     if rows.len() == 0:
         return None
     n = rows.len()

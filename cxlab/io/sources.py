@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import polars as pl
 
+from cxlab.contract.schema import SourceSpec
 from cxlab.errors import DataError, did_you_mean
 
 __all__ = ["SourceSpec", "apply_source_spec", "nested_path", "epoch_to_datetime", "UNKNOWN_CHANNEL"]
@@ -39,33 +39,6 @@ EPOCH_UNITS = ("s", "ms", "us", "ns")
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _PATH = re.compile(r"^(?P<base>[^.\[\]]+)(?P<rest>(\.[^.\[\]]+|\[[^\[\]]+\])+)$")
 _STEP = re.compile(r"\.([^.\[\]]+)|\[([^\[\]]+)\]")
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """What ``client.toml`` declares about one table's source beyond the column mapping.
-
-    Parameters
-    ----------
-    constants : dict of str to str
-        Canonical column -> the value of every row (``[defaults.<table>]``).
-    derived : dict of str to tuple of str
-        Canonical column -> the source columns whose values are joined (``[derive.<table>]``).
-    separator : str
-        What joins the parts of a derived column.
-    timestamp_unit : {"s", "ms", "us", "ns"} or None
-        The source times are integer epochs in this unit.
-    """
-
-    constants: dict[str, str] = field(default_factory=dict)
-    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    separator: str = "_"
-    timestamp_unit: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        """True when the spec adds nothing."""
-        return not (self.constants or self.derived or self.timestamp_unit)
 
 
 def nested_path(name: str) -> tuple[str, list[tuple[str, str]]] | None:

@@ -109,7 +109,7 @@ def test_load_client_prepared(client_dir):
     plain = load_client(client_dir)
     client = load_client(client_dir, prepare=True)
     assert is_prepared(client.events) and not is_prepared(plain.events)
-    assert client.events.equals(prepare_events(plain.events))
+    assert client.events.equals(prepare_events(plain.events.clone()))  # afresh
     # the validation and the rows set aside are those of the plain load
     assert client.validation.one_line() == plain.validation.one_line()
     assert client.set_aside["events"].equals(plain.set_aside["events"])

@@ -13,7 +13,7 @@ from typing import Literal
 import altair as alt
 import polars as pl
 
-from cxlab.contract._frames import as_lazy
+from cxlab.contract.frames import as_lazy
 from cxlab.errors import ParameterError
 
 __all__ = ["events_over_time", "events_over_time_chart", "table_profile"]
