@@ -605,6 +605,28 @@ def compare_heatmaps(
             "compare_heatmaps takes two aggregated DataFrames (heatmap tables), "
             f"got {type(a).__name__} and {type(b).__name__}."
         )
+    on = _compare_keys(a, b, on)
+    metrics = _compare_metrics(a, b, on, metrics)
+    a2 = a.with_columns(
+        pl.col(k).cast(pl.String)
+        for k in on
+        if a.schema[k] in (STAGE_DTYPE,) or isinstance(a.schema[k], pl.Enum)
+    )
+    b2 = b.with_columns(pl.col(k).cast(pl.String) for k in on if isinstance(b.schema[k], pl.Enum))
+    parts = [_compare_metric(a2, b2, on, m) for m in metrics]
+    if not parts:
+        raise ParameterError("compare_heatmaps: no metric to compare.")
+    out = pl.concat(parts).with_columns(
+        pl.lit(labels[0]).alias("label_a"), pl.lit(labels[1]).alias("label_b")
+    )
+    order_cols = ["metric", *on]
+    if "stage" in on:
+        out = out.with_columns(pl.col("stage").cast(STAGE_DTYPE, strict=False))
+    return out.sort(order_cols, nulls_last=True)
+
+
+def _compare_keys(a: pl.DataFrame, b: pl.DataFrame, on: Sequence[str] | None) -> list[str]:
+    """The key columns of :func:`compare_heatmaps`: given, or detected from the table kind."""
     if on is None:
         on = next((k for k in _KEYS if set(k) <= set(a.columns) and set(k) <= set(b.columns)), None)
         if on is None:
@@ -620,6 +642,13 @@ def compare_heatmaps(
                     f"compare_heatmaps: table {name} has no key column '{k}'."
                     f"{did_you_mean(k, frame.columns)}"
                 )
+    return on
+
+
+def _compare_metrics(
+    a: pl.DataFrame, b: pl.DataFrame, on: list[str], metrics: Sequence[str] | None
+) -> list[str]:
+    """The metrics of :func:`compare_heatmaps`: given (checked), or every shared numeric one."""
     numeric = [
         c
         for c in a.columns
@@ -632,73 +661,62 @@ def compare_heatmaps(
                 f"compare_heatmaps: metric '{m}' is not in both tables."
                 f"{did_you_mean(m, numeric)} Metrics: {numeric}."
             )
-    a2 = a.with_columns(
-        pl.col(k).cast(pl.String)
-        for k in on
-        if a.schema[k] in (STAGE_DTYPE,) or isinstance(a.schema[k], pl.Enum)
+    return metrics
+
+
+def _compare_metric(a: pl.DataFrame, b: pl.DataFrame, on: list[str], m: str) -> pl.DataFrame:
+    """One metric's rows of :func:`compare_heatmaps` (keys as text in ``a`` and ``b``).
+
+    A proportion whose counts both tables carry gets the Newcombe interval of b - a; any
+    other metric null bounds, and ``customers`` (when both have it) as its n.
+    """
+    k_col, n_cols = _PROPORTIONS.get(m, (None, ()))
+    n_col = next((c for c in n_cols if c in a.columns and c in b.columns), None)
+    has_counts = (
+        k_col is not None and n_col is not None and k_col in a.columns and k_col in b.columns
     )
-    b2 = b.with_columns(pl.col(k).cast(pl.String) for k in on if isinstance(b.schema[k], pl.Enum))
-    parts = []
-    for m in metrics:
-        k_col, n_cols = _PROPORTIONS.get(m, (None, ()))
-        n_col = next((c for c in n_cols if c in a.columns and c in b.columns), None)
-        has_counts = (
-            k_col is not None and n_col is not None and k_col in a.columns and k_col in b.columns
+    if has_counts:
+        sel_a = [
+            *on,
+            pl.col(m).alias("value_a"),
+            pl.col(k_col).alias("_ka"),
+            pl.col(n_col).alias("n_a"),
+        ]
+        sel_b = [
+            *on,
+            pl.col(m).alias("value_b"),
+            pl.col(k_col).alias("_kb"),
+            pl.col(n_col).alias("n_b"),
+        ]
+    else:
+        ncol = "customers" if "customers" in a.columns and "customers" in b.columns else None
+        na = pl.col(ncol) if ncol else pl.lit(None, dtype=pl.Int64)
+        sel_a = [*on, pl.col(m).alias("value_a"), na.cast(pl.Int64).alias("n_a")]
+        sel_b = [*on, pl.col(m).alias("value_b"), na.cast(pl.Int64).alias("n_b")]
+    j = a.select(sel_a).join(b.select(sel_b), on=on, how="full", coalesce=True)
+    j = j.with_columns(
+        (pl.col("value_b").cast(pl.Float64) - pl.col("value_a").cast(pl.Float64)).alias(
+            "difference"
+        ),
+        pl.lit(m).alias("metric"),
+    )
+    if has_counts:  # Newcombe for b - a
+        j = j.with_columns(newcombe_bounds("_kb", "n_b", "_ka", "n_a", prefix="diff_")).drop(
+            "_ka", "_kb"
         )
-        if has_counts:
-            sel_a = [
-                *on,
-                pl.col(m).alias("value_a"),
-                pl.col(k_col).alias("_ka"),
-                pl.col(n_col).alias("n_a"),
-            ]
-            sel_b = [
-                *on,
-                pl.col(m).alias("value_b"),
-                pl.col(k_col).alias("_kb"),
-                pl.col(n_col).alias("n_b"),
-            ]
-        else:
-            ncol = "customers" if "customers" in a.columns and "customers" in b.columns else None
-            na = pl.col(ncol) if ncol else pl.lit(None, dtype=pl.Int64)
-            sel_a = [*on, pl.col(m).alias("value_a"), na.cast(pl.Int64).alias("n_a")]
-            sel_b = [*on, pl.col(m).alias("value_b"), na.cast(pl.Int64).alias("n_b")]
-        j = a2.select(sel_a).join(b2.select(sel_b), on=on, how="full", coalesce=True)
+    else:
         j = j.with_columns(
-            (pl.col("value_b").cast(pl.Float64) - pl.col("value_a").cast(pl.Float64)).alias(
-                "difference"
-            ),
-            pl.lit(m).alias("metric"),
+            pl.lit(None, dtype=pl.Float64).alias("diff_ci_low"),
+            pl.lit(None, dtype=pl.Float64).alias("diff_ci_high"),
         )
-        if has_counts:
-            # Newcombe for b - a
-            j = j.with_columns(newcombe_bounds("_kb", "n_b", "_ka", "n_a", prefix="diff_")).drop(
-                "_ka", "_kb"
-            )
-        else:
-            j = j.with_columns(
-                pl.lit(None, dtype=pl.Float64).alias("diff_ci_low"),
-                pl.lit(None, dtype=pl.Float64).alias("diff_ci_high"),
-            )
-        parts.append(
-            j.select(
-                *on,
-                "metric",
-                pl.col("value_a").cast(pl.Float64),
-                pl.col("value_b").cast(pl.Float64),
-                "difference",
-                "diff_ci_low",
-                "diff_ci_high",
-                pl.col("n_a").cast(pl.Int64),
-                pl.col("n_b").cast(pl.Int64),
-            )
-        )
-    if not parts:
-        raise ParameterError("compare_heatmaps: no metric to compare.")
-    out = pl.concat(parts).with_columns(
-        pl.lit(labels[0]).alias("label_a"), pl.lit(labels[1]).alias("label_b")
+    return j.select(
+        *on,
+        "metric",
+        pl.col("value_a").cast(pl.Float64),
+        pl.col("value_b").cast(pl.Float64),
+        "difference",
+        "diff_ci_low",
+        "diff_ci_high",
+        pl.col("n_a").cast(pl.Int64),
+        pl.col("n_b").cast(pl.Int64),
     )
-    order_cols = ["metric", *on]
-    if "stage" in on:
-        out = out.with_columns(pl.col("stage").cast(STAGE_DTYPE, strict=False))
-    return out.sort(order_cols, nulls_last=True)
