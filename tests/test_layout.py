@@ -215,7 +215,6 @@ LONG_REASON = "# Long on purpose:"
 LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("cxlab/analysis/cube.py", "_cube_tables"),
     ("cxlab/analysis/cube.py", "heatmap_cube"),
-    ("cxlab/analysis/paths.py", "step_matrix"),
     ("cxlab/contract/client_config.py", "read_client_config"),
     ("cxlab/contract/questions.py", "_question"),
     ("cxlab/display/charts/journey.py", "heatmap_explorer_chart"),

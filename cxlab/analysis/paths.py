@@ -578,31 +578,8 @@ def step_matrix(
         check_int(occurrence, "occurrence", func, 1)
         check_int(steps_before, "steps_before", func, 0)
         lo, hi = -steps_before, max_steps
-        long = long.collect().lazy()
-        hits = (
-            long.filter(pl.col("touchpoint") == anchor)
-            .with_columns(k=pl.int_range(1, pl.len() + 1).over(key, order_by="step"))
-            .filter(pl.col("k") == occurrence)
-            .select(*key, anchor_step=pl.col("step"))
-        )
-        if hits.select(pl.len()).collect().item() == 0:
-            known = long.select(pl.col("touchpoint").unique().sort()).collect().to_series()
-            raise ParameterError(
-                f"{func}: no path has touchpoint {anchor!r} {occurrence} time(s) (parameter "
-                f"'anchor').{did_you_mean(anchor, known.to_list())} Touchpoints present: "
-                f"{', '.join(known.head(30).to_list())}."
-            )
-        long = long.join(hits, on=key, how="inner").with_columns(
-            step=(pl.col("step") - pl.col("anchor_step")).cast(pl.Int32),
-            n_events=pl.col("n_events") - pl.col("anchor_step") + 1,  # events from the anchor on
-        )
-        n_paths = hits.select(pl.len().alias("n_paths"))
+        long, n_paths = _anchored(long, key, anchor, occurrence, func)
         ended_at = pl.col("n_events")
-    counted = (
-        long.filter(pl.col("step").is_between(lo, hi))
-        .group_by("step", "touchpoint")
-        .agg(paths=pl.len())
-    )
     # ENDED at step s: paths whose last event is before s (cumulative, as in Retentioneering).
     # one row per path: its first step (no anchor) or its anchor (step 0)
     ends = (
@@ -610,6 +587,57 @@ def step_matrix(
         .select(ended=ended_at.cast(pl.Int32))
         .group_by("ended")
         .agg(n=pl.len())
+    )
+    return _step_grid(long, ends, n_paths, touchpoints, lo, hi)
+
+
+def _anchored(
+    long: pl.LazyFrame, key: list[str], anchor: str, occurrence: int, func: str
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The steps of :func:`step_matrix` renumbered from each path's ``occurrence``-th anchor.
+
+    Step 0 is the anchor; paths without it are left out; ``n_events`` becomes the number of
+    events from the anchor on. Also the one-row ``n_paths`` (paths that have the anchor).
+    """
+    long = long.collect().lazy()
+    hits = (
+        long.filter(pl.col("touchpoint") == anchor)
+        .with_columns(k=pl.int_range(1, pl.len() + 1).over(key, order_by="step"))
+        .filter(pl.col("k") == occurrence)
+        .select(*key, anchor_step=pl.col("step"))
+    )
+    if hits.select(pl.len()).collect().item() == 0:
+        known = long.select(pl.col("touchpoint").unique().sort()).collect().to_series()
+        raise ParameterError(
+            f"{func}: no path has touchpoint {anchor!r} {occurrence} time(s) (parameter "
+            f"'anchor').{did_you_mean(anchor, known.to_list())} Touchpoints present: "
+            f"{', '.join(known.head(30).to_list())}."
+        )
+    long = long.join(hits, on=key, how="inner").with_columns(
+        step=(pl.col("step") - pl.col("anchor_step")).cast(pl.Int32),
+        n_events=pl.col("n_events") - pl.col("anchor_step") + 1,  # events from the anchor on
+    )
+    return long, hits.select(pl.len().alias("n_paths"))
+
+
+def _step_grid(
+    long: pl.LazyFrame,
+    ends: pl.LazyFrame,
+    n_paths: pl.LazyFrame,
+    touchpoints: pl.LazyFrame,
+    lo: int,
+    hi: int,
+) -> pl.DataFrame:
+    """The complete step x touchpoint table of :func:`step_matrix`, ``ENDED`` rows included.
+
+    ``long`` has one row per (path, step) with its ``touchpoint``; ``ends`` counts paths (``n``)
+    by the first step at which they have ``ended``; every (step, touchpoint) of the grid is
+    a row, zeros included.
+    """
+    counted = (
+        long.filter(pl.col("step").is_between(lo, hi))
+        .group_by("step", "touchpoint")
+        .agg(paths=pl.len())
     )
     steps = pl.LazyFrame({"step": list(range(max(lo, 1), hi + 1))}, schema={"step": pl.Int32})
     ended = (
