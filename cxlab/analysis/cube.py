@@ -498,48 +498,9 @@ def _cube_tables(staged: pl.DataFrame, seg_of_cid: pl.Series, n_tp: int, n_ch: i
         .sort("_k")
         .select(*_unpack("_k", ev_r), "n")
     )
-    # masks per (customer, stage, touchpoint, channel); channel 0 = OR over channels
-    trip_r = {"cid": n_cid, "stage": n_st, "tp": n_tp, "ch": n_ch}
-    bit = pl.lit(2, dtype=pl.UInt64).pow(pl.col("b"))
-    trip = (
-        fine.select(_pack(trip_r).alias("_k"), bit.alias("mask"))
-        .with_columns(pl.col("_k").set_sorted())
-        .group_by("_k")
-        .agg(pl.col("mask").bitwise_or())
-        .select(*_unpack("_k", trip_r), "mask")
-    )
-    every_channel = (
-        trip.group_by(_pack({"cid": n_cid, "stage": n_st, "tp": n_tp}).alias("_k"))
-        .agg(pl.col("mask").bitwise_or())
-        .select(
-            *_unpack("_k", {"cid": n_cid, "stage": n_st, "tp": n_tp}),
-            pl.lit(0, dtype=pl.UInt64).alias("ch"),
-            "mask",
-        )
-    )
-    union_r = {"cid": n_cid, "ch": n_ch, "stage": n_st, "tp": n_tp}
-    union = (
-        pl.concat([trip, every_channel.select(trip.columns)])
-        .with_columns(_pack(union_r).alias("_u"))
-        .sort("_u")
-    )
-    # per (customer, channel, stage), in stage order within (customer, channel)
+    union = _presence_masks(fine, n_cid, n_tp, n_ch)
+    stage_rows = _stage_rows(union, n_cid, n_tp, n_ch).with_columns(seg)
     cs = pl.col("_u") // n_tp
-    stage_rows = (
-        union.select(cs.alias("_s"), "mask")
-        .with_columns(pl.col("_s").set_sorted())
-        .group_by("_s")
-        .agg(pl.col("mask").bitwise_or())
-        .sort("_s")
-        .with_columns(*_unpack("_s", {"cid": n_cid, "ch": n_ch, "stage": n_st}))
-    )
-    group = pl.col("_s") // n_st
-    later = pl.lit(0, dtype=pl.UInt64)
-    for k in range(1, n_st):  # OR of the masks of the next rows of the same (customer, channel)
-        later = later | pl.when(group.shift(-k) == group).then(pl.col("mask").shift(-k)).otherwise(
-            0
-        )
-    stage_rows = stage_rows.with_columns(later.alias("later"), seg)
     # each union row takes the "later" of its (customer, channel, stage) row
     idx = ((cs != cs.shift(1)).fill_null(True).cum_sum() - 1).cast(pl.UInt32)
     union = union.with_columns(
@@ -560,6 +521,63 @@ def _cube_tables(staged: pl.DataFrame, seg_of_cid: pl.Series, n_tp: int, n_ch: i
         .select(*_unpack("_k", stage_r), "mask", "later", "n")
     )
     return _narrow(cells), _narrow(stages), _narrow(events)
+
+
+def _presence_masks(fine: pl.DataFrame, n_cid: int, n_tp: int, n_ch: int) -> pl.DataFrame:
+    """Bucket masks per (customer, stage, touchpoint, channel), channel 0 = every channel.
+
+    Bit ``b`` of ``mask`` is set when the customer has an event in bucket ``b`` there. Rows
+    are sorted on ``_u``, the (customer, channel, stage, touchpoint) key packed in that order.
+    """
+    n_st = len(STAGES)
+    trip_r = {"cid": n_cid, "stage": n_st, "tp": n_tp, "ch": n_ch}
+    bit = pl.lit(2, dtype=pl.UInt64).pow(pl.col("b"))
+    trip = (
+        fine.select(_pack(trip_r).alias("_k"), bit.alias("mask"))
+        .with_columns(pl.col("_k").set_sorted())
+        .group_by("_k")
+        .agg(pl.col("mask").bitwise_or())
+        .select(*_unpack("_k", trip_r), "mask")
+    )
+    every_channel = (
+        trip.group_by(_pack({"cid": n_cid, "stage": n_st, "tp": n_tp}).alias("_k"))
+        .agg(pl.col("mask").bitwise_or())
+        .select(
+            *_unpack("_k", {"cid": n_cid, "stage": n_st, "tp": n_tp}),
+            pl.lit(0, dtype=pl.UInt64).alias("ch"),
+            "mask",
+        )
+    )
+    union_r = {"cid": n_cid, "ch": n_ch, "stage": n_st, "tp": n_tp}
+    return (
+        pl.concat([trip, every_channel.select(trip.columns)])
+        .with_columns(_pack(union_r).alias("_u"))
+        .sort("_u")
+    )
+
+
+def _stage_rows(union: pl.DataFrame, n_cid: int, n_tp: int, n_ch: int) -> pl.DataFrame:
+    """Bucket masks per (customer, channel, stage), in stage order within (customer, channel).
+
+    ``later`` is the OR of the masks of the customer's later stages in the same channel.
+    """
+    n_st = len(STAGES)
+    cs = pl.col("_u") // n_tp
+    stage_rows = (
+        union.select(cs.alias("_s"), "mask")
+        .with_columns(pl.col("_s").set_sorted())
+        .group_by("_s")
+        .agg(pl.col("mask").bitwise_or())
+        .sort("_s")
+        .with_columns(*_unpack("_s", {"cid": n_cid, "ch": n_ch, "stage": n_st}))
+    )
+    group = pl.col("_s") // n_st
+    later = pl.lit(0, dtype=pl.UInt64)
+    for k in range(1, n_st):  # OR of the masks of the next rows of the same (customer, channel)
+        later = later | pl.when(group.shift(-k) == group).then(pl.col("mask").shift(-k)).otherwise(
+            0
+        )
+    return stage_rows.with_columns(later.alias("later"))
 
 
 def heatmap_cube(
@@ -610,33 +628,7 @@ def heatmap_cube(
     [('site_visit', 2, 1.0)]
     """
     where = "heatmap_cube"
-    lf = as_lazy(events_with_stage, "events_with_stage", where=where)
-    names = require_columns(
-        lf, ["customer_id", "timestamp", "touchpoint", "channel"], "events", where=where
-    )
-    if "stage" not in names:
-        raise DataError(
-            f"{where}: the events frame has no 'stage' column. Add it first with "
-            "cxlab.analysis.journey.assign_stages(events, config.journey_map, config.purchase_touchpoints)."
-        )
-    # prepared events (prepared once here when they are not): customer codes in customer_id
-    # order and _cx_seq, the (timestamp, source_row) order within a customer
-    lf = as_events(events_with_stage, where=where).lazy()
-    cid, seq = pl.col(CUSTOMER_CODE).cast(pl.UInt32), pl.col(SEQUENCE).cast(pl.Int64)
-    base = lf.select(
-        cid.alias("cid"),
-        seq.alias("seq"),
-        pl.col("timestamp").dt.epoch("us").alias("ts"),
-        "customer_id",
-        pl.col("stage").cast(STAGE_DTYPE),
-        pl.col("touchpoint").cast(pl.String),
-        pl.col("channel").cast(pl.String),
-    ).collect()
-    if base.get_column("ts").null_count():
-        raise DataError(
-            f"{where}: {base.get_column('ts').null_count()} events have no timestamp; "
-            "load the events with cxlab.load_client, which sets such rows aside."
-        )
+    base = _cube_events(events_with_stage, where)
     staged = base.filter(pl.col("stage").is_not_null())
     if staged.height == 0:
         raise DataError(
@@ -667,8 +659,70 @@ def heatmap_cube(
         .cast(pl.UInt8)
         .alias("b"),
     )
+    ids, segments, seg_of_cid = _segments(base, customers, segment_column, where)
+    cells, stages, events = _cube_tables(staged, seg_of_cid, n_tp, n_ch, n)
+    cands = answers = None
+    if feedback is not None:
+        cands, answers = _feedback_tables(feedback, staged, ids, touchpoints)
+    return HeatmapCube(
+        edges=tuple(origin + i * width for i in range(n + 1)),
+        every=width,
+        segments=segments,
+        channels=channels,
+        touchpoints=touchpoints,
+        has_customers=customers is not None,
+        has_feedback=feedback is not None,
+        _cells=cells,
+        _stages=stages,
+        _events=events,
+        _cands=cands,
+        _answers=answers,
+        _customers=ids,
+    )
 
-    # one segment code per customer
+
+def _cube_events(events_with_stage: FrameLike, where: str) -> pl.DataFrame:
+    """The cube's per-event columns: cid, seq, ts (epoch us), customer_id, stage, text
+    touchpoint and channel; :class:`DataError` for a missing column or timestamp."""
+    lf = as_lazy(events_with_stage, "events_with_stage", where=where)
+    names = require_columns(
+        lf, ["customer_id", "timestamp", "touchpoint", "channel"], "events", where=where
+    )
+    if "stage" not in names:
+        raise DataError(
+            f"{where}: the events frame has no 'stage' column. Add it first with "
+            "cxlab.analysis.journey.assign_stages(events, config.journey_map, config.purchase_touchpoints)."
+        )
+    # prepared events (prepared once here when they are not): customer codes in customer_id
+    # order and _cx_seq, the (timestamp, source_row) order within a customer
+    lf = as_events(events_with_stage, where=where).lazy()
+    cid, seq = pl.col(CUSTOMER_CODE).cast(pl.UInt32), pl.col(SEQUENCE).cast(pl.Int64)
+    base = lf.select(
+        cid.alias("cid"),
+        seq.alias("seq"),
+        pl.col("timestamp").dt.epoch("us").alias("ts"),
+        "customer_id",
+        pl.col("stage").cast(STAGE_DTYPE),
+        pl.col("touchpoint").cast(pl.String),
+        pl.col("channel").cast(pl.String),
+    ).collect()
+    if base.get_column("ts").null_count():
+        raise DataError(
+            f"{where}: {base.get_column('ts').null_count()} events have no timestamp; "
+            "load the events with cxlab.load_client, which sets such rows aside."
+        )
+    return base
+
+
+def _segments(
+    base: pl.DataFrame, customers: FrameLike | None, segment_column: str, where: str
+) -> tuple[pl.DataFrame, tuple[str, ...], pl.Series]:
+    """One segment per customer code: ``(ids, segments, seg_of_cid)``.
+
+    ``ids``: cid, customer_id, seg (code in ``segments``), sorted by cid; ``seg_of_cid``:
+    the segment code at each cid (0 for codes without events). Customers with a null segment
+    or not in ``customers`` are in :data:`MISSING_SEGMENT`.
+    """
     first_rows = base.filter((pl.col("cid") != pl.col("cid").shift(1)).fill_null(True))
     ids = first_rows.unique("cid", keep="first").select("cid", "customer_id")
     if customers is not None:
@@ -702,26 +756,7 @@ def heatmap_cube(
         .get_column("seg")
         .fill_null(0)
     )
-
-    cells, stages, events = _cube_tables(staged, seg_of_cid, n_tp, n_ch, n)
-    cands = answers = None
-    if feedback is not None:
-        cands, answers = _feedback_tables(feedback, staged, ids, touchpoints)
-    return HeatmapCube(
-        edges=tuple(origin + i * width for i in range(n + 1)),
-        every=width,
-        segments=segments,
-        channels=channels,
-        touchpoints=touchpoints,
-        has_customers=customers is not None,
-        has_feedback=feedback is not None,
-        _cells=cells,
-        _stages=stages,
-        _events=events,
-        _cands=cands,
-        _answers=answers,
-        _customers=ids,
-    )
+    return ids, segments, seg_of_cid
 
 
 def _feedback_tables(
