@@ -45,7 +45,7 @@ def main(name: str) -> None:
             ev, ["site_visit", "checkout", "purchase"], window="14d", by="channel"
         ),
         "heatmap": cxlab.touchpoint_heatmap(staged, fb),
-        "nps": cxlab.score_summary(fb, survey="nps"),
+        "nps": cxlab.score_summary(fb, metric="nps"),
         "nps_month": cxlab.score_over_time(fb, "nps", "month"),
         "drivers": cxlab.nps_drivers(ev, fb, n_boot=50).table,
         "topics": cxlab.comment_topics(fb, seed=0).topics,

@@ -39,6 +39,7 @@ from cxlab.analysis.stats import SMALL_N, Z95, small_n, wilson_bounds
 from cxlab.contract.frames import FrameLike, as_lazy, require_columns
 from cxlab.contract.schema import DEFAULT_JOURNEY_MAP, STAGE_DTYPE, SURVEY_SCALES
 from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.params import renamed
 
 __all__ = [
     "METRICS",
@@ -193,7 +194,7 @@ def _interval_from_stats(
     ]
 
 
-def _check_metric(metric: str, where: str = "survey") -> str:
+def _check_metric(metric: str, where: str = "metric") -> str:
     if metric not in METRIC_SURVEY:
         raise ParameterError(
             f"The '{where}' parameter must be one of {', '.join(map(repr, METRICS))}. "
@@ -458,7 +459,7 @@ def _check_method(method: str, n_boot: int) -> None:
 def score_summary(
     feedback: FrameLike,
     by: str | Sequence[str] | None = None,
-    survey: str = "nps",
+    metric: str = "nps",
     *,
     method: Literal["closed", "bootstrap"] = "closed",
     n_boot: int = 2000,
@@ -466,6 +467,7 @@ def score_summary(
     journey_map: dict[str, str] | None = None,
     customers: FrameLike | None = None,
     events: FrameLike | None = None,
+    survey: str | None = None,
 ) -> pl.DataFrame:
     """One score with its 95% interval, overall or per group.
 
@@ -477,7 +479,7 @@ def score_summary(
     by : str, list of str or None
         Breakdown columns: any feedback column (``touchpoint`` …) or ``"stage"``,
         ``"segment"``, ``"channel"`` (see :func:`add_breakdowns`).
-    survey : {"nps", "csat", "ces", "ces_easy"}
+    metric : {"nps", "csat", "ces", "ces_easy"}
         The metric (``"ces_easy"`` is the CES survey's % answering 5–7).
     method : {"closed", "bootstrap"}
         Closed-form interval, or percentile bootstrap over the answer histogram.
@@ -485,6 +487,8 @@ def score_summary(
         Bootstrap replicates and seed.
     journey_map, customers, events
         Needed only for the ``stage``, ``segment`` and ``channel`` breakdowns.
+    survey : str, optional
+        Old name of ``metric`` (deprecated; stops working in the next release).
 
     Returns
     -------
@@ -497,17 +501,18 @@ def score_summary(
     >>> score_summary(fb).select("n", "estimate", "small_n").row(0)
     (4, 25.0, True)
     """
-    _check_metric(survey)
+    metric = renamed(survey, metric, "survey", "metric", "score_summary")
+    _check_metric(metric)
     _check_method(method, n_boot)
     keys = _as_list(by)
     lf = _prepare(
-        feedback, survey, keys, journey_map=journey_map, customers=customers, events=events
+        feedback, metric, keys, journey_map=journey_map, customers=customers, events=events
     )
     if keys:
-        hist = lf.group_by(keys).agg(_hist_aggs(survey)).sort(keys, nulls_last=True).collect()
+        hist = lf.group_by(keys).agg(_hist_aggs(metric)).sort(keys, nulls_last=True).collect()
     else:
-        hist = lf.select(_hist_aggs(survey)).collect()
-    return _finish(hist, survey, keys, method, n_boot, seed)
+        hist = lf.select(_hist_aggs(metric)).collect()
+    return _finish(hist, metric, keys, method, n_boot, seed)
 
 
 _EVERY = {"week": "1w", "month": "1mo", "quarter": "1q", "day": "1d"}
@@ -515,7 +520,7 @@ _EVERY = {"week": "1w", "month": "1mo", "quarter": "1q", "day": "1d"}
 
 def score_over_time(
     feedback: FrameLike,
-    survey: str = "nps",
+    metric: str = "nps",
     every: str = "month",
     *,
     by: str | Sequence[str] | None = None,
@@ -526,6 +531,7 @@ def score_over_time(
     journey_map: dict[str, str] | None = None,
     customers: FrameLike | None = None,
     events: FrameLike | None = None,
+    survey: str | None = None,
 ) -> pl.DataFrame:
     """A score per period (optionally per group), with its 95% interval for a band chart.
 
@@ -533,7 +539,7 @@ def score_over_time(
     ----------
     feedback : DataFrame or LazyFrame
         Canonical feedback with ``timestamp``.
-    survey : {"nps", "csat", "ces", "ces_easy"}
+    metric : {"nps", "csat", "ces", "ces_easy"}
         The metric.
     every : {"day", "week", "month", "quarter"} or a polars duration ("2w")
         Period length; periods start at ``timestamp.dt.truncate(every)`` (weeks on Monday).
@@ -544,6 +550,8 @@ def score_over_time(
         (a trailing rolling window over a complete period grid; empty periods count as empty).
     method, n_boot, seed
         As in :func:`score_summary`.
+    survey : str, optional
+        Old name of ``metric`` (deprecated; stops working in the next release).
 
     Returns
     -------
@@ -561,7 +569,8 @@ def score_over_time(
     >>> score_over_time(fb, every="month", window=2)["estimate"].to_list()
     [0.0, 33.33333333333333]
     """
-    _check_metric(survey)
+    metric = renamed(survey, metric, "survey", "metric", "score_over_time")
+    _check_metric(metric)
     _check_method(method, n_boot)
     step = _EVERY.get(every, every)
     try:
@@ -577,12 +586,12 @@ def score_over_time(
         )
     keys = _as_list(by)
     lf = _prepare(
-        feedback, survey, keys, journey_map=journey_map, customers=customers, events=events
+        feedback, metric, keys, journey_map=journey_map, customers=customers, events=events
     )
     require_columns(lf, ["timestamp"], "feedback")
     lf = lf.with_columns(pl.col("timestamp").dt.truncate(step).alias("period"))
-    hist = lf.group_by([*keys, "period"]).agg(_hist_aggs(survey)).collect()
-    cols = _hist_cols(survey)
+    hist = lf.group_by([*keys, "period"]).agg(_hist_aggs(metric)).collect()
+    cols = _hist_cols(metric)
     if window is not None and window > 1 and hist.height:
         start, end = hist["period"].min(), hist["period"].max()
         grid = pl.select(pl.datetime_range(start, end, step, eager=True).alias("period"))
@@ -597,7 +606,7 @@ def score_over_time(
         roll = [pl.col(c).rolling_sum(window, min_samples=1) for c in cols]
         hist = hist.with_columns([r.over(keys) for r in roll] if keys else roll)
     hist = hist.filter(pl.sum_horizontal(cols) > 0).sort([*keys, "period"], nulls_last=True)
-    return _finish(hist, survey, [*keys, "period"], method, n_boot, seed)
+    return _finish(hist, metric, [*keys, "period"], method, n_boot, seed)
 
 
 def _normal_p(zscore: float) -> float:
@@ -679,12 +688,13 @@ def _change_sentence(
 def compare_scores(
     a: FrameLike,
     b: FrameLike,
-    survey: str = "nps",
+    metric: str = "nps",
     *,
     labels: tuple[str, str] = ("a", "b"),
     method: Literal["closed", "bootstrap"] = "closed",
     n_boot: int = 4000,
     seed: int = 0,
+    survey: str | None = None,
 ) -> pl.DataFrame:
     """Difference of one score between two groups or periods (``b − a``), with a test.
 
@@ -692,7 +702,7 @@ def compare_scores(
     ----------
     a, b : DataFrame or LazyFrame
         Feedback of the baseline (``a``, e.g. last quarter) and of the comparison (``b``).
-    survey : {"nps", "csat", "ces", "ces_easy"}
+    metric : {"nps", "csat", "ces", "ces_easy"}
         The metric.
     labels : (str, str)
         Names of the two sides, used in the sentence.
@@ -701,6 +711,8 @@ def compare_scores(
         formula (Wald for proportions, sd/√n for the CES mean); two-sided normal p-value.
         ``"bootstrap"``: both histograms resampled independently; percentile interval of the
         difference; p-value = 2 × the smaller tail share beyond zero.
+    survey : str, optional
+        Old name of ``metric`` (deprecated; stops working in the next release).
 
     Returns
     -------
@@ -718,27 +730,28 @@ def compare_scores(
     >>> out["sentence"].item()
     'NPS fell 20.0 points from Q1 to Q2 (95% CI 8.8 to 31.2 points; p = 0.00045).'
     """
-    _check_metric(survey)
+    metric = renamed(survey, metric, "survey", "metric", "compare_scores")
+    _check_metric(metric)
     _check_method(method, n_boot)
-    hists = [_prepare(x, survey, []).select(_hist_aggs(survey)).collect() for x in (a, b)]
+    hists = [_prepare(x, metric, []).select(_hist_aggs(metric)).collect() for x in (a, b)]
     counts = [h.to_numpy()[0] for h in hists]
-    closed = [h.with_columns(_closed_from_hist(survey)).row(0, named=True) for h in hists]
+    closed = [h.with_columns(_closed_from_hist(metric)).row(0, named=True) for h in hists]
     n_a, n_b = closed[0]["n"], closed[1]["n"]
     if n_a == 0 or n_b == 0:
         empty = labels[0] if n_a == 0 else labels[1]
         raise DataError(
-            f"compare_scores: side '{empty}' has no {survey!r} answers; nothing to compare."
+            f"compare_scores: side '{empty}' has no {metric!r} answers; nothing to compare."
         )
     est_a, est_b = closed[0]["estimate"], closed[1]["estimate"]
     diff = est_b - est_a
     if method == "closed":
-        lo, hi, p_value = _difference_closed(survey, counts, est_a, est_b)
+        lo, hi, p_value = _difference_closed(metric, counts, est_a, est_b)
     else:
-        lo, hi, p_value = _difference_bootstrap(survey, counts, n_boot, seed)
-    sentence = _change_sentence(survey, labels, diff, lo, hi, p_value)
+        lo, hi, p_value = _difference_bootstrap(metric, counts, n_boot, seed)
+    sentence = _change_sentence(metric, labels, diff, lo, hi, p_value)
     return pl.DataFrame(
         {
-            "metric": [survey],
+            "metric": [metric],
             "label_a": [labels[0]],
             "n_a": [int(n_a)],
             "estimate_a": [est_a],
@@ -905,7 +918,7 @@ def question_scores(
         if low is not None and high is not None:
             rows = rows.filter(pl.col("score").is_between(low, high))
         if survey in METRIC_SURVEY:
-            res = score_summary(rows, keys or None, survey=survey, **joins)
+            res = score_summary(rows, keys or None, metric=survey, **joins)
         else:
             rows = add_breakdowns(rows, keys, **joins)  # type: ignore[arg-type]
             res = _item_scores(rows, survey, keys, low, high)

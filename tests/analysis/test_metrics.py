@@ -66,7 +66,7 @@ def test_nps_interval_clipped_to_scale():
 
 def test_csat_top2box_and_wilson():
     # 4 and 5 count as satisfied: 3 of 5 -> 60%; Wilson(3, 5) from the shared helper
-    out = score_summary(fb("csat", [5, 4, 4, 3, 1]), survey="csat").row(0, named=True)
+    out = score_summary(fb("csat", [5, 4, 4, 3, 1]), metric="csat").row(0, named=True)
     lo, hi = wilson_interval(3, 5)
     assert out["estimate"] == pytest.approx(60.0)
     assert (out["ci_low"], out["ci_high"]) == pytest.approx((100 * lo, 100 * hi))
@@ -74,12 +74,12 @@ def test_csat_top2box_and_wilson():
 
 def test_ces_mean_and_easy():
     # answers 7, 5, 3, 1: mean 4, sample sd = sqrt(((9 + 1 + 1 + 9) / 3)) = 2.582, se = 1.291
-    rows = score_summary(fb("ces", [7, 5, 3, 1]), survey="ces").row(0, named=True)
+    rows = score_summary(fb("ces", [7, 5, 3, 1]), metric="ces").row(0, named=True)
     assert rows["estimate"] == pytest.approx(4.0)
     se = math.sqrt(20 / 3) / 2
     assert rows["ci_low"] == pytest.approx(max(1.0, 4 - Z95 * se))
     assert rows["ci_high"] == pytest.approx(min(7.0, 4 + Z95 * se))
-    easy = score_summary(fb("ces", [7, 5, 3, 1]), survey="ces_easy").row(0, named=True)
+    easy = score_summary(fb("ces", [7, 5, 3, 1]), metric="ces_easy").row(0, named=True)
     assert easy["estimate"] == pytest.approx(50.0)  # 7 and 5 are "easy" (>= 5)
 
 
@@ -157,7 +157,7 @@ def test_closed_form_coverage_is_about_95_percent(survey, metric, probs, truth):
         truth = float(np.dot(np.arange(1, 8), probs))
     draws = 2000
     df = _draws(survey, probs, n=150, draws=draws, seed=7)
-    out = score_summary(df, by="draw", survey=metric)
+    out = score_summary(df, by="draw", metric=metric)
     covered = ((out["ci_low"] <= truth) & (out["ci_high"] >= truth)).mean()
     # 2000 draws: the coverage estimate has sd ~0.005, so [0.93, 0.97] is a 4-sd band
     assert 0.93 <= covered <= 0.97, covered
@@ -227,13 +227,27 @@ def test_breakdown_by_segment_and_channel():
     assert ch.select("channel", "n").rows() == [("app", 3)]
 
 
+def test_the_metric_parameter_keeps_its_old_name_for_one_release():
+    # 'survey' was the old name of 'metric' (a metric such as ces_easy is not a survey):
+    # same numbers, with a DeprecationWarning that says what to write
+    answers = fb("ces", [7, 5, 3, 1])
+    with pytest.warns(DeprecationWarning, match="Write metric='ces_easy'"):
+        old = score_summary(answers, survey="ces_easy")
+    assert old.equals(score_summary(answers, metric="ces_easy"))
+    with pytest.warns(DeprecationWarning, match="'survey' parameter of compare_scores"):
+        compare_scores(answers, answers, survey="ces")
+    with pytest.warns(DeprecationWarning, match="'survey' parameter of score_over_time"):
+        with pytest.raises(ParameterError, match="The 'metric' parameter"):
+            score_over_time(answers, survey="cast")
+
+
 def test_breakdown_errors_are_helpful():
     with pytest.raises(ParameterError, match="customers"):
         score_summary(fb("nps", [1]), by="segment")
     with pytest.raises(DataError, match="Did you mean 'touchpoint'"):
         score_summary(fb("nps", [1], touchpoint=["x"]), by="touchpont")
     with pytest.raises(ParameterError, match="Did you mean 'csat'"):
-        score_summary(fb("nps", [1]), survey="cast")
+        score_summary(fb("nps", [1]), metric="cast")
     with pytest.raises(ParameterError, match="'method'"):
         score_summary(fb("nps", [1]), method="exact")
     assert add_breakdowns(fb("nps", [1]), None).collect().height == 1
@@ -290,9 +304,9 @@ def test_compare_bootstrap_and_no_difference():
     boot = compare_scores(a, b, method="bootstrap", n_boot=4000, seed=0).row(0, named=True)
     assert boot["ci_low"] == pytest.approx(-31.2, abs=1.5)
     assert boot["ci_high"] == pytest.approx(-8.8, abs=1.5)
-    same = compare_scores(a, a, survey="nps").row(0, named=True)
+    same = compare_scores(a, a, metric="nps").row(0, named=True)
     assert same["difference"] == 0 and not same["significant"]
-    small = compare_scores(fb("csat", [5, 4, 1]), fb("csat", [5, 5, 5]), survey="csat").row(
+    small = compare_scores(fb("csat", [5, 4, 1]), fb("csat", [5, 5, 5]), metric="csat").row(
         0, named=True
     )
     assert small["small_n"]

@@ -77,7 +77,7 @@ def test_question_scores_keep_the_survey_numbers():
     fb = _answers([(f"c{i}", "recommend", int(v)) for i, v in enumerate(rng.integers(0, 11, 200))])
     ours = question_scores(fb, question_table(QUESTIONS)).filter(pl.col("question") == "recommend")
     ours = ours.drop("question", "label", "kind")
-    assert ours.equals(score_summary(fb, survey="nps"))
+    assert ours.equals(score_summary(fb, metric="nps"))
 
 
 def _johnson(X: np.ndarray, y: np.ndarray) -> np.ndarray:

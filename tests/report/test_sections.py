@@ -52,7 +52,7 @@ def _feedback(
 # (the summary sentences themselves: tests/test_summary.py)
 def test_headline_nps_of_real_answers():
     # 2 promoters (9, 10), 1 detractor (3) of 4 answers: NPS = 100 * (2/4 - 1/4) = +25
-    nps = sec.headline_nps(score_summary(_feedback(["nps"] * 4, [9, 10, 3, 8]), survey="nps"))
+    nps = sec.headline_nps(score_summary(_feedback(["nps"] * 4, [9, 10, 3, 8]), metric="nps"))
     assert nps["n"] == 4 and nps["estimate"] == 25.0 and nps["small_n"]
 
 
@@ -69,7 +69,7 @@ def test_empty_funnel_heatmap_and_metrics_say_why():
 
 
 def test_key_drivers_need_thirty_nps_answers():
-    nps = sec.headline_nps(score_summary(_feedback(["nps"] * 12, [9] * 12), survey="nps"))
+    nps = sec.headline_nps(score_summary(_feedback(["nps"] * 12, [9] * 12), metric="nps"))
     s = sec.key_drivers(
         pl.DataFrame(), pl.DataFrame(), nps, seed=0, purchase_touchpoints=["purchase"]
     )
@@ -89,7 +89,7 @@ def test_key_drivers_without_a_varying_journey_is_a_note_not_an_error():
         pl.col("timestamp") + dt.timedelta(days=2)
     )
     ev = _events([(f"c{i:03d}", 0, "site_visit", "web") for i in range(40)])
-    nps = sec.headline_nps(score_summary(fb, survey="nps"))
+    nps = sec.headline_nps(score_summary(fb, metric="nps"))
     s = sec.key_drivers(ev, fb, nps, seed=0, purchase_touchpoints=["purchase"])
     assert isinstance(s, Skipped) and s.section == "drivers" and "do not differ enough" in s.reason
 

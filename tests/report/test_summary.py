@@ -81,7 +81,7 @@ def test_csat_only_feedback_has_no_headline_nps_and_the_summary_leaves_it_out():
             "source_row": pl.Series([1, 2, 3], dtype=pl.UInt32),
         }
     )
-    table = score_summary(fb, survey="nps")
+    table = score_summary(fb, metric="nps")
     assert table.row(0, named=True)["n"] == 0
     assert sec.headline_nps(table) is None
     text = _summary(customers=3, interactions=3)
@@ -295,7 +295,7 @@ def test_real_small_sample_nps_from_answers():
             "source_row": pl.Series([1, 2, 3, 4], dtype=pl.UInt32),
         }
     )
-    nps = sec.headline_nps(score_summary(fb, survey="nps"))
+    nps = sec.headline_nps(score_summary(fb, metric="nps"))
     assert nps["n"] == 4 and nps["estimate"] == 25.0
     assert "too few NPS answers to say" in _summary(nps=nps)
 
