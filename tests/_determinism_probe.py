@@ -65,7 +65,7 @@ def main(name: str) -> None:
         "clusters": cxlab.ChurnClusters(
             k="auto",
             scaling="quantile",
-            n_bootstrap=5,
+            n_boot=5,
             columns=groups["support"] + groups["feedback"],
         )
         .fit(buyers, labels)

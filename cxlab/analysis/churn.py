@@ -41,6 +41,7 @@ from threadpoolctl import threadpool_limits
 
 from cxlab.analysis.stats import SMALL_N, wilson_bounds
 from cxlab.errors import DataError, ParameterError, did_you_mean
+from cxlab.params import renamed
 
 __all__ = [
     "ALGORITHMS",
@@ -319,7 +320,7 @@ class ChurnClusters:
         Inclusive range of k tried (and resampled for stability) when ``k="auto"``.
     scaling : {"log1p", "quantile", "standard"}
         See :data:`SCALINGS`. Missing values are filled with the column median first.
-    n_bootstrap : int
+    n_boot : int
         Bootstrap resamples per k for the stability check (0 skips it).
     seed : int
         Seed of every random step (k-means starts, resampling, silhouette sample, PCA).
@@ -333,6 +334,8 @@ class ChurnClusters:
         Customers sampled to compute silhouettes (they cost n²).
     n_top : int
         Distinguishing features kept per cluster in ``profiles_``.
+    n_bootstrap : int, optional
+        Old name of ``n_boot`` (deprecated; stops working in the next release).
 
     Attributes
     ----------
@@ -371,7 +374,7 @@ class ChurnClusters:
     ...                   "support_contacts": calls, "frequency": rng.poisson(8, 100)})
     >>> lab = pl.DataFrame({"customer_id": f["customer_id"], "churned": calls >= 3,
     ...                     "censored": [False] * 100})
-    >>> model = ChurnClusters(k=2, n_bootstrap=3).fit(f, lab)
+    >>> model = ChurnClusters(k=2, n_boot=3).fit(f, lab)
     >>> model.profiles_.filter("highest_churn")["top_features"].item()[0]
     'support_contacts'
     """
@@ -382,7 +385,7 @@ class ChurnClusters:
         k: int | str = "auto",
         k_range: tuple[int, int] = (2, 8),
         scaling: str = "log1p",
-        n_bootstrap: int = 20,
+        n_boot: int = 20,
         seed: int = 0,
         *,
         columns: Sequence[str] | None = None,
@@ -390,12 +393,13 @@ class ChurnClusters:
         min_cluster_size: int | None = None,
         silhouette_sample: int = 2000,
         n_top: int = 3,
+        n_bootstrap: int | None = None,
     ) -> None:
         self.algorithm = algorithm
         self.k = k
         self.k_range = k_range
         self.scaling = scaling
-        self.n_bootstrap = n_bootstrap
+        self.n_boot = renamed(n_bootstrap, n_boot, "n_bootstrap", "n_boot", "ChurnClusters")
         self.seed = seed
         self.columns = columns
         self.exclude = exclude
@@ -415,9 +419,9 @@ class ChurnClusters:
                 f"The 'scaling' parameter of ChurnClusters must be one of {', '.join(SCALINGS)}. "
                 f"Got {self.scaling!r} instead.{did_you_mean(str(self.scaling), SCALINGS)}"
             )
-        if not isinstance(self.n_bootstrap, int) or self.n_bootstrap < 0:
+        if not isinstance(self.n_boot, int) or self.n_boot < 0:
             raise ParameterError(
-                f"The 'n_bootstrap' parameter of ChurnClusters must be an int >= 0. Got {self.n_bootstrap!r} instead."
+                f"The 'n_boot' parameter of ChurnClusters must be an int >= 0. Got {self.n_boot!r} instead."
             )
         if n < 3:
             raise DataError(f"ChurnClusters needs at least 3 customers to cluster; got {n}.")
@@ -470,7 +474,7 @@ class ChurnClusters:
         """ARI between the full-data clustering and clusterings of bootstrap resamples."""
         rng = np.random.default_rng(self.seed)
         scores = []
-        for b in range(self.n_bootstrap):
+        for b in range(self.n_boot):
             idx = rng.integers(0, len(z), len(z))
             seed = self.seed + 1 + b
             if self.algorithm == "hdbscan":
@@ -517,7 +521,7 @@ class ChurnClusters:
         for k in ks or [0]:
             lab, _ = self._cluster(z, k, self.seed)
             fits[k] = lab
-            ari = self._stability(z, lab, k) if self.n_bootstrap else []
+            ari = self._stability(z, lab, k) if self.n_boot else []
             rows.append(
                 {
                     "k": k if self.algorithm != "hdbscan" else int(len(set(lab) - {_NOISE})),
@@ -657,7 +661,7 @@ class ChurnClusters:
     def __repr__(self) -> str:
         params = (
             f"algorithm={self.algorithm!r}, k={self.k!r}, k_range={self.k_range!r}, "
-            f"scaling={self.scaling!r}, n_bootstrap={self.n_bootstrap}, seed={self.seed}"
+            f"scaling={self.scaling!r}, n_boot={self.n_boot}, seed={self.seed}"
         )
         if not hasattr(self, "labels_"):
             return f"ChurnClusters({params})"

@@ -76,7 +76,7 @@ def three_groups(n_per: int = 60, seed: int = 0) -> tuple[pl.DataFrame, pl.DataF
 
 
 def test_estimator_protocol():
-    model = ChurnClusters(k=3, n_bootstrap=2)
+    model = ChurnClusters(k=3, n_boot=2)
     assert "ChurnClusters(algorithm='kmeans', k=3" in repr(model)
     assert not hasattr(model, "labels_")  # __init__ only stores parameters
     f, lab = three_groups()
@@ -87,7 +87,7 @@ def test_estimator_protocol():
 def test_kmeans_auto_k_recovers_planted_groups():
     f, lab = three_groups()
     # (with the pure-noise column left out: noise dilutes silhouettes towards k=2)
-    model = ChurnClusters(k="auto", k_range=(2, 5), n_bootstrap=4, exclude=["noise"]).fit(f, lab)
+    model = ChurnClusters(k="auto", k_range=(2, 5), n_boot=4, exclude=["noise"]).fit(f, lab)
     assert model.k_ == 3
     assert model.stability_["k"].to_list() == [2, 3, 4, 5]
     assert model.silhouette_ == model.stability_["silhouette"].max()
@@ -100,7 +100,7 @@ def test_kmeans_auto_k_recovers_planted_groups():
 
 def test_profiles_churn_rate_wilson_and_highest_cluster():
     f, lab = three_groups()
-    model = ChurnClusters(k=3, n_bootstrap=0).fit(f, lab)
+    model = ChurnClusters(k=3, n_boot=0).fit(f, lab)
     prof = model.profiles_
     assert prof["n"].sum() == 180
     assert prof["share"].sum() == pytest.approx(1.0)
@@ -120,7 +120,7 @@ def test_profiles_churn_rate_wilson_and_highest_cluster():
 
 def test_differences_are_standardised_and_complete():
     f, lab = three_groups()
-    model = ChurnClusters(k=3, n_bootstrap=0).fit(f, lab)
+    model = ChurnClusters(k=3, n_boot=0).fit(f, lab)
     d = model.differences_
     assert d.height == 3 * 4
     hi = d.filter(
@@ -133,8 +133,8 @@ def test_differences_are_standardised_and_complete():
 
 def test_deterministic_with_seed():
     f, lab = three_groups(seed=3)
-    a = ChurnClusters(k="auto", k_range=(2, 4), n_bootstrap=3, seed=7).fit(f, lab)
-    b = ChurnClusters(k="auto", k_range=(2, 4), n_bootstrap=3, seed=7).fit(f, lab)
+    a = ChurnClusters(k="auto", k_range=(2, 4), n_boot=3, seed=7).fit(f, lab)
+    b = ChurnClusters(k="auto", k_range=(2, 4), n_boot=3, seed=7).fit(f, lab)
     assert np.array_equal(a.labels_, b.labels_)
     assert a.profiles_.equals(b.profiles_)
     assert a.stability_.equals(b.stability_)
@@ -151,7 +151,7 @@ def test_unstable_clustering_warns():
         {"customer_id": f["customer_id"], "churned": [False] * 150, "censored": [False] * 150}
     )
     with pytest.warns(ClusterStabilityWarning, match="unstable"):
-        model = ChurnClusters(k=7, n_bootstrap=5).fit(f, lab)
+        model = ChurnClusters(k=7, n_boot=5).fit(f, lab)
     assert model.stability_["stable"].to_list() == [False]
 
 
@@ -159,13 +159,13 @@ def test_stable_clustering_does_not_warn():
     f, lab = three_groups()
     with warnings.catch_warnings():
         warnings.simplefilter("error", ClusterStabilityWarning)
-        ChurnClusters(k=3, n_bootstrap=4).fit(f, lab)
+        ChurnClusters(k=3, n_boot=4).fit(f, lab)
 
 
 @pytest.mark.parametrize("algorithm", ["gmm", "hdbscan"])
 def test_alternative_algorithms(algorithm):
     f, lab = three_groups()
-    model = ChurnClusters(algorithm=algorithm, k=3, n_bootstrap=2, min_cluster_size=15).fit(f, lab)
+    model = ChurnClusters(algorithm=algorithm, k=3, n_boot=2, min_cluster_size=15).fit(f, lab)
     top = model.profiles_.filter("highest_churn").row(0, named=True)
     assert top["top_features"][0] in {"support_contacts", "last_nps"}
     assert model.k_ >= 2
@@ -174,16 +174,23 @@ def test_alternative_algorithms(algorithm):
 @pytest.mark.parametrize("scaling", ["quantile", "standard"])
 def test_other_scalings(scaling):
     f, lab = three_groups()
-    model = ChurnClusters(k=3, scaling=scaling, n_bootstrap=0).fit(f, lab)
+    model = ChurnClusters(k=3, scaling=scaling, n_boot=0).fit(f, lab)
     assert model.profiles_.filter("highest_churn")["n_churned"].item() == 30
 
 
 def test_columns_and_exclude():
     f, lab = three_groups()
-    model = ChurnClusters(k=2, n_bootstrap=0, exclude=["noise"]).fit(f, lab)
+    model = ChurnClusters(k=2, n_boot=0, exclude=["noise"]).fit(f, lab)
     assert model.feature_names_in_ == ["support_contacts", "frequency", "last_nps"]
     with pytest.raises(ParameterError, match="Did you mean 'frequency'"):
         ChurnClusters(columns=["frequncy"]).fit(f, lab)
+
+
+def test_n_bootstrap_is_the_old_name_of_n_boot():
+    # n_boot, as in every other bootstrap of cxlab; the old keyword still works for a release
+    with pytest.warns(DeprecationWarning, match="Write n_boot=4"):
+        model = ChurnClusters(k=3, n_bootstrap=4)
+    assert model.n_boot == 4 and "n_boot=4" in repr(model)
 
 
 def test_bad_parameters_are_explained():
@@ -198,7 +205,7 @@ def test_bad_parameters_are_explained():
 
 def test_scatter_frame_is_sampled_and_sorted():
     f, lab = three_groups()
-    model = ChurnClusters(k=3, n_bootstrap=0).fit(f, lab)
+    model = ChurnClusters(k=3, n_boot=0).fit(f, lab)
     pts = model.scatter_frame(sample=50)
     assert pts.height == 50
     assert pts.equals(pts.sort(["cluster", "customer_id"]))
@@ -361,7 +368,7 @@ def test_highest_churn_cluster_is_the_planted_group(sample_client):
     buyers, labels, truth = sample_client
     groups = feature_groups(buyers.columns)
     model = ChurnClusters(
-        k="auto", scaling="quantile", n_bootstrap=2, columns=groups["support"] + groups["feedback"]
+        k="auto", scaling="quantile", n_boot=2, columns=groups["support"] + groups["feedback"]
     ).fit(buyers, labels)
     top = model.profiles_.filter("highest_churn").row(0, named=True)
     assert top["top_features"][0] == truth["feature"]

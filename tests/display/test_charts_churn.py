@@ -39,7 +39,7 @@ def fitted() -> tuple[ChurnClusters, pl.DataFrame]:
             "event_observed": hi & (np.arange(n) % 2 == 0),
         }
     )
-    return ChurnClusters(k=2, n_bootstrap=0).fit(f, lab), lab
+    return ChurnClusters(k=2, n_boot=0).fit(f, lab), lab
 
 
 def _tooltips(spec: dict) -> list[str]:
