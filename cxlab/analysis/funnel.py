@@ -414,16 +414,17 @@ def _check_present(lf: pl.LazyFrame, b: pl.DataFrame, index: dict[str, int], spe
     )
 
 
-def _step_events(lf: pl.LazyFrame, spec: _Spec) -> pl.DataFrame:
+def _step_events(lf: pl.LazyFrame, spec: _Spec, carry: Sequence[str] = ()) -> pl.DataFrame:
     """The events that match some step, in path order: ``_u``, ``_o``, ``timestamp``, ``_v``
-    (value code), ``_m_<k>`` (matches step k+1) and, for best-attempt ordered funnels, ``_tk``
-    (the ``_o`` of the path's last step event with the same timestamp: the tie key)."""
+    (value code), ``_m_<k>`` (matches step k+1), the ``carry`` columns (revenue, breakdowns:
+    read at the credited events later) and, for best-attempt ordered funnels, ``_tk`` (the
+    ``_o`` of the path's last step event with the same timestamp: the tie key)."""
     code, codes, index = _step_codes(lf, spec)
     every = sorted({c for cs in codes for c in cs})
     v = pl.col("_v")
     b = (
         lf.filter(code.is_in(pl.Series(every, dtype=pl.UInt64).implode()))
-        .select("_u", "_o", "timestamp", code.alias("_v"))
+        .select("_u", "_o", "timestamp", code.alias("_v"), *carry)
         .with_columns(
             [
                 v.is_in(pl.Series(cs, dtype=pl.UInt64).implode()).alias(f"_m_{k}")
@@ -452,6 +453,14 @@ def _deadline(spec: _Spec, k: int, start: pl.Expr, at: pl.Expr) -> pl.Expr:
     return pl.min_horizontal(parts) if parts else pl.lit(None, dtype=_TS)
 
 
+_POS = pl.int_range(pl.len(), dtype=pl.Int64)  # a row's position in the step events
+
+
+def _windows_after(spec: _Spec, k: int) -> bool:
+    """Whether step k+2 (0-based ``k``) has a deadline (a window or its step window)."""
+    return k + 1 < spec.n and (spec.win is not None or spec.swin[k + 1] is not None)
+
+
 def _starts(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Events as the start of their own attempt (no previous step)."""
     ts = pl.col("timestamp")
@@ -459,34 +468,25 @@ def _starts(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _level(b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None) -> pl.DataFrame:
-    """The events that reach step k+1 (0-based ``k``) in some attempt (``entry="first"``: the
-    path's first such event), with the attempt credited there.
+    """Best attempt: the events that reach step k+1 (0-based ``k``) in some attempt, with the
+    attempt credited there.
 
     Columns ``_u``, ``_o``, ``_t`` (time), ``_s`` (the attempt's start time), ``_po`` (the
     previous step's event). An event reaches step k+1 through the latest (in path order)
-    event p that reached step k with p before it — best attempt: p at the same time or
-    earlier and not the event itself; first entry: strictly earlier in (time, file order) —
-    if it lies within the step window of p and the window of p's attempt. The latest p is
-    the best one: the latest start (starts never decrease along a path) and the latest time,
-    so no per-attempt expansion is needed (one as-of join per step).
+    event p that reached step k, at the same time or earlier and not the event itself, if
+    it lies within the step window of p and the window of p's attempt. The latest p is the
+    best one: the latest start (starts never decrease along a path) and the latest time, so
+    no per-attempt expansion is needed (one as-of join per step).
     """
     cand = b.lazy().filter(pl.col(f"_m_{k}"))
-    if prev is None:  # step 1: every step-1 event starts an attempt (skip_ahead: none yet)
-        rows = _starts(cand.clear() if spec.skip_ahead else cand)
-    else:
-        rows = _reach(cand, prev.lazy(), spec, k)
-    if spec.skip_ahead:  # a path enters at its first event, whatever step it matches
-        rows = pl.concat([rows, _starts(cand.filter(pl.col("_entry") == k))], how="diagonal").sort(
-            "_o"
-        )
-    if spec.entry == "first":
-        rows = rows.filter(_first_of())
-    return rows.collect()
+    if prev is None:  # step 1: every step-1 event starts an attempt
+        return _starts(cand).collect()
+    return _reach(cand, prev.lazy(), spec, k).collect()
 
 
 def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.LazyFrame:
     """:func:`_level` for k >= 1: each candidate event's latest earlier step-k event (as-of)."""
-    key = pl.col("_tk") if spec.entry == "best" else pl.col("_o") - 1
+    key = pl.col("_tk")
     cols = {"_u": "_pu", "_o": "_po", "_t": "_pt", "_s": "_ps"}
     # the attempt's earlier steps ride along, so the credited chain needs no walk back
     chain = [c for j in range(1, k) for c in (f"_o_{j}", f"step_{j}_at")]
@@ -498,7 +498,7 @@ def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.La
             for c in chain
         ],
     )
-    overlap = spec.entry == "best" and spec.overlap
+    overlap = spec.overlap
     if overlap:  # an event of two steps may find itself as step k (same time): then the one before
         moved = [*cols.values(), *chain]
         p = p.with_columns([pl.col(c).shift(1).alias(c + "2") for c in moved])
@@ -524,7 +524,7 @@ def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.La
     )
 
 
-def _ordered_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
+def _best_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
     """Per path (``order="ordered"``): the credited attempt's steps and the next deadline.
 
     The credited attempt reaches the furthest step first: the path's first event at its
@@ -566,6 +566,83 @@ def _ordered_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
     )
     if "_dnext" not in state.columns:
         state = state.with_columns(pl.lit(None, dtype=_TS).alias("_dnext"))
+    return state
+
+
+def _first_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
+    """Per path (first entry): step 1 at the path's first step-1 event (``skip_ahead``: the
+    path enters at its first event, at the first step it matches), then step k+1 at the first
+    step-(k+1) event after step k's in path order, if within the deadline (a later one is
+    later still). One row per path: "the first step-k event at or after position x" is a
+    backward fill of the step-k positions, read at x (no join over the events).
+    """
+    f = b.with_columns(_POS.alias("_i"))
+    u, ts = f.get_column("_u"), f.get_column("timestamp")
+    at = pl.col("_i")
+    nxt = f.select(
+        [pl.when(pl.col(f"_m_{k}")).then(at).backward_fill().alias(str(k)) for k in range(spec.n)]
+    )
+    entry_step = pl.coalesce([pl.when(pl.col(f"_m_{k}")).then(pl.lit(k)) for k in range(spec.n)])
+    g = f.filter(_first_of()).select("_u", "_i", entry_step.alias("_entry"))
+    entry, none = g.get_column("_i"), pl.Series([None] * g.height, dtype=pl.Int64)
+    qs, start = [], None
+    for k in range(spec.n):
+        q = none
+        if k > 0 or not spec.skip_ahead:  # the first step-k event after the previous step's
+            after = entry if k == 0 else qs[-1] + 1
+            cand = nxt.get_column(str(k)).gather(after.zip_with(after < f.height, none))
+            w = pl.DataFrame(
+                {"u": g.get_column("_u"), "c": cand, "cu": u.gather(cand), "ct": ts.gather(cand)}
+            )
+            ok = (pl.col("cu") == pl.col("u")).fill_null(False)
+            if k > 0:
+                w = w.with_columns(s=start, a=ts.gather(qs[-1]))
+                dl = _deadline(spec, k - 1, pl.col("s"), pl.col("a"))
+                ok = ok & (dl.is_null() | (pl.col("ct") <= dl))
+            q = w.select(pl.when(ok).then(pl.col("c"))).to_series()
+        if spec.skip_ahead:  # the entry step: the path's first event
+            q = entry.zip_with(g.get_column("_entry") == k, q)
+        if k == 0:
+            start = ts.gather(entry if spec.skip_ahead else q)
+        qs.append(q)
+    out = _first_table(g.get_column("_u"), start, qs, f, spec)
+    if spec.skip_ahead:  # the step each path entered at (0-based), for stage_funnel
+        out = out.join(g.select("_u", "_entry"), on="_u", how="left", maintain_order="left")
+    return out
+
+
+def _first_table(paths, start, qs, f: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
+    """The state of :func:`_first_state` from each step's event position per path."""
+    ts, o = f.get_column("timestamp"), f.get_column("_o")
+    out = pl.DataFrame({"_u": paths, "_s": start}).with_columns(
+        [
+            c
+            for k, q in enumerate(qs)
+            for c in (ts.gather(q).alias(f"step_{k + 1}_at"), o.gather(q).alias(f"_o_{k + 1}"))
+        ]
+    )
+    reached = [
+        pl.when(pl.col(f"_o_{k + 1}").is_not_null()).then(pl.lit(k + 1, dtype=pl.Int32))
+        for k in range(spec.n)
+    ]
+    out = out.with_columns(pl.max_horizontal(reached).fill_null(0).alias("_m"))
+    nexts = [
+        pl.when(pl.col("_m") == k + 1).then(
+            _deadline(spec, k, pl.col("_s"), pl.col(f"step_{k + 1}_at"))
+        )
+        for k in range(spec.n)
+        if _windows_after(spec, k)
+    ]
+    dnext = pl.coalesce(nexts) if nexts else pl.lit(None, dtype=_TS)
+    names = [c for k in range(spec.n) for c in (f"step_{k + 1}_at", f"_o_{k + 1}")]
+    out = out.with_columns(dnext.alias("_dnext")).filter(pl.col("_m") > 0)
+    return out.select("_u", "_m", "_s", "_dnext", *names)
+
+
+def _ordered_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
+    """Per path (``order="ordered"``): the credited attempt's steps (``step_<k>_at``,
+    ``_o_<k>``), its furthest step ``_m``, its start ``_s`` and the next deadline ``_dnext``."""
+    state = _first_state(b, spec) if spec.entry == "first" else _best_state(b, spec)
     if spec.skip_ahead:  # steps before the entry step count as passed at the entry
         state = _credit_skipped(state, spec.n)
     return state
@@ -766,15 +843,19 @@ def _touch(spec: _Spec) -> pl.Expr:
 
 
 def _groups(
-    units: pl.DataFrame, spec: _Spec, paths: _Paths, customers: Frame | None, cohort_every: str
+    units: pl.DataFrame,
+    spec: _Spec,
+    paths: _Paths,
+    customers: Frame | None,
+    cohort_every: str,
+    src: Frame,
 ) -> pl.DataFrame:
     """The breakdown values of ``units`` (``_u``, ids, ``_touch``): events columns at the touch
-    event, customers columns, ``signup_cohort``."""
-    lf = paths.lf
-    names = lf.collect_schema().names()
+    event (read in ``src``), customers columns, ``signup_cohort``."""
+    names = paths.lf.collect_schema().names()
     ev_by = [c for c in spec.by if c in names and c != "signup_cohort" and c not in spec.ids]
     if ev_by:
-        vals = _lookup(lf, units, "_touch", {c: pl.col(c).cast(pl.String) for c in ev_by})
+        vals = _lookup(src, units, "_touch", {c: pl.col(c).cast(pl.String) for c in ev_by})
         units = units.join(vals, on="_touch", how="left")
         miss = pl.col("_touch").is_null()
         units = units.with_columns(
@@ -831,15 +912,15 @@ def _customer_values(
     )
 
 
-def _lookup(
-    lf: pl.LazyFrame, state: pl.DataFrame, key: str, cols: dict[str, pl.Expr]
-) -> pl.DataFrame:
-    """``key`` (an ``_o`` column of ``state``) and ``cols`` of those events. The events are in
-    ``_o`` order, so the rows are found by binary search (no hash join over the events)."""
+def _lookup(src: Frame, state: pl.DataFrame, key: str, cols: dict[str, pl.Expr]) -> pl.DataFrame:
+    """``key`` (an ``_o`` column of ``state``) and ``cols`` of those events of ``src`` (the
+    events or the step events, in ``_o`` order): the rows are found by binary search (no hash
+    join over the events), and ``cols`` computed on them only."""
     keys = state.get_column(key).drop_nulls().unique().sort()
-    events = lf.select("_o", **cols).collect()
+    roots = sorted({r for e in cols.values() for r in e.meta.root_names()})
+    events = src.lazy().select("_o", *roots).collect()
     rows = events.get_column("_o").search_sorted(keys)
-    return events[rows].rename({"_o": key})
+    return events[rows].select(pl.col("_o").alias(key), **cols)
 
 
 def _state(
@@ -856,20 +937,13 @@ def _state(
     paths = _path_events(events, spec, as_of)
     lf, end = paths.lf, paths.end
     names = lf.collect_schema().names()
+    src: Frame = lf  # where the revenue and breakdown values are read: the step events if any
+    carry = [c for c in ("revenue", *spec.by) if c in names and c not in ("_u", "_o", "timestamp")]
     if spec.order == "strict":
         state = _with_deadlines(_strict_state(lf, spec), spec)
     else:
-        b = _step_events(lf, spec)
-        if spec.skip_ahead:
-            first = b.filter(_first_of()).select(
-                "_u",
-                pl.coalesce(
-                    [pl.when(pl.col(f"_m_{k}")).then(pl.lit(k)) for k in range(spec.n)]
-                ).alias("_entry"),
-            )
-            b = b.join(first, on="_u", how="left", maintain_order="left")
-            state = _with_deadlines(_ordered_state(b, spec), spec).join(first, on="_u", how="left")
-        elif spec.order == "any":
+        src = b = _step_events(lf, spec, carry)
+        if spec.order == "any":
             state = _any_state(b, spec)
         else:
             state = _with_deadlines(_ordered_state(b, spec), spec)
@@ -877,9 +951,9 @@ def _state(
     state = _excluded(state.join(ids, on="_u", how="left"), lf, spec, end)
     state = state.with_columns(_touch(spec).alias("_touch"))
     if "revenue" in names:
-        rev = _lookup(lf, state, f"_o_{spec.n}", {"_revenue": pl.col("revenue")})
+        rev = _lookup(src, state, f"_o_{spec.n}", {"_revenue": pl.col("revenue")})
         state = state.join(rev, on=f"_o_{spec.n}", how="left")
-    state = _groups(state, spec, paths, customers, cohort_every)
+    state = _groups(state, spec, paths, customers, cohort_every, src)
     steps = pl.sum_horizontal(
         [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(spec.n)]
     )
