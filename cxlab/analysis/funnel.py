@@ -573,52 +573,59 @@ def _first_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
     """Per path (first entry): step 1 at the path's first step-1 event (``skip_ahead``: the
     path enters at its first event, at the first step it matches), then step k+1 at the first
     step-(k+1) event after step k's in path order, if within the deadline (a later one is
-    later still). One row per path: "the first step-k event at or after position x" is a
-    backward fill of the step-k positions, read at x (no join over the events).
+    later still). One row per path: the first step-k event after step k-1's is found by
+    binary search in the step-k events' ``_o`` (no join over the events).
     """
-    f = b.with_columns(_POS.alias("_i"))
-    u, ts = f.get_column("_u"), f.get_column("timestamp")
-    at = pl.col("_i")
-    nxt = f.select(
-        [pl.when(pl.col(f"_m_{k}")).then(at).backward_fill().alias(str(k)) for k in range(spec.n)]
-    )
     entry_step = pl.coalesce([pl.when(pl.col(f"_m_{k}")).then(pl.lit(k)) for k in range(spec.n)])
-    g = f.filter(_first_of()).select("_u", "_i", entry_step.alias("_entry"))
-    entry, none = g.get_column("_i"), pl.Series([None] * g.height, dtype=pl.Int64)
-    qs, start = [], None
-    for k in range(spec.n):
-        q = none
-        if k > 0 or not spec.skip_ahead:  # the first step-k event after the previous step's
-            after = entry if k == 0 else qs[-1] + 1
-            cand = nxt.get_column(str(k)).gather(after.zip_with(after < f.height, none))
-            w = pl.DataFrame(
-                {"u": g.get_column("_u"), "c": cand, "cu": u.gather(cand), "ct": ts.gather(cand)}
+    cols = ("_u", "_o", "timestamp")
+    firsts = b.lazy().filter(_first_of()).select(*cols, entry_step.alias("_entry"))
+    steps = [b.lazy().filter(pl.col(f"_m_{k}")).select(cols) for k in range(spec.n)]
+    g, *steps = pl.collect_all([firsts, *steps])
+    none = pl.Series([None] * g.height, dtype=pl.Int64)
+    paths, at, start = g.get_column("_u"), [], None
+    nothing = pl.DataFrame({"_o": none, "timestamp": none.cast(b.schema["timestamp"])})
+    for k, cand in enumerate(steps):
+        if (k == 0 and spec.skip_ahead) or cand.height == 0:
+            q = nothing
+        else:  # the first step-k event after the previous step's (step 1: the first one)
+            after = g.get_column("_o") - 1 if k == 0 else at[-1].get_column("_o")
+            i = cand.get_column("_o").search_sorted(after, side="right").cast(pl.Int64)
+            hit = cand[i.zip_with(i < cand.height, none).fill_null(0)].with_columns(
+                valid=i.is_not_null() & (i < cand.height) & after.is_not_null()
             )
-            ok = (pl.col("cu") == pl.col("u")).fill_null(False)
+            ok = pl.col("valid") & (pl.col("_u") == paths)
             if k > 0:
-                w = w.with_columns(s=start, a=ts.gather(qs[-1]))
-                dl = _deadline(spec, k - 1, pl.col("s"), pl.col("a"))
-                ok = ok & (dl.is_null() | (pl.col("ct") <= dl))
-            q = w.select(pl.when(ok).then(pl.col("c"))).to_series()
+                prev = at[-1].get_column("timestamp")
+                dl = _deadline(spec, k - 1, pl.lit(start), pl.lit(prev))
+                ok = ok & (dl.is_null() | (pl.col("timestamp") <= dl))
+            q = hit.select([pl.when(ok).then(pl.col(c)).alias(c) for c in ("_o", "timestamp")])
         if spec.skip_ahead:  # the entry step: the path's first event
-            q = entry.zip_with(g.get_column("_entry") == k, q)
+            here = g.get_column("_entry") == k
+            q = q.select(
+                [
+                    pl.when(pl.lit(here)).then(pl.lit(g.get_column(c))).otherwise(c).alias(c)
+                    for c in ("_o", "timestamp")
+                ]
+            )
         if k == 0:
-            start = ts.gather(entry if spec.skip_ahead else q)
-        qs.append(q)
-    out = _first_table(g.get_column("_u"), start, qs, f, spec)
+            start = (g if spec.skip_ahead else q).get_column("timestamp")
+        at.append(q)
+    out = _first_table(paths, start, at, spec)
     if spec.skip_ahead:  # the step each path entered at (0-based), for stage_funnel
         out = out.join(g.select("_u", "_entry"), on="_u", how="left", maintain_order="left")
     return out
 
 
-def _first_table(paths, start, qs, f: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
-    """The state of :func:`_first_state` from each step's event position per path."""
-    ts, o = f.get_column("timestamp"), f.get_column("_o")
+def _first_table(paths, start, at, spec: _Spec) -> pl.DataFrame:
+    """The state of :func:`_first_state` from each step's event (``_o``, time) per path."""
     out = pl.DataFrame({"_u": paths, "_s": start}).with_columns(
         [
             c
-            for k, q in enumerate(qs)
-            for c in (ts.gather(q).alias(f"step_{k + 1}_at"), o.gather(q).alias(f"_o_{k + 1}"))
+            for k, q in enumerate(at)
+            for c in (
+                q.get_column("timestamp").alias(f"step_{k + 1}_at"),
+                q.get_column("_o").alias(f"_o_{k + 1}"),
+            )
         ]
     )
     reached = [
