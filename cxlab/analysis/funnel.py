@@ -417,8 +417,8 @@ def _check_present(lf: pl.LazyFrame, b: pl.DataFrame, index: dict[str, int], spe
 def _step_events(lf: pl.LazyFrame, spec: _Spec, carry: Sequence[str] = ()) -> pl.DataFrame:
     """The events that match some step, in path order: ``_u``, ``_o``, ``timestamp``, ``_v``
     (value code), ``_m_<k>`` (matches step k+1), the ``carry`` columns (revenue, breakdowns:
-    read at the credited events later) and, for best-attempt ordered funnels, ``_tk`` (the
-    ``_o`` of the path's last step event with the same timestamp: the tie key)."""
+    read at the credited events later) and, for best-attempt ordered funnels, ``_lt`` (the
+    path's last step event with this timestamp: see :func:`_tie_key`)."""
     code, codes, index = _step_codes(lf, spec)
     every = sorted({c for cs in codes for c in cs})
     v = pl.col("_v")
@@ -435,7 +435,7 @@ def _step_events(lf: pl.LazyFrame, spec: _Spec, carry: Sequence[str] = ()) -> pl
     if spec.entry == "best" and spec.order == "ordered":
         ts, u = pl.col("timestamp"), pl.col("_u")
         last_of_tie = (u.ne_missing(u.shift(-1)) | ts.ne_missing(ts.shift(-1))).fill_null(True)
-        b = b.with_columns(pl.when(last_of_tie).then(pl.col("_o")).backward_fill().alias("_tk"))
+        b = b.with_columns(last_of_tie.alias("_lt"))
     b = b.collect()
     _check_present(lf, b, index, spec)
     return b
@@ -467,7 +467,9 @@ def _starts(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.select("_u", "_o", ts.alias("_t"), ts.alias("_s"))
 
 
-def _level(b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None) -> pl.DataFrame:
+def _level(
+    b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None, key: pl.Expr
+) -> pl.DataFrame:
     """Best attempt: the events that reach step k+1 (0-based ``k``) in some attempt, with the
     attempt credited there.
 
@@ -481,12 +483,28 @@ def _level(b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None) -> p
     cand = b.lazy().filter(pl.col(f"_m_{k}"))
     if prev is None:  # step 1: every step-1 event starts an attempt
         return _starts(cand).collect()
-    return _reach(cand, prev.lazy(), spec, k).collect()
+    return _reach(cand, prev.lazy(), spec, k, key).collect()
 
 
-def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.LazyFrame:
-    """:func:`_level` for k >= 1: each candidate event's latest earlier step-k event (as-of)."""
-    key = pl.col("_tk")
+def _tie_key(b: pl.DataFrame) -> pl.Expr:
+    """The as-of key of a step event (best attempt): the ``_o`` of the path's last step event
+    with the same timestamp (a same-second tie may go either way). Ties are rare: the key is
+    ``_o`` but for the events of a tie, looked up in a table of those (no pass over the
+    events beyond the ``_lt`` flags)."""
+    lt = pl.col("_lt")
+    ties = b.lazy().filter(~lt | ~lt.shift(1).fill_null(True)).select("_o", "_lt").collect()
+    if ties.height == 0:
+        return pl.col("_o")
+    ties = ties.with_columns(pl.when(lt).then(pl.col("_o")).backward_fill().alias("_tk"))
+    ties = ties.filter(~lt)
+    return pl.col("_o").replace(ties.get_column("_o"), ties.get_column("_tk"))
+
+
+def _reach(
+    cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int, key: pl.Expr
+) -> pl.LazyFrame:
+    """:func:`_level` for k >= 1: each candidate event's latest earlier step-k event (as-of on
+    ``key``, :func:`_tie_key`)."""
     cols = {"_u": "_pu", "_o": "_po", "_t": "_pt", "_s": "_ps"}
     # the attempt's earlier steps ride along, so the credited chain needs no walk back
     chain = [c for j in range(1, k) for c in (f"_o_{j}", f"step_{j}_at")]
@@ -525,15 +543,15 @@ def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.La
 
 
 def _best_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
-    """Per path (``order="ordered"``): the credited attempt's steps and the next deadline.
+    """Per path (best attempt): the credited attempt's steps and the next deadline.
 
     The credited attempt reaches the furthest step first: the path's first event at its
     furthest step, with the earlier steps its attempt came through (carried along by
     :func:`_reach`).
     """
-    levels, prev = [], None
+    levels, prev, key = [], None, _tie_key(b)
     for k in range(spec.n):
-        prev = _level(b, spec, k, prev)
+        prev = _level(b, spec, k, prev, key)
         levels.append(prev)
     finals = []
     for k, lev in enumerate(levels):
