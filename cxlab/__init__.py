@@ -57,7 +57,14 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
         customer_features,
         feature_groups,
     )
-    from cxlab.analysis.funnel import drop_off_drivers, funnel, stage_funnel, time_to_convert
+    from cxlab.analysis.funnel import (
+        drop_off_drivers,
+        drop_off_paths,
+        funnel,
+        funnel_trend,
+        stage_funnel,
+        time_to_convert,
+    )
     from cxlab.analysis.heatmap import (
         channel_by_stage,
         compare_heatmaps,
@@ -79,6 +86,13 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
         stage_flows,
         step_matrix,
         transitions,
+    )
+    from cxlab.analysis.retention import (
+        RetentionMatrix,
+        cohort_retention,
+        lifecycle,
+        purchase_summary,
+        stickiness,
     )
     from cxlab.analysis.stats import nps_interval, wilson_interval
     from cxlab.analysis.voc import (
@@ -128,7 +142,9 @@ _EXPORTS: dict[str, str] = {
     "customer_features": "cxlab.analysis.features",
     "feature_groups": "cxlab.analysis.features",
     "drop_off_drivers": "cxlab.analysis.funnel",
+    "drop_off_paths": "cxlab.analysis.funnel",
     "funnel": "cxlab.analysis.funnel",
+    "funnel_trend": "cxlab.analysis.funnel",
     "stage_funnel": "cxlab.analysis.funnel",
     "time_to_convert": "cxlab.analysis.funnel",
     "channel_by_stage": "cxlab.analysis.heatmap",
@@ -146,6 +162,11 @@ _EXPORTS: dict[str, str] = {
     "compare_scores": "cxlab.analysis.metrics",
     "score_over_time": "cxlab.analysis.metrics",
     "score_summary": "cxlab.analysis.metrics",
+    "RetentionMatrix": "cxlab.analysis.retention",
+    "cohort_retention": "cxlab.analysis.retention",
+    "lifecycle": "cxlab.analysis.retention",
+    "purchase_summary": "cxlab.analysis.retention",
+    "stickiness": "cxlab.analysis.retention",
     "OutOfCoreResult": "cxlab.io.outofcore",
     "analyze_client": "cxlab.io.outofcore",
     "add_markers": "cxlab.analysis.paths",
@@ -199,6 +220,7 @@ __all__ = [
     "MarkovAttribution",
     "OutOfCoreResult",
     "ParameterError",
+    "RetentionMatrix",
     "SampleClient",
     "ValidationReport",
     "add_markers",
@@ -207,6 +229,7 @@ __all__ = [
     "channel_by_stage",
     "churn_drivers",
     "churn_labels",
+    "cohort_retention",
     "comment_sentiment",
     "comment_topics",
     "compare_attribution",
@@ -216,10 +239,13 @@ __all__ = [
     "customer_features",
     "customer_journeys",
     "drop_off_drivers",
+    "drop_off_paths",
     "feature_groups",
     "funnel",
+    "funnel_trend",
     "generate_client",
     "heatmap_cube",
+    "lifecycle",
     "load_client",
     "load_customers",
     "load_events",
@@ -230,6 +256,7 @@ __all__ = [
     "nps_interval",
     "path_variants",
     "prepare_events",
+    "purchase_summary",
     "read_client_config",
     "representative_verbatims",
     "retention_curves",
@@ -242,6 +269,7 @@ __all__ = [
     "stage_funnel",
     "stage_transitions",
     "step_matrix",
+    "stickiness",
     "time_to_convert",
     "touchpoint_by_week",
     "touchpoint_heatmap",

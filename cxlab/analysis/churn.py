@@ -1091,9 +1091,10 @@ def retention_curves(
     groups: pl.DataFrame | pl.LazyFrame | None = None,
     *,
     by: str | None = None,
-    alpha: float = 0.05,
+    level: float = 0.95,
     n_points: int = 100,
     times: Sequence[float] | None = None,
+    alpha: float | None = None,
 ) -> RetentionCurves:
     """Kaplan–Meier retention overall or per group, with confidence bands and a log-rank test.
 
@@ -1114,12 +1115,16 @@ def retention_curves(
         curve of every labelled customer (group ``"all"``, no log-rank test).
     by : str, optional
         The grouping column; needed only when ``groups`` has more than one other column.
-    alpha : float
-        1 − confidence level of the bands (lifelines' exponential Greenwood interval).
+    level : float
+        The level of the bands, e.g. ``0.95`` (lifelines' exponential Greenwood interval,
+        fitted with ``alpha = 1 - level``).
     n_points : int
         Days on the common grid the curves are evaluated at.
     times : list of float, optional
         Days at which to read S(t) exactly (``RetentionCurves.at_times``), e.g. ``[30, 90, 180]``.
+    alpha : float, optional
+        Deprecated: ``1 - level``. Still accepted for one release, with a
+        ``DeprecationWarning``; use ``level`` (cxlab's one name for an interval's level).
 
     Returns
     -------
@@ -1142,6 +1147,7 @@ def retention_curves(
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
+    fit_alpha = _km_alpha(level, alpha)
     data, by = _km_data(labels, groups, by)
     read_at = _times(times)
     durations = data.get_column("duration_days").to_numpy()
@@ -1152,7 +1158,7 @@ def retention_curves(
     curve_parts, at_parts, summary_rows = [], [], []
     for name in sorted(set(group.tolist())):
         mask = group == name
-        kmf = KaplanMeierFitter(alpha=alpha).fit(durations[mask], observed[mask], label=name)
+        kmf = KaplanMeierFitter(alpha=fit_alpha).fit(durations[mask], observed[mask], label=name)
         curve_parts.append(
             pl.DataFrame({"group": name, **_km_read(kmf, timeline, durations[mask])})
         )
@@ -1194,6 +1200,25 @@ def retention_curves(
         by=by,
         at_times=pl.concat(at_parts).sort(["group", "day"]) if at_parts else None,
     )
+
+
+def _km_alpha(level: float, alpha: float | None) -> float:
+    """lifelines' ``alpha`` (1 - level, rounded so that 0.95 gives exactly 0.05) from ``level``
+    or the deprecated ``alpha``, checked."""
+    if alpha is not None:
+        warnings.warn(
+            "retention_curves(alpha=...) is deprecated and will be removed in the next release: "
+            f"pass level={1 - alpha:g} instead (level = 1 - alpha, the bands' confidence level).",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        level = 1.0 - alpha if isinstance(alpha, int | float) else alpha
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise ParameterError(
+            f"retention_curves: level must be a probability between 0 and 1 (e.g. 0.95 for "
+            f"95% bands); got {level!r}."
+        )
+    return float(alpha) if alpha is not None else round(1.0 - level, 12)
 
 
 def _km_data(labels, groups, by) -> tuple[pl.DataFrame, str | None]:

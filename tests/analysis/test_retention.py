@@ -495,3 +495,18 @@ def test_inactivity_boundary_counts_as_churned():
         "inside": False,
         "old": True,
     }
+
+
+def test_retention_curves_level_and_deprecated_alpha():
+    # level=0.9 is lifelines' alpha=0.1: the 90% band sits inside the 95% one; alpha= still
+    # works for one release (a DeprecationWarning naming level) and gives the same curves
+    wide = retention_curves(KM_LABELS).curves
+    narrow = retention_curves(KM_LABELS, level=0.9).curves
+    assert (narrow["ci_low"] >= wide["ci_low"] - 1e-12).all()
+    assert (narrow["ci_low"] > wide["ci_low"]).any()
+    with pytest.warns(DeprecationWarning, match="level=0.9"):
+        old = retention_curves(KM_LABELS, alpha=0.1).curves
+    assert old.equals(narrow)
+    assert retention_curves(KM_LABELS, level=0.95).curves.equals(wide)
+    with pytest.raises(ParameterError, match="level must be a probability"):
+        retention_curves(KM_LABELS, level=95)
