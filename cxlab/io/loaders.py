@@ -82,6 +82,7 @@ from cxlab.io.rules import (
 )
 from cxlab.io.sources import SourceSpec, apply_source_spec
 from cxlab.io.surveys import (
+    Shaped,
     finish_feedback,
     read_qualtrics_header,
     shape_feedback,
@@ -817,9 +818,28 @@ def _load_table(
     duplicate_events: str = "keep",
     questions: Sequence[Question] | None = None,
 ) -> LoadResult:
-    schema = _schema(table)
-    path = Path(path)
-    label = path.name
+    """:func:`load_table` step by step: read, flag rows, duplicates, split the rows, report."""
+    _check_options(timezone, separator)
+    as_of_utc = as_utc(as_of, timezone, "as_of") or dt.datetime.now(dt.UTC)
+    start_utc = as_utc(start_date, timezone, "start_date")
+    read = _read_table(table, Path(path), mapping, source, separator, questions)
+    flagged = _flag_rows(read, timezone, tuple(timestamp_formats), start_utc, as_of_utc)
+    order, codes, keys, repeated = _duplicates(read, flagged, duplicate_events)
+    frame = flagged.frame.lazy().filter(~pl.col("__bad")).select(flagged.kept).collect()
+    if order is not None:  # prepare_events(frame) reuses the customer order (prepare.plan)
+        positions = _kept_positions(flagged.frame, order)
+        frame = plan(frame, positions, codes, keys, flagged.categories)
+    set_aside = _set_aside_rows(read, flagged)
+    issues = _set_aside_issues(read, set_aside, start_date, as_of_utc)
+    issues += _warnings(read, flagged, frame, repeated, timezone, journey_map)
+    if strict:
+        _stop_at_first(issues)
+    n = flagged.frame.height - flagged.n_blank
+    result = LoadResult(table, read.path, frame, set_aside, tuple(issues), n)
+    return finish_feedback(result, read.shaped)
+
+
+def _check_options(timezone: str, separator: str | None) -> None:
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -828,10 +848,35 @@ def _load_table(
         ) from None
     if separator is not None and len(separator) != 1:
         raise DataError(f"separator must be one character, got {separator!r}.")
-    formats = tuple(timestamp_formats)
-    as_of_utc = as_utc(as_of, timezone, "as_of") or dt.datetime.now(dt.UTC)
-    start_utc = as_utc(start_date, timezone, "start_date")
 
+
+@dataclass
+class _Read:
+    """One table's file read into memory, with what the later steps of a load need."""
+
+    table: str
+    path: Path
+    schema: TableSchema
+    kind: str  # csv, tsv, parquet, ndjson
+    data: pl.DataFrame | None  # freed once the rows are flagged
+    types: dict[str, pl.DataType]  # source column -> dtype as read
+    resolved: dict[str, str]  # canonical column -> source column
+    source_cols: list[str]
+    extras: list[str]  # source columns no canonical column takes: kept as they are
+    shaped: Shaped | None  # feedback reshaped by cxlab.io.surveys
+    blank: pl.Series | None  # source rows of blank lines (CSV/TSV)
+
+
+def _read_table(
+    table: str,
+    path: Path,
+    mapping: Mapping[str, str] | None,
+    source: SourceSpec | None,
+    separator: str | None,
+    questions: Sequence[Question] | None,
+) -> _Read:
+    """Open the file, add declared columns, map the columns and read every row once."""
+    schema = _schema(table)
     src = open_source(path, table, separator)
     file_cols = list(src.schema)
     src, mapping, consumed = declared_columns(src, mapping or {}, source, table, path)
@@ -853,7 +898,6 @@ def _load_table(
     check_source_types(path, table, resolved, src.types or src.schema)
     taken = set(resolved.values())
     extras = [c for c in source_cols if c not in taken and c not in consumed]
-
     # Read once into memory; every later pass (checks, casts, flags) runs on that frame.
     try:
         numbered = shaped is not None and shaped.numbered  # wide: the response's row
@@ -866,7 +910,6 @@ def _load_table(
             f"with its rows."
         )
     data, types = binary_as_text(data, path, resolved, src.schema)
-    text_file = src.kind != "parquet"
     if shaped is not None:  # declared questions: the columns they renamed are checked as theirs
         file_cols = [c for c in file_cols if c in data.columns] if not numbered else []
     blank = blank_rows(data, file_cols) if src.kind in ("csv", "tsv") and file_cols else None
@@ -876,36 +919,73 @@ def _load_table(
             f"{path}: the file has a header and {lines}, but no data rows. Export the "
             f"{table} table again with its rows."
         )
-    # Strip and blank->null only the text columns that need it (a cheap check first).
-    events = table == "events"
-    text_cols = sorted({s for s in resolved.values() if types[s] == pl.String})
-    # Events: the few distinct values of the coded columns (touchpoint, channel) are read
-    # once; their untidiness and their enum categories come from those values, not rows.
+    return _Read(
+        table, path, schema, src.kind, data, types, resolved, source_cols, extras, shaped, blank
+    )
+
+
+@dataclass
+class _Flagged:
+    """Every row read: canonical values, raw values and one boolean column per reason."""
+
+    frame: pl.DataFrame  # __raw__<source column>, __f<i> flags, __bad, __blank, __gap …
+    flags: list[tuple[str, str, pl.Expr]]  # (reason, canonical column or "all", expression)
+    fcols: list[str]  # the flag column of each of ``flags``
+    kept: list[pl.Expr]  # the loaded table's columns, selected from ``frame``
+    categories: dict[str, pl.Series]  # every value a coded column can take
+    n_blank: int
+
+
+def _tidy_needs(read: _Read) -> tuple[dict[str, bool], dict[str, pl.DataFrame]]:
+    """Which text columns need stripping or blank->null (a cheap check), and coded values.
+
+    Events: the few distinct values of the coded columns (touchpoint, channel) are read once;
+    their untidiness and their enum categories come from those values, not rows.
+    """
+    text_file = read.kind != "parquet"
+    text_cols = sorted({s for s in read.resolved.values() if read.types[s] == pl.String})
     coded_src = list(
-        dict.fromkeys(resolved[c] for c in CODED_COLUMNS if events and resolved.get(c) in text_cols)
+        dict.fromkeys(
+            read.resolved[c]
+            for c in CODED_COLUMNS
+            if read.table == "events" and read.resolved.get(c) in text_cols
+        )
     )
     row_checked = [s for s in text_cols if s not in coded_src]
+    lf = read.data.lazy()
     found = pl.collect_all(
-        [data.lazy().select([e for s in row_checked for e in tidy_probe(s, text_file)])]
-        + [data.lazy().select(pl.col(s).unique()) for s in coded_src]
+        [lf.select([e for s in row_checked for e in tidy_probe(s, text_file)])]
+        + [lf.select(pl.col(s).unique()) for s in coded_src]
     )
     needs = found[0].row(0, named=True) if row_checked else {}
     distinct = {s: f for s, f in zip(coded_src, found[1:], strict=True)}
     for f in distinct.values():
         needs.update(f.select(tidy_probe(f.columns[0], text_file)).row(0, named=True))
-    raw = {c: tidy(s, needs) for c, s in resolved.items()}
-    rdt = {c: types[s] for c, s in resolved.items()}
+    return needs, distinct
+
+
+def _flag_rows(
+    read: _Read,
+    timezone: str,
+    formats: tuple[str, ...],
+    start_utc: dt.datetime | None,
+    as_of_utc: dt.datetime,
+) -> _Flagged:
+    """Canonical values and every row-level check of :func:`cxlab.io.rules.column_checks`, in
+    one pass over the rows read (which are then freed)."""
+    resolved, source_cols = read.resolved, read.source_cols
+    needs, distinct = _tidy_needs(read)
     values, flags, later, ts = column_checks(
-        table,
-        schema,
+        read.table,
+        read.schema,
         resolved,
-        raw,
-        rdt,
+        {c: tidy(s, needs) for c, s in resolved.items()},
+        {c: read.types[s] for c, s in resolved.items()},
         timezone=timezone,
         formats=formats,
         start_utc=start_utc,
         as_of_utc=as_of_utc,
-        questions=shaped.questions if shaped is not None else None,
+        questions=read.shaped.questions if read.shaped is not None else None,
     )
     # every value a coded column can take (its values in set-aside rows included)
     categories = {
@@ -919,9 +999,7 @@ def _load_table(
         if ts.aware is not None:
             extra_cols["__aware"] = ts.aware
             extra_cols["__naive"] = ts.naive
-
     n_first = len(flags)
-    all_flags = flags + later
     stage1 = (
         [pl.col(SOURCE_ROW)]
         + [e.alias(n) for n, e in values.items()]
@@ -930,139 +1008,159 @@ def _load_table(
         + [e.fill_null(False).alias(f"__f{i}") for i, (_, _, e) in enumerate(flags)]
     )
     stage2 = [e.fill_null(False).alias(f"__f{i + n_first}") for i, (_, _, e) in enumerate(later)]
-    fcols = [f"__f{i}" for i in range(len(all_flags))]
+    fcols = [f"__f{i}" for i in range(n_first + len(later))]
     bad = pl.any_horizontal(fcols) if fcols else pl.lit(False)
-    n_blank = 0 if blank is None else blank.len()
+    n_blank = 0 if read.blank is None else read.blank.len()
     if n_blank:  # blank lines are neither loaded nor set aside: left out like bad rows, not counted
-        stage1.append(pl.col(SOURCE_ROW).is_in(blank.implode()).alias("__blank"))
+        stage1.append(pl.col(SOURCE_ROW).is_in(read.blank.implode()).alias("__blank"))
         bad = bad | pl.col("__blank")
-
-    dup_reason = {"events": "duplicate_event", "customers": "duplicate_customer"}.get(table)
-    dup_key = (
-        ([c for c in schema.names if c in resolved] if table == "events" else [_ID])
-        if dup_reason
-        else []
-    )
-    hash_col = [_key_hash(dup_key).alias("__h")] if dup_reason and not events else []
-    flagged = (
-        data.lazy()
+    hash_col = [_key_hash([_ID]).alias("__h")] if read.table == "customers" else []
+    frame = (
+        read.data.lazy()
         .select(stage1)
         .with_columns(stage2)
         .with_columns(bad.alias("__bad"), *hash_col)
         .collect()
     )
-    del data
+    read.data = None
+    kept = [pl.col(c) for c in read.schema.names if c in values] + [pl.col(SOURCE_ROW)]
+    kept += [pl.col(f"__raw__{c}").alias(c) for c in read.extras]
+    return _Flagged(frame, flags + later, fcols, kept, categories, n_blank)
 
-    if events:  # the permutation of prepare_events, on the clean rows only
+
+def _duplicates(
+    read: _Read, flagged: _Flagged, duplicate_events: str
+) -> tuple[pl.Series | None, pl.Series | None, pl.Series | None, Issue | None]:
+    """Repeated events (a warning, or set aside) and duplicate customers (set aside).
+
+    Events: the customer order of the clean rows (:func:`cxlab.contract.prepare.customer_order`)
+    is computed here, once: equal events share customer and time, so they are adjacent in it.
+    Returns that order, codes and keys (None for other tables; without the rows set aside
+    now) and the ``repeated_events`` warning (or None). ``flagged`` gets the new flag.
+    """
+    table, frame = read.table, flagged.frame
+    order = codes = keys = repeated = None
+    if table == "events":  # the permutation of prepare_events, on the clean rows only
         order, codes, keys = customer_order(
-            flagged.get_column("customer_id"),
-            flagged.get_column("timestamp"),
-            keep=~flagged.get_column("__bad"),
+            frame.get_column("customer_id"),
+            frame.get_column("timestamp"),
+            keep=~frame.get_column("__bad"),
         )
-    repeated = None
-    if dup_reason == "duplicate_event" and duplicate_events == "keep":
-        repeated = _repeated_events_issue(flagged, dup_key, label, order, codes)
-        dup_reason = None
-    if dup_reason:
-        bad_s = flagged.get_column("__bad")
-        all_flags.append(
-            (dup_reason, "customer_id" if table == "customers" else "all", pl.lit(True))
-        )
-        fcols.append(f"__f{len(all_flags) - 1}")
-        if events:
-            dup_rows = _adjacent_duplicates(flagged, dup_key, order, codes)
-            dup = _row_mask(flagged.height, dup_rows)
-            if dup_rows.len():
-                kept = ~order.is_in(dup_rows.implode())
-                order, codes = order.filter(kept), codes.filter(kept)
-        else:
-            dup = _later_duplicates(flagged, dup_key, bad_s)
-        dup = dup.alias(fcols[-1])
-        flagged = flagged.with_columns(dup, (bad_s | dup).alias("__bad"))
+        key = [c for c in read.schema.names if c in read.resolved]
+        if duplicate_events == "keep":
+            repeated = _repeated_events_issue(frame, key, read.path.name, order, codes)
+            return order, codes, keys, repeated
+        dup_rows = _adjacent_duplicates(frame, key, order, codes)
+        dup = _row_mask(frame.height, dup_rows)
+        if dup_rows.len():
+            kept = ~order.is_in(dup_rows.implode())
+            order, codes = order.filter(kept), codes.filter(kept)
+        flagged.flags.append(("duplicate_event", "all", pl.lit(True)))
+    elif table == "customers":
+        dup = _later_duplicates(frame, [_ID], frame.get_column("__bad"))
+        flagged.flags.append(("duplicate_customer", "customer_id", pl.lit(True)))
+    else:
+        return order, codes, keys, repeated
+    flagged.fcols.append(f"__f{len(flagged.flags) - 1}")
+    bad = frame.get_column("__bad")
+    flagged.frame = frame.with_columns(dup.alias(flagged.fcols[-1]), (bad | dup).alias("__bad"))
+    return order, codes, keys, repeated
 
-    # A row's reason is its first flag in the SET_ASIDE_REASONS order (computed on bad rows only).
+
+def _set_aside_rows(read: _Read, flagged: _Flagged) -> pl.DataFrame:
+    """The rows set aside: ``source_row``, ``reason``, ``column`` and the values as read.
+
+    A row's reason is its first flag in the SET_ASIDE_REASONS order (computed on bad rows only).
+    """
+    flags, fcols = flagged.flags, flagged.fcols
     priority = {r: i for i, r in enumerate(SET_ASIDE_REASONS)}
-    ordered = sorted(range(len(all_flags)), key=lambda i: (priority[all_flags[i][0]], i))
+    ordered = sorted(range(len(flags)), key=lambda i: (priority[flags[i][0]], i))
     none = [pl.lit(None, pl.String)]
     reason = pl.coalesce(
-        [pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][0])) for i in ordered] or none
+        [pl.when(pl.col(fcols[i])).then(pl.lit(flags[i][0])) for i in ordered] or none
     )
     column = pl.coalesce(
-        [pl.when(pl.col(fcols[i])).then(pl.lit(all_flags[i][1])) for i in ordered] or none
+        [pl.when(pl.col(fcols[i])).then(pl.lit(flags[i][1])) for i in ordered] or none
     )
-
-    n = flagged.height - n_blank
-
-    kept_cols = [c for c in schema.names if c in values] + [SOURCE_ROW]
-    columns = [pl.col(c) for c in kept_cols] + [pl.col(f"__raw__{c}").alias(c) for c in extras]
-    frame = flagged.lazy().filter(~pl.col("__bad")).select(columns).collect()
-    if events:  # prepare_events(frame) reuses the customer order (cxlab.contract.prepare.plan)
-        frame = plan(frame, _kept_positions(flagged, order), codes, keys, categories)
-    set_aside = (
-        flagged.lazy()
-        .filter(pl.col("__bad") & ~pl.col("__blank") if n_blank else pl.col("__bad"))
+    bad = pl.col("__bad") & ~pl.col("__blank") if flagged.n_blank else pl.col("__bad")
+    return (
+        flagged.frame.lazy()
+        .filter(bad)
         .select(
             [pl.col(SOURCE_ROW), reason.alias("reason"), column.alias("column")]
             + [
                 pl.col(f"__raw__{c}").alias(c)
-                for c in source_cols
+                for c in read.source_cols
                 if c not in (SOURCE_ROW, "reason", "column")
             ]
         )
         .collect()
     )
 
-    issues: list[Issue] = []
-    if set_aside.height:
-        groups = (
-            set_aside.group_by("reason", "column")
-            .agg(
-                pl.len().alias("rows"), pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples")
-            )
-            .with_columns(
-                pl.col("reason").replace_strict(priority, return_dtype=pl.Int64).alias("__p")
-            )
-            .sort("__p", "column")
-        )
-        for g in groups.iter_rows(named=True):
-            issues.append(
-                _set_aside_issue(
-                    table,
-                    path,
-                    g,
-                    resolved,
-                    set_aside,
-                    schema,
-                    start_date=start_date,
-                    as_of=as_of_utc,
-                )
-            )
 
-    if n_blank:
-        issues.append(blank_lines_issue(table, label, n_blank, blank.head(_EXAMPLES).to_list()))
+def _set_aside_issues(
+    read: _Read, set_aside: pl.DataFrame, start_date: dt.date | None, as_of_utc: dt.datetime
+) -> list[Issue]:
+    """One issue per (reason, column) of the rows set aside, in the SET_ASIDE_REASONS order."""
+    if not set_aside.height:
+        return []
+    priority = {r: i for i, r in enumerate(SET_ASIDE_REASONS)}
+    groups = (
+        set_aside.group_by("reason", "column")
+        .agg(pl.len().alias("rows"), pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"))
+        .with_columns(pl.col("reason").replace_strict(priority, return_dtype=pl.Int64).alias("__p"))
+        .sort("__p", "column")
+    )
+    return [
+        _set_aside_issue(
+            read.table,
+            read.path,
+            g,
+            read.resolved,
+            set_aside,
+            read.schema,
+            start_date=start_date,
+            as_of=as_of_utc,
+        )
+        for g in groups.iter_rows(named=True)
+    ]
+
+
+def _warnings(
+    read: _Read,
+    flagged: _Flagged,
+    frame: pl.DataFrame,
+    repeated: Issue | None,
+    timezone: str,
+    journey_map: Mapping[str, str] | None,
+) -> list[Issue]:
+    """Warnings (rows kept): blank lines, repeated events, mixed timezones, DST gaps, unknown
+    touchpoints, in that order."""
+    table, label, resolved, rows = read.table, read.path.name, read.resolved, flagged.frame
+    issues: list[Issue] = []
+    if flagged.n_blank:
+        examples = read.blank.head(_EXAMPLES).to_list()
+        issues.append(blank_lines_issue(table, label, flagged.n_blank, examples))
     if repeated is not None:
         issues.append(repeated)
-    # Warnings: mixed timezones, DST gaps, unknown touchpoints (rows kept).
-    if "__aware" in flagged.columns:
-        n_aware = int(flagged["__aware"].sum())
-        n_naive = int(flagged["__naive"].sum())
+    if "__aware" in rows.columns:
+        n_aware = int(rows["__aware"].sum())
+        n_naive = int(rows["__naive"].sum())
         if n_aware and n_naive:
-            ex = flagged.filter(pl.col("__naive")).get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
+            ex = rows.filter(pl.col("__naive")).get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
             src_col = resolved["timestamp"]
             issues.append(
                 mixed_timezones_issue(table, label, src_col, n_aware, n_naive, timezone, ex)
             )
-    if "__gap" in flagged.columns:
-        gaps = (
-            flagged.lazy().filter(pl.col("__gap") & ~pl.col("__bad")).select(SOURCE_ROW).collect()
-        )
+    if "__gap" in rows.columns:
+        gaps = rows.lazy().filter(pl.col("__gap") & ~pl.col("__bad")).select(SOURCE_ROW).collect()
         if gaps.height:
             ex = gaps.get_column(SOURCE_ROW).head(_EXAMPLES).to_list()
             issues.append(
                 dst_gap_issue(table, label, resolved["timestamp"], gaps.height, timezone, ex)
             )
     # (the touchpoints' distinct values, when read, rule out unknown ones without a row pass)
-    seen = categories.get("touchpoint")
+    seen = flagged.categories.get("touchpoint")
     if (
         journey_map is not None
         and "touchpoint" in resolved
@@ -1074,16 +1172,18 @@ def _load_table(
         )
         if issue is not None:
             issues.append(issue)
+    return issues
 
-    if strict:
-        for issue in issues:
-            if issue.severity == "set_aside" or issue.reason == "mixed_timezones":
-                raise DataError(
-                    f"{issue.message} ({issue.rows:,} rows; first rows "
-                    f"{', '.join(map(str, issue.examples))}.) Strict mode stops at the first problem; "
-                    f"load without strict=True to set such rows aside instead."
-                )
-    return finish_feedback(LoadResult(table, path, frame, set_aside, tuple(issues), n), shaped)
+
+def _stop_at_first(issues: list[Issue]) -> None:
+    """Strict mode: the first issue that sets rows aside (or mixed timezones) is an error."""
+    for issue in issues:
+        if issue.severity == "set_aside" or issue.reason == "mixed_timezones":
+            raise DataError(
+                f"{issue.message} ({issue.rows:,} rows; first rows "
+                f"{', '.join(map(str, issue.examples))}.) Strict mode stops at the first problem; "
+                f"load without strict=True to set such rows aside instead."
+            )
 
 
 def _kept_positions(flagged: pl.DataFrame, order: pl.Series) -> pl.Series:
