@@ -44,6 +44,11 @@ UPWARD_ALLOWED = {
     ("cxlab.io.outofcore", "cxlab.analysis.stats"),
     # explorer tables use the report's table HTML
     ("cxlab.display.notebook", "cxlab.report.display"),
+    # a result draws itself: its .chart() imports the chart that draws it when called
+    ("cxlab.analysis.attribution", "cxlab.display.charts.paths"),
+    ("cxlab.analysis.churn", "cxlab.display.charts.churn"),
+    ("cxlab.analysis.drivers", "cxlab.display.charts.metrics"),
+    ("cxlab.analysis.voc", "cxlab.display.charts.metrics"),
 }
 
 

@@ -423,6 +423,29 @@ class MarkovAttribution:
             f"P(conversion)={self.conversion_probability:.4f}, n_boot={self.n_boot})"
         )
 
+    def chart(self, value: str = "share"):  # type: ignore[no-untyped-def]
+        """Credit per label with bootstrap whiskers (altair is imported only when drawing).
+
+        Draws with :func:`cxlab.display.charts.paths.attribution_bars`; ``value`` is
+        ``"share"`` or ``"conversions"``.
+        """
+        from cxlab.display.charts.paths import attribution_bars
+
+        if value not in ("share", "conversions"):
+            raise ParameterError(
+                "The 'value' parameter of MarkovAttribution.chart must be 'share' or "
+                f"'conversions'. Got {value!r} instead."
+            )
+        bars = self.credit.select(
+            pl.lit("markov").alias("model"),
+            pl.col(self.by).alias("label"),
+            "conversions",
+            "share",
+            pl.col(f"{value}_ci_low").alias("ci_low"),
+            pl.col(f"{value}_ci_high").alias("ci_high"),
+        )
+        return attribution_bars(bars, value=value)
+
     @property
     def ci(self) -> float:
         """Old name of :attr:`level` (deprecated; stops working in the next release)."""

@@ -619,6 +619,29 @@ class ChurnClusters:
         self._check_fitted()
         return pl.DataFrame({"customer_id": self.customers_, "cluster": self.labels_})
 
+    def chart(self, kind: str = "churn"):  # type: ignore[no-untyped-def]
+        """Draw the fitted clusters (altair is imported only when drawing).
+
+        ``kind="churn"``: churn rate per cluster with Wilson whiskers
+        (:func:`cxlab.display.charts.churn.churn_rate_bars`); ``"profile"``: what sets each
+        cluster apart (:func:`~cxlab.display.charts.churn.profile_heatmap`); ``"scatter"``: a
+        sample of customers on the first two principal components
+        (:func:`~cxlab.display.charts.churn.cluster_scatter`).
+        """
+        from cxlab.display.charts.churn import churn_rate_bars, cluster_scatter, profile_heatmap
+
+        self._check_fitted()
+        if kind == "churn":
+            return churn_rate_bars(self.profiles_)
+        if kind == "profile":
+            return profile_heatmap(self.differences_)
+        if kind == "scatter":
+            return cluster_scatter(self.scatter_frame())
+        raise ParameterError(
+            "The 'kind' parameter of ChurnClusters.chart must be 'churn', 'profile' or "
+            f"'scatter'. Got {kind!r} instead."
+        )
+
     def scatter_frame(self, sample: int = 2000) -> pl.DataFrame:
         """A sample of customers in the 2-D PCA view, with their cluster's profile.
 
@@ -710,6 +733,25 @@ class ChurnDrivers:
     features: list[str]
     excluded: list[str] = field(default_factory=list)
     models: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def chart(self, kind: str = "importance"):  # type: ignore[no-untyped-def]
+        """Draw the result (altair is imported only when drawing).
+
+        ``kind="importance"``: permutation importance per model with 95% whiskers
+        (:func:`cxlab.display.charts.churn.driver_importance`); ``"partial_dependence"``:
+        predicted churn as each top driver changes
+        (:func:`cxlab.display.charts.churn.partial_dependence_curves`).
+        """
+        from cxlab.display.charts.churn import driver_importance, partial_dependence_curves
+
+        if kind == "importance":
+            return driver_importance(self.importances)
+        if kind == "partial_dependence":
+            return partial_dependence_curves(self.partial_dependence)
+        raise ParameterError(
+            "The 'kind' parameter of ChurnDrivers.chart must be 'importance' or "
+            f"'partial_dependence'. Got {kind!r} instead."
+        )
 
     def top(self, n: int = 5, model: str = "gradient_boosting") -> list[str]:
         """The ``n`` strongest drivers of ``model``, strongest first."""

@@ -321,6 +321,15 @@ class KeyDrivers:
             f"R²={self.r2:.3f} [{self.r2_ci_low:.3f}, {self.r2_ci_high:.3f}])"
         )
 
+    def chart(self):  # type: ignore[no-untyped-def]  # altair is imported only when drawing
+        """The importance × performance quadrant of the drivers.
+
+        Draws with :func:`cxlab.display.charts.metrics.driver_quadrant_chart`.
+        """
+        from cxlab.display.charts.metrics import driver_quadrant_chart
+
+        return driver_quadrant_chart(self)
+
     def reading(self, top: int = 3) -> list[str]:
         """Plain-language sentences on the top drivers and the quadrants."""
         lines = [

@@ -265,6 +265,15 @@ class TopicModel:
     def __repr__(self) -> str:
         return f"TopicModel(k={self.k}, {self.comments.height} comments, topics={self.topics['label'].to_list()})"
 
+    def chart(self):  # type: ignore[no-untyped-def]  # altair is imported only when drawing
+        """The share of promoter, passive and detractor comments in each topic (grouped bars).
+
+        Draws with :func:`cxlab.display.charts.metrics.topic_share_chart`.
+        """
+        from cxlab.display.charts.metrics import topic_share_chart
+
+        return topic_share_chart(self)
+
 
 def _coherence(binary: np.ndarray, components: np.ndarray, top: int = 10) -> float:
     """Mean NPMI of top-term pairs per topic, from document co-occurrence (binary doc × term)."""

@@ -252,6 +252,11 @@ def test_markov_bootstrap_deterministic_and_sane():
     c = markov_attribution(ev, n_boot=60, seed=6)
     assert not a.credit["share_ci_low"].equals(c.credit["share_ci_low"])
     cr = a.credit
+    # the result draws itself: one Markov bar per label, with the share and its interval
+    bars = pl.DataFrame(a.chart().to_dict()["datasets"].popitem()[1])
+    assert sorted(bars["share"].to_list()) == sorted(cr["share"].to_list())
+    assert set(bars["model"]) == {"Markov"}  # drawn with its display label
+    assert sorted(bars["ci_low"].to_list()) == sorted(cr["share_ci_low"].to_list())
     for name in ("removal_effect", "share", "conversions"):
         assert (cr[f"{name}_ci_low"] <= cr[name] + 1e-12).all()
         assert (cr[name] <= cr[f"{name}_ci_high"] + 1e-12).all()

@@ -35,6 +35,7 @@ from cxlab.analysis.stats import wilson_interval
 from cxlab.config import SAMPLE_DIR
 from cxlab.contract.client_config import ChurnDefinition
 from cxlab.contract.schema import DEFAULT_JOURNEY_MAP
+from cxlab.display.charts.churn import churn_rate_bars, driver_importance, profile_heatmap
 from cxlab.errors import DataError, ParameterError
 
 # The sample clients are committed data: missing files fail the tests, they do not skip them.
@@ -116,6 +117,11 @@ def test_profiles_churn_rate_wilson_and_highest_cluster():
     assert set(top["top_features"][:2]) == {"support_contacts", "last_nps"}
     assert "frequent support callers" in top["label"] and "low NPS" in top["label"]
     assert prof.filter("highest_churn").height == 1
+    # the fitted model draws itself: churn rate bars by default, its profile on request
+    assert model.chart().to_dict() == churn_rate_bars(prof).to_dict()
+    assert model.chart("profile").to_dict() == profile_heatmap(model.differences_).to_dict()
+    with pytest.raises(ParameterError, match="'kind' parameter of ChurnClusters.chart"):
+        model.chart("pie")
 
 
 def test_differences_are_standardised_and_complete():
@@ -258,6 +264,7 @@ def test_drivers_find_the_planted_driver():
     )
     assert curve["churn_probability"][-1] > curve["churn_probability"][0] + 0.3
     assert "support_contacts" in repr(d)
+    assert d.chart().to_dict() == driver_importance(d.importances).to_dict()
 
 
 def test_drivers_need_both_classes():

@@ -10,6 +10,7 @@ import pytest
 
 from cxlab.analysis.drivers import driver_features, nps_drivers, relative_weights
 from cxlab.config import SAMPLE_DIR
+from cxlab.display.charts.metrics import driver_quadrant_chart
 from cxlab.errors import DataError, ParameterError
 from cxlab.io.sample import SAMPLE_CLIENTS
 
@@ -186,6 +187,9 @@ def test_planted_driver_ranks_first_with_a_separated_interval():
     assert top["n_exposed"] == int(hit["checkout_error"].sum())
     assert top["effect"] < -50
     assert any("checkout_error" in line for line in kd.reading())
+    # the result draws itself: the quadrant chart of its table and overall NPS
+    expected_chart = driver_quadrant_chart(kd.table, overall_nps=kd.overall_nps)
+    assert kd.chart().to_dict() == expected_chart.to_dict()
 
 
 def test_nps_drivers_is_deterministic_and_validates():

@@ -20,6 +20,7 @@ from cxlab.analysis.voc import (
     safe_text,
 )
 from cxlab.config import SAMPLE_DIR
+from cxlab.display.charts.metrics import topic_share_chart
 from cxlab.errors import DataError, ParameterError
 from cxlab.io.sample import SAMPLE_CLIENTS
 
@@ -345,6 +346,8 @@ def test_topics_are_deterministic_and_validate():
     b = comment_topics(fb, k=4, seed=0)
     assert a.topics.equals(b.topics) and a.comments.equals(b.comments)
     assert a.k_scores.height == 0
+    # the result draws itself: the topic share chart of its table
+    assert a.chart().to_dict() == topic_share_chart(a.topics).to_dict()
     with pytest.raises(ParameterError, match="'k'"):
         comment_topics(fb, k=1)
     with pytest.raises(DataError, match="at least 10"):
