@@ -322,19 +322,11 @@ def _transitions_lazy(lf: pl.LazyFrame, key: list[str], weight: Weight, func: st
     )
     if weight != "events":  # read twice below: materialise once
         pairs = pairs.collect().lazy()
-    aggs = [
-        pl.len().alias("events"),
-        pl.col(CUSTOMER_CODE).n_unique().alias("customers"),
-        pl.col("seconds").mean().alias("mean_seconds"),
-        pl.col("seconds").median().alias("median_seconds"),
-    ]
-    if len(key) > 1:
-        aggs.insert(2, pl.struct(key).n_unique().alias("sessions"))
     decoded = [
         (pl.col("_k") // n_tp).replace_strict(decode, return_dtype=pl.String).alias("source"),
         (pl.col("_k") % n_tp).replace_strict(decode, return_dtype=pl.String).alias("target"),
     ]
-    edges = pairs.group_by("_k").agg(aggs).with_columns(decoded).drop("_k").collect().lazy()
+    edges = _edge_table(pairs, key, n_tp).with_columns(decoded).drop("_k").collect().lazy()
     # Denominators: Retentioneering 'node' = weight of A -> * ; 'full' = all transitions or units.
     if weight == "events":  # every pair is in one edge: the totals come from the edge table
         out_w = edges.group_by("source").agg(pl.col("events").sum().alias("_out"))
@@ -347,6 +339,50 @@ def _transitions_lazy(lf: pl.LazyFrame, key: list[str], weight: Weight, func: st
         )
         total = lf.select(units.n_unique().alias("_total"))
     return _weighted(edges, out_w, total, pl.col(weight))
+
+
+#: Above this many possible (source, target) codes, :func:`_edge_table` sorts instead of hashing.
+_MANY_PAIRS = 2**16
+
+
+def _edge_table(pairs: pl.LazyFrame, key: list[str], n_tp: int) -> pl.LazyFrame:
+    """One row per packed pair ``_k``: ``events``, ``customers`` (``sessions``),
+    ``mean_seconds``, ``median_seconds``.
+
+    ``pairs`` holds one row per transition, in path order. With few touchpoints (a few hundred
+    possible pairs) one hash group-by is cheapest. With many (thousands of page names: up to
+    millions of pairs) a hash group-by over that many groups costs several times a stable sort
+    on ``_k``; after that sort each pair's rows are contiguous and still in path order, so
+    every aggregate runs on slices, and a pair's distinct customers (sessions) are the rows
+    where the customer (session) differs from the row before within the pair. The numbers are
+    the same either way (means summed in the same row order).
+    """
+    if n_tp * n_tp <= _MANY_PAIRS:
+        aggs = [pl.len().alias("events"), pl.col(CUSTOMER_CODE).n_unique().alias("customers")]
+        if len(key) > 1:
+            aggs.append(pl.struct(key).n_unique().alias("sessions"))
+        grouped = pairs.group_by("_k")
+    else:
+        k = pl.col("_k")
+
+        def new(cols: list[str]) -> pl.Expr:  # first row of a (pair, unit) run
+            return pl.any_horizontal(
+                pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ["_k", *cols]
+            )
+
+        units = [new([CUSTOMER_CODE]).alias("_nc")]
+        aggs = [pl.len().alias("events"), pl.col("_nc").sum().alias("customers")]
+        if len(key) > 1:
+            units.append(new(key).alias("_ns"))
+            aggs.append(pl.col("_ns").sum().alias("sessions"))
+        ordered = pairs.sort("_k", maintain_order=True).with_columns(*units, k.set_sorted())
+        grouped = ordered.group_by("_k", maintain_order=True)
+    aggs = [a.cast(pl.UInt32) for a in aggs]
+    return grouped.agg(
+        *aggs,
+        pl.col("seconds").mean().alias("mean_seconds"),
+        pl.col("seconds").median().alias("median_seconds"),
+    )
 
 
 def transitions(
