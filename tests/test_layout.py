@@ -227,7 +227,6 @@ LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("cxlab/io/outofcore.py", "analyze_client"),
     ("cxlab/io/outofcore.py", "scan_events"),
     ("cxlab/io/rules.py", "column_checks"),
-    ("cxlab/io/sources.py", "apply_source_spec"),
     ("cxlab/io/surveys.py", "_shape_wide"),
     ("cxlab/report/batch.py", "render_client"),
     ("cxlab/report/batch.py", "run_batch"),

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -204,35 +205,57 @@ def apply_source_spec(
     (datetime.datetime(1970, 1, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 'purchase', 'unknown')
     """
     spec = spec or SourceSpec()
-    schema = dict(schema)
-    mapping = dict(mapping)
-    added: dict[str, pl.Expr] = {}
-    consumed: list[str] = []
-
-    def source_column(name: str, canonical: str) -> None:
-        """Make ``name`` (a nested path) a column of the source, if it is not one."""
-        if name in schema or name in added:
-            return
-        parsed = nested_path(name)
-        if parsed is None or parsed[0] not in schema:
-            return  # the loader names the missing column
-        base, steps = parsed
-        dtype = types.get(base, schema[base])
-        base_expr = pl.col(base)
-        if schema[base] == pl.String and dtype != pl.String:  # NDJSON: objects read as JSON text
-            base_expr = base_expr.str.json_decode(dtype)
-        expr, leaf = _nested_expr(name, base_expr, base, steps, dtype, str(path))
-        added[name] = expr
-        schema[name] = leaf
-        consumed.append(base)  # an object or list column: its fields are what is used
-
-    for src, canonical in list(mapping.items()):
-        source_column(src, canonical)
-    for canonical, parts in spec.derived.items():
+    cols = _Columns(dict(schema), types, dict(mapping), {}, [], table, str(path))
+    for src in list(cols.mapping):
+        _add_nested(cols, src)
+    for parts in spec.derived.values():
         for part in parts:
-            source_column(part, canonical)
+            _add_nested(cols, part)
+    _add_derived(cols, spec)
+    if spec.timestamp_unit is not None:
+        _add_epoch(cols, spec.timestamp_unit)
+    _add_constants(cols, spec)
+    if cols.added:
+        lf = lf.with_columns(e.alias(n) for n, e in cols.added.items())
+    schema, mapping, consumed = cols.schema, cols.mapping, cols.consumed
+    return lf, schema, mapping, consumed
 
-    # derived columns: parts joined by the separator, missing parts left out
+
+@dataclass
+class _Columns:
+    """The source's columns while :func:`apply_source_spec` adds to them."""
+
+    schema: dict[str, pl.DataType]  # every column, the added ones included
+    types: Mapping[str, pl.DataType]  # the file's own types
+    mapping: dict[str, str]  # source column -> canonical column
+    added: dict[str, pl.Expr]  # added column -> its expression
+    consumed: list[str]  # source columns an added one is made from
+    table: str
+    path: str
+
+
+def _add_nested(cols: _Columns, name: str) -> None:
+    """Make ``name`` (a nested path) a column of the source, if it is not one."""
+    schema = cols.schema
+    if name in schema or name in cols.added:
+        return
+    parsed = nested_path(name)
+    if parsed is None or parsed[0] not in schema:
+        return  # the loader names the missing column
+    base, steps = parsed
+    dtype = cols.types.get(base, schema[base])
+    base_expr = pl.col(base)
+    if schema[base] == pl.String and dtype != pl.String:  # NDJSON: objects read as JSON text
+        base_expr = base_expr.str.json_decode(dtype)
+    expr, leaf = _nested_expr(name, base_expr, base, steps, dtype, cols.path)
+    cols.added[name] = expr
+    schema[name] = leaf
+    cols.consumed.append(base)  # an object or list column: its fields are what is used
+
+
+def _add_derived(cols: _Columns, spec: SourceSpec) -> None:
+    """Derived columns: parts joined by the separator, missing parts left out."""
+    schema, mapping, table, path = cols.schema, cols.mapping, cols.table, cols.path
     for canonical, parts in spec.derived.items():
         if canonical in mapping.values():
             other = next(s for s, c in mapping.items() if c == canonical)
@@ -248,47 +271,47 @@ def apply_source_spec(
                 f"{', '.join(schema)}."
             )
         # null parts are left out; the loader then strips the result and reads "" as empty
-        texts = [added.get(part, pl.col(part)).cast(pl.String) for part in parts]
-        consumed.extend(p for p in parts if p not in added)  # used, like a mapped column
+        texts = [cols.added.get(part, pl.col(part)).cast(pl.String) for part in parts]
+        cols.consumed.extend(p for p in parts if p not in cols.added)  # used, like a mapped column
         name = _free_name(" + ".join(parts), schema)
-        added[name] = pl.concat_str(texts, separator=spec.separator, ignore_nulls=True)
+        cols.added[name] = pl.concat_str(texts, separator=spec.separator, ignore_nulls=True)
         schema[name] = pl.String()
         mapping[name] = canonical
 
-    # epoch times
-    if spec.timestamp_unit is not None:
-        src = next((s for s, c in mapping.items() if c == "timestamp"), None)
-        if src is None and "timestamp" in schema and "timestamp" not in mapping:
-            src = "timestamp"
-        if src is not None and src in schema:
-            converted = epoch_to_datetime(
-                added.get(src, pl.col(src)), schema[src], spec.timestamp_unit
-            )
-            if src in added:  # a nested field: converted in place
-                added[src] = converted
-                schema[src] = pl.Datetime("us", "UTC")
-            else:  # a column of the file: its text stays as it is (set-aside rows show it)
-                name = _free_name(f"{src} (epoch {spec.timestamp_unit})", schema)
-                added[name] = converted
-                schema[name] = pl.Datetime("us", "UTC")
-                mapping.pop(src, None)
-                mapping[name] = "timestamp"
-                consumed.append(src)
 
-    # constants, for canonical columns no column of the file gives
+def _add_epoch(cols: _Columns, unit: str) -> None:
+    """The timestamp source read as epoch times in ``unit``."""
+    schema, mapping, added = cols.schema, cols.mapping, cols.added
+    src = next((s for s, c in mapping.items() if c == "timestamp"), None)
+    if src is None and "timestamp" in schema and "timestamp" not in mapping:
+        src = "timestamp"
+    if src is None or src not in schema:
+        return
+    converted = epoch_to_datetime(added.get(src, pl.col(src)), schema[src], unit)
+    if src in added:  # a nested field: converted in place
+        added[src] = converted
+        schema[src] = pl.Datetime("us", "UTC")
+    else:  # a column of the file: its text stays as it is (set-aside rows show it)
+        name = _free_name(f"{src} (epoch {unit})", schema)
+        added[name] = converted
+        schema[name] = pl.Datetime("us", "UTC")
+        mapping.pop(src, None)
+        mapping[name] = "timestamp"
+        cols.consumed.append(src)
+
+
+def _add_constants(cols: _Columns, spec: SourceSpec) -> None:
+    """Constants, for canonical columns no column of the file gives."""
+    schema = cols.schema
     constants = dict(spec.constants)
-    if table == "events" and "channel" not in constants:
+    if cols.table == "events" and "channel" not in constants:
         constants["channel"] = UNKNOWN_CHANNEL
     for canonical, value in constants.items():
-        if _provided(canonical, schema, mapping):
+        if _provided(canonical, schema, cols.mapping):
             continue
         name = (
             canonical if canonical not in schema else _free_name(f"{canonical} (constant)", schema)
         )
-        added[name] = pl.lit(value, pl.String)
+        cols.added[name] = pl.lit(value, pl.String)
         schema[name] = pl.String()
-        mapping[name] = canonical
-
-    if added:
-        lf = lf.with_columns(e.alias(n) for n, e in added.items())
-    return lf, schema, mapping, consumed
+        cols.mapping[name] = canonical
