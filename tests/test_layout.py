@@ -224,8 +224,6 @@ LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("cxlab/io/_sample_sim.py", "simulate_chunk"),
     ("cxlab/io/init.py", "client_toml_text"),
     ("cxlab/io/init.py", "init_client"),
-    ("cxlab/io/outofcore.py", "analyze_client"),
-    ("cxlab/io/outofcore.py", "scan_events"),
     ("cxlab/io/rules.py", "column_checks"),
     ("cxlab/io/surveys.py", "_shape_wide"),
     ("cxlab/report/batch.py", "render_client"),

@@ -216,42 +216,16 @@ def scan_events(folder: str | Path) -> EventScan:
         raise DataError(
             f'{folder}: client.toml names no events file. Add events = "..." under [files].'
         )
-    schema = EVENTS
     src = open_source(path, "events", cfg.separator)
     file_cols = list(src.schema)
     src, mapping, _ = declared_columns(
         src, cfg.columns.get("events", {}), cfg.source_spec("events"), "events", path
     )
-    source_cols = list(src.schema)
-    resolved = resolve_columns(schema, source_cols, mapping, path)
+    resolved = resolve_columns(EVENTS, list(src.schema), mapping, path)
     check_source_types(path, "events", resolved, src.types or src.schema)
-    tz = cfg.timezone
-    as_of_utc = as_utc(cfg.as_of, tz, "as_of") or dt.datetime.now(dt.UTC)
-    start_utc = as_utc(cfg.start_date, tz, "start_date")
-
-    # The loader strips (and blanks -> null) only text columns that have an untidy value.
-    text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
-    binary = {c: s for c, s in resolved.items() if src.schema[s] == pl.Binary}
     # blank lines of a delimited file are not rows (as in the loader): left out, not counted
     blank = blank_line(file_cols) if src.kind in ("csv", "tsv") else None
-    probe = (
-        [pl.len().alias("__rows")]
-        + [e for s in text_cols for e in tidy_probe(s, src.kind != "parquet")]
-        + ([blank.sum().alias("__blank")] if blank is not None else [])
-        + [pl.col(s).cast(pl.String).null_count().alias(f"__bin_{s}") for s in binary.values()]
-    )
-    try:
-        row = src.lf.select(probe).collect(engine="streaming").row(0, named=True)
-    except _READ_ERRORS as exc:
-        if binary:  # which column is not UTF-8 (its row is found by the in-memory loader)
-            for c, s in binary.items():
-                try:
-                    src.lf.select(pl.col(s).cast(pl.String).null_count()).collect(
-                        engine="streaming"
-                    )
-                except _READ_ERRORS:
-                    raise binary_error(path, c, s, None) from None
-        raise read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
+    row = _probe(src, resolved, blank, path)
     n_blank = row.get("__blank") or 0
     blank_examples: tuple[int, ...] = ()
     if n_blank:
@@ -269,19 +243,76 @@ def scan_events(folder: str | Path) -> EventScan:
             f"{path}: the file has a header but no data rows. Export the events table again "
             f"with its rows."
         )
-    raw = {c: tidy(s, row) for c, s in resolved.items()}
-    rdt = {c: src.schema[s] for c, s in resolved.items()}
+    scan = src.lf.with_row_index(SOURCE_ROW, offset=1)
+    if n_blank:
+        scan = scan.filter(~blank)
+    binary = [s for s in resolved.values() if src.schema[s] == pl.Binary]
+    if binary:
+        scan = scan.with_columns(**{s: pl.col(s).cast(pl.String) for s in binary})
+    flagged, flags, extras = _flagged(cfg, scan, resolved, src.schema, row)
+    return EventScan(
+        cfg,
+        path,
+        resolved,
+        flags,
+        row["__rows"] - n_blank,
+        flagged,
+        extras,
+        n_blank,
+        blank_examples,
+    )
 
+
+def _probe(
+    src: object, resolved: dict[str, str], blank: pl.Expr | None, path: Path
+) -> dict[str, object]:
+    """One streaming pass: rows, blank lines, which text columns are untidy, binary columns.
+
+    The loader strips (and blanks -> null) only text columns that have an untidy value.
+    """
+    text_cols = sorted({s for s in resolved.values() if src.schema[s] == pl.String})
+    binary = {c: s for c, s in resolved.items() if src.schema[s] == pl.Binary}
+    probe = (
+        [pl.len().alias("__rows")]
+        + [e for s in text_cols for e in tidy_probe(s, src.kind != "parquet")]
+        + ([blank.sum().alias("__blank")] if blank is not None else [])
+        + [pl.col(s).cast(pl.String).null_count().alias(f"__bin_{s}") for s in binary.values()]
+    )
+    try:
+        return src.lf.select(probe).collect(engine="streaming").row(0, named=True)
+    except _READ_ERRORS as exc:
+        if binary:  # which column is not UTF-8 (its row is found by the in-memory loader)
+            for c, s in binary.items():
+                try:
+                    src.lf.select(pl.col(s).cast(pl.String).null_count()).collect(
+                        engine="streaming"
+                    )
+                except _READ_ERRORS:
+                    raise binary_error(path, c, s, None) from None
+        raise read_error(path, src.kind, src.gz, exc, src.sep, src.content) from None
+
+
+def _flagged(
+    cfg: ClientConfig,
+    scan: pl.LazyFrame,
+    resolved: dict[str, str],
+    types: Mapping[str, pl.DataType],
+    row: dict[str, object],
+) -> tuple[pl.LazyFrame, tuple[tuple[str, str], ...], dict[str, pl.Expr]]:
+    """The lazy canonical columns with each row's first set-aside flag (``_flag``), the
+    ``(reason, column)`` of each flag and the warning columns (``_w_*``)."""
+    tz = cfg.timezone
+    rdt = {c: types[s] for c, s in resolved.items()}
     values, flags, later, ts = column_checks(
         "events",
-        schema,
+        EVENTS,
         resolved,
-        raw,
+        {c: tidy(s, row) for c, s in resolved.items()},
         rdt,
         timezone=tz,
         formats=cfg.timestamp_formats,
-        start_utc=start_utc,
-        as_of_utc=as_of_utc,
+        start_utc=as_utc(cfg.start_date, tz, "start_date"),
+        as_of_utc=as_utc(cfg.as_of, tz, "as_of") or dt.datetime.now(dt.UTC),
     )
     extras: dict[str, pl.Expr] = {}
     if ts is not None:
@@ -312,24 +343,8 @@ def scan_events(folder: str | Path) -> EventScan:
         e.fill_null(False).alias(fcols[n_first + i])
         for i, (_, _, e) in enumerate(all_flags[n_first:])
     ]
-    scan = src.lf.with_row_index(SOURCE_ROW, offset=1)
-    if n_blank:
-        scan = scan.filter(~blank)
-    binary_cols = {s: pl.col(s).cast(pl.String) for s in binary.values()}
-    if binary_cols:
-        scan = scan.with_columns(**binary_cols)
     flagged = scan.select(stage1).with_columns(stage2).with_columns(first.alias(_FLAG)).drop(fcols)
-    return EventScan(
-        cfg,
-        path,
-        resolved,
-        tuple((r, c) for r, c, _ in all_flags),
-        row["__rows"] - n_blank,
-        flagged,
-        extras,
-        n_blank,
-        blank_examples,
-    )
+    return flagged, tuple((r, c) for r, c, _ in all_flags), extras
 
 
 def choose_partitions(rows: int, rows_per_partition: int = ROWS_PER_PARTITION) -> int:
@@ -700,7 +715,6 @@ def analyze_client(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     scan = scan_events(folder)
-    cfg, path = scan.config, scan.path
     input_rows = scan.rows
     n_parts = (
         partitions if partitions is not None else choose_partitions(input_rows, rows_per_partition)
@@ -714,96 +728,10 @@ def analyze_client(
         shutil.rmtree(parts_dir, ignore_errors=True)  # parts kept by an earlier run
     try:
         t0 = time.perf_counter()
-        keep = [
-            SOURCE_ROW,
-            *[c for c in EVENTS.names if c in scan._flagged.collect_schema().names()],
-            *scan._extras,
-            _FLAG,
-        ]
-        part_key = (pl.col("customer_id").hash(seed=20240) % n_parts).alias(_PART)
-        try:
-            scan._flagged.select(keep).with_columns(part_key).sink_parquet(
-                pl.PartitionBy(parts_dir, key=_PART, include_key=False),
-                engine="streaming",
-                compression="lz4",
-                mkdir=True,
-            )
-        except _READ_ERRORS as exc:
-            raise DataError(
-                f"{path}: cannot be read as a Parquet/CSV/NDJSON file while partitioning "
-                f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}). "
-                f"Check that the file is a complete export."
-            ) from None
-        # one folder per key value (hive style, "_part=k"); group the files by folder
-        files: dict[str, list[Path]] = {}
-        for f in sorted(parts_dir.rglob("*.parquet")):
-            files.setdefault(str(f.parent), []).append(f)
-        all_files = [f for v in files.values() for f in v]
-        written, end = (
-            (
-                pl.scan_parquet(all_files)
-                .select(pl.len(), pl.col("timestamp").filter(pl.col(_FLAG).is_null()).max())
-                .collect(engine="streaming")
-                .row(0)
-            )
-            if all_files
-            else (0, None)
-        )
-        if written != input_rows:  # pragma: no cover - a guard: never lose rows silently
-            raise DataError(
-                f"{path}: partitioning wrote {written:,} of {input_rows:,} rows to {parts_dir}. "
-                f"Check the free disk space there (or pass workdir=) and run again."
-            )
+        files, end = _partition(scan, n_parts, parts_dir)
         timings["partition"] = time.perf_counter() - t0
-
         t0 = time.perf_counter()
-        acc = _empty_parts()
-        dup_flag = len(scan.flags) - 1
-        cust_dir = Path(out_dir) / "customers" if out_dir is not None else None
-        if cust_dir is not None:
-            cust_dir.mkdir(parents=True, exist_ok=True)
-            for old in cust_dir.glob("part-*.parquet"):
-                old.unlink()
-        from tqdm.auto import tqdm
-
-        for k, fs in enumerate(
-            tqdm(list(files.values()), desc=f"{cfg.slug}: parts", unit="part", disable=not progress)
-        ):
-            df = pl.scan_parquet(fs).collect(engine="streaming")
-            if cfg.duplicate_events == "drop":  # "keep" (default): repeated events are loaded
-                df = _dedupe(df, scan.key, dup_flag)
-            bad = df.lazy().filter(pl.col(_FLAG).is_not_null())
-            acc["set_aside"].append(
-                bad.group_by(_FLAG)
-                .agg(
-                    pl.len().cast(pl.Int64).alias("rows"),
-                    pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"),
-                )
-                .collect(engine="streaming")
-            )
-            acc["warn"].append(_warning_counts(df))
-            ev = df.filter(pl.col(_FLAG).is_null()).drop(
-                _FLAG, *[c for c in df.columns if c.startswith("_w_")]
-            )
-            del df
-            if ev.height == 0:
-                continue
-            acc["unknown"].append(
-                ev.lazy()
-                .filter(~pl.col("touchpoint").is_in(list(cfg.journey_map)))
-                .group_by("touchpoint")
-                .agg(
-                    pl.len().cast(pl.Int64).alias("rows"),
-                    pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"),
-                )
-                .collect(engine="streaming")
-            )
-            part = _analyse_part(ev, cfg, end)
-            del ev
-            if cust_dir is not None:
-                part.pop("customers").write_parquet(cust_dir / f"part-{k:05d}.parquet")
-            for name, frame in part.items():
-                acc[name].append(frame)
+        acc, cust_dir = _analyse_parts(scan, files, end, out_dir, progress)
         timings["parts"] = time.perf_counter() - t0
     finally:
         if not keep_parts:
@@ -814,6 +742,129 @@ def analyze_client(
     timings["combine"] = time.perf_counter() - t0
     object.__setattr__(result, "timings", timings)
     return result
+
+
+def _partition(
+    scan: EventScan, n_parts: int, parts_dir: Path
+) -> tuple[dict[str, list[Path]], dt.datetime | None]:
+    """Write the flagged events to ``n_parts`` Parquet folders by customer hash (streaming).
+
+    Returns the files of each part and the latest timestamp of a kept event.
+    """
+    path, input_rows = scan.path, scan.rows
+    keep = [
+        SOURCE_ROW,
+        *[c for c in EVENTS.names if c in scan._flagged.collect_schema().names()],
+        *scan._extras,
+        _FLAG,
+    ]
+    part_key = (pl.col("customer_id").hash(seed=20240) % n_parts).alias(_PART)
+    try:
+        scan._flagged.select(keep).with_columns(part_key).sink_parquet(
+            pl.PartitionBy(parts_dir, key=_PART, include_key=False),
+            engine="streaming",
+            compression="lz4",
+            mkdir=True,
+        )
+    except _READ_ERRORS as exc:
+        raise DataError(
+            f"{path}: cannot be read as a Parquet/CSV/NDJSON file while partitioning "
+            f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}). "
+            f"Check that the file is a complete export."
+        ) from None
+    # one folder per key value (hive style, "_part=k"); group the files by folder
+    files: dict[str, list[Path]] = {}
+    for f in sorted(parts_dir.rglob("*.parquet")):
+        files.setdefault(str(f.parent), []).append(f)
+    all_files = [f for v in files.values() for f in v]
+    written, end = (
+        (
+            pl.scan_parquet(all_files)
+            .select(pl.len(), pl.col("timestamp").filter(pl.col(_FLAG).is_null()).max())
+            .collect(engine="streaming")
+            .row(0)
+        )
+        if all_files
+        else (0, None)
+    )
+    if written != input_rows:  # pragma: no cover - a guard: never lose rows silently
+        raise DataError(
+            f"{path}: partitioning wrote {written:,} of {input_rows:,} rows to {parts_dir}. "
+            f"Check the free disk space there (or pass workdir=) and run again."
+        )
+    return files, end
+
+
+def _analyse_parts(
+    scan: EventScan,
+    files: dict[str, list[Path]],
+    end: dt.datetime | None,
+    out_dir: str | Path | None,
+    progress: bool,
+) -> tuple[dict[str, list[pl.DataFrame]], Path | None]:
+    """Each part in memory in turn: its set-aside counts, warnings and analyses (``acc``);
+    its per-customer table written under ``out_dir/customers`` (returned) when asked."""
+    cfg = scan.config
+    acc = _empty_parts()
+    cust_dir = Path(out_dir) / "customers" if out_dir is not None else None
+    if cust_dir is not None:
+        cust_dir.mkdir(parents=True, exist_ok=True)
+        for old in cust_dir.glob("part-*.parquet"):
+            old.unlink()
+    from tqdm.auto import tqdm
+
+    for k, fs in enumerate(
+        tqdm(list(files.values()), desc=f"{cfg.slug}: parts", unit="part", disable=not progress)
+    ):
+        part = _one_part(scan, fs, end, acc)
+        if part is None:
+            continue
+        if cust_dir is not None:
+            part.pop("customers").write_parquet(cust_dir / f"part-{k:05d}.parquet")
+        for name, frame in part.items():
+            acc[name].append(frame)
+    return acc, cust_dir
+
+
+def _one_part(
+    scan: EventScan,
+    files: list[Path],
+    end: dt.datetime | None,
+    acc: dict[str, list[pl.DataFrame]],
+) -> dict[str, pl.DataFrame] | None:
+    """One part (read from ``files``): its set-aside counts, warnings and unknown touchpoints
+    (added to ``acc``) and its analyses (returned; None when no row of the part is kept)."""
+    cfg = scan.config
+    df = pl.scan_parquet(files).collect(engine="streaming")
+    if cfg.duplicate_events == "drop":  # "keep" (default): repeated events are loaded
+        df = _dedupe(df, scan.key, len(scan.flags) - 1)
+    bad = df.lazy().filter(pl.col(_FLAG).is_not_null())
+    acc["set_aside"].append(
+        bad.group_by(_FLAG)
+        .agg(
+            pl.len().cast(pl.Int64).alias("rows"),
+            pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"),
+        )
+        .collect(engine="streaming")
+    )
+    acc["warn"].append(_warning_counts(df))
+    ev = df.filter(pl.col(_FLAG).is_null()).drop(
+        _FLAG, *[c for c in df.columns if c.startswith("_w_")]
+    )
+    del df
+    if ev.height == 0:
+        return None
+    acc["unknown"].append(
+        ev.lazy()
+        .filter(~pl.col("touchpoint").is_in(list(cfg.journey_map)))
+        .group_by("touchpoint")
+        .agg(
+            pl.len().cast(pl.Int64).alias("rows"),
+            pl.col(SOURCE_ROW).sort().head(_EXAMPLES).alias("examples"),
+        )
+        .collect(engine="streaming")
+    )
+    return _analyse_part(ev, cfg, end)
 
 
 def _combine(
