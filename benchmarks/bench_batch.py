@@ -13,6 +13,14 @@ and reports the wall-time ratio and, from the batch's run records, the per-repor
 kernel start (until the first kernel reply) vs analysis (executing the cells) vs the rest
 (parameter injection, HTML export, writing files, process start).
 
+Fairness: both sides run in the same window. ``--rounds R`` (default 3) alternates them
+(batch then loop, loop then batch, ...) and the ratio read is the one of the two sides'
+medians over the rounds. With ``--lock FILE`` each round takes an exclusive ``flock`` on FILE
+(the shared benchmark lock) and releases it between rounds, so other benchmarks can run in
+between without ever overlapping a round. The serial loop is the same fresh-process work per
+client; ``--loop-clients K`` times it on K clients (cycling the templates evenly) and scales
+its wall time by N/K, which the output says (``loop_extrapolated_from``).
+
 With ``--pdf`` the batch also prints every report to PDF (``cxlab batch --pdf``), and the PDF's
 own cost is measured: the median ``pdf_seconds`` of the batch's records, and the median of 3
 fresh processes that each print one sample client's report (``cxlab.report.pdf.write_pdf``),
@@ -22,6 +30,8 @@ Usage::
 
     .venv/bin/python benchmarks/bench_batch.py                 # 20 clients, sample size
     .venv/bin/python benchmarks/bench_batch.py --clients 6 --customers 1000 --workers 2
+    .venv/bin/python benchmarks/bench_batch.py --customers 150 --loop-clients 6 \
+        --lock /tmp/cxlab-bench.lock                          # fair rounds, shared lock
 
 Results are printed and written to ``benchmarks/out/bench_batch.json``.
 """
@@ -29,6 +39,8 @@ Results are printed and written to ``benchmarks/out/bench_batch.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -85,9 +97,11 @@ def run_cxlab_batch(
     return elapsed, records
 
 
-def run_papermill_loop(clients: Path, out: Path, salt: Path) -> float:
+def run_papermill_loop(clients: Path, out: Path, salt: Path, only: int | None = None) -> float:
+    """Wall seconds of the serial loop over the clients (the first ``only`` of them)."""
+    chosen = sorted(p for p in clients.iterdir() if p.is_dir())[:only]
     start = time.perf_counter()
-    for client in sorted(p for p in clients.iterdir() if p.is_dir()):
+    for client in chosen:
         target = out / client.name
         target.mkdir(parents=True, exist_ok=True)
         subprocess.run(
@@ -147,6 +161,45 @@ def pdf_fresh_processes(page: Path, work: Path, repeats: int = 3) -> list[float]
     return times
 
 
+@contextlib.contextmanager
+def held(lock: Path | None):
+    """Hold an exclusive ``flock`` on ``lock`` (nothing when None) for one round."""
+    if lock is None:
+        yield
+        return
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def one_round(args: argparse.Namespace, clients: Path, salt: Path, i: int) -> dict:
+    """One batch and one loop, in alternating order (batch first in even rounds)."""
+    work = args.work / f"round{i}"
+    with held(args.lock):
+        load = os.getloadavg()
+        sides = ["batch", "loop"] if i % 2 == 0 else ["loop", "batch"]
+        out: dict = {"round": i, "order": sides, "load_average_at_start": load}
+        for side in sides:
+            if side == "batch":
+                secs, records = run_cxlab_batch(
+                    clients, work / "batch", args.workers, salt, pdf=args.pdf
+                )
+                out.update(batch_seconds=secs, records=records)
+            else:
+                loop = run_papermill_loop(clients, work / "papermill", salt, args.loop_clients)
+                out["loop_seconds"] = loop * args.clients / (args.loop_clients or args.clients)
+        out["load_average_at_end"] = os.getloadavg()
+    print(
+        f"round {i}: batch {out['batch_seconds']:.1f} s, loop {out['loop_seconds']:.1f} s, "
+        f"load {load[0]:.1f} -> {out['load_average_at_end'][0]:.1f}",
+        file=sys.stderr,
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=20, help="number of clients (default: 20)")
@@ -158,6 +211,11 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pdf", action="store_true", help="batch with --pdf; time the PDF step")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
+    parser.add_argument(
+        "--loop-clients", type=int, default=None, help="time the loop on K clients, scaled to N"
+    )
+    parser.add_argument("--lock", type=Path, default=None, help="flock this file per round")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "out" / "bench_batch")
     args = parser.parse_args()
 
@@ -167,11 +225,10 @@ def main() -> None:
     salt = args.work / ".cxlab-salt"
     clients = make_clients(args.work, args.clients, args.customers, args.seed)
 
-    batch_s, records = run_cxlab_batch(
-        clients, args.work / "batch", args.workers, salt, pdf=args.pdf
-    )
-    loop_s = run_papermill_loop(clients, args.work / "papermill", salt)
-
+    rounds = [one_round(args, clients, salt, i) for i in range(args.rounds)]
+    batch_s = statistics.median(r["batch_seconds"] for r in rounds)
+    loop_s = statistics.median(r["loop_seconds"] for r in rounds)
+    records = [rec for r in rounds for rec in r["records"]]
     kernel = [r["kernel_seconds"] for r in records]
     cells = [r["cell_seconds"] for r in records]
     total = [r["seconds"] for r in records]
@@ -182,9 +239,20 @@ def main() -> None:
         "customers_per_client": args.customers or "sample size",
         "workers": args.workers,
         "cores": os.cpu_count(),
-        "load_average_at_end": os.getloadavg(),
-        "cxlab_batch_seconds": round(batch_s, 1),
-        "papermill_serial_loop_seconds": round(loop_s, 1),
+        "rounds": [
+            {
+                "order": r["order"],
+                "batch_seconds": round(r["batch_seconds"], 1),
+                "loop_seconds": round(r["loop_seconds"], 1),
+                "ratio": round(r["loop_seconds"] / r["batch_seconds"], 2),
+                "load_average_at_start": [round(x, 1) for x in r["load_average_at_start"]],
+                "load_average_at_end": [round(x, 1) for x in r["load_average_at_end"]],
+            }
+            for r in rounds
+        ],
+        "loop_extrapolated_from": args.loop_clients or args.clients,
+        "cxlab_batch_seconds_median": round(batch_s, 1),
+        "papermill_serial_loop_seconds_median": round(loop_s, 1),
         "speedup_batch_vs_loop": round(loop_s / batch_s, 2),
         "per_report_seconds_median": {
             "total_in_worker": round(statistics.median(total), 2),
@@ -196,7 +264,9 @@ def main() -> None:
         "all_ok": all(r["status"] == "ok" for r in records),
     }
     if args.pdf:
-        fresh = pdf_fresh_processes(args.work / "batch" / "client02" / "report.html", args.work)
+        with held(args.lock):
+            page = args.work / "round0" / "batch" / "client02" / "report.html"
+            fresh = pdf_fresh_processes(page, args.work)
         result["pdf"] = {
             "all_written": all(r.get("pdf") for r in records),
             "in_batch_seconds_median": round(

@@ -7,7 +7,7 @@ its 95% interval, churn rate), the report sections its data could not support ("
 skipped", each with its one-sentence reason), the caveats a reader must know before trusting
 the headlines ("Read with care": a journey map that misses most touchpoints, stages not
 tracked, a weak driver model, too few NPS answers), with a link to the report (or, for a failed run, to the
-executed notebook that holds the error). Clicking a column header sorts by it (a few lines
+executed notebook that holds the error), and to its PDF when ``--pdf`` wrote one. Clicking a column header sorts by it (a few lines
 of inline JavaScript; nothing is loaded from the network). Every value is HTML-escaped.
 """
 
@@ -171,8 +171,8 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
     cells.append(_skipped_cell(facts))
     cells.append(_caveats_cell(facts))
     links = []
-    for key, label in (("html", "report"), ("notebook", "notebook")):
-        rel = run.get(key)
+    for key, label in (("html", "report"), ("pdf", "PDF"), ("notebook", "notebook")):
+        rel = run.get(key)  # "pdf" only when --pdf wrote one (None when it could not)
         if rel and (out_dir / rel).exists():
             links.append(f"<a href='{e(Path(rel).as_posix(), quote=True)}'>{label}</a>")
     cells.append(_cell(" · ".join(links) or "–"))

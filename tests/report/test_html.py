@@ -292,3 +292,25 @@ def test_pseudonymize_frame_replaces_ids_everywhere_and_masks_pii():
     # the same customer has the same pseudonym in the id column and in the text
     pid = out.get_column("customer_id")[0]
     assert pid in out.get_column("comment")[0]
+
+
+def test_index_links_the_pdf_only_when_one_was_written(tmp_path):
+    # three clients: a PDF written, a PDF asked for but not printable (record "pdf": None,
+    # with the reason), and no --pdf at all; every one has its HTML page
+    for slug in ("printed", "unprintable", "html_only"):
+        (tmp_path / slug).mkdir()
+        (tmp_path / slug / "report.html").write_text("<html></html>")
+    (tmp_path / "printed" / "report.pdf").write_bytes(b"%PDF-1.4")
+    runs = [
+        {"client": "printed", "status": "ok", "html": "printed/report.html"},
+        {"client": "unprintable", "status": "ok", "html": "unprintable/report.html"},
+        {"client": "html_only", "status": "ok", "html": "html_only/report.html"},
+    ]
+    runs[0]["pdf"] = "printed/report.pdf"
+    runs[1].update(pdf=None, pdf_failure="chromium not found")
+    page = index_html(runs, tmp_path)
+    assert page.count(">PDF</a>") == 1
+    assert "<a href='printed/report.pdf'>PDF</a>" in page
+    # a record naming a PDF that is not on disk (deleted since) gets no dead link
+    (tmp_path / "printed" / "report.pdf").unlink()
+    assert ">PDF</a>" not in index_html(runs, tmp_path)
