@@ -226,8 +226,6 @@ LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("cxlab/io/init.py", "init_client"),
     ("cxlab/io/rules.py", "column_checks"),
     ("cxlab/io/surveys.py", "_shape_wide"),
-    ("cxlab/report/batch.py", "render_client"),
-    ("cxlab/report/batch.py", "run_batch"),
 }
 
 

@@ -353,83 +353,26 @@ def render_client(
         "facts": {},
     }
     try:
-        from cxlab.report.execute import execute_notebook, resolve_parameters
-        from cxlab.report.privacy import default_salt_file
-
-        salt = Path(salt_file).expanduser().resolve() if salt_file else default_salt_file(out)
-        if pseudonymize:
-            from cxlab.report.privacy import check_salt_file
-
-            check_salt_file(salt, out)  # private, and never inside the shared reports folder
-        params = resolve_parameters(
-            {
-                "client_dir": str(client_path),
-                "pseudonymize": bool(pseudonymize),
-                "salt_file": str(salt),
-                **(parameters or {}),
-            }
-        )
+        params, salt = _run_parameters(client_path, out, parameters, pseudonymize, salt_file)
         key = content_hash(client_path, nb_path, params, salt if pseudonymize else None)
         record["input_hash"] = key
-        previous = load_record(out, slug)
-        if (
-            resume
-            and previous
-            and previous.get("status") in ("ok", "skipped")
-            and previous.get("input_hash") == key
-            and (target / "report.html").exists()
-        ):
-            previous = dict(previous)
-            previous["status"] = "skipped"
-            previous["skipped_at"] = _now()
-            if pdf and not (target / "report.pdf").exists():
-                _print_pdf(previous, target, slug)
-                atomic_write_text(
-                    target / RECORD_FILE,
-                    json.dumps(previous, indent=2, sort_keys=True, default=str),
-                )
-            return previous
-
+        unchanged = _unchanged_run(out, slug, key, pdf) if resume else None
+        if unchanged is not None:
+            return unchanged
         target.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(target)
-        result = execute_notebook(
+        _execute_and_write(
+            record,
             nb_path,
             params,
-            cwd=target,
+            target,
+            pseudonymize=pseudonymize,
+            pdf=pdf,
             timeout=timeout,
             startup_timeout=startup_timeout,
             retries=retries,
             kernel_name=kernel_name,
         )
-        from cxlab.report.html import export_html, report_facts
-
-        facts = report_facts(result.notebook)
-        record["skipped_sections"] = facts.get("skipped_sections", [])  # [{section, title, reason}]
-        record.update(
-            facts=facts,
-            name=str(facts.get("client_name") or slug),
-            attempts=result.attempts,
-            kernel_seconds=round(result.kernel_seconds, 3),
-            cell_seconds=round(result.cell_seconds, 3),
-            retried=result.retried,
-        )
-        if pseudonymize:  # an error output may quote an input value
-            from cxlab.report.privacy import redact_notebook
-
-            redact_notebook(result.notebook)
-        atomic_write_text(target / "report.ipynb", nbformat.writes(result.notebook))
-        if result.ok:
-            page = export_html(result.notebook)
-            atomic_write_text(target / "report.html", page)
-            if pdf:
-                _print_pdf(record, target, slug)
-            record.update(
-                status="ok", html=f"{slug}/report.html", html_bytes=len(page.encode("utf-8"))
-            )
-        else:
-            failure = result.failure.to_dict()
-            failure["summary"] = result.failure.one_line()
-            record["failure"] = failure
     except Exception as exc:  # the batch goes on; the record says what happened
         record["failure"] = {
             "kind": "pipeline",
@@ -438,6 +381,113 @@ def render_client(
             "summary": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(limit=8),
         }
+    return _write_record(record, target, pseudonymize, started)
+
+
+def _run_parameters(
+    client_path: Path,
+    out: Path,
+    parameters: dict[str, Any] | None,
+    pseudonymize: bool,
+    salt_file: str | os.PathLike[str] | None,
+) -> tuple[dict[str, Any], Path]:
+    """The notebook parameters of one run (absolute paths) and the secret it uses."""
+    from cxlab.report.execute import resolve_parameters
+    from cxlab.report.privacy import check_salt_file, default_salt_file
+
+    salt = Path(salt_file).expanduser().resolve() if salt_file else default_salt_file(out)
+    if pseudonymize:
+        check_salt_file(salt, out)  # private, and never inside the shared reports folder
+    params = resolve_parameters(
+        {
+            "client_dir": str(client_path),
+            "pseudonymize": bool(pseudonymize),
+            "salt_file": str(salt),
+            **(parameters or {}),
+        }
+    )
+    return params, salt
+
+
+def _unchanged_run(out: Path, slug: str, key: str, pdf: bool) -> dict[str, Any] | None:
+    """``--resume``: the last record, marked ``skipped``, when its inputs are unchanged.
+
+    None when the client must run: no successful last run, other inputs, or no page. A
+    skipped client asked for a PDF it does not have gets one from its existing page.
+    """
+    previous = load_record(out, slug)
+    target = out / slug
+    if not (
+        previous
+        and previous.get("status") in ("ok", "skipped")
+        and previous.get("input_hash") == key
+        and (target / "report.html").exists()
+    ):
+        return None
+    previous = dict(previous)
+    previous["status"] = "skipped"
+    previous["skipped_at"] = _now()
+    if pdf and not (target / "report.pdf").exists():
+        _print_pdf(previous, target, slug)
+        atomic_write_text(
+            target / RECORD_FILE, json.dumps(previous, indent=2, sort_keys=True, default=str)
+        )
+    return previous
+
+
+def _execute_and_write(
+    record: dict[str, Any],
+    nb_path: Path,
+    params: dict[str, Any],
+    target: Path,
+    *,
+    pseudonymize: bool,
+    pdf: bool,
+    **execute_kwargs: Any,
+) -> None:
+    """Run the notebook; write the executed notebook, and the page (and PDF) when it ran.
+
+    Fills ``record``: the facts the notebook published, the timings, and ``status="ok"`` with
+    the page's name, or the failure (cell and exception).
+    """
+    from cxlab.report.execute import execute_notebook
+    from cxlab.report.html import export_html, report_facts
+
+    slug = target.name
+    result = execute_notebook(nb_path, params, cwd=target, **execute_kwargs)
+    facts = report_facts(result.notebook)
+    record.update(
+        facts=facts,
+        skipped_sections=facts.get("skipped_sections", []),  # [{section, title, reason}]
+        name=str(facts.get("client_name") or slug),
+        attempts=result.attempts,
+        kernel_seconds=round(result.kernel_seconds, 3),
+        cell_seconds=round(result.cell_seconds, 3),
+        retried=result.retried,
+    )
+    if pseudonymize:  # an error output may quote an input value
+        from cxlab.report.privacy import redact_notebook
+
+        redact_notebook(result.notebook)
+    atomic_write_text(target / "report.ipynb", nbformat.writes(result.notebook))
+    if not result.ok:
+        failure = result.failure.to_dict()
+        failure["summary"] = result.failure.one_line()
+        record["failure"] = failure
+        return
+    page = export_html(result.notebook)
+    atomic_write_text(target / "report.html", page)
+    if pdf:
+        _print_pdf(record, target, slug)
+    else:  # a PDF of an earlier page would not match this one (nor be linked)
+        (target / "report.pdf").unlink(missing_ok=True)
+    record.update(status="ok", html=f"{slug}/report.html", html_bytes=len(page.encode("utf-8")))
+
+
+def _write_record(
+    record: dict[str, Any], target: Path, pseudonymize: bool, started: float
+) -> dict[str, Any]:
+    """Finish ``record`` (redacted when pseudonymised, timed) and write ``run.json``."""
     if pseudonymize and record.get("failure"):  # error texts may quote input values
         from cxlab.report.privacy import redact_run_record
 
@@ -766,7 +816,6 @@ def run_batch(
     from tqdm.auto import tqdm
 
     from cxlab.report.execute import check_parameters
-    from cxlab.report.privacy import default_salt_file, read_or_create_secret
 
     started = time.monotonic()
     if workers is not None and workers < 1:
@@ -787,19 +836,7 @@ def run_batch(
     kwargs["resume"] = resume
     if kwargs.get("pseudonymize", True):
         # Create the secret once, here, before parallel runs (and outside the reports folder).
-        salt = (
-            Path(kwargs["salt_file"]).expanduser().resolve()
-            if kwargs.get("salt_file")
-            else default_salt_file(out)
-        )
-        try:
-            read_or_create_secret(salt, reports_dir=out)
-        except OSError as exc:
-            raise ConfigError(
-                f"Cannot create the pseudonymisation secret {salt}: {exc.strerror or exc}. Pass a writable "
-                f"--salt-file (salt_file=...), or make {salt.parent} writable."
-            ) from None
-        kwargs["salt_file"] = str(salt)
+        kwargs["salt_file"] = str(_create_secret(kwargs.get("salt_file"), out))
 
     stream = stream if stream is not None else sys.stderr
     bar = tqdm(
@@ -826,13 +863,7 @@ def run_batch(
             _run_local(clients, out, n_workers, kwargs, on_done)
     finally:
         bar.close()
-        # The index lists every client under clients_dir, with its latest record (runs of
-        # this batch first, else what a previous batch left); written even when interrupted.
-        by_slug = {r["client"]: r for r in _all_records(clients_dir, out)}
-        by_slug.update({r["client"]: r for r in runs})
-        from cxlab.report.index import write_index
-
-        index = write_index(list(by_slug.values()), out)
+        index = _write_batch_index(clients_dir, out, runs)  # even when interrupted
     runs = sorted(runs, key=lambda r: r["client"])
     return BatchResult(
         runs=runs,
@@ -840,6 +871,35 @@ def run_batch(
         seconds=time.monotonic() - started,
         failed=[r for r in runs if r["status"] == "failed"],
     )
+
+
+def _create_secret(salt_file: str | os.PathLike[str] | None, out: Path) -> Path:
+    """The pseudonymisation secret's path, the secret created there when it is missing."""
+    from cxlab.report.privacy import default_salt_file, read_or_create_secret
+
+    salt = Path(salt_file).expanduser().resolve() if salt_file else default_salt_file(out)
+    try:
+        read_or_create_secret(salt, reports_dir=out)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot create the pseudonymisation secret {salt}: {exc.strerror or exc}. Pass a "
+            f"writable --salt-file (salt_file=...), or make {salt.parent} writable."
+        ) from None
+    return salt
+
+
+def _write_batch_index(
+    clients_dir: str | os.PathLike[str], out: Path, runs: list[dict[str, Any]]
+) -> Path:
+    """Write the index of every client under ``clients_dir`` with its latest record.
+
+    The runs of this batch first, else what a previous batch left ("not run" without one).
+    """
+    from cxlab.report.index import write_index
+
+    by_slug = {r["client"]: r for r in _all_records(clients_dir, out)}
+    by_slug.update({r["client"]: r for r in runs})
+    return write_index(list(by_slug.values()), out)
 
 
 def _all_records(clients_dir: str | os.PathLike[str], out: Path) -> Iterable[dict[str, Any]]:
