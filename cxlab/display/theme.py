@@ -49,6 +49,10 @@ PALETTE = [
 WIDTH = 560
 #: The registered theme name.
 THEME = "cxlab"
+#: What a chart's interval band or whiskers show, in a reader's words (the method that
+#: computes them is named only in the report's "How this was computed" appendix).
+BAND_NOTE = "Shaded band: the range the true value likely lies in."
+WHISKERS_NOTE = "Lines: the range the true value likely lies in."
 _INK = "#1d2733"
 _MUTED = "#5b6877"
 _GRID = "#e6eaef"

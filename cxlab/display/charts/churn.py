@@ -12,7 +12,15 @@ import altair as alt
 import polars as pl
 
 from cxlab.display.charts._common import labelled
-from cxlab.display.theme import PALETTE, WIDTH, interval, interval_tip, tip
+from cxlab.display.theme import (
+    BAND_NOTE,
+    PALETTE,
+    WHISKERS_NOTE,
+    WIDTH,
+    interval,
+    interval_tip,
+    tip,
+)
 from cxlab.errors import DataError
 
 __all__ = [
@@ -112,7 +120,7 @@ def churn_rate_bars(
     ).sort("churn_rate", descending=True, nulls_last=True)
     order = data["cluster"].to_list()
     base = interval(
-        alt.Chart(data, title=alt.Title(title, subtitle="Whiskers: 95% interval.")).encode(
+        alt.Chart(data, title=alt.Title(title, subtitle=WHISKERS_NOTE)).encode(
             y=alt.Y("cluster:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
         )
     )
@@ -231,8 +239,8 @@ def driver_importance(
             data,
             title=alt.Title(
                 title,
-                subtitle="How much each model's accuracy drops when the trait is scrambled "
-                "(whiskers: 95% interval).",
+                subtitle="How much each model's accuracy drops when the trait is scrambled. "
+                + WHISKERS_NOTE,
             ),
         ),
         fmt=".3f",
@@ -305,9 +313,7 @@ def retention_chart(
     """
     _need(curves, ("group", "day", "retention", "ci_low", "ci_high", "at_risk"), "retention_chart")
     data = curves.sort(["group", "day"]).with_columns(pl.col("group").cast(pl.String))
-    base = interval(
-        alt.Chart(data, title=alt.Title(title, subtitle="Band: 95% interval (Kaplan–Meier)."))
-    ).encode(
+    base = interval(alt.Chart(data, title=alt.Title(title, subtitle=BAND_NOTE))).encode(
         x=alt.X("day:Q", title="Days since first seen"),
         color=alt.Color(
             "group:N",

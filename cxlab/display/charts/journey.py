@@ -18,7 +18,7 @@ from cxlab.analysis.journey import TRANSITION_STATES
 from cxlab.contract.schema import STAGES
 from cxlab.display.charts._common import MAX_ROWS, chart_frame, labelled, labelled_order
 from cxlab.display.labels import display_label
-from cxlab.display.theme import WIDTH, interval, interval_tip, tip
+from cxlab.display.theme import BAND_NOTE, WIDTH, interval, interval_tip, tip
 from cxlab.errors import ParameterError, did_you_mean
 
 __all__ = [
@@ -626,8 +626,8 @@ def time_to_convert_chart(curves: pl.DataFrame, *, title: str | None = None) -> 
             data,
             title=alt.Title(
                 title or "Time to convert",
-                subtitle="Customers still within their window count until they leave it "
-                "(Kaplan–Meier); band: 95% interval.",
+                subtitle="Customers still within their window count until they leave it. "
+                + BAND_NOTE,
             ),
         )
     ).encode(

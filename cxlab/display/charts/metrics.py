@@ -18,7 +18,15 @@ from cxlab.analysis.metrics import METRIC_LABELS, RESULT_COLUMNS
 from cxlab.contract.schema import STAGES
 from cxlab.display.charts._common import MAX_ROWS, chart_frame, labelled, labelled_order
 from cxlab.display.labels import display_label
-from cxlab.display.theme import PALETTE, WIDTH, interval, interval_tip, tip
+from cxlab.display.theme import (
+    BAND_NOTE,
+    PALETTE,
+    WHISKERS_NOTE,
+    WIDTH,
+    interval,
+    interval_tip,
+    tip,
+)
 from cxlab.errors import DataError, ParameterError, did_you_mean
 
 __all__ = [
@@ -136,7 +144,7 @@ def score_over_time_chart(frame: pl.DataFrame, *, title: str | None = None) -> a
     return alt.layer(band, line, points).properties(
         title=alt.Title(
             title or f"{metric} over time",
-            subtitle="Band: 95% interval. Faded points: fewer than 30 answers.",
+            subtitle=f"{BAND_NOTE} Faded points: fewer than 30 answers.",
         ),
         width=WIDTH,
         height=260,
@@ -189,7 +197,7 @@ def score_breakdown_chart(
     return alt.layer(bars, whiskers, ns).properties(
         title=alt.Title(
             title or f"{label} by {display_label(by).lower()}",
-            subtitle="Whiskers: 95% interval. Number: answers. Faded: fewer than 30 answers.",
+            subtitle=f"{WHISKERS_NOTE} Number: answers. Faded: fewer than 30 answers.",
         ),
         width=WIDTH - 120,
         height=alt.Step(24),

@@ -234,7 +234,7 @@ def variant_bars(
     whisker = base.mark_rule(color="#555").encode(
         x=alt.X(
             "ci_low:Q",
-            title="Went on to buy (95% interval)",
+            title="Went on to buy (line: the likely range)",
             scale=alt.Scale(domain=[0, 1]),
             axis=alt.Axis(format="%"),
         ),
