@@ -178,6 +178,7 @@ def held(lock: Path | None):
 def one_round(args: argparse.Namespace, clients: Path, salt: Path, i: int) -> dict:
     """One batch and one loop, in alternating order (batch first in even rounds)."""
     work = args.work / f"round{i}"
+    work.mkdir(parents=True, exist_ok=True)
     with held(args.lock):
         load = os.getloadavg()
         sides = ["batch", "loop"] if i % 2 == 0 else ["loop", "batch"]

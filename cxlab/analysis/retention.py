@@ -860,7 +860,7 @@ def lifecycle_reading(table: pl.DataFrame, every: str = "week") -> str:
     >>> t = pl.DataFrame({"period": [dt.datetime(2024, 3, 1)] * 4, "status": list(LIFECYCLE_STATUSES),
     ...                   "customers": [120, 300, 40, 90], "complete": [True] * 4})
     >>> lifecycle_reading(t, "month")
-    'In the month starting 2024-03-01, 460 customers were active: 120 new, 300 returning from the month before and 40 back after a gap; 90 active the month before were not (gone quiet).'
+    'In the month starting 01 Mar 2024, 460 customers were active: 120 new, 300 returning from the month before and 40 back after a gap; 90 active the month before were not (gone quiet).'
     """
     done = table.filter(pl.col("complete"))
     if done.height == 0:
@@ -876,7 +876,7 @@ def lifecycle_reading(table: pl.DataFrame, every: str = "week") -> str:
     )
     active = n.get("new", 0) + n.get("returning", 0) + n.get("resurrecting", 0)
     return (
-        f"In the {unit} starting {last:%Y-%m-%d}, {active:,} customers were active: "
+        f"In the {unit} starting {last:%d %b %Y}, {active:,} customers were active: "
         f"{n.get('new', 0):,} new, {n.get('returning', 0):,} returning from the {unit} before and "
         f"{n.get('resurrecting', 0):,} back after a gap; {n.get('dormant', 0):,} active the {unit} "
         f"before were not (gone quiet)."

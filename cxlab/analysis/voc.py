@@ -649,7 +649,9 @@ def representative_verbatims(
                 f"The 'topic' parameter must be one of {topics.topics['topic'].to_list()}. Got {topic!r} instead."
             )
         c = c.filter(pl.col("topic") == topic)
-    cols = [x for x in ("score", "nps_group", "sentiment", "topic_weight") if x in c.columns]
+    cols = [
+        x for x in ("survey", "score", "nps_group", "sentiment", "topic_weight") if x in c.columns
+    ]
     return (
         c.with_columns(pl.col("comment").str.len_chars().alias("_len"))
         .sort(["topic", "topic_weight", "_len", "comment"], descending=[False, True, False, False])

@@ -172,6 +172,10 @@ def labels_in_use(labels: Mapping[str, str] | None) -> Iterator[None]:
         use_labels(before)
 
 
+#: The column part of a "<column>=<level>" name that cxlab builds (one-hot attribute levels).
+_COLUMN_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
 def _words(name: str) -> str:
     words = [_WORDS.get(w.lower(), w) for w in name.replace("-", "_").split("_") if w]
     if not words:
@@ -197,6 +201,12 @@ def display_label(name: object, labels: Mapping[str, str] | None = None) -> str:
     ('Events in the retention stage', 'Share of interactions on Web')
     >>> display_label("segment=gift buyer"), display_label("nps_not_exposed")
     ('Segment: gift buyer', 'NPS of the others')
+
+    Only names cxlab builds get the "column=level" rule: a data value that holds "=" (or
+    markup) is shown as it is.
+
+    >>> display_label("<svg onload=__pwned=4>"), display_label("a b=c_d")
+    ('<svg onload=__pwned=4>', 'a b=c_d')
     >>> display_label("checkout_error", {"checkout_error": "Payment failed"})
     'Payment failed'
     """
@@ -207,9 +217,11 @@ def display_label(name: object, labels: Mapping[str, str] | None = None) -> str:
         return _active[name]
     if name in LABELS:
         return LABELS[name]
-    if "=" in name:  # one-hot attribute level: "<column>=<level>"
-        column, level = name.split("=", 1)
+    column, eq, level = name.partition("=")
+    if eq and _COLUMN_CODE.match(column):  # one-hot attribute level built by cxlab
         return f"{display_label(column, labels)}: {level}"
+    if eq or "<" in name or ">" in name:  # a data value (a segment, a comment), not a code
+        return name
     if " " in name and "_" not in name:
         return name
     for pattern, template in _PATTERNS:

@@ -192,6 +192,27 @@ def _escape_expr(expr: pl.Expr) -> pl.Expr:
     )
 
 
+def thousands(expr: pl.Expr) -> pl.Expr:
+    """Integers as text with a comma between thousands (``2682`` -> ``"2,682"``).
+
+    Polars-native: the digits are reversed, a comma follows every group of three, and the
+    text is reversed back (without a comma before the sign or at the start).
+
+    Examples
+    --------
+    >>> pl.DataFrame({"n": [2682, -1234567, 999, 0, None]}).select(thousands(pl.col("n")))["n"].to_list()
+    ['2,682', '-1,234,567', '999', '0', None]
+    """
+    return (
+        expr.cast(pl.Int64)
+        .cast(pl.String)
+        .str.reverse()
+        .str.replace_all(r"(\d{3})", "${1},")
+        .str.replace(r",(-?)$", "${1}")
+        .str.reverse()
+    )
+
+
 def table_html(
     df: pl.DataFrame,
     *,
@@ -200,6 +221,7 @@ def table_html(
     decimals: int = 2,
     percent: tuple[str, ...] | list[str] = (),
     escaped: tuple[str, ...] | list[str] = (),
+    plain: tuple[str, ...] | list[str] = (),
 ) -> str:
     """A small frame as an HTML table with every header and cell escaped.
 
@@ -218,11 +240,16 @@ def table_html(
     escaped : sequence of str
         String columns that are *already* HTML-escaped (e.g. :func:`cxlab.analysis.voc.safe_text`
         verbatims): shown as they are, not escaped twice.
+    plain : sequence of str
+        Integer columns shown without thousands separators (a year, a code); every other
+        integer column is a count, shown as ``2,682`` (:func:`thousands`).
 
     Examples
     --------
     >>> t = table_html(pl.DataFrame({"segment": ["<b>VIP</b>"], "share": [0.25]}), percent=["share"])
     >>> "&lt;b&gt;VIP&lt;/b&gt;" in t and "25.0%" in t and "<b>" not in t
+    True
+    >>> '<td class="cx-num">2,682</td>' in table_html(pl.DataFrame({"customers": [2682]}))
     True
     """
     shown = df.head(max_rows)
@@ -235,6 +262,9 @@ def table_html(
             numeric.append(name)
         elif dtype.is_float():
             text = col.round(decimals).cast(pl.String)
+            numeric.append(name)
+        elif dtype.is_integer() and name not in plain:
+            text = thousands(col)
             numeric.append(name)
         elif dtype.is_numeric():
             text = col.cast(pl.String)

@@ -49,6 +49,7 @@ __all__ = [
     "check_metrics",
     "key_drivers",
     "voc_topics",
+    "answer_with_scale",
     "attribution",
     "churn_status",
     "churn_groups",
@@ -209,17 +210,23 @@ def headline_nps(nps_table: pl.DataFrame) -> dict[str, Any] | None:
 
 
 def check_funnel(stages: pl.DataFrame) -> pl.DataFrame | Skipped:
-    """The stage funnel, or why it is empty (no customer entered the journey).
+    """The stage funnel, or why it is empty.
+
+    The funnel counts every customer seen in a tracked stage, from the first stage they were
+    seen in (:func:`cxlab.analysis.funnel.stage_funnel`'s "first seen" base), so it is empty
+    only when no interaction of the period is on a touchpoint the journey map places in a
+    stage: a log without awareness events still has a funnel, starting at the next stage.
 
     Examples
     --------
     >>> check_funnel(pl.DataFrame({"step": [1], "entered": [0]})).reason
-    'No customer entered the journey in this period, so there is no funnel to show.'
+    'No interaction in this period is on a touchpoint the journey map places in a stage, so no customer can be counted in a funnel.'
     """
     if stages.height == 0 or int(stages.get_column("entered")[0] or 0) == 0:
         return Skipped(
             "funnel",
-            "No customer entered the journey in this period, so there is no funnel to show.",
+            "No interaction in this period is on a touchpoint the journey map places in a "
+            "stage, so no customer can be counted in a funnel.",
         )
     return stages
 
@@ -342,6 +349,31 @@ def attribute_key_drivers(
             f"question; at least {MIN_NPS_ANSWERS} are needed to tell which attributes matter.",
         )
     return kd
+
+
+def answer_with_scale(score: str = "score", survey: str = "survey") -> pl.Expr:
+    """Each survey answer as text with its question and scale: ``"9 (NPS, 0–10)"``.
+
+    A table that lists answers to several questions (the quotes of the voice-of-the-customer
+    section: NPS 0–10 next to CSAT 1–5) must not put them in one bare "Score" column. Answers
+    to a survey that is not NPS, CSAT or CES are shown as they are.
+
+    Examples
+    --------
+    >>> fb = pl.DataFrame({"survey": ["nps", "csat", "ces", "other"], "score": [9, 2, 5, 3]})
+    >>> fb.select(answer_with_scale())["answer"].to_list()
+    ['9 (NPS, 0–10)', '2 (CSAT, 1–5)', '5 (CES, 1–7)', '3']
+    """
+    from cxlab.contract.questions import IMPLIED_QUESTIONS
+
+    scales = {q.survey: f"{q.label}, {q.scale_text}" for q in IMPLIED_QUESTIONS}
+    scale = pl.col(survey).replace_strict(scales, default=None, return_dtype=pl.String)
+    return (
+        pl.when(scale.is_not_null())
+        .then(pl.format("{} ({})", pl.col(score), scale))
+        .otherwise(pl.col(score).cast(pl.String))
+        .alias("answer")
+    )
 
 
 def voc_topics(

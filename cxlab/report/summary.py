@@ -51,6 +51,7 @@ __all__ = [
     "headline_conversion",
     "conversion_sentence",
     "funnel_base_sentence",
+    "funnel_intro",
     "weakest_step_sentence",
     "funnel_caveats",
     "painful_sentence",
@@ -334,6 +335,21 @@ def conversion_sentence(stages: pl.DataFrame, untracked: Sequence[str] = ()) -> 
     return (
         f"{100 * buyers / entered:.1f}% of the customers who entered the journey went on to "
         f"buy (95% interval {100 * lo:.1f}% to {100 * hi:.1f}%, n = {entered:,})."
+    )
+
+
+def funnel_intro(stages: pl.DataFrame) -> str:
+    """How to read the funnel chart, naming the stages it shows (the tracked ones only).
+
+    Examples
+    --------
+    >>> funnel_intro(pl.DataFrame({"step_name": ["consideration", "purchase", "retention"]}))[:72]
+    'Each bar is a journey stage (consideration, purchase and retention), as '
+    """
+    return (
+        f"Each bar is a journey stage ({_and(stages.get_column('step_name').to_list())}), as wide "
+        "as the customers who reached it; between two bars, how many did not go on. Hover a bar "
+        "for the conversion and the range it likely lies in."
     )
 
 
@@ -801,7 +817,9 @@ HOW_COMPUTED: dict[str, tuple[str, str]] = {
         "Every share (conversion, churn rate, a group's churn) comes with a 95% interval "
         "computed with the Wilson method, which stays sensible for small groups and for shares "
         "close to 0% or 100%. The NPS interval comes from the spread of the promoter and "
-        "detractor shares. A number based on fewer than 30 customers or answers, or whose "
+        "detractor shares; a rating question's mean has a Student-t interval. On the charts, "
+        'these intervals are the shaded bands and the lines through the points or bars ("the '
+        'range the true value likely lies in"). A number based on fewer than 30 customers or answers, or whose '
         f"interval is wider than {100 * WIDE_RATE_INTERVAL:.0f} percentage points "
         f"({WIDE_NPS_INTERVAL:.0f} points for NPS), is reported as too uncertain to state.",
     ),
@@ -820,7 +838,9 @@ HOW_COMPUTED: dict[str, tuple[str, str]] = {
         "A customer reaches a stage at their first interaction in it after reaching the "
         "previous one. Each step's conversion is the share of the customers at the previous "
         "stage who reached this one. Which customers the funnel counts is said above its chart. "
-        "Stages that are not tracked are left out of the funnel.",
+        "Stages that are not tracked are left out of the funnel. The time to convert is a "
+        "Kaplan-Meier estimate: a customer still within their window counts until they leave "
+        "it.",
     ),
     "heatmap": (
         "Pain score",
@@ -836,7 +856,9 @@ HOW_COMPUTED: dict[str, tuple[str, str]] = {
         "that the model explains (R²) between the drivers, so that their shares add up to "
         "100%; the 95% intervals come from bootstrap resamples (the answers drawn again at "
         f"random, with replacement). When the model explains less than {100 * WEAK_MODEL_R2:.0f}% "
-        "of the variation, the drivers are reported as hints, not findings.",
+        "of the variation, the drivers are reported as hints, not findings. The rated "
+        "attributes of a survey are split the same way (Johnson's relative weights, bootstrap "
+        "intervals).",
     ),
     "voc": (
         "Topics in the comments",

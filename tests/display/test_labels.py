@@ -131,3 +131,14 @@ def test_tooltips_are_labelled_and_intervals_are_one_line():
     )
     (calc,) = chart.to_dict()["transform"]
     assert "' to '" in calc["calculate"] and calc["as"] == "interval_95"
+
+
+def test_only_column_level_names_cxlab_builds_get_the_equals_rule():
+    from cxlab.display.labels import display_label
+
+    # one-hot attribute levels are built as "<column>=<level>" (cxlab.analysis.features)
+    assert display_label("segment=gift buyer") == "Segment: gift buyer"
+    assert display_label("plan=a=b") == "Plan: a=b"  # only the first "=" splits
+    # a data value holding "=" or markup is shown exactly as it is (escaped later)
+    for value in ("<svg onload=__pwned=4>", "x + y = z", "a b=c_d", "<b>VIP</b>"):
+        assert display_label(value) == value

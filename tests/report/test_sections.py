@@ -234,3 +234,14 @@ def test_skipped_facts_follow_the_report_order():
     )
     facts = sec.skipped_facts([Skipped("churn", "x."), late, Skipped("funnel", "y.")])
     assert [f["section"] for f in facts] == ["coverage", "funnel", "churn"]
+
+
+def test_quoted_answers_carry_their_question_and_scale():
+    # an NPS 9 (of 0–10) and a CSAT 5 (of 1–5) quoted side by side must not read as one
+    # "Score" column: each answer says which question and scale it is on
+    quotes = pl.DataFrame({"survey": ["nps", "csat", "ces"], "score": [9, 5, 2]})
+    assert quotes.select(sec.answer_with_scale())["answer"].to_list() == [
+        "9 (NPS, 0–10)",
+        "5 (CSAT, 1–5)",
+        "2 (CES, 1–7)",
+    ]

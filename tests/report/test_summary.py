@@ -380,3 +380,45 @@ def test_the_funnel_says_which_customers_it_counts():
         "stage are left out."
     )
     assert sm.funnel_base_sentence(pl.DataFrame()) is None
+
+
+def test_a_log_without_awareness_events_gets_a_funnel_described_by_its_own_stages():
+    # a: site_visit (consideration) then purchase; b: site_visit only. No awareness event:
+    # awareness is not tracked, the funnel starts at consideration with both customers.
+    ev = _events(
+        [("a", 0, "site_visit", "web"), ("a", 1, "purchase", "web"), ("b", 0, "site_visit", "web")]
+    )
+    staged = assign_stages(ev, DEFAULT_JOURNEY_MAP, ["purchase"])
+    coverage = sec.journey_coverage(staged, ["purchase"], DEFAULT_JOURNEY_MAP)
+    assert "awareness" in coverage.untracked
+    stages = stage_funnel(staged, coverage.tracked)
+    funnel = sec.check_funnel(stages)
+    assert not isinstance(funnel, Skipped)  # a funnel, not "no customer entered the journey"
+    intro = sm.funnel_intro(funnel)
+    assert intro.startswith("Each bar is a journey stage (consideration and purchase), as")
+    assert "awareness" not in intro
+    assert sm.funnel_base_sentence(funnel) == (
+        "The funnel counts all 2 customers seen in the journey; every one of them was first "
+        "seen at consideration."
+    )
+    # nothing placed in a stage at all: the reason names the journey map, not "entering"
+    empty = sec.check_funnel(pl.DataFrame())
+    assert isinstance(empty, Skipped) and "journey map" in empty.reason
+
+
+def test_the_retention_sentence_writes_dates_like_the_summary():
+    from cxlab.analysis.retention import LIFECYCLE_STATUSES, lifecycle_reading
+
+    life = pl.DataFrame(
+        {
+            "period": [dt.datetime(2025, 9, 1)] * 4,
+            "status": list(LIFECYCLE_STATUSES),
+            "customers": [1200, 3000, 40, 90],
+            "complete": [True] * 4,
+        }
+    )
+    text = lifecycle_reading(life, "month")
+    # the summary's period reads "01 Oct 2024 to ..."; the retention sentence follows it, and
+    # counts carry thousands separators (1,200 + 3,000 + 40 = 4,240 active)
+    assert text.startswith("In the month starting 01 Sep 2025, 4,240 customers were active")
+    assert "2025-09-01" not in text
