@@ -363,7 +363,7 @@ def export_html(
     meta = []
     if period:
         meta.append(f"<span>Data period: {html.escape(str(period))}</span>")
-    meta.append(f"<span>Generated: {html.escape(generated.strftime('%Y-%m-%d %H:%M UTC'))}</span>")
+    meta.append(f"<span>Generated: {html.escape(generated.strftime('%d %b %Y %H:%M UTC'))}</span>")
     scripts = ""
     if n_charts:
         # Module scripts run in document order after parsing, each in its own scope: the

@@ -118,6 +118,8 @@ def test_payload_cannot_end_a_script_block(page):
 def test_header_toc_code_hidden_private_outputs_hidden(page):
     assert "Acme &lt;b&gt;&amp;&lt;/b&gt;" in page  # client name escaped in the header
     assert "Data period: Jan to Mar" in page and "Generated:" in page
+    # the date format of the summary and sections ("01 Oct 2024"), not ISO
+    assert re.search(r"Generated: \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC", page)
     toc = re.search(r'<nav class="cx-toc".*?</nav>', page, re.S).group(0)
     assert [t for t in re.findall(r">([^<>]+)</a>", toc)] == [
         "Journey funnel",
