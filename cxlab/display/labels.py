@@ -126,8 +126,9 @@ LABELS: dict[str, str] = {
     "linear": "Linear",
     "position": "Position-based",
     "markov": "Markov",
-    "gradient_boosting": "Gradient boosting",
-    "logistic": "Logistic regression",
+    # the churn models in plain words; the appendix names the methods
+    "gradient_boosting": "Flexible model",
+    "logistic": "Simple model",
 }
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -886,7 +886,8 @@ HOW_COMPUTED: dict[str, tuple[str, str]] = {
         "how often the same customers end up together when the grouping is redone on "
         "resamples. Retention curves are Kaplan-Meier estimates: the share still active after a "
         "number of days, counting each customer for as long as they were observed. Churn "
-        "drivers: two models (logistic regression and gradient boosting) are scored by their "
+        "drivers: two models (the simple model is a logistic regression, the flexible one "
+        "gradient boosting) are scored by their "
         "ROC AUC on customers they were not trained on (the chance that the model ranks a lost "
         "customer above a kept one: 0.5 is guessing, 1 is perfect); a trait's importance is "
         "how much that score drops when the trait is shuffled.",

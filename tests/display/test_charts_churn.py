@@ -121,7 +121,7 @@ def test_driver_importance_and_pd():
     )
     chart = driver_importance(imp, top=1)
     assert {v["feature"] for v in _values(chart)} == {"A"}  # display label of "a"
-    assert {v["model"] for v in _values(chart)} == {"Logistic regression", "Gradient boosting"}
+    assert {v["model"] for v in _values(chart)} == {"Simple model", "Flexible model"}
     assert {"interval_95", "rank"} <= set(_tooltips(chart.to_dict()))
     pdp = pl.DataFrame(
         {

@@ -136,7 +136,7 @@ def test_breakdown_title_is_not_doubled(feedback):
     frame = score_summary(feedback, by="touchpoint")
     spec = score_breakdown_chart(frame, by="touchpoint", title="NPS by touchpoint").to_dict()
     assert spec["title"]["text"] == "NPS by touchpoint"
-    assert spec["title"]["subtitle"].startswith("Whiskers: 95% interval")
+    assert spec["title"]["subtitle"].startswith("Lines: the range the true value likely lies in")
 
 
 def test_quadrant_names_only_drivers_whose_labels_do_not_overlap():

@@ -39,7 +39,7 @@ def no_client_labels():
         ("mean_csat", "Average CSAT"),
         ("ces_easy", "CES easy"),
         ("ENDED", "Journey ended"),
-        ("gradient_boosting", "Gradient boosting"),
+        ("gradient_boosting", "Flexible model"),
         ("Already plain words", "Already plain words"),  # text that is not a code is kept
     ],
 )
