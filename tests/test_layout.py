@@ -221,7 +221,6 @@ LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("cxlab/contract/client_config.py", "read_client_config"),
     ("cxlab/contract/questions.py", "_question"),
     ("cxlab/display/charts/journey.py", "heatmap_explorer_chart"),
-    ("cxlab/io/_sample_sim.py", "simulate_chunk"),
     ("cxlab/io/init.py", "client_toml_text"),
     ("cxlab/io/init.py", "init_client"),
     ("cxlab/io/rules.py", "column_checks"),

@@ -223,6 +223,8 @@ def simulate_chunk(
     where ``cidx`` (the customer's index inside the chunk) is already replaced by
     ``customer_id``. Events are sorted by (timestamp, customer_id, touchpoint).
     """
+    # Long on purpose: one simulation drawing from one random stream in a fixed order (that
+    # order fixes every sample number); its marked stages share ~30 per-customer arrays.
     end = E0 - (HOUR if spec.warp_ambiguous_hour else 0.0)
     log = EventLog()
     cust = np.arange(n)
