@@ -115,7 +115,9 @@ def plan(
 
     :func:`prepare_events` of ``frame`` (unchanged since: same object, height and schema)
     then gathers in that order instead of computing it again; ``values`` is passed on to
-    :func:`gather_prepared`. Only cxlab's loader plans frames.
+    :func:`gather_prepared`. Only cxlab's loader plans frames. As for :func:`vouch`, a frame
+    changed in place (``replace_column`` with the same dtype) keeps its record: prepare it
+    from a copy (``frame.clone()``) after such a change.
 
     Examples
     --------

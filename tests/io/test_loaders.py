@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from cxlab.contract.prepare import prepare_events
+from cxlab.contract.prepare import customer_keys, prepare_events
 from cxlab.contract.schema import DEFAULT_JOURNEY_MAP, TIMESTAMP_DTYPE
 from cxlab.errors import DataError
 from cxlab.io.loaders import load_customers, load_events, load_feedback
@@ -434,6 +434,30 @@ def test_lenient_mode_sets_aside_with_reasons_and_rows(tmp_path):
     assert fused.frame.select("source_row", "_cx_cid", "_cx_seq").rows() == [(1, 0, 0), (12, 1, 1)]
     assert_frame_equal(fused.set_aside, res.set_aside)
     assert fused.issues == res.issues
+
+
+def test_the_loaders_customer_order_is_reused_for_its_frame_only(tmp_path):
+    # rows 1 and 3 are b's, in reverse time order; row 4 is set aside (no customer).
+    # Prepared order: a (row 2), then b by time: row 3 (08:00) before row 1 (09:00).
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "customer_id,timestamp,touchpoint,channel\n"
+        "b,2024-03-02 09:00,x,web\n"  # 1
+        "a,2024-03-01 09:00,y,web\n"  # 2
+        "b,2024-03-01 08:00,z,web\n"  # 3
+        ",2024-03-01 08:00,z,web\n"  # 4 set aside
+    )
+    res = load_events(path, as_of=AS_OF)
+    assert res.frame["source_row"].to_list() == [1, 2, 3]  # the loader keeps file order
+    assert sorted(customer_keys(res.frame).to_list()) == ["a", "b"]
+    assert prepare_events(res.frame).select("source_row", "_cx_cid").rows() == [
+        (2, 0),
+        (3, 1),
+        (1, 1),
+    ]
+    # a new frame (customer_id replaced by the touchpoint) is prepared from its own columns
+    other = res.frame.with_columns(customer_id=pl.col("touchpoint"))
+    assert prepare_events(other)["customer_id"].to_list() == ["x", "y", "z"]
 
 
 def test_prepared_touchpoints_are_enums_of_the_kept_values(tmp_path):
