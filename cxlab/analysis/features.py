@@ -78,7 +78,7 @@ from cxlab.contract.schema import (
     TIMESTAMP_DTYPE,
 )
 from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.events import as_events, resolve_as_of
+from cxlab.events import as_events, by_customer, resolve_as_of
 
 __all__ = [
     "FEATURE_GROUPS",
@@ -277,7 +277,8 @@ def customer_features(
     _check_count("recent_days", recent_days)
     _check_count("max_levels", max_levels)
     as_lazy(events, "events", ("customer_id", "timestamp", "touchpoint", "channel"))
-    ev = as_events(events, where="customer_features").lazy()
+    # rows in customer order (as the loader gives them): the per-customer group-bys run on runs
+    ev = by_customer(as_events(events, where="customer_features"))
     fb = None if feedback is None else as_lazy(feedback, "feedback", _FEEDBACK_COLUMNS)
     cu = None if customers is None else as_lazy(customers, "customers", ("customer_id",))
     if sentiment and fb is None:

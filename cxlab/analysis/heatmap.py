@@ -50,7 +50,15 @@ from cxlab.analysis.stats import Z95, exact_sum, small_n, wilson_bounds
 from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
 from cxlab.contract.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
 from cxlab.errors import DataError, ParameterError, did_you_mean
-from cxlab.events import as_events, as_of_expr, parse_duration, require, require_stage, to_lazy
+from cxlab.events import (
+    as_events,
+    as_of_expr,
+    by_customer,
+    parse_duration,
+    require,
+    require_stage,
+    to_lazy,
+)
 
 __all__ = [
     "HEATMAP_COLUMNS",
@@ -139,7 +147,7 @@ def _events(events_with_stage: Frame, where: str) -> pl.LazyFrame:
     lf, _ = to_lazy(events_with_stage)
     require_stage(lf, where)
     require(lf, ["touchpoint"], where)
-    return as_events(events_with_stage, where=where).lazy()
+    return by_customer(as_events(events_with_stage, where=where))
 
 
 def _mapped(ev: pl.LazyFrame, as_of) -> pl.LazyFrame:

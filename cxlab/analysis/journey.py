@@ -44,7 +44,15 @@ import polars as pl
 from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE, vouch
 from cxlab.contract.schema import SOURCE_ROW, STAGE_DTYPE, STAGES
 from cxlab.errors import ParameterError, did_you_mean
-from cxlab.events import as_events, as_events_kept, as_of_expr, require, require_stage, to_lazy
+from cxlab.events import (
+    as_events,
+    as_events_kept,
+    as_of_expr,
+    by_customer,
+    require,
+    require_stage,
+    to_lazy,
+)
 
 __all__ = [
     "assign_stages",
@@ -140,7 +148,7 @@ def assign_stages(
     for p in purchases:
         mapping[str(p)] = "purchase"
     ev, kept = as_events_kept(events, where="assign_stages", row_index=_ROW)
-    out = ev.lazy().with_columns(_stage(ev.lazy(), mapping, purchases))
+    out = ev.lazy().with_columns(_stage(by_customer(ev), mapping, purchases))
     if kept:
         return out if was_lazy else vouch(out.collect())
     # It was not prepared (or its codes no longer matched its rows): the stages computed on
@@ -291,7 +299,8 @@ def customer_journeys(
     ('purchase', 'consideration', 2.0, True)
     """
     require_stage(to_lazy(events_with_stage)[0], "customer_journeys")
-    lf = as_events(events_with_stage, where="customer_journeys").lazy()
+    # rows in customer order (as the loader gives them): every group-by below runs on runs
+    lf = by_customer(as_events(events_with_stage, where="customer_journeys"))
     if as_of is not None:
         lf = lf.filter(pl.col("timestamp") <= as_of_expr(as_of))
     ts = pl.col("timestamp")
