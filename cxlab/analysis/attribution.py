@@ -441,8 +441,10 @@ class MarkovAttribution:
             pl.col(self.by).alias("label"),
             "conversions",
             "share",
-            pl.col(f"{value}_ci_low").alias("ci_low"),
-            pl.col(f"{value}_ci_high").alias("ci_high"),
+            # attribution_bars takes share intervals (compare_attribution's columns) and
+            # scales them itself when drawing conversions
+            pl.col("share_ci_low").alias("ci_low"),
+            pl.col("share_ci_high").alias("ci_high"),
         )
         return attribution_bars(bars, value=value)
 

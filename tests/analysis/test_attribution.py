@@ -257,6 +257,11 @@ def test_markov_bootstrap_deterministic_and_sane():
     assert sorted(bars["share"].to_list()) == sorted(cr["share"].to_list())
     assert set(bars["model"]) == {"Markov"}  # drawn with its display label
     assert sorted(bars["ci_low"].to_list()) == sorted(cr["share_ci_low"].to_list())
+    # drawn as conversions, the whiskers are the share interval times all conversions
+    drawn = pl.DataFrame(a.chart("conversions").to_dict()["datasets"].popitem()[1])
+    total = cr["conversions"].sum()
+    expected = sorted((cr["share_ci_high"] * total).to_list())
+    assert sorted(drawn["ci_high"].to_list()) == pytest.approx(expected)
     for name in ("removal_effect", "share", "conversions"):
         assert (cr[f"{name}_ci_low"] <= cr[name] + 1e-12).all()
         assert (cr[name] <= cr[f"{name}_ci_high"] + 1e-12).all()
