@@ -746,6 +746,14 @@ KEYS = Table(
                         example=["N/A"],
                         default_text="none",
                     ),
+                    "comment_of": Key(
+                        Text(max_len=100),
+                        None,
+                        "text questions of wide exports: the question whose answer carries the "
+                        "comment (VoC reads a detractor's comment with the detractor's score)",
+                        example="recommend",
+                        default_text="the nps question, else the first scored question",
+                    ),
                 },
             ),
             "question",

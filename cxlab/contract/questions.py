@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
 
 from cxlab.contract.schema import QUESTION_KINDS
+from cxlab.errors import did_you_mean
 
 __all__ = [
     "CSAT_LABELS",
@@ -60,6 +61,10 @@ class Question:
         Answer labels, lowest first: the i-th label reads as ``low + i``.
     no_answer : tuple of str
         Answers that mean "not answered" (not counted as answers).
+    comment_of : str or None
+        Text questions of wide exports: the scored question whose answer row carries the
+        comment (default: the NPS question, else the first scored question), so that a
+        detractor's comment is read with the detractor's score.
 
     Examples
     --------
@@ -79,6 +84,7 @@ class Question:
     high: int = 0
     labels: tuple[str, ...] = ()
     no_answer: tuple[str, ...] = ()
+    comment_of: str | None = None
 
     @property
     def survey(self) -> str:
@@ -150,9 +156,17 @@ def questions_from_settings(
     """
     if not declared:
         return IMPLIED_QUESTIONS
-    out: list[Question] = []
-    for name, keys in declared.items():
-        out.append(_question(name, keys, error))
+    out = [_question(name, keys, error) for name, keys in declared.items()]
+    _check_shapes(out, error)
+    _check_one_each(out, error)
+    return tuple(_with_comment_targets(out, error))
+
+
+_Error = Callable[[tuple[str, ...], str, dict[str, Any] | None], Exception]
+
+
+def _check_shapes(out: Sequence[Question], error: _Error) -> None:
+    """One file shape for all questions, one column or value each, no text in long exports."""
     shapes = {q.name: "column" if q.column is not None else "value" for q in out}
     if len(set(shapes.values())) > 1:
         first = next(iter(shapes))
@@ -164,15 +178,6 @@ def questions_from_settings(
             f"(one row per answer: 'value' in the survey column). Use one of the two.",
             {shapes[first]: _example(shapes[first], other)},
         )
-    for kind in _STANDARD:
-        same = [q.name for q in out if q.kind == kind and q.survey == kind]
-        if len(same) > 1:
-            raise error(
-                ("questions", same[1]),
-                f"questions {same[0]!r} and {same[1]!r} are both {kind} questions: the {kind.upper()} "
-                f"score needs one. Declare the second as a rating on its scale.",
-                {"kind": "rating", "scale": list(_STANDARD[kind])},
-            )
     seen: dict[str, str] = {}
     for q in out:
         where = q.column if q.column is not None else (q.value or "").strip().lower()
@@ -194,18 +199,58 @@ def questions_from_settings(
             f"and remove [questions.{t}].",
             None,
         )
-    return tuple(out)
+
+
+def _check_one_each(out: Sequence[Question], error: _Error) -> None:
+    """At most one question per standard score (NPS, CSAT, CES on their own scale)."""
+    for kind in _STANDARD:
+        same = [q.name for q in out if q.kind == kind and q.survey == kind]
+        if len(same) > 1:
+            raise error(
+                ("questions", same[1]),
+                f"questions {same[0]!r} and {same[1]!r} are both {kind} questions: the {kind.upper()} "
+                f"score needs one. Declare the second as a rating on its scale.",
+                {"kind": "rating", "scale": list(_STANDARD[kind])},
+            )
+
+
+def _with_comment_targets(out: Sequence[Question], error: _Error) -> list[Question]:
+    """Text questions with the scored question their comment rides on (``comment_of``).
+
+    Default: the NPS question, else the first scored question in declaration order.
+    """
+    scored = [q.name for q in out if q.scored]
+    nps = [q.name for q in out if q.kind == "nps"]
+    default = (nps or scored or [None])[0]
+    result = []
+    for q in out:
+        if q.comment_of is not None and q.scored:
+            raise error(
+                ("questions", q.name, "comment_of"),
+                f"question {q.name!r} is not a text question: only a text question's comment "
+                f"rides on another question's answer. Remove its 'comment_of'.",
+                None,
+            )
+        if q.comment_of is not None and q.comment_of not in scored:
+            raise error(
+                ("questions", q.name, "comment_of"),
+                f"question {q.name!r}: comment_of = {q.comment_of!r} is not a declared scored "
+                f"question.{did_you_mean(q.comment_of, scored)} Scored questions: "
+                f"{', '.join(scored) or 'none'}.",
+                {"kind": "text", "column": q.column, "comment_of": default},
+            )
+        if not q.scored and q.comment_of is None:
+            q = replace(q, comment_of=default)
+        result.append(q)
+    return result
 
 
 def _example(shape: str, name: str) -> str:
     return name.upper() if shape == "column" else name
 
 
-def _question(
-    name: str,
-    keys: Mapping[str, Any],
-    error: Callable[[tuple[str, ...], str, dict[str, Any] | None], Exception],
-) -> Question:
+def _question(name: str, keys: Mapping[str, Any], error: _Error) -> Question:
+    """One ``[questions.<name>]`` table checked on its own: kind, where, scale, name."""
     kind = keys.get("kind")
     where = ("questions", name)
     if kind is None:
@@ -224,70 +269,7 @@ def _question(
             f"export), not both.",
             {"kind": kind, "column": column or name.upper()},
         )
-    scale = keys.get("scale")
-    labels: tuple[str, ...] = ()
-    if kind in ("nps", "csat", "ces"):
-        low, high = _STANDARD[kind]
-    elif kind == "binary":
-        low, high = 0, 1
-        labels = _BINARY_LABELS
-    else:
-        low, high = 0, 0
-    if kind == "text":
-        if scale is not None:
-            raise error(
-                (*where, "scale"),
-                f"question {name!r} is a text question: it has no scale.",
-                {k: v for k, v in keys.items() if k != "scale"},
-            )
-    elif scale is not None:
-        if all(isinstance(s, str) for s in scale):
-            labels = tuple(scale)
-            if kind == "nps" and len(labels) != 11:
-                raise error(
-                    (*where, "scale"),
-                    f"question {name!r} is an NPS question: its answers are 0–10 (11 labels, "
-                    f"got {len(labels)}).",
-                    {k: v for k, v in keys.items() if k != "scale"},
-                )
-            if kind == "binary" and len(labels) != 2:
-                raise error(
-                    (*where, "scale"),
-                    f"question {name!r} is a good/bad question: its scale is two labels, the "
-                    f"bad one first (got {len(labels)}).",
-                    {**keys, "scale": list(_BINARY_LABELS)},
-                )
-            if len({s.strip().lower() for s in labels}) != len(labels):
-                raise error(
-                    (*where, "scale"),
-                    f"question {name!r}: its scale lists a label twice.",
-                    None,
-                )
-            base = 0 if kind in ("nps", "binary") else 1
-            low, high = base, base + len(labels) - 1
-        else:
-            low, high = scale
-            labels = ()
-            if kind == "nps" and (low, high) != (0, 10):
-                raise error(
-                    (*where, "scale"),
-                    f"question {name!r} is an NPS question: its scale is 0–10 (got "
-                    f"{low}–{high}). A 'likely to recommend' on another scale is a rating.",
-                    {**keys, "kind": "rating", "scale": [low, high]},
-                )
-            if kind == "binary" and (low, high) != (0, 1):
-                raise error(
-                    (*where, "scale"),
-                    f"question {name!r} is a good/bad question: its scale is two labels, the "
-                    f"bad one first, or [0, 1].",
-                    {**keys, "scale": list(_BINARY_LABELS)},
-                )
-    elif kind == "rating":
-        raise error(
-            where,
-            f"question {name!r} is a rating but has no scale: say which answers it takes.",
-            {**keys, "scale": [1, 5]},
-        )
+    low, high, labels = _scale(name, kind, keys, error)
     if not _slug_ok(name):
         raise error(
             where,
@@ -305,7 +287,85 @@ def _question(
         high=high,
         labels=labels,
         no_answer=tuple(keys.get("no_answer") or ()),
+        comment_of=keys.get("comment_of"),
     )
+
+
+def _scale(
+    name: str, kind: str, keys: Mapping[str, Any], error: _Error
+) -> tuple[int, int, tuple[str, ...]]:
+    """``(low, high, labels)`` of a question: its kind's standard scale, or the declared one."""
+    where = ("questions", name)
+    scale = keys.get("scale")
+    if kind == "text":
+        if scale is not None:
+            raise error(
+                (*where, "scale"),
+                f"question {name!r} is a text question: it has no scale.",
+                {k: v for k, v in keys.items() if k != "scale"},
+            )
+        return 0, 0, ()
+    if scale is None:
+        if kind == "rating":
+            raise error(
+                where,
+                f"question {name!r} is a rating but has no scale: say which answers it takes.",
+                {**keys, "scale": [1, 5]},
+            )
+        if kind == "binary":
+            return 0, 1, _BINARY_LABELS
+        return (*_STANDARD[kind], ())
+    if all(isinstance(s, str) for s in scale):
+        return _label_scale(name, kind, keys, tuple(scale), error)
+    return (*_number_scale(name, kind, keys, tuple(scale), error), ())
+
+
+def _label_scale(
+    name: str, kind: str, keys: Mapping[str, Any], labels: tuple[str, ...], error: _Error
+) -> tuple[int, int, tuple[str, ...]]:
+    """A scale written as labels, lowest first: read as 1, 2, … (nps and binary from 0)."""
+    where = ("questions", name, "scale")
+    if kind == "nps" and len(labels) != 11:
+        raise error(
+            where,
+            f"question {name!r} is an NPS question: its answers are 0–10 (11 labels, "
+            f"got {len(labels)}).",
+            {k: v for k, v in keys.items() if k != "scale"},
+        )
+    if kind == "binary" and len(labels) != 2:
+        raise error(
+            where,
+            f"question {name!r} is a good/bad question: its scale is two labels, the "
+            f"bad one first (got {len(labels)}).",
+            {**keys, "scale": list(_BINARY_LABELS)},
+        )
+    if len({s.strip().lower() for s in labels}) != len(labels):
+        raise error(where, f"question {name!r}: its scale lists a label twice.", None)
+    base = 0 if kind in ("nps", "binary") else 1
+    return base, base + len(labels) - 1, labels
+
+
+def _number_scale(
+    name: str, kind: str, keys: Mapping[str, Any], scale: tuple[int, int], error: _Error
+) -> tuple[int, int]:
+    """A scale written ``[low, high]``: NPS must be 0–10 and binary 0–1."""
+    where = ("questions", name, "scale")
+    low, high = scale
+    if kind == "nps" and (low, high) != (0, 10):
+        raise error(
+            where,
+            f"question {name!r} is an NPS question: its scale is 0–10 (got "
+            f"{low}–{high}). A 'likely to recommend' on another scale is a rating.",
+            {**keys, "kind": "rating", "scale": [low, high]},
+        )
+    if kind == "binary" and (low, high) != (0, 1):
+        raise error(
+            where,
+            f"question {name!r} is a good/bad question: its scale is two labels, the "
+            f"bad one first, or [0, 1].",
+            {**keys, "scale": list(_BINARY_LABELS)},
+        )
+    return low, high
 
 
 def question_table(questions: Sequence[Question] = IMPLIED_QUESTIONS) -> pl.DataFrame:

@@ -27,8 +27,11 @@ ces       1–7 or 7 labels                 ces       the answer (labels: 1 = lo
 rating    any ``scale = [low, high]``     rating    the answer on its own scale
           or labels (lowest first)
 binary    two labels, bad then good       binary    0 (bad) or 1 (good)
-text      free text                       —         the text is the ``comment`` of the
-                                                    response's first scored answer
+text      free text                       —         the ``comment`` of the answer to its
+                                                    ``comment_of`` question (default: the
+                                                    NPS question, else the first scored
+                                                    one); a row of its own when that
+                                                    question is unanswered
 ========  ==============================  ========  ==========================================
 
 A CSAT or CES question asked on another scale (CSAT on 1–7 or 1–10) is stored as a rating
@@ -329,7 +332,8 @@ def _shape_long(lf, schema, mapping, questions, path) -> Shaped:
     )
 
 
-def _shape_wide(lf, schema, mapping, questions, path, header) -> Shaped:
+def _check_wide(schema, mapping, questions, path) -> None:
+    """A wide export's declarations fit its file: no survey/score mapping, every column there."""
     for canonical in ("survey", "score"):
         src = next((s for s, c in mapping.items() if c == canonical), None)
         if src is not None:
@@ -351,73 +355,57 @@ def _shape_wide(lf, schema, mapping, questions, path, header) -> Shaped:
                     or q.column
                 )
             )
-    scored = [q for q in questions if q.scored]
     texts = [q for q in questions if not q.scored]
     if texts and any(c == "comment" for c in mapping.values()):
         raise DataError(
             f"{path}: question {texts[0].name!r} is a text question and a column is also mapped "
             f"to 'comment' under [columns.feedback]: keep one of the two."
         )
+
+
+def _shape_wide(lf, schema, mapping, questions, path, header) -> Shaped:
+    """One row per answer, in file order (response, then question in declaration order).
+
+    Each response's text answers become the comment of the question they are declared to
+    comment on (``comment_of``); when that question is unanswered, the comment gets a row of
+    its own (survey ``text``, no score). A blank text answer is no comment.
+    """
+    _check_wide(schema, mapping, questions, path)
+    scored = [q for q in questions if q.scored]
+    texts = [q for q in questions if not q.scored]
+    qualtrics = header is not None
     mapped = set(mapping)
-    personal = ()
+    personal: tuple[str, ...] = ()
     drop: list[str] = []
-    if header is not None:
+    if qualtrics:
         personal = tuple(c for c in QUALTRICS_PERSONAL_COLUMNS if c in schema and c not in mapped)
         drop = [*personal, *(c for c in schema if c.endswith("_NPS_GROUP") and c not in mapped)]
         lf = lf.slice(2)
     qcols = [q.column for q in scored]
     tcols = [q.column for q in texts]
     index = [c for c in schema if c not in qcols and c not in tcols and c not in drop]
-    comment = (
-        pl.concat_str([_text(c) for c in tcols], separator="\n\n", ignore_nulls=True)
-        if tcols
-        else pl.lit(None, dtype=pl.String)
-    )
-    order = {q.column: i for i, q in enumerate(scored)}
-    to_name = {q.column: q.name for q in scored}
-    to_survey = {q.name: q.survey for q in scored}
+    # the comment columns, one per question commented on (usually one: the NPS question)
+    targets: dict[str | None, list[Question]] = {}
+    for q in texts:
+        targets.setdefault(q.comment_of, []).append(q)
+    cnames = {t: f"cx_comment_{i}" for i, t in enumerate(targets)}
     wide = lf.with_row_index(SOURCE_ROW, offset=1).select(
-        *index, SOURCE_ROW, comment.alias(COMMENT_COL), *[_text(c).alias(c) for c in qcols]
+        *index,
+        SOURCE_ROW,
+        *[_joined([q.column for q in qs]).alias(cnames[t]) for t, qs in targets.items()],
+        *[_text(c).alias(c) for c in qcols],
     )
-    col = pl.col(QUESTION_COL)
-    long = (
-        wide.unpivot(
-            on=qcols,
-            index=[*index, SOURCE_ROW, COMMENT_COL],
-            variable_name="cx_column",
-            value_name=ANSWER_COL,
-        )
-        .with_columns(
-            pl.col("cx_column").replace_strict(to_name, return_dtype=pl.String).alias(QUESTION_COL)
-        )
-        .filter(~_no_answer(scored, pl.col(ANSWER_COL), col, header is not None))
-        .with_columns(
-            col.replace_strict(to_survey, return_dtype=pl.String).alias(SURVEY_COL),
-            _score_text(scored, pl.col(ANSWER_COL), col).alias(SCORE_COL),
-            pl.col("cx_column").replace_strict(order, return_dtype=pl.UInt32).alias("cx_order"),
-        )
-        # the response's comment rides on its first answered question (declaration order)
-        .with_columns(
-            pl.when(pl.col("cx_order") == pl.col("cx_order").min().over(SOURCE_ROW))
-            .then(pl.col(COMMENT_COL))
-            .alias(COMMENT_COL)
-        )
-        .drop("cx_order", "cx_column")
-    )
-    if tcols:  # a response with only a comment: one row of survey "text", no score
-        answered = pl.any_horizontal(
-            [~_no_answer(scored, pl.col(c), pl.lit(to_name[c]), header is not None) for c in qcols]
-        )
-        only_text = wide.filter(~answered & pl.col(COMMENT_COL).is_not_null()).select(
-            *index,
-            SOURCE_ROW,
-            COMMENT_COL,
-            pl.lit(None, dtype=pl.String).alias(ANSWER_COL),
-            pl.lit(texts[0].name).alias(QUESTION_COL),
-            pl.lit("text").alias(SURVEY_COL),
-            pl.lit(None, dtype=pl.String).alias(SCORE_COL),
-        )
-        long = pl.concat([long, only_text], how="vertical")
+    long = _answers(wide, scored, index, cnames, qualtrics)
+    if targets:
+        by_name = {q.name: q for q in scored}
+        extra = [
+            _comment_rows(wide, by_name.get(t), qs[0].name, cnames[t], index, qualtrics)
+            for t, qs in targets.items()
+        ]
+        long = pl.concat([long, *extra], how="vertical")
+    # row-major order: the file's order, and the loader's time parsing meets each response's
+    # time on consecutive rows (measurably cheaper than the unpivot's column-major order)
+    long = long.sort(SOURCE_ROW, maintain_order=True)
     new_schema = {c: schema[c] for c in index}
     new_schema.update(
         {c: pl.String() for c in (COMMENT_COL, ANSWER_COL, QUESTION_COL, SURVEY_COL, SCORE_COL)}
@@ -432,7 +420,80 @@ def _shape_wide(lf, schema, mapping, questions, path, header) -> Shaped:
         tuple(questions),
         {},
         personal,
-        header is not None,
+        qualtrics,
+    )
+
+
+def _joined(cols: Sequence[str]) -> pl.Expr:
+    """The response's text answers as one comment (blank lines between), null when all blank."""
+    if len(cols) == 1:
+        return _text(cols[0])
+    joined = pl.concat_str([_text(c) for c in cols], separator="\n\n", ignore_nulls=True)
+    return pl.when(joined != "").then(joined)
+
+
+def _answers(
+    wide: pl.LazyFrame,
+    scored: Sequence[Question],
+    index: Sequence[str],
+    cnames: Mapping[str | None, str],
+    qualtrics: bool,
+) -> pl.LazyFrame:
+    """The scored answers unpivoted (unanswered ones left out), each with its comment."""
+    col = pl.col(QUESTION_COL)
+    comment = pl.lit(None, dtype=pl.String)
+    for target, cname in cnames.items():
+        if target is not None:
+            comment = pl.when(col == target).then(pl.col(cname)).otherwise(comment)
+    return (
+        wide.unpivot(
+            on=[q.column for q in scored],
+            index=[*index, SOURCE_ROW, *cnames.values()],
+            variable_name="cx_column",
+            value_name=ANSWER_COL,
+        )
+        .with_columns(
+            pl.col("cx_column")
+            .replace_strict({q.column: q.name for q in scored}, return_dtype=pl.String)
+            .alias(QUESTION_COL)
+        )
+        .filter(~_no_answer(scored, pl.col(ANSWER_COL), col, qualtrics))
+        .select(
+            *index,
+            SOURCE_ROW,
+            comment.alias(COMMENT_COL),
+            ANSWER_COL,
+            QUESTION_COL,
+            col.replace_strict({q.name: q.survey for q in scored}, return_dtype=pl.String).alias(
+                SURVEY_COL
+            ),
+            _score_text(scored, pl.col(ANSWER_COL), col).alias(SCORE_COL),
+        )
+    )
+
+
+def _comment_rows(
+    wide: pl.LazyFrame,
+    target: Question | None,
+    text_name: str,
+    cname: str,
+    index: Sequence[str],
+    qualtrics: bool,
+) -> pl.LazyFrame:
+    """A row of survey ``text`` for each comment whose question was not answered."""
+    unanswered = (
+        _no_answer([target], pl.col(target.column), pl.lit(target.name), qualtrics)
+        if target is not None
+        else pl.lit(True)
+    )
+    return wide.filter(pl.col(cname).is_not_null() & unanswered).select(
+        *index,
+        SOURCE_ROW,
+        pl.col(cname).alias(COMMENT_COL),
+        pl.lit(None, dtype=pl.String).alias(ANSWER_COL),
+        pl.lit(text_name).alias(QUESTION_COL),
+        pl.lit("text").alias(SURVEY_COL),
+        pl.lit(None, dtype=pl.String).alias(SCORE_COL),
     )
 
 
@@ -626,10 +687,8 @@ def finish_feedback(result: Any, shaped: Shaped | None) -> Any:
     }
     rename = {k: v for k, v in rename.items() if k in sa.columns and v not in sa.columns}
     sa = sa.drop([c for c in (SURVEY_COL, SCORE_COL) if c in sa.columns]).rename(rename)
-    frame = result.frame.sort(SOURCE_ROW, maintain_order=True) if wide else result.frame
     return replace(
         result,
-        frame=frame,
         set_aside=sa.sort(SOURCE_ROW, maintain_order=True),
         issues=tuple(new_issues) + tuple(kept),
     )

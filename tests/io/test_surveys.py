@@ -108,6 +108,74 @@ def test_wide_export_becomes_one_row_per_answer(tmp_path):
     assert "'7'" not in issue.redacted_message
 
 
+# The NPS question is declared after the ratings, so "first answered question" and "the NPS
+# question" differ. a: NPS 2 (a detractor) + delivery 4 + comment "late"; b: delivery 5 only
+# + comment "fine" (no NPS answer); c: NPS 10, no comment; d: answered nothing, wrote nothing
+# (blank, and spaces only): no row at all; e: two blank answers and an empty comment.
+COMMENT_TOML = """
+name = "Comments"
+[files]
+feedback = "answers.csv"
+[columns.feedback]
+id = "customer_id"
+when = "timestamp"
+[questions.delivery]
+column = "Q5_1"
+kind = "rating"
+scale = [1, 5]
+[questions.recommend]
+column = "Q1"
+kind = "nps"
+[questions.why]
+column = "Q6"
+kind = "text"
+"""
+COMMENT_CSV = (
+    "id,when,Q5_1,Q1,Q6\n"
+    "a,2024-03-01,4,2,late\n"
+    "b,2024-03-02,5,,fine\n"
+    "c,2024-03-03,,10,\n"
+    "d,2024-03-04,,,   \n"
+    'e,2024-03-05,,,""\n'
+)
+
+
+def test_wide_comment_rides_on_the_nps_answer(tmp_path):
+    client = load_client(_client(tmp_path, COMMENT_TOML, "answers.csv", COMMENT_CSV))
+    # a: delivery (no comment), recommend with "late"; b: delivery, then its comment on a row
+    # of its own (its NPS question is unanswered); c: recommend; d and e: nothing.
+    assert client.feedback.select("customer_id", "question", "score", "comment").rows() == [
+        ("a", "delivery", 4, None),
+        ("a", "recommend", 2, "late"),
+        ("b", "delivery", 5, None),
+        ("b", "why", None, "fine"),
+        ("c", "recommend", 10, None),
+    ]
+    assert client.set_aside["feedback"].height == 0
+    assert client.config.questions[-1].comment_of == "recommend"  # the default, stated
+
+
+def test_wide_comment_of_a_declared_question(tmp_path):
+    toml = COMMENT_TOML + 'comment_of = "delivery"\n'
+    client = load_client(_client(tmp_path, toml, "answers.csv", COMMENT_CSV))
+    # now the comment rides on delivery: a's and b's; c answered no delivery and wrote nothing
+    assert client.feedback.select("customer_id", "question", "comment").rows() == [
+        ("a", "delivery", "late"),
+        ("a", "recommend", None),
+        ("b", "delivery", "fine"),
+        ("c", "recommend", None),
+    ]
+
+
+def test_comment_of_must_name_a_scored_question(tmp_path):
+    toml = COMMENT_TOML + 'comment_of = "recomend"\n'
+    folder = _client(tmp_path, toml, "answers.csv", COMMENT_CSV)
+    with pytest.raises(ConfigError, match="not a declared scored question") as info:
+        read_client_config(folder)
+    assert "Did you mean 'recommend'" in str(info.value)
+    assert _fix_block(str(info.value))["questions"]["why"]["comment_of"] == "recommend"
+
+
 def test_long_export_without_questions_is_unchanged(tmp_path):
     p = tmp_path / "fb.csv"
     p.write_text("customer_id,timestamp,survey,score\nc1,2024-03-01,NPS,9\nc2,2024-03-02,csat,9\n")
