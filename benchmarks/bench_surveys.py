@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -100,17 +101,23 @@ def write(responses: int, root: Path) -> dict[str, Path]:
 def _one(folder: Path) -> None:
     from cxlab.io.client import load_client
 
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     client = load_client(folder)
-    took = time.perf_counter() - t
+    took, cpu = time.perf_counter() - t, time.process_time() - cpu
     fb = client.feedback
-    print(f"{took:.4f} {fb.height} {client.set_aside['feedback'].height}")
+    print(f"{took:.4f} {fb.height} {client.set_aside['feedback'].height} {cpu:.4f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--responses", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument(
+        "--old-src",
+        type=Path,
+        default=None,
+        help="a checkout of an older cxlab: its wide load is timed too (interleaved)",
+    )
     ap.add_argument("--one", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
@@ -118,26 +125,40 @@ def main() -> None:
         return
     print(machine(), flush=True)
     folders = write(args.responses, DATA)
-    times: dict[str, list[float]] = {"wide": [], "long": []}
+    sides = {"long": (folders["long"], None), "wide": (folders["wide"], None)}
+    if args.old_src is not None:
+        sides["wide (old)"] = (folders["wide"], args.old_src)
+    times: dict[str, list[float]] = {s: [] for s in sides}
+    cpus: dict[str, list[float]] = {s: [] for s in sides}
     rows: dict[str, str] = {}
     for _ in range(args.runs):
-        for shape in ("long", "wide"):
+        for side, (folder, src) in sides.items():
+            env = dict(os.environ)
+            if src is not None:
+                env["PYTHONPATH"] = str(src)
             out = subprocess.run(
-                [sys.executable, __file__, "--one", str(folders[shape])],
+                [sys.executable, __file__, "--one", str(folder)],
                 check=True,
                 capture_output=True,
                 text=True,
+                env=env,
             ).stdout.split()
-            times[shape].append(float(out[0]))
-            rows[shape] = f"{int(out[1]):,} answers loaded, {int(out[2]):,} set aside"
-    for shape in ("long", "wide"):
-        xs = times[shape]
+            times[side].append(float(out[0]))
+            cpus[side].append(float(out[3]))
+            rows[side] = f"{int(out[1]):,} answers loaded, {int(out[2]):,} set aside"
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    for side in sides:
+        xs, cs = times[side], cpus[side]
         print(
-            f"{shape:>5}: {statistics.median(xs):.3f} s (min {min(xs):.3f}, max {max(xs):.3f}); {rows[shape]}"
+            f"{side:>10}: wall {statistics.median(xs):.3f} s (min {min(xs):.3f}, max "
+            f"{max(xs):.3f}); cpu {statistics.median(cs):.3f} s (min {min(cs):.3f}, max "
+            f"{max(cs):.3f}); {rows[side]}"
         )
-    print(
-        f"wide / long: {statistics.median(times['wide']) / statistics.median(times['long']):.2f}x"
-    )
+    for side in sides:
+        if side != "long":
+            wall = statistics.median(times[side]) / statistics.median(times["long"])
+            cpu = statistics.median(cpus[side]) / statistics.median(cpus["long"])
+            print(f"{side} / long: wall {wall:.2f}x, cpu {cpu:.2f}x")
 
 
 if __name__ == "__main__":

@@ -1383,47 +1383,9 @@ def read_client_config(folder: str | Path) -> ClientConfig:
     _check_timezone(timezone, problems)
 
     allow = values["allow_outside_folder"]
-    files = {
-        t: values[f"files.{t}"]
-        for t in ("events", "feedback", "customers")
-        if values[f"files.{t}"] is not None
-    }
-    if "events" not in files and "feedback" not in files:
-        raise problems.error(
-            ("files",),
-            "'[files]' must name the events file or the feedback (survey answers) file, or both.",
-            _block(("files",), {"events": "events.csv"}),
-        )
-    for table, written in files.items():
-        _check_file_path(folder, table, written, allow, problems)
-
-    as_of = values["as_of"]
-    if as_of is not None:
-        if not isinstance(as_of, dt.datetime):
-            as_of = dt.datetime.combine(as_of, dt.time(), tzinfo=dt.UTC)
-        if as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
-        as_of = as_of.astimezone(dt.UTC)
-        start = values["start_date"]
-        if start is not None and as_of.astimezone(zoneinfo.ZoneInfo(timezone)).date() < start:
-            raise problems.error(
-                ("as_of",),
-                f"'as_of' ({as_of.isoformat()}) is before 'start_date' "
-                f"({values['start_date']}): every event would be set aside. Set as_of to the "
-                f"end of the data, or start_date earlier.",
-            )
-
-    journey_map = dict(DEFAULT_JOURNEY_MAP) if values["journey.use_default_map"] else {}
-    journey_map.update(values["journey.map"])
-    purchases: tuple[str, ...] = tuple(values["journey.purchase_touchpoints"])
-    for touchpoint in purchases:
-        if journey_map.get(touchpoint) != "purchase":
-            raise problems.error(
-                ("journey", "purchase_touchpoints"),
-                f"'journey.purchase_touchpoints' lists {_toml_string(touchpoint)}, which the "
-                f"journey map does not put in the purchase stage. Add it to [journey.map].",
-                _block(("journey", "map"), {touchpoint: "purchase"}),
-            )
+    files = _files(folder, values, problems)
+    as_of = _as_of(values, timezone, problems)
+    journey_map, purchases = _journey(values, problems)
 
     columns = {
         t: values[f"columns.{t}"] for t in TABLES if raw.get("columns", {}).get(t) is not None
@@ -1452,6 +1414,60 @@ def read_client_config(folder: str | Path) -> ClientConfig:
         settings=values,
         questions=questions,
     )
+
+
+def _files(folder: Path, values: dict[str, Any], problems: _Problems) -> dict[str, str]:
+    """``[files]``: the tables named (events or feedback at least), each path checked."""
+    files = {
+        t: values[f"files.{t}"]
+        for t in ("events", "feedback", "customers")
+        if values[f"files.{t}"] is not None
+    }
+    if "events" not in files and "feedback" not in files:
+        raise problems.error(
+            ("files",),
+            "'[files]' must name the events file or the feedback (survey answers) file, or both.",
+            _block(("files",), {"events": "events.csv"}),
+        )
+    for table, written in files.items():
+        _check_file_path(folder, table, written, values["allow_outside_folder"], problems)
+    return files
+
+
+def _as_of(values: dict[str, Any], timezone: str, problems: _Problems) -> dt.datetime | None:
+    """``as_of`` in UTC (a date or a local time in the client's zone), not before start_date."""
+    as_of = values["as_of"]
+    if as_of is not None:
+        if not isinstance(as_of, dt.datetime):
+            as_of = dt.datetime.combine(as_of, dt.time(), tzinfo=dt.UTC)
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
+        as_of = as_of.astimezone(dt.UTC)
+        start = values["start_date"]
+        if start is not None and as_of.astimezone(zoneinfo.ZoneInfo(timezone)).date() < start:
+            raise problems.error(
+                ("as_of",),
+                f"'as_of' ({as_of.isoformat()}) is before 'start_date' "
+                f"({values['start_date']}): every event would be set aside. Set as_of to the "
+                f"end of the data, or start_date earlier.",
+            )
+    return as_of
+
+
+def _journey(values: dict[str, Any], problems: _Problems) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The journey map (default map, then ``[journey.map]``) and the purchase touchpoints."""
+    journey_map = dict(DEFAULT_JOURNEY_MAP) if values["journey.use_default_map"] else {}
+    journey_map.update(values["journey.map"])
+    purchases: tuple[str, ...] = tuple(values["journey.purchase_touchpoints"])
+    for touchpoint in purchases:
+        if journey_map.get(touchpoint) != "purchase":
+            raise problems.error(
+                ("journey", "purchase_touchpoints"),
+                f"'journey.purchase_touchpoints' lists {_toml_string(touchpoint)}, which the "
+                f"journey map does not put in the purchase stage. Add it to [journey.map].",
+                _block(("journey", "map"), {touchpoint: "purchase"}),
+            )
+    return journey_map, purchases
 
 
 def _questions(values: dict[str, Any], problems: _Problems) -> tuple[Any, ...]:

@@ -475,6 +475,54 @@ def _key(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else toml_value(name)
 
 
+def _time_lines(proposals: Mapping[str, Proposal]) -> list[str]:
+    """``timestamp_formats`` and ``timestamp_unit`` lines, from the detected time encodings."""
+    out: list[str] = []
+    formats: list[str] = []
+    unit = None
+    for p in proposals.values():
+        if p.time is None:
+            continue
+        if p.time.kind == "format" and p.time.format not in formats:
+            formats.append(p.time.format)
+        if p.time.kind == "epoch":
+            unit = p.time.unit
+    if formats:
+        notes = [p.time.note for p in proposals.values() if p.time is not None and p.time.note]
+        out.append(
+            f"timestamp_formats = {toml_value(formats)}"
+            + (f"  # REVIEW: {notes[0]}" if notes else "")
+        )
+    if unit:
+        out.append(
+            f"timestamp_unit = {toml_value(unit)}  # the times are integers: {unit} since 1970-01-01 UTC"
+        )
+    return out
+
+
+def _journey_lines(
+    purchase_touchpoints: Sequence[str], stages: Mapping[str, tuple[str, str]]
+) -> list[str]:
+    """The ``[journey]`` table and the stages of touchpoints the default map does not know."""
+    out: list[str] = []
+    out += [
+        "",
+        "[journey]",
+        "use_default_map = true",
+        f"purchase_touchpoints = {toml_value(list(purchase_touchpoints))}",
+    ]
+    extra = {tp: st for tp, st in stages.items() if DEFAULT_JOURNEY_MAP.get(tp) != st[0]}
+    if extra:
+        out += [
+            "",
+            "[journey.map]  # REVIEW: touchpoints the default map does not know, staged by where "
+            "they occur",
+        ]
+        for tp, (stage, why) in extra.items():
+            out.append(f"{_key(tp)} = {toml_value(stage)}  # {why}")
+    return out
+
+
 def client_toml_text(
     *,
     name: str,
@@ -509,25 +557,7 @@ def client_toml_text(
             f"timezone = {toml_value(timezone)}  # REVIEW: the zone of times written "
             f'without an offset (default UTC; e.g. "Europe/London")'
         )
-    formats: list[str] = []
-    unit = None
-    for p in proposals.values():
-        if p.time is None:
-            continue
-        if p.time.kind == "format" and p.time.format not in formats:
-            formats.append(p.time.format)
-        if p.time.kind == "epoch":
-            unit = p.time.unit
-    if formats:
-        notes = [p.time.note for p in proposals.values() if p.time is not None and p.time.note]
-        out.append(
-            f"timestamp_formats = {toml_value(formats)}"
-            + (f"  # REVIEW: {notes[0]}" if notes else "")
-        )
-    if unit:
-        out.append(
-            f"timestamp_unit = {toml_value(unit)}  # the times are integers: {unit} since 1970-01-01 UTC"
-        )
+    out += _time_lines(proposals)
     out += ["", "[files]"] + [f"{t} = {toml_value(f)}" for t, f in files.items()]
     for table, p in proposals.items():
         out += ["", f"[columns.{table}]  # source column = canonical column"]
@@ -549,21 +579,7 @@ def client_toml_text(
         f'duplicate_events = {toml_value(duplicate_events)}  # "keep": repeated identical events '
         f'count (clickstreams); "drop": set them aside',
     ]
-    out += [
-        "",
-        "[journey]",
-        "use_default_map = true",
-        f"purchase_touchpoints = {toml_value(list(purchase_touchpoints))}",
-    ]
-    extra = {tp: st for tp, st in (stages or {}).items() if DEFAULT_JOURNEY_MAP.get(tp) != st[0]}
-    if extra:
-        out += [
-            "",
-            "[journey.map]  # REVIEW: touchpoints the default map does not know, staged by where "
-            "they occur",
-        ]
-        for tp, (stage, why) in extra.items():
-            out.append(f"{_key(tp)} = {toml_value(stage)}  # {why}")
+    out += _journey_lines(purchase_touchpoints, stages or {})
     return "\n".join(out) + "\n"
 
 
@@ -698,9 +714,6 @@ def init_client(
     -------
     InitResult
     """
-    from cxlab.errors import CxlabError
-    from cxlab.io.client import check_losses, load_client
-
     folder = Path(folder)
     given = {
         t: Path(p)
@@ -719,6 +732,39 @@ def init_client(
             f"{folder / CONFIG_FILE} already exists. Pass --force to overwrite it."
         )
     folder.mkdir(parents=True, exist_ok=True)
+    files = _place_files(folder, given, copy)
+    p = _propose(folder, files, sample_rows, preset, timezone)
+    tool = p.tool
+    if tool is not None and tool.feedback_columns and "feedback" not in files:
+        # the export is also the feedback (Zendesk: the tickets' satisfaction ratings)
+        files["feedback"] = files["events"]
+        why = f"preset {tool.name}"
+        columns = {c: (src, why) for src, c in tool.feedback_columns.items()}
+        p.proposals["feedback"] = Proposal("feedback", columns, p.proposals["events"].time)
+        p.constants["feedback"] = dict(tool.feedback_constants)
+    stages = _stages(p)
+    text = client_toml_text(
+        name=name or folder.name,
+        files=files,
+        proposals=p.proposals,
+        timezone=p.timezone or "UTC",
+        timezone_given=p.timezone is not None,
+        constants=p.constants,
+        stages=stages,
+        purchase_touchpoints=tool.purchase_touchpoints if tool is not None else ("purchase",),
+    )
+    text += p.extra_toml  # the [questions] of a survey export
+    if tool is not None and "feedback" not in given:  # the export is its own feedback
+        text += tool.feedback_questions
+    tmp = folder / (CONFIG_FILE + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(folder / CONFIG_FILE)
+    left = _left_to_fix(folder) if validate else []
+    return InitResult(folder, text, p.review, left)
+
+
+def _place_files(folder: Path, given: Mapping[str, Path], copy: bool) -> dict[str, str]:
+    """Each given file inside ``folder`` (copied there unless ``copy=False``): table -> name."""
     files: dict[str, str] = {}
     for table, path in given.items():
         if not path.is_file():
@@ -731,57 +777,73 @@ def init_client(
                 )
             shutil.copyfile(path, folder / path.name)
         files[table] = path.name
-    proposals: dict[str, Proposal] = {}
-    tool = None  # the events export's preset
-    samples: dict[str, pl.DataFrame] = {}
-    review: list[str] = []
-    constants: dict[str, dict[str, str]] = {}
-    extra_toml = ""
+    return files
+
+
+@dataclass
+class _Proposed:
+    """What the samples suggest, table by table (the state :func:`init_client` writes out)."""
+
+    timezone: str | None
+    proposals: dict[str, Proposal] = field(default_factory=dict)
+    samples: dict[str, pl.DataFrame] = field(default_factory=dict)
+    review: list[str] = field(default_factory=list)
+    constants: dict[str, dict[str, str]] = field(default_factory=dict)
+    tool: Preset | None = None  # the events export's preset
+    extra_toml: str = ""
+
+
+def _propose(
+    folder: Path, files: Mapping[str, str], sample_rows: int, preset: str, timezone: str | None
+) -> _Proposed:
+    """Read a sample of each file; propose its mapping (a survey export: its questions)."""
+    out = _Proposed(timezone)
     for table, fname in files.items():
         sample = read_sample(folder / fname, sample_rows)
-        samples[table] = sample
+        out.samples[table] = sample
         survey = _survey_export(folder / fname, sample) if table == "feedback" else None
         if survey is not None:  # a Qualtrics export: its questions (cxlab.io.surveys)
-            proposals[table], extra_toml, zone = survey
-            timezone = timezone or zone
-            review.append(
+            out.proposals[table], out.extra_toml, zone = survey
+            out.timezone = out.timezone or zone
+            out.review.append(
                 f"{fname} is a Qualtrics export: its questions were declared from their text "
                 f"([questions]); check each kind and scale"
             )
             continue
         p = propose_mapping(sample, table)
         if table == "events":
-            tool = _pick_preset(preset, sample)
-            if tool is not None:
-                p = _with_preset(p, tool, sample)
-                constants["events"] = dict(tool.constants)
-                review += [f"{fname} looks like a {tool.title}: preset {tool.name}", *tool.notes]
-        proposals[table] = p
-        if table == "events" and "touchpoint" not in p.columns and not constants.get("events"):
-            constants.setdefault("events", {})["touchpoint"] = "purchase"
-            review.append(
+            out.tool = _pick_preset(preset, sample)
+            if out.tool is not None:
+                p = _with_preset(p, out.tool, sample)
+                out.constants["events"] = dict(out.tool.constants)
+                out.review += [
+                    f"{fname} looks like a {out.tool.title}: preset {out.tool.name}",
+                    *out.tool.notes,
+                ]
+        out.proposals[table] = p
+        if table == "events" and "touchpoint" not in p.columns and not out.constants.get("events"):
+            out.constants.setdefault("events", {})["touchpoint"] = "purchase"
+            out.review.append(
                 "the events file has no event column: every row is a purchase "
                 '([defaults.events] touchpoint = "purchase")'
             )
         for col in p.unmapped_required:
             if (table, col) != ("events", "touchpoint"):
-                review.append(
+                out.review.append(
                     f"no column of {fname} looks like {table} {col!r}: add a line under "
                     f'[columns.{table}], e.g. "Your Column" = "{col}"'
                 )
         if p.time is not None and p.time.note:
-            review.append(f"{fname} times: {p.time.note}")
-    if tool is not None and tool.feedback_columns and "feedback" not in files:
-        # the export is also the feedback (Zendesk: the tickets' satisfaction ratings)
-        files["feedback"] = files["events"]
-        why = f"preset {tool.name}"
-        columns = {c: (src, why) for src, c in tool.feedback_columns.items()}
-        proposals["feedback"] = Proposal("feedback", columns, proposals["events"].time)
-        constants["feedback"] = dict(tool.feedback_constants)
+            out.review.append(f"{fname} times: {p.time.note}")
+    return out
+
+
+def _stages(p: _Proposed) -> dict[str, tuple[str, str]]:
+    """Stages of the touchpoints the default map does not know (and the preset's names)."""
     stages: dict[str, tuple[str, str]] = {}
-    ev = proposals.get("events")
+    ev, tool = p.proposals.get("events"), p.tool
     if ev is not None and {"customer_id", "timestamp", "touchpoint"} <= set(ev.columns):
-        raw = _flat_candidates(samples["events"])
+        raw = _flat_candidates(p.samples["events"])
         cols = {c: ev.columns[c][0] for c in ("customer_id", "timestamp", "touchpoint")}
         if all(v in raw for v in cols.values()):
             # the sample's own order is enough to place events around the first purchase
@@ -792,7 +854,7 @@ def init_client(
             stages = {k: v for k, v in stages.items() if v[0] in STAGES}
             guessed = [tp for tp in stages if tool is None or tp not in tool.journey_map]
             if guessed:
-                review.append(
+                p.review.append(
                     f"{len(guessed)} touchpoints the default journey map does not know were "
                     f"staged by where they occur ([journey.map])"
                 )
@@ -800,29 +862,18 @@ def init_client(
         seen = set(stages) | set(tool.constants.values())
         named = {tp: (st, f"preset {tool.name}") for tp, st in tool.journey_map.items()}
         stages = {**stages, **{tp: why for tp, why in named.items() if tp in seen}}
-    text = client_toml_text(
-        name=name or folder.name,
-        files=files,
-        proposals=proposals,
-        timezone=timezone or "UTC",
-        timezone_given=timezone is not None,
-        constants=constants,
-        stages=stages,
-        purchase_touchpoints=tool.purchase_touchpoints if tool is not None else ("purchase",),
-    )
-    text += extra_toml  # the [questions] of a survey export
-    if tool is not None and "feedback" not in given:  # the export is its own feedback
-        text += tool.feedback_questions
-    tmp = folder / (CONFIG_FILE + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(folder / CONFIG_FILE)
-    left: list[str] = []
-    if not validate:
-        return InitResult(folder, text, review, left)
+    return stages
+
+
+def _left_to_fix(folder: Path) -> list[str]:
+    """Load the client once: the set-aside messages and the error that stops it, if any."""
+    from cxlab.errors import CxlabError
+    from cxlab.io.client import check_losses, load_client
+
     try:
         client = load_client(folder)
         left = [i.message for i in client.validation.issues if i.severity == "set_aside"]
         check_losses(client)
     except CxlabError as exc:
         left = [str(exc)]
-    return InitResult(folder, text, review, left)
+    return left

@@ -786,6 +786,11 @@ def propose_questions(header: QualtricsHeader, sample: pl.DataFrame | None) -> s
                 f"scale = {json.dumps(guess['scale'], ensure_ascii=False).replace(',', ', ').replace(',  ', ', ')}{review}"
             )
         lines.append(f"label = {json.dumps(guess['label'], ensure_ascii=False)}")
+        if kind == "text":
+            lines.append(
+                "# its comment is read with the NPS answer (else the first scored question's);"
+                ' comment_of = "<question>" picks another'
+            )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
