@@ -500,22 +500,24 @@ def path_steps(
 
 
 def by_customer(events: Frame) -> pl.LazyFrame:
-    """:func:`as_events` output, lazy, with ``_cx_cid`` flagged sorted when its rows are in
-    customer order (a DataFrame the loader or :func:`cxlab.contract.prepare.prepare_events`
-    gave, also after a row filter).
+    """:func:`as_events` output, lazy, with ``_cx_cid`` and ``_cx_seq`` flagged sorted when
+    they are (rows in customer order, as the loader and
+    :func:`cxlab.contract.prepare.prepare_events` give them, also after a row filter).
 
     A group-by on a column polars knows is sorted takes its fast path (runs of equal codes, no
-    hashing): about 4x faster on 10M events, with the same groups and the same results.
-    Other frames (a LazyFrame, rows reordered) are returned as they are.
+    hashing: about 4x faster on 10M events), and a sort on ``_cx_seq`` is skipped; the same
+    groups, rows and results. Other frames (a LazyFrame, rows reordered) are returned as they
+    are. One cheap pass per column checks the order.
 
     Examples
     --------
     >>> ev = as_events(pl.DataFrame({"customer_id": ["b", "a", "b"], "timestamp": [1, 2, 3]}))
     >>> by_customer(ev).collect().get_column("_cx_cid").flags["SORTED_ASC"]
     True
-    >>> by_customer(ev.reverse()).collect().get_column("_cx_cid").flags["SORTED_ASC"]
+    >>> by_customer(ev.reverse()).collect().get_column("_cx_seq").flags["SORTED_ASC"]
     False
     """
-    if isinstance(events, pl.DataFrame) and events.get_column(CUSTOMER_CODE).is_sorted():
-        return events.lazy().with_columns(pl.col(CUSTOMER_CODE).set_sorted())
-    return events.lazy()
+    if not isinstance(events, pl.DataFrame):
+        return events.lazy()
+    flag = [c for c in (CUSTOMER_CODE, SEQUENCE) if events.get_column(c).is_sorted()]
+    return events.lazy().with_columns(pl.col(c).set_sorted() for c in flag)

@@ -469,7 +469,8 @@ def stage_transitions(
     [('(start)', 'awareness', 1), ('awareness', 'consideration', 1)]
     """
     require_stage(to_lazy(events_with_stage)[0], "stage_transitions")
-    lf = as_events(events_with_stage, where="stage_transitions").lazy()
+    # rows in customer order (as the loader gives them): the sort on _cx_seq below is skipped
+    lf = by_customer(as_events(events_with_stage, where="stage_transitions"))
     if as_of is not None:
         lf = lf.filter(pl.col("timestamp") <= as_of_expr(as_of))
     key = CUSTOMER_CODE
