@@ -126,6 +126,18 @@ def test_session_funnel_counts_sessions():
         funnel(ev.drop("session_id"), ["a", "b"], path="session")
 
 
+def test_session_interrupted_by_events_without_a_session_is_one_path():
+    # u: s1 a (0h), an event without session (1h), s1 b (2h), s2 b (3h): s1's two runs are one
+    # session, a -> b converts; the event without session is a path of its own (no step),
+    # s2 enters nothing. In scope: s1, the no-session path, s2 = 3; step 1: 1; step 2: 1.
+    ev = log(
+        [("u", 0, "a"), ("u", 1, "x"), ("u", 2, "b"), ("u", 3, "b")],
+        session_id=["s1", None, "s1", "s2"],
+    )
+    f = funnel(ev, ["a", "b"], path="session")
+    assert converted(f) == [1, 1] and f.get_column("in_scope").to_list() == [3, 3]
+
+
 def test_several_breakdowns_and_the_touch_that_gives_the_value():
     # p: a on web, b on app (converts); q: a on app. Segments: p gold, q basic.
     ev = log([("p", 0, "a"), ("p", 1, "b"), ("q", 0, "a")], channel=["web", "app", "app"])
