@@ -596,11 +596,11 @@ def _best_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
             # belongs to two steps: then the largest
             last = pl.col("_u").ne_missing(pl.col("_u").shift(-1)).fill_null(True)
             nxt = (
-                lev.group_by("_u").agg(dl.max())
+                lev.group_by("_u", maintain_order=True).agg(dl.max()).select("_dnext")
                 if spec.overlap
-                else lev.filter(last).select("_u", dl)
-            )
-            f = f.join(nxt, on="_u", how="left")
+                else lev.filter(last).select(dl)
+            )  # one row per path, in the firsts' order: side by side, no join
+            f = pl.concat([f, nxt], how="horizontal")
         finals.append(f.drop("_o", "_t"))
     state = pl.concat(pl.collect_all(finals), how="diagonal_relaxed")
     # per path, its furthest step: sorted on one integer key (path, then furthest first)
