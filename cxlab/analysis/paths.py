@@ -78,7 +78,7 @@ from cxlab.events import (
     require_paths,
     same_path,
 )
-from cxlab.params import as_list, check_int
+from cxlab.params import as_list, check_int, renamed
 
 __all__ = [
     "START",
@@ -825,12 +825,13 @@ def stage_flows(
     events: pl.DataFrame | pl.LazyFrame,
     max_steps: int = 5,
     *,
-    level: Literal["touchpoint", "stage"] = "touchpoint",
+    unit: Literal["touchpoint", "stage"] = "touchpoint",
     top_n: int = 6,
     collapse_loops: bool | None = None,
     journey_map: dict[str, str] | None = None,
     purchase_touchpoints: Sequence[str] = DEFAULT_PURCHASE_TOUCHPOINTS,
     path: PathUnit = "customer",
+    level: Literal["touchpoint", "stage"] | None = None,
 ) -> pl.DataFrame:
     """Step-to-step flows of paths: the links of a step-wise Sankey diagram.
 
@@ -844,7 +845,7 @@ def stage_flows(
         Canonical events.
     max_steps : int, default 5
         Number of step columns (≥ 2).
-    level : {"touchpoint", "stage"}, default "touchpoint"
+    unit : {"touchpoint", "stage"}, default "touchpoint"
         Node label: the touchpoint, or its journey stage (``journey_map``, default
         :data:`cxlab.contract.schema.DEFAULT_JOURNEY_MAP`; unmapped touchpoints are ``"unmapped"``; a
         second or later purchase counts as retention).
@@ -853,8 +854,11 @@ def stage_flows(
     collapse_loops : bool, optional
         Collapse repeated labels first (default: True for stages, False for touchpoints).
     journey_map, purchase_touchpoints
-        For ``level="stage"``.
+        For ``unit="stage"``.
     path : {"customer", "session"}, default "customer"
+    level : {"touchpoint", "stage"}, optional
+        Deprecated old name of ``unit`` (``level`` is the interval level elsewhere); still
+        works for one release with a DeprecationWarning.
 
     Returns
     -------
@@ -869,22 +873,23 @@ def stage_flows(
     >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     >>> ev = pl.DataFrame({"customer_id": ["a", "a", "b"], "timestamp": [t0, t0, t0],
     ...                    "touchpoint": ["ad_click", "purchase", "ad_click"]})
-    >>> stage_flows(ev, 2, level="stage").select("source", "target", "paths").rows()
+    >>> stage_flows(ev, 2, unit="stage").select("source", "target", "paths").rows()
     [('awareness', 'ENDED', 1), ('awareness', 'purchase', 1)]
     """
     func = "stage_flows"
+    unit = renamed(level, unit, "level", "unit", func)
     _lazy(events, func, extra=_by(path, func))
     check_int(max_steps, "max_steps", func, 2, 100)
     check_int(top_n, "top_n", func, 1, 1000)
-    if level not in ("touchpoint", "stage"):
+    if unit not in ("touchpoint", "stage"):
         raise ParameterError(
-            f"The 'level' parameter of {func} must be 'touchpoint' or 'stage'. Got {level!r}."
+            f"The 'unit' parameter of {func} must be 'touchpoint' or 'stage'. Got {unit!r}."
         )
     if collapse_loops is None:
-        collapse_loops = level == "stage"
+        collapse_loops = unit == "stage"
     lf, key = _paths(events, path, func)
     long = as_text(path_steps(lf, key, ["touchpoint"]))
-    if level == "stage":
+    if unit == "stage":
         jm = dict(DEFAULT_JOURNEY_MAP if journey_map is None else journey_map)
         bad = sorted(set(jm.values()) - set(STAGES))
         if bad:

@@ -137,9 +137,9 @@ def test_path_variants_equal_oracle(log, top_n, max_steps, loops, conversion, un
     st.sampled_from([None, True, False]),
     PATH,
 )
-def test_stage_flows_equal_oracle(log, max_steps, level, top_n, loops, path):
-    kw = {"level": level, "top_n": top_n, "collapse_loops": loops, "path": path}
-    if level == "stage":
+def test_stage_flows_equal_oracle(log, max_steps, unit, top_n, loops, path):
+    kw = {"unit": unit, "top_n": top_n, "collapse_loops": loops, "path": path}
+    if unit == "stage":
         kw["journey_map"] = JOURNEY_MAP
     check(paths.stage_flows, oracle.stage_flows, log, max_steps=max_steps, **kw)
 

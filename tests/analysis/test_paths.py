@@ -335,7 +335,7 @@ def test_stage_flows_touchpoints_and_stages():
         (2, "site_visit", "ENDED", 1),
         (2, "site_visit", "purchase", 1),
     ]
-    st_ = stage_flows(ev, max_steps=4, level="stage")
+    st_ = stage_flows(ev, max_steps=4, unit="stage")
     # c3: awareness > purchase > retention (2nd purchase) > advocacy
     assert (1, "awareness", "consideration", 2) in st_.select(
         "step", "source", "target", "paths"
@@ -343,6 +343,15 @@ def test_stage_flows_touchpoints_and_stages():
     assert (2, "purchase", "retention", 1) in st_.select("step", "source", "target", "paths").rows()
     small = stage_flows(ev, max_steps=2, top_n=1)
     assert small.filter(pl.col("step") == 1)["target"].to_list() == ["site_visit", OTHER]
+
+
+def test_stage_flows_old_level_name_still_works_and_warns():
+    # `level` was renamed `unit` (level is the interval level elsewhere): same frame, a warning
+    ev = make_events({"c1": ["ad_click", "purchase"], "c2": ["ad_click"]})
+    with pytest.warns(DeprecationWarning, match="Write unit='stage'"):
+        old = stage_flows(ev, 2, level="stage")
+    assert old.equals(stage_flows(ev, 2, unit="stage"))
+    assert old["source"].unique().to_list() == ["awareness"]
 
 
 def test_errors_are_helpful():

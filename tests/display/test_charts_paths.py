@@ -90,7 +90,7 @@ def test_every_chart_renders_offline_with_tooltips(events, tmp_path):
         variant_bars(path_variants(events)),
         variant_bars(path_variants(events, conversion=None)),
         flow_sankey(stage_flows(events, 4)),
-        flow_sankey(stage_flows(events, 3, level="stage")),
+        flow_sankey(stage_flows(events, 3, unit="stage")),
         attribution_bars(compare_attribution(events, by="channel", n_boot=20)),
         attribution_bars(compare_attribution(events, by="channel", n_boot=0), value="conversions"),
     ]

@@ -252,7 +252,7 @@ def path_variants(
 def stage_flows(
     events,
     max_steps=5,
-    level="touchpoint",
+    unit="touchpoint",
     top_n=6,
     collapse_loops=None,
     journey_map=None,
@@ -263,9 +263,9 @@ def stage_flows(
     df = _frame(events)
     key = _key(path)
     if collapse_loops is None:
-        collapse_loops = level == "stage"
+        collapse_loops = unit == "stage"
     long = _steps(df, key, ["touchpoint"])
-    if level == "stage":
+    if unit == "stage":
         jm = dict(DEFAULT_JOURNEY_MAP if journey_map is None else journey_map)
         assert set(jm.values()) <= set(STAGES)
         stage = pl.col("touchpoint").replace_strict(jm, default="unmapped", return_dtype=pl.String)
