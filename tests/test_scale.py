@@ -42,7 +42,7 @@ from cxlab.contract.prepare import (
     prepare_events,
 )
 from cxlab.contract.schema import DEFAULT_JOURNEY_MAP
-from cxlab.display.charts.quality import events_over_time
+from cxlab.contract.validation import events_over_time
 from cxlab.io.sample import generate_client
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -54,11 +54,16 @@ columns, such as Qualtrics' ``RecipientEmail``, left out: never loaded).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import polars as pl
+
+from cxlab.contract.frames import as_lazy
+from cxlab.errors import ParameterError
+from cxlab.params import renamed
 
 __all__ = [
     "Issue",
@@ -67,6 +72,8 @@ __all__ = [
     "SET_ASIDE_REASONS",
     "WARNING_REASONS",
     "REDACTED",
+    "events_over_time",
+    "table_profile",
 ]
 
 #: How a value left out of a redacted issue is shown.
@@ -409,3 +416,152 @@ class ValidationReport:
             out.append("<p>No rows set aside, no warnings.</p>")
         out.append("</div>")
         return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- profiling
+_EVERY = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
+_HIDDEN = ("customer_id", "session_id")
+#: Column names that look like personal data: their values are never shown either.
+_PERSONAL = re.compile(r"(?i)e[-_ ]?mail|phone|mobile|address|post_?code|zip")
+
+
+def events_over_time(
+    events: pl.DataFrame | pl.LazyFrame,
+    every: Literal["day", "week", "month", "quarter"] = "week",
+    by: str = "channel",
+    *,
+    freq: Literal["day", "week"] | None = None,
+) -> pl.DataFrame:
+    """Count events per calendar bucket (UTC) and ``by`` value: a data-quality view.
+
+    Buckets start where polars' ``dt.truncate(every)`` puts them (weeks on Monday, as ISO
+    weeks), like every other ``every`` of cxlab (the glossary in CONTRIBUTING).
+
+    Parameters
+    ----------
+    events : DataFrame or LazyFrame
+        Canonical events.
+    every : {"day", "week", "month", "quarter"}, default "week"
+        Bucket length.
+    by : str
+        Column to split the counts by (default ``channel``).
+    freq : {"day", "week"}, optional
+        Deprecated old name of ``every``; still works for one release with a
+        DeprecationWarning.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``period`` (Date, start of the bucket), ``by`` column, ``events``, ``customers``
+        (distinct), sorted by period then ``by``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> ev = pl.DataFrame({"customer_id": ["a", "b", "a"], "channel": ["web", "web", "app"],
+    ...     "timestamp": [dt.datetime(2024, 1, 1, 9), dt.datetime(2024, 1, 3), dt.datetime(2024, 1, 9)]})
+    >>> events_over_time(ev, "week").rows()
+    [(datetime.date(2024, 1, 1), 'web', 2, 2), (datetime.date(2024, 1, 8), 'app', 1, 1)]
+    """
+    func = "events_over_time"
+    every = renamed(freq, every, "freq", "every", func)  # type: ignore[assignment]
+    if every not in _EVERY:
+        raise ParameterError(
+            f"The 'every' parameter of {func} must be one of {', '.join(map(repr, _EVERY))}. "
+            f"Got {every!r} instead."
+        )
+    lf = as_lazy(events, "events", where=func)
+    names = lf.collect_schema().names()
+    if by not in names:
+        raise ParameterError(
+            f"The 'by' parameter of {func} must be a column of events ({', '.join(names)}). "
+            f"Got {by!r} instead."
+        )
+    return (
+        lf.group_by(
+            pl.col("timestamp").dt.truncate(_EVERY[every]).dt.date().alias("period"), pl.col(by)
+        )
+        .agg(
+            pl.len().cast(pl.Int64).alias("events"),
+            pl.col("customer_id").n_unique().cast(pl.Int64).alias("customers"),
+        )
+        .sort("period", by, nulls_last=True)
+        .collect()
+    )
+
+
+def table_profile(
+    frame: pl.DataFrame | pl.LazyFrame,
+    hide: Sequence[str] = _HIDDEN,
+    n_examples: int = 3,
+) -> pl.DataFrame:
+    """One row per column: dtype, null share, distinct count and a few example values.
+
+    Examples are the smallest distinct non-null values (deterministic); columns in ``hide``
+    (identifiers by default) and columns whose name looks like personal data (email, phone,
+    address, postcode) show ``"(hidden)"`` instead, so profiles can be shared.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"customer_id": ["a", "b", None], "channel": ["web", "app", "web"]})
+    >>> table_profile(df).rows()
+    [('customer_id', 'String', 0.3333333333333333, 2, '(hidden)'), ('channel', 'String', 0.0, 2, 'app, web')]
+    """
+    lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+    schema = lf.collect_schema()
+    cols = schema.names()
+    hide = {c for c in cols if c in set(hide) or _PERSONAL.search(c)}
+    if not cols:
+        return pl.DataFrame(
+            schema={
+                "column": pl.String,
+                "dtype": pl.String,
+                "null_share": pl.Float64,
+                "distinct": pl.Int64,
+                "examples": pl.String,
+            }
+        )
+    stats = (
+        lf.select(
+            [pl.len().alias("__n")]
+            + [pl.col(c).null_count().alias(f"{i}__nulls") for i, c in enumerate(cols)]
+            + [
+                pl.col(c).drop_nulls().n_unique().alias(f"{i}__distinct")
+                for i, c in enumerate(cols)
+            ]
+            + [
+                pl.col(c)
+                .drop_nulls()
+                .unique()
+                .sort()
+                .head(n_examples)
+                .cast(pl.String)
+                .str.slice(0, 30)
+                .str.join(", ")
+                .alias(f"{i}__ex")
+                for i, c in enumerate(cols)
+                if c not in hide
+            ]
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    n = stats["__n"]
+    return pl.DataFrame(
+        {
+            "column": cols,
+            "dtype": [str(schema[c]) for c in cols],
+            "null_share": [stats[f"{i}__nulls"] / n if n else 0.0 for i in range(len(cols))],
+            "distinct": [stats[f"{i}__distinct"] for i in range(len(cols))],
+            "examples": [
+                "(hidden)" if c in hide else stats[f"{i}__ex"] for i, c in enumerate(cols)
+            ],
+        },
+        schema={
+            "column": pl.String,
+            "dtype": pl.String,
+            "null_share": pl.Float64,
+            "distinct": pl.Int64,
+            "examples": pl.String,
+        },
+    )

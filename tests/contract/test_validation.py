@@ -137,3 +137,52 @@ def test_empty_report():
     report = ValidationReport("empty")
     assert report.ok and report.to_frame().height == 0
     assert report.one_line() == "empty: 0 warnings"
+
+
+def _three_events() -> pl.DataFrame:
+    import datetime as dt
+
+    return pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "a"],
+            "channel": ["web", "web", "app"],
+            "timestamp": [
+                dt.datetime(2024, 1, 1, 9),  # Monday: week of Jan 1
+                dt.datetime(2024, 1, 31),  # Wednesday: week of Jan 29
+                dt.datetime(2024, 2, 9),  # Friday: week of Feb 5
+            ],
+        }
+    )
+
+
+def test_events_over_time_counts_per_calendar_bucket():
+    import datetime as dt
+
+    from cxlab.contract.validation import events_over_time
+
+    ev = _three_events()
+    # weeks start on Monday: Jan 1 (a, web), Jan 29 (b, web), Feb 5 (a, app)
+    assert events_over_time(ev, every="week").rows() == [
+        (dt.date(2024, 1, 1), "web", 1, 1),
+        (dt.date(2024, 1, 29), "web", 1, 1),
+        (dt.date(2024, 2, 5), "app", 1, 1),
+    ]
+    # months: January holds both web events (a and b), February the app one
+    assert events_over_time(ev, every="month").rows() == [
+        (dt.date(2024, 1, 1), "web", 2, 2),
+        (dt.date(2024, 2, 1), "app", 1, 1),
+    ]
+
+
+def test_events_over_time_old_freq_name_still_works_and_warns():
+    import pytest
+
+    from cxlab.contract.validation import events_over_time
+    from cxlab.errors import ParameterError
+
+    ev = _three_events()
+    with pytest.warns(DeprecationWarning, match="Write every='day'"):
+        old = events_over_time(ev, freq="day")
+    assert old.equals(events_over_time(ev, every="day")) and old.height == 3
+    with pytest.raises(ParameterError, match="'every' parameter of events_over_time"):
+        events_over_time(ev, every="fortnight")
