@@ -8,12 +8,17 @@ definitions.
 from __future__ import annotations
 
 import math
+import warnings
+from statistics import NormalDist
 
 import polars as pl
+
+from cxlab.errors import ParameterError
 
 __all__ = [
     "Z95",
     "SMALL_N",
+    "z_of_level",
     "wilson_interval",
     "wilson_bounds",
     "nps_interval",
@@ -27,17 +32,71 @@ Z95: float = 1.959963984540054
 SMALL_N: int = 30
 
 
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``successes / n``.
+def z_of_level(level: float, where: str) -> float:
+    """The two-sided normal quantile of interval level ``level`` (exactly :data:`Z95` at 0.95).
 
-    Returns ``(nan, nan)`` when ``n == 0``.
+    Examples
+    --------
+    >>> z_of_level(0.95, "wilson_interval") == Z95, round(z_of_level(0.9, "x"), 4)
+    (True, 1.6449)
+    >>> z_of_level(95, "wilson_interval")
+    Traceback (most recent call last):
+    ...
+    cxlab.errors.ParameterError: The 'level' parameter of wilson_interval must be a probability strictly between 0 and 1, such as 0.95. Got 95 instead.
+    """
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ParameterError(
+            f"The 'level' parameter of {where} must be a probability strictly between 0 and 1, "
+            f"such as 0.95. Got {level!r} instead."
+        )
+    # 0.95 maps to the constant every analysis uses, so the numbers stay bit-identical
+    return Z95 if level == 0.95 else NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def _z(z: float | None, level: float, where: str) -> float:
+    """The quantile for ``level``, or the deprecated ``z`` with a warning saying what to write."""
+    if z is None:
+        return z_of_level(level, where)
+    equivalent = round(2 * NormalDist().cdf(z) - 1, 4)
+    warnings.warn(
+        f"The 'z' parameter of {where} is replaced by the interval level 'level'; z stops "
+        f"working in the next release. Write level={equivalent!r} (z={z!r} is that level).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return z
+
+
+def wilson_interval(
+    successes: int, n: int, z: float | None = None, *, level: float = 0.95
+) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / n`` (Wilson 1927, as in statsmodels'
+    ``proportion_confint(method="wilson")``).
+
+    Parameters
+    ----------
+    successes, n : int
+        Count of successes and of trials.
+    z : float, optional
+        Deprecated: the normal quantile. Write ``level`` instead (``z=1.96`` is
+        ``level=0.95``); still accepted for one release with a DeprecationWarning.
+    level : float, default 0.95
+        Interval level.
+
+    Returns
+    -------
+    (float, float)
+        ``(low, high)``, clipped to [0, 1]; ``(nan, nan)`` when ``n == 0``.
 
     Examples
     --------
     >>> lo, hi = wilson_interval(8, 10)
     >>> round(lo, 4), round(hi, 4)
     (0.4902, 0.9433)
+    >>> tuple(round(x, 4) for x in wilson_interval(8, 10, level=0.9))
+    (0.5408, 0.9314)
     """
+    z = _z(z, level, "wilson_interval")
     if n == 0:
         return (math.nan, math.nan)
     p = successes / n
@@ -76,11 +135,28 @@ def wilson_bounds(
 
 
 def nps_interval(
-    promoters: int, detractors: int, n: int, z: float = Z95
+    promoters: int,
+    detractors: int,
+    n: int,
+    z: float | None = None,
+    *,
+    level: float = 0.95,
 ) -> tuple[float, float, float]:
-    """NPS (−100..100) and its normal-approximation 95% interval.
+    """NPS (−100..100) and its normal-approximation interval (95% by default).
 
-    Uses var(NPS/100) = (p + d − (p − d)²) / n with p, d the promoter and detractor shares.
+    Uses var(NPS/100) = (p + d − (p − d)²) / n with p, d the promoter and detractor shares
+    (the multinomial variance of a difference of shares, as in Rocks 2016, "Confidence
+    intervals for the Net Promoter Score").
+
+    Parameters
+    ----------
+    promoters, detractors, n : int
+        Counts of promoters (9–10), detractors (0–6) and all answers.
+    z : float, optional
+        Deprecated: the normal quantile. Write ``level`` instead; still accepted for one
+        release with a DeprecationWarning.
+    level : float, default 0.95
+        Interval level.
 
     Examples
     --------
@@ -88,6 +164,7 @@ def nps_interval(
     >>> nps, round(lo, 2), round(hi, 2)
     (30.0, 14.69, 45.31)
     """
+    z = _z(z, level, "nps_interval")
     if n == 0:
         return (math.nan, math.nan, math.nan)
     p, d = promoters / n, detractors / n

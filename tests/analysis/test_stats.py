@@ -6,7 +6,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cxlab.analysis.stats import exact_sum, nps_interval, wilson_bounds, wilson_interval
+from cxlab.analysis.stats import (
+    Z95,
+    exact_sum,
+    nps_interval,
+    wilson_bounds,
+    wilson_interval,
+    z_of_level,
+)
+from cxlab.errors import ParameterError
 
 
 def test_wilson_matches_hand_computation():
@@ -36,6 +44,33 @@ def test_nps_interval_closed_form():
     assert nps == 30.0
     assert lo == pytest.approx(30 - 100 * 1.959964 * math.sqrt(0.0061), abs=1e-4)
     assert hi == pytest.approx(30 + 100 * 1.959964 * math.sqrt(0.0061), abs=1e-4)
+
+
+def test_level_095_gives_the_same_numbers_as_before():
+    # level=0.95 maps to exactly Z95, the quantile the intervals used before level existed
+    assert z_of_level(0.95, "t") == Z95
+    assert wilson_interval(8, 10, level=0.95) == wilson_interval(8, 10)
+    assert nps_interval(50, 20, 100, level=0.95) == nps_interval(50, 20, 100)
+
+
+def test_level_sets_the_quantile():
+    # level 0.90: z = 1.644854; NPS 30 +- 100 * 1.644854 * sqrt(0.0061) = 30 +- 12.847
+    nps, lo, hi = nps_interval(50, 20, 100, level=0.9)
+    assert (lo, hi) == pytest.approx((30 - 12.8467, 30 + 12.8467), abs=1e-3)
+    lo9, hi9 = wilson_interval(8, 10, level=0.9)
+    lo95, hi95 = wilson_interval(8, 10)
+    assert lo95 < lo9 < hi9 < hi95  # a lower level gives a narrower interval
+    with pytest.raises(ParameterError, match="strictly between 0 and 1"):
+        wilson_interval(8, 10, level=95)
+
+
+def test_old_z_still_works_and_warns():
+    with pytest.warns(DeprecationWarning, match=r"Write level=0\.95"):
+        old = wilson_interval(8, 10, z=Z95)
+    assert old == wilson_interval(8, 10)
+    with pytest.warns(DeprecationWarning, match=r"'z' parameter of nps_interval.*level=0\.95"):
+        old_nps = nps_interval(50, 20, 100, Z95)
+    assert old_nps == nps_interval(50, 20, 100)
 
 
 def _old_exact_sum(expr: str, decimals: int = 6) -> pl.Expr:
