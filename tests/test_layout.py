@@ -51,6 +51,8 @@ UPWARD_ALLOWED = {
     ("cxlab.analysis.churn", "cxlab.display.charts.churn"),
     ("cxlab.analysis.drivers", "cxlab.display.charts.metrics"),
     ("cxlab.analysis.voc", "cxlab.display.charts.metrics"),
+    ("cxlab.analysis.retention", "cxlab.display.charts.retention"),
+    ("cxlab.analysis.cube", "cxlab.display.charts.journey"),
 }
 
 

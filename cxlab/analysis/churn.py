@@ -1083,6 +1083,13 @@ class RetentionCurves:
         )
         return f"RetentionCurves(by={self.by!r}, groups={self.summary.height}, log-rank {lr})"
 
+    def chart(self, title: str = "Share of customers still active"):  # type: ignore[no-untyped-def]  # altair is imported only when drawing
+        """The retention curves with their bands, drawn by
+        :func:`cxlab.display.charts.churn.retention_chart`."""
+        from cxlab.display.charts.churn import retention_chart
+
+        return retention_chart(self.curves, title=title)
+
 
 #: The group name of the overall curve (``retention_curves(labels)`` without groups).
 OVERALL = "all"

@@ -257,6 +257,24 @@ class HeatmapCube:
         return out if isinstance(events, pl.LazyFrame) else out.collect()
 
     # ------------------------------------------------------------------ the heatmap
+    def chart(  # type: ignore[no-untyped-def]  # altair is imported only when drawing
+        self,
+        value: str = "reach",
+        segment: str | Sequence[str] | None = None,
+        channel: str | None = None,
+        start: _WHEN = None,
+        end: _WHEN = None,
+        *,
+        survey: str | None = None,
+        title: str | None = None,
+    ):
+        """One metric of :meth:`heatmap` (same filters), drawn by
+        :func:`cxlab.display.charts.journey.heatmap_chart`."""
+        from cxlab.display.charts.journey import heatmap_chart
+
+        table = self.heatmap(segment, channel, start, end, survey=survey)
+        return heatmap_chart(table, value, title=title)
+
     def heatmap(
         self,
         segment: str | Sequence[str] | None = None,

@@ -302,6 +302,25 @@ class RetentionMatrix:
             f"{cohorts} cohorts, as_of={self.as_of:%Y-%m-%d %H:%M})"
         )
 
+    def chart(self, group: object = None, title: str | None = None):  # type: ignore[no-untyped-def]  # altair is imported only when drawing
+        """The cohort triangle, drawn by :func:`cxlab.display.charts.retention.retention_heatmap`.
+
+        With a breakdown (``by``), ``group`` picks the breakdown value to draw (the chart shows
+        one at a time).
+        """
+        from cxlab.display.charts.retention import retention_heatmap
+
+        table = self.table
+        if self.by is not None:
+            values = table.get_column(self.by).unique().sort().to_list()
+            if group not in values:
+                raise ParameterError(
+                    f"RetentionMatrix.chart draws one {self.by} at a time: pass group= one of "
+                    f"{values}. Got {group!r} instead."
+                )
+            table = table.filter(pl.col(self.by) == group)
+        return retention_heatmap(table, self.every, title=title)
+
 
 _MODES = ("n_day", "unbounded")
 _ENTRIES = ("first", "recurring")

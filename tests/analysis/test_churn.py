@@ -464,3 +464,12 @@ def test_a_feature_inside_the_label_window_no_longer_ranks():
     # the time since the last event is the definition itself: left out, with the reason
     assert set(features.excluded) == {"recency_days", "days_since_last_purchase"}
     assert "recency_days" not in features.table.columns
+
+
+def test_retention_curves_chart_draws_the_same_spec_as_retention_chart():
+    from cxlab.display.charts.churn import retention_chart
+
+    lab, groups = km_fixture()
+    rc = retention_curves(lab, groups, n_points=31)
+    assert rc.chart().to_json() == retention_chart(rc.curves).to_json()
+    assert rc.chart(title="Kept").to_json() == retention_chart(rc.curves, "Kept").to_json()

@@ -347,3 +347,12 @@ def test_feedback_ties_go_to_file_order_in_cube_and_heatmap():
     assert_frame_equal(touchpoint_heatmap(events.reverse(), feedback), want)
     assert_frame_equal(touchpoint_heatmap(prepare_events(events.reverse()), feedback), want)
     assert_frame_equal(heatmap_cube(events.reverse(), feedback).heatmap(), want)
+
+
+def test_cube_chart_draws_the_same_spec_as_heatmap_chart(small_cube):
+    from cxlab.display.charts.journey import heatmap_chart
+
+    table = small_cube.heatmap("new", start=dt.date(2024, 1, 8))
+    drawn = small_cube.chart("pain", "new", start=dt.date(2024, 1, 8), title="Pain")
+    assert drawn.to_json() == heatmap_chart(table, "pain", title="Pain").to_json()
+    assert small_cube.chart().to_json() == heatmap_chart(small_cube.heatmap()).to_json()

@@ -510,3 +510,19 @@ def test_retention_curves_level_and_deprecated_alpha():
     assert retention_curves(KM_LABELS, level=0.95).curves.equals(wide)
     with pytest.raises(ParameterError, match="level must be a probability"):
         retention_curves(KM_LABELS, level=95)
+
+
+def test_retention_matrix_chart_draws_the_same_spec_as_retention_heatmap(events):
+    from cxlab.display.charts.retention import retention_heatmap
+
+    m = cohort_retention(events, every="week", as_of=AS_OF)
+    assert m.chart().to_json() == retention_heatmap(m.table, "week").to_json()
+    by = cohort_retention(events, every="week", by="channel", as_of=AS_OF)
+    web = by.table.filter(pl.col("channel") == "web")
+    assert by.chart("web", title="Web").to_json() == (
+        retention_heatmap(web, "week", title="Web").to_json()
+    )
+    with pytest.raises(
+        ParameterError, match=r"one channel at a time: pass group= one of \['app', 'web'\]"
+    ):
+        by.chart()
