@@ -441,10 +441,12 @@ class MarkovAttribution:
             pl.col(self.by).alias("label"),
             "conversions",
             "share",
-            # attribution_bars takes share intervals (compare_attribution's columns) and
-            # scales them itself when drawing conversions
+            # compare_attribution's columns: the share interval, and the bootstrap's own
+            # interval of the conversions (drawn as is, not rescaled from the share)
             pl.col("share_ci_low").alias("ci_low"),
             pl.col("share_ci_high").alias("ci_high"),
+            "conversions_ci_low",
+            "conversions_ci_high",
         )
         return attribution_bars(bars, value=value)
 
@@ -691,8 +693,11 @@ def compare_attribution(
     Returns
     -------
     DataFrame
-        ``model``, ``label``, ``conversions``, ``share``, ``ci_low``, ``ci_high`` (bootstrap
-        over customers, ``n_boot`` replicates), sorted by model (in the order given) and label.
+        ``model``, ``label``, ``conversions``, ``share``, ``ci_low``, ``ci_high`` (of the
+        share; bootstrap over customers, ``n_boot`` replicates), ``conversions_ci_low``,
+        ``conversions_ci_high`` (of the conversions: Markov's own bootstrap interval; for a
+        rule, the share interval times the model's conversions), sorted by model (in the
+        order given) and label.
 
     Examples
     --------
@@ -717,6 +722,8 @@ def compare_attribution(
                 "share",
                 pl.col("share_ci_low").alias("ci_low"),
                 pl.col("share_ci_high").alias("ci_high"),
+                "conversions_ci_low",
+                "conversions_ci_high",
             )
         elif model in _MODELS:
             f = rule_based_attribution(
@@ -727,6 +734,14 @@ def compare_attribution(
                 "share",
                 pl.col("share_ci_low").alias("ci_low"),
                 pl.col("share_ci_high").alias("ci_high"),
+                # a rule's credit sums to the conversions: its interval in conversions is the
+                # share interval times that total
+                *[
+                    (pl.col(f"share_ci_{end}") * pl.col("conversions").sum()).alias(
+                        f"conversions_ci_{end}"
+                    )
+                    for end in ("low", "high")
+                ],
             )
         else:
             raise ParameterError(
@@ -741,5 +756,14 @@ def compare_attribution(
         grid.join(out.drop("_o"), on=["model", "label"], how="left")
         .with_columns(pl.col("conversions", "share").fill_null(0.0))
         .sort("_o", "label")
-        .select("model", "label", "conversions", "share", "ci_low", "ci_high")
+        .select(
+            "model",
+            "label",
+            "conversions",
+            "share",
+            "ci_low",
+            "ci_high",
+            "conversions_ci_low",
+            "conversions_ci_high",
+        )
     )

@@ -257,11 +257,15 @@ def test_markov_bootstrap_deterministic_and_sane():
     assert sorted(bars["share"].to_list()) == sorted(cr["share"].to_list())
     assert set(bars["model"]) == {"Markov"}  # drawn with its display label
     assert sorted(bars["ci_low"].to_list()) == sorted(cr["share_ci_low"].to_list())
-    # drawn as conversions, the whiskers are the share interval times all conversions
+    # drawn as conversions, the whiskers are Markov's own bootstrap interval of the
+    # conversions, not the share interval rescaled by the chart
     drawn = pl.DataFrame(a.chart("conversions").to_dict()["datasets"].popitem()[1])
+    for end in ("low", "high"):
+        expected = sorted(cr[f"conversions_ci_{end}"].to_list())
+        assert sorted(drawn[f"ci_{end}"].to_list()) == pytest.approx(expected)
     total = cr["conversions"].sum()
-    expected = sorted((cr["share_ci_high"] * total).to_list())
-    assert sorted(drawn["ci_high"].to_list()) == pytest.approx(expected)
+    rescaled = sorted((cr["share_ci_high"] * total).to_list())
+    assert sorted(drawn["ci_high"].to_list()) != pytest.approx(rescaled)  # they differ here
     for name in ("removal_effect", "share", "conversions"):
         assert (cr[f"{name}_ci_low"] <= cr[name] + 1e-12).all()
         assert (cr[name] <= cr[f"{name}_ci_high"] + 1e-12).all()
@@ -283,6 +287,22 @@ def test_compare_attribution_long_frame(rule_events):
     assert per_model["len"].n_unique() == 1  # complete grid
     with pytest.raises(ParameterError, match="'models'"):
         compare_attribution(rule_events, models=["shapley"])
+
+
+def test_compare_attribution_carries_each_model_s_conversions_interval():
+    # Markov rows: the bootstrap's own conversions interval; a rule's rows: its share interval
+    # times its conversions (a rule's credit sums to the conversions)
+    ev = random_journeys(1)
+    out = compare_attribution(ev, models=["last", "markov"], by="touchpoint", n_boot=30, seed=5)
+    last = out.filter(pl.col("model") == "last")
+    total = last["conversions"].sum()
+    assert last["conversions_ci_high"].to_list() == pytest.approx(
+        (last["ci_high"] * total).to_list()
+    )
+    credit = markov_attribution(ev, by="touchpoint", n_boot=30, seed=5).credit.sort("touchpoint")
+    markov = out.filter(pl.col("model") == "markov").sort("label")
+    assert markov["conversions_ci_low"].to_list() == credit["conversions_ci_low"].to_list()
+    assert markov["conversions_ci_high"].to_list() == credit["conversions_ci_high"].to_list()
 
 
 def test_attribution_errors(rule_events):

@@ -474,8 +474,12 @@ def attribution_bars(
     ----------
     comparison : DataFrame
         Output of :func:`cxlab.analysis.attribution.compare_attribution` (``model``, ``label``,
-        ``share``, ``conversions``, ``ci_low``, ``ci_high``).
+        ``share``, ``conversions``, ``ci_low``, ``ci_high``, ``conversions_ci_low``,
+        ``conversions_ci_high``).
     value : {"share", "conversions"}
+        Drawn with the share interval (``ci_low`` / ``ci_high``) or the analysis's interval
+        of the conversions (``conversions_ci_*``; a frame without those columns, from an
+        older version, gets the share interval times the model's conversions).
 
     Examples
     --------
@@ -505,8 +509,13 @@ def attribution_bars(
     data = labelled(comparison.sort("model", "label"), ["model", "label"])
     labels = [display_label(v) for v in labels]
     models = [display_label(v) for v in models]
-    if value == "conversions":
-        # whiskers are intervals of the share; scale them to conversions per model
+    if value == "conversions" and "conversions_ci_low" in data.columns:
+        # the analysis's own interval of the conversions (Markov's bootstrap): drawn as is
+        data = data.with_columns(
+            ci_low=pl.col("conversions_ci_low"), ci_high=pl.col("conversions_ci_high")
+        )
+    elif value == "conversions":
+        # a frame from before the conversions intervals existed: scale the share intervals
         tot = data.group_by("model").agg(_t=pl.col("conversions").sum())
         data = (
             data.join(tot, on="model")
