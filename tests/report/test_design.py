@@ -185,6 +185,8 @@ def test_the_pdf_pages_are_a4_and_not_blank(reports, client):
 
     record = json.loads((reports / client / "run.json").read_text())
     assert record["pdf"] == f"{client}/report.pdf" and not record.get("pdf_failure")
+    # the portfolio index links the PDF that --pdf wrote
+    assert f"<a href='{client}/report.pdf'>PDF</a>" in (reports / "index.html").read_text()
     pdf = pdfium.PdfDocument(str(reports / client / "report.pdf"))
     try:
         assert len(pdf) >= 6  # one section a page, at least
