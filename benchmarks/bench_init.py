@@ -20,6 +20,12 @@ load plain / load declared
 Usage::
 
     .venv/bin/python benchmarks/bench_init.py --events PATH/events.parquet --runs 3
+    .venv/bin/python benchmarks/bench_init.py --loads-only --runs 5
+
+``--loads-only`` times only the two loads, each in a fresh process (import + one
+``load_client``), plain and declared alternating, and prints the medians of the wall and CPU
+(``time.process_time``: every thread of the process) times: the fair comparison on a shared
+machine. The two folders must exist (made by a first run without it).
 
 Without ``--events`` the ~10M-event bookshop log of ``benchmarks/run.py`` is used (made
 when missing).
@@ -31,6 +37,8 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -65,12 +73,51 @@ def _place(src: Path, folder: Path) -> Path:
     return dst
 
 
+def _one(folder: Path) -> None:
+    t, cpu = time.perf_counter(), time.process_time()
+    events = load_client(folder).events
+    print(f"{time.perf_counter() - t:.4f} {time.process_time() - cpu:.4f} {events.height}")
+
+
+def _loads(work: Path, runs: int) -> None:
+    """plain and declared loads in fresh processes, alternating; medians of wall and CPU."""
+    print(machine(), flush=True)
+    sides = {"plain": work / "plain", "declared": work / "declared"}
+    wall: dict[str, list[float]] = {s: [] for s in sides}
+    cpu: dict[str, list[float]] = {s: [] for s in sides}
+    for _ in range(runs):
+        for side, folder in sides.items():
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", str(folder)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            wall[side].append(float(out[0]))
+            cpu[side].append(float(out[1]))
+            rows = int(out[2])
+    print(f"load average after: {os.getloadavg()[0]:.1f}; {rows:,} events loaded")
+    for side in sides:
+        print(f"load {side}: wall {_fmt(wall[side])} s, cpu {_fmt(cpu[side])} s")
+    for name, xs in (("wall", wall), ("cpu", cpu)):
+        ratio = statistics.median(xs["declared"]) / statistics.median(xs["plain"])
+        print(f"declared / plain, {name}: {ratio:.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=Path, default=None)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", type=Path, default=DATA / "bench_init")
+    ap.add_argument("--loads-only", action="store_true")
+    ap.add_argument("--one", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one is not None:
+        _one(args.one)
+        return
+    if args.loads_only:
+        _loads(args.work, args.runs)
+        return
     events = args.events or ensure_data(100_000, 90) / "events.parquet"
     print(machine(), flush=True)
     read = (
