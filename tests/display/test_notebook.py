@@ -222,3 +222,35 @@ def test_explorer_builds_a_cached_charts_spec_once():
     ex._render = lambda v: [other]
     ex.refresh()  # a new chart object: its own spec
     assert len(ex._pool[0].spec["datasets"][next(iter(ex._pool[0].spec["datasets"]))]) == 1
+
+
+def test_explorer_builds_charts_without_altairs_debug_validation():
+    import altair as alt
+
+    seen = []
+
+    def render(v):
+        seen.append(alt.utils.schemapi.DEBUG_MODE)
+        return ["drawn"]
+
+    ex = ui.Explorer({}, render)
+    ex.refresh()
+    assert seen == [False]  # charts built while rendering skip altair's per-part validation
+    assert alt.utils.schemapi.DEBUG_MODE is True  # and the notebook's own charts keep it
+
+
+def test_explorer_preloads_the_clients_after_the_first_draw():
+    loaded = []
+
+    def load(name):
+        if name == "broken":
+            raise DataError("broken client")  # left for the switch to show
+        loaded.append(name)
+
+    ex = ui.Explorer({}, lambda v: [f"drawn after {len(loaded)} loads"])
+    ex.preload(load, ["bank", "broken", "bookshop", "telecom"], limit=3)
+    assert ex.preloading is None  # nothing runs before the page is shown
+    ex.show()
+    assert ex.shown == ["drawn after 0 loads"]  # the first draw does not wait for it
+    ex.preloading.join(timeout=10)
+    assert loaded == ["bank", "bookshop"]  # the first 3 names; the broken one is skipped
