@@ -288,7 +288,28 @@ def heatmap_explorer_chart(
     x_order, y_order = labelled_order(_order(data[x], x)), labelled_order(_order(data[y], y))
     if x == "stage" and y != "stage":  # touchpoints in journey order: the cells run diagonally
         y_order = labelled_order(_by_stage(data, y))
-    long = (
+    long = _metrics_long(data, present, x, y, n)
+    pick = alt.param(
+        name="metric_choice",
+        value=present[0],
+        bind=alt.binding_select(
+            options=present, labels=[_EXPLORER_LABELS.get(m, m) for m in present], name="Show: "
+        ),
+    )
+    heat = _picked_metric_heatmap(long, pick, present, (x, x_order), (y, y_order), n)
+    return alt.hconcat(heat, _scaled_legend(long, pick), spacing=16).properties(title=title)
+
+
+def _metrics_long(
+    data: pl.DataFrame, present: Sequence[str], x: str, y: str, n: str
+) -> pl.DataFrame:
+    """One row per cell and metric: its value, its colour scale (0-1 within the metric), its label.
+
+    ``pain`` is scaled as ``(pain / max |pain| + 1) / 2`` (no extra drop-out sits in the
+    middle), every other metric from its lowest (0) to its highest (1) value; a metric whose
+    values are all equal sits in the middle. Reach and pain are labelled in percent.
+    """
+    return (
         data.select(x, y, n, *[pl.col(m).cast(pl.Float64) for m in present])
         .unpivot(index=[x, y, n], on=present, variable_name="metric", value_name="value")
         .filter(pl.col("value").is_not_null())
@@ -308,13 +329,18 @@ def heatmap_explorer_chart(
         )
         .sort("metric", y, x)
     )
-    pick = alt.param(
-        name="metric_choice",
-        value=present[0],
-        bind=alt.binding_select(
-            options=present, labels=[_EXPLORER_LABELS.get(m, m) for m in present], name="Show: "
-        ),
-    )
+
+
+def _picked_metric_heatmap(
+    long: pl.DataFrame,
+    pick: alt.Parameter,
+    present: Sequence[str],
+    x_axis: tuple[str, list[str]],
+    y_axis: tuple[str, list[str]],
+    n: str,
+) -> alt.LayerChart:
+    """The cells of the metric ``pick`` selects: coloured by ``scaled``, labelled by ``label``."""
+    (x, x_order), (y, y_order) = x_axis, y_axis
     shown = labelled(long, [x, y]).with_columns(
         pl.col("metric").replace({m: _EXPLORER_LABELS.get(m, m) for m in present}).alias("shown")
     )
@@ -325,6 +351,7 @@ def heatmap_explorer_chart(
         alt.Tooltip("label:N", title="Value"),
         tip(n, "Q", ","),
     ]
+    few_columns = long[x].n_unique() <= 8
     base = (
         alt.Chart(shown)
         .transform_filter(alt.datum.metric == pick)
@@ -333,7 +360,7 @@ def heatmap_explorer_chart(
                 f"{x}:N",
                 sort=x_order,
                 title=None,
-                axis=alt.Axis(labelAngle=0 if long[x].n_unique() <= 8 else -40, orient="top"),
+                axis=alt.Axis(labelAngle=0 if few_columns else -40, orient="top"),
             ),
             y=alt.Y(f"{y}:N", sort=y_order, title=None),
         )
@@ -347,13 +374,11 @@ def heatmap_explorer_chart(
         color=alt.condition("datum.scaled > 0.6", alt.value("white"), alt.value("#1d2733")),
         tooltip=tooltips,
     )
-    few_columns = long[x].n_unique() <= 8
-    heat = (
+    return (
         alt.layer(rect, text)
         .add_params(pick)
         .properties(width=alt.Step(76 if few_columns else 34), height=alt.Step(22))
     )
-    return alt.hconcat(heat, _scaled_legend(long, pick), spacing=16).properties(title=title)
 
 
 def difference_heatmap_chart(
