@@ -569,16 +569,30 @@ class Explorer:
             f'<span class="cx-seconds" style="display:none">{self.last_seconds:.3f}</span>'
         )
 
-    def preload(self, load: Callable[[str], Any], clients: Sequence[str], limit: int = 4) -> None:
+    def preload(
+        self,
+        load: Callable[[str], Any],
+        clients: Sequence[str],
+        *,
+        folder: str | os.PathLike[str] | None = None,
+        limit: int = 4,
+        max_mb: float = 50,
+    ) -> None:
         """Load the first ``limit`` clients in the background once the first draw is shown.
 
         ``load`` is the notebook's per-client cache (``prepared(name)``, an ``lru_cache``):
         switching to a client it already holds costs its charts only, not its loading (0.5-3 s
-        a sample client). The loading runs in a daemon thread (polars works outside Python's
-        lock), so the page stays responsive; an error is left for the switch to that client to
-        show as its one line. ``self.preloading`` is the thread (``None`` before :meth:`show`).
+        a sample client). With ``folder`` (the clients folder), a client whose files hold more
+        than ``max_mb`` megabytes is left to load when chosen (memory). The loading runs in a
+        daemon thread (polars works outside Python's lock), so the page stays responsive; an
+        error is left for the switch to that client to show as its one line.
+        ``self.preloading`` is the thread (``None`` before :meth:`show`).
         """
-        self._preload = (load, list(clients)[: max(limit, 0)])
+        names = list(clients)
+        if folder is not None:
+            root = Path(folder)
+            names = [n for n in names if _folder_mb(root / n) <= max_mb]
+        self._preload = (load, names[: max(limit, 0)])
 
     def _start_preload(self) -> None:
         import threading
@@ -602,6 +616,13 @@ class Explorer:
         self.refresh()
         self._start_preload()
         return self.widget
+
+
+def _folder_mb(folder: Path) -> float:
+    """Megabytes of the files in ``folder`` (not its sub-folders); 0 when it is missing."""
+    if not folder.is_dir():
+        return 0.0
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6
 
 
 @contextmanager

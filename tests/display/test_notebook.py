@@ -254,3 +254,12 @@ def test_explorer_preloads_the_clients_after_the_first_draw():
     assert ex.shown == ["drawn after 0 loads"]  # the first draw does not wait for it
     ex.preloading.join(timeout=10)
     assert loaded == ["bank", "bookshop"]  # the first 3 names; the broken one is skipped
+
+
+def test_explorer_leaves_big_clients_to_load_when_chosen(tmp_path):
+    for name, size in (("small", 1_000), ("big", 3_000_000)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "events.csv").write_bytes(b"x" * size)
+    ex = ui.Explorer({}, lambda v: ["drawn"])
+    ex.preload(lambda name: None, ["big", "small", "missing"], folder=tmp_path, max_mb=2)
+    assert ex._preload[1] == ["small", "missing"]  # 3 MB > 2 MB; a missing folder counts 0
