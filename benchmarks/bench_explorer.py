@@ -163,7 +163,8 @@ def main() -> None:
             )
         else:
             f = f.filter(pl.col("channel") == channel).drop("channel")
-        charts = [funnel_chart(f, title="Funnel"), heatmap_chart(h, metric, title=metric)]
+        with alt.utils.schemapi.debug_mode(False):  # as the Explorer builds them: unvalidated
+            charts = [funnel_chart(f, title="Funnel"), heatmap_chart(h, metric, title=metric)]
         for i, c in enumerate(charts):
             if i < len(widgets_pool):
                 widgets_pool[i].spec = c.to_dict(validate=False)  # as the Explorer does
