@@ -8,7 +8,8 @@ each reaction, in the same process and run:
     ``cube.heatmap(segment, channel, start, end)`` from a :func:`cxlab.analysis.cube.heatmap_cube`
     built once, plus the funnel (``funnel`` on ``cube.filter_events(...)`` of the prepared
     events, by channel), recomputed only when its inputs (segment, weeks) change, as the
-    notebook's cache does.
+    notebook's cache does; like the notebook, it keeps each segment's events, so a new week
+    range filters those rather than every event.
 (c) the explorer's drawing
     the funnel and heatmap chart specs, sent to the offline chart widgets the explorer reuses
     (``cxlab.display.notebook.Explorer``); (a) + (c) is the kernel's whole reaction.
@@ -172,6 +173,7 @@ def main() -> None:
                 widgets_pool.append(alt.JupyterChart(c))
 
     funnels: dict[tuple, pl.DataFrame] = {}
+    by_segment: dict[str | None, pl.DataFrame] = {}
     old_cache: set[tuple] = set()
     rows = []
     for label, s in reactions(cube):
@@ -184,7 +186,10 @@ def main() -> None:
         if key not in funnels:
 
             def run_funnel(s=s, start=start, end=end):
-                ev = cube.filter_events(staged, segment=s["segment"], start=start, end=end)
+                # the notebook keeps each segment's events: a week range filters those
+                if s["segment"] not in by_segment:
+                    by_segment[s["segment"]] = cube.filter_events(staged, segment=s["segment"])
+                ev = cube.filter_events(by_segment[s["segment"]], start=start, end=end)
                 return funnel(ev, list(STEPS), window=WINDOW, by="channel")
 
             funnels[key], t_funnel = timed(run_funnel)
