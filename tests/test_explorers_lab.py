@@ -25,10 +25,14 @@ Screenshots go to tests/artifacts/explorers/ (git-ignored). Chromium is Debian's
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import copy
 import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -154,7 +158,13 @@ def lab(tmp_path_factory):
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the server and every kernel it starts
     )
+    # a pytest stopped mid-run (Ctrl-C, SIGTERM, an error) leaves nothing running
+    atexit.register(_kill_group, server)
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_DFL:  # SIGTERM exits through atexit instead of dying at once
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -174,12 +184,25 @@ def lab(tmp_path_factory):
             "data_dir": root / ".jupyter" / "data",
         }
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _kill_group(server)
         log.close()
+        if previous == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _kill_group(server: subprocess.Popen) -> None:
+    """Stop JupyterLab and its kernels: SIGTERM to the process group, SIGKILL after 20 s."""
+    if server.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)  # kernels that outlived the server
+    server.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -517,22 +540,17 @@ def test_explorer_on_own_clients_folder(browser, lab, notebook):
 
 
 @pytest.mark.parametrize("notebook", EXPLORERS, ids=[p.stem for p in EXPLORERS])
-def test_executed_explorer_reopens_with_its_charts_offline(browser, lab, notebook):
-    """An explorer executed outside JupyterLab (tests/test_notebooks.py keeps them, widget state
-    saved), trusted, then opened without a kernel run: its offline charts draw."""
+def test_executed_explorer_reopens_with_its_charts_offline(
+    browser, lab, notebook, executed_explorer
+):
+    """An explorer executed outside JupyterLab (widget state saved; the same execution
+    tests/test_notebooks.py checks), trusted, then opened without a kernel run: its offline
+    charts draw."""
     from nbformat.sign import NotebookNotary
 
-    from cxlab.report.execute import execute_notebook
-
-    kept = PROJECT_ROOT / "tests" / "artifacts" / "explorers" / "executed" / notebook.name
-    if kept.exists() and kept.stat().st_mtime >= notebook.stat().st_mtime:
-        nb = nbformat.read(kept, as_version=4)
-    else:
-        result = execute_notebook(
-            notebook, cwd=notebook.parent, timeout=300, retries=1, store_widget_state=True
-        )
-        assert result.ok, result.failure
-        nb = result.notebook
+    result = executed_explorer(notebook)  # tests/conftest.py: executed once per session
+    assert result.ok, result.failure
+    nb = copy.deepcopy(result.notebook)
     NotebookNotary(data_dir=str(lab["data_dir"])).sign(nb)  # trusted by the lab server only
     (lab["root"] / "executed").mkdir(exist_ok=True)
     nbformat.write(nb, lab["root"] / "executed" / notebook.name)

@@ -8,7 +8,8 @@ reports use): a private kernel polled in short slices, so nbclient's missed-repl
 
 The executed notebooks are kept in tests/artifacts/explorers/executed/ (git-ignored) with their
 widgets' state saved, so a trusted copy opened in JupyterLab shows its offline charts again
-(tests/test_explorers_lab.py opens saved explorers that way).
+(tests/test_explorers_lab.py opens the same executions, shared through the session fixture
+``executed_explorer`` of tests/conftest.py, that way).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import nbformat
 import pytest
 
 from cxlab.config import NOTEBOOKS_DIR, PROJECT_ROOT, SAMPLE_DIR
-from cxlab.report.execute import execute_notebook
 
 EXPLORERS = sorted((NOTEBOOKS_DIR / "explore").glob("*.ipynb"))
 EXECUTED = PROJECT_ROOT / "tests" / "artifacts" / "explorers" / "executed"
@@ -41,12 +41,10 @@ def test_notebooks_are_committed_without_outputs():
 @pytest.mark.notebook
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", EXPLORERS, ids=[p.stem for p in EXPLORERS])
-def test_explorer_notebook_executes(notebook: Path):
+def test_explorer_notebook_executes(notebook: Path, executed_explorer):
     if not (SAMPLE_DIR / "bookshop" / "client.toml").exists():
         pytest.fail("sample data missing: run `cxlab sample` (make sample)")
-    result = execute_notebook(
-        notebook, cwd=notebook.parent, timeout=300, retries=1, store_widget_state=True
-    )
+    result = executed_explorer(notebook)  # tests/conftest.py: executed once per session
     assert result.ok, result.failure
     executed = result.notebook
     EXECUTED.mkdir(parents=True, exist_ok=True)

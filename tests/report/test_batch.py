@@ -1,6 +1,7 @@
 """The report batch end to end: sample clients + a broken one + a hostile one, in one batch.
 
-One module-scoped batch (small sample clients, 2 workers) feeds every test here:
+One batch (small sample clients, 2 workers; the session fixture ``sample_batch`` of
+tests/conftest.py, shared with test_caveats.py) feeds every test here:
 failure isolation and exit code, the index, pseudonymisation, HTML escaping, ``--resume``,
 a Dask ``LocalCluster`` run, and headless Chromium opening each report offline.
 """
@@ -15,125 +16,28 @@ import json
 import re
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import polars as pl
 import pytest
+from fixtures.sample_batch import (
+    CLIENT_NAME_PAYLOAD,
+    GOOD,
+    SEGMENT_PAYLOADS,
+)
 
 from cxlab.analysis.features import churn_rate
-from cxlab.cli import main
 from cxlab.display.labels import display_label
 from cxlab.io.client import load_client
-from cxlab.io.sample import write_sample_clients
 from cxlab.report.batch import run_batch
 from cxlab.report.summary import churn_sentence
 
-GOOD = ["bank", "bookshop", "hostile", "telecom"]
-CLIENT_NAME_PAYLOAD = "Evil <script>window.__pwned=3</script> Ltd"
-SEGMENT_PAYLOADS = ["<svg onload=__pwned=4>", "</script><b>x"]
-COMMENT_PAYLOAD = "<script>window.__pwned=6</script><img src=x onerror=__pwned=7> mail me at hostile.user@example.com"
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 
-def _rewrite_csv_gz(path: Path, fn) -> None:
-    frame = pl.read_csv(path, infer_schema=False)
-    buf = io.BytesIO()
-    fn(frame).write_csv(buf)
-    path.write_bytes(gzip.compress(buf.getvalue(), mtime=0))
-
-
-def _make_hostile(src: Path, dst: Path) -> None:
-    """A copy of the bookshop whose name, segments and comments carry script payloads."""
-    shutil.copytree(src, dst)
-    toml = dst / "client.toml"
-    toml.write_text(
-        re.sub(
-            r'^name = ".*"$',
-            f"name = {json.dumps(CLIENT_NAME_PAYLOAD)}",
-            toml.read_text(),
-            count=1,
-            flags=re.M,
-        )
-    )
-    _rewrite_csv_gz(
-        dst / "customers.csv.gz",
-        lambda f: (
-            f.with_row_index()
-            .with_columns(
-                pl.when(pl.col("index") % 3 == 0)
-                .then(pl.lit(SEGMENT_PAYLOADS[0]))
-                .when(pl.col("index") % 3 == 1)
-                .then(pl.lit(SEGMENT_PAYLOADS[1]))
-                .otherwise(pl.col("Segment"))
-                .alias("Segment")
-            )
-            .drop("index")
-        ),
-    )
-    _rewrite_csv_gz(
-        dst / "feedback.csv.gz",
-        lambda f: (
-            f.with_row_index()
-            .with_columns(
-                pl.when(pl.col("index") % 4 == 0)
-                .then(pl.lit(COMMENT_PAYLOAD))
-                .otherwise(pl.col("Comment"))
-                .alias("Comment")
-            )
-            .drop("index")
-        ),
-    )
-
-
-def _make_broken(src: Path, dst: Path) -> None:
-    """A client whose events file lacks every mapped column: loading it raises DataError."""
-    dst.mkdir()
-    shutil.copy(src / "client.toml", dst / "client.toml")
-    (dst / "events.csv.gz").write_bytes(gzip.compress(b"nothing,useful\n1,2\n", mtime=0))
-
-
-def _make_lossy(src: Path, dst: Path) -> None:
-    """A copy of the bookshop whose events all lack a customer id: every event row is set
-    aside, so the report is refused (check_losses) with the reason and its fix."""
-    shutil.copytree(src, dst)
-    _rewrite_csv_gz(
-        dst / "events.csv.gz", lambda f: f.with_columns(pl.lit("").alias("Customer Ref"))
-    )
-
-
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report_batch")
-    clients = root / "clients"
-    write_sample_clients(clients, seed=7, customers=250)
-    _make_hostile(clients / "bookshop", clients / "hostile")
-    _make_broken(clients / "bookshop", clients / "broken")
-    _make_lossy(clients / "bookshop", clients / "lossy")
-    out = root / "reports"
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(
-            [
-                "batch",
-                str(clients),
-                "--out",
-                str(out),
-                "--workers",
-                "2",
-                "--timeout",
-                "300",
-                "--salt-file",
-                str(root / ".cxlab-salt"),
-            ]
-        )
-    return SimpleNamespace(
-        root=root,
-        clients=clients,
-        out=out,
-        code=code,
-        stdout=stdout.getvalue(),
-        stderr=stderr.getvalue(),
-    )
+def batch(sample_batch):
+    """tests/conftest.py's one render of the sample clients + hostile, broken and lossy."""
+    return sample_batch
 
 
 def _record(batch, slug):

@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup
 
 from cxlab.analysis.journey import assign_stages
 from cxlab.io.client import load_client
-from cxlab.io.sample import generate_client, write_sample_clients
+from cxlab.io.sample import generate_client
 from cxlab.report import sections as sec
 from cxlab.report import summary as sm
 from cxlab.report.batch import run_batch
@@ -150,10 +150,11 @@ def test_the_suggested_journey_map_lines_are_valid_toml_and_fix_the_coverage(unm
 # ---------------------------------------------------------------------------- end to end
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, unmapped):
+    """The unmapped client rendered alone (the sample clients' reports come from the session
+    fixture ``sample_batch``, which renders them for tests/report/test_batch.py too)."""
     root = tmp_path_factory.mktemp("caveats_batch")
     clients = root / "clients"
-    write_sample_clients(clients, seed=7, customers=250)
-    (clients / "unmapped").mkdir()
+    (clients / "unmapped").mkdir(parents=True)
     for f in unmapped.iterdir():
         (clients / "unmapped" / f.name).write_bytes(f.read_bytes())
     out = root / "reports"
@@ -210,7 +211,8 @@ def test_the_unmapped_client_report_shows_caveats_not_false_findings(rendered):
 @pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize("slug", ["bookshop", "bank", "telecom"])
-def test_sample_clients_have_no_coverage_caveat(rendered, slug):
+def test_sample_clients_have_no_coverage_caveat(sample_batch, slug):
+    rendered = sample_batch.out
     text = _text(rendered, slug)
     summary = _summary(rendered, slug)
     sections = text[: text.rindex("How this was computed")]  # the appendix explains the rules

@@ -1,0 +1,100 @@
+"""What the whole suite shares: the hypothesis profile, the renders and notebook runs that
+several test files read, and how `make test` spreads the files over two pytest workers.
+
+Shared fixtures (session-scoped: built once per pytest process, i.e. once per xdist worker;
+every file using one is in the same xdist group, so that is once per ``make test``):
+
+* ``sample_batch`` — the small sample clients (seed 7, 250 customers: bank, bookshop,
+  telecom) plus ``hostile`` (script payloads in its name, segments and comments), ``broken``
+  (no mapped column) and ``lossy`` (every event lacks a customer id), rendered in one
+  ``cxlab batch`` run (2 workers, pseudonymised) with its index. Read it; only
+  ``tests/report/test_batch.py`` (``--resume``) renders into it again.
+* ``executed_explorer(path)`` — an explorer notebook executed once through the reports'
+  guarded executor with its widget state saved; ``tests/test_notebooks.py`` checks it and
+  ``tests/test_explorers_lab.py`` reopens it in JupyterLab.
+
+A new end-to-end check that reads a rendered sample report takes ``sample_batch`` and adds its
+file to ``SHARED_GROUPS`` below; it renders something only when its input is new.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+TESTS = Path(__file__).parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))  # tests/fixtures/ (builders of test inputs) imports as fixtures
+
+# --------------------------------------------------------------------------------- hypothesis
+# deadline=None: a per-example deadline times the shared 2-core machine's load, not the code
+# (speed is measured in benchmarks/ only). max_examples=100 (hypothesis' own default) for the
+# few cheap properties that do not choose: the oracle comparisons, whose examples each run a
+# whole analysis twice, set their own 15-60 in their files (EXAMPLES = settings(...)), which
+# `pytest --hypothesis-show-statistics` shows is where the time goes.
+settings.register_profile(
+    "cxlab",
+    deadline=None,
+    max_examples=100,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("cxlab")
+
+# ------------------------------------------------------------------------------- xdist groups
+#: Test files that read the same session fixture: one xdist group each, so the fixture is
+#: built once. Every other file is its own group (its module fixtures are built once too).
+SHARED_GROUPS = {
+    "tests/report/test_batch.py": "sample_batch",
+    "tests/report/test_caveats.py": "sample_batch",
+    "tests/test_notebooks.py": "explorers",
+    "tests/test_explorers_lab.py": "explorers",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep each file on one worker
+    and the files of a shared group together."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    root = Path(str(config.rootpath))
+    for item in items:
+        rel = Path(str(item.path)).relative_to(root).as_posix()
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(rel, rel)))
+
+
+# ------------------------------------------------------------------------------ sample batch
+@pytest.fixture(scope="session")
+def sample_batch(tmp_path_factory) -> SimpleNamespace:
+    """The small sample clients plus hostile, broken and lossy, rendered by ``cxlab batch``
+    (tests/fixtures/sample_batch.py says how each is made).
+
+    Attributes: ``root`` (holds ``.cxlab-salt``), ``clients``, ``out`` (reports and
+    ``index.html``), ``code`` (the command's exit code), ``stdout``, ``stderr``.
+    """
+    from fixtures.sample_batch import render_sample_batch
+
+    return render_sample_batch(tmp_path_factory.mktemp("sample_batch"))
+
+
+# ------------------------------------------------------------------------- executed explorers
+@pytest.fixture(scope="session")
+def executed_explorer():
+    """``executed_explorer(path)``: the ExecutionResult of that explorer notebook, executed
+    once per session (300 s timeout, one retry, widget state saved)."""
+    from cxlab.report.execute import execute_notebook
+
+    results: dict[Path, object] = {}
+
+    def run(notebook: Path):
+        if notebook not in results:
+            results[notebook] = execute_notebook(
+                notebook, cwd=notebook.parent, timeout=300, retries=1, store_widget_state=True
+            )
+        return results[notebook]
+
+    return run
