@@ -31,12 +31,12 @@ demo: $(VENV)/.installed ## Set up, make the sample clients if missing, render e
 	$(BIN)/cxlab batch $(CLIENTS) --out $(OUT) --resume
 	@echo "Open $(OUT)/index.html in a browser (works offline)."
 
-# make test: TEST_WORKERS pytest workers (xdist); each file stays on one worker and files that
-# share a rendered fixture go together (tests/conftest.py). TEST_WORKERS=0 runs in one process.
-TEST_WORKERS ?= 2
+# make test TEST_WORKERS=2: two pytest workers (xdist); each file stays on one worker, files that
+# share a rendered fixture go together (tests/conftest.py). 0 (the default) runs one process.
+TEST_WORKERS ?= 0
 
 test: $(VENV)/.installed-test browser ## Set up and run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test-fast: $(VENV)/.installed-test ## All but slow/e2e/notebook/browser tests (~1 CPU-min; 2.5-4.5 min when shared)
 	$(BIN)/python -m pytest -m "not (slow or e2e or notebook or browser)"

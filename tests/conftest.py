@@ -1,8 +1,8 @@
 """What the whole suite shares: the hypothesis profile, the renders and notebook runs that
-several test files read, and how `make test` spreads the files over two pytest workers.
+several test files read, and how ``make test TEST_WORKERS=2`` spreads files over two workers.
 
 Shared fixtures (session-scoped: built once per pytest process, i.e. once per xdist worker;
-every file using one is in the same xdist group, so that is once per ``make test``):
+under xdist, the files using one are scheduled together, so that is once per ``make test``):
 
 * ``sample_batch`` — the small sample clients (seed 7, 250 customers: bank, bookshop,
   telecom) plus ``hostile`` (script payloads in its name, segments and comments), ``broken``
@@ -31,8 +31,8 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))  # tests/fixtures/ (builders of test inputs) imports as fixtures
 
 # --------------------------------------------------------------------------------- hypothesis
-# deadline=None: a per-example deadline times the shared 2-core machine's load, not the code
-# (speed is measured in benchmarks/ only). max_examples=100 (hypothesis' own default) for the
+# deadline=None and no too_slow health check: both time the shared 2-core machine's load, not
+# the code (speed is measured in benchmarks/ only). max_examples=100 (hypothesis' own default) for the
 # few cheap properties that do not choose: the oracle comparisons, whose examples each run a
 # whole analysis twice, set their own 15-60 in their files (EXAMPLES = settings(...)), which
 # `pytest --hypothesis-show-statistics` shows is where the time goes.
@@ -46,8 +46,8 @@ settings.register_profile(
 settings.load_profile("cxlab")
 
 # ------------------------------------------------------------------------------- xdist groups
-#: Test files that read the same session fixture: one xdist group each, so the fixture is
-#: built once. Every other file is its own group (its module fixtures are built once too).
+#: Test files that read the same session fixture: one xdist scope each, so the fixture is
+#: built once. Every other file is its own scope (its module fixtures are built once too).
 SHARED_GROUPS = {
     "tests/report/test_batch.py": "sample_batch",
     "tests/report/test_caveats.py": "sample_batch",
@@ -56,15 +56,24 @@ SHARED_GROUPS = {
 }
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep each file on one worker
-    and the files of a shared group together."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    root = Path(str(config.rootpath))
-    for item in items:
-        rel = Path(str(item.path)).relative_to(root).as_posix()
-        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(rel, rel)))
+@pytest.hookimpl(optionalhook=True)  # a venv made before xdist joined the test extra
+def pytest_xdist_make_scheduler(config, log):
+    """Under xdist with ``--dist loadfile`` (``make test TEST_WORKERS=2``): each file goes
+    whole to one worker, and the files of a shared group go together.
+
+    (xdist's own ``loadgroup``/``xdist_group`` marks do nothing under pytest 9: xdist 3.8
+    renames test ids through an attribute pytest 9 no longer reads.)
+    """
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_GROUPS.get(path, path)
+
+    return FileGroupScheduling(config, log)
 
 
 # ------------------------------------------------------------------------------ sample batch
