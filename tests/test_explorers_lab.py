@@ -191,18 +191,28 @@ def lab(tmp_path_factory):
 
 
 def _kill_group(server: subprocess.Popen) -> None:
-    """Stop JupyterLab and its kernels: SIGTERM to the process group, SIGKILL after 20 s."""
-    if server.returncode is not None:
+    """Stop JupyterLab and every kernel it started (each kernel runs in a session of its own,
+    so the server's process group alone does not reach them): SIGTERM, SIGKILL after 20 s."""
+    import psutil  # the test extra installs it
+
+    if server.poll() is not None:  # already stopped and reaped: its pid may be another's now
         return
+    try:
+        kernels = psutil.Process(server.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        kernels = []
     with contextlib.suppress(ProcessLookupError):
         os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGKILL)  # kernels that outlived the server
-    server.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=20)
+    for kernel in kernels:  # those the server did not shut down itself
+        with contextlib.suppress(psutil.NoSuchProcess):
+            kernel.kill()
+    psutil.wait_procs(kernels, timeout=20)
 
 
 @pytest.fixture(scope="module")
