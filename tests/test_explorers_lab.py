@@ -261,9 +261,13 @@ JS_MARKS = """(root) => {
   return {charts: charts.length, drawn: drawn.length};
 }"""
 
-JS_SIGNATURE = """() => {
-  const out = document.querySelector('.cx-explorer-out');
-  const status = document.querySelector('.cx-explorer-status');
+# An explorer page may hold several explorers (02 has the funnel explorer and, below it, the
+# conversion-over-time one): a reaction is judged on the explorer whose control changed.
+JS_SIGNATURE = """(k) => {
+  const ex = document.querySelectorAll('.cx-explorer')[k || 0];
+  if (!ex) return null;
+  const out = ex.querySelector('.cx-explorer-out');
+  const status = ex.querySelector('.cx-explorer-status');
   if (!out) return null;
   const parts = [...out.querySelectorAll('.vega-embed')].map(e => {
     const svg = e.querySelector('svg');
@@ -294,22 +298,23 @@ def wait_idle(page, limit_s: float) -> dict:
     pytest.fail(f"kernel not idle after {limit_s} s: {page.evaluate(JS_STATE)}")
 
 
-def wait_changed(page, before: str, limit_s: float) -> tuple[float, str]:
-    """Seconds until the explorer's output differs from ``before`` and is drawn, kernel idle."""
+def wait_changed(page, before: str, limit_s: float, k: int = 0) -> tuple[float, str]:
+    """Seconds until explorer ``k``'s output differs from ``before`` and is drawn, kernel idle."""
     start = time.monotonic()
     deadline = start + limit_s
     while time.monotonic() < deadline:
-        sig = page.evaluate(JS_SIGNATURE)
+        sig = page.evaluate(JS_SIGNATURE, k)
         if sig is not None and sig != before:
             st = page.evaluate(JS_STATE)
-            marks = page.evaluate(JS_MARKS, page.query_selector(".cx-explorer-out"))
+            out = page.query_selector_all(".cx-explorer")[k].query_selector(".cx-explorer-out")
+            marks = page.evaluate(JS_MARKS, out)
             if st["kernel"] == "idle" and marks["drawn"] == marks["charts"]:
                 page.wait_for_timeout(150)  # settled: the same signature a moment later
-                again = page.evaluate(JS_SIGNATURE)
+                again = page.evaluate(JS_SIGNATURE, k)
                 if again == sig:
                     return time.monotonic() - start - 0.15, sig
         page.wait_for_timeout(25)
-    return time.monotonic() - start, page.evaluate(JS_SIGNATURE) or ""
+    return time.monotonic() - start, page.evaluate(JS_SIGNATURE, k) or ""
 
 
 def change_control(page, control, index: int) -> str:
@@ -443,7 +448,6 @@ def explore(browser, lab, sub: str, nb_name: str, timed: bool, every_control: bo
         reactions = []
         controls = page.query_selector_all(".cx-explorer .cx-control")
         assert controls, f"{stem}: no explorer controls"
-        costly_button = page.query_selector(".cx-explorer .cx-redraw")
         order = sorted(
             range(len(controls)),
             key=lambda i: "cx-client" in (controls[i].get_attribute("class") or ""),
@@ -452,21 +456,22 @@ def explore(browser, lab, sub: str, nb_name: str, timed: bool, every_control: bo
             order = [i for i in order if "cx-client" in (controls[i].get_attribute("class") or "")]
         for i in order:
             control = page.query_selector_all(".cx-explorer .cx-control")[i]
-            before = page.evaluate(JS_SIGNATURE)
+            k = control.evaluate(
+                "c => [...document.querySelectorAll('.cx-explorer')].indexOf(c.closest('.cx-explorer'))"
+            )
+            explorer = page.query_selector_all(".cx-explorer")[k]
+            before = page.evaluate(JS_SIGNATURE, k)
             what = change_control(page, control, 0)
             costly = "cx-costly" in (control.get_attribute("class") or "")
             if costly:  # the page says the output is out of date and what to press
-                page.wait_for_function(
-                    "() => /press/i.test(document.querySelector('.cx-explorer-status').innerText)",
-                    timeout=120_000,
-                )
-                before = page.evaluate(JS_SIGNATURE)
-                costly_button.click()
-            seconds, after = wait_changed(page, before, 120)
-            assert after != before, f"{stem}: the output did not change after {what}"
+                explorer.wait_for_selector(".cx-explorer-status:has-text('press')", timeout=120_000)
+                before = page.evaluate(JS_SIGNATURE, k)
+                explorer.query_selector(".cx-redraw").click()
+            seconds, after = wait_changed(page, before, 120, k)
+            assert after != before, f"{stem}: explorer {k}'s output did not change after {what}"
             check_page(page, f"{stem} after {what}", outside)
-            kernel_s = page.evaluate(
-                "() => document.querySelector('.cx-explorer-status .cx-seconds')?.textContent"
+            kernel_s = explorer.evaluate(
+                "e => e.querySelector('.cx-explorer-status .cx-seconds')?.textContent"
             )
             reactions.append((what, round(seconds, 3), costly, kernel_s))
         # bad input: one line saying what is expected
@@ -474,10 +479,11 @@ def explore(browser, lab, sub: str, nb_name: str, timed: bool, every_control: bo
             label = box.evaluate("b => b.closest('.widget-text').innerText.trim()")
             if "window" not in label.lower():
                 continue
+            explorer = box.evaluate_handle("b => b.closest('.cx-explorer')").as_element()
             box.fill(BAD_TEXT["window"])
             box.press("Enter")
-            page.wait_for_selector(".cx-explorer-status .cx-error", timeout=30_000)
-            line = page.inner_text(".cx-explorer-status .cx-error")
+            error = explorer.wait_for_selector(".cx-explorer-status .cx-error", timeout=30_000)
+            line = error.inner_text()
             assert "2 weeks" in line and "7d" in line and "\n" not in line.strip(), line
             check_page(page, f"{stem} after a bad window", outside)
         screenshot(page, ARTIFACTS / f"{stem}-after.png")

@@ -57,6 +57,7 @@ __all__ = [
     "blank_lines_issue",
     "binary_error",
     "binary_as_text",
+    "cast_value_checks",
     "column_checks",
     "as_utc",
     "col_label",
@@ -464,7 +465,27 @@ def column_checks(
         else:  # pragma: no cover - every canonical dtype is handled above
             values[name] = r.cast(col.dtype, strict=False)
 
-    # Checks on cast values (they refer to the canonical columns after the first stage).
+    later = cast_value_checks(
+        table, schema, resolved, questions=questions, start_utc=start_utc, as_of_utc=as_of_utc
+    )
+    return values, flags, later, ts
+
+
+def cast_value_checks(
+    table: str,
+    schema: TableSchema,
+    resolved: Mapping[str, str],
+    *,
+    questions: Sequence[Question] | None,
+    start_utc: dt.datetime | None,
+    as_of_utc: dt.datetime,
+) -> list[tuple[str, str, pl.Expr]]:
+    """The set-aside checks on cast canonical values (second stage of :func:`column_checks`).
+
+    They refer to the canonical columns after the first stage: negative revenue, unknown
+    survey or question and scores outside their scale, times before ``start_utc`` or after
+    ``as_of_utc``.
+    """
     later: list[tuple[str, str, pl.Expr]] = []
     if "revenue" in resolved:
         later.append(("negative_revenue", "revenue", pl.col("revenue") < 0))
@@ -486,8 +507,7 @@ def column_checks(
                 pl.col("timestamp") > pl.lit(as_of_utc, dtype=TIMESTAMP_DTYPE),
             )
         )
-
-    return values, flags, later, ts
+    return later
 
 
 # --------------------------------------------------------------------------- warnings (rows kept)
