@@ -189,3 +189,29 @@ def test_heatmap_explorer_legend_follows_the_picked_metric():
     assert by_metric == {"pain": ["-30%", "0%", "30%"], "reach": ["25%", "38%", "50%"]}
     legend = spec["hconcat"][1]["layer"]
     assert all("metric_choice" in str(layer["transform"]) for layer in legend)
+
+
+def test_heatmap_cell_labels_are_whole_counts_or_whole_percentages():
+    # 2,035 events is labelled "2,035" (not "2,035.0"); a reach of 0.25 is labelled "25%"
+    table = pl.DataFrame(
+        {
+            "stage": ["awareness", "purchase"],
+            "touchpoint": ["ad_click", "purchase"],
+            "events": [2035, 12],
+            "customers": [10, 3],
+            "reach": [0.5, 0.25],
+        }
+    )
+
+    def formats(chart):
+        spec = chart.to_dict()
+        text = [layer for layer in spec["layer"] if "text" in layer["encoding"]][0]
+        legend = [layer for layer in spec["layer"] if "color" in layer["encoding"]][0]
+        return text["encoding"]["text"]["format"], legend["encoding"]["color"]["legend"]["format"]
+
+    assert formats(heatmap_chart(table, "events")) == (",", ",")
+    assert formats(heatmap_chart(table, "reach")) == (".0%", ".0%")
+    assert formats(heatmap_chart(table.with_columns(pl.col("events") / 7), "events")) == (
+        ",.1f",
+        ",.1f",
+    )

@@ -164,17 +164,24 @@ def heatmap_chart(
     )
     if ci:
         base = interval(base, ci[0], ci[1], fmt)
+    # cell labels and legend: whole percentages, whole counts ("2,035", not "2,035.0")
+    if fmt == ".1%":
+        label_fmt = ".0%"
+    elif data.schema[value].is_integer():
+        label_fmt = ","
+    else:
+        label_fmt = ",.1f"
     rect = base.mark_rect().encode(
         color=alt.Color(
             f"{value}:Q",
             scale=scale,
             title=display_label(value),
-            legend=alt.Legend(format=".0%" if fmt == ".1%" else ",.1f"),
+            legend=alt.Legend(format=label_fmt),
         ),
         tooltip=tooltips,
     )
     text = base.mark_text(fontSize=10).encode(
-        text=alt.Text(f"{value}:Q", format=".0%" if fmt == ".1%" else ",.1f"),
+        text=alt.Text(f"{value}:Q", format=label_fmt),
         color=alt.condition(
             f"abs(datum['{value}']) > {0.6 * float(top)!r}",
             alt.value("white"),
