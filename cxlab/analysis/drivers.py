@@ -334,13 +334,13 @@ class KeyDrivers:
         """Plain-language sentences on the top drivers and the quadrants."""
         lines = [
             f"Together the {self.table.height} drivers explain {100 * self.r2:.0f}% "
-            f"(95% CI {100 * self.r2_ci_low:.0f}–{100 * self.r2_ci_high:.0f}%) of the variation in "
+            f"(95% interval {100 * self.r2_ci_low:.0f}–{100 * self.r2_ci_high:.0f}%) of the variation in "
             f"the {self.n_respondents} NPS answers; overall NPS is {self.overall_nps:+.0f}."
         ]
         for row in self.table.head(top).iter_rows(named=True):
             lines.append(
                 f"#{row['rank']} {row['driver']} ({row['exposure']}): {row['importance_pct']:.0f}% of the "
-                f"explained variation (95% CI {row['ci_low']:.0f}–{row['ci_high']:.0f}%). Exposed "
+                f"explained variation (95% interval {row['ci_low']:.0f}–{row['ci_high']:.0f}%). Exposed "
                 f"respondents (n = {row['n_exposed']}) give NPS {row['performance']:+.0f} vs "
                 f"{row['nps_not_exposed']:+.0f} for the others — quadrant '{row['quadrant']}': "
                 f"{QUADRANTS[row['quadrant']]}."
@@ -708,7 +708,7 @@ class AttributeDrivers:
         """Plain-language sentences on the attributes that matter most."""
         lines = [
             f"Together the {self.table.height} rated attributes explain {100 * self.r2:.0f}% "
-            f"(95% CI {100 * self.r2_ci_low:.0f}–{100 * self.r2_ci_high:.0f}%) of the variation in "
+            f"(95% interval {100 * self.r2_ci_low:.0f}–{100 * self.r2_ci_high:.0f}%) of the variation in "
             f"'{self.outcome_label}' over {self.n_respondents:,} responses"
             + (
                 f" ({self.n_incomplete:,} more skipped a question and are left out)."
@@ -719,7 +719,7 @@ class AttributeDrivers:
         for row in self.table.head(top).iter_rows(named=True):
             lines.append(
                 f"#{row['rank']} {row['label']}: {row['importance_pct']:.0f}% of the explained "
-                f"variation (95% CI {row['ci_low']:.0f}–{row['ci_high']:.0f}%), rated "
+                f"variation (95% interval {row['ci_low']:.0f}–{row['ci_high']:.0f}%), rated "
                 f"{row['performance']:.0f}/100 on average — quadrant '{row['quadrant']}': "
                 f"{ATTRIBUTE_QUADRANTS[row['quadrant']]}."
             )

@@ -161,7 +161,7 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
         )
         text = f"{nps:+.0f}"
         if lo is not None and hi is not None:
-            text += f"<br><span class='ci'>95% CI {lo:+.0f} to {hi:+.0f}</span>"
+            text += f"<br><span class='ci'>95% interval {lo:+.0f} to {hi:+.0f}</span>"
         if nn is not None:
             text += f"<br><span class='ci'>n = {int(nn):,}</span>"
             if nn < 30:
@@ -191,7 +191,7 @@ def index_html(
     >>> page = index_html([{"client": "shop", "status": "ok", "seconds": 3.2,
     ...                     "facts": {"client_name": "<Shop>", "nps": 12.0, "nps_low": 2.0,
     ...                               "nps_high": 22.0, "nps_n": 150}}], ".")
-    >>> "&lt;Shop&gt;" in page and "95% CI +2 to +22" in page and "<script src" not in page
+    >>> "&lt;Shop&gt;" in page and "95% interval +2 to +22" in page and "<script src" not in page
     True
     >>> page = index_html([{"client": "tiny", "status": "ok", "facts": {"skipped_sections": [
     ...     {"section": "paths", "title": "Paths", "reason": "No purchases <here>."}]}}], ".")

@@ -96,7 +96,7 @@ def test_index_lists_every_client_with_status_and_metrics(batch):
     assert "status-failed" in broken and "DataError" in broken and "broken/report.ipynb" in broken
     for slug in GOOD:
         row = next(r for r in rows if f">{slug}<" in r)
-        assert "status-ok" in row and f"{slug}/report.html" in row and "95% CI" in row
+        assert "status-ok" in row and f"{slug}/report.html" in row and "95% interval" in row
         assert "report.pdf" not in row  # no --pdf, no PDF link
     assert "window.__pwned=3" not in page.replace("&lt;script&gt;window.__pwned=3", "")
     assert "<script src" not in page
