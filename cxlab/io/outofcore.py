@@ -71,7 +71,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cxlab.analysis.heatmap import heatmap_metrics, touchpoint_heatmap
+from cxlab.analysis.heatmap import HEATMAP_COLUMNS, heatmap_metrics, touchpoint_heatmap
 from cxlab.analysis.journey import (
     TRANSITION_DTYPE,
     assign_stages,
@@ -527,28 +527,8 @@ def _combine_heatmap(cells: list[pl.DataFrame], stages: list[pl.DataFrame]) -> p
     c = pl.concat(cells).group_by(keys).agg(pl.all().sum())
     s = pl.concat(stages).group_by("stage").agg(pl.all().sum())
     out = heatmap_metrics(c.lazy().join(s.lazy(), on="stage", how="left")).collect()
-    cols = [
-        "stage",
-        "touchpoint",
-        "events",
-        "customers",
-        "stage_customers",
-        "reach",
-        "reach_ci_low",
-        "reach_ci_high",
-        "intensity",
-        "n_touched",
-        "dropped_touched",
-        "drop_touched",
-        "n_not_touched",
-        "dropped_not_touched",
-        "drop_not_touched",
-        "pain",
-        "pain_ci_low",
-        "pain_ci_high",
-        "pain_ratio",
-        "small_n",
-    ]
+    # the heatmap's columns without the feedback ones (the out-of-core scan reads no feedback)
+    cols = [c for c in HEATMAP_COLUMNS if c not in ("feedback_n", "satisfaction")]
     return out.with_columns(pl.col("stage").cast(STAGE_DTYPE)).select(cols).sort(keys)
 
 
