@@ -436,19 +436,24 @@ class MarkovAttribution:
                 "The 'value' parameter of MarkovAttribution.chart must be 'share' or "
                 f"'conversions'. Got {value!r} instead."
             )
-        bars = self.credit.select(
-            pl.lit("markov").alias("model"),
+        bars = self.bars().select(pl.lit("markov").alias("model"), pl.all())
+        return attribution_bars(bars, value=value)
+
+    def bars(self) -> pl.DataFrame:
+        """The credit in :func:`compare_attribution`'s columns (one row per label).
+
+        The share interval as ``ci_low`` / ``ci_high``, and the bootstrap's own interval of
+        the conversions (drawn as is, not rescaled from the share).
+        """
+        return self.credit.select(
             pl.col(self.by).alias("label"),
             "conversions",
             "share",
-            # compare_attribution's columns: the share interval, and the bootstrap's own
-            # interval of the conversions (drawn as is, not rescaled from the share)
             pl.col("share_ci_low").alias("ci_low"),
             pl.col("share_ci_high").alias("ci_high"),
             "conversions_ci_low",
             "conversions_ci_high",
         )
-        return attribution_bars(bars, value=value)
 
     @property
     def ci(self) -> float:
@@ -713,18 +718,9 @@ def compare_attribution(
     frames = []
     for order, model in enumerate(models):
         if model == "markov":
-            res = markov_attribution(
+            f = markov_attribution(
                 events, conversion, by=by, n_boot=n_boot, level=level, seed=seed
-            )
-            f = res.credit.select(
-                pl.col(by).alias("label"),
-                "conversions",
-                "share",
-                pl.col("share_ci_low").alias("ci_low"),
-                pl.col("share_ci_high").alias("ci_high"),
-                "conversions_ci_low",
-                "conversions_ci_high",
-            )
+            ).bars()
         elif model in _MODELS:
             f = rule_based_attribution(
                 events, conversion, model=model, by=by, n_boot=n_boot, level=level, seed=seed
