@@ -1,4 +1,4 @@
-"""Out-of-core benchmark: ``cxlab.io.outofcore.analyze_client`` on ~100M events from Parquet.
+"""Out-of-core benchmark: ``cxlab.analysis.outofcore.analyze_client`` on ~100M events from Parquet.
 
 Makes the data once, when ``benchmarks/data/bookshop_<customers>_b<browsing>/bookshop/
 events.parquet`` is missing, with::
@@ -61,7 +61,7 @@ def _peak_gb() -> float:
 
 
 def child_outofcore(folder: Path, partitions: int | None) -> dict:
-    from cxlab.io.outofcore import analyze_client
+    from cxlab.analysis.outofcore import analyze_client
 
     work = OUT / "outofcore"
     t = time.perf_counter()

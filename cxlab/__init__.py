@@ -15,8 +15,9 @@ dependency (a layer uses the ones listed before it):
   helpers (:mod:`cxlab.display.notebook`);
 * :mod:`cxlab.report` -- report sections, execution, HTML, batches, index, privacy.
 
-:mod:`cxlab.errors`, :mod:`cxlab.config`, :mod:`cxlab.params` (parameter checks every layer
-may use) and :mod:`cxlab.cli` sit beside them.
+:mod:`cxlab.errors`, :mod:`cxlab.config`, :mod:`cxlab.params` (parameter checks) and
+:mod:`cxlab.pii` (personal data in text: masking, escaping), which every layer may use, and
+:mod:`cxlab.cli` sit beside them.
 
 Names are imported lazily (PEP 562): ``import cxlab`` loads no analysis module, and
 ``cxlab.load_client`` imports only what loading needs; scikit-learn, lifelines and altair are
@@ -78,6 +79,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
         unmapped_touchpoints,
     )
     from cxlab.analysis.metrics import compare_scores, score_over_time, score_summary
+    from cxlab.analysis.outofcore import OutOfCoreResult, analyze_client
     from cxlab.analysis.paths import (
         add_markers,
         compare_transitions,
@@ -98,9 +100,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
     from cxlab.analysis.voc import (
         comment_sentiment,
         comment_topics,
-        mask_pii,
         representative_verbatims,
-        safe_text,
     )
     from cxlab.contract.client_config import ChurnDefinition, ClientConfig, read_client_config
     from cxlab.contract.prepare import prepare_events
@@ -109,8 +109,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the eager imports
     from cxlab.errors import ConfigError, CxlabError, DataError, ParameterError
     from cxlab.io.client import Client, load_client
     from cxlab.io.loaders import LoadResult, load_customers, load_events, load_feedback
-    from cxlab.io.outofcore import OutOfCoreResult, analyze_client
     from cxlab.io.sample import SAMPLE_CLIENTS, SampleClient, generate_client, write_sample_clients
+    from cxlab.pii import mask_pii, safe_text
 
 __version__ = "0.1.0"
 
@@ -167,8 +167,8 @@ _EXPORTS: dict[str, str] = {
     "lifecycle": "cxlab.analysis.retention",
     "purchase_summary": "cxlab.analysis.retention",
     "stickiness": "cxlab.analysis.retention",
-    "OutOfCoreResult": "cxlab.io.outofcore",
-    "analyze_client": "cxlab.io.outofcore",
+    "OutOfCoreResult": "cxlab.analysis.outofcore",
+    "analyze_client": "cxlab.analysis.outofcore",
     "add_markers": "cxlab.analysis.paths",
     "compare_transitions": "cxlab.analysis.paths",
     "path_variants": "cxlab.analysis.paths",
@@ -192,9 +192,9 @@ _EXPORTS: dict[str, str] = {
     "ValidationReport": "cxlab.contract.validation",
     "comment_sentiment": "cxlab.analysis.voc",
     "comment_topics": "cxlab.analysis.voc",
-    "mask_pii": "cxlab.analysis.voc",
+    "mask_pii": "cxlab.pii",
     "representative_verbatims": "cxlab.analysis.voc",
-    "safe_text": "cxlab.analysis.voc",
+    "safe_text": "cxlab.pii",
 }
 
 __all__ = [

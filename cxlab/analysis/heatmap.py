@@ -338,7 +338,7 @@ def heatmap_metrics(counts: pl.LazyFrame) -> pl.LazyFrame:
     ``_N`` (customers) and ``_K`` (of them dropped out). Adds ``n_not_touched``,
     ``dropped_not_touched``, ``reach`` (with Wilson bounds), ``intensity``, the drop-out rates,
     ``pain`` (with Newcombe bounds), ``pain_ratio`` and ``small_n``. Shared by the heatmap cube
-    (:mod:`cxlab.analysis.cube`) and the out-of-core analysis (:mod:`cxlab.io.outofcore`), so every
+    (:mod:`cxlab.analysis.cube`) and the out-of-core analysis (:mod:`cxlab.analysis.outofcore`), so every
     path computes the same floats.
 
     Examples

@@ -1,12 +1,8 @@
 """Voice of the customer: comment sentiment, topics and safe verbatims.
 
-* :func:`mask_pii` replaces e-mail addresses, phone numbers and long digit runs (card,
-  account and order numbers) with ``[email]``, ``[phone]``, ``[number]`` — vectorised polars
-  regular expressions.
-* :func:`strip_controls` removes NUL bytes, control characters and Unicode bidirectional
-  controls (U+202E …), which can make text display differently from what it says.
-* :func:`html_escape` escapes ``& < > " '`` so a comment can never become markup.
-  :func:`safe_text` = escape(mask(strip_controls(text))): what notebooks and reports show.
+* The text-safety helpers (:func:`~cxlab.pii.mask_pii`, :func:`~cxlab.pii.strip_controls`,
+  :func:`~cxlab.pii.html_escape`, :func:`~cxlab.pii.safe_text`) live in :mod:`cxlab.pii`, the
+  base layer, and are importable from here too.
 * :func:`comment_sentiment` scores each comment with VADER (an offline lexicon model that
   ships with ``vaderSentiment``; nothing is downloaded).
 * :func:`comment_topics` finds topics with TF-IDF + NMF (scikit-learn), names each by its
@@ -20,7 +16,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -29,135 +24,21 @@ from cxlab.analysis.metrics import nps_group_expr
 from cxlab.contract.frames import FrameLike, as_lazy
 from cxlab.errors import DataError, ParameterError
 
+# the other text-safety helpers of cxlab.pii, still importable from here (their old address)
+from cxlab.pii import CONTROL_PATTERN as CONTROL_PATTERN
+from cxlab.pii import PII_PATTERNS as PII_PATTERNS
+from cxlab.pii import html_escape as html_escape
+from cxlab.pii import mask_pii, safe_text, strip_controls
+
 __all__ = [
-    "PII_PATTERNS",
-    "CONTROL_PATTERN",
-    "mask_pii",
-    "strip_controls",
-    "html_escape",
-    "safe_text",
     "comment_sentiment",
     "comment_topics",
     "TopicModel",
     "representative_verbatims",
 ]
 
-T = TypeVar("T", pl.Expr, pl.Series, str)
-
-#: (pattern, replacement) applied in this order. Rust regex syntax (no look-around: a pattern
-#: that must not follow some characters captures the character before it as ``$1``).
-#: Phone formats covered (tests/analysis/test_voc.py): international ``+CC``/``00CC`` forms; UK
-#: ``020 7946 0958``, ``07700 900123``, ``0161 496 0000``; FR ``06 12 34 56 78``,
-#: ``06.12.34.56.78``, ``0612345678``; DE ``030 12345678``, ``030/1234567``,
-#: ``0171-1234567``, ``089 123 456 78``; US ``(555) 123-4567``, ``555-123-4567``,
-#: ``1-800-555-1234``, ``555 8123``, ``555-8123``. Kept: dates (``2025-03-01``,
-#: ``01/03/2025``, ``01.03.2025``), amounts (``1,234.56``, ``1.234,56``, ``12.50``), times
-#: and numbers of up to 5 digits (``order 12345``). Any run of 6 or more digits is masked.
-PII_PATTERNS: tuple[tuple[str, str], ...] = (
-    # e-mail addresses, including plus-addressing and multi-part domains
-    (r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}", "[email]"),
-    # card-like numbers: 13–19 digits, optionally grouped by single spaces or hyphens
-    (r"\b(?:\d[ \-]?){12,18}\d\b", "[number]"),
-    # international phone numbers: +CC or 00CC, then 2–7 groups, optional (area) code or (0)
-    (r"(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-/]?\(?\d{1,5}\)?){2,7}", "[phone]"),
-    # (555) 123-4567, (020) 7946 0958
-    (r"\(\d{2,5}\)[ .\-]?\d{2,5}(?:[ .\-]?\d{2,5}){0,3}", "[phone]"),
-    # 555-123-4567, 1-800-555-1234, 020 7946 0958, 089 123 456 78 (the second and third
-    # groups have >= 3 digits, so ISO dates are kept)
-    (r"\b(?:1[ .\-])?\d{2,5}[ .\-]\d{3,5}[ .\-]\d{3,5}(?:[ .\-]\d{2})?\b", "[phone]"),
-    # French: 06 12 34 56 78, 06.12.34.56.78, 06-12-34-56-78, 0612345678
-    (r"\b0[1-9](?:[ .\-]?\d{2}){4}\b", "[phone]"),
-    # UK / DE trunk prefix then one block: 07700 900123, 030 12345678, 030/1234567
-    (r"\b0[1-9]\d{1,3}[ /\-]?\d{5,8}\b", "[phone]"),
-    # US local 7 digits: 555 8123, 555-8123, 555.8123 (not inside a longer number or amount)
-    (r"(^|[^\w.,/+\-])\d{3}[ .\-]\d{4}\b", "${1}[phone]"),
-    # any other run of 6 or more digits (account, order, mobile numbers)
-    (r"\d{6,}", "[number]"),
-)
-#: Characters removed from any text shown: NUL and other C0 controls (tab, newline and
-#: carriage return are kept), DEL, and the Unicode bidirectional controls that can make text
-#: display in another order than it is stored (U+202E "right-to-left override" …).
-CONTROL_PATTERN = (
-    r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x{061C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
-)
-_HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
 _PLACEHOLDER = r"\[(?:email|phone|number)\]"
 _NPS_GROUPS = ("promoter", "passive", "detractor")
-
-
-def _apply(text: T, fn) -> T:  # type: ignore[no-untyped-def]
-    if isinstance(text, pl.Expr):
-        return fn(text)
-    if isinstance(text, pl.Series):
-        return pl.select(fn(pl.lit(text))).to_series().alias(text.name)
-    if isinstance(text, str):
-        return pl.select(fn(pl.lit(text, dtype=pl.String))).item()
-    raise ParameterError(
-        f"Expected a polars Expr, Series or str. Got {type(text).__name__} instead."
-    )
-
-
-def mask_pii(text: T) -> T:
-    """Replace e-mails, phone numbers and long digit runs with placeholders.
-
-    Works on a polars expression (vectorised, stays lazy), a Series, or one string.
-
-    Examples
-    --------
-    >>> mask_pii("Mail jane.doe+cx@example.co.uk or call +44 20 7946 0958, card 4111 1111 1111 1111")
-    'Mail [email] or call [phone], card [number]'
-    >>> mask_pii("(555) 123-4567 on 2024-05-01, order 12345678")
-    '[phone] on 2024-05-01, order [number]'
-    """
-
-    def fn(e: pl.Expr) -> pl.Expr:
-        for pattern, repl in PII_PATTERNS:
-            e = e.str.replace_all(pattern, repl)
-        return e
-
-    return _apply(text, fn)
-
-
-def strip_controls(text: T) -> T:
-    r"""Remove NUL bytes, other control characters and bidirectional controls.
-
-    Tab, newline and carriage return are kept. A right-to-left override (U+202E) in a comment
-    could otherwise make ``moc.elpmaxe@nhoj`` read as an innocent word, or reorder a table.
-
-    Examples
-    --------
-    >>> strip_controls("pay\u202eKCATTA\u202c now\x00!")
-    'payKCATTA now!'
-    """
-    return _apply(text, lambda e: e.str.replace_all(CONTROL_PATTERN, ""))
-
-
-def html_escape(text: T) -> T:
-    """Escape ``& < > " '`` for HTML (``&`` first, so nothing is escaped twice).
-
-    Examples
-    --------
-    >>> html_escape('<script>alert("x")</script> & co')
-    '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co'
-    """
-
-    def fn(e: pl.Expr) -> pl.Expr:
-        for raw, esc in _HTML:
-            e = e.str.replace_all(raw, esc, literal=True)
-        return e
-
-    return _apply(text, fn)
-
-
-def safe_text(text: T) -> T:
-    r"""What is shown of a comment: control characters removed, PII masked, then HTML-escaped.
-
-    Examples
-    --------
-    >>> safe_text("<b>mail me</b> at a@b.com\u202e")
-    '&lt;b&gt;mail me&lt;/b&gt; at [email]'
-    """
-    return html_escape(mask_pii(strip_controls(text)))
 
 
 # --------------------------------------------------------------------------------------------

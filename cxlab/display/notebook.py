@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from cxlab.display.labels import display_label  # the one label function (re-exported)
+from cxlab.display.tables import table_html
 from cxlab.errors import CxlabError, DataError, ParameterError, did_you_mean
 
 __all__ = [
@@ -257,7 +258,7 @@ def labelled_table_html(
     decimals: int = 2,
     escaped: Sequence[str] = (),
 ) -> str:
-    """HTML of :func:`labelled_table` (the report's :func:`~cxlab.report.display.table_html`).
+    """HTML of :func:`labelled_table` (the report's :func:`~cxlab.display.tables.table_html`).
 
     Examples
     --------
@@ -265,8 +266,6 @@ def labelled_table_html(
     >>> "<th>Touchpoint</th><th>NPS</th>" in t and "&lt;b&gt;" in t and "12.5" in t
     True
     """
-    from cxlab.report.display import table_html
-
     shown = df.rename({c: display_label(c, labels) for c in df.columns})
     lab = {c: display_label(c, labels) for c in df.columns}
     body = table_html(

@@ -1,12 +1,9 @@
-"""Out-of-core analysis: one client's event log straight from its files, in bounded memory.
+"""Out-of-core reading: one client's event log scanned, checked and partitioned by customer.
 
-For logs too large to hold comfortably in memory (100M events and more), this module gives
-the per-client journey tables without ever materialising the whole log: the same numbers as
-:func:`cxlab.io.client.load_client` followed by the in-memory analyses, with the memory of
-about 1/P of the log.
+For logs too large to hold comfortably in memory (100M events and more), this module does the
+reading half of :func:`cxlab.analysis.outofcore.analyze_client` in bounded memory; the
+analyses per part and their combination live in :mod:`cxlab.analysis.outofcore`.
 
-How it works (the classic external hash partitioning)
------------------------------------------------------
 1. **Scan** (:func:`scan_events`): a lazy scan of the events file named in ``client.toml``,
    with the client's columns mapped to the canonical names, every value cast and every
    row-level set-aside reason of :mod:`cxlab.io.loaders` flagged by the same polars expressions
@@ -14,36 +11,18 @@ How it works (the classic external hash partitioning)
    ``unparsable_value``, ``negative_revenue``, ``before_start``, ``future_timestamp``). Hard
    errors (missing file or column, unreadable file) raise the loader's own
    :class:`~cxlab.errors.DataError` messages, because the loader's checks are reused.
-2. **Partition**: one pass of polars' streaming engine writes the flagged rows into P
-   Parquet files by a hash of ``customer_id`` (``sink_parquet`` with ``pl.PartitionBy``), so
-   every customer's events land in one part. P comes from the row count
-   (``rows_per_partition``, default 4M rows) or the ``partitions`` parameter.
-3. **Per part, in memory** (only one part resident): ``duplicate_event`` (equal on every
-   canonical column to an earlier clean row; duplicates share a customer, so they share a
-   part), then :func:`~cxlab.contract.prepare.prepare_events`, :func:`~cxlab.analysis.journey.assign_stages`,
-   :func:`~cxlab.analysis.journey.customer_journeys`, :func:`~cxlab.analysis.journey.stage_transitions`,
-   :func:`~cxlab.analysis.heatmap.touchpoint_heatmap` and the touchpoint transitions, with the
-   client's journey map and purchase touchpoints.
-4. **Combine**: customers never span parts, so per-customer rows are concatenated and every
-   count (events, distinct customers, transitions, set-aside rows) is added across parts;
-   shares and rates are recomputed from the summed counts with the formulas of the
-   in-memory functions.
-
-What is computed (see :class:`OutOfCoreResult`): the set-aside counts per reason (nothing
-is dropped silently: ``input_rows == loaded + set aside``), the per-customer journey table
-(plus revenue), the stage × touchpoint heatmap counts with reach, intensity and the pain
-score, stage transitions, and touchpoint transitions with counts, probabilities and mean
-seconds.
-
-Left out, and why
------------------
-* **Medians** (``median_seconds`` of :func:`cxlab.analysis.paths.transitions`): a median is not
-  additive across parts, so it is not computed; ``mean_seconds`` is (exactly, from integer
-  microsecond sums).
-* **Satisfaction** columns of the heatmap (they need the feedback table); ``maturity``.
-* The *values* quoted in set-aside messages ("Values like ...") and the
-  ``unknown_customer`` warning (it needs the customers table): counts and example rows are
-  reported.
+2. **Partition** (:func:`partition_events`): one pass of polars' streaming engine writes the
+   flagged rows into P Parquet files by a hash of ``customer_id`` (``sink_parquet`` with
+   ``pl.PartitionBy``), so every customer's events land in one part. P comes from the row
+   count (:func:`choose_partitions`) or the caller.
+3. **Per part** (:func:`read_part`, only one part resident): ``duplicate_event`` (equal on
+   every canonical column to an earlier clean row; duplicates share a customer, so they share
+   a part), then the part's set-aside counts, warnings and unknown touchpoints; the loaded
+   events go to the analyses.
+4. **Checks combined** (:func:`combine_checks`): the counts added across parts, and the
+   loader's issues (same wording) built from them. The *values* quoted in set-aside messages
+   ("Values like ...") and the ``unknown_customer`` warning (it needs the customers table) are
+   left out: counts and example rows are reported.
 
 Examples
 --------
@@ -51,38 +30,27 @@ Examples
 >>> from cxlab.io.sample import write_sample_clients
 >>> tmp = pathlib.Path(tempfile.mkdtemp())
 >>> _ = write_sample_clients(tmp, customers=300, clients=["bookshop"], file_format="parquet")
->>> res = analyze_client(tmp / "bookshop", partitions=3)
->>> res.input_rows == res.loaded + res.set_aside["rows"].sum()
-True
->>> res.customers.height
-300
+>>> scan = scan_events(tmp / "bookshop")
+>>> parts, end = partition_events(scan, 3, tmp / "parts")
+>>> checks = [read_part(scan, files)[1] for files in parts]
+>>> set_aside, unknown, issues = combine_checks(scan, checks)
+>>> set_aside.select("reason", "rows").rows()  # the bookshop drops repeated events
+[('null_customer_id', 2), ('duplicate_event', 5)]
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import shutil
-import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from cxlab.analysis.heatmap import HEATMAP_COLUMNS, heatmap_metrics, touchpoint_heatmap
-from cxlab.analysis.journey import (
-    TRANSITION_DTYPE,
-    assign_stages,
-    customer_journeys,
-    stage_transitions,
-)
-from cxlab.analysis.stats import exact_sum
 from cxlab.contract.client_config import ClientConfig, read_client_config
-from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE, prepare_events
-from cxlab.contract.schema import EVENTS, SOURCE_ROW, STAGE_DTYPE
-from cxlab.contract.validation import SET_ASIDE_REASONS, Issue, TableCounts, ValidationReport
+from cxlab.contract.schema import EVENTS, SOURCE_ROW
+from cxlab.contract.validation import SET_ASIDE_REASONS, Issue
 from cxlab.errors import DataError, ParameterError
 from cxlab.io.loaders import (
     check_source_types,
@@ -107,7 +75,14 @@ from cxlab.io.rules import (
     unknown_touchpoints_issue,
 )
 
-__all__ = ["EventScan", "OutOfCoreResult", "scan_events", "analyze_client", "choose_partitions"]
+__all__ = [
+    "EventScan",
+    "scan_events",
+    "choose_partitions",
+    "partition_events",
+    "read_part",
+    "combine_checks",
+]
 
 #: Default number of event rows per part (parts of 4M events peaked at 2.0 GB on 100M events).
 ROWS_PER_PARTITION = 4_000_000
@@ -128,7 +103,7 @@ class EventScan:
         Canonical columns (``customer_id``, ``timestamp``, ``touchpoint``, ``channel``,
         ``session_id`` when the file has one, ``revenue``), ``source_row`` and
         ``set_aside_reason`` (null for rows the loader keeps, else the loader's reason code;
-        ``duplicate_event`` is not flagged here, see :func:`analyze_client`).
+        ``duplicate_event`` is not flagged here, see :func:`read_part`).
     config : ClientConfig
         The client's ``client.toml``.
     path : Path
@@ -323,7 +298,7 @@ def _flagged(
             extras["_w_aware"] = ts.aware
             extras["_w_naive"] = ts.naive
     all_flags = flags + later
-    all_flags.append(("duplicate_event", "all", pl.lit(False)))  # found per part (analyze_client)
+    all_flags.append(("duplicate_event", "all", pl.lit(False)))  # found per part (read_part)
 
     # A row's reason is its first flag in SET_ASIDE_REASONS order (as the loader chooses it).
     priority = {r: i for i, r in enumerate(SET_ASIDE_REASONS)}
@@ -362,375 +337,35 @@ def choose_partitions(rows: int, rows_per_partition: int = ROWS_PER_PARTITION) -
     return max(1, math.ceil(rows / rows_per_partition))
 
 
-# --------------------------------------------------------------------------- result
-@dataclass(frozen=True)
-class OutOfCoreResult:
-    """What :func:`analyze_client` computed. Every frame is small except ``customers``.
+def partition_events(
+    scan: EventScan, n_parts: int, parts_dir: str | Path
+) -> tuple[list[list[Path]], dt.datetime | None]:
+    """Write the flagged events to ``n_parts`` Parquet folders by customer hash (streaming).
 
-    Attributes
-    ----------
-    client : str
-        The client's slug.
-    file : Path
-        The events file.
-    partitions : int
-        P, the number of customer-hash parts.
-    input_rows : int
-        Data rows in the file; always ``loaded + set_aside["rows"].sum()``.
-    loaded : int
-        Rows the loader would keep.
-    set_aside : pl.DataFrame
-        ``reason``, ``column``, ``rows``, ``examples`` (first 5 ``source_row``), in reason order.
-    unknown_touchpoints : pl.DataFrame
-        ``touchpoint``, ``rows``: loaded touchpoints not in the journey map (kept, no stage).
-    customers : pl.DataFrame or pl.LazyFrame
-        One row per customer: the columns of :func:`cxlab.analysis.journey.customer_journeys` (with
-        ``as_of`` = the last loaded event) plus ``revenue`` (exact sum, 0 when none) and
-        ``n_purchases``. A LazyFrame over Parquet parts when ``out_dir`` was given.
-    heatmap : pl.DataFrame
-        The count columns of :func:`cxlab.analysis.heatmap.touchpoint_heatmap` and what follows from
-        them: ``stage``, ``touchpoint``, ``events``, ``customers``, ``stage_customers``,
-        ``reach`` (+ Wilson bounds), ``intensity``, ``n_touched``, ``dropped_touched``,
-        ``drop_touched``, ``n_not_touched``, ``dropped_not_touched``, ``drop_not_touched``,
-        ``pain`` (+ Newcombe bounds), ``pain_ratio``, ``small_n``.
-    stage_transitions : pl.DataFrame
-        As :func:`cxlab.analysis.journey.stage_transitions`: ``from_stage``, ``to_stage``,
-        ``transitions``, ``customers``, ``share``, ``from_total``.
-    transitions : pl.DataFrame
-        Touchpoint transitions along each customer's path, as :func:`cxlab.analysis.paths.transitions`
-        with ``weight="events"``: ``source``, ``target``, ``events``, ``customers``,
-        ``probability``, ``share``, ``mean_seconds`` (no median: not additive).
-    issues : tuple of Issue
-        One per set-aside reason (the loader's message, without quoted values) and the
-        ``unknown_touchpoint``, ``nonexistent_local_time`` and ``mixed_timezones`` warnings.
-    timings : dict of str to float
-        Wall seconds of each step (``scan``, ``partition``, ``parts``, ``combine``).
-    """
-
-    client: str
-    file: Path
-    partitions: int
-    input_rows: int
-    loaded: int
-    set_aside: pl.DataFrame
-    unknown_touchpoints: pl.DataFrame
-    customers: pl.DataFrame | pl.LazyFrame
-    heatmap: pl.DataFrame
-    stage_transitions: pl.DataFrame
-    transitions: pl.DataFrame
-    issues: tuple[Issue, ...] = ()
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def report(self) -> ValidationReport:
-        """The events part of a :class:`~cxlab.contract.validation.ValidationReport` (counts and issues)."""
-        counts = TableCounts(
-            "events", self.file.name, self.input_rows, self.loaded, self.input_rows - self.loaded
-        )
-        return ValidationReport(self.client, [counts], self.issues)
-
-    def __repr__(self) -> str:
-        return (
-            f"<OutOfCoreResult {self.client!r} from {self.file.name}: {self.input_rows:,} rows, "
-            f"{self.loaded:,} loaded, {self.input_rows - self.loaded:,} set aside; "
-            f"{self.partitions} parts>"
-        )
-
-
-# --------------------------------------------------------------------------- per part
-def _dedupe(df: pl.DataFrame, key: list[str], dup_flag: int) -> pl.DataFrame:
-    """Flag clean rows equal on ``key`` to an earlier clean row (lower ``source_row``)."""
-    clean = pl.col(_FLAG).is_null()
-    # Candidates first (cheap): clean rows whose (customer_id, timestamp) repeats.
-    cand = df.lazy().filter(clean).filter(pl.struct("customer_id", "timestamp").is_duplicated())
-    later = (
-        cand.filter(pl.col(SOURCE_ROW) != pl.col(SOURCE_ROW).min().over(key))
-        .select(SOURCE_ROW)
-        .collect(engine="streaming")
-        .to_series()
-    )
-    if later.len() == 0:
-        return df
-    return df.with_columns(
-        pl.when(pl.col(SOURCE_ROW).is_in(later.implode()))
-        .then(pl.lit(dup_flag, dtype=pl.UInt8))
-        .otherwise(pl.col(_FLAG))
-        .alias(_FLAG)
-    )
-
-
-def _transition_counts(ev: pl.DataFrame) -> pl.DataFrame:
-    """Touchpoint pairs of consecutive events per customer, on prepared events (path order)."""
-    # text touchpoints: each part's prepared events have their own enum of touchpoints
-    cid, tp, ts = pl.col(CUSTOMER_CODE), pl.col("touchpoint").cast(pl.String), pl.col("timestamp")
-    return (
-        ev.lazy()
-        .sort(SEQUENCE)
-        .select(
-            cid,
-            source=tp,
-            target=tp.shift(-1),
-            _us=(ts.shift(-1) - ts).dt.total_microseconds(),
-            _same=cid.shift(-1).eq_missing(cid),
-        )
-        .filter(pl.col("_same"))
-        .group_by("source", "target")
-        .agg(
-            pl.len().cast(pl.Int64).alias("events"),
-            cid.n_unique().cast(pl.Int64).alias("customers"),
-            pl.col("_us").sum().cast(pl.Int64).alias("_us"),
-        )
-        .collect(engine="streaming")
-    )
-
-
-def _analyse_part(df: pl.DataFrame, cfg: ClientConfig, end: dt.datetime) -> dict[str, pl.DataFrame]:
-    """Every additive table of one part's loaded events (all of each customer's events)."""
-    ev = prepare_events(df)
-    st = assign_stages(ev, cfg.journey_map, cfg.purchase_touchpoints)
-    purchases = list(cfg.purchase_touchpoints)
-    money = (
-        ev.lazy()
-        .group_by("customer_id")
-        .agg(
-            exact_sum("revenue").alias("revenue"),
-            pl.col("touchpoint").is_in(purchases).sum().cast(pl.Int64).alias("n_purchases"),
-        )
-        .collect(engine="streaming")
-    )
-    journeys = customer_journeys(st, as_of=end).join(
-        money, on="customer_id", how="left", maintain_order="left"
-    )
-    heat = touchpoint_heatmap(st)
-    cells = heat.select(
-        "stage", "touchpoint", "events", "customers", "n_touched", "dropped_touched"
-    )
-    stages = heat.group_by("stage").agg(
-        pl.col("stage_customers").first(),
-        (pl.col("n_touched") + pl.col("n_not_touched")).first().alias("_N"),
-        (pl.col("dropped_touched") + pl.col("dropped_not_touched")).first().alias("_K"),
-    )
-    stt = stage_transitions(st).select("from_stage", "to_stage", "transitions", "customers")
-    return {
-        "customers": journeys,
-        "cells": cells,
-        "stages": stages,
-        "stage_transitions": stt,
-        "transitions": _transition_counts(ev),
-    }
-
-
-# --------------------------------------------------------------------------- combine
-def _combine_heatmap(cells: list[pl.DataFrame], stages: list[pl.DataFrame]) -> pl.DataFrame:
-    """Sum the parts' counts and derive the heatmap metrics as touchpoint_heatmap does."""
-    keys = ["stage", "touchpoint"]
-    c = pl.concat(cells).group_by(keys).agg(pl.all().sum())
-    s = pl.concat(stages).group_by("stage").agg(pl.all().sum())
-    out = heatmap_metrics(c.lazy().join(s.lazy(), on="stage", how="left")).collect()
-    # the heatmap's columns without the feedback ones (the out-of-core scan reads no feedback)
-    cols = [c for c in HEATMAP_COLUMNS if c not in ("feedback_n", "satisfaction")]
-    return out.with_columns(pl.col("stage").cast(STAGE_DTYPE)).select(cols).sort(keys)
-
-
-def _combine_stage_transitions(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    return (
-        pl.concat(parts)
-        .group_by("from_stage", "to_stage")
-        .agg(pl.col("transitions", "customers").sum())
-        .with_columns(pl.col("transitions").sum().over("from_stage").alias("from_total"))
-        .with_columns((pl.col("transitions") / pl.col("from_total")).alias("share"))
-        .with_columns(pl.col("from_stage", "to_stage").cast(TRANSITION_DTYPE))
-        .select("from_stage", "to_stage", "transitions", "customers", "share", "from_total")
-        .sort("from_stage", "to_stage")
-    )
-
-
-def _combine_transitions(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    edges = (
-        pl.concat(parts)
-        .group_by("source", "target")
-        .agg(pl.col("events", "customers", "_us").sum())
-    )
-    return (
-        edges.with_columns(
-            (pl.col("events") / pl.col("events").sum().over("source")).alias("probability"),
-            (pl.col("events") / pl.col("events").sum()).alias("share"),
-            (pl.col("_us") / pl.col("events") / 1e6).alias("mean_seconds"),
-        )
-        .select("source", "target", "events", "customers", "probability", "share", "mean_seconds")
-        .sort("source", "target")
-    )
-
-
-def _warning_counts(df: pl.DataFrame) -> pl.DataFrame:
-    """One part's warning counts, each with its first example rows (long: kind, rows, examples)."""
-    kinds = {}
-    if "_w_gap" in df.columns:  # loaded rows only, as the loader counts them
-        kinds["gap"] = pl.col("_w_gap") & pl.col(_FLAG).is_null()
-    if "_w_aware" in df.columns:  # every row, as the loader counts them
-        kinds["aware"] = pl.col("_w_aware")
-        kinds["naive"] = pl.col("_w_naive")
-    frames = [
-        df.lazy().select(
-            pl.lit(k).alias("kind"),
-            e.fill_null(False).sum().cast(pl.Int64).alias("rows"),
-            pl.col(SOURCE_ROW).filter(e).sort().head(_EXAMPLES).implode().alias("examples"),
-        )
-        for k, e in kinds.items()
-    ]
-    schema = {"kind": pl.String, "rows": pl.Int64, "examples": pl.List(pl.UInt32)}
-    return (
-        pl.concat(pl.collect_all(frames, engine="streaming"))
-        if frames
-        else pl.DataFrame(schema=schema)
-    )
-
-
-def _merge_examples(frames: Sequence[pl.DataFrame], key: str) -> pl.DataFrame:
-    """Add ``rows`` and merge ``examples`` (first rows) of per-part frames by ``key``."""
-    return (
-        pl.concat(frames)
-        .group_by(key)
-        .agg(pl.col("rows").sum(), pl.col("examples").explode())
-        .with_columns(pl.col("examples").list.sort().list.head(_EXAMPLES))
-    )
-
-
-def _empty_parts() -> dict[str, list[pl.DataFrame]]:
-    return {
-        k: []
-        for k in (
-            "customers",
-            "cells",
-            "stages",
-            "stage_transitions",
-            "transitions",
-            "set_aside",
-            "unknown",
-            "warn",
-        )
-    }
-
-
-# --------------------------------------------------------------------------- entry point
-def analyze_client(
-    folder: str | Path,
-    *,
-    partitions: int | None = None,
-    rows_per_partition: int = ROWS_PER_PARTITION,
-    workdir: str | Path | None = None,
-    out_dir: str | Path | None = None,
-    keep_parts: bool = False,
-    progress: bool = False,
-) -> OutOfCoreResult:
-    """Validate and analyse one client's events out of core, from its files.
+    Every customer's events land in one part (a hash of ``customer_id`` modulo ``n_parts``).
+    A part no row hashed to has no folder, so fewer than ``n_parts`` lists may come back.
 
     Parameters
     ----------
-    folder : str or Path
-        The client folder (``client.toml`` and the data files; the events file is read).
-    partitions : int, optional
-        P, the number of customer-hash parts. Default: :func:`choose_partitions` of the row
-        count. Only about 1/P of the log is in memory at once; results do not depend on P.
-    rows_per_partition : int
-        Target rows per part when ``partitions`` is None (default 4,000,000).
-    workdir : str or Path, optional
-        Where the parts are written (default: a new folder in the system temp folder). Needs
-        about the size of the events file again in free disk space; removed at the end.
-    out_dir : str or Path, optional
-        Write the per-customer table as Parquet parts to ``out_dir/customers/`` and return it
-        as a LazyFrame (keeps memory bounded for very many customers). Default: one
-        DataFrame in memory, sorted by ``customer_id``.
-    keep_parts : bool
-        Keep the partitioned event files in ``workdir`` (for inspection).
-    progress : bool
-        Show a tqdm progress bar over the parts (minutes on 100M events).
+    scan : EventScan
+        From :func:`scan_events`.
+    n_parts : int
+        P, the number of customer-hash parts.
+    parts_dir : str or Path
+        Where the parts are written (one ``_part=k`` folder each).
 
     Returns
     -------
-    OutOfCoreResult
-        Set-aside counts, per-customer table, heatmap, stage and touchpoint transitions,
-        warnings and step timings. See the module docstring for what is left out (medians).
+    list of list of Path, datetime or None
+        The files of each part (in folder order), and the latest timestamp of a kept event
+        (None when no row is kept).
 
     Raises
     ------
-    ConfigError, DataError
-        As :func:`scan_events`.
-    ParameterError
-        ``partitions`` or ``rows_per_partition`` is not a positive int.
-
-    Examples
-    --------
-    A hand-checkable client: three events of ``a`` (ad click, purchase, purchase), one of
-    ``b``, and one row without a customer id.
-
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "client.toml").write_text('name = "Demo"\\nas_of = 2025-01-01T00:00:00Z\\n'
-    ...                                         '[files]\\nevents = "events.csv"\\n')
-    >>> _ = (folder / "events.csv").write_text(
-    ...     "customer_id,timestamp,touchpoint,channel,revenue\\n"
-    ...     "a,2024-03-01 10:00,ad_click,web,\\n"
-    ...     "a,2024-03-02 10:00,purchase,web,10.5\\n"
-    ...     ",2024-03-02 11:00,purchase,web,3\\n"
-    ...     "a,2024-03-09 10:00,purchase,web,4\\n"
-    ...     "b,2024-03-03 10:00,ad_click,app,\\n")
-    >>> res = analyze_client(folder, partitions=2)
-    >>> res.loaded, res.set_aside.select("reason", "rows").rows()
-    (4, [('null_customer_id', 1)])
-    >>> res.customers.select("customer_id", "n_events", "furthest_stage", "revenue").rows()
-    [('a', 3, 'retention', 14.5), ('b', 1, 'awareness', 0.0)]
-    >>> res.stage_transitions.select("from_stage", "to_stage", "transitions").rows()[:3]
-    [('(start)', 'awareness', 2), ('awareness', 'purchase', 1), ('awareness', '(end)', 1)]
-    >>> res.transitions.select("source", "target", "events", "mean_seconds").rows()
-    [('ad_click', 'purchase', 1, 86400.0), ('purchase', 'purchase', 1, 604800.0)]
+    DataError
+        The file cannot be read to the end.
     """
-    if partitions is not None and (
-        not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1
-    ):
-        raise ParameterError(
-            f"The 'partitions' parameter of analyze_client must be an int >= 1 or None. "
-            f"Got {partitions!r} instead."
-        )
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    scan = scan_events(folder)
-    input_rows = scan.rows
-    n_parts = (
-        partitions if partitions is not None else choose_partitions(input_rows, rows_per_partition)
-    )
-    timings["scan"] = time.perf_counter() - t0
-
-    own_workdir = workdir is None
-    base = Path(tempfile.mkdtemp(prefix="cxlab-ooc-")) if own_workdir else Path(workdir)
-    parts_dir = base / "parts" if not own_workdir else base
-    if not own_workdir:
-        shutil.rmtree(parts_dir, ignore_errors=True)  # parts kept by an earlier run
-    try:
-        t0 = time.perf_counter()
-        files, end = _partition(scan, n_parts, parts_dir)
-        timings["partition"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        acc, cust_dir = _analyse_parts(scan, files, end, out_dir, progress)
-        timings["parts"] = time.perf_counter() - t0
-    finally:
-        if not keep_parts:
-            shutil.rmtree(base if own_workdir else parts_dir, ignore_errors=True)
-
-    t0 = time.perf_counter()
-    result = _combine(scan, acc, n_parts, input_rows, cust_dir)
-    timings["combine"] = time.perf_counter() - t0
-    object.__setattr__(result, "timings", timings)
-    return result
-
-
-def _partition(
-    scan: EventScan, n_parts: int, parts_dir: Path
-) -> tuple[dict[str, list[Path]], dt.datetime | None]:
-    """Write the flagged events to ``n_parts`` Parquet folders by customer hash (streaming).
-
-    Returns the files of each part and the latest timestamp of a kept event.
-    """
+    parts_dir = Path(parts_dir)
     path, input_rows = scan.path, scan.rows
     keep = [
         SOURCE_ROW,
@@ -772,54 +407,36 @@ def _partition(
             f"{path}: partitioning wrote {written:,} of {input_rows:,} rows to {parts_dir}. "
             f"Check the free disk space there (or pass workdir=) and run again."
         )
-    return files, end
+    return list(files.values()), end
 
 
-def _analyse_parts(
-    scan: EventScan,
-    files: dict[str, list[Path]],
-    end: dt.datetime | None,
-    out_dir: str | Path | None,
-    progress: bool,
-) -> tuple[dict[str, list[pl.DataFrame]], Path | None]:
-    """Each part in memory in turn: its set-aside counts, warnings and analyses (``acc``);
-    its per-customer table written under ``out_dir/customers`` (returned) when asked."""
+# --------------------------------------------------------------------------- per part
+def read_part(
+    scan: EventScan, files: Sequence[Path]
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """One part in memory: its loaded events, and its checks for :func:`combine_checks`.
+
+    Parameters
+    ----------
+    scan : EventScan
+        From :func:`scan_events`.
+    files : sequence of Path
+        The part's files (one list of :func:`partition_events`).
+
+    Returns
+    -------
+    pl.DataFrame, dict of str to pl.DataFrame
+        The rows the loader keeps (canonical columns, ``source_row`` and extra columns; all
+        of each customer's events, as the part holds every event of its customers), and the
+        part's counts: ``set_aside`` (per flag), ``warn`` (warnings) and ``unknown``
+        (touchpoints not in the journey map), each with its first example rows.
+    """
     cfg = scan.config
-    acc = _empty_parts()
-    cust_dir = Path(out_dir) / "customers" if out_dir is not None else None
-    if cust_dir is not None:
-        cust_dir.mkdir(parents=True, exist_ok=True)
-        for old in cust_dir.glob("part-*.parquet"):
-            old.unlink()
-    from tqdm.auto import tqdm
-
-    for k, fs in enumerate(
-        tqdm(list(files.values()), desc=f"{cfg.slug}: parts", unit="part", disable=not progress)
-    ):
-        part = _one_part(scan, fs, end, acc)
-        if part is None:
-            continue
-        if cust_dir is not None:
-            part.pop("customers").write_parquet(cust_dir / f"part-{k:05d}.parquet")
-        for name, frame in part.items():
-            acc[name].append(frame)
-    return acc, cust_dir
-
-
-def _one_part(
-    scan: EventScan,
-    files: list[Path],
-    end: dt.datetime | None,
-    acc: dict[str, list[pl.DataFrame]],
-) -> dict[str, pl.DataFrame] | None:
-    """One part (read from ``files``): its set-aside counts, warnings and unknown touchpoints
-    (added to ``acc``) and its analyses (returned; None when no row of the part is kept)."""
-    cfg = scan.config
-    df = pl.scan_parquet(files).collect(engine="streaming")
+    df = pl.scan_parquet(list(files)).collect(engine="streaming")
     if cfg.duplicate_events == "drop":  # "keep" (default): repeated events are loaded
         df = _dedupe(df, scan.key, len(scan.flags) - 1)
     bad = df.lazy().filter(pl.col(_FLAG).is_not_null())
-    acc["set_aside"].append(
+    set_aside = (
         bad.group_by(_FLAG)
         .agg(
             pl.len().cast(pl.Int64).alias("rows"),
@@ -827,14 +444,12 @@ def _one_part(
         )
         .collect(engine="streaming")
     )
-    acc["warn"].append(_warning_counts(df))
+    warn = _warning_counts(df)
     ev = df.filter(pl.col(_FLAG).is_null()).drop(
         _FLAG, *[c for c in df.columns if c.startswith("_w_")]
     )
     del df
-    if ev.height == 0:
-        return None
-    acc["unknown"].append(
+    unknown = (
         ev.lazy()
         .filter(~pl.col("touchpoint").is_in(list(cfg.journey_map)))
         .group_by("touchpoint")
@@ -844,20 +459,73 @@ def _one_part(
         )
         .collect(engine="streaming")
     )
-    return _analyse_part(ev, cfg, end)
+    return ev, {"set_aside": set_aside, "warn": warn, "unknown": unknown}
 
 
-def _combine(
-    scan: EventScan,
-    acc: Mapping[str, Sequence[pl.DataFrame]],
-    n_parts: int,
-    input_rows: int,
-    cust_dir: Path | None,
-) -> OutOfCoreResult:
+def _dedupe(df: pl.DataFrame, key: list[str], dup_flag: int) -> pl.DataFrame:
+    """Flag clean rows equal on ``key`` to an earlier clean row (lower ``source_row``)."""
+    clean = pl.col(_FLAG).is_null()
+    # Candidates first (cheap): clean rows whose (customer_id, timestamp) repeats.
+    cand = df.lazy().filter(clean).filter(pl.struct("customer_id", "timestamp").is_duplicated())
+    later = (
+        cand.filter(pl.col(SOURCE_ROW) != pl.col(SOURCE_ROW).min().over(key))
+        .select(SOURCE_ROW)
+        .collect(engine="streaming")
+        .to_series()
+    )
+    if later.len() == 0:
+        return df
+    return df.with_columns(
+        pl.when(pl.col(SOURCE_ROW).is_in(later.implode()))
+        .then(pl.lit(dup_flag, dtype=pl.UInt8))
+        .otherwise(pl.col(_FLAG))
+        .alias(_FLAG)
+    )
+
+
+def _warning_counts(df: pl.DataFrame) -> pl.DataFrame:
+    """One part's warning counts, each with its first example rows (long: kind, rows, examples)."""
+    kinds = {}
+    if "_w_gap" in df.columns:  # loaded rows only, as the loader counts them
+        kinds["gap"] = pl.col("_w_gap") & pl.col(_FLAG).is_null()
+    if "_w_aware" in df.columns:  # every row, as the loader counts them
+        kinds["aware"] = pl.col("_w_aware")
+        kinds["naive"] = pl.col("_w_naive")
+    frames = [
+        df.lazy().select(
+            pl.lit(k).alias("kind"),
+            e.fill_null(False).sum().cast(pl.Int64).alias("rows"),
+            pl.col(SOURCE_ROW).filter(e).sort().head(_EXAMPLES).implode().alias("examples"),
+        )
+        for k, e in kinds.items()
+    ]
+    schema = {"kind": pl.String, "rows": pl.Int64, "examples": pl.List(pl.UInt32)}
+    return (
+        pl.concat(pl.collect_all(frames, engine="streaming"))
+        if frames
+        else pl.DataFrame(schema=schema)
+    )
+
+
+# --------------------------------------------------------------------------- checks combined
+def combine_checks(
+    scan: EventScan, parts: Sequence[Mapping[str, pl.DataFrame]]
+) -> tuple[pl.DataFrame, pl.DataFrame, list[Issue]]:
+    """Add the parts' checks (from :func:`read_part`) and word them as the loader does.
+
+    Returns
+    -------
+    pl.DataFrame, pl.DataFrame, list of Issue
+        ``set_aside`` (``reason``, ``column``, ``rows``, ``examples``: first 5 ``source_row``,
+        in reason order), ``unknown`` (``touchpoint``, ``rows``: loaded touchpoints not in the
+        journey map, most rows first) and the issues: one per set-aside reason (the loader's
+        message, without quoted values) and the ``unknown_touchpoint``,
+        ``nonexistent_local_time`` and ``mixed_timezones`` warnings.
+    """
     flags = dict(enumerate(scan.flags))
     priority = {r: i for i, r in enumerate(SET_ASIDE_REASONS)}
     sa = (
-        _merge_examples(acc["set_aside"], _FLAG)
+        _merge_examples([p["set_aside"] for p in parts], _FLAG, pl.UInt8)
         .with_columns(
             pl.col(_FLAG)
             .replace_strict({i: r for i, (r, _) in flags.items()}, return_dtype=pl.String)
@@ -871,44 +539,24 @@ def _combine(
         .sort("_p", "column")
         .select("reason", "column", "rows", "examples")
     )
-    unknown = (
-        _merge_examples(acc["unknown"], "touchpoint").sort(
-            ["rows", "touchpoint"], descending=[True, False]
-        )
-        if acc["unknown"]
-        else pl.DataFrame(
-            schema={"touchpoint": pl.String, "rows": pl.Int64, "examples": pl.List(pl.UInt32)}
-        )
+    unknown = _merge_examples([p["unknown"] for p in parts], "touchpoint", pl.String).sort(
+        ["rows", "touchpoint"], descending=[True, False]
     )
-    loaded = input_rows - int(sa["rows"].sum())
-    if cust_dir is not None:
-        customers: pl.DataFrame | pl.LazyFrame = pl.scan_parquet(
-            sorted(cust_dir.glob("part-*.parquet"))
-        )
-    elif acc["customers"]:
-        customers = pl.concat(acc["customers"]).sort("customer_id")
-    else:
-        customers = pl.DataFrame()
-    empty = not acc["cells"]
-    heat = pl.DataFrame() if empty else _combine_heatmap(acc["cells"], acc["stages"])
-    stt = pl.DataFrame() if empty else _combine_stage_transitions(acc["stage_transitions"])
-    trans = pl.DataFrame() if empty else _combine_transitions(acc["transitions"])
-    warn = _merge_examples(acc["warn"], "kind") if acc["warn"] else pl.DataFrame()
+    warn = _merge_examples([p["warn"] for p in parts], "kind", pl.String)
     issues = _set_aside_issues(scan, sa) + _warnings(scan, unknown, warn)
-    unknown = unknown.select("touchpoint", "rows")
-    return OutOfCoreResult(
-        scan.config.slug,
-        scan.path,
-        n_parts,
-        input_rows,
-        loaded,
-        sa,
-        unknown,
-        customers,
-        heat,
-        stt,
-        trans,
-        tuple(issues),
+    return sa, unknown.select("touchpoint", "rows"), issues
+
+
+def _merge_examples(frames: Sequence[pl.DataFrame], key: str, dtype: pl.DataType) -> pl.DataFrame:
+    """Add ``rows`` and merge ``examples`` (first rows) of per-part frames by ``key``."""
+    if not frames:
+        schema = {key: dtype, "rows": pl.Int64, "examples": pl.List(pl.UInt32)}
+        return pl.DataFrame(schema=schema)
+    return (
+        pl.concat(frames)
+        .group_by(key)
+        .agg(pl.col("rows").sum(), pl.col("examples").explode())
+        .with_columns(pl.col("examples").list.sort().list.head(_EXAMPLES))
     )
 
 

@@ -40,6 +40,7 @@ from cxlab.contract.schema import (
 from cxlab.contract.validation import REDACTED, Issue
 from cxlab.errors import DataError
 from cxlab.io.surveys import feedback_checks
+from cxlab.pii import looks_like_event_name
 
 __all__ = [
     "EXAMPLES",
@@ -555,8 +556,6 @@ def unknown_touchpoints_issue(
             f"{'value is' if len(pairs) == 1 else 'values are'} not in the journey map: {shown}{more}. "
             f"The rows are kept, without a stage; add them under [journey.map] in client.toml."
         )
-
-    from cxlab.report.privacy import looks_like_event_name
 
     msg = sentence([repr(t[:40]) for t, _ in pairs[:10]])
     redacted = sentence([repr(t) if looks_like_event_name(t) else REDACTED for t, _ in pairs[:10]])

@@ -10,7 +10,7 @@ in the report notebook) nothing in it identifies a customer:
   reversed by hashing guessed ids without the secret;
 * customer ids quoted inside free text (comments) are replaced by their pseudonyms;
 * e-mail addresses, phone numbers and long digit runs in every text column are masked
-  (``[email]``, ``[phone]``, ``[number]``, using :func:`cxlab.analysis.voc.mask_pii`);
+  (``[email]``, ``[phone]``, ``[number]``, using :func:`cxlab.pii.mask_pii`);
 * attribute columns whose *name* says they hold contact details or names (``email``,
   ``phone``, ``first_name``, ``address`` …) are dropped.
 
@@ -41,6 +41,7 @@ import polars as pl
 
 from cxlab.contract.validation import REDACTED
 from cxlab.errors import ConfigError, ParameterError
+from cxlab.pii import looks_like_event_name, mask_pii, strip_controls
 
 if TYPE_CHECKING:  # pragma: no cover
     from cxlab.io.client import Client
@@ -52,7 +53,6 @@ __all__ = [
     "check_salt_file",
     "read_or_create_secret",
     "REDACTED",
-    "looks_like_event_name",
     "redact_text",
     "redact_error_text",
     "redact_notebook",
@@ -238,7 +238,6 @@ def pseudonyms(ids: pl.Series, salt: bytes, prefix: str = "C-") -> pl.DataFrame:
     )
 
 
-_EVENT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9 _\-/&.:()]{0,39}")
 _QUOTED_RE = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TOKEN_OPEN, _TOKEN_CLOSE = "\ue000", "\ue001"  # private-use characters: never in real text
@@ -269,8 +268,6 @@ def _id_table(mapping: pl.DataFrame | None) -> pl.DataFrame | None:
 
 
 def _redact_expr(e: pl.Expr, ids: pl.DataFrame | None) -> pl.Expr:
-    from cxlab.analysis.voc import mask_pii, strip_controls
-
     e = strip_controls(e)
     if ids is None:
         return mask_pii(e)
@@ -291,10 +288,10 @@ def _redact_expr(e: pl.Expr, ids: pl.DataFrame | None) -> pl.Expr:
 def redact_text(text: T, mapping: pl.DataFrame | None = None) -> T:
     r"""Text as a pseudonymised report may show it: controls removed, ids replaced, PII masked.
 
-    Control and bidirectional characters are removed (:func:`cxlab.analysis.voc.strip_controls`),
+    Control and bidirectional characters are removed (:func:`cxlab.pii.strip_controls`),
     every id of ``mapping`` (from :func:`pseudonyms`; ids of 4+ characters, in any letter
     case) is replaced by its pseudonym, and e-mails, phone numbers and long numbers are masked
-    (:func:`cxlab.analysis.voc.mask_pii`). Works on a polars expression, a Series or one string.
+    (:func:`cxlab.pii.mask_pii`). Works on a polars expression, a Series or one string.
 
     Examples
     --------
@@ -312,31 +309,6 @@ def redact_text(text: T, mapping: pl.DataFrame | None = None) -> T:
     raise ParameterError(
         f"redact_text expects a polars Expr, Series or str. Got {type(text).__name__} instead."
     )
-
-
-def looks_like_event_name(value: str, mapping: pl.DataFrame | None = None) -> bool:
-    """Whether a touchpoint name typed by the client may be shown in a pseudonymised report.
-
-    Shown: a name that starts with a letter, is at most 40 characters of letters, digits,
-    spaces and ``_ - / & . : ( )``, has no run of 3 or more digits, nothing
-    :func:`cxlab.analysis.voc.mask_pii` would mask, and is not a customer id of ``mapping`` (in any
-    letter case). Anything else (an e-mail, a phone, an account number, a customer id typed
-    as a touchpoint) is shown as ``[hidden]``. A person's name typed as a touchpoint looks
-    like an event name and is shown: no pattern can tell the two apart.
-
-    Examples
-    --------
-    >>> [looks_like_event_name(v) for v in ["page_view", "Checkout v2", "jo@x.io", "BK-100065", "555-8123"]]
-    [True, True, False, False, False]
-    """
-    from cxlab.analysis.voc import mask_pii
-
-    v = str(value)
-    if not _EVENT_NAME_RE.fullmatch(v) or re.search(r"\d{3}", v) or mask_pii(v) != v:
-        return False
-    if mapping is not None and mapping.height:
-        return not mapping.get_column("id").str.to_lowercase().is_in([v.lower()]).any()
-    return True
 
 
 def redact_error_text(text: str) -> str:
@@ -439,8 +411,6 @@ def pseudonymize_frame(
     >>> out.columns, "0001" in out.get_column("comment")[0], "[email]" in out.get_column("comment")[0]
     (['customer_id', 'comment'], False, True)
     """
-    from cxlab.analysis.voc import strip_controls
-
     drop = [c for c in frame.columns if c not in _ID_COLUMNS and _PII_COLUMN_RE.search(c)]
     out = frame.drop(drop)
     exprs = []

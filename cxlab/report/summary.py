@@ -174,7 +174,7 @@ def journey_map_fix(unmapped: pl.DataFrame, suggestions: Mapping[str, str], *, t
     """The ``[journey.map]`` lines to add for the most frequent unmapped touchpoints (valid TOML).
 
     A name that does not look like an event name (an e-mail or a phone typed as a touchpoint:
-    :func:`cxlab.report.privacy.looks_like_event_name`) is never written out; a comment counts those
+    :func:`cxlab.pii.looks_like_event_name`) is never written out; a comment counts those
     left out. Keys that are not bare TOML keys are quoted.
 
     Parameters
@@ -198,7 +198,7 @@ def journey_map_fix(unmapped: pl.DataFrame, suggestions: Mapping[str, str], *, t
     # 1 more touchpoint is not shown here (its name may be personal data): cxlab validate lists it
     """
     from cxlab.contract.client_config import toml_value
-    from cxlab.report.privacy import looks_like_event_name
+    from cxlab.pii import looks_like_event_name
 
     rows = unmapped.filter(pl.col("touchpoint").is_not_null()).select("touchpoint", "events")
     lines = ["[journey.map]"]

@@ -13,10 +13,11 @@ from polars.testing import assert_frame_equal
 from cxlab.analysis import paths
 from cxlab.analysis.heatmap import touchpoint_heatmap
 from cxlab.analysis.journey import assign_stages, customer_journeys, stage_transitions
+from cxlab.analysis.outofcore import analyze_client
 from cxlab.analysis.stats import exact_sum
 from cxlab.errors import DataError, ParameterError
 from cxlab.io.client import load_client
-from cxlab.io.outofcore import analyze_client, choose_partitions, scan_events
+from cxlab.io.outofcore import choose_partitions, scan_events
 from cxlab.io.sample import write_sample_clients
 
 PARTS = (1, 3, 7)
