@@ -476,3 +476,19 @@ def test_unknown_population_is_refused():
             None,
             ChurnDefinition("inactivity", 30, population="everyone"),
         )
+
+
+@pytest.mark.parametrize(
+    ("revenue", "want"),
+    [
+        # micro-units 100000 + 200000 = 300000 -> 0.3 exactly; a float sum gives 0.30000000000000004
+        ([0.1, 0.2, None], 0.3),
+        # 1e300 is too large for micro-units in 64 bits: exact_sum's coarse units, still exact
+        ([1e300, 1e300, None], 2e300),
+    ],
+)
+def test_monetary_is_the_exact_sum_small_or_huge(events, revenue, want):
+    ann = events.filter(pl.col("customer_id") == "ann").head(3)
+    ann = ann.with_columns(pl.Series("revenue", revenue, dtype=pl.Float64))
+    feats = customer_features(ann, None, None, journey_map=DEFAULT_JOURNEY_MAP)
+    assert feats["monetary"].to_list() == [want]
