@@ -397,7 +397,9 @@ class Explorer:
         self._caption = caption
         self.costly = tuple(costly)
         self.status = widgets.HTML(value="")
-        self.out = widgets.Output()
+        # one widget per shown item, kept from one reaction to the next: a change updates
+        # only the charts and lines that changed (see _widget)
+        self.out = widgets.VBox([])
         self.button = (
             widgets.Button(description=button or "Redraw", button_style="primary")
             if costly
@@ -410,6 +412,8 @@ class Explorer:
         self._stale = False
         self._pool: list[Any] = []  # chart widgets, reused in order
         self._used: list[Any] = []
+        self._boxes: list[Any] = []  # one-output widgets for what is not a chart, in order
+        self._boxed = 0
         self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(chart) -> (chart, spec)
         self._started: float | None = None  # when the change being answered came in
         self._hooks: dict[str, list[Callable[[Any], None]]] = {}
@@ -490,41 +494,40 @@ class Explorer:
         )
 
     # -- drawing
-    def _output(self, item: Any) -> dict[str, Any]:
-        """One display_data output for ``item`` (a chart becomes an offline chart widget)."""
-        if isinstance(item, str):
-            data: dict[str, Any] = {"text/html": note_html(item), "text/plain": item}
-        elif isinstance(item, pl.DataFrame):
-            data = {
-                "text/html": labelled_table_html(item),
-                "text/plain": f"<table: {item.height} rows>",
-            }
-        else:
-            import altair as alt
+    def _widget(self, item: Any) -> Any:
+        """The widget showing ``item``: the k-th chart widget, or the k-th one-output widget.
 
-            if isinstance(item, alt.TopLevelMixin) and alt.renderers.active == "jupyter":
-                # the k-th chart reuses the k-th chart widget: only the new spec goes to the
-                # browser (a new widget would send the ~1 MB vega bundle again)
-                k = len(self._used)
-                if k < len(self._pool):
-                    # the spec only: setting .chart would validate it against the Vega-Lite
-                    # schema again (0.1-0.9 s a chart; cxlab's charts are tested). An unchanged
-                    # spec is equal to the widget's: nothing is sent, nothing redraws.
-                    self._pool[k].spec = self._spec(item)
-                else:
-                    self._pool.append(alt.JupyterChart(item))
-                item = self._pool[k]
-                self._used.append(item)
-            if hasattr(item, "_repr_mimebundle_"):
-                bundle = item._repr_mimebundle_()
-                data = bundle[0] if isinstance(bundle, tuple) else bundle
-            elif hasattr(item, "_repr_html_"):
-                data = {"text/html": item._repr_html_(), "text/plain": repr(item)}
+        Both are kept from one reaction to the next, so the browser redraws only what changed:
+        a chart gets its new spec (an unchanged spec sends nothing and redraws nothing), a line
+        or a table its new output. Replacing the whole output area instead made the browser
+        tear down and embed every chart again on each change, twice for a changed one.
+        """
+        import ipywidgets as widgets
+
+        if isinstance(item, widgets.Widget):
+            return item
+        import altair as alt
+
+        if isinstance(item, alt.TopLevelMixin) and alt.renderers.active == "jupyter":
+            # the k-th chart reuses the k-th chart widget: only the new spec goes to the
+            # browser (a new widget would send the ~1 MB vega bundle again)
+            k = len(self._used)
+            if k < len(self._pool):
+                # the spec only: setting .chart would validate it against the Vega-Lite
+                # schema again (0.1-0.9 s a chart; cxlab's charts are tested). An unchanged
+                # spec is equal to the widget's: nothing is sent, nothing redraws.
+                self._pool[k].spec = self._spec(item)
             else:
-                from IPython.core.formatters import format_display_data
-
-                data = format_display_data(item)[0]
-        return {"output_type": "display_data", "data": data, "metadata": {}}
+                self._pool.append(alt.JupyterChart(item))
+            self._used.append(self._pool[k])
+            return self._pool[k]
+        k, self._boxed = self._boxed, self._boxed + 1
+        if k == len(self._boxes):
+            self._boxes.append(widgets.Output())
+        output = _display_data(item)
+        if self._boxes[k].outputs != (output,):  # an unchanged line is not sent again
+            self._boxes[k].outputs = (output,)
+        return self._boxes[k]
 
     def _spec(self, chart: Any) -> dict[str, Any]:
         """The chart's Vega-Lite spec; remembered for a chart object shown again.
@@ -546,12 +549,12 @@ class Explorer:
         """Recompute and redraw with the current values (what every change and the button call)."""
         values = self.values()
         started, self._started = self._started or time.perf_counter(), None
-        self._used = []
+        self._used, self._boxed = [], 0
         try:
             with _no_chart_validation():
                 shown = list(self._render(values))
                 caption = self._caption(values) if self._caption else ""
-                outputs = tuple(self._output(item) for item in shown)
+                children = tuple(self._widget(item) for item in shown)
         except (CxlabError, ValueError) as err:
             self.status.value = note_html(error_line(err), "error") + note_html(
                 "The output below still shows the previous selection.", "note"
@@ -561,7 +564,8 @@ class Explorer:
             return
         self.shown = shown
         self._stale = False
-        self.out.outputs = outputs
+        if self.out.children != children:  # the same widgets: nothing to send
+            self.out.children = children
         self.reactions += 1
         self.last_seconds = time.perf_counter() - started
         self.status.value = (note_html(caption, "shows") if caption else "") + (
@@ -615,6 +619,35 @@ class Explorer:
         self.refresh()
         self._start_preload()
         return self.widget
+
+
+def _display_data(item: Any) -> dict[str, Any]:
+    """One ``display_data`` output for what is not a chart widget (a line, a table, an object).
+
+    Examples
+    --------
+    >>> _display_data("<b>note</b>")["data"]["text/plain"]
+    '<b>note</b>'
+    >>> _display_data(pl.DataFrame({"a": [1]}))["data"]["text/plain"]
+    '<table: 1 rows>'
+    """
+    if isinstance(item, str):
+        data: dict[str, Any] = {"text/html": note_html(item), "text/plain": item}
+    elif isinstance(item, pl.DataFrame):
+        data = {
+            "text/html": labelled_table_html(item),
+            "text/plain": f"<table: {item.height} rows>",
+        }
+    elif hasattr(item, "_repr_mimebundle_"):
+        bundle = item._repr_mimebundle_()
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+    elif hasattr(item, "_repr_html_"):
+        data = {"text/html": item._repr_html_(), "text/plain": repr(item)}
+    else:
+        from IPython.core.formatters import format_display_data
+
+        data = format_display_data(item)[0]
+    return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
 def _folder_mb(folder: Path) -> float:

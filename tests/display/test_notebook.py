@@ -189,10 +189,10 @@ def test_explorer_reuses_its_chart_widgets():
     )
     ex = ui.Explorer({}, lambda v: [chart()])
     ex.refresh()
-    first = ex.out.outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    first = ex.out.children[0].model_id
     size["n"] = 3
     ex.refresh()
-    again = ex.out.outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    again = ex.out.children[0].model_id
     assert first == again  # the same widget, a new spec: the vega bundle is not sent again
     assert len(ex._pool[0].spec["datasets"][next(iter(ex._pool[0].spec["datasets"]))]) == 3
 
@@ -263,3 +263,32 @@ def test_explorer_leaves_big_clients_to_load_when_chosen(tmp_path):
     ex = ui.Explorer({}, lambda v: ["drawn"])
     ex.preload(lambda name: None, ["big", "small", "missing"], folder=tmp_path, max_mb=2)
     assert ex._preload[1] == ["small", "missing"]  # 3 MB > 2 MB; a missing folder counts 0
+
+
+def test_explorer_sends_only_what_changed():
+    """A change updates the widgets of what it changed; the others (an unchanged chart, an
+    unchanged line) send nothing, so the browser does not draw them again, and the output
+    keeps its widgets (before, the whole output area was replaced: every chart re-embedded)."""
+    import altair as alt
+    import ipywidgets as widgets
+
+    ui.setup_notebook()
+    fixed = alt.Chart(pl.DataFrame({"x": [1, 2]})).mark_point().encode(x="x")
+
+    def render(v):
+        yield "the same line"
+        yield fixed
+        yield f"k is {v['k']}"
+        yield alt.Chart(pl.DataFrame({"x": list(range(v["k"]))})).mark_bar().encode(x="x")
+
+    k = widgets.IntSlider(value=1)
+    ex = ui.Explorer({"k": k}, render)
+    ex.refresh()
+    children = ex.out.children
+    sent = []
+    for i, w in enumerate(children):
+        w.observe(lambda c, i=i: sent.append((i, c["name"])), names=["spec", "outputs"])
+    k.value = 3
+    assert ex.out.children == children  # the same four widgets, in order
+    assert sent == [(2, "outputs"), (3, "spec")]  # the line and the chart that changed
+    assert children[2].outputs[0]["data"]["text/plain"] == "k is 3"
