@@ -41,6 +41,7 @@ __all__ = [
     "Explorer",
     "client_picker",
     "clients_folder",
+    "control_grid",
     "default_funnel_steps",
     "display_label",
     "follows_note",
@@ -363,6 +364,9 @@ class Explorer:
         Text of the explicit redraw button (only when ``costly`` is not empty).
     layout : sequence of sequence of str, optional
         Rows of control names (default: all on one row).
+    grid : bool
+        Lay the rows out as one grid (see :func:`control_grid`): columns aligned, labels of
+        one width, each control filling its cell. For explorers with many short controls.
 
     Examples
     --------
@@ -384,6 +388,7 @@ class Explorer:
         costly: Sequence[str] = (),
         button: str | None = None,
         layout: Sequence[Sequence[str]] | None = None,
+        grid: bool = False,
     ) -> None:
         import ipywidgets as widgets
 
@@ -435,7 +440,10 @@ class Explorer:
         if self.button is not None:
             self.button.add_class("cx-redraw")
         rows = layout or [list(self.controls)]
-        boxes = [widgets.HBox([self.controls[n] for n in row]) for row in rows]
+        if grid:
+            boxes = [control_grid(self.controls, rows)]
+        else:
+            boxes = [widgets.HBox([self.controls[n] for n in row]) for row in rows]
         if self.button is not None:
             boxes.append(widgets.HBox([self.button]))
         self.widget = widgets.VBox([*boxes, self.status, self.out])
@@ -648,6 +656,49 @@ def _display_data(item: Any) -> dict[str, Any]:
 
         data = format_display_data(item)[0]
     return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
+def control_grid(
+    controls: Mapping[str, Any], rows: Sequence[Sequence[str]], *, label_width: str = "6.5em"
+) -> Any:
+    """Controls in one grid, a column per position in ``rows``: tidy at 1100 px and narrower.
+
+    Each control fills its cell and its label takes ``label_width`` (labels line up down a
+    column); the buttons of a toggle share about 250 px (a cell at 1100 px is ~350 px wide,
+    its label ~85 px). A short row leaves its last
+    cells empty. ipywidgets' default rows of fixed-width controls wrap unevenly instead (a
+    toggle's label above its buttons, columns that do not line up).
+
+    Examples
+    --------
+    >>> import ipywidgets as widgets
+    >>> g = control_grid({"a": widgets.Dropdown(options=["x"]), "b": widgets.ToggleButtons(
+    ...     options=["p", "q"])}, [["a", "b"], ["a"]])
+    >>> g.layout.grid_template_columns, len(g.children)
+    ('repeat(2, minmax(0, 1fr))', 4)
+    """
+    import ipywidgets as widgets
+
+    columns = max(len(row) for row in rows)
+    cells = []
+    for row in rows:
+        for name in row:
+            control = controls[name]
+            control.layout.width = "auto"
+            control.style.description_width = label_width
+            if isinstance(control, widgets.ToggleButtons):  # its buttons share ~250 px
+                control.style.button_width = f"{250 // max(len(control.options), 1) - 4}px"
+            cells.append(control)
+        cells += [widgets.Box() for _ in range(columns - len(row))]
+    return widgets.GridBox(
+        cells,
+        layout=widgets.Layout(
+            grid_template_columns=f"repeat({columns}, minmax(0, 1fr))",
+            grid_gap="4px 16px",
+            width="100%",
+            max_width="1100px",
+        ),
+    )
 
 
 def _folder_mb(folder: Path) -> float:

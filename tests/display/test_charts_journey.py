@@ -215,3 +215,34 @@ def test_heatmap_cell_labels_are_whole_counts_or_whole_percentages():
         ",.1f",
         ",.1f",
     )
+
+
+def test_heatmap_chart_fits_many_touchpoints():
+    """Many touchpoints: cells sized to fit, long names cut (full in the tooltip), cell text
+    only where it fits."""
+    names = [f"touchpoint_{i:02d}_account_settings_page" for i in range(30)]
+    many = pl.DataFrame(
+        {
+            "stage": ["consideration"] * 15 + ["purchase"] * 15,
+            "touchpoint": names,
+            "reach": [0.5] * 30,
+            "customers": [10] * 30,
+        }
+    )
+    # 30 columns: 560 px / 30 = 18 px, kept at the 20 px minimum; "50%" (3 characters) needs
+    # 3 x 6.2 + 6 = 24.6 px, so no cell text, only colours (one layer)
+    wide = heatmap_chart(many, "reach").to_dict()
+    assert [layer["mark"]["type"] for layer in wide["layer"]] == ["rect"]
+    assert wide["width"] == {"step": 20}
+    assert wide["layer"][0]["encoding"]["x"]["axis"] == {"labelAngle": -40, "labelLimit": 150}
+    assert "touchpoint" in tooltip_fields(wide)  # the full name, where the label is cut
+    # touchpoints as rows: 2 stage columns of 90 px (560 / 2 = 280, at most 90), rows of 22 px
+    # (30 rows), so the chart is 30 x 22 = 660 px high and the cell text fits
+    tall = heatmap_chart(many, "reach", x="stage", y="touchpoint").to_dict()
+    assert [layer["mark"]["type"] for layer in tall["layer"]] == ["rect", "text"]
+    assert (tall["width"], tall["height"]) == ({"step": 90}, {"step": 22})
+    assert tall["layer"][0]["encoding"]["y"]["axis"] == {"labelLimit": 170}
+    # 31 rows: 16 px rows (the chart stays under 500 px high); 10 px text still fits (>= 15)
+    more = pl.concat([many, many.head(1).with_columns(touchpoint=pl.lit("one_more"))])
+    low = heatmap_chart(more, "reach", x="stage", y="touchpoint").to_dict()
+    assert low["height"] == {"step": 16} and len(low["layer"]) == 2

@@ -95,3 +95,30 @@ def test_stickiness_chart(events):
     values = _values(stickiness_chart(stickiness(events, every="month"), "day"))
     # January: a on 3 days, b on 2, c on 1, d on 2
     assert [(v["active"], v["customers"]) for v in values] == [(1, 1), (2, 2), (3, 1)]
+
+
+def test_retention_heatmap_labels_only_cells_they_fit():
+    """A year of weeks: 53 periods in 700 px = 13 px a cell, too narrow for "100%" in 9 px text
+    (about 24 px): colours and tooltips only. 4 periods: 160 px / 4 = 40 px, labelled."""
+    import datetime as dt
+
+    def table(n: int) -> pl.DataFrame:
+        start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+        cells = [(c, k) for c in range(n) for k in range(n - c)]  # the triangle
+        return pl.DataFrame(
+            {
+                "cohort": [start + dt.timedelta(weeks=c) for c, _ in cells],
+                "cohort_size": [10] * len(cells),
+                "period": [k for _, k in cells],
+                "retained": [5] * len(cells),
+                "retention": [0.5] * len(cells),
+                "ci_low": [0.2] * len(cells),
+                "ci_high": [0.8] * len(cells),
+                "complete": [True] * len(cells),
+            }
+        )
+
+    year = retention_heatmap(table(53), "week").to_dict()
+    assert [layer["mark"]["type"] for layer in year["layer"]] == ["rect"]
+    month = retention_heatmap(table(4), "week").to_dict()
+    assert [layer["mark"]["type"] for layer in month["layer"]] == ["rect", "text"]

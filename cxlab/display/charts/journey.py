@@ -135,6 +135,8 @@ def heatmap_chart(
     data = _prepare(table, needed, "heatmap_chart")
     data = data.sort([y, x])
     x_order, y_order = labelled_order(_order(data[x], x)), labelled_order(_order(data[y], y))
+    if x == "stage" and y != "stage":  # rows in journey order: the cells run diagonally
+        y_order = labelled_order(_by_stage(data, y))
     data = labelled(data, [x, y])
     ci = _ci_cols(data, value)
     if diverging is None:
@@ -154,13 +156,14 @@ def heatmap_chart(
         tip(c, "Q", ",.2f") if data.schema[c].is_numeric() else tip(c, "N") for c in extra_tooltips
     ]
     top = data[value].drop_nulls().abs().max() or 0
+    cells = _HeatmapCells.fit(len(x_order), len(y_order))
     base = alt.Chart(
         data,
         title=title
         or f"{display_label(value)} by {display_label(y).lower()} and {display_label(x).lower()}",
     ).encode(
-        x=alt.X(f"{x}:N", sort=x_order, title=display_label(x), axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y(f"{y}:N", sort=y_order, title=display_label(y)),
+        x=alt.X(f"{x}:N", sort=x_order, title=display_label(x), axis=cells.x_axis()),
+        y=alt.Y(f"{y}:N", sort=y_order, title=display_label(y), axis=cells.y_axis()),
     )
     if ci:
         base = interval(base, ci[0], ci[1], fmt)
@@ -180,6 +183,10 @@ def heatmap_chart(
         ),
         tooltip=tooltips,
     )
+    size = {"width": alt.Step(cells.x_step), "height": alt.Step(cells.y_step)}
+    widest = len(format(float(top), ",.0f" if label_fmt == "," else label_fmt)) + diverging
+    if not cells.fits(widest):  # cell text would overlap: colours and tooltips only
+        return alt.layer(rect).properties(**size)
     text = base.mark_text(fontSize=10).encode(
         text=alt.Text(f"{value}:Q", format=label_fmt),
         color=alt.condition(
@@ -189,7 +196,49 @@ def heatmap_chart(
         ),
         tooltip=tooltips,
     )
-    return alt.layer(rect, text)
+    return alt.layer(rect, text).properties(**size)
+
+
+class _HeatmapCells:
+    """Cell sizes and axis labels of a heatmap with ``nx`` columns and ``ny`` rows.
+
+    Columns share the theme's width (between 20 and 90 px each); rows are 22 px (16 px past
+    30 rows), so the chart grows with its rows instead of squeezing them. Axis labels are cut
+    with an ellipsis past a limit (the tooltip names the full touchpoint); column labels turn
+    40 degrees when a column is too narrow for them to lie flat. Cell text is drawn only when
+    the widest value fits its cell.
+    """
+
+    X_MIN, X_MAX, Y_STEP, Y_STEP_MANY, MANY_ROWS = 20, 90, 22, 16, 30
+    CHAR_PX, PAD_PX, MIN_TEXT_ROW = 6.2, 6, 15  # 10 px text: ~6.2 px a character
+
+    def __init__(self, x_step: int, y_step: int) -> None:
+        self.x_step, self.y_step = x_step, y_step
+
+    @classmethod
+    def fit(cls, nx: int, ny: int) -> _HeatmapCells:
+        """Examples
+        --------
+        >>> c = _HeatmapCells.fit(5, 8); (c.x_step, c.y_step, c.fits(3), c.fits(20))
+        (90, 22, True, False)
+        >>> c = _HeatmapCells.fit(30, 40); (c.x_step, c.y_step, c.fits(3))
+        (20, 16, False)
+        """
+        x_step = min(max(WIDTH // max(nx, 1), cls.X_MIN), cls.X_MAX)
+        return cls(x_step, cls.Y_STEP if ny <= cls.MANY_ROWS else cls.Y_STEP_MANY)
+
+    def fits(self, chars: int) -> bool:
+        """Whether a cell text of ``chars`` characters fits the cell."""
+        wide = self.x_step >= chars * self.CHAR_PX + self.PAD_PX
+        return wide and self.y_step >= self.MIN_TEXT_ROW
+
+    def x_axis(self) -> alt.Axis:
+        if self.x_step >= self.X_MAX:  # few columns: flat labels, cut at the column's width
+            return alt.Axis(labelAngle=0, labelLimit=self.x_step - 4)
+        return alt.Axis(labelAngle=-40, labelLimit=150)
+
+    def y_axis(self) -> alt.Axis:
+        return alt.Axis(labelLimit=170)
 
 
 _EXPLORER_LABELS = {

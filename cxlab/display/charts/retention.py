@@ -107,10 +107,15 @@ def retention_heatmap(
         color=alt.condition("datum.retention > 0.6", alt.value("white"), alt.value("#222")),
     )
     n_cohorts = data.filter(pl.col("period") == 0).height
-    return alt.layer(cells, labels).properties(
+    n_periods = max(data["period"].max() + 1, 4)
+    width, height = min(40 * n_periods, 700), min(18 * n_cohorts, 600)
+    # "100%" in 9 px text needs about 24 x 12 px: smaller cells (a year of weeks: 13 x 11 px)
+    # show colours and tooltips only, not ~2,800 overlapping labels for the browser to draw
+    fits = width / n_periods >= 24 and height / max(n_cohorts, 1) >= 12
+    return alt.layer(*([cells, labels] if fits else [cells])).properties(
         title=title or f"Share of customers active again, by {every} of entry",
-        width=min(40 * max(data["period"].max() + 1, 4), 700),
-        height=min(18 * n_cohorts, 600),
+        width=width,
+        height=height,
     )
 
 
