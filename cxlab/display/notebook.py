@@ -664,8 +664,9 @@ def control_grid(
     """Controls in one grid, a column per position in ``rows``: tidy at 1100 px and narrower.
 
     Each control fills its cell and its label takes ``label_width`` (labels line up down a
-    column); the buttons of a toggle share about 250 px (a cell at 1100 px is ~350 px wide,
-    its label ~85 px). A short row leaves its last
+    column); the buttons of a toggle share about 200 px (at 1100 px a notebook's output is
+    ~970 px wide: cells of ~310 px, labels of ~85 px; wider buttons put the label above them).
+    A short row leaves its last
     cells empty. ipywidgets' default rows of fixed-width controls wrap unevenly instead (a
     toggle's label above its buttons, columns that do not line up).
 
@@ -686,8 +687,8 @@ def control_grid(
             control = controls[name]
             control.layout.width = "auto"
             control.style.description_width = label_width
-            if isinstance(control, widgets.ToggleButtons):  # its buttons share ~250 px
-                control.style.button_width = f"{250 // max(len(control.options), 1) - 4}px"
+            if isinstance(control, widgets.ToggleButtons):  # its buttons share ~200 px
+                control.style.button_width = f"{200 // max(len(control.options), 1) - 4}px"
             cells.append(control)
         cells += [widgets.Box() for _ in range(columns - len(row))]
     return widgets.GridBox(
