@@ -11,9 +11,12 @@ no second, "plain" implementation to keep equal (the readable specifications liv
 filtered out, which keeps it prepared), and prepares it once otherwise. A prepared frame
 whose ``customer_id`` (or row set) no longer matches its codes — ``customer_id`` replaced by
 ``session_id``, rows of two prepared frames concatenated, timestamps changed — is detected by
-one cheap pass (:func:`codes_match`; skipped for DataFrames cxlab itself prepared —
-:func:`cxlab.contract.prepare.vouch`) and prepared again, so the results follow the frame's
-``customer_id`` as it is now, exactly as for a frame that was never prepared.
+one cheap pass (:func:`codes_match`) and prepared again, so the results follow the frame's
+``customer_id`` as it is now, exactly as for a frame that was never prepared. A DataFrame
+cxlab itself prepared (:func:`cxlab.contract.prepare.vouch`) skips that pass: it is trusted
+while its key columns (``customer_id``, ``timestamp``, ``source_row``, the codes) are the
+ones it was prepared with — the same memory, a check in microseconds — and prepared again once
+one of them was replaced in place (``df.replace_column(...)``, ``df[row, "customer_id"] = ...``).
 
 This module is also the one public home of the small helpers every events analysis shares:
 input checks (:func:`to_lazy`, :func:`require`), the customer key and tie-break order
@@ -32,7 +35,13 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 
 from cxlab.contract.frames import as_lazy, require_columns
-from cxlab.contract.prepare import code_text_columns, is_prepared, prepare_events, vouch, vouched
+from cxlab.contract.prepare import (
+    code_text_columns,
+    is_prepared,
+    prepare_events,
+    vouch,
+    vouch_state,
+)
 from cxlab.contract.schema import CUSTOMER_CODE, SEQUENCE, SOURCE_ROW
 from cxlab.errors import DataError, ParameterError
 
@@ -83,8 +92,9 @@ def as_events(events: Frame, *, where: str = "as_events") -> Frame:
         frame is returned as it is (rows in their current order: sort on ``_cx_seq`` for the
         (customer, timestamp, source_row) order), its text ``touchpoint`` / ``channel``
         coded again if they were replaced by text. A prepared frame whose codes no longer
-        match its ``customer_id`` or rows (see :func:`codes_match`) is prepared again from
-        its current columns.
+        match its ``customer_id`` or rows (see :func:`codes_match`), or one cxlab prepared
+        whose key columns were replaced in place since, is prepared again from its current
+        columns.
 
     Examples
     --------
@@ -99,6 +109,10 @@ def as_events(events: Frame, *, where: str = "as_events") -> Frame:
     True
     >>> # customer_id replaced by session_id: the codes no longer match, so it is prepared again
     >>> as_events(p.with_columns(customer_id=pl.col("session_id")))["_cx_cid"].to_list()
+    [0, 1, 2]
+    >>> # the same change made in place on the frame cxlab prepared: detected too
+    >>> _ = p.replace_column(p.get_column_index("customer_id"), p["session_id"].alias("customer_id"))
+    >>> as_events(p)["_cx_cid"].to_list()
     [0, 1, 2]
     """
     return as_events_kept(events, where=where)[0]
@@ -122,9 +136,12 @@ def as_events_kept(
     (False, True)
     """
     lf = as_lazy(events, "events", ["customer_id", "timestamp"], where=where, codes=True)
-    if vouched(events):
+    state = vouch_state(events)
+    if state == "same":  # prepared by cxlab, unchanged since
         return events, True
-    if is_prepared(lf) and codes_match(lf):
+    # "changed": a key column was replaced in place (replace_column, df[row, col] = ...):
+    # the codes describe the old one, so it is prepared again, without asking codes_match
+    if state is None and is_prepared(lf) and codes_match(lf):
         coded = code_text_columns(lf)
         if isinstance(events, pl.LazyFrame):
             return coded, True

@@ -48,6 +48,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from cxlab.contract._arrow import column_identity
 from cxlab.contract.frames import as_lazy
 from cxlab.contract.schema import CODED_COLUMNS, CUSTOMER_CODE, SEQUENCE, SOURCE_ROW
 
@@ -60,6 +61,7 @@ __all__ = [
     "code_text_columns",
     "vouch",
     "vouched",
+    "vouch_state",
     "plan",
     "customer_keys",
     "CUSTOMER_CODE",
@@ -67,41 +69,54 @@ __all__ = [
     "CODED_COLUMNS",
 ]
 
-# DataFrames cxlab itself made prepared (id -> weak reference and schema at that time), so
-# cxlab.events.as_events need not check their codes again. Weak: nothing is kept alive.
-_VOUCHED: dict[int, tuple[weakref.ref, tuple]] = {}
+# DataFrames cxlab itself made prepared (id -> weak reference, fingerprint at that time and
+# the key columns it was taken from), so cxlab.events.as_events need not check their codes
+# again. Weak: nothing is kept alive.
+_VOUCHED: dict[int, tuple[weakref.ref, tuple, tuple]] = {}
 
 
 def vouch(frame: pl.DataFrame) -> pl.DataFrame:
     """Record that cxlab made ``frame`` prepared with codes matching its rows; return it.
 
-    :func:`cxlab.events.as_events` then trusts it without checking (polars DataFrames are
-    immutable but for in-place methods such as ``replace_column``; a changed schema or
-    height drops the record). Only cxlab's own functions vouch for frames.
+    :func:`cxlab.events.as_events` then trusts it without checking. polars DataFrames are
+    immutable but for in-place methods (``replace_column``, ``df[row, col] = value``): a
+    changed schema or height, or a key column (``customer_id``, ``timestamp``,
+    ``source_row``, the codes) replaced in place, makes :func:`vouch_state` "changed".
+    Only cxlab's own functions vouch for frames.
 
     Examples
     --------
     >>> df = vouch(pl.DataFrame({"customer_id": ["a"], "_cx_cid": [0], "_cx_seq": [0]}))
     >>> vouched(df), vouched(df.clone()), vouched(df.head(0))
     (True, False, False)
+    >>> df[0, "customer_id"] = "b"  # in place: the codes no longer describe customer_id
+    >>> vouched(df), vouch_state(df)
+    (False, 'changed')
     """
     key = id(frame)
     _VOUCHED[key] = (
         weakref.ref(frame, lambda _, key=key: _VOUCHED.pop(key, None)),
-        _fingerprint(frame),
+        *_fingerprint(frame),
     )
     return frame
 
 
 def vouched(frame: pl.DataFrame | pl.LazyFrame) -> bool:
     """Whether ``frame`` is a DataFrame :func:`vouch` recorded, unchanged since."""
-    entry = _VOUCHED.get(id(frame)) if isinstance(frame, pl.DataFrame) else None
-    return entry is not None and entry[0]() is frame and entry[1] == _fingerprint(frame)
+    return _record_state(_VOUCHED, frame) == "same"
 
 
-# DataFrames whose customer order the loader computed (id -> weak reference, schema at that
-# time, (order, codes, keys, values)): prepare_events reuses it. Weak: nothing kept alive.
-_PLANNED: dict[int, tuple[weakref.ref, tuple, tuple]] = {}
+def vouch_state(frame: pl.DataFrame | pl.LazyFrame) -> str | None:
+    """``"same"``: :func:`vouch` recorded ``frame`` and it is unchanged; ``"changed"``: it was
+    recorded and changed in place since (its codes may describe another ``customer_id`` or
+    other rows: prepare it again); None: not recorded (a new frame: check its codes)."""
+    return _record_state(_VOUCHED, frame)
+
+
+# DataFrames whose customer order the loader computed (id -> weak reference, fingerprint and
+# key columns at that time, (order, codes, keys, values)): prepare_events reuses it. Weak:
+# nothing kept alive.
+_PLANNED: dict[int, tuple[weakref.ref, tuple, tuple, tuple]] = {}
 
 
 def plan(
@@ -116,8 +131,8 @@ def plan(
     :func:`prepare_events` of ``frame`` (unchanged since: same object, height and schema)
     then gathers in that order instead of computing it again; ``values`` is passed on to
     :func:`gather_prepared`. Only cxlab's loader plans frames. As for :func:`vouch`, a frame
-    changed in place (``replace_column`` with the same dtype) keeps its record: prepare it
-    from a copy (``frame.clone()``) after such a change.
+    changed in place since (a key column replaced) loses its record, and is prepared from
+    its current columns.
 
     Examples
     --------
@@ -130,7 +145,7 @@ def plan(
     key = id(frame)
     _PLANNED[key] = (
         weakref.ref(frame, lambda _, key=key: _PLANNED.pop(key, None)),
-        _fingerprint(frame),
+        *_fingerprint(frame),
         (order, codes, keys, values),
     )
     return frame
@@ -138,10 +153,9 @@ def plan(
 
 def _planned(frame: pl.DataFrame | pl.LazyFrame) -> tuple | None:
     """The recorded (order, codes, keys, values) of an unchanged planned ``frame``, else None."""
-    entry = _PLANNED.get(id(frame)) if isinstance(frame, pl.DataFrame) else None
-    if entry is None or entry[0]() is not frame or entry[1] != _fingerprint(frame):
+    if _record_state(_PLANNED, frame) != "same":
         return None
-    return entry[2]
+    return _PLANNED[id(frame)][3]
 
 
 def customer_keys(frame: pl.DataFrame) -> pl.Series:
@@ -160,8 +174,40 @@ def customer_keys(frame: pl.DataFrame) -> pl.Series:
     return frame.get_column("customer_id").unique()
 
 
-def _fingerprint(frame: pl.DataFrame) -> tuple:
-    return frame.height, tuple(frame.schema.items())
+#: The columns whose in-place replacement makes a recorded order or set of codes stale.
+_KEY_COLUMNS = ("customer_id", "timestamp", SOURCE_ROW, CUSTOMER_CODE, SEQUENCE)
+
+
+def _fingerprint(frame: pl.DataFrame) -> tuple[tuple, tuple[pl.Series, ...]]:
+    """(height, schema, memory of each key column), and the key columns themselves.
+
+    The memory (:func:`~cxlab.contract._arrow.column_identity`, O(chunks)) changes when a
+    key column is replaced in place. The record keeps the key columns alive, so their memory
+    cannot be reused by a replacement (which would then look unchanged).
+    """
+    keys = tuple(frame.get_column(c) for c in _KEY_COLUMNS if c in frame.schema)
+    return (frame.height, tuple(frame.schema.items()), _identities(keys)), keys
+
+
+def _identities(columns: tuple[pl.Series, ...]) -> tuple:
+    # an unknown identity (None) never equals another: the frame counts as changed
+    return tuple(column_identity(s) or object() for s in columns)
+
+
+def _record_state(records: dict, frame: pl.DataFrame | pl.LazyFrame) -> str | None:
+    """ "same", "changed" (in place since it was recorded: the record is dropped) or None."""
+    entry = records.get(id(frame)) if isinstance(frame, pl.DataFrame) else None
+    if entry is None or entry[0]() is not frame:
+        return None
+    height, schema, identities = entry[1]
+    if (
+        frame.height == height
+        and tuple(frame.schema.items()) == schema
+        and _identities(tuple(frame.get_column(c) for c in _KEY_COLUMNS if c in frame.schema))
+        == identities
+    ):
+        return "same"
+    return "changed"
 
 
 def text_codes(lf: pl.LazyFrame, column: str) -> tuple[pl.Expr, dict[int, str | None], int]:
