@@ -46,7 +46,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from cxlab.analysis.stats import Z95, exact_sum, small_n, wilson_bounds
+from cxlab.analysis.stats import exact_sum, resolve_level, small_n, wilson_bounds
 from cxlab.contract.prepare import CUSTOMER_CODE, SEQUENCE, text_codes
 from cxlab.contract.schema import STAGE_DTYPE, STAGES, SURVEY_SCALES, score_on_100
 from cxlab.errors import DataError, ParameterError, did_you_mean
@@ -111,13 +111,21 @@ HEATMAP_METRICS: tuple[str, ...] = (
 
 
 def newcombe_bounds(
-    k1: str, n1: str, k2: str, n2: str, *, prefix: str = "", z: float = Z95
+    k1: str,
+    n1: str,
+    k2: str,
+    n2: str,
+    *,
+    prefix: str = "",
+    level: float = 0.95,
+    z: float | None = None,
 ) -> list[pl.Expr]:
     """Newcombe (1998, method 10) hybrid score interval of ``k1/n1 - k2/n2``.
 
     Built from the Wilson intervals (l1, u1), (l2, u2) of both proportions:
     ``d - sqrt((p1 - l1)² + (u2 - p2)²)`` to ``d + sqrt((u1 - p1)² + (p2 - l2)²)``.
-    Returns two expressions ``{prefix}ci_low`` / ``{prefix}ci_high`` (null when n is 0).
+    Returns two expressions ``{prefix}ci_low`` / ``{prefix}ci_high`` (null when n is 0), at
+    interval level ``level``; ``z`` (the normal quantile) is deprecated.
 
     Examples
     --------
@@ -128,8 +136,9 @@ def newcombe_bounds(
     """
     p1 = pl.col(k1) / pl.col(n1)
     p2 = pl.col(k2) / pl.col(n2)
-    w1 = wilson_bounds(k1, n1, z)
-    w2 = wilson_bounds(k2, n2, z)
+    level = resolve_level(level, z, "newcombe_bounds")
+    w1 = wilson_bounds(k1, n1, level=level)
+    w2 = wilson_bounds(k2, n2, level=level)
     l1, u1 = w1[0], w1[1]
     l2, u2 = w2[0], w2[1]
     d = p1 - p2

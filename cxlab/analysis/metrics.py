@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from cxlab.analysis.stats import SMALL_N, Z95, small_n, wilson_bounds
+from cxlab.analysis.stats import SMALL_N, resolve_level, small_n, wilson_bounds, z_of_level
 from cxlab.contract.frames import FrameLike, as_lazy, require_columns
 from cxlab.contract.schema import DEFAULT_JOURNEY_MAP, STAGE_DTYPE, SURVEY_SCALES
 from cxlab.errors import DataError, ParameterError, did_you_mean
@@ -153,13 +153,14 @@ def ces_easy_expr(score: str | pl.Expr = "score") -> pl.Expr:
 
 
 def _interval_from_stats(
-    metric: str, n: pl.Expr, k: pl.Expr, d: pl.Expr, s1: pl.Expr, s2: pl.Expr, z: float
+    metric: str, n: pl.Expr, k: pl.Expr, d: pl.Expr, s1: pl.Expr, s2: pl.Expr, level: float
 ) -> list[pl.Expr]:
-    """n, estimate, ci_low, ci_high from sufficient statistics.
+    """n, estimate, ci_low, ci_high (at interval level ``level``) from sufficient statistics.
 
     ``k``: promoters (nps) or successes (csat, ces_easy); ``d``: detractors (nps);
     ``s1``, ``s2``: sum and sum of squares of the answers (ces).
     """
+    z = z_of_level(level, "score_interval_exprs")
     nf = n.cast(pl.Float64)
     lo_b, hi_b = _BOUNDS[metric]
     valid = n > 0
@@ -174,7 +175,7 @@ def _interval_from_stats(
             pl.when(valid).then((100.0 * (est + z * se)).clip(lo_b, hi_b)).alias("ci_high"),
         ]
     if metric in ("csat", "ces_easy"):
-        lo, hi = wilson_bounds(k, n, z=z)
+        lo, hi = wilson_bounds(k, n, level=level)
         return [
             n.alias("n"),
             pl.when(valid).then(100.0 * k.cast(pl.Float64) / nf).alias("estimate"),
@@ -204,7 +205,11 @@ def _check_metric(metric: str, where: str = "metric") -> str:
 
 
 def score_interval_exprs(
-    metric: str = "nps", score: str | pl.Expr = "score", z: float = Z95
+    metric: str = "nps",
+    score: str | pl.Expr = "score",
+    level: float = 0.95,
+    *,
+    z: float | None = None,
 ) -> list[pl.Expr]:
     """Aggregation expressions ``n``, ``estimate``, ``ci_low``, ``ci_high`` of one metric.
 
@@ -230,7 +235,8 @@ def score_interval_exprs(
         k, d = pl.lit(0), pl.lit(0)
     sf = s.cast(pl.Float64)
     n = s.count().cast(pl.Int64)
-    return _interval_from_stats(metric, n, k, d, sf.sum(), (sf * sf).sum(), z)
+    level = resolve_level(level, z, "score_interval_exprs")
+    return _interval_from_stats(metric, n, k, d, sf.sum(), (sf * sf).sum(), level)
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,7 +269,7 @@ def _stat_vectors(metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return k, d, vals
 
 
-def _closed_from_hist(metric: str, z: float = Z95) -> list[pl.Expr]:
+def _closed_from_hist(metric: str, level: float = 0.95) -> list[pl.Expr]:
     kw, dw, vals = _stat_vectors(metric)
     cols = _hist_cols(metric)
 
@@ -272,7 +278,7 @@ def _closed_from_hist(metric: str, z: float = Z95) -> list[pl.Expr]:
         return pl.sum_horizontal(terms) if terms else pl.lit(0.0)
 
     n = pl.sum_horizontal([pl.col(c) for c in cols]).cast(pl.Int64)
-    return _interval_from_stats(metric, n, dot(kw), dot(dw), dot(vals), dot(vals * vals), z)
+    return _interval_from_stats(metric, n, dot(kw), dot(dw), dot(vals), dot(vals * vals), level)
 
 
 def _estimate_np(metric: str, counts: np.ndarray) -> np.ndarray:
@@ -623,9 +629,10 @@ _NAME = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "ces_easy": "CES % easy"}
 
 
 def _difference_closed(
-    metric: str, counts: list[np.ndarray], est_a: float, est_b: float
+    metric: str, counts: list[np.ndarray], est_a: float, est_b: float, level: float = 0.95
 ) -> tuple[float, float, float]:
-    """``(ci_low, ci_high, p_value)`` of ``est_b − est_a``: normal interval, se √(se_a² + se_b²).
+    """``(ci_low, ci_high, p_value)`` of ``est_b − est_a``: normal interval at ``level``,
+    se √(se_a² + se_b²).
 
     se: the NPS variance formula, Wald for proportions, sd/√n for the CES mean.
     """
@@ -645,7 +652,8 @@ def _difference_closed(
     diff = est_b - est_a
     s = math.sqrt(se(counts[0], est_a) ** 2 + se(counts[1], est_b) ** 2)
     p_value = _normal_p(diff / s) if s > 0 else (0.0 if diff != 0 else 1.0)
-    return diff - Z95 * s, diff + Z95 * s, p_value
+    z = z_of_level(level, "compare_scores")
+    return diff - z * s, diff + z * s, p_value
 
 
 def _difference_bootstrap(

@@ -19,6 +19,7 @@ __all__ = [
     "Z95",
     "SMALL_N",
     "z_of_level",
+    "resolve_level",
     "wilson_interval",
     "wilson_bounds",
     "nps_interval",
@@ -67,6 +68,36 @@ def _z(z: float | None, level: float, where: str) -> float:
     return z
 
 
+def resolve_level(level: float, z: float | None, where: str) -> float:
+    """The interval level to use: ``level``, or the one a deprecated ``z`` stands for.
+
+    For functions that still accept the normal quantile ``z`` for one release: with ``z``
+    given, a :class:`DeprecationWarning` says what to write instead, and the level ``z`` stands
+    for (``2 Φ(z) − 1``) is returned.
+
+    Examples
+    --------
+    >>> resolve_level(0.9, None, "newcombe_bounds")
+    0.9
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     round(resolve_level(0.95, 1.6448536269514722, "newcombe_bounds"), 4)
+    0.9
+    """
+    if z is None:
+        return level
+    equivalent = 2 * NormalDist().cdf(z) - 1
+    warnings.warn(
+        f"The 'z' parameter of {where} is replaced by the interval level 'level'; z stops "
+        f"working in the next release. Write level={round(equivalent, 4)!r} (z={z!r} is that "
+        f"level).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return equivalent
+
+
 def wilson_interval(
     successes: int, n: int, z: float | None = None, *, level: float = 0.95
 ) -> tuple[float, float]:
@@ -107,12 +138,18 @@ def wilson_interval(
 
 
 def wilson_bounds(
-    successes: str | pl.Expr, n: str | pl.Expr, z: float = Z95, prefix: str = ""
+    successes: str | pl.Expr,
+    n: str | pl.Expr,
+    level: float = 0.95,
+    prefix: str = "",
+    *,
+    z: float | None = None,
 ) -> list[pl.Expr]:
     """Polars expressions for the Wilson interval of ``successes / n`` per row.
 
     Returns two expressions named ``{prefix}ci_low`` and ``{prefix}ci_high``; rows with
-    ``n == 0`` get nulls.
+    ``n == 0`` get nulls. ``level`` is the interval level (default 0.95); ``z``, the normal
+    quantile, is deprecated (a DeprecationWarning says which ``level`` to write).
 
     Examples
     --------
@@ -120,6 +157,7 @@ def wilson_bounds(
     >>> df.with_columns(wilson_bounds("k", "n")).select(pl.col("ci_low").round(4)).to_series().to_list()
     [0.4902, None]
     """
+    z = _z(z, level, "wilson_bounds")
     k = pl.col(successes) if isinstance(successes, str) else successes
     m = pl.col(n) if isinstance(n, str) else n
     m_f = m.cast(pl.Float64)

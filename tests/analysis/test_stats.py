@@ -73,6 +73,47 @@ def test_old_z_still_works_and_warns():
     assert old_nps == nps_interval(50, 20, 100)
 
 
+def test_wilson_bounds_and_newcombe_take_level_and_warn_on_z():
+    # k = 8 of n = 10: the expression at level 0.9 is the scalar interval at level 0.9
+    # (z = 1.644854, z² = 2.70554, denom = 1 + z²/10 = 1.270554; centre = (0.8 + z²/20) /
+    # denom = 0.736114; half = z·sqrt(0.016 + z²/400) / denom = 0.195325, so 0.5408 to
+    # 0.9314); Newcombe's difference of 8/10 and 8/10 is 0, and its bounds are
+    # ±sqrt((p - l)² + (u - p)²) = ±sqrt(0.2592² + 0.1314²) = ±0.2906.
+    df = pl.DataFrame({"k": [8], "n": [10]})
+    lo, hi = df.select(wilson_bounds("k", "n", level=0.9)).row(0)
+    assert (lo, hi) == pytest.approx(wilson_interval(8, 10, level=0.9))
+    assert (lo, hi) == pytest.approx((0.5408, 0.9314), abs=1e-4)
+    assert df.select(wilson_bounds("k", "n", 0.95)).row(0) == df.select(
+        wilson_bounds("k", "n")
+    ).row(0)
+    with pytest.warns(DeprecationWarning, match=r"'z' parameter of wilson_bounds.*level=0\.95"):
+        old = df.select(wilson_bounds("k", "n", z=Z95)).row(0)
+    assert old == df.select(wilson_bounds("k", "n")).row(0)
+
+    from cxlab.analysis.heatmap import newcombe_bounds
+
+    d_lo, d_hi = df.select(newcombe_bounds("k", "n", "k", "n", level=0.9)).row(0)
+    assert (d_lo, d_hi) == pytest.approx((-0.2906, 0.2906), abs=1e-4)
+    with pytest.warns(DeprecationWarning, match=r"'z' parameter of newcombe_bounds.*level=0\.9\b"):
+        old = df.select(newcombe_bounds("k", "n", "k", "n", z=1.6448536269514722)).row(0)
+    assert old == pytest.approx((d_lo, d_hi))
+
+
+def test_score_intervals_take_level():
+    # CSAT: 8 of 10 answers are 4 or 5, so the interval is Wilson's, in percent
+    from cxlab.analysis.metrics import score_interval_exprs
+
+    df = pl.DataFrame({"score": [5] * 8 + [2] * 2})
+    out = df.select(score_interval_exprs("csat", level=0.9))
+    lo, hi = wilson_interval(8, 10, level=0.9)
+    assert (out["ci_low"].item(), out["ci_high"].item()) == pytest.approx((100 * lo, 100 * hi))
+    with pytest.warns(DeprecationWarning, match="score_interval_exprs"):
+        old = df.select(score_interval_exprs("csat", z=Z95))
+    assert old["ci_low"].item() == pytest.approx(
+        df.select(score_interval_exprs("csat"))["ci_low"].item()
+    )
+
+
 def _old_exact_sum(expr: str, decimals: int = 6) -> pl.Expr:
     # the Int64 version exact_sum replaced: overflowed (raised) past 9.2e12 at 6 decimals
     scale = 10**decimals
