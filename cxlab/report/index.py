@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -47,13 +48,15 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-se
 h1 { margin-bottom:.2rem; } .meta { color:#5b6877; margin-bottom:1.2rem; }
 table { border-collapse:collapse; width:100%; font-size:.92rem; }
 th, td { border-bottom:1px solid #dde3ea; padding:.45rem .6rem; text-align:left; vertical-align:top; }
-th { background:#f4f6f9; cursor:pointer; user-select:none; white-space:nowrap; }
+th { background:#f4f6f9; cursor:pointer; user-select:none; }
 th[data-dir="asc"]::after { content:" ▲"; } th[data-dir="desc"]::after { content:" ▼"; }
 td.num { text-align:right; font-variant-numeric: tabular-nums; white-space:nowrap; }
 .status-ok { color:#1b7a3a; font-weight:600; } .status-failed { color:#b3261e; font-weight:600; }
 .status-unchanged { color:#2f6db5; font-weight:600; } .status-not-run { color:#5b6877; }
 .failure { color:#b3261e; font-size:.85rem; margin-top:.2rem; max-width:40rem; }
 .ci { color:#5b6877; font-size:.85rem; } .small { color:#a35a00; font-size:.8rem; }
+td.num .ci, td.num .small { white-space:normal; } /* the words under a number wrap */
+td.when { white-space:nowrap; }
 .skips { margin:.2rem 0 0 1rem; padding:0; color:#5b6877; font-size:.85rem; max-width:36rem; }
 """
 
@@ -71,6 +74,26 @@ def _num(value: Any) -> float | None:
 def _pct(value: Any) -> tuple[str, str]:
     x = _num(value)
     return ("–", "") if x is None else (f"{100 * x:.1f}%", f"{x:.6f}")
+
+
+_DATE = re.compile(r"\b(\d{1,2}) ([A-Z][a-z]{2}) (\d{4})\b")
+_NBSP = "\u00a0"
+
+
+def _unbroken(text: str) -> str:
+    """``text`` with its dates ("02 Jun 2025") and intervals ("-10 to +2") kept on one line.
+
+    The index must fit a laptop screen (1100 px), so its cells wrap; a date or a pair of
+    bounds broken over two lines reads badly.
+
+    Examples
+    --------
+    >>> _unbroken("of 718 customers who had bought by 02 Jun 2025") == (
+    ...     "of 718 customers who had bought by 02\u00a0Jun\u00a02025")
+    True
+    """
+    text = _DATE.sub(lambda m: _NBSP.join(m.groups()), text)
+    return re.sub(r"([+\-−]?\d+) to ([+\-−]?\d)", rf"\1{_NBSP}to{_NBSP}\2", text)
 
 
 def _cell(text: str, sort: str = "", cls: str = "") -> str:
@@ -101,7 +124,7 @@ def _churn_cell(facts: dict[str, Any]) -> str:
     n, who = _num(facts.get("churn_n")), facts.get("churn_who")
     if text != "–" and n is not None:
         base = f"of {int(n):,} {who}" if who else f"n = {int(n):,}"
-        text += f"<br><span class='ci'>{html.escape(base)}</span>"
+        text += f"<br><span class='ci'>{_unbroken(html.escape(base))}</span>"
         if facts.get("churn_uncertain"):
             text += " <span class='small'>too few customers to say</span>"
     return _cell(text, sort, "num")
@@ -144,7 +167,7 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
             cls="num",
         )
     )
-    cells.append(_cell(e(str(facts.get("period") or "–"))))
+    cells.append(_cell(_unbroken(e(str(facts.get("period") or "–")))))
     text, sort = _pct(facts.get("conversion"))
     n = _num(facts.get("conversion_n"))
     if n is not None and text != "–":
@@ -161,7 +184,9 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
         )
         text = f"{nps:+.0f}"
         if lo is not None and hi is not None:
-            text += f"<br><span class='ci'>95% interval {lo:+.0f} to {hi:+.0f}</span>"
+            text += (
+                f"<br><span class='ci'>95% interval {_unbroken(f'{lo:+.0f} to {hi:+.0f}')}</span>"
+            )
         if nn is not None:
             text += f"<br><span class='ci'>n = {int(nn):,}</span>"
             if nn < 30:
@@ -177,7 +202,7 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
             links.append(f"<a href='{e(Path(rel).as_posix(), quote=True)}'>{label}</a>")
     cells.append(_cell(" · ".join(links) or "–"))
     finished = str(run.get("finished") or "")
-    cells.append(_cell(e(finished[:16].replace("T", " ")), sort=finished))
+    cells.append(_cell(e(finished[:16]).replace("T", "<br>"), sort=finished, cls="when"))
     return "<tr>" + "".join(cells) + "</tr>"
 
 
@@ -191,7 +216,7 @@ def index_html(
     >>> page = index_html([{"client": "shop", "status": "ok", "seconds": 3.2,
     ...                     "facts": {"client_name": "<Shop>", "nps": 12.0, "nps_low": 2.0,
     ...                               "nps_high": 22.0, "nps_n": 150}}], ".")
-    >>> "&lt;Shop&gt;" in page and "95% interval +2 to +22" in page and "<script src" not in page
+    >>> "&lt;Shop&gt;" in page and "95% interval +2\u00a0to\u00a0+22" in page and "<script src" not in page
     True
     >>> page = index_html([{"client": "tiny", "status": "ok", "facts": {"skipped_sections": [
     ...     {"section": "paths", "title": "Paths", "reason": "No purchases <here>."}]}}], ".")
@@ -199,7 +224,7 @@ def index_html(
     True
     >>> page = index_html([{"client": "shop", "status": "ok", "facts": {"churn_rate": 0.157,
     ...     "churn_n": 718, "churn_who": "customers who had bought by 02 Jun 2025"}}], ".")
-    >>> "15.7%<br><span class='ci'>of 718 customers who had bought by 02 Jun 2025</span>" in page
+    >>> "15.7%<br><span class='ci'>of 718 customers who had bought by 02\u00a0Jun\u00a02025</span>" in page
     True
     >>> page = index_html([{"client": "shop", "status": "ok", "facts": {"caveats": [
     ...     "Not tracked: advocacy"]}}], ".")
