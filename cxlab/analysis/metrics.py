@@ -676,20 +676,28 @@ def _difference_bootstrap(
 def _change_sentence(
     metric: str, labels: tuple[str, str], diff: float, lo: float, hi: float, p_value: float
 ) -> str:
-    """The plain sentence of a change, e.g. 'NPS fell 20.0 points from Q1 to Q2 (…).'"""
+    """The plain sentence of a change, worded as the report words an interval.
+
+    E.g. 'NPS fell 20.0 points from Q1 to Q2 (95% interval 8.8 to 31.2 points).'; a change
+    whose p-value is 0.05 or more adds that it is too small to tell from chance (the p-value
+    itself stays in the ``p_value`` column).
+    """
     up, down, unit = _DIRECTION[metric]
     fmt = (lambda x: f"{x:.2f}") if metric == "ces" else (lambda x: f"{x:.1f}")
     if diff == 0:
-        return f"{_NAME[metric]} did not change from {labels[0]} to {labels[1]} (95% CI {fmt(lo)} to {fmt(hi)} {unit}; p = {p_value:.2g})."
+        return (
+            f"{_NAME[metric]} did not change from {labels[0]} to {labels[1]} "
+            f"(95% interval {fmt(lo)} to {fmt(hi)} {unit})."
+        )
     verb = up if diff > 0 else down
     sign = 1 if diff > 0 else -1
     a_, b_ = sorted((sign * lo, sign * hi))
     sentence = (
         f"{_NAME[metric]} {verb} {fmt(abs(diff))} {unit} from {labels[0]} to {labels[1]} "
-        f"(95% CI {fmt(a_)} to {fmt(b_)} {unit}; p = {p_value:.2g})."
+        f"(95% interval {fmt(a_)} to {fmt(b_)} {unit})."
     )
     if p_value >= 0.05:
-        sentence = sentence[:-1] + " — not significant at 5%."
+        sentence = sentence[:-1] + ", too small a change to tell from chance."
     return sentence
 
 
@@ -736,7 +744,7 @@ def compare_scores(
     >>> round(out["difference"].item(), 6)
     -20.0
     >>> out["sentence"].item()
-    'NPS fell 20.0 points from Q1 to Q2 (95% CI 8.8 to 31.2 points; p = 0.00045).'
+    'NPS fell 20.0 points from Q1 to Q2 (95% interval 8.8 to 31.2 points).'
     """
     metric = renamed(survey, metric, "survey", "metric", "compare_scores")
     _check_metric(metric)

@@ -295,7 +295,10 @@ def test_compare_closed_form_hand_numbers():
     assert row["ci_low"] == pytest.approx(-20 - Z95 * se)
     assert row["ci_high"] == pytest.approx(-20 + Z95 * se)
     assert row["significant"] and row["p_value"] < 0.001
-    assert row["sentence"].startswith("NPS fell 20.0 points from Q1 to Q2 (95% CI 8.8 to 31.2")
+    # the report's words: "95% interval", no "CI" and no p in the sentence (p < 0.001 here)
+    assert (
+        row["sentence"] == "NPS fell 20.0 points from Q1 to Q2 (95% interval 8.8 to 31.2 points)."
+    )
 
 
 def test_compare_bootstrap_and_no_difference():
@@ -310,5 +313,14 @@ def test_compare_bootstrap_and_no_difference():
         0, named=True
     )
     assert small["small_n"]
+    # 2 of 3 satisfied vs 3 of 3: +33.3 points, se = 100·sqrt(2/3 · 1/3 / 3) = 27.2 points,
+    # interval 33.3 ± 1.96 · 27.2 = -20.0 to 86.7, p = 0.22: said in words, not as "p ="
+    assert small["sentence"].endswith(
+        "(95% interval -20.0 to 86.7 percentage points), too small a change to tell from chance."
+    )
+    # a against itself: se = 100·sqrt(2 · 0.61 / 400) = 5.52 points, so ±1.96 · 5.52 = ±10.8
+    assert same["sentence"].endswith(
+        "did not change from a to b (95% interval -10.8 to 10.8 points)."
+    )
     with pytest.raises(DataError, match="no 'nps' answers"):
         compare_scores(a, fb("csat", [5]))
