@@ -43,6 +43,14 @@ Shapes (``--shapes``)
     config with a heavier-tailed events log (``heavy_log.py``: 2,000 Zipf-weighted event
     names, heavy-tailed customer histories, long sessions), about as many events.
 
+Bytecode
+    Before timing, the new and old packages are compiled to bytecode (``compileall``), as a
+    pip-installed package is: without it, an editable checkout run with
+    ``PYTHONDONTWRITEBYTECODE=1`` (this machine's setting) compiles every cxlab module it
+    imports again in every process, about 0.1–0.2 s that no installed cxlab pays.
+    ``--no-compile`` leaves the bytecode as it is (every figure in ``RESULTS.md`` before the
+    section "load within 2× of the floor" was measured that way).
+
 Peak RSS is the child process's own maximum resident set (``ru_maxrss``). The 100M-event
 out-of-core run is ``benchmarks/bench_outofcore.py``. Results are printed as a table and
 written to ``benchmarks/out/bench.json``.
@@ -53,11 +61,13 @@ Usage::
     .venv/bin/python benchmarks/run.py --customers 100000 --runs 5 --no-pandas
     .venv/bin/python benchmarks/run.py --customers 1000000 --browsing 0 --plain
     .venv/bin/python benchmarks/run.py --customers 100000 --old 14a0613 --no-pandas
+    .venv/bin/python benchmarks/run.py --customers 100000 --shapes sample --only-load
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -261,6 +271,7 @@ def run_child(kind: str, folder: Path, old: Path | None = None) -> dict:
     if old is not None:  # the old commit's package first on the path
         env["PYTHONPATH"] = os.pathsep.join([str(old), env.get("PYTHONPATH", "")]).rstrip(":")
     t = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--folder", str(folder)],
         capture_output=True,
@@ -269,10 +280,13 @@ def run_child(kind: str, folder: Path, old: Path | None = None) -> dict:
         env=env,
     )
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} on {folder} failed:\n{proc.stderr[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process"] = wall
+    out["process_cpu"] = cpu  # user + system seconds of the child, all its threads
     return out
 
 
@@ -306,12 +320,20 @@ def old_tree(commit: str) -> tuple[str, Path] | None:
     return sha, folder
 
 
+def compile_tree(package: Path) -> None:
+    """Write the bytecode of every module of ``package`` (what ``pip install`` does), so no
+    child process compiles it again; stale files are rewritten, git ignores them."""
+    if not compileall.compile_dir(str(package), quiet=1):
+        raise RuntimeError(f"{package}: a module does not compile")
+
+
 def summarize(runs: list[dict]) -> dict:
     steps = {}
     for name in runs[0]["steps"]:
         xs = [r["steps"][name] for r in runs]
         steps[name] = (statistics.median(xs), min(xs), max(xs))
     proc = [r["process"] for r in runs]
+    cpu = [r["process_cpu"] for r in runs]
     tot = [r["total"] for r in runs]
     rss = [r["peak_rss_gb"] for r in runs]
     # the issue's steps of each run: the sum of their times (the steps run one after another)
@@ -320,6 +342,7 @@ def summarize(runs: list[dict]) -> dict:
         "steps": steps,
         "total": (statistics.median(tot), min(tot), max(tot)),
         "process": (statistics.median(proc), min(proc), max(proc)),
+        "process_cpu": (statistics.median(cpu), min(cpu), max(cpu)),
         "peak_rss_gb": max(rss),
         "issue_steps": (statistics.median(issue), min(issue), max(issue)),
         "runs": len(runs),
@@ -419,6 +442,8 @@ def print_processes(res: dict, ratios: dict, sha: str | None) -> None:
         ("whole per-client pipeline (target ≤ 3.5× floor)", "cxlab", "cxlab@old"),
     ]
     for label, new, old_kind in rows:
+        if new not in res:
+            continue
         row = f"| {label} | {fmt(res[new]['process'])} | {ratios[new]:.2f}× |"
         if sha:
             row += (
@@ -426,6 +451,25 @@ def print_processes(res: dict, ratios: dict, sha: str | None) -> None:
                 if old_kind in res
                 else " – | – |"
             )
+        print(row)
+
+
+def print_process_cpu(res: dict, sha: str | None) -> None:
+    """CPU seconds (user + system, all threads) of each whole process: steadier than wall
+    seconds on a busy machine, but blind to how well the work uses the cores."""
+    print("\nCPU seconds of the whole processes, median (min–max):\n")
+    print("| process | new CPU s |" + (f" old {sha} CPU s |" if sha else ""))
+    print("|---|---|" + ("---|" if sha else ""))
+    for label, new, old_kind in (
+        ("floor", "floor", None),
+        ("load", "load", "load@old"),
+        ("pipeline", "cxlab", "cxlab@old"),
+    ):
+        if new not in res:
+            continue
+        row = f"| {label} | {fmt(res[new]['process_cpu'])} |"
+        if sha:
+            row += f" {fmt(res[old_kind]['process_cpu'])} |" if old_kind in res else " – |"
         print(row)
 
 
@@ -459,13 +503,18 @@ def measure(
             r = run_child(kind, folder, tree)
             raw[label].append(r)
             print(
-                f"  {folder.parent.name} {label} run {i + 1}: process {r['process']:.2f}s, "
+                f"  {folder.parent.name} {label} run {i + 1}: process {r['process']:.2f}s "
+                f"(CPU {r['process_cpu']:.2f}s), "
                 f"in process {r['total']:.2f}s, {r['peak_rss_gb']:.2f} GB",
                 flush=True,
             )
     res = {label: summarize(rs) for label, rs in raw.items()}
     for label, rs in raw.items():
         res[label]["events"] = rs[0].get("events")
+    for label, rs in raw.items():
+        if label != "floor":
+            per_round = [r["process"] / f["process"] for r, f in zip(rs, raw["floor"], strict=True)]
+            print(f"  {label} / floor per round: {', '.join(f'{x:.2f}' for x in per_round)}")
     ratios = {
         label: statistics.median(
             r["process"] / f["process"] for r, f in zip(rs, raw["floor"], strict=True)
@@ -473,6 +522,19 @@ def measure(
         for label, rs in raw.items()
     }
     return res, ratios
+
+
+def process_kinds(old: tuple[str, Path] | None, a: argparse.Namespace) -> list[tuple]:
+    """The processes of one round, in order: (label, child kind, old tree or None)."""
+    kinds = [("floor", "floor", None), ("load", "load", None)]
+    kinds += [] if a.only_load else [("cxlab", "cxlab", None)]
+    if old:
+        kinds += [("load@old", "load", old[1])]
+        kinds += [] if a.only_load else [("cxlab@old", "cxlab", old[1])]
+    if not a.only_load:
+        kinds += [] if a.no_pandas else [("pandas", "pandas", None)]
+        kinds += [("plain", "plain", None)] if a.plain else []
+    return kinds
 
 
 def main() -> None:
@@ -504,7 +566,18 @@ def main() -> None:
         "commit; none: skip)",
     )
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    ap.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="do not compile the packages' bytecode first (each process then compiles the "
+        "cxlab modules it imports under PYTHONDONTWRITEBYTECODE=1)",
+    )
     ap.add_argument("--plain", action="store_true", help="also run cxlab without prepared events")
+    ap.add_argument(
+        "--only-load",
+        action="store_true",
+        help="time the floor and load processes only (new and old): shorter rounds",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -514,24 +587,25 @@ def main() -> None:
     print(machine())
     old = old_tree(a.old)
     sha = old[0] if old else None
+    if not a.no_compile:
+        for tree in [ROOT, old[1]] if old else [ROOT]:
+            compile_tree(tree / "cxlab")
     results = {}
     for n in [int(x) for x in a.customers.split(",")]:
         sample = ensure_data(n, a.browsing)
         for shape in a.shapes.split(","):
             folder = sample if shape == "sample" else ensure_heavy(n, sample)
-            kinds = [("floor", "floor", None), ("load", "load", None), ("cxlab", "cxlab", None)]
-            if old:
-                kinds += [("load@old", "load", old[1]), ("cxlab@old", "cxlab", old[1])]
-            kinds += [] if a.no_pandas else [("pandas", "pandas", None)]
-            kinds += [("plain", "plain", None)] if a.plain else []
+            kinds = process_kinds(old, a)
             res, ratios = measure(folder, kinds, max(a.runs, 3))
-            ev = res["cxlab"].get("events")
+            ev = res["load"].get("events")
             label = f"{shape} log, {n:,} customers, {ev:,} events"
             results[label] = {"results": res, "process_ratio_to_floor": ratios, "old": sha}
             print(f"\nload average now {os.getloadavg()[0]:.1f}")
-            print_table(label, res)
+            if "cxlab" in res:
+                print_table(label, res)
             print_processes(res, ratios, sha)
-            if old:
+            print_process_cpu(res, sha)
+            if old and "cxlab" in res:
                 print_old_new_steps(res, sha)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench.json").write_text(

@@ -462,12 +462,20 @@ def _drop_unused_values(frame: pl.DataFrame) -> pl.DataFrame:
     coded = [
         c for c in CODED_COLUMNS if c in frame.columns and isinstance(frame.schema[c], pl.Enum)
     ]
-    used = (
-        frame.lazy()
-        .select(pl.col(c).to_physical().drop_nulls().n_unique() for c in coded)
-        .collect()
-    )
-    fixes = [c for c in coded if used.item(0, c) < frame.schema[c].categories.len()]
+    fixes = [c for c in coded if not _uses_every_value(frame.get_column(c))]
     if not fixes:
         return frame
     return code_text_columns(frame.lazy().with_columns(pl.col(fixes).cast(pl.String))).collect()
+
+
+def _uses_every_value(column: pl.Series) -> bool:
+    """Whether every category of the enum ``column`` occurs in it.
+
+    One sequential pass: each row's code marks its category in a table of the few categories
+    (a scatter), cheaper than counting distinct codes with a hash table.
+    """
+    n = column.dtype.categories.len()
+    codes = column.to_physical().drop_nulls()
+    if codes.len() < n:
+        return False
+    return bool(pl.repeat(False, n, eager=True, dtype=pl.Boolean).scatter(codes, True).all())

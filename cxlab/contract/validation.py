@@ -53,7 +53,6 @@ columns, such as Qualtrics' ``RecipientEmail``, left out: never loaded).
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -386,6 +385,8 @@ class ValidationReport:
         return f"<ValidationReport {self.one_line()}>"
 
     def _repr_html_(self) -> str:
+        import html  # here: loading a client (no notebook) need not import it
+
         e = html.escape
         out = [
             "<div class='cxlab-validation'>",

@@ -1186,11 +1186,24 @@ def _stop_at_first(issues: list[Issue]) -> None:
             )
 
 
+# Up to this many bad rows, _kept_positions searches their row numbers (64 KB of UInt32).
+_FEW_BAD_ROWS = 16_384
+
+
 def _kept_positions(flagged: pl.DataFrame, order: pl.Series) -> pl.Series:
-    """``order`` (row numbers of ``flagged``) as positions among its rows that are not ``__bad``."""
+    """``order`` (row numbers of ``flagged``) as positions among its rows that are not ``__bad``.
+
+    A row's position is its row number less the bad rows before it. Few bad rows (the usual
+    case): counted by a binary search in their sorted row numbers, which fit in the cache;
+    many: read from a running count of the good rows (a random gather over every row).
+    """
     bad = flagged.get_column("__bad")
-    if not bad.any():
+    n_bad = bad.sum()
+    if not n_bad:
         return order
+    if n_bad <= _FEW_BAD_ROWS:
+        before = bad.arg_true().search_sorted(order).cast(pl.UInt32)
+        return (order - before).alias(order.name)
     return ((~bad).cast(pl.UInt32).cum_sum() - 1).rechunk().gather(order).alias(order.name)
 
 
@@ -1243,12 +1256,12 @@ def _adjacent_duplicates(
     candidates = order.filter(same | same.shift(-1, fill_value=False)).sort()
     if candidates.len() == 0:
         return candidates
-    # Picked by source_row in a lazy filter: a gather or an eager mask filter would first
-    # copy the whole many-chunk frame into one chunk.
+    # Picked by a row mask in a lazy filter: a gather would first copy the whole many-chunk
+    # frame into one chunk, and a set lookup of each row's source_row costs a hash per row.
     sub = (
         frame.lazy()
         .select(*key, SOURCE_ROW)
-        .filter(pl.col(SOURCE_ROW).is_in((candidates + 1).implode()))
+        .filter(pl.lit(_row_mask(frame.height, candidates)))
         .collect()
     )
     return sub.filter(~pl.struct(key).is_first_distinct()).get_column(SOURCE_ROW) - 1

@@ -609,3 +609,20 @@ def test_rows_are_conserved(tmp_path, rows):
     )  # afresh, not the loader plan
     assert_frame_equal(fused.set_aside, res.set_aside)
     assert fused.issues == res.issues
+
+
+def test_prepared_order_when_most_rows_are_set_aside(tmp_path):
+    # 20,000 rows of 50 customers, times counting down; only every 7th row has a valid time,
+    # so 17,142 rows are set aside (more than the loader's few-bad-rows search handles: the
+    # running-count path). The kept rows' prepared order must be the one prepare_events
+    # computes afresh (a clone is not the loader's planned frame): by customer, then time.
+    lines = ["customer_id,timestamp,touchpoint,channel"]
+    for i in range(20_000):
+        minute = f"2024-03-01 {(19_999 - i) // 60 % 24:02d}:{(19_999 - i) % 60:02d}"
+        lines.append(f"c{i % 50:02d},{minute if i % 7 == 0 else 'not a time'},visit,web")
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n")
+    res = load_events(path, as_of=AS_OF, prepare=True)
+    assert res.set_aside.height == 20_000 - 2_858  # ceil(20,000 / 7) rows kept
+    fresh = prepare_events(load_events(path, as_of=AS_OF).frame.clone())
+    assert_frame_equal(res.frame, fresh)
