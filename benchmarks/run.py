@@ -265,11 +265,11 @@ CHILDREN = {
 
 
 # --------------------------------------------------------------------------- parent
-def run_child(kind: str, folder: Path, old: Path | None = None) -> dict:
+def run_child(kind: str, folder: Path, tree: Path | None = None) -> dict:
     """Run one child process; its JSON result plus ``process``, its whole wall time."""
     env = dict(os.environ)
-    if old is not None:  # the old commit's package first on the path
-        env["PYTHONPATH"] = os.pathsep.join([str(old), env.get("PYTHONPATH", "")]).rstrip(":")
+    if tree is not None:  # an extracted commit's package first on the path
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(":")
     t = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
@@ -524,10 +524,15 @@ def measure(
     return res, ratios
 
 
-def process_kinds(old: tuple[str, Path] | None, a: argparse.Namespace) -> list[tuple]:
-    """The processes of one round, in order: (label, child kind, old tree or None)."""
-    kinds = [("floor", "floor", None), ("load", "load", None)]
-    kinds += [] if a.only_load else [("cxlab", "cxlab", None)]
+def process_kinds(
+    old: tuple[str, Path] | None, a: argparse.Namespace, new: Path | None = None
+) -> list[tuple]:
+    """The processes of one round, in order: (label, child kind, package tree or None).
+
+    ``new``: the new commit's extracted tree (``--new``); None: this checkout's package.
+    """
+    kinds = [("floor", "floor", None), ("load", "load", new)]
+    kinds += [] if a.only_load else [("cxlab", "cxlab", new)]
     if old:
         kinds += [("load@old", "load", old[1])]
         kinds += [] if a.only_load else [("cxlab@old", "cxlab", old[1])]
@@ -565,6 +570,12 @@ def main() -> None:
         help="older commit run in the same rounds (default auto: the parent of the 'Format:' "
         "commit; none: skip)",
     )
+    ap.add_argument(
+        "--new",
+        default="checkout",
+        help="the new side: this checkout's package (default), or a commit extracted like "
+        "--old (the checkout may then change while the benchmark runs)",
+    )
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     ap.add_argument(
         "--no-compile",
@@ -587,15 +598,18 @@ def main() -> None:
     print(machine())
     old = old_tree(a.old)
     sha = old[0] if old else None
+    new = None if a.new == "checkout" else old_tree(a.new)
+    if new:
+        print(f"new = {new[0]} (extracted), old = {sha}", flush=True)
     if not a.no_compile:
-        for tree in [ROOT, old[1]] if old else [ROOT]:
+        for tree in [new[1] if new else ROOT] + ([old[1]] if old else []):
             compile_tree(tree / "cxlab")
     results = {}
     for n in [int(x) for x in a.customers.split(",")]:
         sample = ensure_data(n, a.browsing)
         for shape in a.shapes.split(","):
             folder = sample if shape == "sample" else ensure_heavy(n, sample)
-            kinds = process_kinds(old, a)
+            kinds = process_kinds(old, a, new[1] if new else None)
             res, ratios = measure(folder, kinds, max(a.runs, 3))
             ev = res["load"].get("events")
             label = f"{shape} log, {n:,} customers, {ev:,} events"
