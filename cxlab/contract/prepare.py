@@ -230,7 +230,10 @@ def text_codes(lf: pl.LazyFrame, column: str) -> tuple[pl.Expr, dict[int, str | 
     if _is_value_enum(dtype):
         categories, n = dtype.categories, dtype.categories.len()
         physical = pl.col(column).to_physical()
-        present = lf.select(physical.unique()).collect().to_series().drop_nulls().sort()
+        # in-memory: on 10M events less than half the streaming engine's CPU, same values
+        present = (
+            lf.select(physical.unique()).collect(engine="in-memory").to_series().drop_nulls().sort()
+        )
         decode = dict(zip(present.to_list(), categories.gather(present).to_list(), strict=True))
         return physical.cast(pl.UInt64).fill_null(n), {**decode, n: None}, n + 1
     values = (
