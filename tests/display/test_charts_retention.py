@@ -50,13 +50,13 @@ def test_retention_heatmap_draws_the_triangle(events):
     values = _values(chart)
     # one cell per cohort x period: W0 k=0..3 and W1 k=0..2
     assert [(v["entered"], v["period"]) for v in values] == [
-        ("2024-01-01", 0),
-        ("2024-01-01", 1),
-        ("2024-01-01", 2),
-        ("2024-01-01", 3),
-        ("2024-01-08", 0),
-        ("2024-01-08", 1),
-        ("2024-01-08", 2),
+        ("01 Jan 2024", 0),
+        ("01 Jan 2024", 1),
+        ("01 Jan 2024", 2),
+        ("01 Jan 2024", 3),
+        ("08 Jan 2024", 0),
+        ("08 Jan 2024", 1),
+        ("08 Jan 2024", 2),
     ]
     assert [v["retention"] for v in values][:3] == [1.0, 1 / 3, 1 / 3]
     assert {"retention", "ci_low", "ci_high", "cohort_size"} <= set(_tooltips(chart.to_dict()))
@@ -122,3 +122,36 @@ def test_retention_heatmap_labels_only_cells_they_fit():
     assert [layer["mark"]["type"] for layer in year["layer"]] == ["rect"]
     month = retention_heatmap(table(4), "week").to_dict()
     assert [layer["mark"]["type"] for layer in month["layer"]] == ["rect", "text"]
+
+
+def test_month_axes_read_as_months_in_calendar_order():
+    # cohorts of Nov 2024 .. Feb 2025: labels "Nov 2024" .. "Feb 2025" (not "2024-11"), and
+    # the axis keeps the calendar order, which is not the alphabetical one (Dec < Feb < Jan)
+    months = [dt.datetime(2024, 11, 1), dt.datetime(2024, 12, 1), dt.datetime(2025, 1, 1)]
+    months.append(dt.datetime(2025, 2, 1))
+    table = pl.DataFrame(
+        {
+            "cohort": months,
+            "cohort_size": [10] * 4,
+            "period": [0] * 4,
+            "retained": [10] * 4,
+            "retention": [1.0] * 4,
+            "ci_low": [0.7] * 4,
+            "ci_high": [1.0] * 4,
+            "complete": [True] * 4,
+        }
+    )
+    spec = retention_heatmap(table, "month").to_dict()
+    order = ["Nov 2024", "Dec 2024", "Jan 2025", "Feb 2025"]
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == order
+    assert [v["entered"] for v in _values(retention_heatmap(table, "month"))] == order
+    life = pl.DataFrame(
+        {
+            "period": months,
+            "status": ["new"] * 4,
+            "customers": [1] * 4,
+            "signed": [1] * 4,
+            "complete": [True] * 4,
+        }
+    )
+    assert lifecycle_chart(life, "month").to_dict()["encoding"]["x"]["sort"] == order

@@ -30,6 +30,30 @@ _STATUS_LABELS = {
 }
 
 
+def _period_label(column: str, every: str) -> pl.Expr:
+    """Readable labels of period starts: "06 Jan 2025" (days, weeks), "Jan 2025" (months),
+    "Q1 2025" (quarters); other lengths ("2w") by their first day.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = pl.DataFrame({"p": [dt.datetime(2025, 1, 6), dt.datetime(2025, 4, 1)]})
+    >>> [d.select(_period_label("p", e)).to_series().to_list() for e in ("week", "month", "quarter")]
+    [['06 Jan 2025', '01 Apr 2025'], ['Jan 2025', 'Apr 2025'], ['Q1 2025', 'Q2 2025']]
+    """
+    c = pl.col(column)
+    if every == "month":
+        return c.dt.strftime("%b %Y")
+    if every == "quarter":
+        return pl.format("Q{} {}", c.dt.quarter(), c.dt.year())
+    return c.dt.strftime("%d %b %Y")
+
+
+def _in_order(data: pl.DataFrame, label: str) -> list[str]:
+    """The distinct labels in the frame's (period) order: the axis order, not alphabetical."""
+    return data.get_column(label).unique(maintain_order=True).to_list()
+
+
 def _every_word(every: str) -> str:
     return {"day": "days", "week": "weeks", "month": "months", "quarter": "quarters"}.get(
         every, "periods"
@@ -71,9 +95,8 @@ def retention_heatmap(
             "breakdown column first."
         )
     words = _every_word(every)
-    fmt = "%Y-%m-%d" if every in ("day", "week") else "%Y-%m"
     data = data.sort("cohort", "period").with_columns(
-        pl.col("cohort").dt.strftime(fmt).alias("entered"),
+        _period_label("cohort", every).alias("entered"),
         pl.when(pl.col("complete"))
         .then(pl.lit("ended"))
         .otherwise(pl.lit("still running"))
@@ -81,7 +104,9 @@ def retention_heatmap(
     )
     base = alt.Chart(data).encode(
         x=alt.X("period:O", title=f"{words.capitalize()} since entry"),
-        y=alt.Y("entered:O", title=f"Entered in ({every} starting)", sort="ascending"),
+        y=alt.Y(
+            "entered:O", title=f"Entered in ({every} starting)", sort=_in_order(data, "entered")
+        ),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(
@@ -208,9 +233,8 @@ def lifecycle_chart(
         "cxlab.analysis.retention.lifecycle",
     )
     order = list(_STATUS_LABELS)
-    fmt = "%Y-%m-%d" if every in ("day", "week") else "%Y-%m"
     data = data.with_columns(
-        pl.col("period").dt.strftime(fmt).alias("starting"),
+        _period_label("period", every).alias("starting"),
         pl.col("status").replace_strict(_STATUS_LABELS, default=pl.col("status")).alias("label"),
         pl.col("status")
         .replace_strict({s: i for i, s in enumerate(order)}, default=9)
@@ -220,7 +244,11 @@ def lifecycle_chart(
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("starting:O", title=f"{every.capitalize()} starting"),
+            x=alt.X(
+                "starting:O",
+                title=f"{every.capitalize()} starting",
+                sort=_in_order(data, "starting"),
+            ),
             y=alt.Y("signed:Q", title="Customers (gone quiet below zero)", stack="zero"),
             color=alt.Color(
                 "label:N",
@@ -269,16 +297,17 @@ def stickiness_chart(table: pl.DataFrame, unit: str = "day", title: str | None =
     )
     units = "days" if unit == "day" else "weeks"
     data = data.sort("period", "active").with_columns(
-        pl.col("period").dt.strftime("%Y-%m-%d").alias("starting")
+        _period_label("period", "day").alias("starting")
     )
+    periods = _in_order(data, "starting")
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X("active:O", title=f"{units.capitalize()} active in the period"),
             y=alt.Y("share:Q", title="Share of active customers", axis=alt.Axis(format="%")),
-            color=alt.Color("starting:N", title="Period starting"),
-            xOffset="starting:N",
+            color=alt.Color("starting:N", title="Period starting", sort=periods),
+            xOffset=alt.XOffset("starting:N", sort=periods),
             tooltip=[
                 alt.Tooltip("starting:N", title="Period starting"),
                 alt.Tooltip("active:O", title=f"{units.capitalize()} active"),
