@@ -13,7 +13,7 @@ import polars as pl
 
 from cxlab.pii import CONTROL_PATTERN
 
-__all__ = ["table_html", "thousands"]
+__all__ = ["table_html", "thousands", "interval_text"]
 
 
 def _escape_expr(expr: pl.Expr) -> pl.Expr:
@@ -128,3 +128,30 @@ def table_html(
     if df.height > max_rows:
         more = f'<p class="cx-note">Showing the first {max_rows} of {df.height} rows.</p>'
     return f'<table class="cx-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}'
+
+
+def interval_text(
+    low: str | pl.Expr, high: str | pl.Expr, *, percent: bool = False, decimals: int = 1
+) -> pl.Expr:
+    """An interval as one table cell, worded as the report's sentences: ``"19.5% to 31.4%"``.
+
+    A table shows an interval in one column (headed e.g. "95% interval") rather than two
+    columns of bounds. ``percent``: the bounds are shares (0..1), shown as percentages. A
+    missing bound gives a missing cell (shown as "–").
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"lo": [0.195, None, -0.05], "hi": [0.3142, 0.5, 0.12]})
+    >>> df.select(interval_text("lo", "hi", percent=True))["interval"].to_list()
+    ['19.5% to 31.4%', None, '-5.0% to 12.0%']
+    >>> pl.select(interval_text(pl.lit(-10.04), pl.lit(3.0))).item()
+    '-10.0 to 3.0'
+    """
+    lo = pl.col(low) if isinstance(low, str) else low
+    hi = pl.col(high) if isinstance(high, str) else high
+    scale, unit = (100.0, "%") if percent else (1.0, "")
+
+    def shown(e: pl.Expr) -> pl.Expr:
+        return (e * scale).round(decimals).cast(pl.String) + unit
+
+    return pl.concat_str([shown(lo), pl.lit(" to "), shown(hi)]).alias("interval")

@@ -445,3 +445,23 @@ def test_churn_is_one_number_over_one_base_in_summary_section_and_index(batch, s
     assert sentence in summary and sentence in section
     index = _visible_text((batch.out / "index.html").read_text(encoding="utf-8"))
     assert f"{100 * rate.rate:.1f}% of {rate.n:,} {rate.who}" in index
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", ["bank", "bookshop", "telecom"])
+def test_report_tables_give_an_interval_in_one_plain_column(batch, slug):
+    # "95% low" / "95% high" read like two findings; the report's sentences say "95% interval
+    # a to b", and its tables now do too (the stage funnel at least, in every sample report)
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(
+        (batch.out / slug / "report.html").read_text(encoding="utf-8"), "html.parser"
+    )
+    tables = {t.caption.get_text(): t for t in soup.select("table") if t.caption}
+    heads = {c: [th.get_text() for th in t.select("thead th")] for c, t in tables.items()}
+    assert not [c for c, h in heads.items() if "95% low" in h or "95% high" in h], heads
+    funnel = tables["Stage funnel"]
+    col = heads["Stage funnel"].index("95% interval")
+    cells = [tr.select("td")[col].get_text() for tr in funnel.select("tbody tr")]
+    assert cells and all(re.fullmatch(r"-?\d+\.\d% to \d+\.\d%|–", c) for c in cells), cells
