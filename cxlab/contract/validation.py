@@ -48,7 +48,8 @@ Warnings (rows kept): ``unknown_touchpoint``, ``unknown_customer``, ``mixed_time
 counted as rows), ``empty_file`` (an optional file without data rows: an empty table), ``repeated_events``
 (events equal on every canonical column to an earlier one, kept unless ``[validation]
 duplicate_events = "drop"``), ``personal_columns`` (a survey export's personal-data
-columns, such as Qualtrics' ``RecipientEmail``, left out: never loaded).
+columns, such as Qualtrics' ``RecipientEmail``, left out: never loaded), ``blank_responses``
+(responses of a one-column-per-question survey with no answer and no comment: no row, counted).
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ WARNING_REASONS: tuple[str, ...] = (
     "empty_file",
     "repeated_events",
     "personal_columns",
+    "blank_responses",
 )
 
 _TABLE_ORDER = ("events", "feedback", "customers")

@@ -217,6 +217,8 @@ class Shaped:
     renamed: dict[str, str] = field(default_factory=dict)
     personal: tuple[str, ...] = ()
     qualtrics: bool = False
+    #: wide: the ``source_row`` of each response with no answer and no comment (lazy)
+    blank: pl.LazyFrame | None = None
 
 
 def _text(col: str) -> pl.Expr:
@@ -396,6 +398,10 @@ def _shape_wide(lf, schema, mapping, questions, path, header) -> Shaped:
         *[_text(c).alias(c) for c in qcols],
     )
     long = _answers(wide, scored, index, cnames, qualtrics)
+    # responses that answered nothing and wrote nothing give no row: counted, not lost
+    gave = [~_no_answer([q], pl.col(q.column), pl.lit(q.name), qualtrics) for q in scored]
+    gave += [pl.col(c).is_not_null() for c in cnames.values()]
+    blank = wide.filter(~pl.any_horizontal(gave)).select(SOURCE_ROW)
     if targets:
         by_name = {q.name: q for q in scored}
         extra = [
@@ -421,6 +427,7 @@ def _shape_wide(lf, schema, mapping, questions, path, header) -> Shaped:
         {},
         personal,
         qualtrics,
+        blank,
     )
 
 
@@ -663,6 +670,8 @@ def finish_feedback(result: Any, shaped: Shaped | None) -> Any:
         for i in result.issues
         if not (i.reason in _REWRITTEN and (i.column == "score" or i.reason == "unknown_survey"))
     ]
+    if shaped.blank is not None:
+        kept.extend(_blank_responses_issue(shaped.blank.collect(), result.file.name))
     if shaped.personal:
         n = len(shaped.personal)
         kept.append(
@@ -692,6 +701,31 @@ def finish_feedback(result: Any, shaped: Shaped | None) -> Any:
         set_aside=sa.sort(SOURCE_ROW, maintain_order=True),
         issues=tuple(new_issues) + tuple(kept),
     )
+
+
+def _blank_responses_issue(blank: pl.DataFrame, file: str) -> list[Any]:
+    """The ``blank_responses`` warning: responses with no answer and no comment (no row)."""
+    from cxlab.contract.validation import Issue
+
+    n = blank.height
+    if n == 0:
+        return []
+    rows = tuple(blank.get_column(SOURCE_ROW).sort().head(5).to_list())
+    were = "response has" if n == 1 else "responses have"
+    return [
+        Issue(
+            "feedback",
+            file,
+            "warning",
+            "blank_responses",
+            "all",
+            n,
+            rows,
+            f"{file}: {n:,} blank {were} no answer and no comment, so they count in no "
+            f"score (first rows: {', '.join(map(str, rows))}). Nothing to fix, unless the "
+            f"export left answers out: then export the survey again with every question.",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- proposals

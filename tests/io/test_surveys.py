@@ -155,6 +155,21 @@ def test_wide_comment_rides_on_the_nps_answer(tmp_path):
     assert client.config.questions[-1].comment_of == "recommend"  # the default, stated
 
 
+def test_blank_responses_are_counted_not_lost(tmp_path):
+    # d (blank answers, a comment of spaces) and e (blank answers, an empty comment) gave
+    # nothing: no row, and one warning counting both, with their rows (4 and 5)
+    client = load_client(_client(tmp_path, COMMENT_TOML, "answers.csv", COMMENT_CSV))
+    (issue,) = [i for i in client.validation.issues if i.reason == "blank_responses"]
+    assert (issue.severity, issue.rows, issue.examples) == ("warning", 2, (4, 5))
+    assert issue.message.startswith("answers.csv: 2 blank responses have no answer and no comment")
+    assert "2 blank responses" in client.validation.summary()
+    # a survey where every response gave something has no such warning
+    full = COMMENT_CSV.rsplit("d,2024", 1)[0]
+    (tmp_path / "full").mkdir()
+    again = load_client(_client(tmp_path / "full", COMMENT_TOML, "answers.csv", full))
+    assert [i for i in again.validation.issues if i.reason == "blank_responses"] == []
+
+
 def test_wide_comment_of_a_declared_question(tmp_path):
     toml = COMMENT_TOML + 'comment_of = "delivery"\n'
     client = load_client(_client(tmp_path, toml, "answers.csv", COMMENT_CSV))
