@@ -43,6 +43,9 @@ def test_trend_chart_draws_the_rate_band_and_points_in_period_order():
     ]
     tips = [t["field"] for t in spec["layer"][2]["encoding"]["tooltip"]]
     assert {"conversion_rate", "ci_low", "ci_high", "eligible"} <= set(tips)
+    # the bounds are named as the report names an interval, not "95% low" / "95% high"
+    titles = {t["field"]: t["title"] for t in spec["layer"][2]["encoding"]["tooltip"]}
+    assert (titles["ci_low"], titles["ci_high"]) == ("95% interval from", "95% interval to")
 
 
 def test_trend_chart_colours_a_breakdown():

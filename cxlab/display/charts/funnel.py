@@ -60,8 +60,8 @@ def funnel_trend_chart(trend: pl.DataFrame, *, title: str | None = None) -> alt.
     tips = [
         alt.Tooltip("period:T", title="entered in", format="%Y-%m-%d"),
         alt.Tooltip("conversion_rate:Q", format=".1%", title="conversion"),
-        alt.Tooltip("ci_low:Q", format=".1%", title="95% low"),
-        alt.Tooltip("ci_high:Q", format=".1%", title="95% high"),
+        alt.Tooltip("ci_low:Q", format=".1%", title="95% interval from"),
+        alt.Tooltip("ci_high:Q", format=".1%", title="95% interval to"),
         alt.Tooltip("eligible:Q", format=",", title="customers counted"),
     ]
     if by:
@@ -111,7 +111,7 @@ def drop_off_paths_chart(paths: pl.DataFrame, *, title: str | None = None) -> al
     ]
     tips += [
         alt.Tooltip(f"{c}:Q", format=".1%", title=t)
-        for c, t in (("ci_low", "95% low"), ("ci_high", "95% high"))
+        for c, t in (("ci_low", "95% interval from"), ("ci_high", "95% interval to"))
         if c in data.columns
     ]
     return (
