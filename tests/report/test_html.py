@@ -209,7 +209,7 @@ def test_index_escapes_and_sorts_without_network():
     assert (
         "A &lt;i&gt;" in page
         and "25.0%" in page
-        and "95% interval +1 to +19" in page
+        and "95% interval +1\u00a0to\u00a0+19" in page  # bounds kept on one line
         and "small sample" in page
     )
     assert page.index(">a<") < page.index(">b<")  # rows sorted by client
