@@ -131,8 +131,8 @@ def plan(
     :func:`prepare_events` of ``frame`` (unchanged since: same object, height and schema)
     then gathers in that order instead of computing it again; ``values`` is passed on to
     :func:`gather_prepared`. Only cxlab's loader plans frames. As for :func:`vouch`, a frame
-    changed in place since (a key column replaced) loses its record, and is prepared from
-    its current columns.
+    changed in place since (a key column replaced) has its record ignored: it is prepared
+    from its current columns.
 
     Examples
     --------
