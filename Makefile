@@ -31,9 +31,10 @@ demo: $(VENV)/.installed ## Set up, make the sample clients if missing, render e
 	$(BIN)/cxlab batch $(CLIENTS) --out $(OUT) --resume
 	@echo "Open $(OUT)/index.html in a browser (works offline)."
 
-# make test TEST_WORKERS=2: two pytest workers (xdist); each file stays on one worker, files that
-# share a rendered fixture go together (tests/conftest.py). 0 (the default) runs one process.
-TEST_WORKERS ?= 0
+# make test runs two pytest workers (xdist): each file stays on one worker, files that share a
+# rendered fixture go together, the explorers split per notebook (tests/conftest.py).
+# TEST_WORKERS=0 runs one process (e.g. to debug with pdb).
+TEST_WORKERS ?= 2
 
 test: $(VENV)/.installed-test browser ## Set up and run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)

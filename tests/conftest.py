@@ -1,5 +1,5 @@
 """What the whole suite shares: the hypothesis profile, the renders and notebook runs that
-several test files read, and how ``make test TEST_WORKERS=2`` spreads files over two workers.
+several test files read, and how ``make test`` spreads files over two workers.
 
 Shared fixtures (session-scoped: built once per pytest process, i.e. once per xdist worker;
 under xdist, the files using one are scheduled together, so that is once per ``make test``):
@@ -51,15 +51,45 @@ settings.load_profile("cxlab")
 SHARED_GROUPS = {
     "tests/report/test_batch.py": "sample_batch",
     "tests/report/test_caveats.py": "sample_batch",
-    "tests/test_notebooks.py": "explorers",
-    "tests/test_explorers_lab.py": "explorers",
 }
+#: Files split per notebook (the parametrize id): one scope per explorer holding its
+#: execution (``executed_explorer``) and the JupyterLab tests that open it, so the explorers
+#: (a third of the suite's time) spread over both workers and each notebook still runs once.
+PER_NOTEBOOK = ("tests/test_notebooks.py", "tests/test_explorers_lab.py")
+#: The scopes that take longest, longest first (``pytest --durations=60`` under xdist,
+#: 6 December: each 1.5-5 minutes under load, the rest under a minute). They are handed out
+#: first so no worker is left with a long one at the end; the other scopes follow in
+#: collection order.
+LONGEST_FIRST = (
+    "explorers[06_retention]",
+    "explorers[05_paths_and_attribution]",
+    "explorers[03_churn_clusters]",
+    "explorers[02_journey_and_touchpoints]",
+    "tests/report/test_design.py",
+    "sample_batch",
+    "explorers[04_cx_metrics_and_feedback]",
+    "tests/test_odd_clients.py",
+    "tests/report/test_execute.py",
+    "tests/test_determinism.py",
+    "explorers[01_data_quality]",
+    "tests/test_batch_survival.py",
+    "tests/io/test_real_exports.py",
+    "tests/analysis/test_churn.py",
+)
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The scope (unit of work sent whole to one worker) of a test id."""
+    path = nodeid.split("::", 1)[0]
+    if path in PER_NOTEBOOK and nodeid.endswith("]"):
+        return "explorers[" + nodeid.rsplit("[", 1)[1]
+    return SHARED_GROUPS.get(path, path)
 
 
 @pytest.hookimpl(optionalhook=True)  # a venv made before xdist joined the test extra
 def pytest_xdist_make_scheduler(config, log):
-    """Under xdist with ``--dist loadfile`` (``make test TEST_WORKERS=2``): each file goes
-    whole to one worker, and the files of a shared group go together.
+    """Under xdist with ``--dist loadfile`` (``make test``): each scope (:func:`xdist_scope`)
+    goes whole to one worker, the longest (``LONGEST_FIRST``) first.
 
     (xdist's own ``loadgroup``/``xdist_group`` marks do nothing under pytest 9: xdist 3.8
     renames test ids through an attribute pytest 9 no longer reads.)
@@ -70,8 +100,16 @@ def pytest_xdist_make_scheduler(config, log):
 
     class FileGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return SHARED_GROUPS.get(path, path)
+            return xdist_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if not getattr(self, "_longest_first", False):  # once, before the first unit
+                rank = {scope: i for i, scope in enumerate(LONGEST_FIRST)}
+                queue = sorted(self.workqueue.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+                self.workqueue.clear()
+                self.workqueue.update(queue)
+                self._longest_first = True
+            super()._assign_work_unit(node)
 
     return FileGroupScheduling(config, log)
 

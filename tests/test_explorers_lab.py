@@ -103,9 +103,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 over copies of the explorers (samples/ and own/)."""
+    """A JupyterLab server on 127.0.0.1 over copies of the explorers (samples/ and own/).
+
+    Session-scoped: under xdist the explorers are split over the workers per notebook
+    (tests/conftest.py), so a worker may come back to this file; it starts one server."""
     if not (SAMPLE_DIR / "telecom" / "client.toml").exists():
         pytest.fail("sample data missing: run `make sample`")
     root = tmp_path_factory.mktemp("lab")
@@ -146,6 +149,7 @@ def lab(tmp_path_factory):
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--port={port}",
+            "--ServerApp.port_retries=0",  # taken meanwhile: fail here, never another port
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={root}",
             "--allow-root",
@@ -188,6 +192,31 @@ def lab(tmp_path_factory):
         log.close()
         if previous == signal.SIG_DFL:
             signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(autouse=True)
+def _kernels_shut_down(lab):
+    """After each test, shut down every kernel it started (through the server's API, as
+    JupyterLab's "Shut Down All Kernels" does): the next explorer starts on a quiet machine
+    and no kernel outlives its test."""
+    yield
+    for session in _lab_api(lab, "GET", "/api/sessions"):  # deleting one stops its kernel
+        _lab_api(lab, "DELETE", f"/api/sessions/{session['id']}")
+    for kernel in _lab_api(lab, "GET", "/api/kernels"):
+        _lab_api(lab, "DELETE", f"/api/kernels/{kernel['id']}")
+    assert _lab_api(lab, "GET", "/api/kernels") == [], "a kernel is still running"
+
+
+def _lab_api(lab: dict, method: str, path: str):
+    """One call to the lab server's REST API (localhost, with its token); the JSON answer."""
+    from urllib.request import Request, urlopen
+
+    request = Request(
+        f"{lab['url']}{path}", method=method, headers={"Authorization": f"token {lab['token']}"}
+    )
+    with urlopen(request, timeout=60) as answer:  # noqa: S310 - 127.0.0.1 only
+        body = answer.read()
+    return json.loads(body) if body else None
 
 
 def _kill_group(server: subprocess.Popen) -> None:
