@@ -163,6 +163,7 @@ def lab(tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: the server and every kernel it starts
+        preexec_fn=_stop_with_parent,
     )
     # a pytest stopped mid-run (Ctrl-C, SIGTERM, an error) leaves nothing running
     atexit.register(_kill_group, server)
@@ -217,6 +218,16 @@ def _lab_api(lab: dict, method: str, path: str):
     with urlopen(request, timeout=60) as answer:  # noqa: S310 - 127.0.0.1 only
         body = answer.read()
     return json.loads(body) if body else None
+
+
+def _stop_with_parent() -> None:
+    """In the server's process, before it starts: Linux sends it SIGTERM when the pytest
+    process that started it dies, even by SIGKILL (an xdist worker whose controller went
+    away); on SIGTERM JupyterLab shuts its kernels down."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: atexit and SIGTERM only
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _kill_group(server: subprocess.Popen) -> None:
