@@ -19,7 +19,12 @@ file to ``SHARED_GROUPS`` below; it renders something only when its input is new
 
 from __future__ import annotations
 
+import _thread
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -112,6 +117,38 @@ def pytest_xdist_make_scheduler(config, log):
             super()._assign_work_unit(node)
 
     return FileGroupScheduling(config, log)
+
+
+# ----------------------------------------------------------------------- stopping cleanly
+def pytest_configure(config):
+    """SIGTERM (CI's timeout, ``kill``) stops pytest as Ctrl-C does, so fixtures are torn
+    down (the JupyterLab server, kernels and browsers the tests started stop with them); a
+    process still there 30 s later kills itself, and what it started stops by
+    PR_SET_PDEATHSIG. Under xdist the controller just dies; each worker sees it is orphaned
+    (it would otherwise run its tests on, unseen) and stops the same way."""
+    worker = hasattr(config, "workerinput")
+    controller = not worker and bool(getattr(config.option, "numprocesses", None))
+    if not controller and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+    if worker:
+        threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
+
+
+def _interrupt(signum, frame):
+    threading.Thread(target=_kill_self_after, args=(30,), daemon=True).start()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _kill_self_after(seconds: float) -> None:
+    time.sleep(seconds)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    threading.Thread(target=_kill_self_after, args=(30,), daemon=True).start()
+    _thread.interrupt_main()  # KeyboardInterrupt: pytest tears the fixtures down
 
 
 # ------------------------------------------------------------------------------ sample batch

@@ -165,11 +165,9 @@ def lab(tmp_path_factory):
         start_new_session=True,  # its own process group: the server and every kernel it starts
         preexec_fn=_stop_with_parent,
     )
-    # a pytest stopped mid-run (Ctrl-C, SIGTERM, an error) leaves nothing running
+    # a pytest stopped mid-run leaves nothing running: Ctrl-C and SIGTERM tear this fixture
+    # down (tests/conftest.py), an error ends in atexit, SIGKILL in PR_SET_PDEATHSIG
     atexit.register(_kill_group, server)
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous == signal.SIG_DFL:  # SIGTERM exits through atexit instead of dying at once
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -191,8 +189,6 @@ def lab(tmp_path_factory):
     finally:
         _kill_group(server)
         log.close()
-        if previous == signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(autouse=True)
