@@ -1262,9 +1262,24 @@ def _adjacent_duplicates(
         frame.lazy()
         .select(*key, SOURCE_ROW)
         .filter(pl.lit(_row_mask(frame.height, candidates)))
+        .with_columns(_row_hash(key).alias("__h"))
         .collect()
     )
+    # Equal rows have equal hashes: the exact comparison (slow on many columns) runs on the
+    # rows whose hash occurs more than once, which keeps every group of equal rows whole.
+    # Repeated hashes are found by sorting them (faster than a hash set of millions).
+    hashes = sub.get_column("__h").sort()
+    repeated = hashes.filter(hashes == hashes.shift(1))
+    sub = sub.filter(pl.col("__h").is_in(repeated.implode()))
     return sub.filter(~pl.struct(key).is_first_distinct()).get_column(SOURCE_ROW) - 1
+
+
+def _row_hash(key: list[str]) -> pl.Expr:
+    """A 64-bit hash of the ``key`` columns of a row (equal rows, equal hashes)."""
+    combined = pl.col(key[0]).hash(seed=1)
+    for i, c in enumerate(key[1:], start=2):
+        combined = combined ^ pl.col(c).hash(seed=i)
+    return combined
 
 
 def _row_mask(height: int, rows: pl.Series) -> pl.Series:

@@ -626,3 +626,26 @@ def test_prepared_order_when_most_rows_are_set_aside(tmp_path):
     assert res.set_aside.height == 20_000 - 2_858  # ceil(20,000 / 7) rows kept
     fresh = prepare_events(load_events(path, as_of=AS_OF).frame.clone())
     assert_frame_equal(res.frame, fresh)
+
+
+def test_repeated_events_are_found_within_a_run_of_equal_customer_and_time(tmp_path):
+    # Every row of customer a is at 09:00, so all are candidates; only rows equal on every
+    # column to an earlier row repeat it: 3 and 7 (row 1's values), not 4 (other channel),
+    # 5 (revenue 0, not empty) nor 6 (customer b).
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "customer_id,timestamp,touchpoint,channel,revenue\n"
+        "a,2024-03-01 09:00,visit,web,\n"  # 1
+        "a,2024-03-01 09:00,cart,web,\n"  # 2
+        "a,2024-03-01 09:00,visit,web,\n"  # 3 repeats 1 (not next to it)
+        "a,2024-03-01 09:00,visit,app,\n"  # 4
+        "a,2024-03-01 09:00,visit,web,0\n"  # 5
+        "b,2024-03-01 09:00,visit,web,\n"  # 6
+        "a,2024-03-01 09:00,visit,web,\n"  # 7 repeats 1
+    )
+    kept = load_events(path, as_of=AS_OF)
+    (warning,) = [i for i in kept.issues if i.reason == "repeated_events"]
+    assert (warning.rows, warning.examples) == (2, (3, 7))
+    dropped = load_events(path, as_of=AS_OF, duplicate_events="drop", prepare=True)
+    assert dropped.set_aside["source_row"].to_list() == [3, 7]
+    assert sorted(dropped.frame["source_row"].to_list()) == [1, 2, 4, 5, 6]
