@@ -338,8 +338,76 @@ def _path_events(events: Frame, spec: _Spec, as_of) -> _Paths:
     if spec.path == "customer":
         lf = text.with_columns(_u=pl.col(CUSTOMER_CODE), _o=pl.col(SEQUENCE).cast(pl.Int64))
         return _Paths(lf, end, lf.filter(_first_of()).select("_u", "customer_id"), text)
-    lf, ids = _session_order(lf, names, spec)
-    return _Paths(lf if as_of is None else lf.filter(keep), end, ids, text)
+    lf, ids = _session_paths(text, names, spec)
+    return _Paths(lf, end, ids, text)
+
+
+def _read(names: list[str], spec: _Spec) -> list[str]:
+    """The columns of the events a session funnel reads (the ids are kept once per path)."""
+    read = {"timestamp", spec.column, "touchpoint", "revenue", *spec.by}
+    return [c for c in names if c in read and c not in ("customer_id", "session_id")]
+
+
+def _session_paths(lf: pl.LazyFrame, names: list[str], spec: _Spec):
+    """Session paths without a sort, when each session is one run of its customer's events
+    once the events without a session are set apart (true of sessionized logs, and of logs
+    whose sessions are only interrupted by events without one, e.g. an e-mail open).
+
+    ``lf`` is in customer path order. The events with a session keep that order, the events
+    without one follow (one path per customer), in the same order: two filters, no sort.
+    A session's code ``_u`` is the running count of session starts (:func:`_session_starts`);
+    ``_o`` is ``_cx_seq`` (offset by 2**32 after the events with a session: ``_cx_seq`` is a
+    UInt32). If a session comes back after another one of the same customer (``s1 s2 s1``),
+    the events are regrouped by :func:`_session_order` instead (same paths, same numbers).
+    """
+    base = lf.select(CUSTOMER_CODE, "session_id").collect()
+    new = _session_starts(base)
+    runs = base.filter(new)
+    sid, cid, seq = pl.col("session_id"), pl.col(CUSTOMER_CODE), pl.col(SEQUENCE).cast(pl.Int64)
+    mixed = sid.hash() ^ (cid.cast(pl.UInt64) * 0x9E3779B97F4A7C15)
+    if runs.select(mixed.n_unique()).item() != runs.height:  # a session in two runs (or a clash)
+        return _session_order(lf, names, spec)
+    alone = (1 << 32) + cid.cast(pl.Int64)  # the codes of the paths without a session
+    code = (
+        pl.when(sid.is_not_null()).then(pl.lit(new.cast(pl.Int64).cum_sum() - 1)).otherwise(alone)
+    )
+    order = pl.when(sid.is_not_null()).then(seq).otherwise(seq + (1 << 32))
+    full = lf.with_columns(code.cast(pl.Int64).alias("_u"), order.alias("_o"))
+    customers = lf.filter(~same_path([CUSTOMER_CODE])).select(CUSTOMER_CODE, "customer_id")
+    out = lf.filter(sid.is_null())
+    ids = pl.concat(
+        [
+            runs.lazy().with_row_index("_u").select(pl.col("_u").cast(pl.Int64), cid, sid),
+            out.filter(~same_path([CUSTOMER_CODE])).select(alone.alias("_u"), cid, sid),
+        ]
+    ).join(customers, on=CUSTOMER_CODE, how="left", maintain_order="left")
+    paths = pl.concat([full.filter(sid.is_not_null()), full.filter(sid.is_null())])
+    return paths.select(*_read(names, spec), "_u", "_o"), ids.select("_u", "customer_id", sid)
+
+
+def _session_starts(base: pl.DataFrame) -> pl.Series:
+    """True on the events that start a session run (``base``: ``_cx_cid``, ``session_id`` in
+    customer path order), comparing each event with a session to the previous event with a
+    session: the previous row, or for the few events right after events without a session,
+    the last one before them (found by a forward fill of row numbers and compared there)."""
+    sid = pl.col("session_id")
+    has = sid.is_not_null()
+    new = base.select((~same_path([CUSTOMER_CODE, "session_id"]) & has).alias("_new")).to_series()
+    after = base.select((has & sid.shift(1).is_null()).arg_true()).to_series()
+    if after.len() == 0:
+        return new
+    before = (
+        base.select(
+            pl.when(has).then(pl.int_range(pl.len(), dtype=pl.Int64)).shift(1).forward_fill()
+        )
+        .to_series()
+        .gather(after)
+    )
+    here, there = (base.select(pl.all().gather(at)) for at in (after, before))
+    same = (here.get_column(CUSTOMER_CODE) == there.get_column(CUSTOMER_CODE)) & (
+        here.get_column("session_id") == there.get_column("session_id")
+    )
+    return new.scatter(after, ~same.fill_null(False))
 
 
 def _first_run(runs: pl.DataFrame) -> pl.Series:
@@ -390,11 +458,7 @@ def _session_order(
     firsts = lf.filter(run).select(CUSTOMER_CODE, "customer_id", "session_id").collect()
     firsts = firsts.with_row_index("_r").with_columns(_first_run(firsts).alias("_u"))
     unit = firsts.get_column("_u").gather(runs)
-    read = {"timestamp", spec.column, "touchpoint", "revenue", *spec.by} - {
-        "customer_id",
-        "session_id",
-    }
-    moved = lf.select([c for c in names if c in read]).collect().with_columns(unit.alias("_u"))
+    moved = lf.select(_read(names, spec)).collect().with_columns(unit.alias("_u"))
     if not unit.is_sorted():  # (session, path order): one integer key, unique
         key = unit.cast(pl.UInt64) * (1 << 32) + pl.int_range(
             len(unit), dtype=pl.UInt64, eager=True
@@ -425,7 +489,13 @@ def _step_codes(lf: pl.LazyFrame, spec: _Spec) -> tuple[pl.Expr, list[list[int]]
 def _check_present(lf: pl.LazyFrame, b: pl.DataFrame, index: dict[str, int], spec: _Spec) -> None:
     """Raise :class:`ParameterError` for a step value that never occurs in ``column`` (the
     values found are read only then)."""
-    present = set(b.get_column("_v").unique().to_list())
+    wanted = sorted({index[v] for vals in spec.values for v in vals if v in index})
+    found = (
+        b.select([(pl.col("_v") == c).any().alias(str(c)) for c in wanted]).row(0)
+        if b.height and wanted
+        else []
+    )
+    present = {c for c, here in zip(wanted, found, strict=False) if here}
     missing = [v for vals in spec.values for v in vals if v not in index or index[v] not in present]
     if spec.column == "stage":
         missing = [v for v in missing if v not in STAGES]
@@ -445,26 +515,33 @@ def _check_present(lf: pl.LazyFrame, b: pl.DataFrame, index: dict[str, int], spe
 def _step_events(lf: pl.LazyFrame, spec: _Spec, carry: Sequence[str] = ()) -> pl.DataFrame:
     """The events that match some step, in path order: ``_u``, ``_o``, ``timestamp``, ``_v``
     (value code), ``_m_<k>`` (matches step k+1), the ``carry`` columns (revenue, breakdowns:
-    read at the credited events later) and, for best-attempt ordered funnels, ``_lt`` (the
-    path's last step event with this timestamp: see :func:`_tie_key`)."""
+    read at the credited events later) and, for best-attempt ordered funnels, ``_key``: the
+    as-of key of an event, the ``_o`` of the path's last step event with the same timestamp
+    (a same-second tie may go either way), read by a backward fill from the last one.
+
+    The rows are gathered into one chunk: the events come in many chunks (100 after
+    :func:`cxlab.analysis.journey.assign_stages`), and the as-of joins of best attempt are
+    about 4x slower on chunked columns.
+    """
     code, codes, index = _step_codes(lf, spec)
     every = sorted({c for cs in codes for c in cs})
-    v = pl.col("_v")
     b = (
         lf.filter(code.is_in(pl.Series(every, dtype=pl.UInt64).implode()))
         .select("_u", "_o", "timestamp", code.alias("_v"), *carry)
-        .with_columns(
-            [
-                v.is_in(pl.Series(cs, dtype=pl.UInt64).implode()).alias(f"_m_{k}")
-                for k, cs in enumerate(codes)
-            ]
-        )
+        .collect()
+        .rechunk()
+    )
+    v = pl.col("_v")
+    b = b.with_columns(
+        [
+            pl.any_horizontal([v == c for c in cs] or [False]).alias(f"_m_{k}")
+            for k, cs in enumerate(codes)
+        ]
     )
     if spec.entry == "best" and spec.order == "ordered":
         ts, u = pl.col("timestamp"), pl.col("_u")
         last_of_tie = (u.ne_missing(u.shift(-1)) | ts.ne_missing(ts.shift(-1))).fill_null(True)
-        b = b.with_columns(last_of_tie.alias("_lt"))
-    b = b.collect()
+        b = b.with_columns(pl.when(last_of_tie).then(pl.col("_o")).backward_fill().alias("_key"))
     _check_present(lf, b, index, spec)
     return b
 
@@ -481,9 +558,6 @@ def _deadline(spec: _Spec, k: int, start: pl.Expr, at: pl.Expr) -> pl.Expr:
     return pl.min_horizontal(parts) if parts else pl.lit(None, dtype=_TS)
 
 
-_POS = pl.int_range(pl.len(), dtype=pl.Int64)  # a row's position in the step events
-
-
 def _windows_after(spec: _Spec, k: int) -> bool:
     """Whether step k+2 (0-based ``k``) has a deadline (a window or its step window)."""
     return k + 1 < spec.n and (spec.win is not None or spec.swin[k + 1] is not None)
@@ -495,9 +569,7 @@ def _starts(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.select("_u", "_o", ts.alias("_t"), ts.alias("_s"))
 
 
-def _level(
-    b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None, key: pl.Expr
-) -> pl.DataFrame:
+def _level(b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None) -> pl.DataFrame:
     """Best attempt: the events that reach step k+1 (0-based ``k``) in some attempt, with the
     attempt credited there.
 
@@ -511,28 +583,12 @@ def _level(
     cand = b.lazy().filter(pl.col(f"_m_{k}"))
     if prev is None:  # step 1: every step-1 event starts an attempt
         return _starts(cand).collect()
-    return _reach(cand, prev.lazy(), spec, k, key).collect()
+    return _reach(cand, prev.lazy(), spec, k).collect()
 
 
-def _tie_key(b: pl.DataFrame) -> pl.Expr:
-    """The as-of key of a step event (best attempt): the ``_o`` of the path's last step event
-    with the same timestamp (a same-second tie may go either way). Ties are rare: the key is
-    ``_o`` but for the events of a tie, looked up in a table of those (no pass over the
-    events beyond the ``_lt`` flags)."""
-    lt = pl.col("_lt")
-    ties = b.lazy().filter(~lt | ~lt.shift(1).fill_null(True)).select("_o", "_lt").collect()
-    if ties.height == 0:
-        return pl.col("_o")
-    ties = ties.with_columns(pl.when(lt).then(pl.col("_o")).backward_fill().alias("_tk"))
-    ties = ties.filter(~lt)
-    return pl.col("_o").replace(ties.get_column("_o"), ties.get_column("_tk"))
-
-
-def _reach(
-    cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int, key: pl.Expr
-) -> pl.LazyFrame:
+def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.LazyFrame:
     """:func:`_level` for k >= 1: each candidate event's latest earlier step-k event (as-of on
-    ``key``, :func:`_tie_key`)."""
+    ``_key``, see :func:`_step_events`)."""
     cols = {"_u": "_pu", "_o": "_po", "_t": "_pt", "_s": "_ps"}
     # the attempt's earlier steps ride along, so the credited chain needs no walk back
     chain = [c for j in range(1, k) for c in (f"_o_{j}", f"step_{j}_at")]
@@ -548,7 +604,7 @@ def _reach(
     if overlap:  # an event of two steps may find itself as step k (same time): then the one before
         moved = [*cols.values(), *chain]
         p = p.with_columns([pl.col(c).shift(1).alias(c + "2") for c in moved])
-    j = cand.select("_u", "_o", "timestamp", key.cast(pl.Int64).alias("_key")).join_asof(
+    j = cand.select("_u", "_o", "timestamp", "_key").join_asof(
         p, left_on="_key", right_on="_po", strategy="backward", check_sortedness=False
     )
     if overlap:
@@ -577,9 +633,9 @@ def _best_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
     furthest step, with the earlier steps its attempt came through (carried along by
     :func:`_reach`).
     """
-    levels, prev, key = [], None, _tie_key(b)
+    levels, prev = [], None
     for k in range(spec.n):
-        prev = _level(b, spec, k, prev, key)
+        prev = _level(b, spec, k, prev)
         levels.append(prev)
     finals = []
     for k, lev in enumerate(levels):
@@ -589,11 +645,10 @@ def _best_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
             pl.col("_o").alias(f"_o_{k + 1}"),
             pl.col("_t").alias(f"step_{k + 1}_at"),
         )
-        windows = spec.win is not None or (k + 1 < spec.n and spec.swin[k + 1] is not None)
-        if k + 1 < spec.n and windows:  # the latest deadline of the attempts that stopped here
+        if _windows_after(spec, k):
+            # the latest deadline of the attempts that stopped here: deadlines never decrease
+            # along a path (nor do starts and times) unless a value belongs to two steps
             dl = _deadline(spec, k, pl.col("_s"), pl.col("_t")).alias("_dnext")
-            # deadlines never decrease along a path (nor do starts and times) unless a value
-            # belongs to two steps: then the largest
             last = pl.col("_u").ne_missing(pl.col("_u").shift(-1)).fill_null(True)
             nxt = (
                 lev.group_by("_u", maintain_order=True).agg(dl.max()).select("_dnext")
@@ -602,17 +657,34 @@ def _best_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
             )  # one row per path, in the firsts' order: side by side, no join
             f = pl.concat([f, nxt], how="horizontal")
         finals.append(f.drop("_o", "_t"))
-    state = pl.concat(pl.collect_all(finals), how="diagonal_relaxed")
-    # per path, its furthest step: sorted on one integer key (path, then furthest first)
-    key = pl.col("_u").cast(pl.UInt64) * (spec.n + 1) + (spec.n - pl.col("_m")).cast(pl.UInt64)
-    state = state.sort(key).filter(_first_of())
     cols = [c for k in range(spec.n) for c in (f"step_{k + 1}_at", f"_o_{k + 1}")]
-    state = state.select(
-        "_u", "_m", "_s", *(["_dnext"] if "_dnext" in state.columns else []), *cols
-    )
-    if "_dnext" not in state.columns:
-        state = state.with_columns(pl.lit(None, dtype=_TS).alias("_dnext"))
-    return state
+    return _furthest(pl.collect_all(finals), ["_m", "_s", "_dnext", *cols])
+
+
+def _furthest(finals: list[pl.DataFrame], cols: list[str]) -> pl.DataFrame:
+    """One row per path from the first rows of each step's level (``finals``, each sorted
+    by path, one row per path): the row of the furthest level the path reached.
+
+    A path at level k+1 is at level k too, so the paths of level 0 are all of them: each
+    column starts as level 0's and every deeper level writes its rows over it, at its paths'
+    positions found by binary search (no sort, no join; columns a level lacks are null).
+    """
+    paths = finals[0].get_column("_u")
+    dtypes = {c: f.schema[c] for f in reversed(finals) for c in cols if c in f.schema}
+    dtypes.setdefault("_dnext", _TS)
+
+    def column(f: pl.DataFrame, c: str) -> pl.Series:
+        if c in f.schema:
+            return f.get_column(c)
+        return pl.repeat(None, f.height, dtype=dtypes[c], eager=True).alias(c)
+
+    out = {c: column(finals[0], c) for c in cols}
+    for f in finals[1:]:
+        if f.height == 0:
+            continue
+        at = paths.search_sorted(f.get_column("_u"))
+        out = {c: s.scatter(at, column(f, c)) for c, s in out.items()}
+    return pl.DataFrame([paths, *out.values()])
 
 
 def _first_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
@@ -895,6 +967,19 @@ def _touch(spec: _Spec) -> pl.Expr:
     return pl.col(f"_o_{spec.by_touch}")
 
 
+def _event_by(spec: _Spec, names: list[str]) -> list[str]:
+    """The breakdowns read in the events (the others are customers columns or the cohort)."""
+    return [c for c in spec.by if c in names and c != "signup_cohort" and c not in spec.ids]
+
+
+def _with_ids(state: pl.DataFrame, ids: pl.LazyFrame) -> pl.DataFrame:
+    """``state`` with each path's ``customer_id`` (and ``session_id``): ``ids`` is sorted by
+    path code, so each path's row is found by binary search (no join on 1.7M sessions)."""
+    ids = ids.collect()
+    at = ids.get_column("_u").search_sorted(state.get_column("_u"))
+    return pl.concat([state, ids.drop("_u")[at]], how="horizontal")
+
+
 def _groups(
     units: pl.DataFrame,
     spec: _Spec,
@@ -905,8 +990,7 @@ def _groups(
 ) -> pl.DataFrame:
     """The breakdown values of ``units`` (``_u``, ids, ``_touch``): events columns at the touch
     event (read in ``src``), customers columns, ``signup_cohort``."""
-    names = paths.lf.collect_schema().names()
-    ev_by = [c for c in spec.by if c in names and c != "signup_cohort" and c not in spec.ids]
+    ev_by = _event_by(spec, paths.lf.collect_schema().names())
     if ev_by:
         vals = _lookup(src, units, "_touch", {c: pl.col(c).cast(pl.String) for c in ev_by})
         units = units.join(vals, on="_touch", how="left")
@@ -984,9 +1068,11 @@ def _state(
     customers: Frame | None = None,
     cohort_every: str = "1mo",
     scope: bool = False,
+    ids: bool = False,
 ):
     """Per path state (private columns start with ``_``), the data end, and (``scope``) the
-    number of paths in scope per breakdown group."""
+    number of paths in scope per breakdown group. The ids (``customer_id``, ``session_id``)
+    are added when asked for (``ids``) or needed by a breakdown."""
     paths = _path_events(events, spec, as_of)
     lf, end = paths.lf, paths.end
     names = lf.collect_schema().names()
@@ -1000,8 +1086,9 @@ def _state(
             state = _any_state(b, spec)
         else:
             state = _with_deadlines(_ordered_state(b, spec), spec)
-    ids = paths.ids.join(state.lazy().select("_u"), on="_u", how="semi").collect()
-    state = _excluded(state.join(ids, on="_u", how="left"), lf, spec, end)
+    state = _excluded(state, lf, spec, end)
+    if ids or any(c not in _event_by(spec, names) for c in spec.by):
+        state = _with_ids(state, paths.ids)
     state = state.with_columns(_touch(spec).alias("_touch"))
     if "revenue" in names:
         rev = _lookup(src, state, f"_o_{spec.n}", {"_revenue": pl.col("revenue")})
@@ -1172,6 +1259,7 @@ def _run(
     scope: bool = False,
     skip_ahead: bool = False,
     where: str = "funnel",
+    ids: bool = False,
 ):
     """(state, spec, end, scope) for the keyword arguments of :func:`funnel`."""
     unknown = sorted(set(kwargs) - set(_SPEC_ARGS) - set(_STATE_ARGS) - {"completed_windows"})
@@ -1185,7 +1273,7 @@ def _run(
         steps, skip_ahead=skip_ahead, **{k: v for k, v in kwargs.items() if k in _SPEC_ARGS}
     )
     state, end, sc, lf = _state(
-        events, spec, scope=scope, **{k: v for k, v in kwargs.items() if k in _STATE_ARGS}
+        events, spec, scope=scope, ids=ids, **{k: v for k, v in kwargs.items() if k in _STATE_ARGS}
     )
     return state, spec, end, sc, lf
 
@@ -1209,7 +1297,7 @@ def funnel_customers(events: Frame, steps: Sequence[Step], **kwargs) -> pl.DataF
     >>> funnel_customers(ev, ["site_visit", "checkout"])["steps_reached"].to_list()
     [2, 1]
     """
-    state, spec, _, _, _ = _run(events, steps, kwargs, where="funnel_customers")
+    state, spec, _, _, _ = _run(events, steps, kwargs, where="funnel_customers", ids=True)
     return _customers_table(state, spec)
 
 

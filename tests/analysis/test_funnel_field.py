@@ -138,6 +138,36 @@ def test_session_interrupted_by_events_without_a_session_is_one_path():
     assert converted(f) == [1, 1] and f.get_column("in_scope").to_list() == [3, 3]
 
 
+def test_sessions_interrupted_by_events_without_one_need_no_regrouping(monkeypatch):
+    # u: s1 a, (no session) x, s1 b, s2 a; v: s1 b. Once the event without a session is set
+    # apart, every session is one run of its customer's events: the session codes are a
+    # running count of starts, the regrouping (a sort) is never called. u's s1 converts
+    # (a -> b), u's s2 and v's s1 do not (v's s1 is another customer's session: its own
+    # path). In scope: u s1, u's no-session path, u s2, v s1 = 4; step 1: 2; step 2: 1.
+    import cxlab.analysis.funnel as funnel_module
+
+    def regroup(*args):
+        raise AssertionError("the sessions were regrouped")
+
+    monkeypatch.setattr(funnel_module, "_session_order", regroup)
+    ev = log(
+        [("u", 0, "a"), ("u", 1, "x"), ("u", 2, "b"), ("u", 3, "a"), ("v", 0, "b")],
+        session_id=["s1", None, "s1", "s2", "s1"],
+    )
+    f = funnel(ev, ["a", "b"], path="session")
+    assert converted(f) == [2, 1] and f.get_column("in_scope").to_list() == [4, 4]
+
+
+def test_session_that_comes_back_after_another_is_one_path():
+    # u: s1 a (0h), s2 x (1h), s1 b (2h): s1 comes back after s2 and is still one session,
+    # a -> b converts; s2 has no step. In scope: s1, s2 = 2; step 1: 1; step 2: 1.
+    ev = log([("u", 0, "a"), ("u", 1, "x"), ("u", 2, "b")], session_id=["s1", "s2", "s1"])
+    f = funnel(ev, ["a", "b"], path="session")
+    assert converted(f) == [1, 1] and f.get_column("in_scope").to_list() == [2, 2]
+    fc = funnel_customers(ev, ["a", "b"], path="session")
+    assert fc.select("session_id", "steps_reached").rows() == [("s1", 2)]
+
+
 def test_several_breakdowns_and_the_touch_that_gives_the_value():
     # p: a on web, b on app (converts); q: a on app. Segments: p gold, q basic.
     ev = log([("p", 0, "a"), ("p", 1, "b"), ("q", 0, "a")], channel=["web", "app", "app"])
