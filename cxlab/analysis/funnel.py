@@ -355,59 +355,37 @@ def _session_paths(lf: pl.LazyFrame, names: list[str], spec: _Spec):
 
     ``lf`` is in customer path order. The events with a session keep that order, the events
     without one follow (one path per customer), in the same order: two filters, no sort.
-    A session's code ``_u`` is the running count of session starts (:func:`_session_starts`);
-    ``_o`` is ``_cx_seq`` (offset by 2**32 after the events with a session: ``_cx_seq`` is a
-    UInt32). If a session comes back after another one of the same customer (``s1 s2 s1``),
-    the events are regrouped by :func:`_session_order` instead (same paths, same numbers).
+    Among the events with a session, a session starts where the customer or ``session_id``
+    changes: its code ``_u`` is the running count of starts. ``_o`` is ``_cx_seq`` (offset
+    by 2**32 after the events with a session: ``_cx_seq`` is a UInt32). If a session comes
+    back after another one of the same customer (``s1 s2 s1``), the events are regrouped by
+    :func:`_session_order` instead (same paths, same numbers).
     """
-    base = lf.select(CUSTOMER_CODE, "session_id").collect()
-    new = _session_starts(base)
-    runs = base.filter(new)
     sid, cid, seq = pl.col("session_id"), pl.col(CUSTOMER_CODE), pl.col(SEQUENCE).cast(pl.Int64)
+    read = _read(names, spec)
+    inn = lf.filter(sid.is_not_null()).select(cid, sid, *read, seq.alias("_o")).collect()
+    new = inn.select(~same_path([CUSTOMER_CODE, "session_id"])).to_series()
+    runs = inn.filter(new).select(cid, sid)
     mixed = sid.hash() ^ (cid.cast(pl.UInt64) * 0x9E3779B97F4A7C15)
     if runs.select(mixed.n_unique()).item() != runs.height:  # a session in two runs (or a clash)
         return _session_order(lf, names, spec)
-    alone = (1 << 32) + cid.cast(pl.Int64)  # the codes of the paths without a session
-    code = (
-        pl.when(sid.is_not_null()).then(pl.lit(new.cast(pl.Int64).cum_sum() - 1)).otherwise(alone)
-    )
-    order = pl.when(sid.is_not_null()).then(seq).otherwise(seq + (1 << 32))
-    full = lf.with_columns(code.cast(pl.Int64).alias("_u"), order.alias("_o"))
-    customers = lf.filter(~same_path([CUSTOMER_CODE])).select(CUSTOMER_CODE, "customer_id")
     out = lf.filter(sid.is_null())
+    alone = runs.height + cid.cast(pl.Int64)  # the codes of the paths without a session
+    moved = pl.concat(
+        [
+            inn.select(*read, pl.lit(new.cast(pl.Int64).cum_sum() - 1).alias("_u"), "_o"),
+            out.select(*read, alone.alias("_u"), (seq + (1 << 32)).alias("_o")).collect(),
+        ],
+        rechunk=False,
+    )
+    customers = lf.filter(~same_path([CUSTOMER_CODE])).select(cid, "customer_id")
     ids = pl.concat(
         [
             runs.lazy().with_row_index("_u").select(pl.col("_u").cast(pl.Int64), cid, sid),
             out.filter(~same_path([CUSTOMER_CODE])).select(alone.alias("_u"), cid, sid),
         ]
     ).join(customers, on=CUSTOMER_CODE, how="left", maintain_order="left")
-    paths = pl.concat([full.filter(sid.is_not_null()), full.filter(sid.is_null())])
-    return paths.select(*_read(names, spec), "_u", "_o"), ids.select("_u", "customer_id", sid)
-
-
-def _session_starts(base: pl.DataFrame) -> pl.Series:
-    """True on the events that start a session run (``base``: ``_cx_cid``, ``session_id`` in
-    customer path order), comparing each event with a session to the previous event with a
-    session: the previous row, or for the few events right after events without a session,
-    the last one before them (found by a forward fill of row numbers and compared there)."""
-    sid = pl.col("session_id")
-    has = sid.is_not_null()
-    new = base.select((~same_path([CUSTOMER_CODE, "session_id"]) & has).alias("_new")).to_series()
-    after = base.select((has & sid.shift(1).is_null()).arg_true()).to_series()
-    if after.len() == 0:
-        return new
-    before = (
-        base.select(
-            pl.when(has).then(pl.int_range(pl.len(), dtype=pl.Int64)).shift(1).forward_fill()
-        )
-        .to_series()
-        .gather(after)
-    )
-    here, there = (base.select(pl.all().gather(at)) for at in (after, before))
-    same = (here.get_column(CUSTOMER_CODE) == there.get_column(CUSTOMER_CODE)) & (
-        here.get_column("session_id") == there.get_column("session_id")
-    )
-    return new.scatter(after, ~same.fill_null(False))
+    return moved.lazy(), ids.select("_u", "customer_id", sid)
 
 
 def _first_run(runs: pl.DataFrame) -> pl.Series:
@@ -662,29 +640,28 @@ def _best_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
 
 
 def _furthest(finals: list[pl.DataFrame], cols: list[str]) -> pl.DataFrame:
-    """One row per path from the first rows of each step's level (``finals``, each sorted
-    by path, one row per path): the row of the furthest level the path reached.
+    """One row per path from the first rows of each step's level (``finals``, one row per
+    path): the row of the furthest level the path reached, in level order (paths that
+    stopped at step 1, then at step 2, …; callers do not rely on the order of paths).
 
-    A path at level k+1 is at level k too, so the paths of level 0 are all of them: each
-    column starts as level 0's and every deeper level writes its rows over it, at its paths'
-    positions found by binary search (no sort, no join; columns a level lacks are null).
+    A path at level k+1 is at level k too, so a level-k row stays when its path is not at
+    level k+1: path codes are small integers (customer codes, session numbers), so that is a
+    look-up in a flag per code (no sort, no join). Columns a level lacks are null.
     """
-    paths = finals[0].get_column("_u")
-    dtypes = {c: f.schema[c] for f in reversed(finals) for c in cols if c in f.schema}
-    dtypes.setdefault("_dnext", _TS)
-
-    def column(f: pl.DataFrame, c: str) -> pl.Series:
-        if c in f.schema:
-            return f.get_column(c)
-        return pl.repeat(None, f.height, dtype=dtypes[c], eager=True).alias(c)
-
-    out = {c: column(finals[0], c) for c in cols}
-    for f in finals[1:]:
-        if f.height == 0:
-            continue
-        at = paths.search_sorted(f.get_column("_u"))
-        out = {c: s.scatter(at, column(f, c)) for c, s in out.items()}
-    return pl.DataFrame([paths, *out.values()])
+    codes = int(finals[0].get_column("_u").max() or 0) + 1
+    parts = []
+    for f, deeper in zip(finals, [*finals[1:], None], strict=True):
+        if deeper is not None and deeper.height:
+            there = pl.repeat(False, codes, eager=True).scatter(deeper.get_column("_u"), True)
+            f = f.filter(~there.gather(f.get_column("_u")))
+        parts.append(f)
+    out = pl.concat(parts, how="diagonal_relaxed")
+    missing = [
+        pl.lit(None, dtype=pl.Int64 if c.startswith("_o_") else _TS).alias(c)
+        for c in cols
+        if c not in out.columns
+    ]
+    return out.with_columns(missing).select("_u", *cols)
 
 
 def _first_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
