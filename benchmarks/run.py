@@ -531,12 +531,14 @@ def process_kinds(
 
     ``new``: the new commit's extracted tree (``--new``); None: this checkout's package.
     """
-    kinds = [("floor", "floor", None), ("load", "load", new)]
-    kinds += [] if a.only_load else [("cxlab", "cxlab", new)]
+    load, pipeline = not a.only_pipeline, not a.only_load
+    kinds = [("floor", "floor", None)]
+    kinds += [("load", "load", new)] if load else []
+    kinds += [("cxlab", "cxlab", new)] if pipeline else []
     if old:
-        kinds += [("load@old", "load", old[1])]
-        kinds += [] if a.only_load else [("cxlab@old", "cxlab", old[1])]
-    if not a.only_load:
+        kinds += [("load@old", "load", old[1])] if load else []
+        kinds += [("cxlab@old", "cxlab", old[1])] if pipeline else []
+    if pipeline:
         kinds += [] if a.no_pandas else [("pandas", "pandas", None)]
         kinds += [("plain", "plain", None)] if a.plain else []
     return kinds
@@ -589,6 +591,11 @@ def main() -> None:
         action="store_true",
         help="time the floor and load processes only (new and old): shorter rounds",
     )
+    ap.add_argument(
+        "--only-pipeline",
+        action="store_true",
+        help="time the floor and whole-pipeline processes only (new and old)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -611,7 +618,7 @@ def main() -> None:
             folder = sample if shape == "sample" else ensure_heavy(n, sample)
             kinds = process_kinds(old, a, new[1] if new else None)
             res, ratios = measure(folder, kinds, max(a.runs, 3))
-            ev = res["load"].get("events")
+            ev = res["load" if "load" in res else "cxlab"].get("events")
             label = f"{shape} log, {n:,} customers, {ev:,} events"
             results[label] = {"results": res, "process_ratio_to_floor": ratios, "old": sha}
             print(f"\nload average now {os.getloadavg()[0]:.1f}")
