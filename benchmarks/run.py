@@ -48,8 +48,9 @@ Bytecode
     pip-installed package is: without it, an editable checkout run with
     ``PYTHONDONTWRITEBYTECODE=1`` (this machine's setting) compiles every cxlab module it
     imports again in every process, about 0.1–0.2 s that no installed cxlab pays.
-    ``--no-compile`` leaves the bytecode as it is (every figure in ``RESULTS.md`` before the
-    section "load within 2× of the floor" was measured that way).
+    ``--no-compile`` leaves the bytecode as it is (every whole-process figure in
+    ``RESULTS.md`` before the section "the load process against the floor" was measured
+    that way).
 
 Peak RSS is the child process's own maximum resident set (``ru_maxrss``). The 100M-event
 out-of-core run is ``benchmarks/bench_outofcore.py``. Results are printed as a table and
