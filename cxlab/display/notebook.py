@@ -664,8 +664,8 @@ def control_grid(
     """Controls in one grid, a column per position in ``rows``: tidy at 1100 px and narrower.
 
     Each control fills its cell and its label takes ``label_width`` (labels line up down a
-    column); the buttons of a toggle share about 200 px (at 1100 px a notebook's output is
-    ~970 px wide: cells of ~310 px, labels of ~85 px; wider buttons put the label above them).
+    column); the buttons of a toggle share about 200 px beside their label (at 1100 px a
+    notebook's output is ~970 px wide: cells of ~310 px, labels of ~85 px).
     A short row leaves its last
     cells empty. ipywidgets' default rows of fixed-width controls wrap unevenly instead (a
     toggle's label above its buttons, columns that do not line up).
@@ -689,6 +689,14 @@ def control_grid(
             control.style.description_width = label_width
             if isinstance(control, widgets.ToggleButtons):  # its buttons share ~200 px
                 control.style.button_width = f"{200 // max(len(control.options), 1) - 4}px"
+                if control.description:  # a toggle puts its own label above its buttons
+                    label = widgets.HTML(
+                        f'<div style="text-align:right;padding-right:8px">'
+                        f"{html.escape(control.description)}</div>",
+                        layout=widgets.Layout(width=label_width, flex="0 0 auto"),
+                    )
+                    control.description = ""
+                    control = widgets.HBox([label, control])
             cells.append(control)
         cells += [widgets.Box() for _ in range(columns - len(row))]
     return widgets.GridBox(
