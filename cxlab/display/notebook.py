@@ -659,13 +659,13 @@ def _display_data(item: Any) -> dict[str, Any]:
 
 
 def control_grid(
-    controls: Mapping[str, Any], rows: Sequence[Sequence[str]], *, label_width: str = "6.5em"
+    controls: Mapping[str, Any], rows: Sequence[Sequence[str]], *, label_width: str = "6em"
 ) -> Any:
     """Controls in one grid, a column per position in ``rows``: tidy at 1100 px and narrower.
 
     Each control fills its cell and its label takes ``label_width`` (labels line up down a
-    column); the buttons of a toggle share about 200 px beside their label (at 1100 px a
-    notebook's output is ~970 px wide: cells of ~310 px, labels of ~85 px).
+    column); the buttons of a toggle share about 216 px beside their label (at 1100 px a
+    notebook's output is ~970 px wide: cells of ~310 px, labels of ~80 px).
     A short row leaves its last
     cells empty. ipywidgets' default rows of fixed-width controls wrap unevenly instead (a
     toggle's label above its buttons, columns that do not line up).
@@ -687,8 +687,8 @@ def control_grid(
             control = controls[name]
             control.layout.width = "auto"
             control.style.description_width = label_width
-            if isinstance(control, widgets.ToggleButtons):  # its buttons share ~200 px
-                control.style.button_width = f"{200 // max(len(control.options), 1) - 4}px"
+            if isinstance(control, widgets.ToggleButtons):  # its buttons share ~216 px
+                control.style.button_width = f"{216 // max(len(control.options), 1) - 4}px"
                 if control.description:  # a toggle puts its own label above its buttons
                     label = widgets.HTML(
                         f'<div style="text-align:right;padding-right:8px">'
