@@ -93,12 +93,13 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--browsing", type=float, default=90)
     ap.add_argument("--runs", type=int, default=3, help="fresh processes (default 3)")
+    ap.add_argument("--folder", type=Path, help="a bookshop folder (default: benchmarks/data/…)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args.child)
         return
-    folder = ensure_data(args.customers, args.browsing)
+    folder = args.folder or ensure_data(args.customers, args.browsing)
     load = os.getloadavg()[0]
     runs = []
     for i in range(args.runs):
