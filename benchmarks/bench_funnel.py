@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -58,13 +59,13 @@ def child(folder: Path, old_src: str | None) -> dict:
             ),
             "stage funnel": lambda: fmod.stage_funnel(st),
         }
-    out = {}
+    out, cpu = {}, {}
     for name, fn in runs.items():
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         res = fn()
-        out[name] = time.perf_counter() - t
+        out[name], cpu[name] = time.perf_counter() - t, time.process_time() - c
         assert isinstance(res, pl.DataFrame) and res.height > 0, name
-    return {"tree": old_src or "new", "events": st.height, "steps": out, "file": str(__file__)}
+    return {"tree": old_src or "new", "events": st.height, "steps": out, "cpu": cpu}
 
 
 def main() -> None:
@@ -83,6 +84,8 @@ def main() -> None:
         print(json.dumps(child(folder, a.old_src if a.child == "old" else None)))
         return
     results: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
+    cpus: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
+    load = os.getloadavg()
     trees = ["old", "new"] if a.old_src else ["new"]
     for r in range(a.runs):
         for tree in trees if r % 2 == 0 else trees[::-1]:
@@ -91,22 +94,42 @@ def main() -> None:
             got = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
             for k, v in got["steps"].items():
                 results[tree].setdefault(k, []).append(v)
+                cpus[tree].setdefault(k, []).append(got["cpu"][k])
             print(
                 f"run {r + 1} {tree}: "
                 + ", ".join(f"{k} {v:.2f}s" for k, v in got["steps"].items()),
                 flush=True,
             )
-    base = statistics.median(results["old"]["funnel"]) if a.old_src else None
-    print(f"\n{got['events']:,} events, medians of {a.runs} fresh processes\n")
-    print("| tree | analysis | median s | min–max s | × old funnel |\n|---|---|---|---|---|")
-    for tree in trees:
-        for k, v in results[tree].items():
-            ratio = f"{statistics.median(v) / base:.2f}" if base else "–"
-            print(
-                f"| {tree} | {k} | {statistics.median(v):.2f} | {min(v):.2f}–{max(v):.2f} | {ratio} |"
-            )
+    end = os.getloadavg()
+    print(
+        f"\n{got['events']:,} events, medians of {a.runs} fresh processes, load average "
+        f"{load[0]:.1f} at the start, {end[0]:.1f} at the end\n"
+    )
+    print(table(results, cpus, trees, bool(a.old_src)))
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bench_funnel.json").write_text(json.dumps(results, indent=1))
+    (OUT / "bench_funnel.json").write_text(
+        json.dumps({"wall": results, "cpu": cpus, "load": [load, end]}, indent=1)
+    )
+
+
+def table(wall: dict, cpu: dict, trees: list[str], old: bool) -> str:
+    """Wall seconds and CPU seconds (all threads: moves less with other sessions' load), each
+    with its ratio to the old ``funnel``'s median."""
+    med = statistics.median
+    lines = [
+        "| tree | analysis | wall s, median (min–max) | × old | CPU s, median (min–max) | × old |",
+        "|---|---|---|---|---|---|",
+    ]
+    for tree in trees:
+        for k, v in wall[tree].items():
+            c = cpu[tree][k]
+            rw = f"{med(v) / med(wall['old']['funnel']):.2f}" if old else "–"
+            rc = f"{med(c) / med(cpu['old']['funnel']):.2f}" if old else "–"
+            lines.append(
+                f"| {tree} | {k} | {med(v):.2f} ({min(v):.2f}–{max(v):.2f}) | {rw} "
+                f"| {med(c):.2f} ({min(c):.2f}–{max(c):.2f}) | {rc} |"
+            )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
