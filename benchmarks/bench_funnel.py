@@ -61,9 +61,9 @@ def child(folder: Path, old_src: str | None) -> dict:
         }
     out, cpu = {}, {}
     for name, fn in runs.items():
-        t, c = time.perf_counter(), time.process_time()
+        t, t_cpu = time.perf_counter(), time.process_time()
         res = fn()
-        out[name], cpu[name] = time.perf_counter() - t, time.process_time() - c
+        out[name], cpu[name] = time.perf_counter() - t, time.process_time() - t_cpu
         assert isinstance(res, pl.DataFrame) and res.height > 0, name
     return {"tree": old_src or "new", "events": st.height, "steps": out, "cpu": cpu}
 
