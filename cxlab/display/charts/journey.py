@@ -179,7 +179,8 @@ def heatmap_chart(
             f"{value}:Q",
             scale=scale,
             title=display_label(value),
-            legend=alt.Legend(format=label_fmt),
+            # a legend's ticks get a precision from their step: "," alone reads "2e+3" there
+            legend=alt.Legend(format=",.0f" if label_fmt == "," else label_fmt),
         ),
         tooltip=tooltips,
     )
