@@ -76,6 +76,7 @@ bench-compare: $(VENV)/.installed-test ## make bench's pipeline against OLD=<com
 
 lint: $(VENV)/.installed-test ## ruff over the package, tests and notebooks
 	$(BIN)/ruff check cxlab tests benchmarks notebooks
+	$(BIN)/ruff format --check cxlab tests benchmarks notebooks
 
 clean: ## Remove the virtualenv, caches and rendered reports
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site

@@ -52,7 +52,10 @@ EXPECTED_SKIPS: dict[str, dict[str, str]] = {
         "retention": "at least three weeks are needed",
     },
     # every purchase event removed: nothing to attribute, no buyer who could be lost
-    "no_purchases": {"paths": "No purchases in this period", "churn": "there are none, so no one could be lost"},
+    "no_purchases": {
+        "paths": "No purchases in this period",
+        "churn": "there are none, so no one could be lost",
+    },
     # feedback holds CSAT and CES answers only
     "no_nps": {
         "drivers": "No NPS answers",

@@ -65,13 +65,13 @@ def test_ruff_is_clean():
     targets = [
         p for p in ("cxlab", "tests", "benchmarks", "notebooks") if (PROJECT_ROOT / p).exists()
     ]
-    result = subprocess.run(
-        [ruff, "check", "--output-format", "concise", *targets],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    for command in (["check", "--output-format", "concise"], ["format", "--check"]):
+        result = subprocess.run(
+            [ruff, *command, *targets], cwd=PROJECT_ROOT, capture_output=True, text=True
+        )
+        assert result.returncode == 0, (
+            f"ruff {command[0]} {' '.join(targets)}:\n" + result.stdout + result.stderr
+        )
 
 
 def test_the_readme_is_one_screen_plus_links():
