@@ -14,7 +14,6 @@ import html
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -221,30 +220,6 @@ def test_dask_local_cluster_gives_the_same_reports(batch):
 
 
 # ---------------------------------------------------------------------------------- browser
-@pytest.fixture(scope="module")
-def browser():
-    from playwright import sync_api  # the test extra installs it
-
-    exe = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-    if not Path(exe).exists():
-        pytest.fail(
-            "Debian chromium is missing: run `bash scripts/ensure-chromium.sh` (make test does)."
-        )
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=exe,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
-
-
 def _open_offline(browser, path: Path):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     requests: list[str] = []

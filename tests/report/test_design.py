@@ -77,20 +77,6 @@ def reports(tmp_path_factory):
     return root / "reports"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    exe = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-    if not Path(exe).exists():
-        pytest.fail(
-            "Debian chromium is missing: run `bash scripts/ensure-chromium.sh` (make test does)."
-        )
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
-
-
 def _open(browser, path: Path, width: int):
     page = browser.new_page(viewport={"width": width, "height": 900})
     requests: list[str] = []

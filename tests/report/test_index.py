@@ -13,8 +13,6 @@ person to look at.
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -96,21 +94,6 @@ LINES_OF_DATE = """els => els.flatMap((el) => {
   r.setEnd(node, at + 11);
   return [new Set(Array.from(r.getClientRects()).map((b) => Math.round(b.top))).size];
 })"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright import sync_api  # the test extra installs it
-
-    exe = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-    if not Path(exe).exists():
-        pytest.fail(
-            "Debian chromium is missing: run `bash scripts/ensure-chromium.sh` (make test does)."
-        )
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 @pytest.mark.slow
