@@ -107,6 +107,16 @@ def variants(log: pl.DataFrame) -> dict:
     }
 
 
+def equals_oracle(log, steps, options):
+    """funnel_customers and funnel on every variant of ``log`` equal the oracle's."""
+    want_state = oracle.funnel_customers(log, steps, **options).drop("_entry", "_revenue")
+    want = oracle.funnel(log, steps, **options)
+    for name, frame in variants(log).items():
+        got_state = funnel_customers(frame, steps, **options)
+        assert_equal(got_state, want_state, f"funnel_customers, {name}, {steps}, {options}")
+        assert_equal(funnel(frame, steps, **options), want, f"funnel, {name}, {steps}, {options}")
+
+
 @EXAMPLES
 @given(st.data(), event_logs(), st.booleans())
 def test_funnel_equals_oracle(data, log, with_revenue):
@@ -117,12 +127,7 @@ def test_funnel_equals_oracle(data, log, with_revenue):
             )
         )
     steps, options = data.draw(funnels(log))
-    want_state = oracle.funnel_customers(log, steps, **options).drop("_entry", "_revenue")
-    want = oracle.funnel(log, steps, **options)
-    for name, frame in variants(log).items():
-        got_state = funnel_customers(frame, steps, **options)
-        assert_equal(got_state, want_state, f"funnel_customers, {name}, {steps}, {options}")
-        assert_equal(funnel(frame, steps, **options), want, f"funnel, {name}, {steps}, {options}")
+    equals_oracle(log, steps, options)
 
 
 @EXAMPLES
@@ -178,9 +183,4 @@ def test_session_funnel_of_sessions_in_runs_equals_oracle(data, log):
     log = sessions_in_runs(log)
     steps, options = data.draw(funnels(log))
     options["path"] = "session"
-    want_state = oracle.funnel_customers(log, steps, **options).drop("_entry", "_revenue")
-    want = oracle.funnel(log, steps, **options)
-    for name, frame in variants(log).items():
-        got_state = funnel_customers(frame, steps, **options)
-        assert_equal(got_state, want_state, f"funnel_customers, {name}, {steps}, {options}")
-        assert_equal(funnel(frame, steps, **options), want, f"funnel, {name}, {steps}, {options}")
+    equals_oracle(log, steps, options)
