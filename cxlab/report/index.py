@@ -1,7 +1,7 @@
 """The portfolio page ``<out>/index.html``: one row per client, sortable, offline.
 
-Each row shows the client, the status of its last run (``ok``, ``failed`` with the cell and
-exception, ``unchanged`` when ``--resume`` skipped it, ``not run``), the run time, the data
+Each row shows the client, the status of its last run (``ok``, ``failed`` with why in plain
+words (:func:`failure_text`), ``unchanged`` when ``--resume`` skipped it, ``not run``), the run time, the data
 period and the headline metrics the report notebook published (overall conversion, NPS with
 its 95% interval, churn rate), the report sections its data could not support ("2 sections
 skipped", each with its one-sentence reason), the caveats a reader must know before trusting
@@ -23,7 +23,7 @@ from typing import Any
 
 from cxlab.report.atomic import atomic_write_text
 
-__all__ = ["index_html", "write_index"]
+__all__ = ["failure_text", "index_html", "write_index"]
 
 _SORT_JS = """
 document.querySelectorAll('table.cx-index th').forEach((th, col) => {
@@ -142,6 +142,51 @@ def _caveats_cell(facts: dict[str, Any]) -> str:
     return _cell(text, sort=str(len(items)))
 
 
+#: What a reader is told first for each of cxlab's own errors (their messages are written for
+#: a reader: what is wrong, where, and how to fix it).
+_CXLAB_ERRORS = {
+    "DataError": "The client's data needs a fix",
+    "ConfigError": "The client's settings need a fix",
+    "ParameterError": "A report setting needs a fix",
+    "CxlabError": "The report could not be made",
+}
+_OTHER_FAILURES = {
+    "timeout": "A step of the report took longer than its time limit.",
+    "kernel": "The report's Python process stopped before the report was finished.",
+    "incomplete": "The report's Python process stopped before the report was finished.",
+    "worker": "The process rendering this client stopped (stopped by someone, or out of memory).",
+}
+_UNEXPECTED = "The report stopped on an unexpected error; the notebook linked here shows it."
+
+
+def failure_text(failure: dict[str, Any], limit: int = 600) -> str:
+    r"""Why a client's report failed, in the words of the index (no code, no exception names).
+
+    cxlab's own errors (``DataError``, ``ConfigError``, ``ParameterError``) carry a message
+    written for a reader, which is shown after a plain lead-in (cut at ``limit`` characters,
+    whitespace collapsed); a time limit or a stopped process gets one sentence; anything
+    else is an unexpected error, whose text (and the cell that raised it) stays in the
+    executed notebook and ``run.json``.
+
+    Examples
+    --------
+    >>> failure_text({"kind": "error", "ename": "DataError",
+    ...               "evalue": "events.csv, column 'Event Time': 3 rows\n  cannot be read."})
+    "The client's data needs a fix: events.csv, column 'Event Time': 3 rows cannot be read."
+    >>> failure_text({"kind": "error", "ename": "KeyError", "evalue": "'x'"})
+    'The report stopped on an unexpected error; the notebook linked here shows it.'
+    >>> failure_text({"kind": "timeout", "ename": "CellTimeoutError", "evalue": "..."})
+    'A step of the report took longer than its time limit.'
+    """
+    ename, kind = str(failure.get("ename") or ""), str(failure.get("kind") or "error")
+    if ename in _CXLAB_ERRORS and kind in ("error", "pipeline"):
+        value = " ".join(str(failure.get("evalue") or "").split())
+        if len(value) > limit:
+            value = value[: limit - 1].rstrip() + "…"
+        return f"{_CXLAB_ERRORS[ename]}: {value}" if value else f"{_CXLAB_ERRORS[ename]}."
+    return _OTHER_FAILURES.get(kind, _UNEXPECTED)
+
+
 def _row(run: dict[str, Any], out_dir: Path) -> str:
     e = html.escape
     facts = run.get("facts") or {}
@@ -157,7 +202,8 @@ def _row(run: dict[str, Any], out_dir: Path) -> str:
     )
     failure = run.get("failure")
     if failure:
-        status_html += f"<div class='failure'>{e(str(failure.get('summary') or failure))}</div>"
+        text = failure_text(failure) if isinstance(failure, dict) else _UNEXPECTED
+        status_html += f"<div class='failure'>{e(text)}</div>"
     cells.append(_cell(status_html, sort=shown_status))
     secs = _num(run.get("seconds"))
     cells.append(

@@ -83,6 +83,9 @@ def test_a_client_that_lost_every_event_fails_with_the_reason_and_fix(batch):
     page = (batch.out / "index.html").read_text()
     row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page, re.S) if ">lossy<" in r)
     assert "status-failed" in row and "every events row was set aside" in row
+    # in plain words: no cell number, no exception class name
+    assert "The client&#x27;s data needs a fix: " in row
+    assert "DataError" not in row and "cell " not in row
 
 
 @pytest.mark.e2e

@@ -186,7 +186,12 @@ def test_index_escapes_and_sorts_without_network():
             "client": "b",
             "status": "failed",
             "seconds": 1.0,
-            "failure": {"summary": "cell 3: DataError: <script>x</script>"},
+            "failure": {
+                "kind": "error",
+                "ename": "DataError",
+                "evalue": "<script>x</script>",
+                "summary": "cell 3: DataError: <script>x</script>",
+            },
         },
         {
             "client": "a",
@@ -206,6 +211,9 @@ def test_index_escapes_and_sorts_without_network():
     ]
     page = index_html(runs, "/nonexistent")
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    # the reader is told why in words, not with the cell and the exception's class name
+    assert "The client&#x27;s data needs a fix: &lt;script&gt;" in page
+    assert "DataError" not in page and "cell 3" not in page
     assert (
         "A &lt;i&gt;" in page
         and "25.0%" in page

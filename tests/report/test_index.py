@@ -17,7 +17,7 @@ import re
 import pytest
 
 from cxlab.config import PROJECT_ROOT
-from cxlab.report.index import index_html
+from cxlab.report.index import failure_text, index_html
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "index"
 WHO = "customers who had bought by 02 Jun 2025"
@@ -76,8 +76,12 @@ RUNS = [
         "seconds": 12.0,
         "finished": "2026-12-06T14:00:00",
         "failure": {
-            "summary": "Cell 12: DataError: events.csv, column 'Event Time': 3 rows have a "
-            "timestamp that cannot be read."
+            "kind": "error",
+            "ename": "DataError",
+            "evalue": "events.csv, column 'Event Time': 3 rows have a timestamp that cannot "
+            "be read.",
+            "summary": "cell 12 ('client = load_client(client_dir)'): DataError: events.csv, "
+            "column 'Event Time': 3 rows have a timestamp that cannot be read.",
         },
         "facts": {},
     },
@@ -119,3 +123,21 @@ def test_the_index_fits_1100_px_and_keeps_the_churn_sentence(browser, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "index-1100px.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_failure_text_is_plain_words_for_every_kind_of_failure():
+    config = {"kind": "error", "ename": "ConfigError", "evalue": "client.toml, line 3: x"}
+    assert failure_text(config) == "The client's settings need a fix: client.toml, line 3: x"
+    # a bug's text (which could be anything) stays in the notebook and run.json
+    bug = {"kind": "error", "ename": "KeyError", "evalue": "'touchpoint'", "summary": "cell 9"}
+    assert failure_text(bug) == (
+        "The report stopped on an unexpected error; the notebook linked here shows it."
+    )
+    died = {"kind": "worker", "ename": "WorkerDied", "evalue": "…"}
+    assert failure_text(died).startswith("The process rendering this client stopped")
+    kernel = {"kind": "kernel", "ename": "DeadKernelError", "evalue": "Kernel died"}
+    assert "DeadKernel" not in failure_text(kernel)
+    # 700 characters of message: cut to 600 with an ellipsis, the lead-in kept
+    long = {"kind": "error", "ename": "DataError", "evalue": "x" * 700}
+    text = failure_text(long)
+    assert text == "The client's data needs a fix: " + "x" * 599 + "…"
