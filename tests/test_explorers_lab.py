@@ -317,6 +317,12 @@ JS_SIGNATURE = """(k) => {
 
 BAD_TEXT = {"window": "2 weeks"}
 
+#: The control texts (toggle buttons, labels) whose text is cut ("in that per…").
+JS_CUT = """() => [...document.querySelectorAll(
+    '.cx-explorer .widget-toggle-button, .cx-explorer .widget-label, .cx-explorer .widget-html')]
+  .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+  .map((e) => `${e.innerText.trim()} (${e.scrollWidth} > ${e.clientWidth} px)`)"""
+
 
 def wait_idle(page, limit_s: float) -> dict:
     """Wait until the kernel is idle and no cell is queued; return the page state."""
@@ -480,6 +486,12 @@ def explore(browser, lab, sub: str, nb_name: str, timed: bool, every_control: bo
         check_page(page, f"{stem} after run all", outside)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         screenshot(page, ARTIFACTS / f"{stem}.png")
+        # on a laptop's 1100 px no control's text is cut
+        page.set_viewport_size({"width": 1100, "height": 1400})
+        page.wait_for_timeout(300)
+        cut = page.evaluate(JS_CUT)
+        page.set_viewport_size({"width": 1400, "height": 1400})
+        assert not cut, f"{stem}: control texts cut at 1100 px: {cut}"
 
         reactions = []
         controls = page.query_selector_all(".cx-explorer .cx-control")

@@ -688,7 +688,7 @@ def control_grid(
             control.layout.width = "auto"
             control.style.description_width = label_width
             if isinstance(control, widgets.ToggleButtons):  # its buttons share ~216 px
-                control.style.button_width = f"{216 // max(len(control.options), 1) - 4}px"
+                control.style.button_width = _button_width(control)
                 if control.description:  # a toggle puts its own label above its buttons
                     label = widgets.HTML(
                         f'<div style="text-align:right;padding-right:8px">'
@@ -708,6 +708,14 @@ def control_grid(
             max_width="1100px",
         ),
     )
+
+
+def _button_width(toggle: Any) -> str:
+    """A toggle's button width: its share of ~216 px, or more when a label needs it (about
+    7 px a character plus padding at JupyterLab's 13 px font), so that no label is cut."""
+    labels = [str(label) for label in toggle._options_labels] or [""]
+    share = 216 // len(labels) - 4
+    return f"{max(share, 7 * max(len(label) for label in labels) + 12)}px"
 
 
 def _folder_mb(folder: Path) -> float:
