@@ -102,6 +102,7 @@ def retention_heatmap(
         .otherwise(pl.lit("still running"))
         .alias("state"),
     )
+    data = data.drop("cohort")  # drawn by its label "entered"; no unused column is sent
     base = alt.Chart(data).encode(
         x=alt.X("period:O", title=f"{words.capitalize()} since entry"),
         y=alt.Y(
