@@ -69,20 +69,21 @@ __all__ = [
     "CODED_COLUMNS",
 ]
 
-# DataFrames cxlab itself made prepared (id -> weak reference, fingerprint at that time and
-# the key columns it was taken from), so cxlab.events.as_events need not check their codes
+# DataFrames cxlab itself made prepared (id -> weak reference, fingerprint at that time, the
+# key columns it was taken from and the distinct customers if known), so cxlab.events.as_events need not check their codes
 # again. Weak: nothing is kept alive.
 _VOUCHED: dict[int, tuple[weakref.ref, tuple, tuple]] = {}
 
 
-def vouch(frame: pl.DataFrame) -> pl.DataFrame:
+def vouch(frame: pl.DataFrame, keys: pl.Series | None = None) -> pl.DataFrame:
     """Record that cxlab made ``frame`` prepared with codes matching its rows; return it.
 
     :func:`cxlab.events.as_events` then trusts it without checking. polars DataFrames are
     immutable but for in-place methods (``replace_column``, ``df[row, col] = value``): a
     changed schema or height, or a key column (``customer_id``, ``timestamp``,
     ``source_row``, the codes) replaced in place, makes :func:`vouch_state` "changed".
-    Only cxlab's own functions vouch for frames.
+    Only cxlab's own functions vouch for frames. ``keys``: its distinct ``customer_id``
+    values, when known (:func:`customer_keys` then returns them without a pass).
 
     Examples
     --------
@@ -97,6 +98,7 @@ def vouch(frame: pl.DataFrame) -> pl.DataFrame:
     _VOUCHED[key] = (
         weakref.ref(frame, lambda _, key=key: _VOUCHED.pop(key, None)),
         *_fingerprint(frame),
+        keys,
     )
     return frame
 
@@ -161,7 +163,8 @@ def _planned(frame: pl.DataFrame | pl.LazyFrame) -> tuple | None:
 def customer_keys(frame: pl.DataFrame) -> pl.Series:
     """The distinct ``customer_id`` values of ``frame`` (any order; nulls included).
 
-    Free for a frame the loader planned (:func:`plan`): its keys are known.
+    Free for a frame the loader planned (:func:`plan`) or prepared (:func:`gather_prepared`):
+    its keys are known.
 
     Examples
     --------
@@ -171,6 +174,8 @@ def customer_keys(frame: pl.DataFrame) -> pl.Series:
     planned = _planned(frame)
     if planned is not None:
         return planned[2]
+    if _record_state(_VOUCHED, frame) == "same" and _VOUCHED[id(frame)][3] is not None:
+        return _VOUCHED[id(frame)][3]
     return frame.get_column("customer_id").unique()
 
 
@@ -410,7 +415,8 @@ def gather_prepared(
     ):
         out = _drop_unused_values(out)
     return vouch(
-        out.with_columns(pl.col(CUSTOMER_CODE).set_sorted(), pl.col(SEQUENCE).set_sorted())
+        out.with_columns(pl.col(CUSTOMER_CODE).set_sorted(), pl.col(SEQUENCE).set_sorted()),
+        keys,
     )
 
 

@@ -42,12 +42,12 @@ import stat
 import zlib
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from cxlab.contract.prepare import customer_order, plan, prepare_events
+from cxlab.contract.prepare import customer_order, gather_prepared, plan
 from cxlab.contract.questions import Question
 from cxlab.contract.schema import (
     CODED_COLUMNS,
@@ -782,13 +782,12 @@ def load_table(
             source=source,
             duplicate_events=duplicate_events,
             questions=questions,
+            prepare=prepare and table == "events",
         )
     except _EmptyFile:
         if not optional:
             raise
     else:
-        if prepare and table == "events":
-            result = replace(result, frame=prepare_events(result.frame))
         return result
     path = Path(path)
     msg = (
@@ -817,18 +816,21 @@ def _load_table(
     source: SourceSpec | None = None,
     duplicate_events: str = "keep",
     questions: Sequence[Question] | None = None,
+    prepare: bool = False,
 ) -> LoadResult:
-    """:func:`load_table` step by step: read, flag rows, duplicates, split the rows, report."""
+    """:func:`load_table` step by step: read, flag rows, duplicates, split the rows, report.
+
+    The one place the loader chooses between two ways (the rows and numbers are the same):
+    events loaded with ``prepare`` are gathered in customer order straight from the checked
+    rows (:func:`_kept_rows`), which skips a copy of every kept row in file order.
+    """
     _check_options(timezone, separator)
     as_of_utc = as_utc(as_of, timezone, "as_of") or dt.datetime.now(dt.UTC)
     start_utc = as_utc(start_date, timezone, "start_date")
     read = _read_table(table, Path(path), mapping, source, separator, questions)
     flagged = _flag_rows(read, timezone, tuple(timestamp_formats), start_utc, as_of_utc)
     order, codes, keys, repeated = _duplicates(read, flagged, duplicate_events)
-    frame = flagged.frame.lazy().filter(~pl.col("__bad")).select(flagged.kept).collect()
-    if order is not None:  # prepare_events(frame) reuses the customer order (prepare.plan)
-        positions = _kept_positions(flagged.frame, order)
-        frame = plan(frame, positions, codes, keys, flagged.categories)
+    frame = _kept_rows(flagged, order, codes, keys, prepare)
     set_aside = _set_aside_rows(read, flagged)
     issues = _set_aside_issues(read, set_aside, start_date, as_of_utc)
     issues += _warnings(read, flagged, frame, repeated, timezone, journey_map)
@@ -837,6 +839,31 @@ def _load_table(
     n = flagged.frame.height - flagged.n_blank
     result = LoadResult(table, read.path, frame, set_aside, tuple(issues), n)
     return finish_feedback(result, read.shaped)
+
+
+def _kept_rows(
+    flagged: _Flagged,
+    order: pl.Series | None,
+    codes: pl.Series | None,
+    keys: pl.Series | None,
+    prepare: bool,
+) -> pl.DataFrame:
+    """The loaded table: the rows not set aside, in file order, or prepared (``prepare``).
+
+    Events come with their customer order (``order``: row numbers of ``flagged.frame``, kept
+    rows only). Prepared: one gather from the checked rows in that order
+    (:func:`cxlab.contract.prepare.gather_prepared`). In file order: the kept rows, with the
+    order recorded (:func:`cxlab.contract.prepare.plan`) for ``prepare_events`` to reuse.
+    """
+    if order is not None and prepare:
+        # a lazy select: an eager one would first copy the many-chunk frame into one chunk
+        checked = flagged.frame.lazy().select(flagged.kept).collect()
+        return gather_prepared(checked, order, codes, keys, flagged.categories)
+    frame = flagged.frame.lazy().filter(~pl.col("__bad")).select(flagged.kept).collect()
+    if order is None:
+        return frame
+    positions = _kept_positions(flagged.frame, order)
+    return plan(frame, positions, codes, keys, flagged.categories)
 
 
 def _check_options(timezone: str, separator: str | None) -> None:

@@ -458,6 +458,10 @@ def test_the_loaders_customer_order_is_reused_for_its_frame_only(tmp_path):
     # a new frame (customer_id replaced by the touchpoint) is prepared from its own columns
     other = res.frame.with_columns(customer_id=pl.col("touchpoint"))
     assert prepare_events(other)["customer_id"].to_list() == ["x", "y", "z"]
+    # prepared by the loader: its customers are known; a filtered copy's are its own
+    fused = load_events(path, as_of=AS_OF, prepare=True).frame
+    assert sorted(customer_keys(fused).to_list()) == ["a", "b"]
+    assert customer_keys(fused.filter(pl.col("customer_id") == "b")).to_list() == ["b"]
 
 
 def test_prepared_touchpoints_are_enums_of_the_kept_values(tmp_path):
@@ -615,7 +619,9 @@ def test_prepared_order_when_most_rows_are_set_aside(tmp_path):
     # 20,000 rows of 50 customers, times counting down; only every 7th row has a valid time,
     # so 17,142 rows are set aside (more than the loader's few-bad-rows search handles: the
     # running-count path). The kept rows' prepared order must be the one prepare_events
-    # computes afresh (a clone is not the loader's planned frame): by customer, then time.
+    # computes afresh (a clone is not the loader's planned frame): by customer, then time;
+    # both when the loader gathers them itself (prepare=True) and when prepare_events reuses
+    # the loader's order on its file-order frame (the kept rows' positions among the rows).
     lines = ["customer_id,timestamp,touchpoint,channel"]
     for i in range(20_000):
         minute = f"2024-03-01 {(19_999 - i) // 60 % 24:02d}:{(19_999 - i) % 60:02d}"
@@ -624,8 +630,11 @@ def test_prepared_order_when_most_rows_are_set_aside(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     res = load_events(path, as_of=AS_OF, prepare=True)
     assert res.set_aside.height == 20_000 - 2_858  # ceil(20,000 / 7) rows kept
-    fresh = prepare_events(load_events(path, as_of=AS_OF).frame.clone())
+    plain = load_events(path, as_of=AS_OF).frame
+    fresh = prepare_events(plain.clone())
+    assert not fresh["source_row"].is_sorted()  # customer order, not file order
     assert_frame_equal(res.frame, fresh)
+    assert_frame_equal(prepare_events(plain), fresh)  # the planned order reused
 
 
 def test_repeated_events_are_found_within_a_run_of_equal_customer_and_time(tmp_path):
