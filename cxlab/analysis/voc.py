@@ -125,8 +125,9 @@ class TopicModel:
         Number of topics.
     topics : DataFrame
         One row per topic: ``topic``, ``label`` (a phrase a person would write: the opening
-        words of the comment that loads most on the topic, PII-masked, see
-        :data:`PHRASE_WORDS`; its top words when nothing is left), ``words`` (its three top
+        words of the comment that loads most on the topic among the NPS group it leans to —
+        detractors or promoters —, PII-masked, see :data:`PHRASE_WORDS`; its top words when
+        nothing is left), ``words`` (its three top
         words, "late, parcel and delivery"), ``top_terms``, ``n_comments``, ``share`` (of all comments),
         ``share_promoter, share_passive, share_detractor`` (share of that group's NPS
         comments that fall in the topic), ``detractor_ratio`` (share_detractor /
@@ -202,10 +203,26 @@ PHRASE_WORDS = 8
 def _phrases(comments: pl.DataFrame) -> pl.DataFrame:
     """Per topic, the opening clause of the comment that loads most on it (PII-masked).
 
-    The comment with the highest topic weight (ties: the shorter, then alphabetical), masked
-    with :func:`mask_pii` (placeholders removed), cut at its first punctuation mark and after
-    :data:`PHRASE_WORDS` words, first letter upper case. Null when nothing is left.
+    The comment is taken from the NPS group the topic leans to: detractors when a larger share
+    of the detractors' comments than of the promoters' falls in it, promoters in the opposite
+    case, any comment otherwise (no NPS comments, or equal shares). A topic that gathers
+    "Quick dispatch, as promised" and "The delivery was late again" is named after the second
+    when detractors write it more: the report ranks topics by detractors, and a reader takes
+    the name literally. The comment with the highest topic weight in that group (ties: the
+    shorter, then alphabetical), masked with :func:`mask_pii` (placeholders removed), cut at
+    its first punctuation mark and after :data:`PHRASE_WORDS` words, first letter upper case.
+    Null when nothing is left.
     """
+    shares = _group_shares(comments)
+    d, p = (pl.col(f"share_{g}").fill_null(0.0) for g in ("detractor", "promoter"))
+    lean = shares.select(
+        "topic",
+        pl.when(d > p)
+        .then(pl.lit("detractor"))
+        .when(p > d)
+        .then(pl.lit("promoter"))
+        .alias("_lean"),
+    )
     clause = (
         strip_controls(mask_pii(pl.col("comment")))
         .str.replace_all(_PLACEHOLDER, " ")
@@ -216,6 +233,8 @@ def _phrases(comments: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         comments.filter(pl.col("topic").is_not_null())
+        .join(lean, on="topic", how="left")
+        .filter(pl.col("_lean").is_null() | (pl.col("nps_group") == pl.col("_lean")))
         .with_columns(pl.col("comment").str.len_chars().alias("_len"))
         .sort(["topic", "topic_weight", "_len", "comment"], descending=[False, True, False, False])
         .group_by("topic", maintain_order=True)
@@ -289,7 +308,7 @@ def comment_topics(
     >>> sorted(tm.topics["words"].to_list())
     ['expensive, high and price', 'friendly, helpful and staff', 'late, parcel and delivery']
     >>> sorted(tm.topics["label"].to_list())
-    ['Delivery late parcel lost', 'Expensive price high', 'Friendly staff helpful']
+    ['Delivery late parcel lost', 'Friendly staff helpful', 'Price too high expensive']
     """
     from sklearn.decomposition import NMF
 

@@ -472,3 +472,31 @@ def test_topic_labels_are_phrases_without_personal_details():
     for label in labels:
         assert not any(ch.isdigit() for ch in label), label
         assert " / " not in label and label[:1].isupper(), label
+
+
+def test_topic_label_comes_from_the_group_the_topic_leans_to():
+    # topic 0: 2 of the 2 detractor comments, 1 of the 3 promoter comments: it leans to
+    # detractors (share 1.0 against 0.33), so its name is the detractor comment that loads
+    # most (0.7), not the promoter's praise that loads more (0.9). Topic 1: promoters only.
+    # Topic 2: no NPS comment (a CSAT comment), so any comment may name it.
+    comments = pl.DataFrame(
+        {
+            "topic": [0, 0, 0, 1, 1, 2],
+            "topic_weight": [0.9, 0.7, 0.5, 0.8, 0.6, 0.4],
+            "comment": [
+                "Quick dispatch and delivery, as promised.",
+                "The delivery was late again.",
+                "Delivery late, no word from anyone.",
+                "Great range of books.",
+                "Love the website.",
+                "Easy checkout.",
+            ],
+            "nps_group": ["promoter", "detractor", "detractor", "promoter", "promoter", None],
+        }
+    )
+    phrases = dict(voc._phrases(comments).rows())
+    assert phrases == {
+        0: "The delivery was late again",
+        1: "Great range of books",
+        2: "Easy checkout",
+    }
