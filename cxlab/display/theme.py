@@ -32,7 +32,9 @@ __all__ = [
 
 #: System font stack (the report page uses the same): no web font is ever loaded.
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif'
-#: Categorical colours (colour-blind safe order, Tableau 10 without the greys).
+#: Categorical colours: ten in a colour-blind safe order (Tableau 10's hues), then ten
+#: paler ones (Tableau 20's pairs), so that up to twenty categories (a bank's eleven
+#: channels) never share a colour; vega cycles the list only beyond twenty.
 PALETTE = [
     "#2f6db5",
     "#e8853b",
@@ -44,6 +46,16 @@ PALETTE = [
     "#5fb8c9",
     "#b5a82f",
     "#6b7b8c",
+    "#9ec1e8",
+    "#f6bd8a",
+    "#98d4a6",
+    "#f0a19b",
+    "#c5b0d5",
+    "#c49c94",
+    "#f2b6d6",
+    "#a8dbe5",
+    "#dbd38d",
+    "#b9c3cc",
 ]
 #: Width in pixels of a single chart (fits the report column at 820 px and an A4 page).
 WIDTH = 560
