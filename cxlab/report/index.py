@@ -91,9 +91,18 @@ def _unbroken(text: str) -> str:
     >>> _unbroken("of 718 customers who had bought by 02 Jun 2025") == (
     ...     "of 718 customers who had bought by 02\u00a0Jun\u00a02025")
     True
+
+    A period may break between its two dates (a year is not the bound of an interval):
+
+    >>> _unbroken("01 Oct 2024 to 30 Sep 2025") == "01\u00a0Oct\u00a02024 to 30\u00a0Sep\u00a02025"
+    True
+    >>> _unbroken("95% interval -10 to +2") == "95% interval -10\u00a0to\u00a0+2"
+    True
     """
     text = _DATE.sub(lambda m: _NBSP.join(m.groups()), text)
-    return re.sub(r"([+\-−]?\d+) to ([+\-−]?\d)", rf"\1{_NBSP}to{_NBSP}\2", text)
+    # bounds of an interval, not the year and day of two dates joined above
+    bounds = rf"(?<![{_NBSP}\d])([+\-−]?\d+) to ([+\-−]?\d+)(?![{_NBSP}\d])"
+    return re.sub(bounds, rf"\1{_NBSP}to{_NBSP}\2", text)
 
 
 def _cell(text: str, sort: str = "", cls: str = "") -> str:

@@ -26,7 +26,7 @@ WHO = "customers who had bought by 02 Jun 2025"
 def _facts(name: str, conversion: float, nps: float, churn: float, **more) -> dict:
     return {
         "client_name": name,
-        "period": "01 Jan 2024 – 30 Sep 2025",
+        "period": "01 Jan 2024 to 30 Sep 2025",  # as the report publishes it
         "conversion": conversion,
         "conversion_n": 2500,
         "nps": nps,
