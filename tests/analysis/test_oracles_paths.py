@@ -22,7 +22,7 @@ from polars.testing import assert_frame_equal
 
 from cxlab.analysis import paths
 from cxlab.analysis.attribution import journeys
-from cxlab.contract.prepare import prepare_events
+from cxlab.contract.prepare import prepare_events, present_codes
 from cxlab.events import parse_duration
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -207,6 +207,32 @@ def test_oracle_by_hand():
     # step 4 of a 4-event path is "buy"; at step 5 the path has ENDED
     sm = oracle.step_matrix(ev, 5).filter(pl.col("paths") > 0)
     assert sm.select("step", "touchpoint").rows()[-2:] == [(4, "buy"), (5, "ENDED")]
+
+
+def test_present_codes_of_many_categories():
+    # 300 categories need two-byte codes: the codes present are marked in a table of 300
+    # (not a unique). Rows: p299, null, p007, p299 -> codes 7 and 299; the null is left out.
+    names = [f"p{i:03d}" for i in range(300)]
+    lf = pl.LazyFrame({"t": ["p299", None, "p007", "p299"]}, schema={"t": pl.Enum(names)})
+    assert present_codes(lf, "t").to_list() == [7, 299]
+    assert present_codes(lf.filter(pl.col("t") != "p007"), "t").to_list() == [299]
+
+
+def test_many_touchpoints_equal_oracle():
+    # 600 events of 3 customers over 300 touchpoints (two-byte enum codes once prepared), one
+    # null touchpoint; the filtered variant (channel "app" left out) keeps only some of the
+    # touchpoints, so the prepared frame's enum has categories no row has.
+    n = 600
+    log = pl.DataFrame(
+        {
+            "customer_id": [f"c{i % 3}" for i in range(n)],
+            "timestamp": [T0 + dt.timedelta(minutes=i) for i in range(n)],
+            "touchpoint": [None if i == 5 else f"p{i * 7 % 300:03d}" for i in range(n)],
+            "channel": ["app" if i % 4 == 0 else "web" for i in range(n)],
+        }
+    )
+    check(paths.step_matrix, oracle.step_matrix, log, max_steps=4)
+    check(paths.transitions, oracle.transitions, log)
 
 
 @EXAMPLES
