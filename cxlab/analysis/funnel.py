@@ -312,6 +312,7 @@ class _Paths(NamedTuple):
     end: dt.datetime  # the data end (as_of)
     ids: pl.LazyFrame  # _u, customer_id (, session_id)
     text: pl.LazyFrame  # the events with customer_id and timestamp, up to the data end
+    n: int | None = None  # the number of paths, when known without a pass over the events
 
 
 def _path_events(events: Frame, spec: _Spec, as_of) -> _Paths:
@@ -338,8 +339,8 @@ def _path_events(events: Frame, spec: _Spec, as_of) -> _Paths:
     if spec.path == "customer":
         lf = text.with_columns(_u=pl.col(CUSTOMER_CODE), _o=pl.col(SEQUENCE).cast(pl.Int64))
         return _Paths(lf, end, lf.filter(_first_of()).select("_u", "customer_id"), text)
-    lf, ids = _session_paths(text, names, spec)
-    return _Paths(lf, end, ids, text)
+    lf, ids, n = _session_paths(text, names, spec)
+    return _Paths(lf, end, ids, text, n)
 
 
 def _read(names: list[str], spec: _Spec) -> list[str]:
@@ -354,38 +355,83 @@ def _session_paths(lf: pl.LazyFrame, names: list[str], spec: _Spec):
     whose sessions are only interrupted by events without one, e.g. an e-mail open).
 
     ``lf`` is in customer path order. The events with a session keep that order, the events
-    without one follow (one path per customer), in the same order: two filters, no sort.
-    Among the events with a session, a session starts where the customer or ``session_id``
-    changes: its code ``_u`` is the running count of starts. ``_o`` is ``_cx_seq`` (offset
-    by 2**32 after the events with a session: ``_cx_seq`` is a UInt32). If a session comes
-    back after another one of the same customer (``s1 s2 s1``), the events are regrouped by
-    :func:`_session_order` instead (same paths, same numbers).
+    without one follow (one path per customer), in the same order: two lazy filters, no sort
+    and no copy of the events before the funnel's own filter (its step events). A session's
+    code ``_u`` is the running count of session starts (:func:`_session_starts`); ``_o`` is
+    ``_cx_seq`` (offset by 2**32 after the events with a session: ``_cx_seq`` is a UInt32).
+    If a session comes back after another one of the same customer (``s1 s2 s1``: two runs'
+    keys equal, checked on the run starts only), the events are regrouped by
+    :func:`_session_order` instead (same paths, same numbers). Returns the paths, their ids
+    (lazy: read only when asked for) and the number of paths (None after a regrouping).
     """
     sid, cid, seq = pl.col("session_id"), pl.col(CUSTOMER_CODE), pl.col(SEQUENCE).cast(pl.Int64)
     read = _read(names, spec)
-    inn = lf.filter(sid.is_not_null()).select(cid, sid, *read, seq.alias("_o")).collect()
-    new = inn.select(~same_path([CUSTOMER_CODE, "session_id"])).to_series()
-    runs = inn.filter(new).select(cid, sid)
+    df = lf.select(cid, "customer_id", sid, SEQUENCE, *read).collect()
+    new = _session_starts(df)
+    n_runs = int(new.sum())
     mixed = sid.hash() ^ (cid.cast(pl.UInt64) * 0x9E3779B97F4A7C15)
-    if runs.select(mixed.n_unique()).item() != runs.height:  # a session in two runs (or a clash)
-        return _session_order(lf, names, spec)
-    out = lf.filter(sid.is_null())
-    alone = runs.height + cid.cast(pl.Int64)  # the codes of the paths without a session
-    moved = pl.concat(
+    if df.select(cid, sid).filter(new).select(mixed.n_unique()).item() != n_runs:
+        moved, ids = _session_order(lf, names, spec)  # a session in two runs (or a clash)
+        return moved, ids, None
+    df = df.with_columns(_new=new, _c=new.cum_sum())  # _u below: on the rows kept only
+    alone = pl.lit(n_runs, dtype=pl.UInt32) + cid  # the codes of the paths without a session
+    code = (pl.col("_c") - 1).cast(pl.UInt32).alias("_u")
+    inn, out = df.lazy().filter(sid.is_not_null()), df.lazy().filter(sid.is_null())
+    out_first = out.filter(~same_path([CUSTOMER_CODE]))  # one per customer without a session
+    paths = pl.concat(
         [
-            inn.select(*read, pl.lit(new.cast(pl.Int64).cum_sum() - 1).alias("_u"), "_o"),
-            out.select(*read, alone.alias("_u"), (seq + (1 << 32)).alias("_o")).collect(),
-        ],
-        rechunk=False,
+            inn.select(*read, code, seq.alias("_o")),
+            out.select(*read, alone.alias("_u"), (seq + (1 << 32)).alias("_o")),
+        ]
     )
-    customers = lf.filter(~same_path([CUSTOMER_CODE])).select(cid, "customer_id")
     ids = pl.concat(
         [
-            runs.lazy().with_row_index("_u").select(pl.col("_u").cast(pl.Int64), cid, sid),
-            out.filter(~same_path([CUSTOMER_CODE])).select(alone.alias("_u"), cid, sid),
+            inn.filter(pl.col("_new")).select(code, "customer_id", sid),
+            out_first.select(alone.alias("_u"), "customer_id", sid),
         ]
-    ).join(customers, on=CUSTOMER_CODE, how="left", maintain_order="left")
-    return moved.lazy(), ids.select("_u", "customer_id", sid)
+    )
+    return paths, ids, n_runs + out_first.select(pl.len()).collect().item()
+
+
+def _session_starts(df: pl.DataFrame) -> pl.Series:
+    """True at each event that starts a session's run: among the events with a session (in
+    customer path order), where the customer or the ``session_id`` text changes.
+
+    Each event is compared with the previous row (:func:`_changed`), which gives that except
+    just after events without a session (``s1 - s1``: the run goes on): those rows are
+    compared with the end of the previous stretch of events with a session, on a frame of
+    the stretches' ends only (no forward fill over every event).
+    """
+    sid, code = df.get_column("session_id"), df.get_column(CUSTOMER_CODE)
+    has = sid.is_not_null()
+    no = pl.Series([False])
+    new = has & (_changed(sid) | pl.concat([pl.Series([True]), code[1:].ne(code[:-1])]))
+    resume = has & ~pl.concat([no, has[:-1]])
+    ends = (
+        df.select(CUSTOMER_CODE, "session_id")
+        .with_columns(resume.alias("_r"))
+        .with_row_index("_i")
+        .filter(resume | (has & ~pl.concat([has[1:], no])))
+    )
+    goes_on = ends.filter(pl.col("_r") & same_path([CUSTOMER_CODE, "session_id"]))
+    return new.scatter(goes_on.get_column("_i"), False) if goes_on.height else new
+
+
+def _changed(s: pl.Series) -> pl.Series:
+    """True where a value differs from the previous row's (nulls compared as values; True on
+    the first row): an exact comparison chunk by chunk (the events come in many chunks, and
+    comparing two shifted views of a chunked column would copy one), then at the seams."""
+    chunks = s.get_chunks()
+    inside = [c[1:].ne_missing(c[:-1]) for c in chunks]
+    if len(chunks) == 1:
+        return pl.concat([pl.Series([True]), *inside])
+    firsts = pl.concat([c[:1] for c in chunks[1:]])
+    lasts = pl.concat([c[-1:] for c in chunks[:-1]])
+    seams = firsts.ne_missing(lasts)
+    parts = [pl.Series([True])]
+    for i, c in enumerate(inside):  # one step per chunk (about 100 for 10M events), not per row
+        parts += [c] if i == 0 else [seams[i - 1 : i], c]
+    return pl.concat(parts)
 
 
 def _first_run(runs: pl.DataFrame) -> pl.Series:
@@ -655,13 +701,13 @@ def _furthest(finals: list[pl.DataFrame], cols: list[str]) -> pl.DataFrame:
             there = pl.repeat(False, codes, eager=True).scatter(deeper.get_column("_u"), True)
             f = f.filter(~there.gather(f.get_column("_u")))
         parts.append(f)
-    out = pl.concat(parts, how="diagonal_relaxed")
+    out = pl.concat(parts, how="diagonal")
     missing = [
         pl.lit(None, dtype=pl.Int64 if c.startswith("_o_") else _TS).alias(c)
         for c in cols
         if c not in out.columns
     ]
-    return out.with_columns(missing).select("_u", *cols)
+    return out.with_columns(missing).select("_u", *cols).rechunk()
 
 
 def _first_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
@@ -1087,6 +1133,8 @@ def _scope(
     reached step 1 take the events columns of their first event."""
     lf = paths.lf
     if not spec.by:
+        if paths.n is not None:
+            return pl.DataFrame({"in_scope": [paths.n]}, schema={"in_scope": pl.Int64})
         return lf.select(_first_of().sum().cast(pl.Int64).alias("in_scope")).collect()
     names = lf.collect_schema().names()
     ev_by = [c for c in spec.by if c in names and c != "signup_cohort"]
@@ -1185,7 +1233,9 @@ def _aggregate(
         if groups
         else state.select(pl.col("excluded").sum().cast(pl.Int64))
     )
-    s = state.lazy().filter(~pl.col("excluded"))
+    s = state.lazy()
+    if spec.excl:  # (without exclusions no path is excluded: no copy of the state per step)
+        s = s.filter(~pl.col("excluded"))
     parts = [_step_counts(s, spec, k, end_lit, completed_windows) for k in range(spec.n)]
     out = pl.concat(pl.collect_all(parts), how="diagonal_relaxed").sort([*groups, "step"])
     rate = pl.col("converted_eligible") / pl.col("eligible")

@@ -168,6 +168,26 @@ def test_session_that_comes_back_after_another_is_one_path():
     assert fc.select("session_id", "steps_reached").rows() == [("s1", 2)]
 
 
+def test_session_starts_across_chunks_and_events_without_a_session():
+    # (customer code, session) in four chunks (| marks a chunk's end), and where a session
+    # starts: 0 s1 (yes), 0 s1 (no) | 0 - (no session), 0 s1 (no: s1 goes on after the event
+    # without one) | 0 s2 (yes), 1 s2 (yes: another customer) | 1 - | 1 s3 (yes), 1 s3 (no)
+    from cxlab.analysis.funnel import _changed, _session_starts
+
+    rows = [(0, "s1"), (0, "s1"), (0, None), (0, "s1"), (0, "s2"), (1, "s2"), (1, None)]
+    rows += [(1, "s3"), (1, "s3")]
+    df = pl.DataFrame(rows, schema={"_cx_cid": pl.UInt32, "session_id": pl.String}, orient="row")
+    chunked = pl.concat([df[0:2], df[2:4], df[4:6], df[6:7], df[7:9]], rechunk=False)
+    assert chunked.n_chunks() == 5
+    starts = [True, False, False, False, True, True, False, True, False]
+    assert _session_starts(chunked).to_list() == starts
+    assert _session_starts(df).to_list() == starts
+    # the text changes, nulls compared as values: s1 s1 | - s1 | s2 s2 | - | s3 s3
+    changed = [True, False, True, True, True, False, True, True, False]
+    assert _changed(chunked.get_column("session_id")).to_list() == changed
+    assert _changed(df.get_column("session_id")).to_list() == changed
+
+
 def test_several_breakdowns_and_the_touch_that_gives_the_value():
     # p: a on web, b on app (converts); q: a on app. Segments: p gold, q basic.
     ev = log([("p", 0, "a"), ("p", 1, "b"), ("q", 0, "a")], channel=["web", "app", "app"])
