@@ -1016,7 +1016,7 @@ def _groups(
     ev_by = _event_by(spec, paths.lf.collect_schema().names())
     if ev_by:
         vals = _lookup(src, units, "_touch", {c: pl.col(c).cast(pl.String) for c in ev_by})
-        units = units.join(vals, on="_touch", how="left")
+        units = _attach(units, vals, "_touch")
         miss = pl.col("_touch").is_null()
         units = units.with_columns(
             [
@@ -1083,6 +1083,21 @@ def _lookup(src: Frame, state: pl.DataFrame, key: str, cols: dict[str, pl.Expr])
     return events[rows].select(pl.col("_o").alias(key), **cols)
 
 
+def _attach(state: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
+    """``state`` with the other columns of ``table`` at the row whose ``key`` is its own
+    (null where none). ``table`` has one row per key, sorted (:func:`_lookup`), so a row is
+    found by binary search: no hash join, which copies every column of ``state`` (1.7M
+    session paths on 10M events) to add one."""
+    cols = [c for c in table.columns if c != key]
+    if table.height == 0:
+        return state.with_columns([pl.lit(None, dtype=table.schema[c]).alias(c) for c in cols])
+    keys, k = state.get_column(key), table.get_column(key)
+    at = k.search_sorted(keys).clip(0, table.height - 1)  # a null key finds row 0: not found
+    found = (k.gather(at) == keys).fill_null(False)
+    vals = table.select(cols)[at]
+    return state.hstack(vals.select([pl.when(found).then(pl.col(c)).alias(c) for c in cols]))
+
+
 def _state(
     events: Frame,
     spec: _Spec,
@@ -1115,7 +1130,7 @@ def _state(
     state = state.with_columns(_touch(spec).alias("_touch"))
     if "revenue" in names:
         rev = _lookup(src, state, f"_o_{spec.n}", {"_revenue": pl.col("revenue")})
-        state = state.join(rev, on=f"_o_{spec.n}", how="left")
+        state = _attach(state, rev, f"_o_{spec.n}")
     state = _groups(state, spec, paths, customers, cohort_every, src)
     steps = pl.sum_horizontal(
         [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(spec.n)]
