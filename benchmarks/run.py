@@ -32,7 +32,9 @@ Whole processes
     prepare=True)`` and nothing else; target ≤ 2× the floor) and the whole per-client
     pipeline (target ≤ 3.5× the floor). Rounds interleave the processes (floor, load,
     pipeline, old load, old pipeline, …), so a busy moment of the shared machine hits each
-    alike; each figure is the median over ``--runs`` (≥ 3) rounds.
+    alike; each figure is the median over ``--runs`` (≥ 3) rounds. Each step's CPU seconds
+    (``time.process_time``, every thread) are printed too: on a busy machine they move much
+    less than its wall seconds.
 Old vs new (``--old``)
     The same processes on an older commit's package, in the same rounds: the commit is
     extracted with ``git archive`` under ``benchmarks/out/old-<sha>/`` and put first on
@@ -136,19 +138,25 @@ def ensure_data(customers: int, browsing: float) -> Path:
 
 # --------------------------------------------------------------------------- children
 class Timer:
+    """Each step's wall seconds and CPU seconds (``time.process_time``: every thread's user
+    and system time), which a busy shared machine disturbs much less than the wall."""
+
     def __init__(self) -> None:
         self.steps: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.t0 = time.perf_counter()
 
     def __call__(self, name, fn):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         self.steps[name] = time.perf_counter() - t
+        self.cpu[name] = time.process_time() - c
         return out
 
     def result(self) -> dict:
         return {
             "steps": self.steps,
+            "steps_cpu": self.cpu,
             "total": time.perf_counter() - self.t0,
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
         }
@@ -333,6 +341,10 @@ def summarize(runs: list[dict]) -> dict:
     for name in runs[0]["steps"]:
         xs = [r["steps"][name] for r in runs]
         steps[name] = (statistics.median(xs), min(xs), max(xs))
+    steps_cpu = {}
+    for name in runs[0].get("steps_cpu", {}):
+        xs = [r["steps_cpu"][name] for r in runs]
+        steps_cpu[name] = (statistics.median(xs), min(xs), max(xs))
     proc = [r["process"] for r in runs]
     cpu = [r["process_cpu"] for r in runs]
     tot = [r["total"] for r in runs]
@@ -341,6 +353,7 @@ def summarize(runs: list[dict]) -> dict:
     issue = [sum(t for name, t in r["steps"].items() if name in ISSUE_STEPS) for r in runs]
     return {
         "steps": steps,
+        "steps_cpu": steps_cpu,
         "total": (statistics.median(tot), min(tot), max(tot)),
         "process": (statistics.median(proc), min(proc), max(proc)),
         "process_cpu": (statistics.median(cpu), min(cpu), max(cpu)),
@@ -492,6 +505,19 @@ def print_old_new_steps(res: dict, sha: str) -> None:
         f"| **in-process total** | {fmt(new['total'])} | {fmt(old['total'])} | "
         f"{new['total'][0] / old['total'][0]:.2f}× |"
     )
+    new_cpu, old_cpu = new.get("steps_cpu", {}), old.get("steps_cpu", {})
+    if not new_cpu or not old_cpu:
+        return
+    print(f"\nCPU seconds of the same steps (every thread), new vs old {sha}:\n")
+    print(f"| step | new CPU s | old {sha} CPU s | new / old |")
+    print("|---|---|---|---|")
+    for name, n in new_cpu.items():
+        o = old_cpu.get(name)
+        print(
+            f"| {name} | {fmt(n)} | {fmt(o)} | {n[0] / o[0]:.2f}× |"
+            if o
+            else f"| {name} | {fmt(n)} | – | – |"
+        )
 
 
 def measure(
