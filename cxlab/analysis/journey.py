@@ -150,7 +150,10 @@ def assign_stages(
     ev, kept = as_events_kept(events, where="assign_stages", row_index=_ROW)
     out = ev.lazy().with_columns(_stage(by_customer(ev), mapping, purchases))
     if kept:
-        return out if was_lazy else vouch(out.collect())
+        # in-memory: every column in one chunk, as the events came (the streaming engine
+        # cuts them into ~100k-row chunks, which the stage transitions' shifts then pay for:
+        # 0.12 against 0.20 s of CPU on 9.2M events)
+        return out if was_lazy else vouch(out.collect(engine="in-memory"))
     # It was not prepared (or its codes no longer matched its rows): the stages computed on
     # the prepared rows go back to the input's row order, on the input's own columns.
     stage = out.select(_ROW, "stage").sort(_ROW).collect().get_column("stage")
