@@ -25,6 +25,7 @@ from cxlab.io.loaders import (
     load_events,
     load_feedback,
 )
+from cxlab.io.rules import example_rows
 
 __all__ = ["Client", "check_losses", "load_client"]
 
@@ -108,7 +109,7 @@ def _unknown_customers(
         .collect()
     )
     people = missing.get_column("customer_id").n_unique()
-    examples = tuple(missing.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list())
+    examples = tuple(example_rows(missing.get_column(SOURCE_ROW), _EXAMPLES))
     where = f"column {source_column!r}" + (
         "" if source_column == "customer_id" else " (-> customer_id)"
     )

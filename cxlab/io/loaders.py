@@ -75,6 +75,7 @@ from cxlab.io.rules import (
     col_label,
     column_checks,
     dst_gap_issue,
+    example_rows,
     mixed_timezones_issue,
     tidy,
     tidy_probe,
@@ -1393,7 +1394,7 @@ def unknown_touchpoints(
         .sort(["n", "touchpoint"], descending=[True, False])
     )
     pairs = tuple((str(t), int(c)) for t, c in counts.iter_rows())
-    examples = unknown.get_column(SOURCE_ROW).sort().head(_EXAMPLES).to_list()
+    examples = example_rows(unknown.get_column(SOURCE_ROW), _EXAMPLES)
     return unknown_touchpoints_issue(table, file, source_column, pairs, unknown.height, examples)
 
 

@@ -658,3 +658,24 @@ def test_repeated_events_are_found_within_a_run_of_equal_customer_and_time(tmp_p
     dropped = load_events(path, as_of=AS_OF, duplicate_events="drop", prepare=True)
     assert dropped.set_aside["source_row"].to_list() == [3, 7]
     assert sorted(dropped.frame["source_row"].to_list()) == [1, 2, 4, 5, 6]
+
+
+def test_unknown_touchpoint_examples_are_the_first_rows_of_the_file(tmp_path):
+    # Rows of b come first in the file, a's first once prepared. "fax" is unknown to the
+    # journey map in rows 1, 2, 4, 5, 6 and 7: six rows, the examples are the first five
+    # row numbers of the file (not of the prepared order, which starts with a's rows 6, 7).
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "customer_id,timestamp,touchpoint,channel\n"
+        "b,2024-03-01 09:00,fax,web\n"  # 1
+        "b,2024-03-01 10:00,fax,web\n"  # 2
+        "b,2024-03-01 11:00,visit,web\n"  # 3
+        "b,2024-03-01 12:00,fax,web\n"  # 4
+        "b,2024-03-01 13:00,fax,web\n"  # 5
+        "a,2024-03-01 09:00,fax,web\n"  # 6
+        "a,2024-03-01 10:00,fax,web\n"  # 7
+    )
+    for prepare in (False, True):
+        res = load_events(path, as_of=AS_OF, journey_map={"visit": "awareness"}, prepare=prepare)
+        (issue,) = [i for i in res.issues if i.reason == "unknown_touchpoint"]
+        assert (issue.rows, issue.examples) == (6, (1, 2, 4, 5, 6))
