@@ -180,17 +180,22 @@ def _stage(ev: pl.LazyFrame, mapping: dict[str, str], purchases: list[str]) -> p
     codes = [i for i, v in enumerate(values) if v in set(purchases)]
     if not codes:
         return base.alias("stage")
-    is_p, seq = code.is_in(codes), pl.col(SEQUENCE)
+    is_p, seq, row = code.is_in(codes), pl.col(SEQUENCE), pl.col("__first_row")
+    # the row of each customer's first purchase, marked in a mask of the rows (a scatter of
+    # one row per customer: cheaper than looking every row's _cx_seq up in a set)
     firsts = (
-        ev.filter(is_p)
+        ev.with_row_index("__first_row")
+        .filter(is_p)
         .group_by(CUSTOMER_CODE)
-        .agg(seq.min())
-        .select(SEQUENCE)
+        .agg(row.get(seq.arg_min()))
+        .select("__first_row")
         .collect()
         .to_series()
     )
+    height = ev.select(pl.len()).collect().item()
+    first = pl.repeat(False, height, eager=True, dtype=pl.Boolean).scatter(firsts, True)
     return (
-        pl.when(is_p & ~seq.is_in(firsts.implode()))
+        pl.when(is_p & ~pl.lit(first))
         .then(pl.lit("retention", dtype=STAGE_DTYPE))
         .otherwise(base)
         .alias("stage")
