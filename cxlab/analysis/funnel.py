@@ -74,7 +74,13 @@ from typing import Literal, NamedTuple
 import polars as pl
 
 from cxlab.analysis.journey import assign_stages
-from cxlab.analysis.stats import Z95, exact_sum, small_n, wilson_bounds
+from cxlab.analysis.stats import (
+    exact_sum,
+    resolve_level,
+    small_n,
+    wilson_bounds,
+    z_of_level,
+)
 from cxlab.contract.prepare import text_codes
 from cxlab.contract.schema import CUSTOMER_CODE, SEQUENCE, STAGES
 from cxlab.errors import DataError, ParameterError, did_you_mean
@@ -1568,7 +1574,8 @@ def kaplan_meier(
     duration: str = "hours",
     event: str = "converted",
     by: Sequence[str] = (),
-    z: float = Z95,
+    level: float = 0.95,
+    z: float | None = None,
 ) -> pl.DataFrame:
     """Vectorised Kaplan–Meier estimator in polars (validated against lifelines).
 
@@ -1578,8 +1585,12 @@ def kaplan_meier(
         One row per subject: ``duration`` (>= 0) and ``event`` (bool: observed, else censored).
     by : sequence of str
         Columns to estimate separately for.
-    z : float
-        Normal quantile of the interval (log(-log) / "exponential Greenwood", as lifelines).
+    level : float
+        Interval level, default 0.95 (log(-log) / "exponential Greenwood" interval, as
+        lifelines' ``KaplanMeierFitter(alpha=1 - level)``).
+    z : float, optional
+        Deprecated: the normal quantile of the interval. A DeprecationWarning says which
+        ``level`` to write instead.
 
     Returns
     -------
@@ -1594,6 +1605,7 @@ def kaplan_meier(
     [1.0, 0.75, 0.5, 0.5]
     """
     # over 80 lines only through the docstring (parameters and returned columns)
+    zq = z_of_level(resolve_level(level, z, "kaplan_meier"), "kaplan_meier")
     lf, _ = to_lazy(durations, "durations")
     groups = list(by)
     t = pl.col(duration).cast(pl.Float64)
@@ -1639,7 +1651,7 @@ def kaplan_meier(
     logs = pl.col("survival").log()
     ok = (pl.col("survival") > 0) & (pl.col("survival") < 1)
     a = (-logs).log()
-    half = z * pl.col("_gw").sqrt() / logs.abs()
+    half = zq * pl.col("_gw").sqrt() / logs.abs()
     out = out.with_columns(
         pl.when(ok).then((-(a + half).exp()).exp()).otherwise(pl.col("survival")).alias("surv_low"),
         pl.when(ok)

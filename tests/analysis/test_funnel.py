@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import polars as pl
@@ -199,6 +200,26 @@ def test_km_matches_lifelines():
     ci = kmf.confidence_interval_survival_function_.iloc[1:]
     np.testing.assert_allclose(ours["surv_low"].to_numpy(), ci.iloc[:, 0].to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(ours["surv_high"].to_numpy(), ci.iloc[:, 1].to_numpy(), rtol=1e-6)
+
+
+def test_km_interval_level_and_the_deprecated_z():
+    # 4 subjects, events at 1h and 2h, censored at 2h and 3h: S(1) = 3/4, S(2) = 3/4 * 2/3
+    # = 1/2. At S = 1/2 the log(-log) interval's half width is z * sqrt(gw) / |log S| with
+    # gw = 1/(4*3) + 1/(3*2) = 1/4: z = 1.6449 (level 0.90) gives a narrower interval than
+    # z = 1.96 (0.95); z=1.959963984540054 warns and gives the 0.95 interval.
+    d = pl.DataFrame({"hours": [1.0, 2.0, 2.0, 3.0], "converted": [True, True, False, False]})
+    at2 = pl.col("hours") == 2.0
+    k95 = kaplan_meier(d).filter(at2)
+    k90 = kaplan_meier(d, level=0.9).filter(at2)
+    assert k95["survival"].item() == k90["survival"].item() == 0.5
+    assert k95["surv_low"].item() < k90["surv_low"].item() < 0.5 < k90["surv_high"].item()
+    assert k90["surv_high"].item() < k95["surv_high"].item()
+    # by hand: a = log(-log 0.5) = log(log 2); half = 1.959964 * 0.5 / log 2
+    a, half = math.log(math.log(2)), 1.959964 * 0.5 / math.log(2)
+    assert k95["surv_low"].item() == pytest.approx(math.exp(-math.exp(a + half)), rel=1e-5)
+    with pytest.warns(DeprecationWarning, match="level=0.95"):
+        kz = kaplan_meier(d, z=1.959963984540054).filter(at2)
+    assert kz["surv_low"].item() == pytest.approx(k95["surv_low"].item(), rel=1e-12)
 
 
 def test_time_to_convert_censors_open_windows():
