@@ -713,7 +713,7 @@ def _furthest(finals: list[pl.DataFrame], cols: list[str]) -> pl.DataFrame:
         for c in cols
         if c not in out.columns
     ]
-    return out.with_columns(missing).select("_u", *cols).rechunk()
+    return out.with_columns(missing).select("_u", *cols)
 
 
 def _first_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
