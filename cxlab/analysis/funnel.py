@@ -319,6 +319,7 @@ class _Paths(NamedTuple):
     ids: pl.LazyFrame  # _u, customer_id (, session_id)
     text: pl.LazyFrame  # the events with customer_id and timestamp, up to the data end
     n: int | None = None  # the number of paths, when known without a pass over the events
+    values: dict | None = None  # per call: breakdown column -> customer_id and its value
 
 
 def _path_events(events: Frame, spec: _Spec, as_of) -> _Paths:
@@ -344,9 +345,9 @@ def _path_events(events: Frame, spec: _Spec, as_of) -> _Paths:
     text = lf if as_of is None else lf.filter(keep)
     if spec.path == "customer":
         lf = text.with_columns(_u=pl.col(CUSTOMER_CODE), _o=pl.col(SEQUENCE).cast(pl.Int64))
-        return _Paths(lf, end, lf.filter(_first_of()).select("_u", "customer_id"), text)
+        return _Paths(lf, end, lf.filter(_first_of()).select("_u", "customer_id"), text, None, {})
     lf, ids, n = _session_paths(text, names, spec)
-    return _Paths(lf, end, ids, text, n)
+    return _Paths(lf, end, ids, text, n, {})
 
 
 def _read(names: list[str], spec: _Spec) -> list[str]:
@@ -1036,11 +1037,16 @@ def _groups(
     for c in spec.by:
         if c in ev_by:
             continue
-        units = units.join(
-            _customer_values(c, paths.text, customers, cohort_every), on="customer_id", how="left"
-        )
+        units = units.join(_values(paths, c, customers, cohort_every), on="customer_id", how="left")
         units = units.with_columns(pl.col(c).fill_null(MISSING))
     return units
+
+
+def _values(paths: _Paths, by: str, customers: Frame | None, cohort_every: str) -> pl.DataFrame:
+    """:func:`_customer_values`, read once per funnel (the paths in scope need them again)."""
+    if by not in paths.values:
+        paths.values[by] = _customer_values(by, paths.text, customers, cohort_every)
+    return paths.values[by]
 
 
 def _customer_values(
@@ -1084,7 +1090,10 @@ def _lookup(src: Frame, state: pl.DataFrame, key: str, cols: dict[str, pl.Expr])
     join over the events), and ``cols`` computed on them only."""
     keys = state.get_column(key).drop_nulls().unique().sort()
     roots = sorted({r for e in cols.values() for r in e.meta.root_names()})
-    events = src.lazy().select("_o", *roots).collect()
+    if isinstance(src, pl.DataFrame):  # the step events: no copy of their columns
+        events = src.select("_o", *roots)
+    else:
+        events = src.select("_o", *roots).collect()
     rows = events.get_column("_o").search_sorted(keys)
     return events[rows].select(pl.col("_o").alias(key), **cols)
 
@@ -1132,6 +1141,7 @@ def _state(
             state = _with_deadlines(_ordered_state(b, spec), spec)
     state = _excluded(state, lf, spec, end)
     if ids or any(c not in _event_by(spec, names) for c in spec.by):
+        paths = paths._replace(ids=paths.ids.collect().lazy())  # read once (the scope too)
         state = _with_ids(state, paths.ids)
     state = state.with_columns(_touch(spec).alias("_touch"))
     if "revenue" in names:
@@ -1161,19 +1171,18 @@ def _scope(
     ev_by = [c for c in spec.by if c in names and c != "signup_cohort"]
     first = lf.filter(_first_of()).select("_u", *[pl.col(c).cast(pl.String) for c in ev_by])
     others = first.join(state.lazy().select("_u"), on="_u", how="anti")
-    others = others.join(paths.ids, on="_u", how="left").collect()
-    others = _others(others, ev_by, spec, paths.text, customers, cohort_every)
+    if any(c not in ev_by for c in spec.by):  # customers columns: by customer_id
+        others = others.join(paths.ids, on="_u", how="left")
+    others = _others(others.collect(), ev_by, spec, paths, customers, cohort_every)
     both = pl.concat([state.select(spec.by), others.select(spec.by)])
     return both.group_by(spec.by).agg(pl.len().cast(pl.Int64).alias("in_scope"))
 
 
-def _others(others, ev_by, spec, lf, customers, cohort_every) -> pl.DataFrame:
+def _others(others, ev_by, spec, paths: _Paths, customers, cohort_every) -> pl.DataFrame:
     out = others.with_columns([pl.col(c).fill_null(MISSING) for c in ev_by])
     for c in spec.by:
         if c not in ev_by:
-            out = out.join(
-                _customer_values(c, lf, customers, cohort_every), on="customer_id", how="left"
-            )
+            out = out.join(_values(paths, c, customers, cohort_every), on="customer_id", how="left")
             out = out.with_columns(pl.col(c).fill_null(MISSING))
     return out
 
