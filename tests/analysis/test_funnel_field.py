@@ -188,6 +188,18 @@ def test_session_starts_across_chunks_and_events_without_a_session():
     assert _changed(df.get_column("session_id")).to_list() == changed
 
 
+def test_attach_finds_each_rows_value_by_its_key():
+    # keys 5, none, 2, 7 against a table of 2 -> 20.0 and 5 -> 50.0: 50.0, null (no key),
+    # 20.0, null (7 is not in the table); an empty table gives nulls of its type
+    from cxlab.analysis.funnel import _attach
+
+    state = pl.DataFrame({"_o_2": [5, None, 2, 7]}, schema={"_o_2": pl.Int64})
+    table = pl.DataFrame({"_o_2": [2, 5], "_revenue": [20.0, 50.0]})
+    assert _attach(state, table, "_o_2")["_revenue"].to_list() == [50.0, None, 20.0, None]
+    empty = _attach(state, table.clear(), "_o_2")
+    assert empty["_revenue"].to_list() == [None] * 4 and empty.schema["_revenue"] == pl.Float64
+
+
 def test_several_breakdowns_and_the_touch_that_gives_the_value():
     # p: a on web, b on app (converts); q: a on app. Segments: p gold, q basic.
     ev = log([("p", 0, "a"), ("p", 1, "b"), ("q", 0, "a")], channel=["web", "app", "app"])
