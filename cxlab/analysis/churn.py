@@ -163,7 +163,8 @@ def _join_labels(
 # plain-English labels
 # --------------------------------------------------------------------------------------
 _PHRASES: dict[str, tuple[str, str]] = {
-    "support_contacts": ("frequent support callers", "few support contacts"),
+    # "overall": a group can have many contacts all told and none in the last 90 days
+    "support_contacts": ("many support contacts overall", "few support contacts overall"),
     "recency_days": ("long inactive", "recently active"),
     "frequency": ("very active", "rarely active"),
     "n_purchases": ("repeat buyers", "few purchases"),
@@ -185,11 +186,11 @@ def describe_feature(feature: str, direction: float) -> str:
     Examples
     --------
     >>> describe_feature("support_contacts", 1.2), describe_feature("last_nps", -0.8)
-    ('frequent support callers', 'low NPS')
+    ('many support contacts overall', 'low NPS')
     >>> describe_feature("channel_phone_share", 0.9), describe_feature("segment=retail", -1.0)
     ('mostly phone', 'few segment retail')
-    >>> describe_feature("support_contacts_90d", 1)
-    'many support contacts in the last 90 days'
+    >>> describe_feature("support_contacts", 2), describe_feature("support_contacts_90d", -1)
+    ('many support contacts overall', 'no support contacts in the last 90 days')
     """
     high = direction > 0
     if feature in _PHRASES:

@@ -72,14 +72,14 @@ def churn_groups_sentence(profiles: pl.DataFrame, rate: ChurnRate) -> str:
     >>> rate = ChurnRate(n=300, n_churned=45, population="buyers", method="column",
     ...                  inactivity_days=90, as_of=t, cutoff=t, customers=pl.DataFrame(),
     ...                  labels=pl.DataFrame())
-    >>> prof = pl.DataFrame({"label": ["typical customers", "frequent support callers"],
+    >>> prof = pl.DataFrame({"label": ["typical customers", "many support contacts overall"],
     ...                      "n_judged": [250, 50], "churn_rate": [0.1, 0.4],
     ...                      "ci_low": [0.07, 0.28], "ci_high": [0.14, 0.54],
     ...                      "highest_churn": [False, True]})
     >>> churn_groups_sentence(prof, rate)
-    'The group lost most often is "frequent support callers": 40% of its 50 customers (95% interval 28% to 54%), against 15% of all 300 counted.'
+    'The group lost most often is "many support contacts overall": 40% of its 50 customers (95% interval 28% to 54%), against 15% of all 300 counted.'
     >>> churn_groups_sentence(prof.with_columns(n_judged=pl.Series([288, 12])), rate)
-    'No group stands out: the group lost most often ("frequent support callers") has only 12 customers, too few to say.'
+    'No group stands out: the group lost most often ("many support contacts overall") has only 12 customers, too few to say.'
     """
     top = profiles.filter("highest_churn")
     if top.height == 0:

@@ -115,7 +115,7 @@ def test_profiles_churn_rate_wilson_and_highest_cluster():
     assert (top["n_churned"], top["n_judged"]) == (30, 60)
     # the planted group calls support a lot and scores low NPS
     assert set(top["top_features"][:2]) == {"support_contacts", "last_nps"}
-    assert "frequent support callers" in top["label"] and "low NPS" in top["label"]
+    assert "many support contacts overall" in top["label"] and "low NPS" in top["label"]
     assert prof.filter("highest_churn").height == 1
     # the fitted model draws itself: churn rate bars by default, its profile on request
     assert model.chart().to_dict() == churn_rate_bars(prof).to_dict()
@@ -380,7 +380,7 @@ def test_highest_churn_cluster_is_the_planted_group(sample_client):
     top = model.profiles_.filter("highest_churn").row(0, named=True)
     assert top["top_features"][0] == truth["feature"]
     assert top["top_differences"][0] > 0  # the group calls support *more*
-    assert top["label"].startswith("frequent support callers")
+    assert top["label"].startswith("many support contacts overall")
     rest = model.profiles_.filter(~pl.col("highest_churn"))
     assert top["churn_rate"] > truth["churn_rate_below"] > rest["churn_rate"].min()
 

@@ -98,7 +98,7 @@ def churn_rate_bars(
     --------
     >>> prof = pl.DataFrame({"cluster": [0, 1], "n": [80, 20], "n_judged": [80, 20],
     ...                      "churn_rate": [0.1, 0.6], "ci_low": [0.05, 0.39], "ci_high": [0.19, 0.78],
-    ...                      "label": ["typical customers", "frequent support callers"],
+    ...                      "label": ["typical customers", "many support contacts overall"],
     ...                      "highest_churn": [False, True], "small_n": [False, True]})
     >>> len(churn_rate_bars(prof).to_dict()["layer"])
     2
