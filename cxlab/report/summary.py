@@ -25,10 +25,11 @@ be computed.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -46,6 +47,7 @@ __all__ = [
     "too_uncertain",
     "opening_sentence",
     "coverage_warning",
+    "timeline_sentence",
     "journey_map_fix",
     "not_tracked_sentence",
     "headline_conversion",
@@ -127,6 +129,61 @@ def opening_sentence(client_name: str, period: str, customers: int, interactions
 
 
 # --------------------------------------------------------------------------- data coverage
+def timeline_sentence(
+    first: dt.datetime,
+    last: dt.datetime,
+    every: Literal["day", "week", "month", "quarter"] = "week",
+) -> str:
+    """The sentence above the interactions-over-time chart, saying which periods are partial.
+
+    A first or last period the data covers only in part
+    (:func:`cxlab.display.charts.quality.partial_periods`) has a lower count because of the
+    calendar: the sentence says so, so that the drop at either end is not read as a missing
+    export (the chart draws those periods dashed).
+
+    Examples
+    --------
+    The bookshop's data runs from Tue 01 Oct 2024 to Tue 30 Sep 2025; weeks start on Monday, so
+    the first week lacks its Monday and the last one has two of its seven days:
+
+    >>> a, b = dt.datetime(2024, 10, 1, 8), dt.datetime(2025, 9, 30, 17)
+    >>> print(timeline_sentence(a, b))  # doctest: +NORMALIZE_WHITESPACE
+    Events from 01 Oct 2024 to 30 Sep 2025. The chart shows how many interactions were recorded
+    each week, by channel: gaps or sudden jumps usually mean missing or duplicated exports. The
+    first and last weeks are partial (dashed): the data starts on Tue 01 Oct 2024 and ends on
+    Tue 30 Sep 2025, so their lower counts are not missing data.
+    >>> timeline_sentence(a, b, "month").endswith("duplicated exports.")  # whole months
+    True
+    """
+    from cxlab.display.charts.quality import partial_periods
+
+    text = (
+        f"Events from {first:%d %b %Y} to {last:%d %b %Y}. The chart shows how many interactions "
+        f"were recorded each {every}, by channel: gaps or sudden jumps usually mean missing or "
+        "duplicated exports."
+    )
+    head, tail = partial_periods(first, last, every)
+    if head is None and tail is None:
+        return text
+    if head is not None and tail is not None and head != tail:
+        which = f"The first and last {every}s are partial (dashed)"
+        dates = f"the data starts on {first:%a %d %b %Y} and ends on {last:%a %d %b %Y}"
+        counts = "their lower counts are"
+    elif head is not None and head == tail:
+        which = f"The only {every} is partial"
+        dates = f"the data runs from {first:%a %d %b %Y} to {last:%a %d %b %Y}"
+        counts = "its count is"
+    elif head is not None:
+        which = f"The first {every} is partial (dashed)"
+        dates = f"the data starts on {first:%a %d %b %Y}"
+        counts = "its lower count is"
+    else:
+        which = f"The last {every} is partial (dashed)"
+        dates = f"the data ends on {last:%a %d %b %Y}"
+        counts = "its lower count is"
+    return f"{text} {which}: {dates}, so {counts} not missing data."
+
+
 def coverage_warning(
     unmapped: int, interactions: int, *, threshold: float = UNMAPPED_WARNING_SHARE
 ) -> str | None:

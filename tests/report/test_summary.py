@@ -422,3 +422,18 @@ def test_the_retention_sentence_writes_dates_like_the_summary():
     # counts carry thousands separators (1,200 + 3,000 + 40 = 4,240 active)
     assert text.startswith("In the month starting 01 Sep 2025, 4,240 customers were active")
     assert "2025-09-01" not in text
+
+
+def test_timeline_sentence_names_the_partial_end_only():
+    # Mon 01 Jan 2024 00:00 to Wed 31 Jan 2024: the first week is whole, the last week (Mon 29
+    # Jan) has three of its seven days; by month, January is whole
+    first, last = dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 31, 12)
+    week = sm.timeline_sentence(first, last, "week")
+    assert week.endswith(
+        "The last week is partial (dashed): the data ends on Wed 31 Jan 2024, so its lower "
+        "count is not missing data."
+    )
+    assert "partial" not in sm.timeline_sentence(first, last, "month")
+    # a single day of data inside one week: that week is the only one, and partial
+    one = sm.timeline_sentence(dt.datetime(2024, 1, 3), dt.datetime(2024, 1, 3, 18))
+    assert "The only week is partial: the data runs from Wed 03 Jan 2024 to Wed 03 Jan 2024" in one

@@ -7,14 +7,16 @@ rows, is refused with a message saying which cxlab function aggregates it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import altair as alt
 import polars as pl
 
 from cxlab.display import theme
 from cxlab.display.labels import display_label, label_values
 from cxlab.errors import DataError, ParameterError, did_you_mean
 
-__all__ = ["MAX_ROWS", "chart_frame", "labelled", "labelled_order"]
+__all__ = ["MAX_ROWS", "chart_frame", "labelled", "labelled_order", "period_axis"]
 
 theme.enable()  # every cxlab chart carries the one theme (fonts, colours, sizes)
 
@@ -92,3 +94,40 @@ def labelled_order(order: Sequence[object]) -> list[str]:
     ['Awareness', 'Site visit']
     """
     return [display_label(v) for v in order]
+
+
+def period_axis(periods: pl.Series, **kwargs: Any) -> alt.Axis:
+    """A time axis whose every label carries its year ("Oct 2024", "07 Oct 2024").
+
+    vega-lite's default labels drop the year ("October, December, February"), which misleads
+    across a year boundary. Over more than 90 days the ticks are months labelled "Oct 2024"
+    (one tick every ``step`` months: at most about 8 labels, which fit a chart of
+    :data:`~cxlab.display.theme.WIDTH` pixels); over a shorter span the ticks are days or weeks
+    labelled with the full date.
+
+    Parameters
+    ----------
+    periods : Series
+        The Date or Datetime values the axis shows.
+    **kwargs
+        Other :class:`altair.Axis` settings (``labelAngle``, ``title``…).
+
+    Examples
+    --------
+    Thirteen monthly periods (Oct 2024 to Oct 2025: 365 days, 12 months) get a label every
+    ceil(12 / 8) = 2 months:
+
+    >>> import datetime as dt
+    >>> months = pl.date_range(dt.date(2024, 10, 1), dt.date(2025, 10, 1), "1mo", eager=True)
+    >>> axis = period_axis(months).to_dict()
+    >>> axis["format"], axis["tickCount"]
+    ('%b %Y', {'interval': 'month', 'step': 2})
+    >>> period_axis(months.head(2)).to_dict()["format"]  # 30 days: full dates
+    '%d %b %Y'
+    """
+    dates = periods.drop_nulls()
+    span = (dates.max() - dates.min()).days if dates.len() else 0  # type: ignore[operator]
+    if span > 90:
+        step = -(-(span // 30) // 8)  # ceil(months / 8): at most about 8 labels
+        return alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": step}, **kwargs)
+    return alt.Axis(format="%d %b %Y", **kwargs)

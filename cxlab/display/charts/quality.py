@@ -7,6 +7,7 @@ this module only draws.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 import altair as alt
@@ -15,10 +16,54 @@ import polars as pl
 from cxlab.contract.validation import events_over_time, table_profile
 from cxlab.params import renamed
 
-__all__ = ["events_over_time", "events_over_time_chart", "table_profile"]
+__all__ = ["events_over_time", "events_over_time_chart", "partial_periods", "table_profile"]
 
 _WORDS = {"day": ("Day", "day"), "week": ("Week starting", "week")}
 _WORDS |= {"month": ("Month", "month"), "quarter": ("Quarter starting", "quarter")}
+#: the polars duration of each bucket (as ``events_over_time`` truncates)
+_LENGTH = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
+
+
+def partial_periods(
+    first: dt.datetime, last: dt.datetime, every: Literal["day", "week", "month", "quarter"]
+) -> tuple[dt.date | None, dt.date | None]:
+    """The start of the first and of the last calendar bucket when the data covers only part of it.
+
+    A bucket starts where :func:`~cxlab.contract.validation.events_over_time` puts it (weeks
+    on Monday). The first bucket is partial when the data starts after its first day, the last
+    one when the data ends before its last day; their counts are low because of the calendar,
+    not because an export is missing.
+
+    Parameters
+    ----------
+    first, last : datetime
+        The first and last event's timestamp.
+    every : {"day", "week", "month", "quarter"}
+        The bucket length.
+
+    Returns
+    -------
+    tuple
+        ``(first bucket start or None, last bucket start or None)``: None where the bucket is
+        fully covered.
+
+    Examples
+    --------
+    Data from Tue 01 Oct 2024 to Tue 30 Sep 2025: the week of Mon 30 Sep 2024 lacks its Monday,
+    the week of Mon 29 Sep 2025 has only its first two days; October and September are whole.
+
+    >>> a, b = dt.datetime(2024, 10, 1, 8), dt.datetime(2025, 9, 30, 17)
+    >>> partial_periods(a, b, "week")
+    (datetime.date(2024, 9, 30), datetime.date(2025, 9, 29))
+    >>> partial_periods(a, b, "month")
+    (None, None)
+    """
+    stamps = pl.Series([first, last])
+    starts = stamps.dt.truncate(_LENGTH[every]).dt.date()
+    ends = stamps.dt.truncate(_LENGTH[every]).dt.offset_by(_LENGTH[every]).dt.date()  # exclusive
+    first_partial = first.date() > starts[0]
+    last_partial = last.date() + dt.timedelta(days=1) < ends[1]
+    return (starts[0] if first_partial else None, starts[1] if last_partial else None)
 
 
 def events_over_time_chart(
@@ -28,50 +73,66 @@ def events_over_time_chart(
     title: str | None = None,
     *,
     freq: Literal["day", "week"] | None = None,
-) -> alt.Chart:
+) -> alt.LayerChart:
     """Line chart of :func:`cxlab.contract.validation.events_over_time` (event counts per
     calendar bucket ``every`` and ``by`` value); ``freq`` is the deprecated old name of
     ``every`` (works for one release with a DeprecationWarning).
 
     Clicking a legend entry highlights that line (an altair selection bound to the legend, so
-    it works in exported HTML reports too).
+    it works in exported HTML reports too). A first or last period the data covers only in part
+    (:func:`partial_periods`) is drawn dashed with a faded point, and the subtitle says so: its
+    lower count is the calendar, not a missing export.
 
     Examples
     --------
     >>> import datetime as dt
     >>> ev = pl.DataFrame({"customer_id": ["a"], "channel": ["web"], "timestamp": [dt.datetime(2024, 1, 1)]})
-    >>> events_over_time_chart(ev).mark.type
-    'line'
+    >>> [layer["mark"]["type"] for layer in events_over_time_chart(ev).to_dict()["layer"]]
+    ['line', 'line', 'point']
     """
-    from cxlab.display.charts._common import labelled
+    from cxlab.display.charts._common import labelled, period_axis
     from cxlab.display.labels import display_label
     from cxlab.display.theme import WIDTH
 
     every = renamed(freq, every, "freq", "every", "events_over_time_chart")  # type: ignore[assignment]
     data = labelled(events_over_time(events, every, by), [by])
     label, word = _WORDS[every]
-    highlight = alt.selection_point(fields=[by], bind="legend")
-    return (
-        alt.Chart(
-            data,
-            title=alt.Title(
-                title or f"Interactions per {word} by {display_label(by).lower()}",
-                subtitle="Click a legend entry to highlight its line.",
-            ),
-        )
-        .mark_line(point=alt.OverlayMarkDef(size=12))
-        .add_params(highlight)
-        .encode(
-            opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
-            x=alt.X("period:T", title=f"{label} (UTC)", axis=alt.Axis(format="%b %Y")),
-            y=alt.Y("events:Q", title="Interactions"),
-            color=alt.Color(f"{by}:N", title=display_label(by)),
-            tooltip=[
-                alt.Tooltip("period:T", title=label, format="%d %b %Y"),
-                alt.Tooltip(f"{by}:N", title=display_label(by)),
-                alt.Tooltip("events:Q", format=",", title="Interactions"),
-                alt.Tooltip("customers:Q", format=",", title="Customers"),
-            ],
-        )
-        .properties(width=WIDTH, height=240)
+    span = events.lazy().select(
+        pl.col("timestamp").min().alias("a"), pl.col("timestamp").max().alias("b")
     )
+    ends = span.collect().row(0) if data.height else (None, None)
+    cut = partial_periods(*ends, every) if ends[0] is not None else (None, None)
+    data = data.with_columns(
+        pl.col("period").is_in([d for d in cut if d is not None]).alias("partial")
+    ).with_columns(pl.when("partial").then(0.35).otherwise(1.0).alias("fade"))
+    subtitle = ["Click a legend entry to highlight its line."]
+    if any(cut):
+        subtitle.insert(0, f"Dashed: a {word} the data covers only in part.")
+    highlight = alt.selection_point(fields=[by], bind="legend")
+    shown = alt.condition(highlight, alt.value(1.0), alt.value(0.15))
+    base = alt.Chart(data).encode(
+        x=alt.X(
+            "period:T",
+            title=f"{label} (UTC)",
+            axis=period_axis(data.get_column("period")),
+        ),
+        y=alt.Y("events:Q", title="Interactions"),
+        color=alt.Color(f"{by}:N", title=display_label(by)),
+    )
+    # the whole line dashed, then the fully covered periods solid on top of it: only the
+    # segments into a partial first or last period stay dashed
+    dashed = base.mark_line(strokeDash=[4, 3]).encode(opacity=shown).add_params(highlight)
+    solid = base.transform_filter(~alt.datum.partial).mark_line().encode(opacity=shown)
+    points = base.mark_point(size=12, filled=True).encode(
+        opacity=alt.condition(highlight, alt.Opacity("fade:Q", scale=None), alt.value(0.15)),
+        tooltip=[
+            alt.Tooltip("period:T", title=label, format="%d %b %Y"),
+            alt.Tooltip(f"{by}:N", title=display_label(by)),
+            alt.Tooltip("events:Q", format=",", title="Interactions"),
+            alt.Tooltip("customers:Q", format=",", title="Customers"),
+        ],
+    )
+    title = alt.Title(
+        title or f"Interactions per {word} by {display_label(by).lower()}", subtitle=subtitle
+    )
+    return alt.layer(dashed, solid, points, title=title).properties(width=WIDTH, height=240)
