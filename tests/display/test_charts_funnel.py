@@ -48,6 +48,20 @@ def test_trend_chart_draws_the_rate_band_and_points_in_period_order():
     assert (titles["ci_low"], titles["ci_high"]) == ("95% interval from", "95% interval to")
 
 
+def test_trend_chart_axis_labels_carry_the_year():
+    # two weeks (7 days apart): full dates, "01 Jan 2024"
+    spec = funnel_trend_chart(funnel_trend(LOG, ["visit", "buy"])).to_dict()
+    assert spec["layer"][1]["encoding"]["x"]["axis"]["format"] == "%d %b %Y"
+    # thirteen months from Oct 2024 to Oct 2025 (365 days): "Oct 2024", a label every 2 months,
+    # never "October, December, February" without the year
+    months = pl.date_range(dt.date(2024, 10, 1), dt.date(2025, 10, 1), "1mo", eager=True)
+    trend = pl.DataFrame(
+        {"period": months, "eligible": 40, "conversion_rate": 0.5, "ci_low": 0.35, "ci_high": 0.65}
+    )
+    axis = funnel_trend_chart(trend).to_dict()["layer"][1]["encoding"]["x"]["axis"]
+    assert (axis["format"], axis["tickCount"]) == ("%b %Y", {"interval": "month", "step": 2})
+
+
 def test_trend_chart_colours_a_breakdown():
     spec = funnel_trend_chart(funnel_trend(LOG, ["visit", "buy"], by="channel")).to_dict()
     assert spec["layer"][1]["encoding"]["color"]["field"] == "channel"

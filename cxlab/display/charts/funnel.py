@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from cxlab.display.charts._common import chart_frame
+from cxlab.display.charts._common import chart_frame, period_axis
 from cxlab.display.labels import display_label
 
 __all__ = ["funnel_trend_chart", "drop_off_paths_chart"]
@@ -32,7 +32,8 @@ _TREND_COLS = {
 
 def funnel_trend_chart(trend: pl.DataFrame, *, title: str | None = None) -> alt.LayerChart:
     """Conversion by entry period (:func:`cxlab.analysis.funnel.funnel_trend`): a line with
-    its 95% Wilson band; faded points for periods with fewer than 30 customers.
+    its 95% Wilson band; faded points for periods with fewer than 30 customers. Axis labels
+    carry the year ("Oct 2024"; full dates over a span of 90 days or less).
 
     A breakdown column (any column that is not a trend column) becomes the colour.
 
@@ -58,7 +59,7 @@ def funnel_trend_chart(trend: pl.DataFrame, *, title: str | None = None) -> alt.
     if "small_n" not in data.columns:
         data = data.with_columns((pl.col("eligible") < 30).alias("small_n"))
     tips = [
-        alt.Tooltip("period:T", title="entered in", format="%Y-%m-%d"),
+        alt.Tooltip("period:T", title="entered in", format="%d %b %Y"),
         alt.Tooltip("conversion_rate:Q", format=".1%", title="conversion"),
         alt.Tooltip("ci_low:Q", format=".1%", title="95% interval from"),
         alt.Tooltip("ci_high:Q", format=".1%", title="95% interval to"),
@@ -68,7 +69,12 @@ def funnel_trend_chart(trend: pl.DataFrame, *, title: str | None = None) -> alt.
         tips.insert(0, alt.Tooltip(f"{by}:N", title=display_label(by)))
     colour = {"color": alt.Color(f"{by}:N", title=display_label(by))} if by else {}
     base = alt.Chart(data, title=title or "Conversion by period of entry").encode(
-        x=alt.X("period:T", title="When the journey started"), **colour
+        x=alt.X(
+            "period:T",
+            title="When the journey started",
+            axis=period_axis(data.get_column("period"), labelAngle=0),
+        ),
+        **colour,
     )
     y = alt.Y(
         "conversion_rate:Q",

@@ -16,7 +16,13 @@ import polars as pl
 
 from cxlab.analysis.metrics import METRIC_LABELS, RESULT_COLUMNS
 from cxlab.contract.schema import STAGES
-from cxlab.display.charts._common import MAX_ROWS, chart_frame, labelled, labelled_order
+from cxlab.display.charts._common import (
+    MAX_ROWS,
+    chart_frame,
+    labelled,
+    labelled_order,
+    period_axis,
+)
 from cxlab.display.labels import display_label
 from cxlab.display.theme import (
     BAND_NOTE,
@@ -126,7 +132,7 @@ def score_over_time_chart(frame: pl.DataFrame, *, title: str | None = None) -> a
         df = labelled(df, [group])
     metric = _metric_title(df)
     base = _with_interval(alt.Chart(df), df).encode(
-        x=alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
+        x=alt.X("period:T", title=None, axis=period_axis(df.get_column("period"), labelAngle=0)),
         tooltip=_tooltips(df, ["period", *groups]),
     )
     color = (
