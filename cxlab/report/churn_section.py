@@ -18,6 +18,7 @@ from cxlab.analysis.features import ChurnFeatures, ChurnRate
 from cxlab.analysis.stats import SMALL_N
 from cxlab.contract.client_config import ChurnDefinition
 from cxlab.display.notebook import display_label
+from cxlab.display.tables import interval_text
 from cxlab.report.sections import Skipped, churn_status
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "churn_drivers_sentence",
     "churn_groups_sentence",
     "churn_method_note",
+    "churn_groups_table",
+    "churn_group_order",
 ]
 
 #: Below this cross-validated ROC AUC the churn drivers are reported as hints, not findings.
@@ -94,6 +97,47 @@ def churn_groups_sentence(profiles: pl.DataFrame, rate: ChurnRate) -> str:
         f'The group lost most often is "{g["label"]}": {100 * g["churn_rate"]:.0f}% of its '
         f"{g['n_judged']:,} customers (95% interval {100 * g['ci_low']:.0f}% to "
         f"{100 * g['ci_high']:.0f}%), against {100 * rate.rate:.0f}% of all {rate.n:,} counted."
+    )
+
+
+def _by_churn(profiles: pl.DataFrame) -> pl.DataFrame:
+    return profiles.sort("churn_rate", "cluster", descending=[True, False], nulls_last=True)
+
+
+def churn_group_order(profiles: pl.DataFrame) -> list[str]:
+    """The group numbers in the order of :func:`churn_groups_table` (highest churn first), as
+    the retention curves name their groups.
+
+    Examples
+    --------
+    >>> churn_group_order(pl.DataFrame({"cluster": [0, 1, 2], "churn_rate": [0.1, 0.4, 0.1]}))
+    ['1', '0', '2']
+    """
+    return _by_churn(profiles).get_column("cluster").cast(pl.String).to_list()
+
+
+def churn_groups_table(profiles: pl.DataFrame) -> pl.DataFrame:
+    """The table of churn groups, highest churn first, each named "number: profile".
+
+    The number is the one the bar chart and the retention curves' legend show
+    (:func:`cxlab.display.charts.churn.churn_rate_bars`,
+    :func:`~cxlab.display.charts.churn.retention_chart`), so a reader can match a line to its
+    group. Rows in the order of the bars: highest churn first, ties by group number.
+
+    Examples
+    --------
+    >>> prof = pl.DataFrame({"cluster": [0, 1], "label": ["typical customers", "many support contacts overall"],
+    ...                      "n": [250, 50], "churn_rate": [0.1, 0.4], "ci_low": [0.07, 0.28],
+    ...                      "ci_high": [0.14, 0.54], "small_n": [False, False]})
+    >>> churn_groups_table(prof).select("Group", "Churn rate").rows()
+    [('1: many support contacts overall', 0.4), ('0: typical customers', 0.1)]
+    """
+    return _by_churn(profiles).select(
+        pl.format("{}: {}", pl.col("cluster"), pl.col("label")).alias("Group"),
+        pl.col("n").alias("Customers"),
+        pl.col("churn_rate").alias("Churn rate"),
+        interval_text("ci_low", "ci_high", percent=True).alias("95% interval"),
+        pl.col("small_n").alias("Small sample"),
     )
 
 

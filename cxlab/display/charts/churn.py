@@ -298,11 +298,16 @@ def partial_dependence_curves(
 
 
 def retention_chart(
-    curves: pl.DataFrame, title: str = "Share of customers still active"
+    curves: pl.DataFrame,
+    title: str = "Share of customers still active",
+    *,
+    order: list[str] | None = None,
 ) -> alt.LayerChart:
     """Kaplan–Meier retention per group as steps with a confidence band.
 
-    ``curves`` is ``RetentionCurves.curves``.
+    ``curves`` is ``RetentionCurves.curves``. ``order``: the groups in the order a table next
+    to the chart lists them (e.g. highest churn first); the legend follows it and says the
+    lines are numbered as in the table.
 
     Examples
     --------
@@ -313,11 +318,13 @@ def retention_chart(
     """
     _need(curves, ("group", "day", "retention", "ci_low", "ci_high", "at_risk"), "retention_chart")
     data = curves.sort(["group", "day"]).with_columns(pl.col("group").cast(pl.String))
-    base = interval(alt.Chart(data, title=alt.Title(title, subtitle=BAND_NOTE))).encode(
+    subtitle = [BAND_NOTE] if order is None else [BAND_NOTE, "Groups numbered as in the table."]
+    base = interval(alt.Chart(data, title=alt.Title(title, subtitle=subtitle))).encode(
         x=alt.X("day:Q", title="Days since first seen"),
         color=alt.Color(
             "group:N",
             title="Group",
+            sort=alt.Undefined if order is None else order,
             scale=alt.Scale(range=PALETTE),
             legend=alt.Legend(symbolOpacity=1, symbolType="stroke", symbolStrokeWidth=3),
         ),
