@@ -114,7 +114,8 @@ LABELS: dict[str, str] = {
     "n_feedback": "Survey answers",
     # NPS drivers (cxlab.drivers)
     "csat_before": "Low CSAT before (1-3)",
-    "ces_before": "Hard effort before (CES 1-3)",
+    "ces_before": "Hard effort before (CES 1-4)",  # exposed: a CES answer of 1-4 of 7
+    "time_to_purchase": "Slower than median to first purchase",
     "days_to_purchase": "Slow to first purchase",
     # paths
     "ENDED": "Journey ended",

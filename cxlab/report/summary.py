@@ -59,6 +59,7 @@ __all__ = [
     "painful_sentence",
     "score_caveats",
     "nps_sentence",
+    "driver_name",
     "driver_sentence",
     "driver_readings",
     "churn_sentence",
@@ -626,6 +627,25 @@ def score_caveats(scores: pl.DataFrame) -> list[str]:
     return out
 
 
+def driver_name(driver: Mapping[str, Any]) -> str:
+    """A driver as a reader names it, once: a touchpoint with how customers met it, a survey
+    or journey driver by its label alone (which already says it, e.g. "Low CSAT before (1-3)").
+
+    ``driver`` is a row of :attr:`cxlab.analysis.drivers.KeyDrivers.table` (``driver``,
+    ``exposure`` and, when known, ``kind``), its ``driver`` already a display label.
+
+    Examples
+    --------
+    >>> driver_name({"driver": "Delivery late", "exposure": "hit before answering", "kind": "touchpoint"})
+    'Delivery late (hit before answering)'
+    >>> driver_name({"driver": "Low CSAT before (1-3)", "exposure": "gave a CSAT 1–3 before", "kind": "survey"})
+    'Low CSAT before (1-3)'
+    """
+    if driver.get("kind", "touchpoint") == "touchpoint":
+        return f"{driver['driver']} ({driver['exposure']})"
+    return str(driver["driver"])
+
+
 def driver_sentence(top_driver: Mapping[str, Any] | None, r2: float | None) -> str | None:
     """The moment that matters most for NPS, hedged when the drivers explain little.
 
@@ -651,7 +671,7 @@ def driver_sentence(top_driver: Mapping[str, Any] | None, r2: float | None) -> s
     """
     if top_driver is None:
         return None
-    name = f"{top_driver['driver']} ({top_driver['exposure']})"
+    name = driver_name(top_driver)
     if r2 is not None and r2 < WEAK_MODEL_R2:
         return (
             f"What customers went through before answering explains only {100 * r2:.0f}% of "
@@ -668,7 +688,8 @@ def driver_readings(drivers: KeyDrivers, top: int = 3) -> list[str]:
     """The drivers section's sentences: the fit, then the ``top`` drivers, hedged where needed.
 
     From :data:`WEAK_MODEL_R2` of the variation explained, the sentences are
-    :meth:`~cxlab.analysis.drivers.KeyDrivers.reading`'s, except that a driver fewer than 30
+    :meth:`~cxlab.analysis.drivers.KeyDrivers.reading`'s, each driver named once
+    (:func:`driver_name`), except that a driver fewer than 30
     respondents were exposed to (:data:`cxlab.analysis.stats.SMALL_N`) gets "too few to say how they
     score" instead of a quadrant. Below it: one hedged sentence on the fit and the ``top``
     drivers named as hints, without ranks or advice.
@@ -682,24 +703,28 @@ def driver_readings(drivers: KeyDrivers, top: int = 3) -> list[str]:
             "weakly related to NPS; treat them as hints, not findings."
         ]
         if rows:
-            lines.append(
-                "The strongest hints: "
-                + _and([f"{r['driver']} ({r['exposure']})" for r in rows])
-                + "."
-            )
+            lines.append("The strongest hints: " + _and([driver_name(r) for r in rows]) + ".")
         return lines
-    read = drivers.reading(top)
-    lines = [read[0]]
-    for i, r in enumerate(rows):
+    from cxlab.analysis.drivers import QUADRANTS
+
+    lines = [drivers.reading(top)[0]]
+    for r in rows:
         n = r.get("n_exposed")
+        head = (
+            f"#{r['rank']} {driver_name(r)}: {r['importance_pct']:.0f}% of the explained variation"
+        )
         if n is not None and n < SMALL_N:
             lines.append(
-                f"#{r['rank']} {r['driver']} ({r['exposure']}): {r['importance_pct']:.0f}% of "
-                f"the explained variation, but only {_plural(int(n), 'respondent')} "
+                f"{head}, but only {_plural(int(n), 'respondent')} "
                 f"{'was' if n == 1 else 'were'} exposed to it: too few to say how they score."
             )
         else:
-            lines.append(read[1 + i])
+            lines.append(
+                f"{head} (95% interval {r['ci_low']:.0f}–{r['ci_high']:.0f}%). Exposed "
+                f"respondents (n = {r['n_exposed']}) give NPS {r['performance']:+.0f} vs "
+                f"{r['nps_not_exposed']:+.0f} for the others — quadrant '{r['quadrant']}': "
+                f"{QUADRANTS[r['quadrant']]}."
+            )
     return lines
 
 

@@ -358,6 +358,42 @@ def test_a_driver_few_respondents_were_exposed_to_is_too_few_to_say():
     )
 
 
+def test_each_driver_is_named_once():
+    # the bookshop's #2: the label "Low CSAT before (1-3)" already says what exposure is, so
+    # "(gave a CSAT 1–3 before)" is not repeated; a touchpoint keeps "(hit before answering)"
+    table = pl.DataFrame(
+        {
+            "rank": [1, 2],
+            "driver": ["Delivery late", "Low CSAT before (1-3)"],
+            "kind": ["touchpoint", "survey"],
+            "exposure": ["hit before answering", "gave a CSAT 1–3 before"],
+            "importance_pct": [90.0, 8.0],
+            "ci_low": [80.0, 4.0],
+            "ci_high": [95.0, 12.0],
+            "n_exposed": [143, 74],
+            "performance": [-94.0, -50.0],
+            "nps_not_exposed": [23.0, 3.0],
+            "quadrant": ["fix first", "fix first"],
+        }
+    )
+    empty = pl.DataFrame()
+    lines = sm.driver_readings(KeyDrivers(table, 0.6, 0.56, 0.65, 625, -4.0, empty, empty))
+    assert lines[1].startswith("#1 Delivery late (hit before answering): 90% of the explained")
+    assert lines[2] == (
+        "#2 Low CSAT before (1-3): 8% of the explained variation (95% interval 4–12%). Exposed "
+        "respondents (n = 74) give NPS -50 vs +3 for the others — quadrant 'fix first': matters "
+        "a lot and the customers exposed to it score below average."
+    )
+    weak = sm.driver_readings(KeyDrivers(table, 0.1, 0.05, 0.15, 625, -4.0, empty, empty))
+    assert weak[1] == (
+        "The strongest hints: Delivery late (hit before answering) and Low CSAT before (1-3)."
+    )
+    top = table.row(1, named=True)
+    assert sm.driver_sentence(top, 0.6).startswith(
+        "The moment that matters most for NPS is Low CSAT before (1-3): it accounts for 8%"
+    )
+
+
 # ------------------------------------------------------------------------------ funnel base
 def test_the_funnel_says_which_customers_it_counts():
     # 400 customers seen: 247 first at awareness, 153 first at consideration
