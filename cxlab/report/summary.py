@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from cxlab.analysis.features import ChurnRate
 
 __all__ = [
+    "PAIN_VERDICTS",
     "UNMAPPED_WARNING_SHARE",
     "WEAK_MODEL_R2",
     "WIDE_NPS_INTERVAL",
@@ -57,6 +58,8 @@ __all__ = [
     "weakest_step_sentence",
     "funnel_caveats",
     "painful_sentence",
+    "rank_pain",
+    "pain_sentence",
     "score_caveats",
     "nps_sentence",
     "driver_name",
@@ -544,6 +547,103 @@ def painful_sentence(painful: pl.DataFrame) -> str | None:
         f"The most painful touchpoint is {p['touchpoint']} in the {p['stage']} stage: "
         f"{100 * p['drop_touched']:.0f}% of the customers who hit it went no further, against "
         f"{100 * p['drop_not_touched']:.0f}% of the others at that stage (n = {p['n_touched']:,})."
+    )
+
+
+#: The words of :func:`rank_pain`'s ``verdict`` column.
+PAIN_VERDICTS = {
+    "painful": "clearly painful",
+    "unclear": "no clear difference",
+    "easier": "clearly fewer went no further",
+}
+
+
+def rank_pain(heat: pl.DataFrame, top: int = 8) -> pl.DataFrame:
+    """The touchpoints with the highest pain scores, the clearly painful ones first.
+
+    A touchpoint is *clearly painful* when the whole 95% interval of its pain score is above
+    zero (``pain_ci_low > 0``): this is the rule of the executive summary's "most painful
+    touchpoint" (:func:`painful_sentence`). When the interval includes zero the customers who
+    hit it may drop out no more than their peers: "no clear difference". Rows: the clearly
+    painful touchpoints by pain, then the others by pain (ties by stage and touchpoint), at
+    most ``top`` in all, with a ``verdict`` column (:data:`PAIN_VERDICTS`).
+
+    Parameters
+    ----------
+    heat : DataFrame
+        :func:`cxlab.analysis.heatmap.touchpoint_heatmap` (``stage``, ``touchpoint``, ``pain``,
+        ``pain_ci_low``, ``pain_ci_high`` …). Rows without a pain score are left out.
+    top : int, default 8
+        How many rows to keep.
+
+    Examples
+    --------
+    >>> heat = pl.DataFrame({"stage": ["purchase", "retention", "retention"],
+    ...     "touchpoint": ["checkout_error", "email_open", "delivery_late"],
+    ...     "pain": [0.526, 0.057, 0.045], "pain_ci_low": [0.478, -0.071, -0.007],
+    ...     "pain_ci_high": [0.570, 0.265, 0.090]})
+    >>> rank_pain(heat).select("touchpoint", "verdict").rows()
+    [('checkout_error', 'clearly painful'), ('email_open', 'no clear difference'), ('delivery_late', 'no clear difference')]
+    """
+    verdict = (
+        pl.when(pl.col("pain_ci_low") > 0)
+        .then(pl.lit(PAIN_VERDICTS["painful"]))
+        .when(pl.col("pain_ci_high") < 0)
+        .then(pl.lit(PAIN_VERDICTS["easier"]))
+        .otherwise(pl.lit(PAIN_VERDICTS["unclear"]))
+    )
+    return (
+        heat.filter(pl.col("pain").is_not_null())
+        .with_columns(verdict.alias("verdict"))
+        .sort(
+            [pl.col("verdict") != PAIN_VERDICTS["painful"], "pain", "stage", "touchpoint"],
+            descending=[False, True, False, False],
+        )
+        .head(top)
+    )
+
+
+def pain_sentence(ranked: pl.DataFrame) -> str | None:
+    """Which of the touchpoints in :func:`rank_pain`'s table are clearly painful, in words.
+
+    Examples
+    --------
+    The bookshop: Checkout error's interval (47.8% to 57.0%) is above zero; the seven others'
+    intervals include zero (Email open: -7.1% to 26.5%).
+
+    >>> ranked = pl.DataFrame({"touchpoint": ["Checkout error"] + [f"T{i}" for i in range(7)],
+    ...     "verdict": ["clearly painful"] + ["no clear difference"] * 7})
+    >>> print(pain_sentence(ranked))  # doctest: +NORMALIZE_WHITESPACE
+    Only Checkout error is clearly painful: its whole 95% interval is above zero. For the other
+    7 touchpoints the interval includes zero: the customers who hit them may drop out no more
+    than their peers.
+    """
+    if ranked.height == 0:
+        return None
+    clear = ranked.filter(pl.col("verdict") == PAIN_VERDICTS["painful"])["touchpoint"].to_list()
+    rest = ranked.height - len(clear)
+    others = _plural(rest, "touchpoint")
+    if not clear:
+        return (
+            f"No touchpoint is clearly painful: for each of the {others} listed the 95% interval "
+            "includes zero (or lies below it), so the customers who hit them may drop out no more "
+            "than their peers."
+        )
+    if rest == 0:
+        if len(clear) == 1:
+            return f"{clear[0]} is clearly painful: its whole 95% interval is above zero."
+        return (
+            f"All {_plural(len(clear), 'touchpoint')} listed are clearly painful: their whole "
+            "95% intervals are above zero."
+        )
+    if len(clear) == 1:
+        head = f"Only {clear[0]} is clearly painful: its whole 95% interval is above zero."
+    else:
+        head = f"{_and(clear)} are clearly painful: their whole 95% intervals are above zero."
+    below = "" if PAIN_VERDICTS["easier"] not in ranked["verdict"] else " or lies below it"
+    return (
+        f"{head} For the other {others} the interval includes zero{below}: the customers who hit "
+        f"{'it' if rest == 1 else 'them'} may drop out no more than their peers."
     )
 
 

@@ -473,3 +473,39 @@ def test_timeline_sentence_names_the_partial_end_only():
     # a single day of data inside one week: that week is the only one, and partial
     one = sm.timeline_sentence(dt.datetime(2024, 1, 3), dt.datetime(2024, 1, 3, 18))
     assert "The only week is partial: the data runs from Wed 03 Jan 2024 to Wed 03 Jan 2024" in one
+
+
+def test_only_clearly_painful_touchpoints_are_called_painful():
+    # the bookshop's top four pain scores: only checkout_error's interval is above zero;
+    # product_view's lies below zero (fewer of them went no further than their peers)
+    heat = pl.DataFrame(
+        {
+            "stage": ["retention", "purchase", "retention", "consideration"],
+            "touchpoint": ["email_open", "checkout_error", "delivery_late", "product_view"],
+            "pain": [0.057, 0.526, 0.045, -0.05],
+            "pain_ci_low": [-0.071, 0.478, -0.007, -0.09],
+            "pain_ci_high": [0.265, 0.570, 0.090, -0.01],
+        }
+    )
+    ranked = sm.rank_pain(heat)
+    # the clearly painful first, then the others by pain: 0.057, 0.045, -0.05
+    assert ranked.select("touchpoint", "verdict").rows() == [
+        ("checkout_error", "clearly painful"),
+        ("email_open", "no clear difference"),
+        ("delivery_late", "no clear difference"),
+        ("product_view", "clearly fewer went no further"),
+    ]
+    assert sm.pain_sentence(ranked) == (
+        "Only checkout_error is clearly painful: its whole 95% interval is above zero. For the "
+        "other 3 touchpoints the interval includes zero or lies below it: the customers who hit "
+        "them may drop out no more than their peers."
+    )
+    assert sm.rank_pain(heat, top=2)["touchpoint"].to_list() == ["checkout_error", "email_open"]
+    # nothing clear: no touchpoint is called painful, and the summary names none either
+    unclear = sm.rank_pain(heat.filter(pl.col("touchpoint") != "checkout_error"))
+    assert sm.pain_sentence(unclear).startswith("No touchpoint is clearly painful")
+    # two clear ones and nothing else
+    both = heat.with_columns(pain_ci_low=pl.lit(0.01), pain_ci_high=pl.lit(0.6)).head(2)
+    assert sm.pain_sentence(sm.rank_pain(both)) == (
+        "All 2 touchpoints listed are clearly painful: their whole 95% intervals are above zero."
+    )
