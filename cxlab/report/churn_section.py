@@ -83,18 +83,24 @@ def churn_groups_sentence(profiles: pl.DataFrame, rate: ChurnRate) -> str:
     'The group lost most often is "many support contacts overall": 40% of its 50 customers (95% interval 28% to 54%), against 15% of all 300 counted.'
     >>> churn_groups_sentence(prof.with_columns(n_judged=pl.Series([288, 12])), rate)
     'No group stands out: the group lost most often ("many support contacts overall") has only 12 customers, too few to say.'
+    >>> churn_groups_sentence(prof.with_columns(cluster=pl.Series([0, 7])), rate)[:72]
+    'The group lost most often is group 7, "many support contacts overall": 4'
     """
     top = profiles.filter("highest_churn")
     if top.height == 0:
         return "No group of customers stands out: their churn cannot be compared."
     g = top.row(0, named=True)
+    # the number the table, the bars and the legend show, when the profiles carry it
+    name = (
+        f'"{g["label"]}"' if g.get("cluster") is None else f'group {g["cluster"]}, "{g["label"]}"'
+    )
     if g["n_judged"] < SMALL_N or g["ci_high"] - g["ci_low"] > WIDE_INTERVAL_SHARE:
         return (
-            f'No group stands out: the group lost most often ("{g["label"]}") has only '
+            f"No group stands out: the group lost most often ({name}) has only "
             f"{g['n_judged']:,} customers, too few to say."
         )
     return (
-        f'The group lost most often is "{g["label"]}": {100 * g["churn_rate"]:.0f}% of its '
+        f"The group lost most often is {name}: {100 * g['churn_rate']:.0f}% of its "
         f"{g['n_judged']:,} customers (95% interval {100 * g['ci_low']:.0f}% to "
         f"{100 * g['ci_high']:.0f}%), against {100 * rate.rate:.0f}% of all {rate.n:,} counted."
     )

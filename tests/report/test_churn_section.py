@@ -62,3 +62,21 @@ def test_table_bars_and_legend_number_the_groups_alike():
     assert plain["layer"][0]["title"]["subtitle"] == [
         "Shaded band: the range the true value likely lies in."
     ]
+
+
+def test_the_churn_groups_sentence_names_the_group_number():
+    import datetime as dt
+
+    from cxlab.analysis.features import ChurnRate
+
+    t = dt.datetime(2025, 9, 30, tzinfo=dt.UTC)
+    # 290 customers, 50 of them lost: 17% overall; group 2 loses 20 of its 50 (40%)
+    rate = ChurnRate(
+        n=290, n_churned=50, population="buyers", method="column", inactivity_days=90,
+        as_of=t, cutoff=t, customers=pl.DataFrame(), labels=pl.DataFrame(),
+    )  # fmt: skip
+    assert cs.churn_groups_sentence(PROFILES, rate) == (
+        'The group lost most often is group 2, "many support contacts overall, no support '
+        'contacts in the last 90 days": 40% of its 50 customers (95% interval 28% to 54%), '
+        "against 17% of all 290 counted."
+    )
