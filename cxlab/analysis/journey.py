@@ -49,6 +49,7 @@ from cxlab.events import (
     as_events_kept,
     as_of_expr,
     by_customer,
+    path_order,
     require,
     require_stage,
     to_lazy,
@@ -482,18 +483,16 @@ def stage_transitions(
     [('(start)', 'awareness', 1), ('awareness', 'consideration', 1)]
     """
     require_stage(to_lazy(events_with_stage)[0], "stage_transitions")
-    # rows in customer order (as the loader gives them): the sort on _cx_seq below is skipped
-    lf = by_customer(as_events(events_with_stage, where="stage_transitions"))
+    # rows in path order (_cx_seq): a prepared frame in that order (as the loader gives it)
+    # is used as it is, anything else is sorted once
+    lf, _ = path_order(as_events(events_with_stage, where="stage_transitions"))
     if as_of is not None:
         lf = lf.filter(pl.col("timestamp") <= as_of_expr(as_of))
     key = CUSTOMER_CODE
     cid = pl.col(key)
     # States as small integers (index in TRANSITION_STATES): no text in the 10M-row part.
     st = pl.col("stage").cast(STAGE_DTYPE).to_physical().cast(pl.Int8) + 1
-    mapped = lf.filter(pl.col("stage").is_not_null()).select(key, SEQUENCE, st.alias("stage"))
-    # _cx_seq is the (customer, timestamp, source_row) order, usually already the row order
-    # (polars skips the sort then).
-    seq = mapped.sort(SEQUENCE)
+    seq = lf.filter(pl.col("stage").is_not_null()).select(key, st.alias("stage"))
     first = cid != cid.shift(1)
     first = first.fill_null(True)
     if collapse_repeats:
@@ -536,9 +535,9 @@ def stage_transitions(
         .with_columns((pl.col("transitions") / pl.col("from_total")).alias("share"))
         .select("from_stage", "to_stage", "transitions", "customers", "share", "from_total")
         .sort("from_stage", "to_stage")
-        # in-memory: the rows come in _cx_seq order (flagged sorted) and the plan is a sort
-        # and shifts, which the in-memory engine runs on them as they are; the default
-        # streaming engine took about 3x the CPU on 10M events (same table, RESULTS.md)
-        .collect(engine="in-memory")
+        # the default (streaming) engine: with no sort left in the plan it works in batches
+        # (the in-memory engine's whole columns cost 25-30k page faults on 10M events, the
+        # streaming one's sort of _cx_seq 3x the CPU on the sample log; RESULTS.md)
+        .collect()
     )
     return out
