@@ -16,7 +16,8 @@ dependency (a layer uses the ones listed before it):
 * :mod:`cxlab.report` -- report sections, execution, HTML, batches, index, privacy.
 
 :mod:`cxlab.errors`, :mod:`cxlab.config`, :mod:`cxlab.params` (parameter checks) and
-:mod:`cxlab.pii` (personal data in text: masking, escaping), which every layer may use, and
+:mod:`cxlab.pii` (personal data in text: masking, escaping) and :mod:`cxlab.words` (counts and
+lists in plain words), which every layer may use, and
 :mod:`cxlab.cli` sit beside them.
 
 Names are imported lazily (PEP 562): ``import cxlab`` loads no analysis module, and

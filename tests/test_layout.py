@@ -7,7 +7,8 @@ imported), so they are cheap and say exactly which file and line breaks the rule
   ``_`` is private to its package: ``from cxlab.io.loaders import _tidy`` in another module,
   ``loaders._tidy`` through an imported module, or ``cxlab.io._sample_sim`` imported from
   outside ``cxlab.io`` are offences. Dunder names (``__version__``) are public.
-* Layers, in order of dependency (``cxlab/__init__.py`` lists them): errors, config and params,
+* Layers, in order of dependency (``cxlab/__init__.py`` lists them): errors, config, params,
+  pii and words (the base),
   contract, io, events, analysis, display, report, cli. A module may import its own layer and
   the ones before it.
 """
@@ -33,7 +34,7 @@ PRIVATE_NAMES_ALLOWED: set[tuple[str, str, str]] = set()
 PRIVATE_MODULES_ALLOWED: set[str] = set()
 
 LAYERS = ["contract", "io", "events", "analysis", "display", "report", "cli"]
-BASE = {"errors", "config", "params", "pii"}  # usable from every layer
+BASE = {"errors", "config", "params", "pii", "words"}  # usable from every layer
 # (importing module, imported module) that cross layers the wrong way, for now.
 UPWARD_ALLOWED = {
     # a result draws itself: its .chart() imports the chart that draws it when called

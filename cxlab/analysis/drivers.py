@@ -31,17 +31,19 @@ with poor performance are the ones to fix first.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from cxlab.analysis.metrics import nps_group_expr
-from cxlab.analysis.stats import SMALL_N, exact_sum
+from cxlab.analysis.stats import SMALL_N, WEAK_MODEL_R2, exact_sum
 from cxlab.contract.frames import FrameLike, as_lazy
 from cxlab.contract.schema import DEFAULT_PURCHASE_TOUCHPOINTS
 from cxlab.errors import DataError, ParameterError
+from cxlab.words import and_list, plural
 
 __all__ = [
     "AttributeDrivers",
@@ -50,6 +52,7 @@ __all__ = [
     "bootstrap_weights",
     "KeyDrivers",
     "driver_features",
+    "driver_name",
     "nps_drivers",
     "relative_weights",
     "QUADRANTS",
@@ -331,24 +334,74 @@ class KeyDrivers:
         return driver_quadrant_chart(self)
 
     def reading(self, top: int = 3) -> list[str]:
-        """Plain-language sentences on the top drivers and the quadrants."""
+        """Plain-language sentences: the fit, the ``top`` drivers, and which to fix first.
+
+        Each driver is named once (:func:`driver_name`). A driver fewer than
+        :data:`~cxlab.analysis.stats.SMALL_N` respondents were exposed to gets "too few to say
+        how they score" instead of a quadrant. When the drivers explain less than
+        :data:`~cxlab.analysis.stats.WEAK_MODEL_R2` of the variation, one hedged sentence on
+        the fit and the ``top`` drivers named as hints, without ranks or advice.
+        """
+        rows = self.table.head(top).to_dicts()
+        interval = f"95% interval {100 * self.r2_ci_low:.0f}% to {100 * self.r2_ci_high:.0f}%"
+        if self.r2 < WEAK_MODEL_R2:
+            lines = [
+                f"Together the {self.table.height} drivers explain only {100 * self.r2:.0f}% "
+                f"({interval}) of the variation in the {self.n_respondents:,} NPS answers: "
+                "these moments are weakly related to NPS; treat them as hints, not findings."
+            ]
+            if rows:
+                lines.append(
+                    "The strongest hints: " + and_list([driver_name(r) for r in rows]) + "."
+                )
+            return lines
         lines = [
             f"Together the {self.table.height} drivers explain {100 * self.r2:.0f}% "
-            f"(95% interval {100 * self.r2_ci_low:.0f}–{100 * self.r2_ci_high:.0f}%) of the variation in "
-            f"the {self.n_respondents} NPS answers; overall NPS is {self.overall_nps:+.0f}."
+            f"(95% interval {100 * self.r2_ci_low:.0f}–{100 * self.r2_ci_high:.0f}%) of the "
+            f"variation in the {self.n_respondents} NPS answers; overall NPS is "
+            f"{self.overall_nps:+.0f}."
         ]
-        for row in self.table.head(top).iter_rows(named=True):
-            lines.append(
-                f"#{row['rank']} {row['driver']} ({row['exposure']}): {row['importance_pct']:.0f}% of the "
-                f"explained variation (95% interval {row['ci_low']:.0f}–{row['ci_high']:.0f}%). Exposed "
-                f"respondents (n = {row['n_exposed']}) give NPS {row['performance']:+.0f} vs "
-                f"{row['nps_not_exposed']:+.0f} for the others — quadrant '{row['quadrant']}': "
-                f"{QUADRANTS[row['quadrant']]}."
-            )
-        fix = self.table.filter(pl.col("quadrant") == "fix first")["driver"].to_list()
+        lines += [_driver_line(r) for r in rows]
+        fix = self.table.filter(pl.col("quadrant") == "fix first").to_dicts()
         if fix:
-            lines.append("Fix first: " + ", ".join(fix) + ".")
+            lines.append("Fix first: " + and_list([driver_name(r) for r in fix]) + ".")
         return lines
+
+
+def driver_name(driver: Mapping[str, Any]) -> str:
+    """A driver as a reader names it, once: a touchpoint with how customers met it, a survey
+    or journey driver by its label alone (which already says it, e.g. "Low CSAT before (1-3)").
+
+    ``driver`` is a row of :attr:`KeyDrivers.table` (``driver``, ``exposure`` and, when
+    known, ``kind``).
+
+    Examples
+    --------
+    >>> driver_name({"driver": "Delivery late", "exposure": "hit before answering", "kind": "touchpoint"})
+    'Delivery late (hit before answering)'
+    >>> driver_name({"driver": "Low CSAT before (1-3)", "exposure": "gave a CSAT 1–3 before", "kind": "survey"})
+    'Low CSAT before (1-3)'
+    """
+    if driver.get("kind", "touchpoint") == "touchpoint":
+        return f"{driver['driver']} ({driver['exposure']})"
+    return str(driver["driver"])
+
+
+def _driver_line(r: Mapping[str, Any]) -> str:
+    """One driver's sentence in :meth:`KeyDrivers.reading` (rank, share, how its exposed score)."""
+    head = f"#{r['rank']} {driver_name(r)}: {r['importance_pct']:.0f}% of the explained variation"
+    n = r.get("n_exposed")
+    if n is not None and n < SMALL_N:
+        return (
+            f"{head}, but only {plural(int(n), 'respondent')} "
+            f"{'was' if n == 1 else 'were'} exposed to it: too few to say how they score."
+        )
+    return (
+        f"{head} (95% interval {r['ci_low']:.0f}–{r['ci_high']:.0f}%). Exposed "
+        f"respondents (n = {r['n_exposed']}) give NPS {r['performance']:+.0f} vs "
+        f"{r['nps_not_exposed']:+.0f} for the others — quadrant '{r['quadrant']}': "
+        f"{QUADRANTS[r['quadrant']]}."
+    )
 
 
 def _driver_specs(

@@ -18,6 +18,7 @@ from cxlab.errors import ParameterError
 __all__ = [
     "Z95",
     "SMALL_N",
+    "WEAK_MODEL_R2",
     "z_of_level",
     "resolve_level",
     "wilson_interval",
@@ -31,6 +32,9 @@ __all__ = [
 Z95: float = 1.959963984540054
 #: Samples below this size are flagged (never hidden).
 SMALL_N: int = 30
+#: Below this share of the NPS variation explained (R²), key drivers are reported as hints,
+#: not findings (:meth:`cxlab.analysis.drivers.KeyDrivers.reading`, the report's summary).
+WEAK_MODEL_R2: float = 0.20
 
 
 def z_of_level(level: float, where: str) -> float:

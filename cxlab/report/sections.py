@@ -27,6 +27,7 @@ import polars as pl
 
 from cxlab.contract.schema import STAGES
 from cxlab.errors import DataError
+from cxlab.words import plural
 
 if TYPE_CHECKING:
     from cxlab.analysis.drivers import AttributeDrivers, KeyDrivers
@@ -129,10 +130,6 @@ def skipped_facts(skipped: Sequence[Skipped]) -> list[dict[str, str]]:
             seen.add((s.section, s.reason))
             out.append(s.to_dict())
     return out
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 _NO_EVENTS = "No interaction was recorded in this period, so there is nothing to show."
@@ -269,7 +266,7 @@ def _no_nps_reason(nps: dict[str, Any] | None, what: str) -> str | None:
         return f"No NPS answers in this period, so there is no score to {what}."
     if nps["n"] < MIN_NPS_ANSWERS:
         return (
-            f"Only {_plural(int(nps['n']), 'NPS answer')} in this period; at least {MIN_NPS_ANSWERS} "
+            f"Only {plural(int(nps['n']), 'NPS answer')} in this period; at least {MIN_NPS_ANSWERS} "
             f"are needed to {what} the score."
         )
     return None
@@ -345,7 +342,7 @@ def attribute_key_drivers(
     if kd.n_respondents < MIN_NPS_ANSWERS:
         return Skipped(
             "drivers",
-            f"Only {_plural(kd.n_respondents, 'response')} rate every attribute and the outcome "
+            f"Only {plural(kd.n_respondents, 'response')} rate every attribute and the outcome "
             f"question; at least {MIN_NPS_ANSWERS} are needed to tell which attributes matter.",
         )
     return kd
@@ -401,7 +398,7 @@ def voc_topics(
     if comments.height < MIN_COMMENTS:
         return Skipped(
             "voc",
-            f"Only {_plural(comments.height, 'written comment')} in this period; at least "
+            f"Only {plural(comments.height, 'written comment')} in this period; at least "
             f"{MIN_COMMENTS} are needed to find what they talk about.",
         )
     if comments.height > max_comments:
@@ -519,19 +516,19 @@ def churn_groups(buyers: pl.DataFrame, observed: pl.DataFrame) -> pl.DataFrame |
     if lost == n:
         return Skipped(
             "churn",
-            f"All {_plural(n, 'customer')} who bought and whose status is known were lost, "
+            f"All {plural(n, 'customer')} who bought and whose status is known were lost, "
             "so there is no one to compare them with.",
         )
     if lost == 0:
         return Skipped(
             "churn",
-            f"None of the {_plural(n, 'customer')} who bought and whose status is known "
+            f"None of the {plural(n, 'customer')} who bought and whose status is known "
             "was lost, so there is nothing to explain.",
         )
     if n < MIN_CHURN_BUYERS:
         return Skipped(
             "churn",
-            f"Only {_plural(n, 'customer')} who bought have a known status; at least "
+            f"Only {plural(n, 'customer')} who bought have a known status; at least "
             f"{MIN_CHURN_BUYERS} are needed to group them and find what predicts churn.",
         )
     return buyers.join(judged.select("customer_id"), on="customer_id", how="semi")
@@ -557,13 +554,13 @@ def churn_driver_models(
     if lost < cv:
         return Skipped(
             "churn",
-            f"Only {_plural(lost, 'customer')} who bought {'was' if lost == 1 else 'were'} "
+            f"Only {plural(lost, 'customer')} who bought {'was' if lost == 1 else 'were'} "
             f"lost ({cv} needed), too few to test what predicts churn.",
         )
     if kept < cv:
         return Skipped(
             "churn",
-            f"Only {_plural(kept, 'customer')} who bought {'was' if kept == 1 else 'were'} "
+            f"Only {plural(kept, 'customer')} who bought {'was' if kept == 1 else 'were'} "
             f"kept ({cv} needed), too few to test what predicts churn.",
         )
     return None
@@ -680,7 +677,7 @@ def check_retention(events: pl.DataFrame, as_of: Any = None) -> dict[str, Any] |
     if span < MIN_RETENTION_DAYS:
         return Skipped(
             "retention",
-            f"The events cover {'less than a day' if span == 0 else 'only ' + _plural(span, 'day')}"
+            f"The events cover {'less than a day' if span == 0 else 'only ' + plural(span, 'day')}"
             ": at least three weeks are needed to see customers come back.",
         )
     every = "month" if span >= MONTHLY_RETENTION_DAYS else "week"

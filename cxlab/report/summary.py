@@ -14,7 +14,8 @@ The rules, with their stated thresholds:
   (:func:`not_tracked_sentence`), never "the weakest step: 0%".
 * **Weak driver models** -- when the journey explains less than :data:`WEAK_MODEL_R2` of the
   variation in NPS answers, the drivers are "weakly related to NPS; treat them as hints"
-  (:func:`driver_sentence`, :func:`driver_readings`).
+  (:func:`driver_sentence`; the drivers section's sentences are
+  :meth:`cxlab.analysis.drivers.KeyDrivers.reading`'s).
 * **Small samples and wide intervals** -- fewer than :data:`cxlab.analysis.stats.SMALL_N` answers or
   customers, or a 95% interval wider than :data:`WIDE_NPS_INTERVAL` NPS points or
   :data:`WIDE_RATE_INTERVAL` for a share, give "too few ... to say" (:func:`too_uncertain`).
@@ -33,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from cxlab.analysis.stats import SMALL_N, wilson_interval
+from cxlab.analysis.stats import SMALL_N, WEAK_MODEL_R2, wilson_interval
+from cxlab.words import and_list, plural
 
 if TYPE_CHECKING:
-    from cxlab.analysis.drivers import KeyDrivers
     from cxlab.analysis.features import ChurnRate
 
 __all__ = [
@@ -62,9 +63,7 @@ __all__ = [
     "pain_sentence",
     "score_caveats",
     "nps_sentence",
-    "driver_name",
     "driver_sentence",
-    "driver_readings",
     "churn_sentence",
     "set_aside_sentence",
     "short_caveats",
@@ -75,8 +74,6 @@ __all__ = [
 
 #: Share of the interactions on unmapped touchpoints from which the coverage warning shows.
 UNMAPPED_WARNING_SHARE: float = 0.10
-#: Below this share of the NPS variation explained (R²), drivers are reported as hints.
-WEAK_MODEL_R2: float = 0.20
 #: A 95% NPS interval wider than this many points is too wide to state a score.
 WIDE_NPS_INTERVAL: float = 50.0
 #: A 95% interval of a share wider than this (0..1) is too wide to state the share.
@@ -101,16 +98,6 @@ def too_uncertain(n: int, low: float | None, high: float | None, *, max_width: f
     if isinstance(low, float) and math.isnan(low) or isinstance(high, float) and math.isnan(high):
         return True
     return (high - low) > max_width
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
-def _and(words: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    words = list(words)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 # ----------------------------------------------------------------------------- the opening
@@ -275,7 +262,7 @@ def journey_map_fix(unmapped: pl.DataFrame, suggestions: Mapping[str, str], *, t
         stage = suggestions.get(name)
         note = "" if stage else ", stage to check"
         lines.append(
-            f"{key} = {toml_value(stage or 'consideration')}  # {_plural(n, 'interaction')}{note}"
+            f"{key} = {toml_value(stage or 'consideration')}  # {plural(n, 'interaction')}{note}"
         )
     more = left + hidden
     if more:
@@ -304,7 +291,7 @@ def not_tracked_sentence(untracked: Sequence[str]) -> str | None:
     """
     if not untracked:
         return None
-    names = _and(list(untracked))
+    names = and_list(list(untracked))
     names = names[:1].upper() + names[1:]
     if len(untracked) == 1:
         return (
@@ -390,7 +377,7 @@ def conversion_sentence(stages: pl.DataFrame, untracked: Sequence[str] = ()) -> 
     lo, hi = wilson_interval(buyers, entered)
     if too_uncertain(entered, lo, hi, max_width=WIDE_RATE_INTERVAL):
         return (
-            f"Only {_plural(entered, 'customer')} entered the journey: too few to say what share "
+            f"Only {plural(entered, 'customer')} entered the journey: too few to say what share "
             "goes on to buy."
         )
     return (
@@ -408,7 +395,7 @@ def funnel_intro(stages: pl.DataFrame) -> str:
     'Each bar is a journey stage (consideration, purchase and retention), as '
     """
     return (
-        f"Each bar is a journey stage ({_and(stages.get_column('step_name').to_list())}), as wide "
+        f"Each bar is a journey stage ({and_list(stages.get_column('step_name').to_list())}), as wide "
         "as the customers who reached it; between two bars, how many did not go on. Hover a bar "
         "for the conversion and the range it likely lies in."
     )
@@ -440,7 +427,7 @@ def funnel_base_sentence(stages: pl.DataFrame) -> str | None:
     first = stages.get_column("step_name")[0]
     if "entered_here" not in stages.columns:
         return (
-            f"The funnel counts the {_plural(total, 'customer')} seen at {first}; customers "
+            f"The funnel counts the {plural(total, 'customer')} seen at {first}; customers "
             "first seen at a later stage are left out."
         )
     where = [
@@ -450,12 +437,12 @@ def funnel_base_sentence(stages: pl.DataFrame) -> str | None:
     ]
     if len(where) <= 1:
         return (
-            f"The funnel counts all {_plural(total, 'customer')} seen in the journey; every one "
+            f"The funnel counts all {plural(total, 'customer')} seen in the journey; every one "
             f"of them was first seen at {first}."
         )
     return (
-        f"The funnel counts all {_plural(total, 'customer')} seen in the journey, each from the "
-        f"first stage they were seen in ({_and(where)}): for a customer first seen at a later "
+        f"The funnel counts all {plural(total, 'customer')} seen in the journey, each from the "
+        f"first stage they were seen in ({and_list(where)}): for a customer first seen at a later "
         "stage, the earlier ones count as passed, since they were not recorded."
     )
 
@@ -524,7 +511,7 @@ def funnel_caveats(stages: pl.DataFrame) -> list[str]:
     for r in rows.iter_rows(named=True):
         if too_uncertain(r["entered"], r["ci_low"], r["ci_high"], max_width=WIDE_RATE_INTERVAL):
             out.append(
-                f"Only {_plural(r['entered'], 'customer')} reached {r['_previous']}: too few to "
+                f"Only {plural(r['entered'], 'customer')} reached {r['_previous']}: too few to "
                 f"say what share goes on to {r['step_name']}."
             )
     return out
@@ -622,7 +609,7 @@ def pain_sentence(ranked: pl.DataFrame) -> str | None:
         return None
     clear = ranked.filter(pl.col("verdict") == PAIN_VERDICTS["painful"])["touchpoint"].to_list()
     rest = ranked.height - len(clear)
-    others = _plural(rest, "touchpoint")
+    others = plural(rest, "touchpoint")
     if not clear:
         return (
             f"No touchpoint is clearly painful: for each of the {others} listed the 95% interval "
@@ -633,13 +620,13 @@ def pain_sentence(ranked: pl.DataFrame) -> str | None:
         if len(clear) == 1:
             return f"{clear[0]} is clearly painful: its whole 95% interval is above zero."
         return (
-            f"All {_plural(len(clear), 'touchpoint')} listed are clearly painful: their whole "
+            f"All {plural(len(clear), 'touchpoint')} listed are clearly painful: their whole "
             "95% intervals are above zero."
         )
     if len(clear) == 1:
         head = f"Only {clear[0]} is clearly painful: its whole 95% interval is above zero."
     else:
-        head = f"{_and(clear)} are clearly painful: their whole 95% intervals are above zero."
+        head = f"{and_list(clear)} are clearly painful: their whole 95% intervals are above zero."
     below = "" if PAIN_VERDICTS["easier"] not in ranked["verdict"] else " or lies below it"
     return (
         f"{head} For the other {others} the interval includes zero{below}: the customers who hit "
@@ -674,7 +661,7 @@ def nps_sentence(nps: Mapping[str, Any] | None) -> str | None:
             f"{hi:+.0f}, {n:,} answers)."
         )
     if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) or n < 2:
-        return f"Only {_plural(n, 'NPS answer')}: too few answers to say what the Net Promoter Score is."
+        return f"Only {plural(n, 'NPS answer')}: too few answers to say what the Net Promoter Score is."
     return (
         f"There are too few NPS answers to say what the Net Promoter Score is: the {n:,} "
         f"answers put it anywhere between {lo:+.0f} and {hi:+.0f} (95% interval)."
@@ -716,34 +703,13 @@ def score_caveats(scores: pl.DataFrame) -> list[str]:
         if too_uncertain(n, r["ci_low"], r["ci_high"], max_width=width):
             name = str(r["metric"]).upper()
             if n < SMALL_N:
-                out.append(
-                    f"{name}: only {_plural(n, 'answer')}, too few to say what the score is."
-                )
+                out.append(f"{name}: only {plural(n, 'answer')}, too few to say what the score is.")
             else:
                 out.append(
                     f"{name}: the {n:,} answers put the score anywhere between "
                     f"{r['ci_low']:.0f} and {r['ci_high']:.0f}, too wide a range to say what it is."
                 )
     return out
-
-
-def driver_name(driver: Mapping[str, Any]) -> str:
-    """A driver as a reader names it, once: a touchpoint with how customers met it, a survey
-    or journey driver by its label alone (which already says it, e.g. "Low CSAT before (1-3)").
-
-    ``driver`` is a row of :attr:`cxlab.analysis.drivers.KeyDrivers.table` (``driver``,
-    ``exposure`` and, when known, ``kind``), its ``driver`` already a display label.
-
-    Examples
-    --------
-    >>> driver_name({"driver": "Delivery late", "exposure": "hit before answering", "kind": "touchpoint"})
-    'Delivery late (hit before answering)'
-    >>> driver_name({"driver": "Low CSAT before (1-3)", "exposure": "gave a CSAT 1–3 before", "kind": "survey"})
-    'Low CSAT before (1-3)'
-    """
-    if driver.get("kind", "touchpoint") == "touchpoint":
-        return f"{driver['driver']} ({driver['exposure']})"
-    return str(driver["driver"])
 
 
 def driver_sentence(top_driver: Mapping[str, Any] | None, r2: float | None) -> str | None:
@@ -771,6 +737,8 @@ def driver_sentence(top_driver: Mapping[str, Any] | None, r2: float | None) -> s
     """
     if top_driver is None:
         return None
+    from cxlab.analysis.drivers import driver_name
+
     name = driver_name(top_driver)
     if r2 is not None and r2 < WEAK_MODEL_R2:
         return (
@@ -782,50 +750,6 @@ def driver_sentence(top_driver: Mapping[str, Any] | None, r2: float | None) -> s
         f"The moment that matters most for NPS is {name}: it accounts for "
         f"{top_driver['importance_pct']:.0f}% of what the journey explains of the scores."
     )
-
-
-def driver_readings(drivers: KeyDrivers, top: int = 3) -> list[str]:
-    """The drivers section's sentences: the fit, then the ``top`` drivers, hedged where needed.
-
-    From :data:`WEAK_MODEL_R2` of the variation explained, the sentences are
-    :meth:`~cxlab.analysis.drivers.KeyDrivers.reading`'s, each driver named once
-    (:func:`driver_name`), except that a driver fewer than 30
-    respondents were exposed to (:data:`cxlab.analysis.stats.SMALL_N`) gets "too few to say how they
-    score" instead of a quadrant. Below it: one hedged sentence on the fit and the ``top``
-    drivers named as hints, without ranks or advice.
-    """
-    rows = drivers.table.head(top).to_dicts()
-    if drivers.r2 < WEAK_MODEL_R2:
-        lines = [
-            f"Together the {drivers.table.height} drivers explain only {100 * drivers.r2:.0f}% "
-            f"(95% interval {100 * drivers.r2_ci_low:.0f}% to {100 * drivers.r2_ci_high:.0f}%) "
-            f"of the variation in the {drivers.n_respondents:,} NPS answers: these moments are "
-            "weakly related to NPS; treat them as hints, not findings."
-        ]
-        if rows:
-            lines.append("The strongest hints: " + _and([driver_name(r) for r in rows]) + ".")
-        return lines
-    from cxlab.analysis.drivers import QUADRANTS
-
-    lines = [drivers.reading(top)[0]]
-    for r in rows:
-        n = r.get("n_exposed")
-        head = (
-            f"#{r['rank']} {driver_name(r)}: {r['importance_pct']:.0f}% of the explained variation"
-        )
-        if n is not None and n < SMALL_N:
-            lines.append(
-                f"{head}, but only {_plural(int(n), 'respondent')} "
-                f"{'was' if n == 1 else 'were'} exposed to it: too few to say how they score."
-            )
-        else:
-            lines.append(
-                f"{head} (95% interval {r['ci_low']:.0f}–{r['ci_high']:.0f}%). Exposed "
-                f"respondents (n = {r['n_exposed']}) give NPS {r['performance']:+.0f} vs "
-                f"{r['nps_not_exposed']:+.0f} for the others — quadrant '{r['quadrant']}': "
-                f"{QUADRANTS[r['quadrant']]}."
-            )
-    return lines
 
 
 # ------------------------------------------------------------------------------ churn, rows
@@ -879,7 +803,7 @@ def set_aside_sentence(set_aside: int) -> str | None:
     """
     if not set_aside:
         return None
-    return f"{_plural(set_aside, 'input row')} could not be used; the appendix says why."
+    return f"{plural(set_aside, 'input row')} could not be used; the appendix says why."
 
 
 # ------------------------------------------------------------------------------ the summary
@@ -979,7 +903,7 @@ def short_caveats(
             "map does not know"
         )
     if untracked and interactions:
-        out.append("Not tracked: " + _and(list(untracked)))
+        out.append("Not tracked: " + and_list(list(untracked)))
     if driver_r2 is not None and driver_r2 < WEAK_MODEL_R2:
         out.append(f"NPS drivers explain only {100 * driver_r2:.0f}% of the scores")
     if nps is not None and too_uncertain(

@@ -249,7 +249,7 @@ def test_a_driver_model_that_explains_little_is_reported_as_hints(r2):
     assert f"explains only {100 * r2:.0f}% of the variation in NPS answers" in text
     assert "weakly related to NPS" in text and "as a hint rather than a finding" in text
     assert "matters most" not in text
-    lines = sm.driver_readings(_drivers(r2))
+    lines = _drivers(r2).reading()
     assert "treat them as hints, not findings" in lines[0]
     assert (
         lines[1]
@@ -348,7 +348,7 @@ def test_a_driver_few_respondents_were_exposed_to_is_too_few_to_say():
         }
     )
     empty = pl.DataFrame()
-    lines = sm.driver_readings(KeyDrivers(table, 0.6, 0.56, 0.65, 625, -4.0, empty, empty))
+    lines = KeyDrivers(table, 0.6, 0.56, 0.65, 625, -4.0, empty, empty).reading()
     assert lines[0].startswith("Together the 2 drivers explain 60%")
     assert lines[1].startswith("#1 delivery_late (hit before answering): 70% of the explained")
     assert "quadrant 'fix first'" in lines[1]
@@ -377,14 +377,14 @@ def test_each_driver_is_named_once():
         }
     )
     empty = pl.DataFrame()
-    lines = sm.driver_readings(KeyDrivers(table, 0.6, 0.56, 0.65, 625, -4.0, empty, empty))
+    lines = KeyDrivers(table, 0.6, 0.56, 0.65, 625, -4.0, empty, empty).reading()
     assert lines[1].startswith("#1 Delivery late (hit before answering): 90% of the explained")
     assert lines[2] == (
         "#2 Low CSAT before (1-3): 8% of the explained variation (95% interval 4–12%). Exposed "
         "respondents (n = 74) give NPS -50 vs +3 for the others — quadrant 'fix first': matters "
         "a lot and the customers exposed to it score below average."
     )
-    weak = sm.driver_readings(KeyDrivers(table, 0.1, 0.05, 0.15, 625, -4.0, empty, empty))
+    weak = KeyDrivers(table, 0.1, 0.05, 0.15, 625, -4.0, empty, empty).reading()
     assert weak[1] == (
         "The strongest hints: Delivery late (hit before answering) and Low CSAT before (1-3)."
     )
