@@ -332,9 +332,14 @@ def test_failing_client_error_quoting_values_is_redacted_everywhere(tmp_path):
     for doc in docs:
         for secret in ("err.leak@example.com", "BK-100065", "06 12 34 56 78"):
             assert secret not in doc
-    # what the reader needs stays: the exception, the column, what was hidden
+    # what the reader needs stays: the exception (run.json), the column, what was hidden; the
+    # index says it in plain words
     assert "Order Value" in docs[0] and "[hidden]" in docs[0] and "[phone]" in docs[0]
-    assert "DataError" in docs[2] and "[hidden]" in docs[2]
+    assert "DataError" in docs[0] and "DataError" not in docs[2]
+    assert (
+        "The client&#x27;s data needs a fix: events.csv, column &#x27;Order Value&#x27;" in docs[2]
+    )
+    assert "[hidden]" in docs[2] and "[phone]" in docs[2]
 
 
 # ------------------------------------------------------------------------ end to end

@@ -163,7 +163,7 @@ _OTHER_FAILURES = {
     "timeout": "A step of the report took longer than its time limit.",
     "kernel": "The report's Python process stopped before the report was finished.",
     "incomplete": "The report's Python process stopped before the report was finished.",
-    "worker": "The process rendering this client stopped (stopped by someone, or out of memory).",
+    "worker": "The process rendering this client stopped (killed or out of memory).",
 }
 _UNEXPECTED = "The report stopped on an unexpected error; the notebook linked here shows it."
 
