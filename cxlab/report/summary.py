@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from cxlab.analysis.stats import SMALL_N, WEAK_MODEL_R2, wilson_interval
+from cxlab.contract.validation import partial_periods
 from cxlab.words import and_list, plural
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def timeline_sentence(
     """The sentence above the interactions-over-time chart, saying which periods are partial.
 
     A first or last period the data covers only in part
-    (:func:`cxlab.display.charts.quality.partial_periods`) has a lower count because of the
+    (:func:`cxlab.contract.validation.partial_periods`) has a lower count because of the
     calendar: the sentence says so, so that the drop at either end is not read as a missing
     export (the chart draws those periods dashed).
 
@@ -146,8 +147,6 @@ def timeline_sentence(
     >>> timeline_sentence(a, b, "month").endswith("duplicated exports.")  # whole months
     True
     """
-    from cxlab.display.charts.quality import partial_periods
-
     text = (
         f"Events from {first:%d %b %Y} to {last:%d %b %Y}. The chart shows how many interactions "
         f"were recorded each {every}, by channel: gaps or sudden jumps usually mean missing or "

@@ -7,63 +7,18 @@ this module only draws.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 import altair as alt
 import polars as pl
 
-from cxlab.contract.validation import events_over_time, table_profile
+from cxlab.contract.validation import events_over_time, partial_periods, table_profile
 from cxlab.params import renamed
 
 __all__ = ["events_over_time", "events_over_time_chart", "partial_periods", "table_profile"]
 
 _WORDS = {"day": ("Day", "day"), "week": ("Week starting", "week")}
 _WORDS |= {"month": ("Month", "month"), "quarter": ("Quarter starting", "quarter")}
-#: the polars duration of each bucket (as ``events_over_time`` truncates)
-_LENGTH = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
-
-
-def partial_periods(
-    first: dt.datetime, last: dt.datetime, every: Literal["day", "week", "month", "quarter"]
-) -> tuple[dt.date | None, dt.date | None]:
-    """The start of the first and of the last calendar bucket when the data covers only part of it.
-
-    A bucket starts where :func:`~cxlab.contract.validation.events_over_time` puts it (weeks
-    on Monday). The first bucket is partial when the data starts after its first day, the last
-    one when the data ends before its last day; their counts are low because of the calendar,
-    not because an export is missing.
-
-    Parameters
-    ----------
-    first, last : datetime
-        The first and last event's timestamp.
-    every : {"day", "week", "month", "quarter"}
-        The bucket length.
-
-    Returns
-    -------
-    tuple
-        ``(first bucket start or None, last bucket start or None)``: None where the bucket is
-        fully covered.
-
-    Examples
-    --------
-    Data from Tue 01 Oct 2024 to Tue 30 Sep 2025: the week of Mon 30 Sep 2024 lacks its Monday,
-    the week of Mon 29 Sep 2025 has only its first two days; October and September are whole.
-
-    >>> a, b = dt.datetime(2024, 10, 1, 8), dt.datetime(2025, 9, 30, 17)
-    >>> partial_periods(a, b, "week")
-    (datetime.date(2024, 9, 30), datetime.date(2025, 9, 29))
-    >>> partial_periods(a, b, "month")
-    (None, None)
-    """
-    stamps = pl.Series([first, last])
-    starts = stamps.dt.truncate(_LENGTH[every]).dt.date()
-    ends = stamps.dt.truncate(_LENGTH[every]).dt.offset_by(_LENGTH[every]).dt.date()  # exclusive
-    first_partial = first.date() > starts[0]
-    last_partial = last.date() + dt.timedelta(days=1) < ends[1]
-    return (starts[0] if first_partial else None, starts[1] if last_partial else None)
 
 
 def events_over_time_chart(
