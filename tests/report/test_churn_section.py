@@ -80,3 +80,16 @@ def test_the_churn_groups_sentence_names_the_group_number():
         'contacts in the last 90 days": 40% of its 50 customers (95% interval 28% to 54%), '
         "against 17% of all 290 counted."
     )
+
+
+def test_tied_churn_rates_keep_the_same_order_in_table_and_bars():
+    # groups 1 and 0 both lose 25% (listed 1 first): by group number, 0 before 1, in the
+    # table and the bars; group 3 loses 10%
+    tied = PROFILES.with_columns(
+        cluster=pl.Series([1, 3, 0]), churn_rate=pl.Series([0.25, 0.10, 0.25])
+    )
+    table = cs.churn_groups_table(tied).get_column("Group").to_list()
+    assert [g.split(":")[0] for g in table] == ["0", "1", "3"]
+    drawn = pl.DataFrame(next(iter(churn_rate_bars(tied).to_dict()["datasets"].values())))
+    assert drawn.get_column("cluster").to_list() == table
+    assert cs.churn_group_order(tied) == ["0", "1", "3"]

@@ -116,8 +116,15 @@ def churn_rate_bars(
         "ci_high",
         "label",
         "highest_churn",
-        pl.format("{}: {}", pl.col("cluster"), pl.col("label")).alias("cluster"),
-    ).sort("churn_rate", descending=True, nulls_last=True)
+        pl.format("{}: {}", pl.col("cluster"), pl.col("label")).alias("name"),
+        "cluster",
+    )
+    # highest churn first, ties by group number: the order of the report's groups table
+    data = (
+        data.sort("churn_rate", "cluster", descending=[True, False], nulls_last=True)
+        .drop("cluster")
+        .rename({"name": "cluster"})
+    )
     order = data["cluster"].to_list()
     base = interval(
         alt.Chart(data, title=alt.Title(title, subtitle=WHISKERS_NOTE)).encode(
