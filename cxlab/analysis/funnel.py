@@ -320,6 +320,8 @@ class _Paths(NamedTuple):
     text: pl.LazyFrame  # the events with customer_id and timestamp, up to the data end
     n: int | None = None  # the number of paths, when known without a pass over the events
     values: dict | None = None  # per call: breakdown column -> customer_id and its value
+    src: pl.DataFrame | None = None  # the events in memory, where values are looked up (_lookup)
+    src_key: str = SEQUENCE  # its column sorted like _o: _cx_seq (the low 32 bits of _o) or _o
 
 
 def _path_events(events: Frame, spec: _Spec, as_of) -> _Paths:
@@ -342,12 +344,18 @@ def _path_events(events: Frame, spec: _Spec, as_of) -> _Paths:
     end = resolve_as_of(ev.lazy(), as_of)
     keep = pl.col("timestamp") <= pl.lit(end).cast(_TS)
     lf, _ = path_order(ev)
+    if not ev.get_column(SEQUENCE).is_sorted():  # sorted once, here (every step reads it)
+        ev = lf.collect()
+        lf = ev.lazy()
     text = lf if as_of is None else lf.filter(keep)
     if spec.path == "customer":
         lf = text.with_columns(_u=pl.col(CUSTOMER_CODE), _o=pl.col(SEQUENCE).cast(pl.Int64))
-        return _Paths(lf, end, lf.filter(_first_of()).select("_u", "customer_id"), text, None, {})
-    lf, ids, n = _session_paths(text, names, spec)
-    return _Paths(lf, end, ids, text, n, {})
+        ids = lf.filter(_first_of()).select("_u", "customer_id")
+        return _Paths(lf, end, ids, text, None, {}, ev)
+    lf, ids, n, src = _session_paths(text, names, spec)
+    return _Paths(
+        lf, end, ids, text, n, {}, ev if src is None else src, SEQUENCE if src is None else "_o"
+    )
 
 
 def _read(names: list[str], spec: _Spec) -> list[str]:
@@ -379,7 +387,7 @@ def _session_paths(lf: pl.LazyFrame, names: list[str], spec: _Spec):
     mixed = sid.hash() ^ (cid.cast(pl.UInt64) * 0x9E3779B97F4A7C15)
     if df.select(cid, sid).filter(new).select(mixed.n_unique()).item() != n_runs:
         moved, ids = _session_order(lf, names, spec)  # a session in two runs (or a clash)
-        return moved, ids, None
+        return moved.lazy(), ids, None, moved
     # _u below, on the rows kept only (a UInt32 sum: the Boolean one is slower, same numbers)
     df = df.with_columns(_new=new, _c=new.cast(pl.UInt32).cum_sum())
     alone = pl.lit(n_runs, dtype=pl.UInt32) + cid  # the codes of the paths without a session
@@ -398,7 +406,7 @@ def _session_paths(lf: pl.LazyFrame, names: list[str], spec: _Spec):
             out_first.select(alone.alias("_u"), "customer_id", sid),
         ]
     )
-    return paths, ids, n_runs + out_first.select(pl.len()).collect().item()
+    return paths, ids, n_runs + out_first.select(pl.len()).collect().item(), None
 
 
 def _session_starts(df: pl.DataFrame) -> pl.Series:
@@ -477,7 +485,7 @@ def _first_run(runs: pl.DataFrame) -> pl.Series:
 
 def _session_order(
     lf: pl.LazyFrame, names: list[str], spec: _Spec
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+) -> tuple[pl.DataFrame, pl.LazyFrame]:
     """Events (in customer path order) regrouped into sessions, and each session's ids.
 
     The events of one session are contiguous runs of the customer's path; a session is
@@ -498,7 +506,7 @@ def _session_order(
         moved = moved[key.arg_sort()]
     moved = moved.with_columns(_o=pl.int_range(pl.len(), dtype=pl.Int64))
     ids = firsts.filter(pl.col("_r") == pl.col("_u")).select("_u", "customer_id", "session_id")
-    return moved.lazy(), ids.lazy()
+    return moved, ids.lazy()
 
 
 def _step_codes(lf: pl.LazyFrame, spec: _Spec) -> tuple[pl.Expr, list[list[int]], dict[str, int]]:
@@ -511,11 +519,16 @@ def _step_codes(lf: pl.LazyFrame, spec: _Spec) -> tuple[pl.Expr, list[list[int]]
     dtype = lf.collect_schema()[spec.column]
     if isinstance(dtype, pl.Enum):
         index = {v: i for i, v in enumerate(dtype.categories.to_list())}
-        code = pl.col(spec.column).to_physical().cast(pl.UInt64)
+        code = pl.col(spec.column).to_physical()  # a small integer type (UInt8 up to 256 values)
     else:
         code, decode, _ = text_codes(lf, spec.column)
         index = {v: i for i, v in decode.items() if v is not None}
     return code, [[index[x] for x in v if x in index] for v in spec.values], index
+
+
+def _dtype(lf: pl.LazyFrame, code: pl.Expr) -> pl.DataType:
+    """The data type of the code expression (``is_in`` takes a list of the same type)."""
+    return lf.select(code.alias("_v")).collect_schema()["_v"]
 
 
 def _check_present(lf: pl.LazyFrame, b: pl.DataFrame, index: dict[str, int], spec: _Spec) -> None:
@@ -544,10 +557,9 @@ def _check_present(lf: pl.LazyFrame, b: pl.DataFrame, index: dict[str, int], spe
     )
 
 
-def _step_events(lf: pl.LazyFrame, spec: _Spec, carry: Sequence[str] = ()) -> pl.DataFrame:
+def _step_events(lf: pl.LazyFrame, spec: _Spec) -> pl.DataFrame:
     """The events that match some step, in path order: ``_u``, ``_o``, ``timestamp``, ``_v``
-    (value code), ``_m_<k>`` (matches step k+1), the ``carry`` columns (revenue, breakdowns:
-    read at the credited events later) and, for best-attempt ordered funnels, ``_key``: the
+    (value code), ``_m_<k>`` (matches step k+1) and, for best-attempt ordered funnels, ``_key``: the
     as-of key of an event, the ``_o`` of the path's last step event with the same timestamp
     (a same-second tie may go either way), read by a backward fill from the last one.
 
@@ -560,8 +572,8 @@ def _step_events(lf: pl.LazyFrame, spec: _Spec, carry: Sequence[str] = ()) -> pl
     code, codes, index = _step_codes(lf, spec)
     every = sorted({c for cs in codes for c in cs})
     b = (
-        lf.filter(code.is_in(pl.Series(every, dtype=pl.UInt64).implode()))
-        .select("_u", "_o", "timestamp", code.alias("_v"), *carry)
+        lf.filter(code.is_in(pl.Series(every, dtype=_dtype(lf, code)).implode()))
+        .select("_u", "_o", "timestamp", code.alias("_v"))
         .collect(engine="in-memory" if spec.path == "customer" else "auto")
         .rechunk()
     )
@@ -823,10 +835,11 @@ def _strict_state(lf: pl.LazyFrame, spec: _Spec) -> pl.DataFrame:
     event (every one with best attempt, the path's first with first entry); the credited one
     reaches furthest, first."""
     code, codes, index = _step_codes(lf, spec)
-    matches = [pl.col("_v").is_in(pl.Series(cs, dtype=pl.UInt64).implode()) for cs in codes]
+    dtype = _dtype(lf, code)
+    matches = [pl.col("_v").is_in(pl.Series(cs, dtype=dtype).implode()) for cs in codes]
     u, ts, o = pl.col("_u"), pl.col("timestamp"), pl.col("_o")
     seq = lf.select("_u", "_o", "timestamp", code.alias("_v"))
-    every = pl.Series(sorted({c for cs in codes for c in cs}), dtype=pl.UInt64)
+    every = pl.Series(sorted({c for cs in codes for c in cs}), dtype=dtype)
     _check_present(
         lf,
         seq.filter(pl.col("_v").is_in(every.implode())).select("_v").unique().collect(),
@@ -1019,13 +1032,12 @@ def _groups(
     paths: _Paths,
     customers: Frame | None,
     cohort_every: str,
-    src: Frame,
 ) -> pl.DataFrame:
     """The breakdown values of ``units`` (``_u``, ids, ``_touch``): events columns at the touch
-    event (read in ``src``), customers columns, ``signup_cohort``."""
+    event (:func:`_lookup`), customers columns, ``signup_cohort``."""
     ev_by = _event_by(spec, paths.lf.collect_schema().names())
     if ev_by:
-        vals = _lookup(src, units, "_touch", {c: pl.col(c).cast(pl.String) for c in ev_by})
+        vals = _lookup(paths, units, "_touch", {c: pl.col(c).cast(pl.String) for c in ev_by})
         units = _attach(units, vals, "_touch")
         miss = pl.col("_touch").is_null()
         units = units.with_columns(
@@ -1087,18 +1099,20 @@ def _customer_values(
     )
 
 
-def _lookup(src: Frame, state: pl.DataFrame, key: str, cols: dict[str, pl.Expr]) -> pl.DataFrame:
-    """``key`` (an ``_o`` column of ``state``) and ``cols`` of those events of ``src`` (the
-    events or the step events, in ``_o`` order): the rows are found by binary search (no hash
-    join over the events), and ``cols`` computed on them only."""
+def _lookup(paths: _Paths, state: pl.DataFrame, key: str, cols: dict[str, pl.Expr]) -> pl.DataFrame:
+    """``key`` (an ``_o`` column of ``state``, sorted and unique) and ``cols`` of those events,
+    read in the events in memory (``paths.src``): the rows are found by binary search on the
+    column sorted like ``_o`` (no hash join and no copy of the events), ``cols`` computed on
+    them only."""
     keys = state.get_column(key).drop_nulls().unique().sort()
-    roots = sorted({r for e in cols.values() for r in e.meta.root_names()})
-    if isinstance(src, pl.DataFrame):  # the step events: no copy of their columns
-        events = src.select("_o", *roots)
+    src = paths.src
+    if paths.src_key == SEQUENCE:  # _o is _cx_seq (+ 2**32 after the events with a session)
+        find = (keys % (1 << 32)).cast(src.schema[SEQUENCE])
     else:
-        events = src.select("_o", *roots).collect()
-    rows = events.get_column("_o").search_sorted(keys)
-    return events[rows].select(pl.col("_o").alias(key), **cols)
+        find = keys.cast(src.schema[paths.src_key])
+    rows = src.get_column(paths.src_key).search_sorted(find)
+    roots = sorted({r for e in cols.values() for r in e.meta.root_names()})
+    return src.select(roots)[rows].select(**cols).with_columns(keys.alias(key)).select(key, *cols)
 
 
 def _attach(state: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -1107,13 +1121,26 @@ def _attach(state: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
     found by binary search: no hash join, which copies every column of ``state`` (1.7M
     session paths on 10M events) to add one."""
     cols = [c for c in table.columns if c != key]
-    if table.height == 0:
-        return state.with_columns([pl.lit(None, dtype=table.schema[c]).alias(c) for c in cols])
     keys, k = state.get_column(key), table.get_column(key)
-    at = k.search_sorted(keys).clip(0, table.height - 1)  # a null key finds row 0: not found
-    found = (k.gather(at) == keys).fill_null(False)
-    vals = table.select(cols)[at]
-    return state.hstack(vals.select([pl.when(found).then(pl.col(c)).alias(c) for c in cols]))
+    if table.height == 0 or keys.null_count() == len(keys):
+        return state.with_columns([pl.lit(None, dtype=table.schema[c]).alias(c) for c in cols])
+    rows = None
+    if keys.null_count() > len(keys) // 2:  # e.g. the last step's events: look up those only
+        rows = keys.is_not_null().arg_true()
+        keys = keys.gather(rows)
+    at = k.search_sorted(keys).clip(0, table.height - 1)
+    found = k.gather(at) == keys
+    vals = table.select(cols)[at].select([pl.when(found).then(pl.col(c)).alias(c) for c in cols])
+    if rows is not None:  # back to one value per row of state, null elsewhere
+        vals = pl.DataFrame(
+            [
+                pl.repeat(None, state.height, dtype=vals.schema[c], eager=True)
+                .scatter(rows, vals.get_column(c))
+                .alias(c)
+                for c in cols
+            ]
+        )
+    return state.hstack(vals)
 
 
 def _state(
@@ -1132,12 +1159,10 @@ def _state(
     paths = _path_events(events, spec, as_of)
     lf, end = paths.lf, paths.end
     names = lf.collect_schema().names()
-    src: Frame = lf  # where the revenue and breakdown values are read: the step events if any
-    carry = [c for c in ("revenue", *spec.by) if c in names and c not in ("_u", "_o", "timestamp")]
     if spec.order == "strict":
         state = _with_deadlines(_strict_state(lf, spec), spec)
     else:
-        src = b = _step_events(lf, spec, carry)
+        b = _step_events(lf, spec)
         if spec.order == "any":
             state = _any_state(b, spec)
         else:
@@ -1148,9 +1173,9 @@ def _state(
         state = _with_ids(state, paths.ids)
     state = state.with_columns(_touch(spec).alias("_touch"))
     if "revenue" in names:
-        rev = _lookup(src, state, f"_o_{spec.n}", {"_revenue": pl.col("revenue")})
+        rev = _lookup(paths, state, f"_o_{spec.n}", {"_revenue": pl.col("revenue")})
         state = _attach(state, rev, f"_o_{spec.n}")
-    state = _groups(state, spec, paths, customers, cohort_every, src)
+    state = _groups(state, spec, paths, customers, cohort_every)
     steps = pl.sum_horizontal(
         [pl.col(f"step_{k + 1}_at").is_not_null().cast(pl.Int32) for k in range(spec.n)]
     )
