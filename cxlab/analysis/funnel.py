@@ -561,7 +561,8 @@ def _step_events(lf: pl.LazyFrame, spec: _Spec) -> pl.DataFrame:
     """The events that match some step, in path order: ``_u``, ``_o``, ``timestamp``, ``_v``
     (value code), ``_m_<k>`` (matches step k+1) and, for best-attempt ordered funnels, ``_key``: the
     as-of key of an event, the ``_o`` of the path's last step event with the same timestamp
-    (a same-second tie may go either way), read by a backward fill from the last one.
+    (a same-second tie may go either way): ``_o`` itself (no copy) unless there are ties, then
+    ``_o`` with the tied rows set (:func:`_tie_keys`).
 
     The rows are gathered into one chunk (the as-of joins of best attempt are about 4x slower
     on chunked columns). Customer paths are filtered in memory: one-chunk events (as loaded
@@ -585,11 +586,31 @@ def _step_events(lf: pl.LazyFrame, spec: _Spec) -> pl.DataFrame:
         ]
     )
     if spec.entry == "best" and spec.order == "ordered":
-        ts, u = pl.col("timestamp"), pl.col("_u")
-        last_of_tie = (u.ne_missing(u.shift(-1)) | ts.ne_missing(ts.shift(-1))).fill_null(True)
-        b = b.with_columns(pl.when(last_of_tie).then(pl.col("_o")).backward_fill().alias("_key"))
+        b = b.with_columns(_tie_keys(b).alias("_key"))
     _check_present(lf, b, index, spec)
     return b
+
+
+def _tie_keys(b: pl.DataFrame) -> pl.Series:
+    """``_key`` of :func:`_step_events`: ``_o``, except in a run of rows of one path with the
+    same timestamp, where every row takes the ``_o`` of the run's last row. Such runs are
+    rare (105 rows of 6.2M step events in the bookshop benchmark): they are found on slices
+    (no shifted copies) and set by one scatter; without them ``_o`` itself is returned."""
+    u, ts, o = b.get_column("_u"), b.get_column("timestamp"), b.get_column("_o")
+    if b.height < 2:
+        return o
+    tied = ((u[1:] == u[:-1]) & (ts[1:] == ts[:-1])).arg_true()  # rows with a tie after them
+    if not len(tied):
+        return o
+    rows = pl.concat([tied, tied + 1]).unique().sort()
+    last = (
+        pl.DataFrame({"_i": rows})
+        .with_columns(_t=pl.col("_i").is_in(tied.implode()))
+        .with_columns(_e=pl.when(~pl.col("_t")).then(pl.col("_i")).backward_fill())
+        .filter(pl.col("_t"))
+        .get_column("_e")
+    )
+    return o.clone().scatter(tied, o.gather(last))
 
 
 # --------------------------------------------------------------------------- ordered
@@ -610,9 +631,14 @@ def _windows_after(spec: _Spec, k: int) -> bool:
 
 
 def _starts(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Events as the start of their own attempt (no previous step)."""
-    ts = pl.col("timestamp")
-    return frame.select("_u", "_o", ts.alias("_t"), ts.alias("_s"))
+    """Events as the start of their own attempt (no previous step): their start ``_s`` is
+    their time ``_t``, a column of its own only from step 2 on (one copy fewer here)."""
+    return frame.select("_u", "_o", pl.col("timestamp").alias("_t"))
+
+
+def _start(frame: pl.LazyFrame | pl.DataFrame) -> pl.Expr:
+    """The attempt's start of a level's rows (see :func:`_starts`)."""
+    return pl.col("_s" if "_s" in frame.collect_schema().names() else "_t")
 
 
 def _level(b: pl.DataFrame, spec: _Spec, k: int, prev: pl.DataFrame | None) -> pl.DataFrame:
@@ -640,7 +666,7 @@ def _reach(cand: pl.LazyFrame, prev: pl.LazyFrame, spec: _Spec, k: int) -> pl.La
     chain = [c for j in range(1, k) for c in (f"_o_{j}", f"step_{j}_at")]
     have = prev.collect_schema().names()
     p = prev.select(
-        *[pl.col(a).alias(b) for a, b in cols.items()],
+        *[(_start(prev) if a == "_s" else pl.col(a)).alias(b) for a, b in cols.items()],
         *[
             pl.col(c) if c in have else pl.lit(None, dtype=_TS if "at" in c else pl.Int64).alias(c)
             for c in chain
@@ -679,32 +705,36 @@ def _best_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
     furthest step, with the earlier steps its attempt came through (carried along by
     :func:`_reach`).
     """
-    levels, prev = [], None
-    for k in range(spec.n):
+    finals, prev = [], None
+    for k in range(spec.n):  # a level is kept only until the next one is found (less memory)
         prev = _level(b, spec, k, prev)
-        levels.append(prev)
-    finals = []
-    for k, lev in enumerate(levels):
-        lev = lev.lazy()
-        f = lev.filter(_first_of()).with_columns(
-            pl.lit(k + 1, dtype=pl.Int32).alias("_m"),
-            pl.col("_o").alias(f"_o_{k + 1}"),
-            pl.col("_t").alias(f"step_{k + 1}_at"),
-        )
-        if _windows_after(spec, k):
-            # the latest deadline of the attempts that stopped here: deadlines never decrease
-            # along a path (nor do starts and times) unless a value belongs to two steps
-            dl = _deadline(spec, k, pl.col("_s"), pl.col("_t")).alias("_dnext")
-            last = pl.col("_u").ne_missing(pl.col("_u").shift(-1)).fill_null(True)
-            nxt = (
-                lev.group_by("_u", maintain_order=True).agg(dl.max()).select("_dnext")
-                if spec.overlap
-                else lev.filter(last).select(dl)
-            )  # one row per path, in the firsts' order: side by side, no join
-            f = pl.concat([f, nxt], how="horizontal")
-        finals.append(f.drop("_o", "_t"))
+        finals.append(_final(prev, spec, k))
     cols = [c for k in range(spec.n) for c in (f"step_{k + 1}_at", f"_o_{k + 1}")]
-    return _furthest(pl.collect_all(finals), ["_m", "_s", "_dnext", *cols])
+    return _furthest(finals, ["_m", "_s", "_dnext", *cols])
+
+
+def _final(level: pl.DataFrame, spec: _Spec, k: int) -> pl.DataFrame:
+    """The first row of each path in a level (:func:`_level`) as a state row, with the next
+    deadline ``_dnext`` (see :func:`_best_state`)."""
+    lev, start = level.lazy(), _start(level)
+    f = lev.filter(_first_of()).with_columns(
+        pl.lit(k + 1, dtype=pl.Int32).alias("_m"),
+        start.alias("_s"),
+        pl.col("_o").alias(f"_o_{k + 1}"),
+        pl.col("_t").alias(f"step_{k + 1}_at"),
+    )
+    if _windows_after(spec, k):
+        # the latest deadline of the attempts that stopped here: deadlines never decrease
+        # along a path (nor do starts and times) unless a value belongs to two steps
+        dl = _deadline(spec, k, start, pl.col("_t")).alias("_dnext")
+        last = pl.col("_u").ne_missing(pl.col("_u").shift(-1)).fill_null(True)
+        nxt = (
+            lev.group_by("_u", maintain_order=True).agg(dl.max()).select("_dnext")
+            if spec.overlap
+            else lev.filter(last).select(dl)
+        )  # one row per path, in the firsts' order: side by side, no join
+        f = pl.concat([f, nxt], how="horizontal")
+    return f.drop("_o", "_t").collect()
 
 
 def _furthest(finals: list[pl.DataFrame], cols: list[str]) -> pl.DataFrame:
@@ -714,7 +744,9 @@ def _furthest(finals: list[pl.DataFrame], cols: list[str]) -> pl.DataFrame:
 
     A path at level k+1 is at level k too, so a level-k row stays when its path is not at
     level k+1: path codes are small integers (customer codes, session numbers), so that is a
-    look-up in a flag per code (no sort, no join). Columns a level lacks are null.
+    look-up in a flag per code (no sort, no join). Columns a level lacks are null. (Writing
+    the deeper levels into the step-1 rows in place faults less memory but is slower: one
+    thread.)
     """
     codes = int(finals[0].get_column("_u").max() or 0) + 1
     parts = []
