@@ -773,27 +773,23 @@ def _first_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
     """
     entry_step = pl.coalesce([pl.when(pl.col(f"_m_{k}")).then(pl.lit(k)) for k in range(spec.n)])
     cols = ("_u", "_o", "timestamp")
-    firsts = b.lazy().filter(_first_of()).select(*cols, entry_step.alias("_entry"))
     steps = [b.lazy().filter(pl.col(f"_m_{k}")).select(cols) for k in range(spec.n)]
-    g, *steps = pl.collect_all([firsts, *steps])
-    none = pl.Series([None] * g.height, dtype=pl.Int64)
+    if spec.skip_ahead:  # every path with a step event enters, at its first one
+        g = b.lazy().filter(_first_of()).select(*cols, entry_step.alias("_entry"))
+    else:  # the paths with a step-1 event, at the first one: their step 1
+        g = steps[0].filter(_first_of())
+    g, *steps = pl.collect_all([g, *steps])
+    none = pl.repeat(None, g.height, dtype=pl.Int64, eager=True)
     paths, at, start = g.get_column("_u"), [], None
     nothing = pl.DataFrame({"_o": none, "timestamp": none.cast(b.schema["timestamp"])})
     for k, cand in enumerate(steps):
-        if (k == 0 and spec.skip_ahead) or cand.height == 0:
+        if k == 0:
+            q = nothing if spec.skip_ahead else g.select("_o", "timestamp")
+        elif cand.height == 0:
             q = nothing
-        else:  # the first step-k event after the previous step's (step 1: the first one)
-            after = g.get_column("_o") - 1 if k == 0 else at[-1].get_column("_o")
-            i = cand.get_column("_o").search_sorted(after, side="right").cast(pl.Int64)
-            hit = cand[i.zip_with(i < cand.height, none).fill_null(0)].with_columns(
-                valid=i.is_not_null() & (i < cand.height) & after.is_not_null()
-            )
-            ok = pl.col("valid") & (pl.col("_u") == paths)
-            if k > 0:
-                prev = at[-1].get_column("timestamp")
-                dl = _deadline(spec, k - 1, pl.lit(start), pl.lit(prev))
-                ok = ok & (dl.is_null() | (pl.col("timestamp") <= dl))
-            q = hit.select([pl.when(ok).then(pl.col(c)).alias(c) for c in ("_o", "timestamp")])
+        else:  # the first step-k event after the previous step's
+            after, prev = at[-1].get_column("_o"), at[-1].get_column("timestamp")
+            q = _first_after(cand, after, paths, spec, k, start, prev)
         if spec.skip_ahead:  # the entry step: the path's first event
             here = g.get_column("_entry") == k
             q = q.select(
@@ -809,6 +805,39 @@ def _first_state(b: pl.DataFrame, spec: _Spec) -> pl.DataFrame:
     if spec.skip_ahead:  # the step each path entered at (0-based), for stage_funnel
         out = out.join(g.select("_u", "_entry"), on="_u", how="left", maintain_order="left")
     return out
+
+
+def _first_after(cand, after, paths, spec: _Spec, k: int, start, prev) -> pl.DataFrame:
+    """For each path (``paths``, ``after``: the ``_o`` of its previous step, null when it has
+    none), the ``_o`` and time of the first step-k event ``cand`` after it in the path,
+    within the deadline; null when there is none, by binary search in ``cand``'s ``_o``.
+    When most paths have no previous step (the deeper steps), only the others are searched.
+    """
+    full = len(after)
+    rows = after.is_not_null().arg_true() if after.null_count() > full // 2 else None
+    if rows is not None:
+        after, paths = after.gather(rows), paths.gather(rows)
+        start = start.gather(rows) if start is not None else None
+        prev = prev.gather(rows) if prev is not None else None
+    i = cand.get_column("_o").search_sorted(after, side="right")
+    hit = cand[i.clip(upper_bound=max(cand.height - 1, 0))]
+    dl = _deadline(spec, k - 1, pl.lit(start), pl.lit(prev))
+    ok = (
+        pl.lit(after.is_not_null() & (i < cand.height))
+        & (pl.col("_u") == paths)
+        & (dl.is_null() | (pl.col("timestamp") <= dl))
+    )
+    q = hit.select([pl.when(ok).then(pl.col(c)).alias(c) for c in ("_o", "timestamp")])
+    if rows is None:
+        return q
+    return pl.DataFrame(
+        [
+            pl.repeat(None, full, dtype=q.schema[c], eager=True)
+            .scatter(rows, q.get_column(c))
+            .alias(c)
+            for c in q.columns
+        ]
+    )
 
 
 def _first_table(paths, start, at, spec: _Spec) -> pl.DataFrame:
