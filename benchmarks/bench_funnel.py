@@ -13,6 +13,14 @@ Analyses (new tree): ``funnel`` (best attempt, the new default, 30-day window �
 Old tree: ``funnel`` (its definition: first entry). Issue 18 asks each new analysis to stay
 within 2× today's ``funnel``: the table prints each one's ratio to the old ``funnel`` median.
 
+Two floors bound what any session funnel can cost here (new tree, plain polars but for
+cxlab's run starts; see :func:`session_floor`): ``session floor`` does only the least a session funnel must
+do on every call — tell the sessions apart in the text ``session_id`` (with the check that no
+session comes back after another), number them, keep the step events and count how many
+sessions reach each step in order (first entry, no window, no ties, no table) —, and
+``session floor, numbered`` the same with the session numbers given in advance (as if the
+loader had numbered them).
+
     .venv/bin/python benchmarks/bench_funnel.py --old-src /tmp/cxlab-old --runs 3
 """
 
@@ -58,14 +66,74 @@ def child(folder: Path, old_src: str | None) -> dict:
                 st, STEPS, window="30d", by=["channel", "segment"], customers=c.customers
             ),
             "stage funnel": lambda: fmod.stage_funnel(st),
+            "session floor": lambda: session_floor(st, None),
+            "session floor, numbered": lambda: session_floor(st, given["numbers"]),
         }
+    given = {}  # made before the clock starts: the session numbers of the last floor
     out, cpu = {}, {}
     for name, fn in runs.items():
+        if name == "session floor, numbered":
+            given["numbers"] = _session_numbers(st)
         t, t_cpu = time.perf_counter(), time.process_time()
         res = fn()
         out[name], cpu[name] = time.perf_counter() - t, time.process_time() - t_cpu
         assert isinstance(res, pl.DataFrame) and res.height > 0, name
     return {"tree": old_src or "new", "events": st.height, "steps": out, "cpu": cpu}
+
+
+def _session_starts(st):
+    """True where a session's run of events starts (cxlab's own, the fastest we know: one
+    comparison with the previous row, and events without a session do not break a run)."""
+    from cxlab.analysis.funnel import _session_starts
+
+    return _session_starts(st)
+
+
+def _session_numbers(st):
+    """Each event's session number: the running count of session starts."""
+    import polars as pl
+
+    return _session_starts(st).cast(pl.UInt32).cum_sum()
+
+
+def session_floor(st, numbered):
+    """Sessions reaching each of ``STEPS`` in order: the least a session funnel computes.
+
+    ``numbered`` is None (the sessions are told apart and numbered here, as a funnel must on
+    every call) or the session numbers (:func:`_session_numbers`, made before the clock
+    starts). Plain polars: search for the first step-k event after step k-1's in each session.
+    Returns one row of counts (no window, ties in row order, no intervals, no table).
+    """
+    import polars as pl
+
+    sid, cid = pl.col("session_id"), pl.col("_cx_cid")
+    if numbered is None:
+        new = _session_starts(st)
+        numbered = new.cast(pl.UInt32).cum_sum()
+        starts = st.select(cid, sid).filter(new)
+        key = sid.hash() ^ (cid.cast(pl.UInt64) * 0x9E3779B97F4A7C15)
+        assert starts.select(key.n_unique()).item() == starts.height  # no session comes back
+    cats = st.schema["touchpoint"].categories.to_list()
+    v = pl.col("touchpoint").to_physical()
+    b = (
+        st.with_columns(numbered.alias("_u"))
+        .filter(v.is_in([cats.index(s) for s in STEPS]) & sid.is_not_null())
+        .select("_u", v.alias("_v"))
+    )
+    u = b.get_column("_u")
+    rows = [(b.get_column("_v") == cats.index(s)).arg_true() for s in STEPS]
+    u0 = u.gather(rows[0])
+    first = pl.concat([pl.Series([True]), u0[1:] != u0[:-1]])
+    at, path = rows[0].filter(first), u0.filter(first)
+    counts = [len(at)]
+    for cand in rows[1:]:
+        i = cand.search_sorted(at)
+        ok = i < len(cand)
+        e = cand.gather(i.filter(ok))
+        same = u.gather(e) == path.filter(ok)
+        at, path = e.filter(same), path.filter(ok).filter(same)
+        counts.append(len(at))
+    return pl.DataFrame([counts], schema=STEPS, orient="row")
 
 
 def main() -> None:
