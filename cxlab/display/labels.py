@@ -12,6 +12,11 @@ as "Conversion". The words come, in order, from:
    ``<name>_<N>d``, ``<column>=<level>``), else underscores become spaces, the first letter
    is a capital and survey names (NPS, CSAT, CES) are upper case.
 
+Values from the client's data (segments, channels, plans, topics …) follow one rule,
+:func:`data_value`: written all in lower case, they get a capital first letter ("gift buyer"
+-> "Gift buyer"); with any capital letter they are shown exactly as written ("iPhone user",
+"VIP", "eBay"). Codes with underscores (``sim_only``) get the code rule above ("Sim only").
+
 * :func:`display_label` -- one name.
 * :func:`label_values` -- the code values of some columns of a small frame, labelled (for
   chart data and report tables; polars ``replace`` over the distinct values).
@@ -30,7 +35,9 @@ import polars as pl
 __all__ = [
     "LABELS",
     "active_labels",
+    "data_value",
     "display_label",
+    "in_sentence",
     "label_values",
     "labelled_columns",
     "use_labels",
@@ -186,12 +193,58 @@ def _words(name: str) -> str:
     return " ".join([first, *words[1:]])
 
 
+def data_value(value: str) -> str:
+    """A value from the client's data as a reader sees it: lower case gets a capital first letter.
+
+    The one rule for segments, channels, plans, topics … (the way a report or a spreadsheet
+    heading is written, "sentence case"): a value written all in lower case gets a capital
+    first letter, a one-word survey or acronym code its usual form (``sms`` -> "SMS", from
+    the same word table as :func:`display_label`); a value with any capital letter is the
+    client's own spelling and is shown exactly as written.
+
+    Examples
+    --------
+    >>> data_value("gift buyer"), data_value("student"), data_value("mass market")
+    ('Gift buyer', 'Student', 'Mass market')
+    >>> data_value("iPhone user"), data_value("VIP"), data_value("eBay"), data_value("sms")
+    ('iPhone user', 'VIP', 'eBay', 'SMS')
+    >>> data_value("pay-as-you-go"), data_value("18-24"), data_value("")
+    ('Pay-as-you-go', '18-24', '')
+    """
+    if value != value.lower():  # any capital letter: the client's own spelling
+        return value
+    if value in _WORDS and value.isalpha():  # one word with a form of its own
+        return _WORDS[value]
+    return value[:1].upper() + value[1:]
+
+
+def in_sentence(label: str) -> str:
+    """A label placed inside a sentence: its first letter small, unless the first word is an
+    acronym or written with a capital after the first letter ("NPS", "iPhone user").
+
+    For labels of codes and column names ("Support contacts" -> "support contacts"); a value
+    from the client's data in a sentence keeps :func:`data_value`'s form.
+
+    Examples
+    --------
+    >>> in_sentence("Support contacts"), in_sentence("NPS of the others")
+    ('support contacts', 'NPS of the others')
+    >>> in_sentence("Segment: iPhone user"), in_sentence("CSAT before")
+    ('segment: iPhone user', 'CSAT before')
+    """
+    first = label.split(" ", 1)[0]
+    if any(c.isupper() for c in first[1:]):
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def display_label(name: object, labels: Mapping[str, str] | None = None) -> str:
     """The words a reader sees for a column name or a code.
 
     ``labels`` wins, then the client's labels (:func:`use_labels`), then :data:`LABELS`, then
-    the naming rules (see the module docstring). Text that is not a code (it has a space and
-    no underscore) is returned as it is.
+    the naming rules (see the module docstring). A name without an underscore (a value from
+    the client's data such as a segment, or a one-word code) follows :func:`data_value`: all
+    lower case gets a capital first letter, any capital letter leaves it as written.
 
     Examples
     --------
@@ -202,7 +255,9 @@ def display_label(name: object, labels: Mapping[str, str] | None = None) -> str:
     >>> display_label("stage_retention_events"), display_label("channel_web_share")
     ('Events in the retention stage', 'Share of interactions on Web')
     >>> display_label("segment=gift buyer"), display_label("nps_not_exposed")
-    ('Segment: gift buyer', 'NPS of the others')
+    ('Segment: Gift buyer', 'NPS of the others')
+    >>> display_label("gift buyer"), display_label("student"), display_label("iPhone user")
+    ('Gift buyer', 'Student', 'iPhone user')
 
     Only names cxlab builds get the "column=level" rule: a data value that holds "=" (or
     markup) is shown as it is.
@@ -221,18 +276,18 @@ def display_label(name: object, labels: Mapping[str, str] | None = None) -> str:
         return LABELS[name]
     column, eq, level = name.partition("=")
     if eq and _COLUMN_CODE.match(column):  # one-hot attribute level built by cxlab
-        return f"{display_label(column, labels)}: {level}"
+        return f"{display_label(column, labels)}: {data_value(level)}"
     if eq or "<" in name or ">" in name:  # a data value (a segment, a comment), not a code
         return name
-    if " " in name and "_" not in name:
-        return name
+    if "_" not in name:  # a value from the client's data, or a one-word code
+        return data_value(name)
     for pattern, template in _PATTERNS:
         m = pattern.match(name)
         if m:
             x = m.group("x")
             inner = display_label(x, labels)
             return template.format(
-                x=inner[:1].lower() + inner[1:] if not inner[:2].isupper() else inner,
+                x=in_sentence(inner),
                 X=inner,
                 d=m.groupdict().get("d", ""),
             )

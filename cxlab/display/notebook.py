@@ -32,7 +32,10 @@ from typing import Any
 
 import polars as pl
 
-from cxlab.display.labels import display_label  # the one label function (re-exported)
+from cxlab.display.labels import (
+    display_label,  # the one label function (re-exported)
+    label_values,
+)
 from cxlab.display.tables import table_html
 from cxlab.errors import CxlabError, DataError, ParameterError, did_you_mean
 
@@ -249,6 +252,11 @@ _TABLE_STYLE = (
 )
 
 
+#: Columns whose values are codes or values from the client's data, shown with their display
+#: labels in explorer tables as in charts ("mass market" -> "Mass market", as the legend).
+VALUE_COLUMNS = ("stage", "touchpoint", "channel", "segment", "plan", "step_name")
+
+
 def labelled_table_html(
     df: pl.DataFrame,
     *,
@@ -258,15 +266,22 @@ def labelled_table_html(
     max_rows: int = 50,
     decimals: int = 2,
     escaped: Sequence[str] = (),
+    values: Sequence[str] = VALUE_COLUMNS,
 ) -> str:
     """HTML of :func:`labelled_table` (the report's :func:`~cxlab.display.tables.table_html`).
+
+    The values of the ``values`` columns (default :data:`VALUE_COLUMNS`) are shown with their
+    display labels, as in the charts (:func:`~cxlab.display.labels.label_values`).
 
     Examples
     --------
     >>> t = labelled_table_html(pl.DataFrame({"touchpoint": ["<b>x</b>"], "nps": [12.5]}))
     >>> "<th>Touchpoint</th><th>NPS</th>" in t and "&lt;b&gt;" in t and "12.5" in t
     True
+    >>> "<td>Mass market</td>" in labelled_table_html(pl.DataFrame({"segment": ["mass market"]}))
+    True
     """
+    df = label_values(df, [c for c in values if c not in escaped], labels)
     shown = df.rename({c: display_label(c, labels) for c in df.columns})
     lab = {c: display_label(c, labels) for c in df.columns}
     body = table_html(

@@ -17,7 +17,7 @@ from cxlab.analysis.features import WIDE_INTERVAL as WIDE_INTERVAL_SHARE
 from cxlab.analysis.features import ChurnFeatures, ChurnRate
 from cxlab.analysis.stats import SMALL_N
 from cxlab.contract.client_config import ChurnDefinition
-from cxlab.display.notebook import display_label
+from cxlab.display.labels import display_label, in_sentence
 from cxlab.display.tables import interval_text
 from cxlab.report.sections import Skipped, churn_status
 
@@ -160,7 +160,7 @@ def churn_drivers_sentence(auc: float, top: list[str]) -> str:
     >>> churn_drivers_sentence(0.58, ["support_contacts"])
     'The customer traits tell lost customers from kept ones only a little better than guessing (0.58 on a scale from 0.5 to 1), so no trait can be called a driver of churn; support contacts comes first, as a hint.'
     """
-    names = [display_label(t).lower() for t in top]
+    names = [in_sentence(display_label(t)) for t in top]
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     if auc < WEAK_AUC:
         return (

@@ -10,7 +10,9 @@ from cxlab.display import theme
 from cxlab.display.labels import (
     LABELS,
     active_labels,
+    data_value,
     display_label,
+    in_sentence,
     label_values,
     labelled_columns,
     labels_in_use,
@@ -34,7 +36,7 @@ def no_client_labels():
         ("conversion_rate", "Conversion"),  # fixed label
         ("stage_consideration_events", "Events in the consideration stage"),
         ("channel_email_share", "Share of interactions on Email"),
-        ("segment=gift buyer", "Segment: gift buyer"),  # one-hot level
+        ("segment=gift buyer", "Segment: Gift buyer"),  # one-hot level: a data value
         ("nps_not_exposed", "NPS of the others"),
         ("mean_csat", "Average CSAT"),
         ("ces_easy", "CES easy"),
@@ -45,6 +47,44 @@ def no_client_labels():
 )
 def test_codes_become_words(code, words):
     assert display_label(code) == words
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        # all lower case: a capital first letter, whether one word or several
+        ("gift buyer", "Gift buyer"),
+        ("mass market", "Mass market"),
+        ("student", "Student"),
+        ("affluent", "Affluent"),
+        # any capital letter: the client's own spelling, exactly as written
+        ("iPhone user", "iPhone user"),
+        ("VIP", "VIP"),
+        ("eBay", "eBay"),
+        ("North East", "North East"),
+        # codes with underscores keep the code rule
+        ("sim_only", "Sim only"),
+        ("family_plan", "Family plan"),
+    ],
+)
+def test_one_rule_for_values_from_the_clients_data(value, shown):
+    """Issue: "Affluent" and "Student" were shown beside "mass market" and "gift buyer"."""
+    assert display_label(value) == shown
+    if "_" not in value:
+        assert data_value(value) == shown
+    frame = pl.DataFrame({"segment": ["mass market", "affluent", value]})
+    assert label_values(frame, ["segment"])["segment"].to_list() == [
+        "Mass market",
+        "Affluent",
+        shown,
+    ]
+
+
+def test_a_label_inside_a_sentence_keeps_the_clients_spelling():
+    assert in_sentence(display_label("support_contacts")) == "support contacts"
+    assert in_sentence(display_label("segment=iPhone user")) == "segment: iPhone user"
+    assert in_sentence(display_label("segment=gift buyer")) == "segment: Gift buyer"
+    assert in_sentence(display_label("nps_not_exposed")) == "NPS of the others"
 
 
 def test_client_labels_win_over_cxlab_labels_and_the_call_wins_over_both():
@@ -137,8 +177,8 @@ def test_only_column_level_names_cxlab_builds_get_the_equals_rule():
     from cxlab.display.labels import display_label
 
     # one-hot attribute levels are built as "<column>=<level>" (cxlab.analysis.features)
-    assert display_label("segment=gift buyer") == "Segment: gift buyer"
-    assert display_label("plan=a=b") == "Plan: a=b"  # only the first "=" splits
+    assert display_label("segment=gift buyer") == "Segment: Gift buyer"  # level: data_value
+    assert display_label("plan=a=b") == "Plan: A=b"  # only the first "=" splits
     # a data value holding "=" or markup is shown exactly as it is (escaped later)
     for value in ("<svg onload=__pwned=4>", "x + y = z", "a b=c_d", "<b>VIP</b>"):
         assert display_label(value) == value

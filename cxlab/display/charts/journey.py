@@ -17,7 +17,7 @@ from cxlab.analysis.funnel import FUNNEL_COLUMNS
 from cxlab.analysis.journey import TRANSITION_STATES
 from cxlab.contract.schema import STAGES
 from cxlab.display.charts._common import MAX_ROWS, chart_frame, labelled, labelled_order
-from cxlab.display.labels import display_label
+from cxlab.display.labels import display_label, in_sentence
 from cxlab.display.theme import BAND_NOTE, WIDTH, interval, interval_tip, tip
 from cxlab.errors import ParameterError, did_you_mean
 
@@ -160,7 +160,7 @@ def heatmap_chart(
     base = alt.Chart(
         data,
         title=title
-        or f"{display_label(value)} by {display_label(y).lower()} and {display_label(x).lower()}",
+        or f"{display_label(value)} by {in_sentence(display_label(y))} and {in_sentence(display_label(x))}",
     ).encode(
         x=alt.X(f"{x}:N", sort=x_order, title=display_label(x), axis=cells.x_axis()),
         y=alt.Y(f"{y}:N", sort=y_order, title=display_label(y), axis=cells.y_axis()),

@@ -23,7 +23,7 @@ from cxlab.display.charts._common import (
     labelled_order,
     period_axis,
 )
-from cxlab.display.labels import display_label
+from cxlab.display.labels import display_label, in_sentence
 from cxlab.display.theme import (
     BAND_NOTE,
     PALETTE,
@@ -202,7 +202,7 @@ def score_breakdown_chart(
     )
     return alt.layer(bars, whiskers, ns).properties(
         title=alt.Title(
-            title or f"{label} by {display_label(by).lower()}",
+            title or f"{label} by {in_sentence(display_label(by))}",
             subtitle=f"{WHISKERS_NOTE} Number: answers. Faded: fewer than 30 answers.",
         ),
         width=WIDTH - 120,

@@ -17,7 +17,7 @@ import polars as pl
 from cxlab.analysis.paths import ENDED, OTHER
 from cxlab.contract.schema import STAGES
 from cxlab.display.charts._common import labelled
-from cxlab.display.labels import display_label
+from cxlab.display.labels import display_label, in_sentence
 from cxlab.display.theme import PALETTE, WIDTH, interval, interval_tip
 from cxlab.errors import ParameterError
 
@@ -112,7 +112,9 @@ def transition_heatmap(
         for c in data.columns
         if c not in ("source", "target")
     ]
-    base = alt.Chart(data, title=title or f"Transitions: {display_label(value).lower()}").encode(
+    base = alt.Chart(
+        data, title=title or f"Transitions: {in_sentence(display_label(value))}"
+    ).encode(
         x=alt.X("target:N", sort=labels, title="Next touchpoint"),
         y=alt.Y("source:N", sort=labels, title="Touchpoint"),
     )

@@ -46,7 +46,7 @@ def events_over_time_chart(
     ['line', 'line', 'point']
     """
     from cxlab.display.charts._common import labelled, period_axis
-    from cxlab.display.labels import display_label
+    from cxlab.display.labels import display_label, in_sentence
     from cxlab.display.theme import WIDTH
 
     every = renamed(freq, every, "freq", "every", "events_over_time_chart")  # type: ignore[assignment]
@@ -88,6 +88,6 @@ def events_over_time_chart(
         ],
     )
     title = alt.Title(
-        title or f"Interactions per {word} by {display_label(by).lower()}", subtitle=subtitle
+        title or f"Interactions per {word} by {in_sentence(display_label(by))}", subtitle=subtitle
     )
     return alt.layer(dashed, solid, points, title=title).properties(width=WIDTH, height=240)
