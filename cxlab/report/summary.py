@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from cxlab.analysis.features import ChurnRate
 
 __all__ = [
+    "NO_PAIN",
     "PAIN_VERDICTS",
     "UNMAPPED_WARNING_SHARE",
     "WEAK_MODEL_R2",
@@ -545,14 +546,18 @@ PAIN_VERDICTS = {
 
 
 def rank_pain(heat: pl.DataFrame, top: int = 8) -> pl.DataFrame:
-    """The touchpoints with the highest pain scores, the clearly painful ones first.
+    """The touchpoints with a pain score above zero, the clearly painful ones first.
 
-    A touchpoint is *clearly painful* when the whole 95% interval of its pain score is above
+    Only touchpoints with some pain are listed (``pain > 0``): a touchpoint whose customers
+    went no further exactly as often as their peers (0.0%, e.g. every awareness touchpoint
+    when nobody stops at awareness), or less often, is not one of "the most painful". A
+    touchpoint is *clearly painful* when the whole 95% interval of its pain score is above
     zero (``pain_ci_low > 0``): this is the rule of the executive summary's "most painful
     touchpoint" (:func:`painful_sentence`). When the interval includes zero the customers who
     hit it may drop out no more than their peers: "no clear difference". Rows: the clearly
     painful touchpoints by pain, then the others by pain (ties by stage and touchpoint), at
-    most ``top`` in all, with a ``verdict`` column (:data:`PAIN_VERDICTS`).
+    most ``top`` in all, with a ``verdict`` column (:data:`PAIN_VERDICTS`); no rows when no
+    touchpoint has any pain (:func:`pain_sentence` then says so).
 
     Parameters
     ----------
@@ -564,10 +569,10 @@ def rank_pain(heat: pl.DataFrame, top: int = 8) -> pl.DataFrame:
 
     Examples
     --------
-    >>> heat = pl.DataFrame({"stage": ["purchase", "retention", "retention"],
-    ...     "touchpoint": ["checkout_error", "email_open", "delivery_late"],
-    ...     "pain": [0.526, 0.057, 0.045], "pain_ci_low": [0.478, -0.071, -0.007],
-    ...     "pain_ci_high": [0.570, 0.265, 0.090]})
+    >>> heat = pl.DataFrame({"stage": ["purchase", "retention", "retention", "awareness"],
+    ...     "touchpoint": ["checkout_error", "email_open", "delivery_late", "ad_click"],
+    ...     "pain": [0.526, 0.057, 0.045, 0.0], "pain_ci_low": [0.478, -0.071, -0.007, -0.002],
+    ...     "pain_ci_high": [0.570, 0.265, 0.090, 0.004]})
     >>> rank_pain(heat).select("touchpoint", "verdict").rows()
     [('checkout_error', 'clearly painful'), ('email_open', 'no clear difference'), ('delivery_late', 'no clear difference')]
     """
@@ -579,7 +584,7 @@ def rank_pain(heat: pl.DataFrame, top: int = 8) -> pl.DataFrame:
         .otherwise(pl.lit(PAIN_VERDICTS["unclear"]))
     )
     return (
-        heat.filter(pl.col("pain").is_not_null())
+        heat.filter(pl.col("pain") > 0)  # no pain at all is not "painful" (nulls left out)
         .with_columns(verdict.alias("verdict"))
         .sort(
             [pl.col("verdict") != PAIN_VERDICTS["painful"], "pain", "stage", "touchpoint"],
@@ -589,8 +594,18 @@ def rank_pain(heat: pl.DataFrame, top: int = 8) -> pl.DataFrame:
     )
 
 
-def pain_sentence(ranked: pl.DataFrame) -> str | None:
+#: What the report says instead of an empty "most painful touchpoints" table.
+NO_PAIN = (
+    "No touchpoint has a pain score above zero: the customers who hit a touchpoint stopped in "
+    "the journey no more often than the other customers at the same stage."
+)
+
+
+def pain_sentence(ranked: pl.DataFrame) -> str:
     """Which of the touchpoints in :func:`rank_pain`'s table are clearly painful, in words.
+
+    When the table is empty (no touchpoint has a pain score above zero) the sentence says so:
+    the report shows it instead of an empty table.
 
     Examples
     --------
@@ -603,9 +618,11 @@ def pain_sentence(ranked: pl.DataFrame) -> str | None:
     Only Checkout error is clearly painful: its whole 95% interval is above zero. For the other
     7 touchpoints the interval includes zero: the customers who hit them may drop out no more
     than their peers.
+    >>> pain_sentence(ranked.clear())[:60]
+    'No touchpoint has a pain score above zero: the customers who'
     """
     if ranked.height == 0:
-        return None
+        return NO_PAIN
     clear = ranked.filter(pl.col("verdict") == PAIN_VERDICTS["painful"])["touchpoint"].to_list()
     rest = ranked.height - len(clear)
     others = plural(rest, "touchpoint")

@@ -477,7 +477,7 @@ def test_timeline_sentence_names_the_partial_end_only():
 
 def test_only_clearly_painful_touchpoints_are_called_painful():
     # the bookshop's top four pain scores: only checkout_error's interval is above zero;
-    # product_view's lies below zero (fewer of them went no further than their peers)
+    # product_view's pain is below zero (fewer of them went no further than their peers)
     heat = pl.DataFrame(
         {
             "stage": ["retention", "purchase", "retention", "consideration"],
@@ -488,16 +488,16 @@ def test_only_clearly_painful_touchpoints_are_called_painful():
         }
     )
     ranked = sm.rank_pain(heat)
-    # the clearly painful first, then the others by pain: 0.057, 0.045, -0.05
+    # the clearly painful first, then the others by pain: 0.057, 0.045; product_view (-0.05)
+    # has no pain, so it is not listed
     assert ranked.select("touchpoint", "verdict").rows() == [
         ("checkout_error", "clearly painful"),
         ("email_open", "no clear difference"),
         ("delivery_late", "no clear difference"),
-        ("product_view", "clearly fewer went no further"),
     ]
     assert sm.pain_sentence(ranked) == (
         "Only checkout_error is clearly painful: its whole 95% interval is above zero. For the "
-        "other 3 touchpoints the interval includes zero or lies below it: the customers who hit "
+        "other 2 touchpoints the interval includes zero: the customers who hit "
         "them may drop out no more than their peers."
     )
     assert sm.rank_pain(heat, top=2)["touchpoint"].to_list() == ["checkout_error", "email_open"]
@@ -509,3 +509,34 @@ def test_only_clearly_painful_touchpoints_are_called_painful():
     assert sm.pain_sentence(sm.rank_pain(both)) == (
         "All 2 touchpoints listed are clearly painful: their whole 95% intervals are above zero."
     )
+
+
+def test_touchpoints_without_pain_are_not_listed_as_painful():
+    # The telecom report filled its 8 rows with awareness touchpoints at 0.0% pain.
+    # ad_click: 0 of 902 who hit it went no further, 0 of their peers either:
+    #   pain = 0/902 - 0/766 = 0.0 -> not listed.
+    # email_open: 9 of 100 who hit it went no further, 7 of 100 peers: 0.09 - 0.07 = 0.02
+    #   (2%), interval -0.05 to 0.09 includes zero -> listed, "no clear difference".
+    heat = pl.DataFrame(
+        {
+            "stage": ["awareness", "retention"],
+            "touchpoint": ["ad_click", "email_open"],
+            "drop_touched": [0 / 902, 9 / 100],
+            "drop_not_touched": [0 / 766, 7 / 100],
+            "pain": [0 / 902 - 0 / 766, 9 / 100 - 7 / 100],
+            "pain_ci_low": [-0.002, -0.05],
+            "pain_ci_high": [0.004, 0.09],
+        }
+    )
+    ranked = sm.rank_pain(heat)
+    assert ranked["touchpoint"].to_list() == ["email_open"]
+    assert ranked["pain"].round(6).to_list() == [0.02]
+    assert ranked["verdict"].to_list() == ["no clear difference"]
+    # no touchpoint with any pain: no rows, and one plain sentence says so instead
+    none = sm.rank_pain(heat.head(1))
+    assert none.height == 0
+    assert sm.pain_sentence(none) == sm.NO_PAIN
+    assert sm.NO_PAIN.startswith("No touchpoint has a pain score above zero")
+    # the executive summary's most painful touchpoint comes from the same ranking: none here
+    painful = none.filter(pl.col("verdict") == sm.PAIN_VERDICTS["painful"]).head(1)
+    assert sm.painful_sentence(painful) is None
