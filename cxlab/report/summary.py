@@ -625,12 +625,13 @@ def pain_sentence(ranked: pl.DataFrame) -> str:
         return NO_PAIN
     clear = ranked.filter(pl.col("verdict") == PAIN_VERDICTS["painful"])["touchpoint"].to_list()
     rest = ranked.height - len(clear)
-    others = plural(rest, "touchpoint")
+    them = "it" if rest == 1 else "them"
+    below = "" if PAIN_VERDICTS["easier"] not in ranked["verdict"] else " or lies below it"
     if not clear:
+        listed = "the one touchpoint" if rest == 1 else f"each of the {rest:,} touchpoints"
         return (
-            f"No touchpoint is clearly painful: for each of the {others} listed the 95% interval "
-            "includes zero (or lies below it), so the customers who hit them may drop out no more "
-            "than their peers."
+            f"No touchpoint is clearly painful: for {listed} listed the 95% interval includes "
+            f"zero{below}, so the customers who hit {them} may drop out no more than their peers."
         )
     if rest == 0:
         if len(clear) == 1:
@@ -643,10 +644,10 @@ def pain_sentence(ranked: pl.DataFrame) -> str:
         head = f"Only {clear[0]} is clearly painful: its whole 95% interval is above zero."
     else:
         head = f"{and_list(clear)} are clearly painful: their whole 95% intervals are above zero."
-    below = "" if PAIN_VERDICTS["easier"] not in ranked["verdict"] else " or lies below it"
+    others = "other touchpoint" if rest == 1 else f"other {rest:,} touchpoints"
     return (
-        f"{head} For the other {others} the interval includes zero{below}: the customers who hit "
-        f"{'it' if rest == 1 else 'them'} may drop out no more than their peers."
+        f"{head} For the {others} the interval includes zero{below}: the customers who hit "
+        f"{them} may drop out no more than their peers."
     )
 
 

@@ -501,9 +501,17 @@ def test_only_clearly_painful_touchpoints_are_called_painful():
         "them may drop out no more than their peers."
     )
     assert sm.rank_pain(heat, top=2)["touchpoint"].to_list() == ["checkout_error", "email_open"]
+    # one other touchpoint: "the other touchpoint", not "the other 1 touchpoint"
+    assert sm.pain_sentence(sm.rank_pain(heat, top=2)).endswith(
+        "For the other touchpoint the interval includes zero: the customers who hit it may "
+        "drop out no more than their peers."
+    )
     # nothing clear: no touchpoint is called painful, and the summary names none either
     unclear = sm.rank_pain(heat.filter(pl.col("touchpoint") != "checkout_error"))
-    assert sm.pain_sentence(unclear).startswith("No touchpoint is clearly painful")
+    assert sm.pain_sentence(unclear) == (
+        "No touchpoint is clearly painful: for each of the 2 touchpoints listed the 95% interval "
+        "includes zero, so the customers who hit them may drop out no more than their peers."
+    )
     # two clear ones and nothing else
     both = heat.with_columns(pain_ci_low=pl.lit(0.01), pain_ci_high=pl.lit(0.6)).head(2)
     assert sm.pain_sentence(sm.rank_pain(both)) == (
