@@ -254,7 +254,7 @@ _TABLE_STYLE = (
 
 #: Columns whose values are codes or values from the client's data, shown with their display
 #: labels in explorer tables as in charts ("mass market" -> "Mass market", as the legend).
-VALUE_COLUMNS = ("stage", "touchpoint", "channel", "segment", "plan", "step_name")
+VALUE_COLUMNS = ("stage", "touchpoint", "channel", "segment", "plan", "step_name", "metric")
 
 
 def labelled_table_html(

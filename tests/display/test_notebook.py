@@ -292,3 +292,18 @@ def test_explorer_sends_only_what_changed():
     assert ex.out.children == children  # the same four widgets, in order
     assert sent == [(2, "outputs"), (3, "spec")]  # the line and the chart that changed
     assert children[2].outputs[0]["data"]["text/plain"] == "k is 3"
+
+
+def test_explorer_tables_show_values_as_the_charts_do():
+    """Explorer 04's "NPS by segment" table read "mass market" under a legend "Mass market"."""
+    df = pl.DataFrame(
+        {
+            "segment": ["mass market", "iPhone user", "VIP"],
+            "metric": ["nps", "nps", "csat"],
+            "comment": ["great service", "slow app", "ok"],
+        }
+    )
+    html = ui.labelled_table_html(df)
+    for cell in ("Mass market", "iPhone user", "VIP", "NPS", "CSAT", "great service"):
+        assert f"<td>{cell}</td>" in html  # a comment is quoted as written
+    assert "<td>mass market</td>" not in html
