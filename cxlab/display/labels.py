@@ -134,6 +134,8 @@ LABELS: dict[str, str] = {
     "linear": "Linear",
     "position": "Position-based",
     "markov": "Markov",
+    # data validation reasons (the report's appendix); the others read well by the code rule
+    "null_customer_id": "No customer ID",
     # the churn models in plain words; the appendix names the methods
     "gradient_boosting": "Flexible model",
     "logistic": "Simple model",

@@ -43,6 +43,8 @@ def no_client_labels():
         ("ENDED", "Journey ended"),
         ("gradient_boosting", "Flexible model"),
         ("Already plain words", "Already plain words"),  # text that is not a code is kept
+        ("unparsable_timestamp", "Unparsable timestamp"),  # validation reasons (appendix)
+        ("null_customer_id", "No customer ID"),
     ],
 )
 def test_codes_become_words(code, words):
