@@ -439,4 +439,4 @@ def test_pseudonymised_report_contains_none_of_the_planted_pii(tmp_path):
         assert "\u202e" not in doc and "\\u202e" not in doc.lower() and "\x00" not in doc, name
     # the appendix still reports the rows set aside, by row number, with the values hidden
     html = docs["report.html"]
-    assert "unparsable_value" in html and "score_out_of_range" in html and "[hidden]" in html
+    assert "Unparsable value" in html and "Score out of range" in html and "[hidden]" in html
