@@ -73,6 +73,27 @@ def test_breakdown_chart_orders_stages_and_fades_small_n(feedback):
     assert overall["layer"][0]["encoding"]["y"]["field"] == "group"
 
 
+def test_breakdown_numbers_sit_right_of_the_bar_and_its_whisker():
+    # NPS below zero: the bar runs from -15 to 0 and the whisker to -6, so the number of
+    # answers goes at 0 (right of the bar); above zero it goes at the whisker's end, 30.
+    frame = pl.DataFrame(
+        {
+            "survey": ["nps", "nps"],
+            "segment": ["consumer", "youth"],
+            "estimate": [-15.0, 20.0],
+            "ci_low": [-25.0, 10.0],
+            "ci_high": [-6.0, 30.0],
+            "n": [222, 54],
+            "small_n": [False, False],
+        }
+    )
+    spec = score_breakdown_chart(frame, by="segment").to_dict()
+    assert spec["layer"][2]["encoding"]["x"]["field"] == "n_at"
+    (values,) = spec["datasets"].values()
+    assert {v["segment"]: v["n_at"] for v in values} == {"Consumer": 0.0, "Youth": 30.0}
+    assert "n_at" not in _tooltip_fields(spec)
+
+
 def test_charts_refuse_event_level_data(feedback):
     with pytest.raises(ParameterError, match="aggregated"):
         score_breakdown_chart(feedback)

@@ -187,6 +187,8 @@ def score_breakdown_chart(
         order = df.sort(["estimate", by], descending=[True, False], nulls_last=True)[by].to_list()
     order = labelled_order(order)
     df = labelled(df.sort(by), [by])
+    # the number goes right of the bar and its whisker: a bar below zero ends at 0
+    df = df.with_columns(pl.max_horizontal("ci_high", "estimate", pl.lit(0.0)).alias("n_at"))
     label = _metric_title(df)
     base = _with_interval(alt.Chart(df), df).encode(
         y=alt.Y(f"{by}:N", sort=order, title=None),
@@ -198,7 +200,7 @@ def score_breakdown_chart(
     )
     whiskers = base.mark_rule(color="#1d2733").encode(x="ci_low:Q", x2="ci_high:Q")
     ns = base.mark_text(align="left", dx=4, fontSize=11, color="#5b6877").encode(
-        x="ci_high:Q", text=alt.Text("n:Q", format=",d")
+        x="n_at:Q", text=alt.Text("n:Q", format=",d")
     )
     return alt.layer(bars, whiskers, ns).properties(
         title=alt.Title(
