@@ -105,6 +105,28 @@ def test_every_chart_renders_offline_with_tooltips(events, tmp_path):
     assert "vega-embed" in html or "vegaEmbed" in html
 
 
+def test_variant_points_say_what_grey_means():
+    # two paths: 44 customers (a share to read: red point), 12 (grey: fewer than 30)
+    v = pl.DataFrame(
+        {
+            "rank": [1, 2],
+            "path": ["ad_impression > site_visit", "ad_click > site_visit"],
+            "paths": [44, 12],
+            "share": [0.8, 0.2],
+            "conversion_rate": [0.05, 0.0],
+            "ci_low": [0.01, 0.0],
+            "ci_high": [0.15, 0.24],
+            "small_n": [False, True],
+        }
+    )
+    spec = variant_bars(v, title="Most common journey openings").to_dict()
+    heading = spec["hconcat"][0]["title"]
+    assert heading["text"] == "Most common journey openings"
+    assert heading["subtitle"] == "Grey points: fewer than 30 customers took the path."
+    plain = variant_bars(v.drop("conversion_rate", "ci_low", "ci_high", "small_n")).to_dict()
+    assert "subtitle" not in plain["title"]
+
+
 def test_specs_are_reproducible(events):
     a = flow_sankey(stage_flows(events, 4)).to_json()
     b = flow_sankey(stage_flows(events.sample(fraction=1.0, shuffle=True, seed=1), 4)).to_json()

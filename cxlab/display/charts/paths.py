@@ -214,13 +214,17 @@ def variant_bars(
         alt.Tooltip("paths:Q", format=",", title="Customers who took it"),
         alt.Tooltip("share:Q", format=".1%", title="Share of customers"),
     ]
+    converts = "conversion_rate" in data.columns
+    # the points' two colours need a key: grey is a share read on too few customers
+    key = {"subtitle": "Grey points: fewer than 30 customers took the path."} if converts else {}
+    heading = alt.Title(title or "Top paths", **key)
     bars = (
-        alt.Chart(data, title=title or "Top paths")
+        alt.Chart(data, title=heading)
         .mark_bar(color=PALETTE[0])
         .encode(x=alt.X("paths:Q", title="Customers"), y=y, tooltip=tips)
         .properties(width=200, height=max(120, 22 * data.height))
     )
-    if "conversion_rate" not in data.columns:
+    if not converts:
         return bars
     tips_c = [
         *tips,
