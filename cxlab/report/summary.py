@@ -541,7 +541,6 @@ def painful_sentence(painful: pl.DataFrame) -> str | None:
 PAIN_VERDICTS = {
     "painful": "clearly painful",
     "unclear": "no clear difference",
-    "easier": "clearly fewer went no further",
 }
 
 
@@ -579,9 +578,7 @@ def rank_pain(heat: pl.DataFrame, top: int = 8) -> pl.DataFrame:
     verdict = (
         pl.when(pl.col("pain_ci_low") > 0)
         .then(pl.lit(PAIN_VERDICTS["painful"]))
-        .when(pl.col("pain_ci_high") < 0)
-        .then(pl.lit(PAIN_VERDICTS["easier"]))
-        .otherwise(pl.lit(PAIN_VERDICTS["unclear"]))
+        .otherwise(pl.lit(PAIN_VERDICTS["unclear"]))  # (pain > 0: the interval reaches above 0)
     )
     return (
         heat.filter(pl.col("pain") > 0)  # no pain at all is not "painful" (nulls left out)
@@ -626,12 +623,11 @@ def pain_sentence(ranked: pl.DataFrame) -> str:
     clear = ranked.filter(pl.col("verdict") == PAIN_VERDICTS["painful"])["touchpoint"].to_list()
     rest = ranked.height - len(clear)
     them = "it" if rest == 1 else "them"
-    below = "" if PAIN_VERDICTS["easier"] not in ranked["verdict"] else " or lies below it"
     if not clear:
         listed = "the one touchpoint" if rest == 1 else f"each of the {rest:,} touchpoints"
         return (
             f"No touchpoint is clearly painful: for {listed} listed the 95% interval includes "
-            f"zero{below}, so the customers who hit {them} may drop out no more than their peers."
+            f"zero, so the customers who hit {them} may drop out no more than their peers."
         )
     if rest == 0:
         if len(clear) == 1:
@@ -646,7 +642,7 @@ def pain_sentence(ranked: pl.DataFrame) -> str:
         head = f"{and_list(clear)} are clearly painful: their whole 95% intervals are above zero."
     others = "other touchpoint" if rest == 1 else f"other {rest:,} touchpoints"
     return (
-        f"{head} For the {others} the interval includes zero{below}: the customers who hit "
+        f"{head} For the {others} the interval includes zero: the customers who hit "
         f"{them} may drop out no more than their peers."
     )
 
